@@ -1,0 +1,201 @@
+/**
+ * The `backtest` command line: flags parsed with `node:util` and validated with zod, so a bad
+ * flag fails with one line naming the flag and the reason.
+ */
+
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { type Timeframe, TIMEFRAME_MS } from "../core/candle.ts";
+import { DEFAULT_RISK_RULES, type RiskRules } from "../core/risk.ts";
+import { DEFAULT_STRATEGY, STRATEGIES, type StrategyId } from "../core/strategies/mod.ts";
+import { err, ok, type Result } from "../core/result.ts";
+
+/** Everything the backtest command was asked to do. */
+export interface BacktestOptions {
+  readonly candles?: string;
+  readonly market: string;
+  readonly timeframe: Timeframe;
+  readonly strategy: StrategyId;
+  readonly strategyParams: Record<string, number>;
+  readonly rules: RiskRules;
+  readonly feeBps: number;
+  readonly slippageBps: number;
+  readonly capitalKrw: number;
+  readonly fromMs?: number;
+  readonly toMs?: number;
+  readonly json: boolean;
+  readonly html?: string;
+  readonly help: boolean;
+}
+
+const NUMBER_FLAGS = [
+  "period",
+  "std",
+  "oversold",
+  "overbought",
+  "fast",
+  "slow",
+  "signal",
+  "stop-loss",
+  "take-profit",
+  "max-daily-loss",
+  "trailing-stop",
+  "cooldown-hours",
+  "fee",
+  "slippage",
+  "capital",
+] as const;
+
+const STRATEGY_FLAGS: Record<StrategyId, readonly string[]> = {
+  bb: ["period", "std"],
+  rsi: ["period", "oversold", "overbought"],
+  macd: ["fast", "slow", "signal"],
+};
+
+const DATE = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected YYYY-MM-DD").transform((s, ctx) => {
+  const ms = Date.parse(`${s}T00:00:00Z`);
+  if (Number.isNaN(ms)) {
+    ctx.addIssue({ code: "custom", message: "not a real date" });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const SCHEMA = z.object({
+  candles: z.string().min(1).optional(),
+  market: z.string().regex(/^KRW-[A-Z0-9]{1,15}$/, "expected a KRW market like KRW-BTC").default(
+    "KRW-BTC",
+  ),
+  timeframe: z.enum(Object.keys(TIMEFRAME_MS) as [Timeframe, ...Timeframe[]]).default("1d"),
+  strategy: z.enum(Object.keys(STRATEGIES) as [StrategyId, ...StrategyId[]]).default(
+    DEFAULT_STRATEGY,
+  ),
+  "stop-loss": z.number().min(0).max(99).default(DEFAULT_RISK_RULES.stopLossPct),
+  "take-profit": z.number().min(0).max(10_000).default(DEFAULT_RISK_RULES.takeProfitPct),
+  "max-daily-loss": z.number().min(0).max(100).default(DEFAULT_RISK_RULES.maxDailyLossPct),
+  "trailing-stop": z.number().min(0).max(99).default(DEFAULT_RISK_RULES.trailingStopPct),
+  "cooldown-hours": z.number().min(0).max(24 * 365).default(0),
+  fee: z.number().min(0).max(5).default(0.05),
+  slippage: z.number().min(0).max(10).default(0.05),
+  capital: z.number().min(5_000).max(1e13).default(1_000_000),
+  from: DATE.optional(),
+  to: DATE.optional(),
+  json: z.boolean().default(false),
+  html: z.string().min(1).optional(),
+  help: z.boolean().default(false),
+});
+
+/** Usage text of `deno task backtest --help`. */
+export const BACKTEST_USAGE = `Usage: deno task backtest [options]
+
+Runs a strategy with the risk manager over real Upbit candles and reports the metrics.
+
+  --candles FILE        candle file (.csv or .csv.gz, time_utc,open,high,low,close,volume,value)
+                        default: the bundled data/upbit-<market>-1d.csv
+  --market KRW-BTC      market (default KRW-BTC)
+  --timeframe 1d        1m 3m 5m 10m 15m 30m 1h 4h 1d; finer candles are aggregated (default 1d)
+  --strategy bb         bb (default), rsi or macd
+    bb:   --period 20 --std 2.5
+    rsi:  --period 14 --oversold 30 --overbought 70
+    macd: --fast 12 --slow 26 --signal 9
+  --stop-loss 5         stop loss, % below entry (0 = off)
+  --take-profit 10      take profit, % above entry (0 = off)
+  --max-daily-loss 10   block entries for the day after losing this % of its starting equity
+  --trailing-stop 0     trailing stop, % below the highest price since entry (0 = off)
+  --cooldown-hours 0    no entry for this long after a stop loss
+  --fee 0.05            fee per side, % (Upbit KRW market: 0.05)
+  --slippage 0.05       slippage per market order, % against you
+  --capital 1000000     starting KRW
+  --from DATE --to DATE trade only candles in [from, to] (YYYY-MM-DD, UTC; to inclusive)
+  --json                print one JSON object (metrics and trade_list) instead of the report
+  --html FILE           also write a self-contained HTML chart report to FILE
+  --help                this text
+`;
+
+/** Parses and validates the backtest flags; the error is one line naming the flag. */
+export function parseBacktestArgs(args: readonly string[]): Result<BacktestOptions, string> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        candles: { type: "string" },
+        market: { type: "string" },
+        timeframe: { type: "string" },
+        strategy: { type: "string" },
+        from: { type: "string" },
+        to: { type: "string" },
+        html: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+        ...Object.fromEntries(NUMBER_FLAGS.map((f) => [f, { type: "string" as const }])),
+      },
+    });
+  } catch (error) {
+    return err(error instanceof Error ? error.message.split("\n")[0]! : String(error));
+  }
+  const raw: Record<string, unknown> = { ...parsed.values };
+  for (const flag of NUMBER_FLAGS) {
+    const text = raw[flag];
+    if (typeof text !== "string") continue;
+    const value = Number(text);
+    if (text.trim() === "" || !Number.isFinite(value)) {
+      return err(`--${flag}: "${text}" is not a number`);
+    }
+    raw[flag] = value;
+  }
+  const result = SCHEMA.safeParse(raw);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    return err(`--${issue.path.join(".")}: ${issue.message}`);
+  }
+  const v = result.data;
+  const strategyParams: Record<string, number> = {};
+  for (const [flag, value] of Object.entries(raw)) {
+    if (!(NUMBER_FLAGS as readonly string[]).includes(flag) || !STRATEGY_FLAGS_ALL.has(flag)) {
+      continue;
+    }
+    if (!STRATEGY_FLAGS[v.strategy].includes(flag)) {
+      return err(
+        `--${flag}: not a parameter of strategy ${v.strategy} (it takes ${
+          STRATEGY_FLAGS[v.strategy].map((f) => `--${f}`).join(", ")
+        })`,
+      );
+    }
+    strategyParams[flag] = value as number;
+  }
+  const parsedParams = STRATEGIES[v.strategy].params.safeParse(strategyParams);
+  if (!parsedParams.success) {
+    const issue = parsedParams.error.issues[0]!;
+    return err(`--${issue.path.join(".")}: ${issue.message}`);
+  }
+  if (v.from !== undefined && v.to !== undefined && v.to < v.from) {
+    return err("--to: must not be before --from");
+  }
+  return ok({
+    candles: v.candles,
+    market: v.market,
+    timeframe: v.timeframe,
+    strategy: v.strategy,
+    strategyParams,
+    rules: {
+      stopLossPct: v["stop-loss"],
+      takeProfitPct: v["take-profit"],
+      maxDailyLossPct: v["max-daily-loss"],
+      trailingStopPct: v["trailing-stop"],
+      cooldownMs: Math.round(v["cooldown-hours"] * 3_600_000),
+    },
+    feeBps: v.fee * 100,
+    slippageBps: v.slippage * 100,
+    capitalKrw: v.capital,
+    fromMs: v.from,
+    toMs: v.to === undefined ? undefined : v.to + 86_400_000,
+    json: v.json,
+    html: v.html,
+    help: v.help,
+  });
+}
+
+const STRATEGY_FLAGS_ALL: ReadonlySet<string> = new Set(Object.values(STRATEGY_FLAGS).flat());

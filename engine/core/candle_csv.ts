@@ -1,0 +1,370 @@
+/**
+ * Candle CSV codec: parses and formats `time_utc,open,high,low,close,volume,value` text.
+ *
+ * Pure and fast: one char-code scan per row, fixed-offset timestamps turned into epoch ms with
+ * calendar arithmetic (no `Date` objects), and decimal numbers read exactly (Clinger's fast path)
+ * with `Number()` kept for the rare forms the fast path can't handle (exponents, signs, long
+ * mantissas). A malformed file throws a `CandleFileError` that names the file, line and reason.
+ */
+
+import type { Candle } from "./candle.ts";
+
+/** The only header line a candle CSV may start with. */
+export const CANDLE_CSV_HEADER = "time_utc,open,high,low,close,volume,value";
+
+/** A candle file that can't be read or is malformed; `line` is 1-based (0: the file as a whole). */
+export class CandleFileError extends Error {
+  /** The file (path or other source name) the error is about. */
+  readonly file: string;
+  /** 1-based line number of the offending row; 0 when the error concerns the whole file. */
+  readonly line: number;
+  /** What is wrong, without the `file:line:` prefix. */
+  readonly reason: string;
+
+  /** Builds the error; the message is `file:line: reason` (`file: reason` for line 0). */
+  constructor(file: string, line: number, reason: string) {
+    super(line > 0 ? `${file}:${line}: ${reason}` : `${file}: ${reason}`);
+    this.name = "CandleFileError";
+    this.file = file;
+    this.line = line;
+    this.reason = reason;
+  }
+}
+
+const COLUMNS = ["time_utc", "open", "high", "low", "close", "volume", "value"] as const;
+const DAY_MS = 86_400_000;
+const COMMA = 44;
+const DASH = 45;
+const DOT = 46;
+const DIGIT_0 = 48;
+const COLON = 58;
+const LETTER_T = 84;
+const LETTER_Z = 90;
+const LF = 10;
+const CR = 13;
+const ENCODER = new TextEncoder();
+const DECODER = new TextDecoder();
+const HEADER_BYTES = ENCODER.encode(CANDLE_CSV_HEADER);
+/** Above this a mantissa digit could push past 2^53, where integers stop being exact. */
+const MANTISSA_LIMIT = (2 ** 53 - 9) / 10;
+/** 10^0..10^22: every one is an exact double, so `mantissa / POW10[k]` is correctly rounded. */
+const POW10: readonly number[] = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
+/** The plain decimal forms `Number()` may be given; rejects hex, "Infinity", spaces, "". */
+const NUMBER_SYNTAX = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+const TIME_SYNTAX = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+
+/**
+ * Parses candle CSV text; throws `CandleFileError` (naming `source`) on the first malformed row.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * const csv = "time_utc,open,high,low,close,volume,value\n" +
+ *   "2017-09-29T00:00:00Z,4586000,4709000,4476000,4657000,59.35237346,\n";
+ * const [c] = parseCandleCsv(csv, "btc.csv");
+ * equal(c?.startMs, Date.UTC(2017, 8, 29));
+ * equal(Number.isNaN(c?.value), true);
+ * ```
+ */
+export function parseCandleCsv(text: string, source: string): Candle[] {
+  return parseCandleCsvBytes(ENCODER.encode(text), source);
+}
+
+/**
+ * Parses UTF-8 candle CSV bytes, as read from a file; same rules and errors as `parseCandleCsv`.
+ *
+ * This is the fast path: scanning bytes is about 3x faster than `charCodeAt` on a string and
+ * skips decoding the file.
+ */
+export function parseCandleCsvBytes(bytes: Uint8Array, source: string): Candle[] {
+  const len = bytes.length;
+  let pos = len >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  if (len - pos === 0) throw new CandleFileError(source, 1, "empty file");
+
+  const nl = bytes.indexOf(LF, pos);
+  let headerEnd = nl < 0 ? len : nl;
+  if (headerEnd > pos && bytes[headerEnd - 1] === CR) headerEnd--;
+  if (!isHeader(bytes, pos, headerEnd)) {
+    const header = decode(bytes, pos, headerEnd);
+    const reason = header.trim() === "" && decode(bytes, pos, len).trim() === ""
+      ? "empty file"
+      : `header must be "${CANDLE_CSV_HEADER}": found "${clip(header)}"`;
+    throw new CandleFileError(source, 1, reason);
+  }
+  pos = nl < 0 ? len : nl + 1;
+
+  const candles: Candle[] = [];
+  const fields = [0, 0, 0, 0, 0, 0];
+  let line = 1;
+  let prevMs = -Infinity;
+  let cachedDayKey = -1;
+  let cachedDayMs = 0;
+
+  while (pos < len) {
+    line++;
+    const rowStart = pos;
+    // time_utc: YYYY-MM-DDTHH:MM:SSZ at fixed offsets, then a comma.
+    if (len - pos < 21 || bytes[pos + 20] !== COMMA) {
+      throw rowError(source, line, bytes, rowStart, timeReason);
+    }
+    const y = digits2(bytes, pos) * 100 + digits2(bytes, pos + 2);
+    const mo = digits2(bytes, pos + 5);
+    const d = digits2(bytes, pos + 8);
+    const h = digits2(bytes, pos + 11);
+    const mi = digits2(bytes, pos + 14);
+    const s = digits2(bytes, pos + 17);
+    if (
+      (y | mo | d | h | mi | s) < 0 || bytes[pos + 4] !== DASH || bytes[pos + 7] !== DASH ||
+      bytes[pos + 10] !== LETTER_T || bytes[pos + 13] !== COLON || bytes[pos + 16] !== COLON ||
+      bytes[pos + 19] !== LETTER_Z || h > 23 || mi > 59 || s > 59
+    ) {
+      throw rowError(source, line, bytes, rowStart, timeReason);
+    }
+    const dayKey = y * 10_000 + mo * 100 + d;
+    if (dayKey !== cachedDayKey) {
+      if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) {
+        throw rowError(source, line, bytes, rowStart, timeReason);
+      }
+      cachedDayKey = dayKey;
+      cachedDayMs = daysFromCivil(y, mo, d) * DAY_MS;
+    }
+    const startMs = cachedDayMs + h * 3_600_000 + mi * 60_000 + s * 1000;
+
+    // open..value: one pass over each field, reading plain decimals exactly on the way.
+    let p = pos + 20;
+    for (let f = 0; f < 6; f++) {
+      if (bytes[p] !== COMMA) throw rowError(source, line, bytes, rowStart, columnsReason);
+      const from = ++p;
+      let mantissa = 0;
+      let decimals = 0;
+      let digitCount = 0;
+      let dotSeen = false;
+      let simple = true;
+      for (; p < len; p++) {
+        const c = bytes[p] as number;
+        const digit = c - DIGIT_0;
+        if (digit >= 0 && digit <= 9) {
+          if (mantissa < MANTISSA_LIMIT) mantissa = mantissa * 10 + digit;
+          else simple = false;
+          digitCount++;
+          if (dotSeen) decimals++;
+        } else if (c === DOT && !dotSeen) {
+          dotSeen = true;
+        } else if (c === COMMA || c === LF || c === CR) {
+          break;
+        } else {
+          simple = false;
+        }
+      }
+      let v: number;
+      if (simple && digitCount > 0 && decimals < POW10.length) {
+        v = decimals === 0 ? mantissa : mantissa / (POW10[decimals] as number);
+      } else if (p === from) {
+        if (f !== 5) {
+          throw rowError(source, line, bytes, rowStart, () => `${COLUMNS[f + 1]} is empty`);
+        }
+        v = Number.NaN;
+      } else {
+        const raw = decode(bytes, from, p);
+        v = NUMBER_SYNTAX.test(raw) ? Number(raw) : Number.NaN;
+        if (!(v >= 0) || v === Infinity) {
+          const name = COLUMNS[f + 1];
+          const why = Number.isNaN(v)
+            ? `"${clip(raw)}" is not a number`
+            : v < 0
+            ? `${raw} is negative`
+            : `${clip(raw)} is not finite`;
+          throw rowError(source, line, bytes, rowStart, () => `${name} ${why}`);
+        }
+      }
+      fields[f] = v;
+    }
+    // The row must end here: LF, CRLF or the end of the text.
+    if (p < len) {
+      const c = bytes[p];
+      if (c === LF) p++;
+      else if (c === CR && bytes[p + 1] === LF) p += 2;
+      else if (c === COMMA) throw rowError(source, line, bytes, rowStart, columnsReason);
+      else {
+        throw rowError(source, line, bytes, rowStart, () => "carriage return without line feed");
+      }
+    }
+
+    const open = fields[0] as number;
+    const high = fields[1] as number;
+    const low = fields[2] as number;
+    const close = fields[3] as number;
+    if (high < low || low > open || low > close || high < open || high < close || low <= 0) {
+      throw new CandleFileError(source, line, priceReason(open, high, low, close));
+    }
+    if (startMs <= prevMs) {
+      const reason = startMs === prevMs
+        ? `time ${formatTime(startMs)} repeats the previous row`
+        : `time ${formatTime(startMs)} is before the previous row's ${formatTime(prevMs)}`;
+      throw new CandleFileError(source, line, reason);
+    }
+    prevMs = startMs;
+    candles.push({
+      startMs,
+      open,
+      high,
+      low,
+      close,
+      volume: fields[4] as number,
+      value: fields[5] as number,
+    });
+    pos = p;
+  }
+  if (candles.length === 0) throw new CandleFileError(source, 2, "no candles after the header");
+  return candles;
+}
+
+/**
+ * Formats candles as candle CSV (header, one row each, trailing newline); inverse of `parseCandleCsv`.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * const c = { startMs: 0, open: 2, high: 3, low: 1, close: 2.5, volume: 0.1, value: NaN };
+ * equal(formatCandleCsv([c]).split("\n")[1], "1970-01-01T00:00:00Z,2,3,1,2.5,0.1,");
+ * ```
+ */
+export function formatCandleCsv(candles: readonly Candle[]): string {
+  const rows: string[] = [CANDLE_CSV_HEADER];
+  for (const c of candles) {
+    if (
+      !Number.isFinite(c.open) || !Number.isFinite(c.high) || !Number.isFinite(c.low) ||
+      !Number.isFinite(c.close) || !Number.isFinite(c.volume)
+    ) {
+      throw new RangeError(
+        `Cannot format candle at ${c.startMs}: prices and volume must be finite: found ${c.open},${c.high},${c.low},${c.close},${c.volume}`,
+      );
+    }
+    // String(n) is the shortest round-trip form and has no decimals for integers below 1e21.
+    rows.push(
+      `${formatTime(c.startMs)},${c.open},${c.high},${c.low},${c.close},${c.volume},${
+        Number.isNaN(c.value) ? "" : String(c.value)
+      }`,
+    );
+  }
+  rows.push("");
+  return rows.join("\n");
+}
+
+/** Formats epoch ms as `YYYY-MM-DDTHH:MM:SSZ`; throws `RangeError` unless whole seconds in 0000–9999. */
+export function formatTime(ms: number): string {
+  if (!Number.isInteger(ms) || ms % 1000 !== 0) {
+    throw new RangeError(`Cannot format time: must be whole seconds: found ${ms}`);
+  }
+  const days = Math.floor(ms / DAY_MS);
+  const { y, m, d } = civilFromDays(days);
+  if (y < 0 || y > 9999) {
+    throw new RangeError(`Cannot format time: year must be 0000-9999: found ${y}`);
+  }
+  const secOfDay = (ms - days * DAY_MS) / 1000;
+  return `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}T${pad(Math.floor(secOfDay / 3600), 2)}:${
+    pad(Math.floor(secOfDay / 60) % 60, 2)
+  }:${pad(secOfDay % 60, 2)}Z`;
+}
+
+/** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`). */
+function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
+}
+
+/** Inverse of `daysFromCivil`. */
+function civilFromDays(days: number): { y: number; m: number; d: number } {
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor(
+    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) -
+      Math.floor(doe / 146_096)) / 365,
+  );
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  return { y: yoe + era * 400 + (m <= 2 ? 1 : 0), m, d };
+}
+
+function daysInMonth(y: number, m: number): number {
+  if (m === 2) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+  return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+}
+
+/** Two ASCII digits at `i` as a number, or a negative number. */
+function digits2(bytes: Uint8Array, i: number): number {
+  const a = (bytes[i] as number) - DIGIT_0;
+  const b = (bytes[i + 1] as number) - DIGIT_0;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+function isHeader(bytes: Uint8Array, from: number, to: number): boolean {
+  if (to - from !== HEADER_BYTES.length) return false;
+  for (let i = 0; i < HEADER_BYTES.length; i++) {
+    if (bytes[from + i] !== HEADER_BYTES[i]) return false;
+  }
+  return true;
+}
+
+function decode(bytes: Uint8Array, from: number, to: number): string {
+  return DECODER.decode(bytes.subarray(from, to));
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, "0");
+}
+
+/** Keeps user text in messages short. */
+function clip(s: string): string {
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/**
+ * Error for a bad row; `reason` gets the row's text. A wrong column count wins over any
+ * field-level reason, so "abc" reads as a column problem, not a bad time.
+ */
+function rowError(
+  source: string,
+  line: number,
+  bytes: Uint8Array,
+  rowStart: number,
+  reason: (row: string) => string,
+): CandleFileError {
+  const nl = bytes.indexOf(LF, rowStart);
+  let rowEnd = nl < 0 ? bytes.length : nl;
+  if (rowEnd > rowStart && bytes[rowEnd - 1] === CR) rowEnd--;
+  const row = decode(bytes, rowStart, rowEnd);
+  if (row === "") return new CandleFileError(source, line, "empty line");
+  const columns = row.split(",").length;
+  const why = columns !== COLUMNS.length
+    ? `expected ${COLUMNS.length} columns, found ${columns}`
+    : reason(row);
+  return new CandleFileError(source, line, why);
+}
+
+function columnsReason(): string {
+  return "malformed row"; // not reached: rowError reports the column count first
+}
+
+function timeReason(row: string): string {
+  const raw = row.slice(0, row.indexOf(","));
+  return TIME_SYNTAX.test(raw)
+    ? `time_utc "${clip(raw)}" is not a valid date and time`
+    : `time_utc "${clip(raw)}" is not YYYY-MM-DDTHH:MM:SSZ`;
+}
+
+function priceReason(open: number, high: number, low: number, close: number): string {
+  if (high < low) return `high ${high} is below low ${low}`;
+  if (low > open) return `low ${low} is above open ${open}`;
+  if (low > close) return `low ${low} is above close ${close}`;
+  if (high < open) return `high ${high} is below open ${open}`;
+  if (high < close) return `high ${high} is below close ${close}`;
+  return `low ${low} must be > 0`;
+}

@@ -1,0 +1,179 @@
+/**
+ * Stochastic oscillator (slow %K and %D), streaming, amortised O(1) per update.
+ *
+ * TA-Lib `STOCH` with SMA smoothing: fastK = 100 * (close - LL) / (HH - LL) over the last
+ * `kPeriod` candles (0 when HH == LL), slow %K = SMA(kSmoothing) of fastK, %D = SMA(dPeriod) of
+ * slow %K. The highest high and lowest low come from monotonic deques, so each candle enters
+ * and leaves each deque once.
+ */
+
+import { assertSameLength, type HlcSeries, throwBadCandle } from "./atr.ts";
+import { Sma } from "./sma.ts";
+
+/** Options for `stochasticBatch`. */
+export interface StochasticOptions {
+  /** Look-back of the highest high / lowest low (default 14). */
+  readonly kPeriod?: number;
+  /** SMA smoothing of fast %K into slow %K (default 3). */
+  readonly kSmoothing?: number;
+  /** SMA period of %D (default 3). */
+  readonly dPeriod?: number;
+}
+
+/** Outputs of `stochasticBatch`, each as long as the input and `NaN` during its warm-up. */
+export interface StochasticSeries {
+  /** Slow %K, valid from index `kPeriod + kSmoothing - 2`. */
+  readonly k: Float64Array;
+  /** %D, valid from index `kPeriod + kSmoothing + dPeriod - 3`. */
+  readonly d: Float64Array;
+}
+
+/** Streaming slow stochastic (TA-Lib `STOCH`, SMA smoothing) in [0, 100]; `k` is valid before `d`. */
+export class Stochastic {
+  /** Look-back of the highest high / lowest low. */
+  readonly kPeriod: number;
+  #kSma: Sma;
+  #dSma: Sma;
+  /** Monotonic deques (value, candle index) on rings of capacity `kPeriod`. */
+  #maxVal: Float64Array;
+  #maxIdx: Float64Array;
+  #minVal: Float64Array;
+  #minIdx: Float64Array;
+  #maxHead = 0;
+  #maxTail: number;
+  #maxSize = 0;
+  #minHead = 0;
+  #minTail: number;
+  #minSize = 0;
+  #t = 0;
+  #k = NaN;
+  #d = NaN;
+
+  /** Throws a `RangeError` unless all periods are integers >= 1. */
+  constructor(kPeriod = 14, kSmoothing = 3, dPeriod = 3) {
+    assertPeriod("kPeriod", kPeriod);
+    assertPeriod("kSmoothing", kSmoothing);
+    assertPeriod("dPeriod", dPeriod);
+    this.kPeriod = kPeriod;
+    this.#kSma = new Sma(kSmoothing);
+    this.#dSma = new Sma(dPeriod);
+    this.#maxVal = new Float64Array(kPeriod);
+    this.#maxIdx = new Float64Array(kPeriod);
+    this.#minVal = new Float64Array(kPeriod);
+    this.#minIdx = new Float64Array(kPeriod);
+    this.#maxTail = kPeriod - 1;
+    this.#minTail = kPeriod - 1;
+  }
+
+  /** Adds a candle; returns `true` when %D (and so %K) is valid. Throws a `RangeError` on a bad candle. */
+  update(high: number, low: number, close: number): boolean {
+    const range = high - low;
+    if (range - range !== 0 || range < 0 || close - close !== 0) {
+      throwBadCandle("Stochastic", high, low, close);
+    }
+    const cap = this.kPeriod;
+    const t = this.#t++;
+    const expired = t - cap;
+
+    // Highest high: values decrease from head to tail.
+    const maxVal = this.#maxVal;
+    const maxIdx = this.#maxIdx;
+    let head = this.#maxHead;
+    let tail = this.#maxTail;
+    let size = this.#maxSize;
+    if (size > 0 && maxIdx[head]! <= expired) {
+      head = head + 1 === cap ? 0 : head + 1;
+      size--;
+    }
+    while (size > 0 && maxVal[tail]! <= high) {
+      tail = tail === 0 ? cap - 1 : tail - 1;
+      size--;
+    }
+    tail = tail + 1 === cap ? 0 : tail + 1;
+    maxVal[tail] = high;
+    maxIdx[tail] = t;
+    this.#maxHead = head;
+    this.#maxTail = tail;
+    this.#maxSize = size + 1;
+    const hh = maxVal[head]!;
+
+    // Lowest low: values increase from head to tail.
+    const minVal = this.#minVal;
+    const minIdx = this.#minIdx;
+    head = this.#minHead;
+    tail = this.#minTail;
+    size = this.#minSize;
+    if (size > 0 && minIdx[head]! <= expired) {
+      head = head + 1 === cap ? 0 : head + 1;
+      size--;
+    }
+    while (size > 0 && minVal[tail]! >= low) {
+      tail = tail === 0 ? cap - 1 : tail - 1;
+      size--;
+    }
+    tail = tail + 1 === cap ? 0 : tail + 1;
+    minVal[tail] = low;
+    minIdx[tail] = t;
+    this.#minHead = head;
+    this.#minTail = tail;
+    this.#minSize = size + 1;
+    const ll = minVal[head]!;
+
+    if (t < cap - 1) return false;
+    const span = hh - ll;
+    // (close - ll) / span <= 1 exactly (rounding is monotonic), so fastK stays within [0, 100].
+    const fastK = span === 0 ? 0 : 100 * ((close - ll) / span);
+    // The SMAs' shifted sums can round a hair outside [0, 100]: clamp back.
+    const k = clamp(this.#kSma.update(fastK));
+    this.#k = k;
+    if (k !== k) return false;
+    const d = clamp(this.#dSma.update(k));
+    this.#d = d;
+    return d === d;
+  }
+
+  /** Slow %K; `NaN` until index `kPeriod + kSmoothing - 2`. */
+  get k(): number {
+    return this.#k;
+  }
+
+  /** %D; `NaN` until ready. */
+  get d(): number {
+    return this.#d;
+  }
+
+  /** `true` once %D is valid. */
+  get ready(): boolean {
+    return this.#d === this.#d;
+  }
+}
+
+/** Runs `Stochastic` over the candles; each output has the input's length, `NaN` while warming up. */
+export function stochasticBatch(
+  candles: HlcSeries,
+  options: StochasticOptions = {},
+): StochasticSeries {
+  const { high, low, close } = candles;
+  const n = assertSameLength("stochasticBatch", candles);
+  const s = new Stochastic(options.kPeriod, options.kSmoothing, options.dPeriod);
+  const k = new Float64Array(n);
+  const d = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    s.update(high[i]!, low[i]!, close[i]!);
+    k[i] = s.k;
+    d[i] = s.d;
+  }
+  return { k, d };
+}
+
+function clamp(x: number): number {
+  return x < 0 ? 0 : x > 100 ? 100 : x;
+}
+
+function assertPeriod(name: string, period: number): void {
+  if (!Number.isInteger(period) || period < 1) {
+    throw new RangeError(
+      `Cannot create Stochastic: ${name} must be an integer >= 1: current value is ${period}`,
+    );
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Exact amounts: fixed-point `bigint`s in units of 1e-8 (Upbit's finest volume and price step).
+ *
+ * Every price, volume, fund and fee that reaches an order or the ledger is one of these `Units`.
+ * Floats from market data are converted once, through their shortest decimal representation, so
+ * no binary float noise ever reaches an order. Strings are produced only at the edges.
+ */
+
+/** An exact decimal amount in units of 1e-8. */
+export type Units = bigint;
+
+/** Number of decimals carried by `Units`. */
+export const DECIMALS = 8;
+
+/** `Units` per whole unit (1e8). */
+export const SCALE: Units = 100_000_000n;
+
+/** How a division or conversion that cannot be exact is rounded. */
+export type Rounding = "floor" | "ceil" | "half_up";
+
+const DECIMAL_RE = /^(-)?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
+/**
+ * Parses a decimal string (`"721.3"`, `"1e-7"`, `"-0.5"`) into `Units`.
+ * Digits beyond 8 decimals are rounded as `rounding` says; the default rejects them.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(parseUnits("721.3"), 72_130_000_000n);
+ * assert.equal(parseUnits("0.123456789", "floor"), 12_345_678n);
+ * ```
+ */
+export function parseUnits(text: string, rounding?: Rounding): Units {
+  const m = DECIMAL_RE.exec(text.trim());
+  if (m === null) throw new RangeError(`Cannot parse amount: not a decimal number: "${text}"`);
+  const negative = m[1] === "-";
+  let digits = (m[2] ?? "") + (m[3] ?? "");
+  let point = (m[2] ?? "").length + Number(m[4] ?? "0");
+  if (point < 0) {
+    digits = "0".repeat(-point) + digits;
+    point = 0;
+  }
+  const intPart = digits.slice(0, point).padEnd(point, "0");
+  const frac = digits.slice(point);
+  const kept = frac.slice(0, DECIMALS).padEnd(DECIMALS, "0");
+  const dropped = frac.slice(DECIMALS);
+  let units = BigInt(intPart === "" ? "0" : intPart) * SCALE + BigInt(kept);
+  if (/[1-9]/.test(dropped)) {
+    if (rounding === undefined) {
+      throw new RangeError(`Cannot parse amount: more than 8 decimals: "${text}"`);
+    }
+    const up = rounding === "half_up"
+      ? dropped.charCodeAt(0) >= 53
+      : rounding === (negative ? "floor" : "ceil");
+    if (up) units += 1n;
+  }
+  return negative ? -units : units;
+}
+
+/**
+ * Converts a finite float to `Units` through its shortest decimal form (`0.1` → 10,000,000).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(unitsFromNumber(0.1 + 0.2, "half_up"), 30_000_000n);
+ * ```
+ */
+export function unitsFromNumber(value: number, rounding: Rounding = "half_up"): Units {
+  if (!Number.isFinite(value)) {
+    throw new RangeError(`Cannot convert amount: ${value} is not finite`);
+  }
+  return parseUnits(String(value), rounding);
+}
+
+/** Converts `Units` to the nearest float (for indicators, metrics and display only). */
+export function unitsToNumber(units: Units): number {
+  const whole = units / SCALE;
+  const frac = units % SCALE;
+  return Number(whole) + Number(frac) / 1e8;
+}
+
+/**
+ * Formats `Units` as Upbit writes decimals: no exponent, no trailing zeros (`"721.3"`, `"5000"`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(formatUnits(72_130_000_000n), "721.3");
+ * assert.equal(formatUnits(-5n), "-0.00000005");
+ * ```
+ */
+export function formatUnits(units: Units): string {
+  const negative = units < 0n;
+  const abs = negative ? -units : units;
+  const whole = (abs / SCALE).toString();
+  const frac = (abs % SCALE).toString().padStart(DECIMALS, "0").replace(/0+$/, "");
+  return (negative ? "-" : "") + whole + (frac === "" ? "" : "." + frac);
+}
+
+/** Divides two bigints with the given rounding (b > 0). */
+export function divRound(a: bigint, b: bigint, rounding: Rounding): bigint {
+  if (b <= 0n) throw new RangeError(`Cannot divide: divisor must be > 0: current value is ${b}`);
+  const q = a / b;
+  const r = a % b;
+  if (r === 0n) return q;
+  switch (rounding) {
+    case "floor":
+      return r < 0n ? q - 1n : q;
+    case "ceil":
+      return r > 0n ? q + 1n : q;
+    case "half_up": {
+      const twice = 2n * (r < 0n ? -r : r);
+      if (twice >= b) return r < 0n ? q - 1n : q + 1n;
+      return q;
+    }
+  }
+}
+
+/** `a × b` of two `Units` values, rounded back to `Units` (e.g. price × volume = funds). */
+export function mulUnits(a: Units, b: Units, rounding: Rounding): Units {
+  return divRound(a * b, SCALE, rounding);
+}
+
+/** `a ÷ b` of two `Units` values, rounded to `Units` (e.g. funds ÷ price = volume). */
+export function divUnits(a: Units, b: Units, rounding: Rounding): Units {
+  return divRound(a * SCALE, b, rounding);
+}
+
+/** Applies a rate in basis points (1 bp = 0.01%) to an amount: `amount × bps / 10000`. */
+export function applyBps(amount: Units, bps: number, rounding: Rounding): Units {
+  // bps may carry decimals (e.g. 2.5): scale by 1e4 so 0.0001 bp is exact.
+  const scaledBps = BigInt(Math.round(bps * 10_000));
+  return divRound(amount * scaledBps, 100_000_000n, rounding);
+}
+
+/** Rounds `units` to a multiple of `step` (step > 0). */
+export function roundToStep(units: Units, step: Units, rounding: Rounding): Units {
+  return divRound(units, step, rounding) * step;
+}
+
+/** The smaller of two amounts. */
+export function minUnits(a: Units, b: Units): Units {
+  return a < b ? a : b;
+}

@@ -1,0 +1,67 @@
+/**
+ * Bollinger Bands mean reversion, the validated default: BB(20, 2.5).
+ * Buy when flat and a candle closes below the lower band; sell when long and a candle closes
+ * above the upper band.
+ */
+
+import { z } from "zod";
+import type { Candle } from "../candle.ts";
+import { BollingerBands } from "../indicators/bollinger.ts";
+import {
+  formatPrice,
+  HOLD,
+  type Holding,
+  type Signal,
+  type Strategy,
+  type StrategyDefinition,
+  WARMING_UP,
+} from "./strategy.ts";
+
+/** Parameters of the Bollinger Bands strategy. */
+export interface BollingerParams {
+  readonly period: number;
+  readonly std: number;
+}
+
+const PARAMS = z.object({
+  period: z.number().int().min(2).max(1000).default(20),
+  std: z.number().positive().max(10).default(2.5),
+});
+
+/** The Bollinger Bands strategy definition (`bb`). */
+export const BOLLINGER: StrategyDefinition<BollingerParams> = {
+  id: "bb",
+  summary: "buy a close below the lower band, sell a close above the upper band",
+  params: PARAMS,
+  create: createBollinger,
+};
+
+/** Creates a running BB strategy. */
+export function createBollinger(params: BollingerParams): Strategy {
+  const bands = new BollingerBands(params.period, params.std);
+  const name = `bb(${params.period}, ${params.std})`;
+  return {
+    name,
+    warmup: params.period,
+    update(candle: Candle, holding: Holding): Signal {
+      if (!bands.update(candle.close)) return WARMING_UP;
+      if (holding === "flat" && candle.close < bands.lower) {
+        return {
+          action: "buy",
+          reason: `close ${formatPrice(candle.close)} < lower band ${
+            formatPrice(bands.lower)
+          } (${name})`,
+        };
+      }
+      if (holding === "long" && candle.close > bands.upper) {
+        return {
+          action: "sell",
+          reason: `close ${formatPrice(candle.close)} > upper band ${
+            formatPrice(bands.upper)
+          } (${name})`,
+        };
+      }
+      return HOLD;
+    },
+  };
+}

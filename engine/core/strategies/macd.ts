@@ -1,0 +1,72 @@
+/**
+ * MACD crossover: buy when the MACD line crosses above its signal line, sell when it crosses
+ * below. "Crosses above" means MACD ≤ signal on the previous candle and MACD > signal now.
+ */
+
+import { z } from "zod";
+import type { Candle } from "../candle.ts";
+import { Macd } from "../indicators/macd.ts";
+import {
+  HOLD,
+  type Holding,
+  type Signal,
+  type Strategy,
+  type StrategyDefinition,
+  WARMING_UP,
+} from "./strategy.ts";
+
+/** Parameters of the MACD strategy. */
+export interface MacdParams {
+  readonly fast: number;
+  readonly slow: number;
+  readonly signal: number;
+}
+
+const PARAMS = z.object({
+  fast: z.number().int().min(1).max(1000).default(12),
+  slow: z.number().int().min(2).max(1000).default(26),
+  signal: z.number().int().min(1).max(1000).default(9),
+}).refine((p) => p.fast < p.slow, { message: "fast must be below slow", path: ["fast"] });
+
+/** The MACD strategy definition (`macd`). */
+export const MACD: StrategyDefinition<MacdParams> = {
+  id: "macd",
+  summary: "buy when MACD crosses above its signal line, sell when it crosses below",
+  params: PARAMS,
+  create: createMacd,
+};
+
+/** Creates a running MACD strategy. */
+export function createMacd(params: MacdParams): Strategy {
+  const macd = new Macd(params.fast, params.slow, params.signal);
+  const name = `macd(${params.fast}, ${params.slow}, ${params.signal})`;
+  let previousGap = Number.NaN;
+  return {
+    name,
+    warmup: params.slow + params.signal,
+    update(candle: Candle, holding: Holding): Signal {
+      const ready = macd.update(candle.close);
+      const before = previousGap;
+      const gap = ready ? macd.macd - macd.signal : Number.NaN;
+      previousGap = gap;
+      if (Number.isNaN(gap) || Number.isNaN(before)) return WARMING_UP;
+      if (holding === "flat" && before <= 0 && gap > 0) {
+        return {
+          action: "buy",
+          reason: `MACD ${macd.macd.toFixed(2)} crossed above signal ${
+            macd.signal.toFixed(2)
+          } (${name})`,
+        };
+      }
+      if (holding === "long" && before >= 0 && gap < 0) {
+        return {
+          action: "sell",
+          reason: `MACD ${macd.macd.toFixed(2)} crossed below signal ${
+            macd.signal.toFixed(2)
+          } (${name})`,
+        };
+      }
+      return HOLD;
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * RSI reversal: buy when RSI (Wilder) crosses up through the oversold level, sell when it crosses
+ * down through the overbought level. "Crosses up through 30" means the previous RSI was below 30
+ * and this one is at or above 30.
+ */
+
+import { z } from "zod";
+import type { Candle } from "../candle.ts";
+import { Rsi } from "../indicators/rsi.ts";
+import {
+  HOLD,
+  type Holding,
+  type Signal,
+  type Strategy,
+  type StrategyDefinition,
+  WARMING_UP,
+} from "./strategy.ts";
+
+/** Parameters of the RSI strategy. */
+export interface RsiParams {
+  readonly period: number;
+  readonly oversold: number;
+  readonly overbought: number;
+}
+
+const PARAMS = z.object({
+  period: z.number().int().min(2).max(1000).default(14),
+  oversold: z.number().min(0).max(100).default(30),
+  overbought: z.number().min(0).max(100).default(70),
+}).refine((p) => p.oversold < p.overbought, {
+  message: "oversold must be below overbought",
+  path: ["oversold"],
+});
+
+/** The RSI strategy definition (`rsi`). */
+export const RSI: StrategyDefinition<RsiParams> = {
+  id: "rsi",
+  summary: "buy when RSI crosses up through oversold, sell when it crosses down through overbought",
+  params: PARAMS,
+  create: createRsi,
+};
+
+/** Creates a running RSI strategy. */
+export function createRsi(params: RsiParams): Strategy {
+  const rsi = new Rsi(params.period);
+  const name = `rsi(${params.period}, ${params.oversold}, ${params.overbought})`;
+  let previous = Number.NaN;
+  return {
+    name,
+    warmup: params.period + 1,
+    update(candle: Candle, holding: Holding): Signal {
+      const before = previous;
+      const now = rsi.update(candle.close);
+      previous = now;
+      if (Number.isNaN(now) || Number.isNaN(before)) return WARMING_UP;
+      if (holding === "flat" && before < params.oversold && now >= params.oversold) {
+        return {
+          action: "buy",
+          reason: `RSI crossed up through ${params.oversold}: ${before.toFixed(2)} → ${
+            now.toFixed(2)
+          } (${name})`,
+        };
+      }
+      if (holding === "long" && before > params.overbought && now <= params.overbought) {
+        return {
+          action: "sell",
+          reason: `RSI crossed down through ${params.overbought}: ${before.toFixed(2)} → ${
+            now.toFixed(2)
+          } (${name})`,
+        };
+      }
+      return HOLD;
+    },
+  };
+}

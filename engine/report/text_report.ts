@@ -1,0 +1,131 @@
+/** The readable backtest report printed by `deno task backtest`. */
+
+import type { BacktestResult } from "../core/backtest.ts";
+import type { Metrics, YearMetrics } from "../core/metrics.ts";
+import { formatUnits, unitsToNumber } from "../core/money.ts";
+import type { RiskRules } from "../core/risk.ts";
+import { formatIsoDate } from "../core/time.ts";
+
+/** What the text report is made from. */
+export interface TextReportInput {
+  readonly result: BacktestResult;
+  readonly metrics: Metrics;
+  readonly years: readonly YearMetrics[];
+  readonly options: {
+    readonly rules: RiskRules;
+    readonly feeBps: number;
+    readonly slippageBps: number;
+  };
+  readonly title: string;
+  readonly source: string;
+}
+
+const KRW = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+
+function pct(value: number): string {
+  if (!Number.isFinite(value)) return "∞";
+  return `${value >= 0 ? "+" : ""}${value.toFixed(2)}%`;
+}
+
+function drawdown(value: number): string {
+  return value > 0 ? `−${value.toFixed(2)}%` : "0.00%";
+}
+
+function num(value: number, digits = 2): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : "∞";
+}
+
+function rule(value: number, sign: string): string {
+  return value > 0 ? `${sign}${value}%` : "off";
+}
+
+/** Renders the report: header, metrics beside buy-and-hold, each year, and the trades. */
+export function renderTextReport(input: TextReportInput): string {
+  const { result, metrics: m, years, options, title, source } = input;
+  const r = options.rules;
+  const lines: string[] = [];
+  const row = (label: string, ours: string, hold = "") =>
+    lines.push(`  ${label.padEnd(20)}${ours.padStart(14)}${hold.padStart(14)}`);
+  lines.push(`upbit-trader backtest · ${title}`);
+  lines.push(
+    `  ${formatIsoDate(m.startMs)} → ${formatIsoDate(m.endMs)} (${
+      m.days.toFixed(0)
+    } days, ${result.candles.length} candles) from ${source}`,
+  );
+  lines.push(
+    `  risk: stop ${rule(r.stopLossPct, "−")}, target ${rule(r.takeProfitPct, "+")}, daily limit ${
+      rule(r.maxDailyLossPct, "−")
+    }, trailing ${rule(r.trailingStopPct, "−")} · fee ${options.feeBps / 100}% · slippage ${
+      options.slippageBps / 100
+    }% · capital ${KRW.format(m.startEquity)} KRW`,
+  );
+  lines.push("");
+  row("", "strategy", "buy & hold");
+  row("total return", pct(m.totalReturnPct), pct(m.buyHoldReturnPct));
+  row("CAGR", pct(m.cagrPct), pct(m.buyHoldCagrPct));
+  row("max drawdown", drawdown(m.maxDrawdownPct), drawdown(m.buyHoldMaxDrawdownPct));
+  row(
+    "final equity (KRW)",
+    KRW.format(m.endEquity),
+    KRW.format(m.startEquity * (1 + m.buyHoldReturnPct / 100)),
+  );
+  row("Sharpe", num(m.sharpe));
+  row("Sortino", num(m.sortino));
+  row("trades", String(m.trades));
+  row("trades per year", num(m.tradesPerYear, 1));
+  row("win rate", `${m.winRatePct.toFixed(1)}%`);
+  row("profit factor", num(m.profitFactor));
+  row("avg holding", `${num(m.avgHoldingDays, 1)} days`);
+  row("exposure", `${m.exposurePct.toFixed(1)}%`);
+  row("fees paid (KRW)", KRW.format(m.feesKrw));
+  const verdict = m.totalReturnPct >= m.buyHoldReturnPct ? "beat" : "did NOT beat";
+  lines.push("");
+  lines.push(
+    `  The strategy ${verdict} buy-and-hold over the period (${pct(m.totalReturnPct)} vs ${
+      pct(m.buyHoldReturnPct)
+    }).`,
+  );
+  lines.push("");
+  lines.push(
+    `  ${"year".padEnd(8)}${"strategy".padStart(12)}${"buy & hold".padStart(12)}${
+      "max DD".padStart(10)
+    }${"trades".padStart(8)}`,
+  );
+  for (const y of years) {
+    lines.push(
+      `  ${(String(y.year) + (y.partial ? "*" : "")).padEnd(8)}${pct(y.returnPct).padStart(12)}${
+        pct(y.buyHoldReturnPct).padStart(12)
+      }${drawdown(y.maxDrawdownPct).padStart(10)}${String(y.trades).padStart(8)}`,
+    );
+  }
+  if (years.some((y) => y.partial)) lines.push("  * part of the year only");
+  lines.push("");
+  if (result.trades.length > 0) {
+    lines.push("  trades:");
+    for (const t of result.trades) {
+      lines.push(
+        `  ${formatIsoDate(t.entryMs)} → ${formatIsoDate(t.exitMs)}  ${
+          KRW.format(unitsToNumber(t.entryPrice)).padStart(12)
+        } → ${KRW.format(unitsToNumber(t.exitPrice)).padStart(12)}  ${
+          pct(t.returnPct).padStart(8)
+        }  ${t.exit.replace("_", " ")}`,
+      );
+    }
+  }
+  if (result.ledger.qty > 0n) {
+    lines.push(
+      `  open position: ${formatUnits(result.ledger.qty)} at avg ${
+        KRW.format(unitsToNumber(result.ledger.avgPrice))
+      } KRW (marked at the last close)`,
+    );
+  }
+  const skipped = result.signals.filter((s) => !s.executed);
+  if (skipped.length > 0) {
+    lines.push("");
+    lines.push(`  signals not executed (${skipped.length}):`);
+    for (const s of skipped.slice(0, 20)) {
+      lines.push(`  ${formatIsoDate(s.tsMs)} ${s.action}: ${s.reason}`);
+    }
+  }
+  return lines.join("\n") + "\n";
+}
