@@ -45,8 +45,6 @@ const CR = 13;
 const ENCODER = new TextEncoder();
 const DECODER = new TextDecoder();
 const HEADER_BYTES = ENCODER.encode(CANDLE_CSV_HEADER);
-/** Above this a mantissa digit could push past 2^53, where integers stop being exact. */
-const MANTISSA_LIMIT = (2 ** 53 - 9) / 10;
 /** 10^0..10^22: every one is an exact double, so `mantissa / POW10[k]` is correctly rounded. */
 const POW10: readonly number[] = Array.from({ length: 23 }, (_, k) => Number(`1e${k}`));
 /** The plain decimal forms `Number()` may be given; rejects hex, "Infinity", spaces, "". */
@@ -136,35 +134,36 @@ export function parseCandleCsvBytes(bytes: Uint8Array, source: string): Candle[]
       if (bytes[p] !== COMMA) throw rowError(source, line, bytes, rowStart, columnsReason);
       const from = ++p;
       let mantissa = 0;
-      let decimals = 0;
-      let digitCount = 0;
-      let dotSeen = false;
-      let simple = true;
       for (; p < len; p++) {
-        const c = bytes[p] as number;
-        const digit = c - DIGIT_0;
-        if (digit >= 0 && digit <= 9) {
-          if (mantissa < MANTISSA_LIMIT) mantissa = mantissa * 10 + digit;
-          else simple = false;
-          digitCount++;
-          if (dotSeen) decimals++;
-        } else if (c === DOT && !dotSeen) {
-          dotSeen = true;
-        } else if (c === COMMA || c === LF || c === CR) {
-          break;
-        } else {
-          simple = false;
-        }
+        const digit = (bytes[p] as number) - DIGIT_0;
+        if (digit < 0 || digit > 9) break;
+        mantissa = mantissa * 10 + digit;
       }
+      let decimals = 0;
+      let digitCount = p - from;
+      if (p < len && bytes[p] === DOT) {
+        const dot = ++p;
+        for (; p < len; p++) {
+          const digit = (bytes[p] as number) - DIGIT_0;
+          if (digit < 0 || digit > 9) break;
+          mantissa = mantissa * 10 + digit;
+        }
+        decimals = p - dot;
+        digitCount += decimals;
+      }
+      const stop = p < len ? bytes[p] : LF;
+      const atEnd = stop === COMMA || stop === LF || stop === CR;
       let v: number;
-      if (simple && digitCount > 0 && decimals < POW10.length) {
+      // Clinger's fast path: an exact integer mantissa over an exact power of ten, one rounding.
+      if (atEnd && digitCount > 0 && mantissa <= Number.MAX_SAFE_INTEGER && decimals < 23) {
         v = decimals === 0 ? mantissa : mantissa / (POW10[decimals] as number);
-      } else if (p === from) {
+      } else if (atEnd && p === from) {
         if (f !== 5) {
           throw rowError(source, line, bytes, rowStart, () => `${COLUMNS[f + 1]} is empty`);
         }
         v = Number.NaN;
       } else {
+        while (p < len && bytes[p] !== COMMA && bytes[p] !== LF && bytes[p] !== CR) p++;
         const raw = decode(bytes, from, p);
         v = NUMBER_SYNTAX.test(raw) ? Number(raw) : Number.NaN;
         if (!(v >= 0) || v === Infinity) {
