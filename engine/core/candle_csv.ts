@@ -136,7 +136,7 @@ export function parseCandleCsvBytes(bytes: Uint8Array, source: string): Candle[]
       let mantissa = 0;
       for (; p < len; p++) {
         const digit = (bytes[p] as number) - DIGIT_0;
-        if (digit < 0 || digit > 9) break;
+        if ((digit >>> 0) > 9) break;
         mantissa = mantissa * 10 + digit;
       }
       let decimals = 0;
@@ -145,7 +145,7 @@ export function parseCandleCsvBytes(bytes: Uint8Array, source: string): Candle[]
         const dot = ++p;
         for (; p < len; p++) {
           const digit = (bytes[p] as number) - DIGIT_0;
-          if (digit < 0 || digit > 9) break;
+          if ((digit >>> 0) > 9) break;
           mantissa = mantissa * 10 + digit;
         }
         decimals = p - dot;

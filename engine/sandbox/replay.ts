@@ -115,6 +115,8 @@ export interface Replay extends MarketFeed {
   bookWith(market: string, levels?: number): BookSnapshot | undefined;
   /** The aggregate of [fromMs, toMs) as visible now (bucket start `fromMs`). */
   visibleCandle(market: string, fromMs: number, toMs: number): UnitCandle | undefined;
+  /** Close of the last day before the UTC day of `tsMs` (Upbit's `prev_closing_price`). */
+  prevCloseOf(market: string, tsMs: number): Units | undefined;
   /** Stops the real-time clock. */
   close(): void;
 }
@@ -585,6 +587,10 @@ export async function createReplay(options: ReplayOptions = {}): Promise<Replay>
     ticker,
     lastTrade,
     visibleCandle,
+    prevCloseOf(market, tsMs) {
+      const st = state(market);
+      return st === undefined ? undefined : prevClose(st, Math.floor(tsMs / DAY_MS) * DAY_MS);
+    },
     close() {
       if (timer !== undefined) clearInterval(timer);
       timer = undefined;
