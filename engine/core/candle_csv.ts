@@ -1,10 +1,10 @@
 /**
  * Candle CSV codec: parses and formats `time_utc,open,high,low,close,volume,value` text.
  *
- * Pure and fast: one char-code scan per row, fixed-offset timestamps turned into epoch ms with
- * calendar arithmetic (no `Date` objects), and decimal numbers read exactly (Clinger's fast path)
- * with `Number()` kept for the rare forms the fast path can't handle (exponents, signs, long
- * mantissas). A malformed file throws a `CandleFileError` that names the file, line and reason.
+ * Pure and fast: one pass over the bytes of each row, fixed-offset timestamps turned into epoch
+ * ms with calendar arithmetic (no `Date` objects), and decimal numbers read exactly (Clinger's
+ * fast path) with `Number()` kept for the rare forms the fast path can't handle (exponents, signs,
+ * long mantissas). A malformed file throws a `CandleFileError` that names the file, line and reason.
  */
 
 import type { Candle } from "./candle.ts";
@@ -105,19 +105,21 @@ export function parseCandleCsvBytes(bytes: Uint8Array, source: string): Candle[]
     if (len - pos < 21 || bytes[pos + 20] !== COMMA) {
       throw rowError(source, line, bytes, rowStart, timeReason);
     }
-    const y = digits2(bytes, pos) * 100 + digits2(bytes, pos + 2);
+    const century = digits2(bytes, pos);
+    const yy = digits2(bytes, pos + 2);
     const mo = digits2(bytes, pos + 5);
     const d = digits2(bytes, pos + 8);
     const h = digits2(bytes, pos + 11);
     const mi = digits2(bytes, pos + 14);
     const s = digits2(bytes, pos + 17);
     if (
-      (y | mo | d | h | mi | s) < 0 || bytes[pos + 4] !== DASH || bytes[pos + 7] !== DASH ||
+      (century | yy | mo | d | h | mi | s) < 0 || bytes[pos + 4] !== DASH || bytes[pos + 7] !== DASH ||
       bytes[pos + 10] !== LETTER_T || bytes[pos + 13] !== COLON || bytes[pos + 16] !== COLON ||
       bytes[pos + 19] !== LETTER_Z || h > 23 || mi > 59 || s > 59
     ) {
       throw rowError(source, line, bytes, rowStart, timeReason);
     }
+    const y = century * 100 + yy;
     const dayKey = y * 10_000 + mo * 100 + d;
     if (dayKey !== cachedDayKey) {
       if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) {
@@ -183,10 +185,7 @@ export function parseCandleCsvBytes(bytes: Uint8Array, source: string): Candle[]
       const c = bytes[p];
       if (c === LF) p++;
       else if (c === CR && bytes[p + 1] === LF) p += 2;
-      else if (c === COMMA) throw rowError(source, line, bytes, rowStart, columnsReason);
-      else {
-        throw rowError(source, line, bytes, rowStart, () => "carriage return without line feed");
-      }
+      else throw rowError(source, line, bytes, rowStart, columnsReason); // extra column, lone CR
     }
 
     const open = fields[0] as number;
@@ -322,7 +321,7 @@ function pad(n: number, width: number): string {
 
 /** Keeps user text in messages short. */
 function clip(s: string): string {
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+  return s.length > 100 ? `${s.slice(0, 97)}...` : s;
 }
 
 /**
@@ -341,6 +340,9 @@ function rowError(
   if (rowEnd > rowStart && bytes[rowEnd - 1] === CR) rowEnd--;
   const row = decode(bytes, rowStart, rowEnd);
   if (row === "") return new CandleFileError(source, line, "empty line");
+  if (row.includes("\r")) {
+    return new CandleFileError(source, line, "carriage return without line feed");
+  }
   const columns = row.split(",").length;
   const why = columns !== COLUMNS.length
     ? `expected ${COLUMNS.length} columns, found ${columns}`

@@ -30,6 +30,8 @@ export interface HtmlReportOptions {
 /** The JSON the inline script reads: columns per candle, `null` where a band is warming up. */
 interface ChartData {
   readonly intraday: boolean;
+  /** Log price scale, for data spanning more than `LOG_PRICE_RATIO` from low to high. */
+  readonly logPrice: boolean;
   readonly time: UTCTimestamp[];
   readonly open: number[];
   readonly high: number[];
@@ -42,6 +44,9 @@ interface ChartData {
   readonly hold: number[];
   readonly markers: SeriesMarkerBar<UTCTimestamp>[];
 }
+
+/** Above this high/low ratio the price chart uses a log scale (multi-year crypto runs). */
+const LOG_PRICE_RATIO = 5;
 
 const STANDALONE_BUILD = "dist/lightweight-charts.standalone.production.js";
 
@@ -65,9 +70,21 @@ export async function renderHtmlReport(options: HtmlReportOptions): Promise<stri
     `fee ${result.feeBps} bp, slippage ${result.slippageBps} bp`,
     `capital ${krw(metrics.startEquity)} KRW`,
   ].join(" · ");
-  const bandsLegend = options.bands === undefined
-    ? ""
-    : `<span><i style="background:${BAND_COLOR}"></i>BB(${options.bands.period}, ${options.bands.std}) upper/lower</span><span><i style="background:${MIDDLE_COLOR}"></i>middle</span>`;
+  const bands = options.bands;
+  const priceLegend = legend([
+    swatch(UP_COLOR, "up"),
+    swatch(DOWN_COLOR, "down"),
+    bands === undefined ? "" : swatch(BAND_COLOR, `BB(${bands.period}, ${bands.std}) upper/lower`),
+    bands === undefined ? "" : swatch(MIDDLE_COLOR, "middle"),
+    `<span><b style="color:${BUY_COLOR}">▲</b> buy</span>`,
+    `<span><b style="color:${SELL_COLOR}">▼</b> sell</span>`,
+    data.logPrice ? "<span>log scale</span>" : "",
+  ]);
+  const equityLegend = legend([
+    swatch(EQUITY_COLOR, "strategy"),
+    swatch(HOLD_COLOR, "buy &amp; hold (same capital)"),
+    "<span>log scale</span>",
+  ]);
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -81,10 +98,11 @@ export async function renderHtmlReport(options: HtmlReportOptions): Promise<stri
 <header><h1>${escapeHtml(title)}</h1><p class="sub">${escapeHtml(subtitle)}</p></header>
 <noscript><p>The charts need JavaScript; the tables below do not.</p></noscript>
 <section><h2>Price</h2>
-<p class="legend"><span><i style="background:${UP_COLOR}"></i>up</span><span><i style="background:${DOWN_COLOR}"></i>down</span>${bandsLegend}<span><b style="color:${BUY_COLOR}">▲</b> buy</span><span><b style="color:${SELL_COLOR}">▼</b> sell</span></p>
+${priceLegend}
+<p id="price-info" class="info">&nbsp;</p>
 <div id="price-chart" class="chart"></div></section>
 <section><h2>Equity</h2>
-<p class="legend"><span><i style="background:${EQUITY_COLOR}"></i>strategy</span><span><i style="background:${HOLD_COLOR}"></i>buy &amp; hold (same capital)</span></p>
+${equityLegend}
 <div id="equity-chart" class="chart small"></div></section>
 <section><h2>Metrics</h2>${metricsTable(metrics)}</section>
 <section><h2>By year</h2>${yearsTable(years)}</section>
@@ -144,8 +162,15 @@ function chartData(result: BacktestResult, bands: HtmlReportOptions["bands"]): C
   const capital = unitsToNumber(result.ledger.initialCash);
   const cost = (result.feeBps + result.slippageBps) / 10_000;
   const holdQty = n > 0 ? capital / (candles[0]!.open * (1 + cost)) : 0;
+  let low = Infinity;
+  let high = 0;
+  for (const c of candles) {
+    low = Math.min(low, c.low);
+    high = Math.max(high, c.high);
+  }
   return {
     intraday: n > 1 && candles[1]!.startMs - candles[0]!.startMs < DAY_MS,
+    logPrice: low > 0 && high / low > LOG_PRICE_RATIO,
     time,
     open: candles.map((c) => c.open),
     high: candles.map((c) => c.high),
@@ -169,16 +194,18 @@ function fillMarkers(result: BacktestResult): SeriesMarkerBar<UTCTimestamp>[] {
   let next = 0;
   return result.fills.map((fill: Fill) => {
     const time = (starts[candleIndex(starts, fill.tsMs)]! / 1000) as UTCTimestamp;
-    const at = ` ${price(fill.price)}`;
     if (fill.side === "buy") {
-      return { time, position: "belowBar", shape: "arrowUp", color: BUY_COLOR, text: "buy" + at };
+      return { time, position: "belowBar", shape: "arrowUp", color: BUY_COLOR, text: "buy" };
     }
     // Round trips close in fill order: the next trade closed at this fill's time is this one.
     while (next < trades.length && trades[next]!.exitMs < fill.tsMs) next++;
     const trade = trades[next];
-    const exit = trade !== undefined && trade.exitMs === fill.tsMs ? EXIT_TEXT[trade.exit] : "sell";
-    if (exit !== "sell") next++;
-    return { time, position: "aboveBar", shape: "arrowDown", color: SELL_COLOR, text: exit + at };
+    let text = "sell";
+    if (trade !== undefined && trade.exitMs === fill.tsMs) {
+      text = EXIT_TEXT[trade.exit];
+      next++;
+    }
+    return { time, position: "aboveBar", shape: "arrowDown", color: SELL_COLOR, text };
   });
 }
 
@@ -255,6 +282,14 @@ function tradesTable(trades: readonly RoundTrip[], intraday: boolean): string {
   ], rows);
 }
 
+function legend(items: readonly string[]): string {
+  return `<p class="legend">${items.join("")}</p>`;
+}
+
+function swatch(color: string, label: string): string {
+  return `<span><i style="background:${color}"></i>${label}</span>`;
+}
+
 function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
   const th = head.map((h) => `<th>${h}</th>`).join("");
   const body = rows.map((r) => `<tr>${r.map((c) => `<td>${c}</td>`).join("")}</tr>`).join("\n");
@@ -328,6 +363,7 @@ section h2{margin-top:.2rem}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:.8rem;color:#475569;margin:0 0 6px}
 .legend i{display:inline-block;width:14px;height:3px;margin-right:5px;vertical-align:middle;border-radius:2px}
 .legend b{margin-right:4px}
+.info{font-size:.78rem;color:#334155;margin:0 0 4px;min-height:1.2em;font-variant-numeric:tabular-nums;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .chart{width:100%;height:clamp(300px,58vh,600px)}
 .chart.small{height:clamp(200px,34vh,360px)}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
@@ -356,8 +392,11 @@ const CHART_SCRIPT = `
       layout: { background: { color: "#ffffff" }, textColor: "#334155", fontSize: 11 },
       grid: { vertLines: { color: "#f1f5f9" }, horzLines: { color: "#f1f5f9" } },
       localization: { priceFormatter: fmt },
-      rightPriceScale: { borderColor: "#e2e8f0" },
-      timeScale: { borderColor: "#e2e8f0", timeVisible: d.intraday },
+      // Same axis width on both charts, so their time axes line up.
+      rightPriceScale: { borderColor: "#e2e8f0", minimumWidth: 84 },
+      // A tiny minimum spacing lets fitContent show the whole backtest; zoom in for candles.
+      timeScale: { borderColor: "#e2e8f0", timeVisible: d.intraday, minBarSpacing: 0.01,
+        lockVisibleTimeRangeOnResize: true },
       handleScroll: { vertTouchDrag: false }
     };
   }
@@ -368,7 +407,9 @@ const CHART_SCRIPT = `
     }
     return out;
   }
-  var price = L.createChart(document.getElementById("price-chart"), options());
+  var priceOptions = options();
+  if (d.logPrice) priceOptions.rightPriceScale.mode = L.PriceScaleMode.Logarithmic;
+  var price = L.createChart(document.getElementById("price-chart"), priceOptions);
   var candles = price.addSeries(L.CandlestickSeries, {
     upColor: "${UP_COLOR}", downColor: "${DOWN_COLOR}", borderVisible: false,
     wickUpColor: "${UP_COLOR}", wickDownColor: "${DOWN_COLOR}"
@@ -385,7 +426,24 @@ const CHART_SCRIPT = `
     });
   }
   L.createSeriesMarkers(candles, d.markers);
-  var equity = L.createChart(document.getElementById("equity-chart"), options());
+  // Hover (or tap) readout: the candle's OHLC and the fills on it.
+  var info = document.getElementById("price-info");
+  var index = {};
+  d.time.forEach(function (t, i) { index[t] = i; });
+  price.subscribeCrosshairMove(function (p) {
+    var i = p.time === undefined ? undefined : index[p.time];
+    if (i === undefined) { info.textContent = "\u00a0"; return; }
+    var iso = new Date(d.time[i] * 1000).toISOString();
+    var text = (d.intraday ? iso.slice(0, 16).replace("T", " ") : iso.slice(0, 10)) +
+      "  O " + fmt(d.open[i]) + "  H " + fmt(d.high[i]) + "  L " + fmt(d.low[i]) +
+      "  C " + fmt(d.close[i]);
+    d.markers.forEach(function (m) { if (m.time === d.time[i]) text += "  · " + m.text; });
+    info.textContent = text;
+  });
+  var equityOptions = options();
+  // Log scale: strategy and buy-and-hold returns compare as ratios, however far apart they end.
+  equityOptions.rightPriceScale.mode = L.PriceScaleMode.Logarithmic;
+  var equity = L.createChart(document.getElementById("equity-chart"), equityOptions);
   equity.addSeries(L.LineSeries, { color: "${HOLD_COLOR}", lineWidth: 1, title: "buy & hold" })
     .setData(line(d.hold));
   equity.addSeries(L.LineSeries, { color: "${EQUITY_COLOR}", lineWidth: 2, title: "strategy" })

@@ -72,20 +72,32 @@ export class AccountBook {
   /** Moves `amount` from available to locked (the caller has checked it is available). */
   lock(accountId: string, currency: string, amount: Units): void {
     const h = this.holding(accountId, currency);
-    this.#set(accountId, currency, { ...h, balance: h.balance - amount, locked: h.locked + amount });
+    this.#set(accountId, currency, {
+      ...h,
+      balance: h.balance - amount,
+      locked: h.locked + amount,
+    });
   }
 
   /** Moves `amount` from locked back to available. */
   unlock(accountId: string, currency: string, amount: Units): void {
     const h = this.holding(accountId, currency);
-    this.#set(accountId, currency, { ...h, balance: h.balance + amount, locked: h.locked - amount });
+    this.#set(accountId, currency, {
+      ...h,
+      balance: h.balance + amount,
+      locked: h.locked - amount,
+    });
   }
 
   /** Removes `amount` from locked funds (they were paid away by a fill). */
   spendLocked(accountId: string, currency: string, amount: Units): void {
     const h = this.holding(accountId, currency);
     const next = { ...h, locked: h.locked - amount };
-    this.#set(accountId, currency, next.balance + next.locked === 0n ? { ...next, avgBuyPrice: 0n } : next);
+    this.#set(
+      accountId,
+      currency,
+      next.balance + next.locked === 0n ? { ...next, avgBuyPrice: 0n } : next,
+    );
   }
 
   /** Adds a bought `volume` for `funds` KRW, updating `avg_buy_price` first. */

@@ -24,7 +24,7 @@ import {
   type Units,
 } from "../core/money.ts";
 import { isOnTick } from "../core/tick_size.ts";
-import { AccountBook, type AccountJson, type InitialBalances } from "./accounts.ts";
+import { AccountBook, type AccountJson, type Holding, type InitialBalances } from "./accounts.ts";
 import { type ExchangeResult, fail, ok } from "./errors.ts";
 import type { BookLevel, MarketFeed, ReplayTrade } from "./feed.ts";
 import {
@@ -186,7 +186,7 @@ export class SandboxExchange {
   }
 
   /** Balance and locked per currency, exact (for tests and the debug endpoint). */
-  holdings(accountId: string): Array<readonly [string, { balance: Units; locked: Units }]> {
+  holdings(accountId: string): Array<readonly [string, Holding]> {
     return this.#accounts.holdings(accountId);
   }
 
@@ -728,9 +728,10 @@ export class SandboxExchange {
   }
 
   #find(accountId: string, ref: OrderRef): SandboxOrder | undefined {
-    const uuid = ref.uuid ?? (ref.identifier === undefined
-      ? undefined
-      : this.#byIdentifier.get(accountId)?.get(ref.identifier));
+    const uuid = ref.uuid ??
+      (ref.identifier === undefined
+        ? undefined
+        : this.#byIdentifier.get(accountId)?.get(ref.identifier));
     const order = uuid === undefined ? undefined : this.#orders.get(uuid);
     return order?.accountId === accountId ? order : undefined;
   }

@@ -87,7 +87,8 @@ export function privateEventJson(event: PrivateEvent, format: WsFormat = "DEFAUL
   const key = (name: string) => JSON.stringify(format === "SIMPLE" ? SIMPLE_KEYS[name] : name);
   const object = (fields: ReadonlyArray<readonly [string, Field | string[]]>) =>
     "{" + fields.map(([k, v]) => `${key(k)}:${Array.isArray(v) ? `[${v.join(",")}]` : value(v)}`)
-      .join(",") + "}";
+      .join(",") +
+    "}";
   if (event.type === "myAsset") {
     const assets = event.assets.map((a) =>
       object([["currency", a.currency], ["balance", { units: a.balance }], ["locked", {

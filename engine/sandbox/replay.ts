@@ -243,6 +243,7 @@ export async function createReplay(options: ReplayOptions = {}): Promise<Replay>
   const speed = options.manualClock ? 0 : (options.speed ?? 1);
   let now = startMs;
   let pumping = false;
+  const aggCache = new Map<string, UnitCandle | undefined>();
 
   function tape(st: MarketState, minuteMs: number): TapeTrade[] {
     const hit = st.tapes.get(minuteMs);
@@ -339,10 +340,16 @@ export async function createReplay(options: ReplayOptions = {}): Promise<Replay>
     if (end <= fromMs) return undefined;
     const cur = Math.floor(t / MINUTE_MS) * MINUTE_MS;
     const parts: UnitCandle[] = [];
-    const complete = st.series.aggregate(
-      Math.floor(fromMs / MINUTE_MS) * MINUTE_MS,
-      Math.min(Math.ceil(end / MINUTE_MS) * MINUTE_MS, cur),
-    );
+    const a = Math.floor(fromMs / MINUTE_MS) * MINUTE_MS;
+    const b = Math.min(Math.ceil(end / MINUTE_MS) * MINUTE_MS, cur);
+    // Tickers and live candles ask for the same completed span on every trade of a minute.
+    const key = `${market}|${a}|${b}`;
+    let complete = aggCache.get(key);
+    if (complete === undefined && !aggCache.has(key)) {
+      complete = st.series.aggregate(a, b);
+      if (aggCache.size >= 512) aggCache.clear();
+      aggCache.set(key, complete);
+    }
     if (complete !== undefined) parts.push(complete);
     if (end > cur) {
       const partial = tradesCandle(

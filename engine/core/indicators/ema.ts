@@ -2,9 +2,26 @@
  * Exponential moving average (EMA), streaming, O(1) per update.
  *
  * TA-Lib definition: k = 2 / (period + 1), seeded with the SMA of the first `period` values, so
- * the first output is at index `period - 1`. An EMA forgets its past geometrically, so rounding
- * errors cannot accumulate and no resync is needed.
+ * the first output is at index `period - 1`; then v = v * (1 - k) + x * k.
+ *
+ * Why it is not written as that one-line recurrence: its multiply-add is a loop-carried
+ * dependency that bounds the update rate. Unrolled from the value v₀ at the last rescale,
+ * vⱼ = aʲ · (v₀ + k · Σᵢ xᵢ · a⁻ⁱ) with a = 1 - k, so each update only *adds* to a scaled sum
+ * while a⁻ʲ and aʲ advance on independent chains. Every time a⁻ʲ passes 2³², everything is
+ * re-based on the current value (the next update then takes the plain recurrence once), which
+ * keeps the scaled terms small and the result within a few ulps of the recurrence. An EMA
+ * forgets its past geometrically, so rounding errors cannot accumulate.
  */
+
+/** Re-base the scaled sum once a⁻ʲ exceeds this. */
+const RESCALE_AT = 2 ** 32;
+
+/**
+ * A throw in the hot path makes V8 spill the caller's loop state around the (never taken) call;
+ * an out-of-bounds read of this probe instead compiles to a deoptimisation check, and only the
+ * unoptimised code reaches the throw. `PROBE[x - x]` is undefined exactly when x is NaN or ±∞.
+ */
+const PROBE = new Float64Array(1);
 
 /** Streaming EMA (TA-Lib `EMA`); `NaN` until `period` values have been seen. */
 export class Ema {
@@ -12,10 +29,19 @@ export class Ema {
   readonly period: number;
   /** Smoothing factor k = 2 / (period + 1). */
   readonly k: number;
+  /** a = 1 - k. */
   #keep: number;
+  /** 1 / a (Infinity for period 1, which always takes the plain recurrence). */
+  #grow: number;
   #count = 0;
   #sum = 0;
   #value = NaN;
+  /** v₀ + k · Σ xᵢ · a⁻ⁱ since the last rescale. */
+  #scaled = 0;
+  /** a⁻ʲ; Infinity until seeded, which routes updates to the slow path. */
+  #growth = Infinity;
+  /** aʲ. */
+  #decay = 1;
 
   /** Throws a `RangeError` unless `period` is an integer >= 1. */
   constructor(period: number) {
@@ -27,19 +53,19 @@ export class Ema {
     this.period = period;
     this.k = 2 / (period + 1);
     this.#keep = 1 - this.k;
+    this.#grow = 1 / this.#keep;
   }
 
   /** Adds `x` and returns the EMA, or `NaN` while warming up; throws a `RangeError` on non-finite `x`. */
   update(x: number): number {
-    if (x - x !== 0) throwNotFinite(x);
-    if (this.#count === this.period) {
-      // v * (1 - k) + x * k rather than TA-Lib's v + k * (x - v): same value to a few ulps, but
-      // the loop-carried dependency is one multiply-add shorter.
-      return (this.#value = this.#value * this.#keep + x * this.k);
+    if (PROBE[x - x] === undefined) throwNotFinite(x);
+    const growth = this.#growth * this.#grow;
+    if (growth < RESCALE_AT) {
+      this.#growth = growth;
+      const decay = (this.#decay *= this.#keep);
+      return (this.#value = (this.#scaled += this.k * x * growth) * decay);
     }
-    this.#sum += x;
-    if (++this.#count < this.period) return NaN;
-    return (this.#value = this.#sum / this.period);
+    return this.#slowUpdate(x);
   }
 
   /** Latest EMA, `NaN` until ready. */
@@ -50,6 +76,22 @@ export class Ema {
   /** `true` once `period` values have been seen. */
   get ready(): boolean {
     return this.#count === this.period;
+  }
+
+  /** Warm-up and rescale steps: the plain recurrence (or the seed), then re-base on the result. */
+  #slowUpdate(x: number): number {
+    let v: number;
+    if (this.#count === this.period) {
+      v = this.#value * this.#keep + x * this.k;
+    } else {
+      this.#sum += x;
+      if (++this.#count < this.period) return NaN;
+      v = this.#sum / this.period;
+    }
+    this.#scaled = v;
+    this.#growth = 1;
+    this.#decay = 1;
+    return (this.#value = v);
   }
 }
 

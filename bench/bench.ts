@@ -1,0 +1,69 @@
+/**
+ * `deno task bench [--json]`: every speed goal of the project, measured side by side in one
+ * process on this machine (figures are ratios where the machine's noise would otherwise decide).
+ *
+ * - streaming indicators, ours against npm `trading-signals` 8.3.0, ns per update;
+ * - the full BB(20, 2.5) backtest with risk manager and ledger over 1,000,000 one-minute
+ *   candles, in candles/s and as a ratio to a plain `Float64Array` loop;
+ * - loading 1,000,000 candle rows from CSV.
+ */
+
+import { benchBacktest } from "./backtest_bench.ts";
+import { benchCsvLoad } from "./csv_bench.ts";
+import { benchIndicators } from "./indicators_bench.ts";
+
+const json = Deno.args.includes("--json");
+
+function log(text: string): void {
+  if (!json) Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
+}
+
+log("upbit-trader bench (best of several runs; 2 noisy cores: compare the ratios)");
+const indicators = await benchIndicators(1_000_000);
+for (const [name, r] of Object.entries(indicators)) {
+  log(
+    `  ${name.padEnd(5)} ours ${r.ours_ns.toFixed(2).padStart(7)} ns/update   trading-signals ${
+      r.trading_signals_ns.toFixed(2).padStart(7)
+    } ns/update   ${(r.trading_signals_ns / r.ours_ns).toFixed(1)}× faster`,
+  );
+}
+const backtest = benchBacktest(1_000_000);
+log(
+  `  backtest BB(20, 2.5) + risk + ledger: ${
+    (backtest.backtest_candles_per_sec / 1e6).toFixed(1)
+  } M candles/s (${backtest.trades} trades over ${backtest.candles} 1m candles)`,
+);
+log(
+  `  plain Float64Array loop, same arithmetic: ${
+    (backtest.tight_loop_candles_per_sec / 1e6).toFixed(1)
+  } M candles/s → ratio ${backtest.backtest_ratio_to_tight_loop}×`,
+);
+const csv = await benchCsvLoad();
+log(
+  `  CSV load: ${csv.ms_per_million.toFixed(0)} ms per million rows (${csv.rows} rows in ${
+    csv.ms.toFixed(0)
+  } ms)`,
+);
+
+if (json) {
+  const result = {
+    backtest_candles_per_sec: backtest.backtest_candles_per_sec,
+    backtest_ratio_to_tight_loop: backtest.backtest_ratio_to_tight_loop,
+    tight_loop_candles_per_sec: backtest.tight_loop_candles_per_sec,
+    backtest_trades: backtest.trades,
+    csv_load_ms_per_million: Math.round(csv.ms_per_million),
+    indicators: Object.fromEntries(
+      Object.entries(indicators).map((
+        [name, r],
+      ) => [name, {
+        ours_ns: round2(r.ours_ns),
+        trading_signals_ns: round2(r.trading_signals_ns),
+      }]),
+    ),
+  };
+  Deno.stdout.writeSync(new TextEncoder().encode(JSON.stringify(result) + "\n"));
+}
+
+function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}

@@ -1,0 +1,164 @@
+/**
+ * `createSandbox`: a local Upbit on 127.0.0.1 that speaks Upbit's REST and WebSocket protocol
+ * over a deterministic market replay, with accounts, a matching engine, JWT auth, rate limits
+ * and fault switches, for tests and the offline demo.
+ *
+ * Layout: one Hono app (rate limiter → REST faults → quotation + exchange routes), one inner
+ * `Deno.serve` that also upgrades `/websocket/v1`, and a TCP pass-through on the public port so
+ * sockets can be cut without a close frame.
+ */
+
+import { Hono } from "hono";
+import type { ApiKeyConfig } from "./auth.ts";
+import { SandboxAuth } from "./auth.ts";
+import type { InitialBalances } from "./accounts.ts";
+import { createExchangeRoutes } from "./exchange_routes.ts";
+import { createFaultAdminRoutes, Faults } from "./faults.ts";
+import { SandboxExchange } from "./matching.ts";
+import { notFoundBody, createQuotationRoutes } from "./quotation_routes.ts";
+import { RateLimiter } from "./rate_limit.ts";
+import { createReplay, type Replay } from "./replay.ts";
+import { startTcpProxy } from "./tcp_proxy.ts";
+import { createWsServer, type WsFaults } from "./ws_server.ts";
+
+/** Demo keys accepted when no keys are configured (they guard nothing: the sandbox is local). */
+export const DEMO_ACCESS_KEY = "SANDBOXDEMOACCESSKEY000000000000000000000";
+/** Secret of `DEMO_ACCESS_KEY`. */
+export const DEMO_SECRET_KEY = "SANDBOXDEMOSECRETKEY000000000000000000000";
+/** The account the default key trades for. */
+export const DEFAULT_ACCOUNT = "default";
+
+/** Options of `createSandbox`. */
+export interface SandboxOptions {
+  /** Public port (0 = any free port, for tests). Default 7770. */
+  readonly port?: number;
+  /** Default `127.0.0.1`. */
+  readonly hostname?: string;
+  /** Sandbox ms per real ms. Default 1. */
+  readonly speed?: number;
+  /** Seed of the synthetic market detail. Default 1. */
+  readonly seed?: number;
+  /** Candle files; default every `data/upbit-*.csv`. */
+  readonly dataFiles?: readonly string[];
+  /** Opening balances of the default account (e.g. `{ KRW: "10000000" }`). */
+  readonly balances?: Readonly<Record<string, string>>;
+  /** API keys; default one demo key (`DEMO_ACCESS_KEY`) for the default account. */
+  readonly accounts?: readonly ApiKeyConfig[];
+  /** Opening balances of further accounts (account id → currency → amount). */
+  readonly accountBalances?: InitialBalances;
+  /** Data-time point that becomes "now" (ms or ISO). */
+  readonly startAt?: number | string;
+  /** Drive the clock by hand (`replay.advanceTo`). */
+  readonly manualClock?: boolean;
+  /** Levels per book side (default 15, max 30). */
+  readonly bookLevels?: number;
+  /** Apply Upbit's REST rate limits (default true). */
+  readonly rateLimits?: boolean;
+  /** WebSocket idle timeout, real ms (default 120 000). */
+  readonly wsIdleTimeoutMs?: number;
+}
+
+/** A running sandbox. */
+export interface Sandbox {
+  /** e.g. `http://127.0.0.1:7770` (no trailing slash; paths start with `/v1`). */
+  readonly restUrl: string;
+  /** e.g. `ws://127.0.0.1:7770/websocket/v1`. */
+  readonly wsUrl: string;
+  /** The replay: clock control (`advanceTo`, `advanceBy`, `nowMs`) and market queries. */
+  readonly replay: Replay;
+  /** The exchange (accounts, orders). */
+  readonly accounts: SandboxExchange;
+  /** The API keys the sandbox accepts. */
+  readonly keys: readonly ApiKeyConfig[];
+  /** REST faults (`arm`, `clear`) and WebSocket faults (`ws.dropAll`, `ws.stall`). */
+  readonly faults: { readonly rest: Faults; readonly ws: WsFaults };
+  /** The Hono app (for `app.request()` tests). */
+  readonly app: Hono;
+  /** Stops everything. */
+  close(): Promise<void>;
+}
+
+/** Starts a sandbox. */
+export async function createSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const replay = await createReplay({
+    dataFiles: options.dataFiles,
+    seed: options.seed,
+    speed: options.speed,
+    startAt: options.startAt,
+    manualClock: options.manualClock,
+    bookLevels: options.bookLevels,
+  });
+  const keys: readonly ApiKeyConfig[] = options.accounts ??
+    [{ accessKey: DEMO_ACCESS_KEY, secretKey: DEMO_SECRET_KEY, accountId: DEFAULT_ACCOUNT }];
+  const balances: InitialBalances = {
+    [DEFAULT_ACCOUNT]: options.balances ?? { KRW: "10000000" },
+    ...options.accountBalances,
+  };
+  for (const k of keys) {
+    if (!(k.accountId in balances)) (balances as Record<string, Record<string, string>>)[k.accountId] = {};
+  }
+  const exchange = new SandboxExchange({ feed: replay, balances });
+  const auth = new SandboxAuth(keys, { nowMs: () => replay.nowMs() });
+  const restFaults = new Faults();
+
+  const app = new Hono();
+  if (options.rateLimits ?? true) {
+    const limiter = new RateLimiter({ pocketOf: (key) => auth.accountOf(key) });
+    app.use("/v1/*", limiter.middleware());
+  }
+  app.use("/v1/*", restFaults.middleware());
+  // Mount point of every REST API: quotation (public) first, then the exchange (private).
+  app.route("/", createQuotationRoutes(replay));
+  app.route("/", createExchangeRoutes({ exchange, auth }));
+  app.route("/sandbox/faults", createFaultAdminRoutes(restFaults));
+  app.notFound((c) => c.json(notFoundBody(), 404));
+
+  let proxy: ReturnType<typeof startTcpProxy> | undefined;
+  const ws = createWsServer({
+    replay,
+    idleTimeoutMs: options.wsIdleTimeoutMs,
+    privateSource: {
+      async authenticate(req) {
+        const result = await auth.verify({
+          authorization: req.headers.get("authorization") ?? undefined,
+          rawQuery: "",
+        });
+        return result.ok ? { accountId: result.value.accountId } : undefined;
+      },
+      onPrivateEvent: (listener) => exchange.onPrivateEvent(listener),
+    },
+    abortConnection: (remote) => proxy?.abort(remote.port) ?? false,
+  });
+
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: () => {},
+  }, (req, info) => {
+    const path = new URL(req.url).pathname;
+    if (path === "/websocket/v1" || path === "/websocket/v1/private") {
+      return ws.handle(req, { remoteAddr: info.remoteAddr });
+    }
+    return app.fetch(req, { remoteAddr: info.remoteAddr });
+  });
+  proxy = startTcpProxy({ hostname, port: options.port ?? 7770 }, server.addr);
+  const base = `${hostname}:${proxy.addr.port}`;
+
+  return {
+    restUrl: `http://${base}`,
+    wsUrl: `ws://${base}/websocket/v1`,
+    replay,
+    accounts: exchange,
+    keys,
+    faults: { rest: restFaults, ws: ws.faults },
+    app,
+    async close() {
+      ws.close();
+      replay.close();
+      exchange.close();
+      proxy?.close();
+      await server.shutdown();
+    },
+  };
+}
