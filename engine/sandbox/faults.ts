@@ -121,7 +121,9 @@ export class Faults {
           return await lose(fault, signal);
         case "accept_then_lose":
           await next();
-          return await lose(fault, signal);
+          // The handler already answered: replace its response (a returned one would be ignored).
+          c.res = await lose(fault, signal);
+          return;
         case "server_error":
           return c.json(
             { error: { name: "internal_server_error", message: "Internal Server Error" } },

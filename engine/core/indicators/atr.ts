@@ -7,6 +7,9 @@
  * smoothing forgets its past geometrically, so rounding errors cannot accumulate.
  */
 
+/** `PROBE[candleProbe(…)]` is undefined exactly for a bad candle; see ema.ts for why a probe. */
+const PROBE = new Float64Array(1);
+
 /** High, low and close series of equal length (struct-of-arrays candles for the batch helpers). */
 export interface HlcSeries {
   /** Candle highs. */
@@ -43,10 +46,7 @@ export class Atr {
   /** Adds a candle and returns the ATR, or `NaN` while warming up. Throws a `RangeError` on a bad candle. */
   update(high: number, low: number, close: number): number {
     const range = high - low;
-    // One test covers NaN/±Infinity in high or low; low > high is a bug upstream.
-    if (range - range !== 0 || range < 0 || close - close !== 0) {
-      throwBadCandle("Atr", high, low, close);
-    }
+    if (PROBE[candleProbe(range, close)] === undefined) throwBadCandle("Atr", high, low, close);
     const pc = this.#prevClose;
     this.#prevClose = close;
     // With low <= high, max(h - l, |h - pc|, |l - pc|) is exactly max(h, pc) - min(l, pc).
@@ -90,6 +90,14 @@ export function assertSameLength(caller: string, candles: HlcSeries): number {
     );
   }
   return n;
+}
+
+/**
+ * 0 for a good candle (finite prices, low <= high), NaN otherwise: `range - range` is NaN when
+ * high or low is NaN or ±∞ (or both are infinite), `close - close` when close is.
+ */
+export function candleProbe(range: number, close: number): number {
+  return range < 0 ? NaN : range - range + (close - close);
 }
 
 /** Throws the `RangeError` for a candle with a non-finite price or low > high. */

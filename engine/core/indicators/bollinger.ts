@@ -8,6 +8,9 @@
  * from the ring buffer every time the ring wraps (amortised O(1)).
  */
 
+/** `PROBE[x - x]` is undefined exactly when x is NaN or ±∞; see ema.ts for why a probe. */
+const PROBE = new Float64Array(1);
+
 /** Options for `bollingerBandsBatch`. */
 export interface BollingerOptions {
   /** Window length (default 20). */
@@ -63,7 +66,7 @@ export class BollingerBands {
 
   /** Adds `x`; returns `true` when the bands are valid. Throws a `RangeError` on non-finite `x`. */
   update(x: number): boolean {
-    if (x - x !== 0) throwNotFinite(x);
+    if (PROBE[x - x] === undefined) throwNotFinite(x);
     const ring = this.#ring;
     let pos = this.#pos;
     const ref = this.#ref;

@@ -8,6 +8,9 @@
  * `slow + signal - 2`, 33 for 12/26/9); histogram = macd - signal.
  */
 
+/** `PROBE[x - x]` is undefined exactly when x is NaN or ±∞; see ema.ts for why a probe. */
+const PROBE = new Float64Array(1);
+
 /** Options for `macdBatch`. */
 export interface MacdOptions {
   /** Fast EMA period (default 12). */
@@ -77,7 +80,7 @@ export class Macd {
 
   /** Adds `x`; returns `true` when macd, signal and histogram are all valid. Throws on non-finite `x`. */
   update(x: number): boolean {
-    if (x - x !== 0) throwNotFinite(x);
+    if (PROBE[x - x] === undefined) throwNotFinite(x);
     let macd: number;
     if (this.#count === this.slowPeriod) {
       // v * (1 - k) + x * k rather than TA-Lib's v + k * (x - v): same value to a few ulps, but

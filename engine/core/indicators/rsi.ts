@@ -7,6 +7,9 @@
  * smoothing forgets its past geometrically, so rounding errors cannot accumulate.
  */
 
+/** `PROBE[x - x]` is undefined exactly when x is NaN or ±∞; see ema.ts for why a probe. */
+const PROBE = new Float64Array(1);
+
 /** Streaming Wilder RSI (TA-Lib `RSI`) in [0, 100]; `NaN` until `period + 1` values. */
 export class Rsi {
   /** Number of price changes the averages span. */
@@ -33,7 +36,7 @@ export class Rsi {
 
   /** Adds `x` and returns the RSI, or `NaN` while warming up; throws a `RangeError` on non-finite `x`. */
   update(x: number): number {
-    if (x - x !== 0) throwNotFinite(x);
+    if (PROBE[x - x] === undefined) throwNotFinite(x);
     const d = x - this.#prev;
     this.#prev = x;
     // Branch-free split of the change: a random walk would mispredict a branch half the time.

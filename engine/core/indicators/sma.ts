@@ -6,6 +6,9 @@
  * the ring wraps: amortised O(1), and the rounding error never spans more than one window.
  */
 
+/** `PROBE[x - x]` is undefined exactly when x is NaN or ±∞; see ema.ts for why a probe. */
+const PROBE = new Float64Array(1);
+
 /** Streaming SMA over the last `period` values (TA-Lib `SMA`); `NaN` until `period` values. */
 export class Sma {
   /** Window length. */
@@ -26,7 +29,7 @@ export class Sma {
 
   /** Adds `x` and returns the SMA, or `NaN` while warming up; throws a `RangeError` on non-finite `x`. */
   update(x: number): number {
-    if (x - x !== 0) throwNotFinite(x);
+    if (PROBE[x - x] === undefined) throwNotFinite(x);
     const ring = this.#ring;
     let pos = this.#pos;
     // (x - ref) - (old - ref): the ring keeps raw values, the sum is of shifted ones.

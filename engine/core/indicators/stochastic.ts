@@ -7,8 +7,11 @@
  * and leaves each deque once.
  */
 
-import { assertSameLength, type HlcSeries, throwBadCandle } from "./atr.ts";
+import { assertSameLength, candleProbe, type HlcSeries, throwBadCandle } from "./atr.ts";
 import { Sma } from "./sma.ts";
+
+/** `PROBE[candleProbe(…)]` is undefined exactly for a bad candle; see ema.ts for why a probe. */
+const PROBE = new Float64Array(1);
 
 /** Options for `stochasticBatch`. */
 export interface StochasticOptions {
@@ -67,8 +70,7 @@ export class Stochastic {
 
   /** Adds a candle; returns `true` when %D (and so %K) is valid. Throws a `RangeError` on a bad candle. */
   update(high: number, low: number, close: number): boolean {
-    const range = high - low;
-    if (range - range !== 0 || range < 0 || close - close !== 0) {
+    if (PROBE[candleProbe(high - low, close)] === undefined) {
       throwBadCandle("Stochastic", high, low, close);
     }
     const cap = this.kPeriod;
