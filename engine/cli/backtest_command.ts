@@ -63,10 +63,10 @@ async function backtest(options: BacktestOptions, io: CommandIo): Promise<void> 
   const loaded = await loadCandleFile(path);
   const candles = inRange(toTimeframe(loaded, { path, timeframe: options.timeframe }), options);
   const strategy = createStrategy(options.strategy, options.strategyParams);
-  if (candles.length < strategy.warmup + 2) {
+  if (candles.length < strategy.warmup + 1) {
     throw new UsageError(
       `${path}: ${candles.length} ${options.timeframe} candles in range, ${strategy.name} needs at least ${
-        strategy.warmup + 2
+        strategy.warmup + 1
       }`,
     );
   }

@@ -5,7 +5,8 @@
  * Buckets are aligned to the UTC epoch like Upbit's: 4h candles start at 00, 04, 08… UTC and a
  * daily candle is the Upbit day, 00:00 UTC (09:00 KST). A bucket without candles yields nothing,
  * as Upbit makes no candle for an interval without trades. Volume and value are summed as exact
- * decimals (see `ExactSum`) so a day of 1m candles reproduces Upbit's daily candle bit for bit.
+ * decimals (see `ExactSum`), so a day of 1m candles reproduces Upbit's daily candle bit for bit,
+ * where a float sum would be a few ulps off.
  */
 
 import { type Candle, type Timeframe, TIMEFRAME_MS } from "./candle.ts";
@@ -23,8 +24,9 @@ export function bucketStartMs(tMs: number, to: Timeframe): number {
  * @example
  * ```ts
  * import { deepEqual } from "node:assert/strict";
- * const m = (min: number, close: number) =>
- *   ({ startMs: min * 60_000, open: close, high: close, low: close, close, volume: 0.1, value: 0.2 });
+ * function m(min: number, close: number) {
+ *   return { startMs: min * 60_000, open: close, high: close, low: close, close, volume: 0.1, value: 0.2 };
+ * }
  * deepEqual(aggregateCandles([m(0, 5), m(1, 7), m(4, 6), m(5, 9)], "5m"), [
  *   { startMs: 0, open: 5, high: 7, low: 5, close: 6, volume: 0.3, value: 0.6 },
  *   { startMs: 300_000, open: 9, high: 9, low: 9, close: 9, volume: 0.1, value: 0.2 },
@@ -117,10 +119,13 @@ const POW10: readonly number[] = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8];
  * A sum of non-negative decimals that is exact to 8 decimals.
  *
  * Each addend is split into its integer part and its fraction in units of 1e-8, recovered from
- * the addend's shortest decimal form, so the result is the double nearest the exact decimal sum,
- * just as Upbit's own totals are. A plain float sum would drift by a few ulps. An addend that is
- * negative, has more than 8 decimals, or an integer total beyond 2^53 makes that sum fall back to
- * float addition; NaN makes it NaN.
+ * the addend's shortest decimal form (the digits Upbit wrote), so the result is the double nearest
+ * the exact decimal sum, rounded once. That is what reproduces Upbit's daily totals from its 1m
+ * candles; a plain float sum drifts by a few ulps. A total whose decimals don't fit a double (8
+ * decimals past 2^26 ≈ 6.7e7, 5 past 2^36 ≈ 6.9e10) is still rounded only once, but summing such
+ * rounded totals again (1h → 4h) can move the last bit. An addend that is negative or needs more
+ * than 8 decimals, or an integer total past 2^53, makes the sum fall back to float addition; NaN
+ * makes it NaN.
  */
 class ExactSum {
   #int = 0;
@@ -163,22 +168,45 @@ class ExactSum {
   }
 }
 
-/** The fraction of `v` (integer part `int`) in 1e-8 units, or -1 if it needs more than 8 decimals. */
+/**
+ * `EXACT_BELOW[k]` is the largest power of two at most 2^53 / 10^k. Below it a double's ulp is at
+ * most 10^-k, so k-decimals are at least an ulp apart: at most one of them rounds to a given
+ * double, and `int * 10^k + n` stays an exact integer.
+ */
+const EXACT_BELOW: readonly number[] = [
+  2 ** 53,
+  2 ** 49,
+  2 ** 46,
+  2 ** 43,
+  2 ** 39,
+  2 ** 36,
+  2 ** 33,
+  2 ** 29,
+  2 ** 26,
+];
+
+/**
+ * The fraction of `v` (integer part `int`) in 1e-8 units, taken from its shortest decimal form
+ * (the digits it was written with), or -1 if that form needs more than 8 decimals.
+ */
 function fractionUnits(v: number, int: number): number {
   const frac = v - int; // exact: no bits are lost removing the integer part
   if (frac === 0) return 0;
-  // The fewest decimals that still round-trip are the digits the number was written with.
-  for (let k = 1; k <= UNIT_DECIMALS; k++) {
-    const scale = POW10[k] as number;
-    const n = Math.round(frac * scale);
-    // `int + n / scale` would round twice and miss about 1 in 30 cases.
-    const scaled = int * scale + n;
-    const back = scaled <= Number.MAX_SAFE_INTEGER
-      ? scaled / scale
-      : Number(`${int}.${String(n).padStart(k, "0")}`);
-    if (back === v) return n * (POW10[UNIT_DECIMALS - k] as number);
-  }
-  return -1;
+  let k = UNIT_DECIMALS;
+  while (k > 0 && v >= (EXACT_BELOW[k] as number)) k--;
+  // The one k-decimal that can round to v, if any; a shorter form is this one with trailing zeros.
+  const scale = POW10[k] as number;
+  const n = Math.round(frac * scale);
+  if ((int * scale + n) / scale === v) return n * (POW10[UNIT_DECIMALS - k] as number);
+  if (k === UNIT_DECIMALS) return -1;
+  // Otherwise the shortest form has k + 1 decimals: (k + 1)-decimals are closer together than an
+  // ulp here, so the nearest one always rounds to v.
+  const nextScale = POW10[k + 1] as number;
+  const scaled = frac * nextScale;
+  let next = Math.round(scaled);
+  // Midway between two such decimals, the shortest form takes the even one, as `String(v)` does.
+  if (next - scaled === 0.5 && next % 2 === 1) next--;
+  return next < nextScale ? next * (POW10[UNIT_DECIMALS - k - 1] as number) : -1;
 }
 
 /** The double nearest to `int + units * 1e-8`, rounded once. */

@@ -7,7 +7,8 @@
  * long mantissas). A malformed file throws a `CandleFileError` that names the file, line and reason.
  */
 
-import type { Candle } from "./candle.ts";
+import { type Candle, DAY_MS } from "./candle.ts";
+import { type UtcParts, utcParts } from "./time.ts";
 
 /** The only header line a candle CSV may start with. */
 export const CANDLE_CSV_HEADER = "time_utc,open,high,low,close,volume,value";
@@ -32,7 +33,6 @@ export class CandleFileError extends Error {
 }
 
 const COLUMNS = ["time_utc", "open", "high", "low", "close", "volume", "value"] as const;
-const DAY_MS = 86_400_000;
 const COMMA = 44;
 const DASH = 45;
 const DOT = 46;
@@ -82,9 +82,9 @@ export function parseCandleCsvBytes(bytes: Uint8Array, source: string): Candle[]
   const nl = bytes.indexOf(LF, pos);
   let headerEnd = nl < 0 ? len : nl;
   if (headerEnd > pos && bytes[headerEnd - 1] === CR) headerEnd--;
-  if (!isHeader(bytes, pos, headerEnd)) {
-    const header = decode(bytes, pos, headerEnd);
-    const reason = header.trim() === "" && decode(bytes, pos, len).trim() === ""
+  if (!isHeader(bytes.subarray(pos, headerEnd))) {
+    const header = decode(bytes.subarray(pos, headerEnd));
+    const reason = header.trim() === "" && decode(bytes.subarray(pos)).trim() === ""
       ? "empty file"
       : `header must be "${CANDLE_CSV_HEADER}": found "${clip(header)}"`;
     throw new CandleFileError(source, 1, reason);
@@ -103,7 +103,7 @@ export function parseCandleCsvBytes(bytes: Uint8Array, source: string): Candle[]
     const rowStart = pos;
     // time_utc: YYYY-MM-DDTHH:MM:SSZ at fixed offsets, then a comma.
     if (len - pos < 21 || bytes[pos + 20] !== COMMA) {
-      throw rowError(source, line, bytes, rowStart, timeReason);
+      throw rowError({ source, line, bytes, rowStart }, timeReason);
     }
     const century = digits2(bytes, pos);
     const yy = digits2(bytes, pos + 2);
@@ -113,27 +113,28 @@ export function parseCandleCsvBytes(bytes: Uint8Array, source: string): Candle[]
     const mi = digits2(bytes, pos + 14);
     const s = digits2(bytes, pos + 17);
     if (
-      (century | yy | mo | d | h | mi | s) < 0 || bytes[pos + 4] !== DASH || bytes[pos + 7] !== DASH ||
+      (century | yy | mo | d | h | mi | s) < 0 || bytes[pos + 4] !== DASH ||
+      bytes[pos + 7] !== DASH ||
       bytes[pos + 10] !== LETTER_T || bytes[pos + 13] !== COLON || bytes[pos + 16] !== COLON ||
       bytes[pos + 19] !== LETTER_Z || h > 23 || mi > 59 || s > 59
     ) {
-      throw rowError(source, line, bytes, rowStart, timeReason);
+      throw rowError({ source, line, bytes, rowStart }, timeReason);
     }
     const y = century * 100 + yy;
     const dayKey = y * 10_000 + mo * 100 + d;
     if (dayKey !== cachedDayKey) {
       if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) {
-        throw rowError(source, line, bytes, rowStart, timeReason);
+        throw rowError({ source, line, bytes, rowStart }, timeReason);
       }
       cachedDayKey = dayKey;
-      cachedDayMs = daysFromCivil(y, mo, d) * DAY_MS;
+      cachedDayMs = daysFromCivil({ year: y, month: mo, day: d }) * DAY_MS;
     }
     const startMs = cachedDayMs + h * 3_600_000 + mi * 60_000 + s * 1000;
 
     // open..value: one pass over each field, reading plain decimals exactly on the way.
     let p = pos + 20;
     for (let f = 0; f < 6; f++) {
-      if (bytes[p] !== COMMA) throw rowError(source, line, bytes, rowStart, columnsReason);
+      if (bytes[p] !== COMMA) throw rowError({ source, line, bytes, rowStart }, columnsReason);
       const from = ++p;
       let mantissa = 0;
       for (; p < len; p++) {
@@ -161,12 +162,12 @@ export function parseCandleCsvBytes(bytes: Uint8Array, source: string): Candle[]
         v = decimals === 0 ? mantissa : mantissa / (POW10[decimals] as number);
       } else if (atEnd && p === from) {
         if (f !== 5) {
-          throw rowError(source, line, bytes, rowStart, () => `${COLUMNS[f + 1]} is empty`);
+          throw rowError({ source, line, bytes, rowStart }, () => `${COLUMNS[f + 1]} is empty`);
         }
         v = Number.NaN;
       } else {
         while (p < len && bytes[p] !== COMMA && bytes[p] !== LF && bytes[p] !== CR) p++;
-        const raw = decode(bytes, from, p);
+        const raw = decode(bytes.subarray(from, p));
         v = NUMBER_SYNTAX.test(raw) ? Number(raw) : Number.NaN;
         if (!(v >= 0) || v === Infinity) {
           const name = COLUMNS[f + 1];
@@ -175,7 +176,7 @@ export function parseCandleCsvBytes(bytes: Uint8Array, source: string): Candle[]
             : v < 0
             ? `${raw} is negative`
             : `${clip(raw)} is not finite`;
-          throw rowError(source, line, bytes, rowStart, () => `${name} ${why}`);
+          throw rowError({ source, line, bytes, rowStart }, () => `${name} ${why}`);
         }
       }
       fields[f] = v;
@@ -185,7 +186,7 @@ export function parseCandleCsvBytes(bytes: Uint8Array, source: string): Candle[]
       const c = bytes[p];
       if (c === LF) p++;
       else if (c === CR && bytes[p + 1] === LF) p += 2;
-      else throw rowError(source, line, bytes, rowStart, columnsReason); // extra column, lone CR
+      else throw rowError({ source, line, bytes, rowStart }, columnsReason); // extra column, lone CR
     }
 
     const open = fields[0] as number;
@@ -193,7 +194,7 @@ export function parseCandleCsvBytes(bytes: Uint8Array, source: string): Candle[]
     const low = fields[2] as number;
     const close = fields[3] as number;
     if (high < low || low > open || low > close || high < open || high < close || low <= 0) {
-      throw new CandleFileError(source, line, priceReason(open, high, low, close));
+      throw new CandleFileError(source, line, priceReason({ open, high, low, close }));
     }
     if (startMs <= prevMs) {
       const reason = startMs === prevMs
@@ -250,45 +251,28 @@ export function formatCandleCsv(candles: readonly Candle[]): string {
 }
 
 /** Formats epoch ms as `YYYY-MM-DDTHH:MM:SSZ`; throws `RangeError` unless whole seconds in 0000–9999. */
-export function formatTime(ms: number): string {
+function formatTime(ms: number): string {
   if (!Number.isInteger(ms) || ms % 1000 !== 0) {
     throw new RangeError(`Cannot format time: must be whole seconds: found ${ms}`);
   }
-  const days = Math.floor(ms / DAY_MS);
-  const { y, m, d } = civilFromDays(days);
-  if (y < 0 || y > 9999) {
-    throw new RangeError(`Cannot format time: year must be 0000-9999: found ${y}`);
+  const t = utcParts(ms);
+  if (t.year < 0 || t.year > 9999) {
+    throw new RangeError(`Cannot format time: year must be 0000-9999: found ${t.year}`);
   }
-  const secOfDay = (ms - days * DAY_MS) / 1000;
-  return `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}T${pad(Math.floor(secOfDay / 3600), 2)}:${
-    pad(Math.floor(secOfDay / 60) % 60, 2)
-  }:${pad(secOfDay % 60, 2)}Z`;
+  return `${pad(t.year, 4)}-${pad(t.month, 2)}-${pad(t.day, 2)}T${pad(t.hour, 2)}:${
+    pad(t.minute, 2)
+  }:${pad(t.second, 2)}Z`;
 }
 
 /** Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`). */
-function daysFromCivil(y: number, m: number, d: number): number {
-  const yy = m <= 2 ? y - 1 : y;
-  const era = Math.floor(yy / 400);
-  const yoe = yy - era * 400;
-  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+function daysFromCivil(date: Pick<UtcParts, "year" | "month" | "day">): number {
+  const { year, month, day } = date;
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
   const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
   return era * 146_097 + doe - 719_468;
-}
-
-/** Inverse of `daysFromCivil`. */
-function civilFromDays(days: number): { y: number; m: number; d: number } {
-  const z = days + 719_468;
-  const era = Math.floor(z / 146_097);
-  const doe = z - era * 146_097;
-  const yoe = Math.floor(
-    (doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) -
-      Math.floor(doe / 146_096)) / 365,
-  );
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  return { y: yoe + era * 400 + (m <= 2 ? 1 : 0), m, d };
 }
 
 function daysInMonth(y: number, m: number): number {
@@ -303,16 +287,16 @@ function digits2(bytes: Uint8Array, i: number): number {
   return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
 }
 
-function isHeader(bytes: Uint8Array, from: number, to: number): boolean {
-  if (to - from !== HEADER_BYTES.length) return false;
+function isHeader(line: Uint8Array): boolean {
+  if (line.length !== HEADER_BYTES.length) return false;
   for (let i = 0; i < HEADER_BYTES.length; i++) {
-    if (bytes[from + i] !== HEADER_BYTES[i]) return false;
+    if (line[i] !== HEADER_BYTES[i]) return false;
   }
   return true;
 }
 
-function decode(bytes: Uint8Array, from: number, to: number): string {
-  return DECODER.decode(bytes.subarray(from, to));
+function decode(bytes: Uint8Array): string {
+  return DECODER.decode(bytes);
 }
 
 function pad(n: number, width: number): string {
@@ -324,21 +308,24 @@ function clip(s: string): string {
   return s.length > 100 ? `${s.slice(0, 97)}...` : s;
 }
 
+/** Where a bad row is: the file's name and bytes, its line number and first byte. */
+interface RowAt {
+  readonly source: string;
+  readonly line: number;
+  readonly bytes: Uint8Array;
+  readonly rowStart: number;
+}
+
 /**
  * Error for a bad row; `reason` gets the row's text. A wrong column count wins over any
  * field-level reason, so "abc" reads as a column problem, not a bad time.
  */
-function rowError(
-  source: string,
-  line: number,
-  bytes: Uint8Array,
-  rowStart: number,
-  reason: (row: string) => string,
-): CandleFileError {
+function rowError(at: RowAt, reason: (row: string) => string): CandleFileError {
+  const { source, line, bytes, rowStart } = at;
   const nl = bytes.indexOf(LF, rowStart);
   let rowEnd = nl < 0 ? bytes.length : nl;
   if (rowEnd > rowStart && bytes[rowEnd - 1] === CR) rowEnd--;
-  const row = decode(bytes, rowStart, rowEnd);
+  const row = decode(bytes.subarray(rowStart, rowEnd));
   if (row === "") return new CandleFileError(source, line, "empty line");
   if (row.includes("\r")) {
     return new CandleFileError(source, line, "carriage return without line feed");
@@ -361,7 +348,8 @@ function timeReason(row: string): string {
     : `time_utc "${clip(raw)}" is not YYYY-MM-DDTHH:MM:SSZ`;
 }
 
-function priceReason(open: number, high: number, low: number, close: number): string {
+function priceReason(c: Pick<Candle, "open" | "high" | "low" | "close">): string {
+  const { open, high, low, close } = c;
   if (high < low) return `high ${high} is below low ${low}`;
   if (low > open) return `low ${low} is above open ${open}`;
   if (low > close) return `low ${low} is above close ${close}`;

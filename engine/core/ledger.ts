@@ -104,8 +104,9 @@ export class FillIds {
     return index !== undefined && index < this.size;
   }
 
-  /** This set plus `id` (which must not be in it). */
+  /** This set plus `id`. */
   with(id: string): FillIds {
+    if (this.has(id)) return this;
     let order = this.#order;
     if (order.size !== this.size) {
       // A branch off an older snapshot: copy the ids this snapshot sees.
@@ -208,12 +209,16 @@ export function sizeBuy(
   // funds × (1 + fee) ≤ budget  ⇒  funds ≤ budget ÷ (1 + fee)
   const maxFunds = (budget * 100_000_000n) / (100_000_000n + BigInt(Math.round(feeBps * 10_000)));
   let volume = roundToStep(divUnits(maxFunds, price, "floor"), VOLUME_STEP, "floor");
-  // Rounding funds and fee half up can overshoot the budget by a unit: step the volume down.
+  // Rounding funds and fee half up can overshoot the cash by a few units: step the volume down
+  // by at least the overshoot's worth (one step at a time would crawl at tiny prices).
   while (volume > 0n) {
     const funds = mulUnits(price, volume, "half_up");
-    if (funds + applyBps(funds, feeBps, "half_up") <= ledger.cash) break;
-    volume -= VOLUME_STEP;
+    const excess = funds + applyBps(funds, feeBps, "half_up") - ledger.cash;
+    if (excess <= 0n) break;
+    const steps = divUnits(excess, price, "ceil");
+    volume -= steps > VOLUME_STEP ? steps : VOLUME_STEP;
   }
+  if (volume < 0n) volume = 0n;
   if (mulUnits(price, volume, "half_up") > MAX_ORDER_KRW) {
     volume = divUnits(MAX_ORDER_KRW, price, "floor");
   }

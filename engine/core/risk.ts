@@ -105,7 +105,7 @@ export function riskLevels(
 /** The trailing stop level for `levels` (NaN when the trailing stop is off). */
 export function trailingStopPx(levels: RiskLevels, rules: RiskRules): number {
   return rules.trailingStopPct > 0
-    ? levels.highestPx * (1 - rules.trailingStopPct / 100)
+    ? (levels.highestPx * (100 - rules.trailingStopPct)) / 100
     : Number.NaN;
 }
 
@@ -157,7 +157,8 @@ export function rollDay(guard: DayGuard | null, nowMs: number, equity: number): 
 /** Marks the guard blocked once `equity` has lost `maxDailyLossPct` of the day's start. */
 export function checkDailyLoss(guard: DayGuard, rules: RiskRules, equity: number): DayGuard {
   if (guard.blocked || rules.maxDailyLossPct <= 0) return guard;
-  const floor = guard.startEquity * (1 - rules.maxDailyLossPct / 100);
+  // Multiply first, divide once: an exact −X% of a whole amount must reach the floor.
+  const floor = (guard.startEquity * (100 - rules.maxDailyLossPct)) / 100;
   return equity <= floor ? { ...guard, blocked: true } : guard;
 }
 

@@ -153,18 +153,15 @@ function lookup(bands: readonly Band[], price: Units): Units {
 }
 
 /**
- * Rounds `price` onto the tick grid: `floor` for prices we pay or a level that must not be
- * better than the market, `ceil` for the opposite. The tick is read at the rounded side of the
- * price so that a price just under a band edge rounds onto that band's grid.
+ * Rounds `price` onto the tick grid of its band: `floor` or `ceil` as the caller needs (a buy
+ * rounds up, a sell down). Every band edge lies on the grids of both neighbouring bands, so a
+ * price rounded up across an edge still lands on a valid tick.
  */
 export function roundToTick(
   price: Units,
   options: TickOptions & { readonly rounding: Rounding },
 ): Units {
-  const tick = krwTickSize(price, options);
-  const rounded = roundToStep(price, tick, options.rounding);
-  // Rounding up across a band edge lands on the edge, which is on both grids: no second pass.
-  return rounded;
+  return roundToStep(price, krwTickSize(price, options), options.rounding);
 }
 
 /** `true` when `price` is an exact multiple of its tick on `atMs`. */

@@ -29,7 +29,10 @@ export interface BookInput {
 const SIZE_STEP: Units = 10_000n;
 
 /** Builds the book for `input` with `levels` levels per side (1–30). */
-export function buildBook(input: BookInput, options: { seed: number; levels: number }): BookSnapshot {
+export function buildBook(
+  input: BookInput,
+  options: { seed: number; levels: number },
+): BookSnapshot {
   const levels = Math.max(1, Math.min(MAX_BOOK_LEVELS, options.levels));
   const at = { atMs: input.tsMs, market: input.market };
   const rng = rngFor(options.seed, input.market, input.sequentialId, "book");

@@ -309,6 +309,14 @@ export function createExchangeRoutes(deps: ExchangeRouteDeps): Hono {
   return app;
 }
 
+/** Upbit's answer for a path no route serves (WIRE, API.md §3.2); use as `app.notFound`. */
+export function upbitNotFound(c: Context): Response {
+  return c.json(
+    { error: { name: "not_found", message: "no Route matched with those values" } },
+    404,
+  );
+}
+
 /** Answers an Upbit-shaped rejection. */
 function respond(c: Context, failure: ExchangeFailure): Response {
   return c.json(errorBody(failure), failure.status);

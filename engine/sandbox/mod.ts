@@ -15,10 +15,10 @@ import type { InitialBalances } from "./accounts.ts";
 import { createExchangeRoutes } from "./exchange_routes.ts";
 import { createFaultAdminRoutes, Faults } from "./faults.ts";
 import { SandboxExchange } from "./matching.ts";
-import { notFoundBody, createQuotationRoutes } from "./quotation_routes.ts";
+import { createQuotationRoutes, notFoundBody } from "./quotation_routes.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { createReplay, type Replay } from "./replay.ts";
-import { startTcpProxy } from "./tcp_proxy.ts";
+import { startTcpProxy, type TcpProxy } from "./tcp_proxy.ts";
 import { createWsServer, type WsFaults } from "./ws_server.ts";
 
 /** Demo keys accepted when no keys are configured (they guard nothing: the sandbox is local). */
@@ -52,7 +52,7 @@ export interface SandboxOptions {
   readonly manualClock?: boolean;
   /** Levels per book side (default 15, max 30). */
   readonly bookLevels?: number;
-  /** Apply Upbit's REST rate limits (default true). */
+  /** Apply Upbit's REST and WebSocket rate limits (default true). */
   readonly rateLimits?: boolean;
   /** WebSocket idle timeout, real ms (default 120 000). */
   readonly wsIdleTimeoutMs?: number;
@@ -96,7 +96,9 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     ...options.accountBalances,
   };
   for (const k of keys) {
-    if (!(k.accountId in balances)) (balances as Record<string, Record<string, string>>)[k.accountId] = {};
+    if (!(k.accountId in balances)) {
+      (balances as Record<string, Record<string, string>>)[k.accountId] = {};
+    }
   }
   const exchange = new SandboxExchange({ feed: replay, balances });
   const auth = new SandboxAuth(keys, { nowMs: () => replay.nowMs() });
@@ -114,10 +116,14 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
   app.route("/sandbox/faults", createFaultAdminRoutes(restFaults));
   app.notFound((c) => c.json(notFoundBody(), 404));
 
-  let proxy: ReturnType<typeof startTcpProxy> | undefined;
+  // The proxy starts after the inner server it forwards to; the WS server reaches it late.
+  const proxyRef: { current?: TcpProxy } = {};
   const ws = createWsServer({
     replay,
     idleTimeoutMs: options.wsIdleTimeoutMs,
+    ...(options.rateLimits === false
+      ? { connectPerSecond: Infinity, messagesPerSecond: Infinity }
+      : {}),
     privateSource: {
       async authenticate(req) {
         const result = await auth.verify({
@@ -128,7 +134,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
       },
       onPrivateEvent: (listener) => exchange.onPrivateEvent(listener),
     },
-    abortConnection: (remote) => proxy?.abort(remote.port) ?? false,
+    abortConnection: (remote) => proxyRef.current?.abort(remote.port) ?? false,
   });
 
   const server = Deno.serve({
@@ -142,7 +148,8 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     }
     return app.fetch(req, { remoteAddr: info.remoteAddr });
   });
-  proxy = startTcpProxy({ hostname, port: options.port ?? 7770 }, server.addr);
+  const proxy = startTcpProxy({ hostname, port: options.port ?? 7770 }, server.addr);
+  proxyRef.current = proxy;
   const base = `${hostname}:${proxy.addr.port}`;
 
   return {
@@ -157,7 +164,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
       ws.close();
       replay.close();
       exchange.close();
-      proxy?.close();
+      proxy.close();
       await server.shutdown();
     },
   };

@@ -115,7 +115,12 @@ function firstTradeOffsetMs(minuteMs: number, ctx: PathContext): number {
 }
 
 /** Rounds a float price onto the tick grid of `atMs` (data time), kept inside [low, high]. */
-function onGrid(x: number, bounds: { low: Units; high: Units }, atMs: number, market: string): Units {
+function onGrid(
+  x: number,
+  bounds: { low: Units; high: Units },
+  atMs: number,
+  market: string,
+): Units {
   const approx = BigInt(Math.max(0, Math.round(x))) * SCALE;
   const tick = krwTickSize(approx, { atMs, market });
   const tickF = Number(tick) / 1e8;
@@ -200,7 +205,9 @@ export function derivePath(
     const l = onGrid(toF(bottom) - wickDown, bounds, dataMs, market);
     highs.push(h > top ? h : top);
     lows.push(l < bottom ? l : bottom);
-    weights.push((0.2 - Math.log(1 - rng())) * (1 + (range > 0 ? toF(top - bottom) / range * 8 : 0)));
+    weights.push(
+      (0.2 - Math.log(1 - rng())) * (1 + (range > 0 ? toF(top - bottom) / range * 8 : 0)),
+    );
   }
   // The high and the low must be traded somewhere (they are unless an anchor could not be set).
   if (!highs.some((h) => h === piece.high)) highs[intBetween(rng, 0, n - 1)] = piece.high;

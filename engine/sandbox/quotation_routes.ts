@@ -223,7 +223,10 @@ export function createQuotationRoutes(replay: Replay): Hono {
     return out;
   }
 
-  app.get("/v1/ticker", (c) => c.json(tickers(requireMarkets(replay, c.req.query("markets"), false))));
+  app.get(
+    "/v1/ticker",
+    (c) => c.json(tickers(requireMarkets(replay, c.req.query("markets"), false))),
+  );
   app.get("/v1/ticker/all", (c) => {
     const q = c.req.query("quote_currencies");
     if (q === undefined || q.trim() === "") throw new QuotationError(400, MSG_MISSING);

@@ -17,7 +17,13 @@ import {
 import { TIMEFRAME_MS } from "../core/candle.ts";
 import { buildBook, MAX_BOOK_LEVELS } from "./book.ts";
 import type { BookSnapshot, MarketFeed } from "./feed.ts";
-import { combineCandles, MINUTE_MS, minuteTrades, type TapeTrade, type UnitCandle } from "./paths.ts";
+import {
+  combineCandles,
+  MINUTE_MS,
+  minuteTrades,
+  type TapeTrade,
+  type UnitCandle,
+} from "./paths.ts";
 import { MarketSeries, type SeriesSource } from "./series.ts";
 
 /** Candle spans the replay serves (Upbit's second/minute/day/week/month/year candles). */
@@ -101,7 +107,11 @@ export interface Replay extends MarketFeed {
   /** Moves the clock forward by `ms`. */
   advanceBy(ms: number): void;
   /** Candles of `span` starting before `toMs` (exclusive; default now), newest first. */
-  candles(market: string, span: CandleSpan, options: { toMs?: number; count: number }): ServedCandle[];
+  candles(
+    market: string,
+    span: CandleSpan,
+    options: { toMs?: number; count: number },
+  ): ServedCandle[];
   /** Trades before `toMs` (exclusive) or below `cursor`, newest first. */
   trades(
     market: string,
@@ -133,7 +143,9 @@ export function defaultDataDir(): string {
 export async function listDataFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   for await (const e of Deno.readDir(dir)) {
-    if (e.isFile && /^upbit-.*\.csv(\.gz)?$/.test(e.name)) out.push(`${dir.replace(/\/$/, "")}/${e.name}`);
+    if (e.isFile && /^upbit-.*\.csv(\.gz)?$/.test(e.name)) {
+      out.push(`${dir.replace(/\/$/, "")}/${e.name}`);
+    }
   }
   return out.sort();
 }
@@ -329,7 +341,16 @@ export async function createReplay(options: ReplayOptions = {}): Promise<Replay>
       value += tr.funds;
     }
     const last = trades[trades.length - 1] as TapeTrade;
-    return { startMs, open: first.price, high, low, close: last.price, volume, value, lastTradeMs: last.tsMs };
+    return {
+      startMs,
+      open: first.price,
+      high,
+      low,
+      close: last.price,
+      volume,
+      value,
+      lastTradeMs: last.tsMs,
+    };
   }
 
   function visibleCandle(market: string, fromMs: number, toMs: number): UnitCandle | undefined {

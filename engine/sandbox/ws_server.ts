@@ -72,7 +72,13 @@ export interface WsServer {
 
 type Format = "DEFAULT" | "SIMPLE" | "JSON_LIST" | "SIMPLE_LIST";
 const FORMATS: readonly Format[] = ["DEFAULT", "SIMPLE", "JSON_LIST", "SIMPLE_LIST"];
-const PUBLIC_TYPES = ["ticker", "trade", "orderbook", "candle.1s", ...MINUTE_UNITS.map((u) => `candle.${u}m`)];
+const PUBLIC_TYPES = [
+  "ticker",
+  "trade",
+  "orderbook",
+  "candle.1s",
+  ...MINUTE_UNITS.map((u) => `candle.${u}m`),
+];
 const PRIVATE_TYPES = ["myOrder", "myAsset"];
 const BOOK_DEPTHS = [1, 5, 15, 30];
 
@@ -137,7 +143,9 @@ function parseRequest(
   }
   const items = data as Record<string, unknown>[];
   const ticketItem = items.find((x) => "ticket" in x);
-  if (ticketItem === undefined || typeof ticketItem.ticket !== "string" || ticketItem.ticket === "") {
+  if (
+    ticketItem === undefined || typeof ticketItem.ticket !== "string" || ticketItem.ticket === ""
+  ) {
     throw new RequestError("NO_TICKET", "티켓이 존재하지 않거나, 유효하지 않습니다.");
   }
   let format: Format = "DEFAULT";
@@ -147,14 +155,20 @@ function parseRequest(
     if (item === ticketItem) continue;
     if ("format" in item && !("type" in item)) {
       if (!FORMATS.includes(item.format as Format)) {
-        throw new RequestError("INVALID_PARAM", `${String(item.format)} 은 지원하지 않는 포맷입니다.`);
+        throw new RequestError(
+          "INVALID_PARAM",
+          `${String(item.format)} 은 지원하지 않는 포맷입니다.`,
+        );
       }
       format = item.format as Format;
       continue;
     }
     if ("method" in item) {
       if (item.method !== "LIST_SUBSCRIPTIONS") {
-        throw new RequestError("INVALID_PARAM", `${String(item.method)} 은 지원하지 않는 메서드입니다.`);
+        throw new RequestError(
+          "INVALID_PARAM",
+          `${String(item.method)} 은 지원하지 않는 메서드입니다.`,
+        );
       }
       list = true;
       continue;
@@ -177,7 +191,10 @@ function parseRequest(
     if (!isPrivate && (!Array.isArray(codesRaw) || codesRaw.length === 0)) {
       throw new RequestError("NO_CODES", "codes 필드가 존재하지 않습니다.");
     }
-    if (codesRaw !== undefined && (!Array.isArray(codesRaw) || codesRaw.some((c) => typeof c !== "string"))) {
+    if (
+      codesRaw !== undefined &&
+      (!Array.isArray(codesRaw) || codesRaw.some((c) => typeof c !== "string"))
+    ) {
       throw new RequestError("WRONG_FORMAT", "Format 이 맞지 않습니다.");
     }
     const rawCodes = (codesRaw ?? []) as string[];
@@ -204,7 +221,9 @@ function parseRequest(
       onlyRealtime: item.is_only_realtime === true || item.isOnlyRealtime === true,
     });
   }
-  if (subs.length === 0 && !list) throw new RequestError("NO_TYPE", "타입 필드가 존재하지 않습니다.");
+  if (subs.length === 0 && !list) {
+    throw new RequestError("NO_TYPE", "타입 필드가 존재하지 않습니다.");
+  }
   return { ticket: ticketItem.ticket, subs, format, list };
 }
 
@@ -279,7 +298,11 @@ export function createWsServer(options: WsServerOptions): WsServer {
           const c = currentCandle(code, sub.type, replay.nowMs());
           if (c !== undefined) {
             send(conn, candleMessage(code, sub.type, c, "SNAPSHOT"));
-            conn.candles.set(`${sub.type}|${code}`, { bucket: c.startMs, sentMs: replay.nowMs(), dirty: false });
+            conn.candles.set(`${sub.type}|${code}`, {
+              bucket: c.startMs,
+              sentMs: replay.nowMs(),
+              dirty: false,
+            });
           }
         }
       }
@@ -363,7 +386,7 @@ export function createWsServer(options: WsServerOptions): WsServer {
     const times = conn.messageTimes;
     while (times.length > 0 && now - (times[0] as number) >= 60_000) times.shift();
     const lastSecond = times.filter((t) => now - t < 1000).length;
-    if (lastSecond >= msgLimit || times.length >= 100) return true;
+    if (lastSecond >= msgLimit || (Number.isFinite(msgLimit) && times.length >= 100)) return true;
     times.push(now);
     return false;
   }

@@ -42,12 +42,9 @@ export class Macd {
   #kFast: number;
   #kSlow: number;
   #kSignal: number;
-  #keepFast: number;
-  #keepSlow: number;
-  #keepSignal: number;
-  /** Holds the first `slow` values, needed to seed both EMAs at index `slow - 1`. */
-  #seed: Float64Array;
   #count = 0;
+  #slowSum = 0;
+  #fastSum = 0;
   #signalCount = 0;
   #signalSum = 0;
   #fastEma = NaN;
@@ -72,34 +69,44 @@ export class Macd {
     this.#kFast = 2 / (fast + 1);
     this.#kSlow = 2 / (slow + 1);
     this.#kSignal = 2 / (signal + 1);
-    this.#keepFast = 1 - this.#kFast;
-    this.#keepSlow = 1 - this.#kSlow;
-    this.#keepSignal = 1 - this.#kSignal;
-    this.#seed = new Float64Array(slow);
   }
 
   /** Adds `x`; returns `true` when macd, signal and histogram are all valid. Throws on non-finite `x`. */
   update(x: number): boolean {
     if (PROBE[x - x] === undefined) throwNotFinite(x);
+    // The warm-up is inline (sums, no buffer, loop or call): a call or loop anywhere in here
+    // makes V8 spill the caller's loop state on every update.
     let macd: number;
     if (this.#count === this.slowPeriod) {
-      // v * (1 - k) + x * k rather than TA-Lib's v + k * (x - v): same value to a few ulps, but
-      // the loop-carried dependency is one multiply-add shorter.
-      const fast = (this.#fastEma = this.#fastEma * this.#keepFast + x * this.#kFast);
-      const slow = (this.#slowEma = this.#slowEma * this.#keepSlow + x * this.#kSlow);
+      // TA-Lib's exact expression, (x - v) * k + v: macd is a difference of two EMAs and
+      // crosses zero, where an ulp of a 1e8 price is far more than 1e-9 of macd itself, so
+      // matching TA-Lib (and the reference) there needs the same operations, not just the math.
+      const f = this.#fastEma;
+      const s = this.#slowEma;
+      const fast = (this.#fastEma = (x - f) * this.#kFast + f);
+      const slow = (this.#slowEma = (x - s) * this.#kSlow + s);
       macd = fast - slow;
     } else {
-      this.#seed[this.#count] = x;
-      if (++this.#count < this.slowPeriod) return false;
-      macd = this.#seedEmas();
+      this.#slowSum += x;
+      // The fast seed averages the `fast` values ending at index slow - 1.
+      if (++this.#count > this.slowPeriod - this.fastPeriod) this.#fastSum += x;
+      if (this.#count < this.slowPeriod) return false;
+      this.#slowEma = this.#slowSum / this.slowPeriod;
+      this.#fastEma = this.#fastSum / this.fastPeriod;
+      macd = this.#fastEma - this.#slowEma;
     }
     this.#macd = macd;
+    let signal: number;
     if (this.#signalCount === this.signalPeriod) {
-      const signal = (this.#signal = this.#signal * this.#keepSignal + macd * this.#kSignal);
-      this.#histogram = macd - signal;
-      return true;
+      const g = this.#signal;
+      signal = this.#signal = (macd - g) * this.#kSignal + g;
+    } else {
+      this.#signalSum += macd;
+      if (++this.#signalCount < this.signalPeriod) return false;
+      signal = this.#signal = this.#signalSum / this.signalPeriod;
     }
-    return this.#warmSignal(macd);
+    this.#histogram = macd - signal;
+    return true;
   }
 
   /** Fast EMA - slow EMA; `NaN` until index `slow - 1`. */
@@ -120,29 +127,6 @@ export class Macd {
   /** `true` once `slow + signal - 1` values have been seen. */
   get ready(): boolean {
     return this.#signalCount === this.signalPeriod;
-  }
-
-  /** Seeds both EMAs from the first `slow` values and returns the first macd. */
-  #seedEmas(): number {
-    const seed = this.#seed;
-    const slow = this.slowPeriod;
-    const firstFast = slow - this.fastPeriod;
-    let slowSum = 0;
-    for (let i = 0; i < firstFast; i++) slowSum += seed[i]!;
-    let fastSum = 0;
-    for (let i = firstFast; i < slow; i++) fastSum += seed[i]!;
-    this.#slowEma = (slowSum + fastSum) / slow;
-    this.#fastEma = fastSum / this.fastPeriod;
-    return this.#fastEma - this.#slowEma;
-  }
-
-  /** Accumulates the signal seed; on the `signal`-th macd seeds the signal EMA. */
-  #warmSignal(macd: number): boolean {
-    this.#signalSum += macd;
-    if (++this.#signalCount < this.signalPeriod) return false;
-    const signal = (this.#signal = this.#signalSum / this.signalPeriod);
-    this.#histogram = macd - signal;
-    return true;
   }
 }
 

@@ -1,9 +1,13 @@
 /**
  * Simple moving average (SMA), streaming, O(1) per update.
  *
- * A running sum drifts over millions of updates, so the sum is kept over values shifted by a
- * reference (one value of the window) and recomputed exactly from the ring buffer every time
- * the ring wraps: amortised O(1), and the rounding error never spans more than one window.
+ * A running sum (add the new value, subtract the one leaving) drifts over millions of updates.
+ * Here it is only trusted for one window: alongside it, a fresh sum accumulates every value as it
+ * is written, and when the ring wraps that fresh sum covers exactly the current window, so it
+ * replaces the running one. The sum is recomputed from scratch every `period` updates at O(1)
+ * per update, with no loop or call in the hot path (either makes V8 spill the caller's loop
+ * state). Both sums are of values shifted by a reference (a value near the window) so that
+ * their terms stay small: a constant series gives exactly that constant.
  */
 
 /** `PROBE[x - x]` is undefined exactly when x is NaN or ±∞; see ema.ts for why a probe. */
@@ -15,14 +19,23 @@ export class Sma {
   readonly period: number;
   #ring: Float64Array;
   #pos = 0;
-  #count = 0;
-  #ref = 0;
+  /** Reference of `#sum`; NaN until the first window is complete. */
+  #ref = NaN;
+  /** Σ (x - ref) over the window, kept as a running sum between wraps. */
   #sum = 0;
+  /** Reference of `#fresh`: the newest value at the last wrap (the first value before that). */
+  #nextRef = NaN;
+  /** Σ (x - nextRef) over the values written since the last wrap. */
+  #fresh = 0;
   #value = NaN;
 
   /** Throws a `RangeError` unless `period` is an integer >= 1. */
   constructor(period: number) {
-    assertPeriod("period", period);
+    if (!Number.isInteger(period) || period < 1) {
+      throw new RangeError(
+        `Cannot create Sma: period must be an integer >= 1: current value is ${period}`,
+      );
+    }
     this.period = period;
     this.#ring = new Float64Array(period);
   }
@@ -30,19 +43,23 @@ export class Sma {
   /** Adds `x` and returns the SMA, or `NaN` while warming up; throws a `RangeError` on non-finite `x`. */
   update(x: number): number {
     if (PROBE[x - x] === undefined) throwNotFinite(x);
+    // The first window's reference is its first value. Branch-free on purpose: code that runs
+    // once per instance has no type feedback when V8 optimises, and the deopt it then hits on
+    // the next instance's first update can leave a worse optimised loop in the caller.
+    const nextRef = this.#nextRef === this.#nextRef ? this.#nextRef : x;
+    this.#nextRef = nextRef;
     const ring = this.#ring;
     let pos = this.#pos;
-    // (x - ref) - (old - ref): the ring keeps raw values, the sum is of shifted ones.
+    // (x - ref) - (old - ref): the ring keeps raw values.
     this.#sum += x - ring[pos]!;
+    this.#fresh += x - nextRef;
     ring[pos] = x;
     if (++pos === this.period) {
       pos = 0;
-      this.#count = this.period;
-      this.#resync();
-    } else if (this.#count < this.period) {
-      this.#count++;
-      this.#pos = pos;
-      return NaN;
+      this.#ref = nextRef;
+      this.#sum = this.#fresh;
+      this.#nextRef = x;
+      this.#fresh = 0;
     }
     this.#pos = pos;
     return (this.#value = this.#ref + this.#sum / this.period);
@@ -55,18 +72,7 @@ export class Sma {
 
   /** `true` once `period` values have been seen. */
   get ready(): boolean {
-    return this.#count === this.period;
-  }
-
-  /** Re-centres on the newest value and recomputes the shifted sum exactly. */
-  #resync(): void {
-    const ring = this.#ring;
-    const n = ring.length;
-    const ref = ring[n - 1]!;
-    let sum = 0;
-    for (let i = 0; i < n; i++) sum += ring[i]! - ref;
-    this.#ref = ref;
-    this.#sum = sum;
+    return this.#ref === this.#ref;
   }
 }
 
@@ -77,14 +83,6 @@ export function smaBatch(values: ArrayLike<number>, period: number): Float64Arra
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = sma.update(values[i]!);
   return out;
-}
-
-function assertPeriod(name: string, period: number): void {
-  if (!Number.isInteger(period) || period < 1) {
-    throw new RangeError(
-      `Cannot create Sma: ${name} must be an integer >= 1: current value is ${period}`,
-    );
-  }
 }
 
 function throwNotFinite(x: number): never {

@@ -35,19 +35,15 @@ export interface StochasticSeries {
 export class Stochastic {
   /** Look-back of the highest high / lowest low. */
   readonly kPeriod: number;
+  /** SMA smoothing of fast %K into slow %K. */
+  readonly kSmoothing: number;
+  /** SMA period of %D. */
+  readonly dPeriod: number;
+  #highest: RollingMax;
+  /** Rolling max of -low: the lowest low, negated (exact). */
+  #lowest: RollingMax;
   #kSma: Sma;
   #dSma: Sma;
-  /** Monotonic deques (value, candle index) on rings of capacity `kPeriod`. */
-  #maxVal: Float64Array;
-  #maxIdx: Float64Array;
-  #minVal: Float64Array;
-  #minIdx: Float64Array;
-  #maxHead = 0;
-  #maxTail: number;
-  #maxSize = 0;
-  #minHead = 0;
-  #minTail: number;
-  #minSize = 0;
   #t = 0;
   #k = NaN;
   #d = NaN;
@@ -58,14 +54,12 @@ export class Stochastic {
     assertPeriod("kSmoothing", kSmoothing);
     assertPeriod("dPeriod", dPeriod);
     this.kPeriod = kPeriod;
+    this.kSmoothing = kSmoothing;
+    this.dPeriod = dPeriod;
+    this.#highest = new RollingMax(kPeriod);
+    this.#lowest = new RollingMax(kPeriod);
     this.#kSma = new Sma(kSmoothing);
     this.#dSma = new Sma(dPeriod);
-    this.#maxVal = new Float64Array(kPeriod);
-    this.#maxIdx = new Float64Array(kPeriod);
-    this.#minVal = new Float64Array(kPeriod);
-    this.#minIdx = new Float64Array(kPeriod);
-    this.#maxTail = kPeriod - 1;
-    this.#minTail = kPeriod - 1;
   }
 
   /** Adds a candle; returns `true` when %D (and so %K) is valid. Throws a `RangeError` on a bad candle. */
@@ -73,64 +67,17 @@ export class Stochastic {
     if (PROBE[candleProbe(high - low, close)] === undefined) {
       throwBadCandle("Stochastic", high, low, close);
     }
-    const cap = this.kPeriod;
     const t = this.#t++;
-    const expired = t - cap;
-
-    // Highest high: values decrease from head to tail.
-    const maxVal = this.#maxVal;
-    const maxIdx = this.#maxIdx;
-    let head = this.#maxHead;
-    let tail = this.#maxTail;
-    let size = this.#maxSize;
-    if (size > 0 && maxIdx[head]! <= expired) {
-      head = head + 1 === cap ? 0 : head + 1;
-      size--;
-    }
-    while (size > 0 && maxVal[tail]! <= high) {
-      tail = tail === 0 ? cap - 1 : tail - 1;
-      size--;
-    }
-    tail = tail + 1 === cap ? 0 : tail + 1;
-    maxVal[tail] = high;
-    maxIdx[tail] = t;
-    this.#maxHead = head;
-    this.#maxTail = tail;
-    this.#maxSize = size + 1;
-    const hh = maxVal[head]!;
-
-    // Lowest low: values increase from head to tail.
-    const minVal = this.#minVal;
-    const minIdx = this.#minIdx;
-    head = this.#minHead;
-    tail = this.#minTail;
-    size = this.#minSize;
-    if (size > 0 && minIdx[head]! <= expired) {
-      head = head + 1 === cap ? 0 : head + 1;
-      size--;
-    }
-    while (size > 0 && minVal[tail]! >= low) {
-      tail = tail === 0 ? cap - 1 : tail - 1;
-      size--;
-    }
-    tail = tail + 1 === cap ? 0 : tail + 1;
-    minVal[tail] = low;
-    minIdx[tail] = t;
-    this.#minHead = head;
-    this.#minTail = tail;
-    this.#minSize = size + 1;
-    const ll = minVal[head]!;
-
-    if (t < cap - 1) return false;
+    const hh = this.#highest.push(high, t);
+    const ll = -this.#lowest.push(-low, t);
+    if (t < this.kPeriod - 1) return false;
     const span = hh - ll;
     // (close - ll) / span <= 1 exactly (rounding is monotonic), so fastK stays within [0, 100].
     const fastK = span === 0 ? 0 : 100 * ((close - ll) / span);
     // The SMAs' shifted sums can round a hair outside [0, 100]: clamp back.
-    const k = clamp(this.#kSma.update(fastK));
-    this.#k = k;
+    const k = (this.#k = clamp(this.#kSma.update(fastK)));
     if (k !== k) return false;
-    const d = clamp(this.#dSma.update(k));
-    this.#d = d;
+    const d = (this.#d = clamp(this.#dSma.update(k)));
     return d === d;
   }
 
@@ -147,6 +94,49 @@ export class Stochastic {
   /** `true` once %D is valid. */
   get ready(): boolean {
     return this.#d === this.#d;
+  }
+}
+
+/**
+ * Maximum over the last `capacity` values, amortised O(1): a monotonic deque (values strictly
+ * decreasing from head to tail, with their indices) on rings of `capacity` slots, which is
+ * enough because an entry older than the window is dropped before each push.
+ */
+class RollingMax {
+  #values: Float64Array;
+  #indices: Float64Array;
+  #head = 0;
+  #tail: number;
+  #size = 0;
+
+  constructor(capacity: number) {
+    this.#values = new Float64Array(capacity);
+    this.#indices = new Float64Array(capacity);
+    this.#tail = capacity - 1;
+  }
+
+  /** Adds `value` as the `t`-th value (t = 0, 1, …) and returns the maximum of the window. */
+  push(value: number, t: number): number {
+    const values = this.#values;
+    const cap = values.length;
+    let head = this.#head;
+    let tail = this.#tail;
+    let size = this.#size;
+    if (size > 0 && this.#indices[head]! <= t - cap) {
+      head = head + 1 === cap ? 0 : head + 1;
+      size--;
+    }
+    while (size > 0 && values[tail]! <= value) {
+      tail = tail === 0 ? cap - 1 : tail - 1;
+      size--;
+    }
+    tail = tail + 1 === cap ? 0 : tail + 1;
+    values[tail] = value;
+    this.#indices[tail] = t;
+    this.#head = head;
+    this.#tail = tail;
+    this.#size = size + 1;
+    return values[head]!;
   }
 }
 

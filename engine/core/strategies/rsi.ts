@@ -47,7 +47,8 @@ export function createRsi(params: RsiParams): Strategy {
   let previous = Number.NaN;
   return {
     name,
-    warmup: params.period + 1,
+    // The first RSI comes with candle period + 1; a crossing needs one more.
+    warmup: params.period + 2,
     update(candle: Candle, holding: Holding): Signal {
       const before = previous;
       const now = rsi.update(candle.close);

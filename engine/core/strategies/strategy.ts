@@ -24,7 +24,7 @@ export type Holding = "flat" | "long";
 export interface Strategy {
   /** Short name with parameters, e.g. `bb(20, 2.5)`. */
   readonly name: string;
-  /** Candles needed before the first signal can be anything but `hold`. */
+  /** 1-based number of the first candle whose signal can be anything but `hold`. */
   readonly warmup: number;
   /** Feeds one closed candle and returns the signal for its close. */
   update(candle: Candle, holding: Holding): Signal;

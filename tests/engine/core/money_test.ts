@@ -67,7 +67,10 @@ Deno.test("parseUnits() reads plain decimals into units of 1e-8", () => {
   assert.equal(parseUnits("  13.86389853 "), 1_386_389_853n);
   assert.equal(parseUnits("007.10"), 710_000_000n);
   assert.equal(parseUnits("1.000000000000"), SCALE, "zeros beyond 8 decimals are exact");
-  assert.equal(parseUnits("123456789012345678901234567890"), 123456789012345678901234567890n * SCALE);
+  assert.equal(
+    parseUnits("123456789012345678901234567890"),
+    123456789012345678901234567890n * SCALE,
+  );
 });
 
 Deno.test("parseUnits() reads exponent forms", () => {
@@ -83,7 +86,24 @@ Deno.test("parseUnits() reads exponent forms", () => {
 });
 
 Deno.test("parseUnits() rejects text that is not a decimal number", () => {
-  for (const text of ["", " ", "abc", "1.", ".5", "+5", "1e", "1e+", "NaN", "Infinity", "1,000", "0x10", "1 2", "--1"]) {
+  for (
+    const text of [
+      "",
+      " ",
+      "abc",
+      "1.",
+      ".5",
+      "+5",
+      "1e",
+      "1e+",
+      "NaN",
+      "Infinity",
+      "1,000",
+      "0x10",
+      "1 2",
+      "--1",
+    ]
+  ) {
     assert.throws(() => parseUnits(text), RangeError, JSON.stringify(text));
   }
 });
@@ -336,7 +356,10 @@ Deno.test("applyBps() matches the exact product for whole basis points (property
       fc.integer({ min: 0, max: 20_000 }),
       fc.constantFrom(...MODES),
       (amount, bps, mode) => {
-        assert.equal(applyBps(amount, bps, mode), referenceDiv(amount * BigInt(bps), 10_000n, mode));
+        assert.equal(
+          applyBps(amount, bps, mode),
+          referenceDiv(amount * BigInt(bps), 10_000n, mode),
+        );
       },
     ),
     { numRuns: 500 },
@@ -353,8 +376,14 @@ Deno.test("roundToStep() rounds onto multiples of the step", () => {
   assert.equal(roundToStep(parseUnits("721.3"), tenth, "ceil"), parseUnits("721.3"));
   assert.equal(roundToStep(parseUnits("-721.35"), tenth, "half_up"), parseUnits("-721.4"));
   assert.equal(roundToStep(parseUnits("-721.37"), tenth, "floor"), parseUnits("-721.4"));
-  assert.equal(roundToStep(parseUnits("150001234"), parseUnits("1000"), "floor"), parseUnits("150001000"));
-  assert.equal(roundToStep(parseUnits("150001234"), parseUnits("1000"), "ceil"), parseUnits("150002000"));
+  assert.equal(
+    roundToStep(parseUnits("150001234"), parseUnits("1000"), "floor"),
+    parseUnits("150001000"),
+  );
+  assert.equal(
+    roundToStep(parseUnits("150001234"), parseUnits("1000"), "ceil"),
+    parseUnits("150002000"),
+  );
   assert.equal(roundToStep(12_345n, 1n, "ceil"), 12_345n);
 });
 

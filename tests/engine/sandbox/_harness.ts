@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import { parseUnits, type Units } from "../../../engine/core/money.ts";
 import { SandboxAuth } from "../../../engine/sandbox/auth.ts";
-import { createExchangeRoutes } from "../../../engine/sandbox/exchange_routes.ts";
+import { createExchangeRoutes, upbitNotFound } from "../../../engine/sandbox/exchange_routes.ts";
 import { Faults } from "../../../engine/sandbox/faults.ts";
 import type {
   BookLevel,
@@ -161,6 +161,7 @@ export function createHarness(
   app.use("*", limiter.middleware());
   app.use("*", faults.middleware());
   app.route("/", createExchangeRoutes({ exchange, auth }));
+  app.notFound(upbitNotFound);
   const events: PrivateEvent[] = [];
   exchange.onPrivateEvent((e) => events.push(e));
   return {

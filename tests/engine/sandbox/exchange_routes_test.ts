@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseUnits } from "../../../engine/core/money.ts";
 import { privateEventJson } from "../../../engine/sandbox/private_events.ts";
-import { call, callJson, createHarness, type Harness, T0_MS, total } from "./_harness.ts";
+import { callJson, createHarness, type Harness, T0_MS, total } from "./_harness.ts";
 
 const LIMIT_BID = {
   market: "KRW-BTC",

@@ -1,0 +1,166 @@
+/**
+ * `deno task sandbox`: runs the Upbit sandbox until interrupted and prints where it listens and
+ * which key it accepts. The only place in the sandbox that reads `Deno.args`, `Deno.env` or
+ * writes to the console.
+ */
+
+import { createSandbox, DEFAULT_ACCOUNT, DEMO_ACCESS_KEY, DEMO_SECRET_KEY } from "./mod.ts";
+
+/** The `--help` text. */
+export const HELP = `Usage: deno task sandbox [options]
+
+A local Upbit exchange (REST + WebSocket, Upbit's exact protocol) replaying real KRW candles.
+
+Options:
+  --port N            public port on 127.0.0.1 (default 7770; 0 = any free port)
+  --speed X           sandbox seconds per real second (default 1)
+  --seed N            seed of the synthetic trades, paths and books (default 1)
+  --start ISO         data time that becomes "now" (default 2025-08-01 at today's UTC time)
+  --data FILE...      candle files upbit-<MARKET>-<tf>[-…].csv (default: every data/upbit-*.csv)
+  --balance CUR=AMT   opening balance of the default account, repeatable (default KRW=10000000)
+  --no-rate-limits    turn Upbit's REST/WebSocket rate limits off
+  --help              this text
+
+Keys: UPBIT_ACCESS_KEY / UPBIT_SECRET_KEY when set; otherwise the documented demo keys
+  access ${DEMO_ACCESS_KEY}
+  secret ${DEMO_SECRET_KEY}
+Fault switches (REST): POST/GET/DELETE /sandbox/faults on the same port.`;
+
+/** Parsed command line. */
+export interface CliArgs {
+  readonly port: number;
+  readonly speed: number;
+  readonly seed: number;
+  readonly startAt?: string;
+  readonly dataFiles?: readonly string[];
+  readonly balances?: Readonly<Record<string, string>>;
+  readonly rateLimits: boolean;
+  readonly help: boolean;
+}
+
+function numberArg(flag: string, text: string | undefined, integer: boolean): number {
+  const n = Number(text);
+  if (
+    text === undefined || text === "" || !Number.isFinite(n) || (integer && !Number.isInteger(n)) ||
+    n < 0
+  ) {
+    throw new RangeError(
+      `${flag} needs a ${integer ? "whole " : ""}number >= 0: got ${text ?? "nothing"}`,
+    );
+  }
+  return n;
+}
+
+/** Parses `args`; throws `RangeError` with a one-line message on bad input. */
+export function parseCliArgs(args: readonly string[]): CliArgs {
+  let port = 7770;
+  let speed = 1;
+  let seed = 1;
+  let startAt: string | undefined;
+  const data: string[] = [];
+  const balances: Record<string, string> = {};
+  let rateLimits = true;
+  let help = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    switch (a) {
+      case "--port":
+        port = numberArg(a, args[++i], true);
+        if (port > 65535) throw new RangeError(`--port must be <= 65535: got ${port}`);
+        break;
+      case "--speed":
+        speed = numberArg(a, args[++i], false);
+        if (speed === 0) throw new RangeError("--speed must be > 0: got 0");
+        break;
+      case "--seed":
+        seed = numberArg(a, args[++i], true);
+        break;
+      case "--start":
+        startAt = args[++i];
+        if (startAt === undefined || !Number.isFinite(Date.parse(startAt))) {
+          throw new RangeError(`--start needs an ISO date: got ${startAt ?? "nothing"}`);
+        }
+        break;
+      case "--data":
+        while (i + 1 < args.length && !(args[i + 1] as string).startsWith("--")) {
+          data.push(args[++i] as string);
+        }
+        if (data.length === 0) throw new RangeError("--data needs at least one file");
+        break;
+      case "--balance": {
+        const m = /^([A-Z0-9]{2,10})=(\d+(?:\.\d{1,8})?)$/.exec(args[++i] ?? "");
+        if (m === null) {
+          throw new RangeError(
+            `--balance needs CUR=AMOUNT (e.g. KRW=10000000): got ${args[i] ?? "nothing"}`,
+          );
+        }
+        balances[m[1] as string] = m[2] as string;
+        break;
+      }
+      case "--no-rate-limits":
+        rateLimits = false;
+        break;
+      case "--help":
+      case "-h":
+        help = true;
+        break;
+      default:
+        throw new RangeError(`unknown option ${a} (see --help)`);
+    }
+  }
+  return {
+    port,
+    speed,
+    seed,
+    startAt,
+    dataFiles: data.length > 0 ? data : undefined,
+    balances: Object.keys(balances).length > 0 ? balances : undefined,
+    rateLimits,
+    help,
+  };
+}
+
+/** Runs the CLI. */
+export async function main(args: readonly string[]): Promise<void> {
+  let parsed: CliArgs;
+  try {
+    parsed = parseCliArgs(args);
+  } catch (err) {
+    // deno-lint-ignore no-console
+    console.error(`sandbox: ${(err as Error).message}`);
+    Deno.exit(2);
+  }
+  if (parsed.help) {
+    // deno-lint-ignore no-console
+    console.log(HELP);
+    return;
+  }
+  const access = Deno.env.get("UPBIT_ACCESS_KEY");
+  const secret = Deno.env.get("UPBIT_SECRET_KEY");
+  const demo = access === undefined || secret === undefined;
+  const sb = await createSandbox({
+    port: parsed.port,
+    speed: parsed.speed,
+    seed: parsed.seed,
+    startAt: parsed.startAt,
+    dataFiles: parsed.dataFiles,
+    balances: parsed.balances,
+    rateLimits: parsed.rateLimits,
+    accounts: demo
+      ? undefined
+      : [{ accessKey: access, secretKey: secret, accountId: DEFAULT_ACCOUNT }],
+  });
+  // deno-lint-ignore no-console
+  console.log(`sandbox rest=${sb.restUrl} ws=${sb.wsUrl}`);
+  // deno-lint-ignore no-console
+  console.log(
+    demo
+      ? `access key ${DEMO_ACCESS_KEY} (demo keys; secret ${DEMO_SECRET_KEY})`
+      : `access key ${access} (from UPBIT_ACCESS_KEY)`,
+  );
+  Deno.addSignalListener("SIGINT", () => {
+    sb.close().finally(() => Deno.exit(0));
+  });
+}
+
+if (import.meta.main) await main(Deno.args);
