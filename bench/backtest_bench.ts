@@ -4,6 +4,7 @@
  * `Float64Array` loop doing the same arithmetic in the same process.
  */
 
+import { loadCandleFile } from "../engine/adapters/candle_file.ts";
 import { runBacktest } from "../engine/core/backtest.ts";
 import type { Candle } from "../engine/core/candle.ts";
 import { parseUnits } from "../engine/core/money.ts";
@@ -19,34 +20,21 @@ export interface BacktestBench {
   readonly backtest_ratio_to_tight_loop: number;
 }
 
-/** Deterministic 32-bit PRNG (mulberry32), so every run benches the same market. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return function next(): number {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const SOURCE = new URL("../data/upbit-KRW-BTC-1m-20220531-20220607.csv", import.meta.url);
 
-/** `n` one-minute candles of a seeded random walk around 100M KRW on the 1,000 KRW grid. */
-export function syntheticMinuteCandles(n: number, seed = 1): Candle[] {
-  const random = mulberry32(seed);
-  const out: Candle[] = new Array(n);
-  let price = 100_000_000;
-  const t0 = Date.UTC(2025, 0, 1);
-  for (let i = 0; i < n; i++) {
-    const open = price;
-    const close = Math.max(
-      1_000_000,
-      Math.round((open * (1 + (random() - 0.5) * 0.003)) / 1000) * 1000,
-    );
-    const high = Math.max(open, close) + Math.round((random() * open * 0.001) / 1000) * 1000;
-    const low = Math.min(open, close) - Math.round((random() * open * 0.001) / 1000) * 1000;
-    out[i] = { startMs: t0 + i * 60_000, open, high, low, close, volume: 1, value: close };
-    price = close;
+/**
+ * `n` one-minute candles of real market behaviour: the bundled real KRW-BTC week, repeated and
+ * shifted later in time (each copy starts one minute after the previous one ends).
+ */
+export async function realMinuteCandles(n: number): Promise<Candle[]> {
+  const week = await loadCandleFile(SOURCE.pathname);
+  const spanMs = week[week.length - 1]!.startMs - week[0]!.startMs + 60_000;
+  const out: Candle[] = [];
+  for (let copy = 0; out.length < n; copy++) {
+    for (const c of week) {
+      if (out.length === n) break;
+      out.push({ ...c, startMs: c.startMs + copy * spanMs });
+    }
   }
   return out;
 }
@@ -131,9 +119,9 @@ function best(runs: number, fn: () => void): number {
   return bestMs;
 }
 
-/** Runs the backtest bench on `n` synthetic one-minute candles (default 1,000,000). */
-export function benchBacktest(n = 1_000_000): BacktestBench {
-  const candles = syntheticMinuteCandles(n);
+/** Runs the backtest bench on `n` real one-minute candles (default 1,000,000). */
+export async function benchBacktest(n = 1_000_000): Promise<BacktestBench> {
+  const candles = await realMinuteCandles(n);
   const o = Float64Array.from(candles, (x) => x.open);
   const h = Float64Array.from(candles, (x) => x.high);
   const l = Float64Array.from(candles, (x) => x.low);
@@ -175,5 +163,5 @@ export function benchBacktest(n = 1_000_000): BacktestBench {
 
 if (import.meta.main) {
   // deno-lint-ignore no-console
-  console.log(benchBacktest());
+  console.log(await benchBacktest());
 }

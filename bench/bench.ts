@@ -27,7 +27,7 @@ for (const [name, r] of Object.entries(indicators)) {
     } ns/update   ${(r.trading_signals_ns / r.ours_ns).toFixed(1)}× faster`,
   );
 }
-const backtest = benchBacktest(1_000_000);
+const backtest = await benchBacktest(1_000_000);
 log(
   `  backtest BB(20, 2.5) + risk + ledger: ${
     (backtest.backtest_candles_per_sec / 1e6).toFixed(1)

@@ -10,7 +10,8 @@
  * trading-signals 8.3.0 has no separate "Faster*" classes any more (every class is number-based
  * since v7), so the equivalents are SMA, EMA, RSI, MACD(EMA, EMA, EMA), BollingerBands and ATR.
  * For RSI and ATR it offers a choice of smoothing: the Wilder default (WSMA, same definition as
- * ours) and RMA; both are timed and the faster one is reported.
+ * ours) and RMA (seeded differently, so not TA-Lib's numbers); both are timed and the faster one
+ * is reported. Their `update(x, false)` is called directly (what `add(x)` calls).
  */
 
 import { ATR, BollingerBands as TsBollingerBands, EMA, MACD, RMA, RSI, SMA } from "trading-signals";
@@ -255,7 +256,7 @@ if (import.meta.main) {
   const n = Number(Deno.args[0] ?? 1_000_000);
   const results = await benchIndicators(n);
   const lines = [
-    `n = ${n} candles, best of ${REPETITIONS}, ns per update`,
+    `n = ${n} candles, best of ${REPETITIONS} rounds, ns per update`,
     "indicator      ours  trading-signals  speed-up",
   ];
   for (const [name, r] of Object.entries(results)) {

@@ -5,7 +5,7 @@
  * candle's range before the strategy sees its close (exits before entries).
  */
 
-import type { Candle } from "./candle.ts";
+import { type Candle, DAY_MS } from "./candle.ts";
 import { decideOnClose, type Decision, marketFillPrice } from "./decide.ts";
 import {
   applyFill,
@@ -23,6 +23,7 @@ import { unitsToNumber } from "./money.ts";
 import {
   checkDailyLoss,
   checkExit,
+  dailyLossFloor,
   type DayGuard,
   type ExitReason,
   type RiskLevels,
@@ -96,11 +97,11 @@ interface Pending {
   readonly signalMs: number;
 }
 
-/** Where and when an order executes, and the signal it answers (none for risk exits). */
+/** Where and when an order executes, and the signal it answers (−1 for risk exits). */
 interface Execution {
   readonly reference: number;
   readonly tsMs: number;
-  readonly signalMs?: number;
+  readonly signalMs: number;
 }
 
 interface OpenTrade {
@@ -114,25 +115,130 @@ interface OpenTrade {
  * Runs a backtest over `candles` (sorted, one timeframe). Pure: same input, same output.
  */
 export function runBacktest(candles: readonly Candle[], config: BacktestConfig): BacktestResult {
-  const { market, strategy, rules, feeBps, slippageBps } = config;
-  const budgetPct = config.budgetPct ?? 100;
-  const n = candles.length;
-  const equity = new Float64Array(n);
-  const inPosition = new Uint8Array(n);
-  const fills: Fill[] = [];
-  const trades: RoundTrip[] = [];
-  const signals: SignalRecord[] = [];
+  return new BacktestRun(candles, config).run();
+}
 
-  let ledger = openLedger(config.capital);
-  let cashF = unitsToNumber(ledger.cash);
-  let qtyF = 0;
-  let levels: RiskLevels | null = null;
-  let open: OpenTrade | null = null;
-  let guard: DayGuard | null = null;
-  let cooldownUntilMs = 0;
-  let pending: Pending | null = null;
+/**
+ * One backtest's state and steps. A class rather than closures so that the hot loop calls the
+ * same functions on every run and stays optimised by the JIT.
+ */
+class BacktestRun {
+  readonly candles: readonly Candle[];
+  readonly config: BacktestConfig;
+  readonly budgetPct: number;
+  readonly equity: Float64Array;
+  readonly inPosition: Uint8Array;
+  readonly fills: Fill[] = [];
+  readonly trades: RoundTrip[] = [];
+  readonly signals: SignalRecord[] = [];
+  ledger: Ledger;
+  cashF: number;
+  qtyF = 0;
+  levels: RiskLevels | null = null;
+  open: OpenTrade | null = null;
+  // Before the first candle no day has started: the first rollDay opens one.
+  guard: DayGuard = { dayStartMs: -Infinity, startEquity: 0, blocked: false };
+  cooldownUntilMs = 0;
 
-  function execute(side: Side, at: Execution): Fill | string {
+  constructor(candles: readonly Candle[], config: BacktestConfig) {
+    this.candles = candles;
+    this.config = config;
+    this.budgetPct = config.budgetPct ?? 100;
+    this.equity = new Float64Array(candles.length);
+    this.inPosition = new Uint8Array(candles.length);
+    this.ledger = openLedger(config.capital);
+    this.cashF = unitsToNumber(this.ledger.cash);
+  }
+
+  run(): BacktestResult {
+    const { candles, config, equity, inPosition } = this;
+    const { rules, strategy, onProgress } = config;
+    const n = candles.length;
+    let pending: Pending | null = null;
+    // The day's boundary and loss floor, cached so the loop calls the guard only when needed.
+    let nextDayMs = -Infinity;
+    let dayFloor = -Infinity;
+    for (let i = 0; i < n; i++) {
+      if (onProgress !== undefined && (i & 0xffff) === 0xffff) onProgress(i + 1, n);
+      const c = candles[i]!;
+      const t = c.startMs;
+      if (t >= nextDayMs) {
+        this.guard = rollDay(this.guard, t, this.cashF + this.qtyF * c.open);
+        nextDayMs = this.guard.dayStartMs + DAY_MS;
+        dayFloor = dailyLossFloor(this.guard, rules);
+      }
+
+      // 1. The order decided at the previous close fills at this open.
+      if (pending !== null) {
+        const { decision, signalMs }: Pending = pending;
+        pending = null;
+        const at = { reference: c.open, tsMs: t, signalMs };
+        if (decision.kind === "enter") this.enter(decision.reason, at);
+        else this.exit(decision.exit, decision.reason, at);
+      }
+
+      // 2. Risk exits inside this candle's range.
+      const levels = this.levels;
+      if (levels !== null) {
+        const trigger = checkExit(levels, rules, c);
+        if (trigger === null) {
+          this.levels = trackHighest(levels, c.high);
+        } else {
+          const reason = `${trigger.reason.replace("_", " ")} at ${formatPrice(trigger.price)}`;
+          this.exit(trigger.reason, reason, { reference: trigger.price, tsMs: t, signalMs: -1 });
+        }
+      }
+
+      // 3. Mark to market and apply the daily loss limit.
+      const eq = this.cashF + this.qtyF * c.close;
+      equity[i] = eq;
+      inPosition[i] = this.qtyF > 0 ? 1 : 0;
+      if (eq <= dayFloor && !this.guard.blocked) this.guard = checkDailyLoss(this.guard, rules, eq);
+
+      // 4. The strategy sees the close and the engine decides.
+      const holding = this.qtyF > 0 ? "long" : "flat";
+      const signal = strategy.update(c, holding);
+      if (signal.action === "hold") continue;
+      const decision = decideOnClose(signal, {
+        holding,
+        guard: this.guard,
+        nowMs: t,
+        cooldownUntilMs: this.cooldownUntilMs,
+      });
+      if (decision.kind === "enter" || decision.kind === "exit") {
+        if (i + 1 < n) {
+          pending = { decision, signalMs: t };
+        } else {
+          const reason = `${decision.reason}; not executed: end of data`;
+          this.signals.push({ tsMs: t, action: signal.action, executed: false, reason });
+        }
+      } else if (decision.kind === "skip") {
+        this.signals.push({
+          tsMs: t,
+          action: signal.action,
+          executed: false,
+          reason: decision.reason,
+        });
+      }
+    }
+    return {
+      market: config.market,
+      strategy: strategy.name,
+      candles,
+      fills: this.fills,
+      trades: this.trades,
+      signals: this.signals,
+      equity,
+      inPosition,
+      ledger: this.ledger,
+      feeBps: config.feeBps,
+      slippageBps: config.slippageBps,
+    };
+  }
+
+  /** Sizes, fills and books a market order; returns the fill, or why there is none. */
+  execute(side: Side, at: Execution): Fill | string {
+    const { market, feeBps, slippageBps } = this.config;
     const price = marketFillPrice(side, {
       reference: at.reference,
       slippageBps,
@@ -140,48 +246,58 @@ export function runBacktest(candles: readonly Candle[], config: BacktestConfig):
       market,
     });
     const sized = side === "buy"
-      ? sizeBuy(ledger, { price, feeBps, budgetPct })
-      : sizeSell(ledger, price);
+      ? sizeBuy(this.ledger, { price, feeBps, budgetPct: this.budgetPct })
+      : sizeSell(this.ledger, price);
     if (!sized.ok) return describeDenial(sized.error);
     const { volume } = sized.value;
-    const fill = makeFill(side, { id: `bt-${fills.length}`, price, volume, feeBps, tsMs: at.tsMs });
-    const applied = applyFill(ledger, fill);
+    const id = `bt-${this.fills.length}`;
+    const fill = makeFill(side, { id, price, volume, feeBps, tsMs: at.tsMs });
+    const applied = applyFill(this.ledger, fill);
     // Sizing guarantees that the fill fits: a refusal here is a bug.
     if (!applied.ok) throw new RangeError(`Backtest fill refused: ${applied.error.kind}`);
-    ledger = applied.value;
-    cashF = unitsToNumber(ledger.cash);
-    qtyF = unitsToNumber(ledger.qty);
-    fills.push(fill);
+    this.ledger = applied.value;
+    this.cashF = unitsToNumber(this.ledger.cash);
+    this.qtyF = unitsToNumber(this.ledger.qty);
+    this.fills.push(fill);
     return fill;
   }
 
-  function record(
+  /** Records what became of a strategy signal (risk exits, `signalMs` −1, are not signals). */
+  record(
     at: Execution,
-    outcome: { action: "buy" | "sell"; result: Fill | string; reason: string },
+    action: "buy" | "sell",
+    outcome: { result: Fill | string; reason: string },
   ): void {
-    if (at.signalMs === undefined) return;
+    if (at.signalMs < 0) return;
     const executed = typeof outcome.result !== "string";
     const reason = executed ? outcome.reason : `${outcome.reason}; not executed: ${outcome.result}`;
-    signals.push({ tsMs: at.signalMs, action: outcome.action, executed, reason });
+    this.signals.push({ tsMs: at.signalMs, action, executed, reason });
   }
 
-  function enter(reason: string, at: Execution): void {
-    const costBefore = ledger.cost;
-    const result = execute("buy", at);
-    record(at, { action: "buy", result, reason });
+  enter(reason: string, at: Execution): void {
+    const costBefore = this.ledger.cost;
+    const result = this.execute("buy", at);
+    this.record(at, "buy", { result, reason });
     if (typeof result === "string") return;
-    levels = riskLevels(ledger.avgPrice, { rules, atMs: at.tsMs, market });
-    open = { entryMs: at.tsMs, entryPrice: result.price, cost: ledger.cost - costBefore, reason };
+    const { rules, market } = this.config;
+    this.levels = riskLevels(this.ledger.avgPrice, { rules, atMs: at.tsMs, market });
+    this.open = {
+      entryMs: at.tsMs,
+      entryPrice: result.price,
+      cost: this.ledger.cost - costBefore,
+      reason,
+    };
   }
 
-  function exit(exitReason: ExitReason, reason: string, at: Execution): void {
-    const before = ledger.realizedPnl;
-    const result = execute("sell", at);
-    record(at, { action: "sell", result, reason });
+  exit(exitReason: ExitReason, reason: string, at: Execution): void {
+    const before = this.ledger.realizedPnl;
+    const result = this.execute("sell", at);
+    this.record(at, "sell", { result, reason });
     if (typeof result === "string") return;
+    const open = this.open;
     if (open !== null) {
-      const pnl = ledger.realizedPnl - before;
-      trades.push({
+      const pnl = this.ledger.realizedPnl - before;
+      this.trades.push({
         entryMs: open.entryMs,
         exitMs: at.tsMs,
         entryPrice: open.entryPrice,
@@ -194,74 +310,9 @@ export function runBacktest(candles: readonly Candle[], config: BacktestConfig):
         exitReason: reason,
       });
     }
-    if (exitReason === "stop_loss" && rules.cooldownMs > 0) {
-      cooldownUntilMs = at.tsMs + rules.cooldownMs;
-    }
-    levels = null;
-    open = null;
+    const { cooldownMs } = this.config.rules;
+    if (exitReason === "stop_loss" && cooldownMs > 0) this.cooldownUntilMs = at.tsMs + cooldownMs;
+    this.levels = null;
+    this.open = null;
   }
-
-  const onProgress = config.onProgress;
-  for (let i = 0; i < n; i++) {
-    if (onProgress !== undefined && (i & 0xffff) === 0xffff) onProgress(i + 1, n);
-    const c = candles[i]!;
-    const t = c.startMs;
-    guard = rollDay(guard, t, cashF + qtyF * c.open);
-
-    // 1. The order decided at the previous close fills at this open.
-    if (pending !== null) {
-      const { decision, signalMs }: Pending = pending;
-      pending = null;
-      const at = { reference: c.open, tsMs: t, signalMs };
-      if (decision.kind === "enter") enter(decision.reason, at);
-      else exit(decision.exit, decision.reason, at);
-    }
-
-    // 2. Risk exits inside this candle's range.
-    if (levels !== null) {
-      const trigger = checkExit(levels, rules, c);
-      if (trigger === null) {
-        levels = trackHighest(levels, c.high);
-      } else {
-        const reason = `${trigger.reason.replace("_", " ")} at ${formatPrice(trigger.price)}`;
-        exit(trigger.reason, reason, { reference: trigger.price, tsMs: t });
-      }
-    }
-
-    // 3. Mark to market and apply the daily loss limit.
-    const eq = cashF + qtyF * c.close;
-    equity[i] = eq;
-    inPosition[i] = qtyF > 0 ? 1 : 0;
-    guard = checkDailyLoss(guard, rules, eq);
-
-    // 4. The strategy sees the close and the engine decides.
-    const holding = qtyF > 0 ? "long" : "flat";
-    const signal = strategy.update(c, holding);
-    if (signal.action === "hold") continue;
-    const decision = decideOnClose(signal, { holding, guard, nowMs: t, cooldownUntilMs });
-    if (decision.kind === "enter" || decision.kind === "exit") {
-      if (i + 1 < n) {
-        pending = { decision, signalMs: t };
-      } else {
-        const reason = `${decision.reason}; not executed: end of data`;
-        signals.push({ tsMs: t, action: signal.action, executed: false, reason });
-      }
-    } else if (decision.kind === "skip") {
-      signals.push({ tsMs: t, action: signal.action, executed: false, reason: decision.reason });
-    }
-  }
-
-  return {
-    market,
-    strategy: strategy.name,
-    candles,
-    fills,
-    trades,
-    signals,
-    equity,
-    inPosition,
-    ledger,
-    feeBps,
-    slippageBps,
-  };
 }

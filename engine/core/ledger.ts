@@ -152,11 +152,12 @@ export function applyFill(ledger: Ledger, fill: Fill): Result<Ledger, LedgerErro
     const qty = ledger.qty + fill.volume;
     const heldFunds = mulUnits(ledger.avgPrice, ledger.qty, "half_up") + fill.funds;
     return ok({
-      ...ledger,
+      initialCash: ledger.initialCash,
       cash: ledger.cash - need,
       qty,
       avgPrice: divUnits(heldFunds, qty, "half_up"),
       cost: ledger.cost + need,
+      realizedPnl: ledger.realizedPnl,
       fees: ledger.fees + fill.fee,
       fillIds: ledger.fillIds.with(fill.id),
     });
@@ -169,7 +170,7 @@ export function applyFill(ledger: Ledger, fill: Fill): Result<Ledger, LedgerErro
   const costOut = qty === 0n ? ledger.cost : (ledger.cost * fill.volume) / ledger.qty;
   const proceeds = fill.funds - fill.fee;
   return ok({
-    ...ledger,
+    initialCash: ledger.initialCash,
     cash: ledger.cash + proceeds,
     qty,
     avgPrice: qty === 0n ? 0n : ledger.avgPrice,

@@ -134,7 +134,10 @@ export function checkExit(levels: RiskLevels, rules: RiskRules, bar: PriceBar): 
 
 /** Returns `levels` with the highest price raised to `high` (the same object when unchanged). */
 export function trackHighest(levels: RiskLevels, high: number): RiskLevels {
-  return high > levels.highestPx ? { ...levels, highestPx: high } : levels;
+  if (high <= levels.highestPx) return levels;
+  // A literal, not a spread: this runs on every new high of a backtest's hot loop.
+  const { stop, target, stopPx, targetPx } = levels;
+  return { stop, target, stopPx, targetPx, highestPx: high };
 }
 
 /** The daily loss guard: the Upbit day, its starting equity and whether entries are blocked. */
@@ -154,12 +157,17 @@ export function rollDay(guard: DayGuard | null, nowMs: number, equity: number): 
   return { dayStartMs, startEquity: equity, blocked: false };
 }
 
+/** The equity at or below which the day's entries are blocked (−Infinity when the rule is off). */
+export function dailyLossFloor(guard: DayGuard, rules: RiskRules): number {
+  if (rules.maxDailyLossPct <= 0) return -Infinity;
+  // Multiply first, divide once: an exact −X% of a whole amount must reach the floor.
+  return (guard.startEquity * (100 - rules.maxDailyLossPct)) / 100;
+}
+
 /** Marks the guard blocked once `equity` has lost `maxDailyLossPct` of the day's start. */
 export function checkDailyLoss(guard: DayGuard, rules: RiskRules, equity: number): DayGuard {
-  if (guard.blocked || rules.maxDailyLossPct <= 0) return guard;
-  // Multiply first, divide once: an exact −X% of a whole amount must reach the floor.
-  const floor = (guard.startEquity * (100 - rules.maxDailyLossPct)) / 100;
-  return equity <= floor ? { ...guard, blocked: true } : guard;
+  if (guard.blocked) return guard;
+  return equity <= dailyLossFloor(guard, rules) ? { ...guard, blocked: true } : guard;
 }
 
 /** Why a new entry is refused (expected outcomes are data). */

@@ -19,12 +19,17 @@ Options:
   --data FILE...      candle files upbit-<MARKET>-<tf>[-…].csv (default: every data/upbit-*.csv)
   --balance CUR=AMT   opening balance of the default account, repeatable (default KRW=10000000)
   --no-rate-limits    turn Upbit's REST/WebSocket rate limits off
-  --help              this text
+  --admin-faults      serve the fault switches at /sandbox/faults (default off)
+  --help, -h          this text
 
 Keys: UPBIT_ACCESS_KEY / UPBIT_SECRET_KEY when set; otherwise the documented demo keys
   access ${DEMO_ACCESS_KEY}
   secret ${DEMO_SECRET_KEY}
-Fault switches (REST): POST/GET/DELETE /sandbox/faults on the same port.`;
+Fault switches (REST, only with --admin-faults), on the same port:
+  POST /sandbox/faults {"kind":K,"path":"/v1/orders","method":"POST","count":N,...}  arm
+  GET /sandbox/faults  list    DELETE /sandbox/faults  clear all
+  K: delay (delayMs) | lose_response (mode hang|reset, hangMs) | accept_then_lose |
+     server_error (status 5xx) | html_error (status) | rate_limited (429) | blocked (418, blockMs)`;
 
 /** Parsed command line. */
 export interface CliArgs {
@@ -35,6 +40,7 @@ export interface CliArgs {
   readonly dataFiles?: readonly string[];
   readonly balances?: Readonly<Record<string, string>>;
   readonly rateLimits: boolean;
+  readonly adminFaults: boolean;
   readonly help: boolean;
 }
 
@@ -60,6 +66,7 @@ export function parseCliArgs(args: readonly string[]): CliArgs {
   const data: string[] = [];
   const balances: Record<string, string> = {};
   let rateLimits = true;
+  let adminFaults = false;
   let help = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
@@ -100,6 +107,9 @@ export function parseCliArgs(args: readonly string[]): CliArgs {
       case "--no-rate-limits":
         rateLimits = false;
         break;
+      case "--admin-faults":
+        adminFaults = true;
+        break;
       case "--help":
       case "-h":
         help = true;
@@ -116,6 +126,7 @@ export function parseCliArgs(args: readonly string[]): CliArgs {
     dataFiles: data.length > 0 ? data : undefined,
     balances: Object.keys(balances).length > 0 ? balances : undefined,
     rateLimits,
+    adminFaults,
     help,
   };
 }
@@ -146,6 +157,7 @@ export async function main(args: readonly string[]): Promise<void> {
     dataFiles: parsed.dataFiles,
     balances: parsed.balances,
     rateLimits: parsed.rateLimits,
+    adminFaults: parsed.adminFaults,
     accounts: demo
       ? undefined
       : [{ accessKey: access, secretKey: secret, accountId: DEFAULT_ACCOUNT }],

@@ -3,9 +3,10 @@
  * over a deterministic market replay, with accounts, a matching engine, JWT auth, rate limits
  * and fault switches, for tests and the offline demo.
  *
- * Layout: one Hono app (rate limiter → REST faults → quotation + exchange routes), one inner
- * `Deno.serve` that also upgrades `/websocket/v1`, and a TCP pass-through on the public port so
- * sockets can be cut without a close frame.
+ * Layout: one Hono app (rate limiter → REST faults → quotation + exchange routes, plus the
+ * fault admin routes when `adminFaults` is on), one inner `Deno.serve` that also upgrades
+ * `/websocket/v1`, and a TCP pass-through on the public port so sockets can be cut without a
+ * close frame.
  */
 
 import { Hono } from "hono";
@@ -56,6 +57,8 @@ export interface SandboxOptions {
   readonly rateLimits?: boolean;
   /** WebSocket idle timeout, real ms (default 120 000). */
   readonly wsIdleTimeoutMs?: number;
+  /** Serve the fault switches over HTTP at `/sandbox/faults` (default false: not exposed). */
+  readonly adminFaults?: boolean;
 }
 
 /** A running sandbox. */
@@ -105,6 +108,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
   const restFaults = new Faults();
 
   const app = new Hono();
+  // The limiter runs first so that every answer, injected faults included, has `Remaining-Req`.
   if (options.rateLimits ?? true) {
     const limiter = new RateLimiter({ pocketOf: (key) => auth.accountOf(key) });
     app.use("/v1/*", limiter.middleware());
@@ -113,7 +117,8 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
   // Mount point of every REST API: quotation (public) first, then the exchange (private).
   app.route("/", createQuotationRoutes(replay));
   app.route("/", createExchangeRoutes({ exchange, auth }));
-  app.route("/sandbox/faults", createFaultAdminRoutes(restFaults));
+  // The admin routes carry their full `/sandbox/faults` paths; exposed only when asked for.
+  if (options.adminFaults === true) app.route("/", createFaultAdminRoutes(restFaults));
   app.notFound((c) => c.json(notFoundBody(), 404));
 
   // The proxy starts after the inner server it forwards to; the WS server reaches it late.

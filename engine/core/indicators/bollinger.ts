@@ -8,13 +8,13 @@
  * - the running sums are only trusted for one window: fresh sums accumulate every value as it is
  *   written, and when the ring wraps they cover exactly the current window and replace the
  *   running ones. That recomputes the sums from scratch every `period` updates at O(1) per
- *   update, with no loop or call in the hot path (either makes V8 spill the caller's state).
+ *   update, with no loop or out-of-line call in the hot path (either slows the caller's loop).
  */
 
 /**
  * Cold-path marker: `PROBE[x - x]` is undefined exactly when x is NaN or ±∞, `PROBE[1]` always.
- * A rarely taken branch that calls or throws makes V8 spill the caller's loop state on every
- * update; an out-of-bounds probe read compiles to a deoptimisation check instead (see ema.ts).
+ * A rarely taken branch that calls or throws slows V8's optimised caller loop on every update;
+ * an out-of-bounds probe read compiles to a deoptimisation check instead (see ema.ts).
  */
 const PROBE = new Float64Array(1);
 
@@ -87,8 +87,8 @@ export class BollingerBands {
     // Kept small (with #wrap and #publish split out) so that V8 inlines it into callers' loops.
     if (PROBE[x - x] === undefined) throwNotFinite(x);
     // The first window's reference is its first value. Branch-free on purpose: code that runs
-    // once per instance has no type feedback when V8 optimises, and the deopt it then hits on
-    // the next instance's first update can leave a worse optimised loop in the caller.
+    // only once per instance can lack type feedback when V8 optimises, and then deoptimises the
+    // caller's loop on the next instance's first update.
     const nextRef = this.#nextRef === this.#nextRef ? this.#nextRef : x;
     this.#nextRef = nextRef;
     const ring = this.#ring;

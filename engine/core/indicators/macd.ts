@@ -75,7 +75,7 @@ export class Macd {
   update(x: number): boolean {
     if (PROBE[x - x] === undefined) throwNotFinite(x);
     // The warm-up is inline (sums, no buffer, loop or call): a call or loop anywhere in here
-    // makes V8 spill the caller's loop state on every update.
+    // slows the caller's optimised loop on every update.
     let macd: number;
     if (this.#count === this.slowPeriod) {
       // TA-Lib's exact expression, (x - v) * k + v: macd is a difference of two EMAs and

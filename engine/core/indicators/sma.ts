@@ -5,8 +5,8 @@
  * Here it is only trusted for one window: alongside it, a fresh sum accumulates every value as it
  * is written, and when the ring wraps that fresh sum covers exactly the current window, so it
  * replaces the running one. The sum is recomputed from scratch every `period` updates at O(1)
- * per update, with no loop or call in the hot path (either makes V8 spill the caller's loop
- * state). Both sums are of values shifted by a reference (a value near the window) so that
+ * per update, with no loop or out-of-line call in the hot path (either slows V8's optimised
+ * caller loop). Both sums are of values shifted by a reference (a value near the window) so that
  * their terms stay small: a constant series gives exactly that constant.
  */
 
@@ -44,8 +44,8 @@ export class Sma {
   update(x: number): number {
     if (PROBE[x - x] === undefined) throwNotFinite(x);
     // The first window's reference is its first value. Branch-free on purpose: code that runs
-    // once per instance has no type feedback when V8 optimises, and the deopt it then hits on
-    // the next instance's first update can leave a worse optimised loop in the caller.
+    // only once per instance can lack type feedback when V8 optimises, and then deoptimises the
+    // caller's loop on the next instance's first update.
     const nextRef = this.#nextRef === this.#nextRef ? this.#nextRef : x;
     this.#nextRef = nextRef;
     const ring = this.#ring;

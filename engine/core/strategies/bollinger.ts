@@ -38,30 +38,40 @@ export const BOLLINGER: StrategyDefinition<BollingerParams> = {
 
 /** Creates a running BB strategy. */
 export function createBollinger(params: BollingerParams): Strategy {
-  const bands = new BollingerBands(params.period, params.std);
-  const name = `bb(${params.period}, ${params.std})`;
-  return {
-    name,
-    warmup: params.period,
-    update(candle: Candle, holding: Holding): Signal {
-      if (!bands.update(candle.close)) return WARMING_UP;
-      if (holding === "flat" && candle.close < bands.lower) {
-        return {
-          action: "buy",
-          reason: `close ${formatPrice(candle.close)} < lower band ${
-            formatPrice(bands.lower)
-          } (${name})`,
-        };
-      }
-      if (holding === "long" && candle.close > bands.upper) {
-        return {
-          action: "sell",
-          reason: `close ${formatPrice(candle.close)} > upper band ${
-            formatPrice(bands.upper)
-          } (${name})`,
-        };
-      }
-      return HOLD;
-    },
-  };
+  return new BollingerStrategy(params);
+}
+
+/** A class, so every instance shares one `update` and the backtest loop stays optimised. */
+class BollingerStrategy implements Strategy {
+  readonly name: string;
+  readonly warmup: number;
+  readonly #bands: BollingerBands;
+
+  constructor(params: BollingerParams) {
+    this.#bands = new BollingerBands(params.period, params.std);
+    this.name = `bb(${params.period}, ${params.std})`;
+    this.warmup = params.period;
+  }
+
+  update(candle: Candle, holding: Holding): Signal {
+    const bands = this.#bands;
+    if (!bands.update(candle.close)) return WARMING_UP;
+    if (holding === "flat" && candle.close < bands.lower) {
+      return {
+        action: "buy",
+        reason: `close ${formatPrice(candle.close)} < lower band ${
+          formatPrice(bands.lower)
+        } (${this.name})`,
+      };
+    }
+    if (holding === "long" && candle.close > bands.upper) {
+      return {
+        action: "sell",
+        reason: `close ${formatPrice(candle.close)} > upper band ${
+          formatPrice(bands.upper)
+        } (${this.name})`,
+      };
+    }
+    return HOLD;
+  }
 }

@@ -38,35 +38,45 @@ export const MACD: StrategyDefinition<MacdParams> = {
 
 /** Creates a running MACD strategy. */
 export function createMacd(params: MacdParams): Strategy {
-  const macd = new Macd(params.fast, params.slow, params.signal);
-  const name = `macd(${params.fast}, ${params.slow}, ${params.signal})`;
-  let previousGap = Number.NaN;
-  return {
-    name,
-    warmup: params.slow + params.signal,
-    update(candle: Candle, holding: Holding): Signal {
-      const ready = macd.update(candle.close);
-      const before = previousGap;
-      const gap = ready ? macd.macd - macd.signal : Number.NaN;
-      previousGap = gap;
-      if (Number.isNaN(gap) || Number.isNaN(before)) return WARMING_UP;
-      if (holding === "flat" && before <= 0 && gap > 0) {
-        return {
-          action: "buy",
-          reason: `MACD ${macd.macd.toFixed(2)} crossed above signal ${
-            macd.signal.toFixed(2)
-          } (${name})`,
-        };
-      }
-      if (holding === "long" && before >= 0 && gap < 0) {
-        return {
-          action: "sell",
-          reason: `MACD ${macd.macd.toFixed(2)} crossed below signal ${
-            macd.signal.toFixed(2)
-          } (${name})`,
-        };
-      }
-      return HOLD;
-    },
-  };
+  return new MacdStrategy(params);
+}
+
+/** A class, so every instance shares one `update` and the backtest loop stays optimised. */
+class MacdStrategy implements Strategy {
+  readonly name: string;
+  readonly warmup: number;
+  readonly #macd: Macd;
+  #previousGap = Number.NaN;
+
+  constructor(params: MacdParams) {
+    this.#macd = new Macd(params.fast, params.slow, params.signal);
+    this.name = `macd(${params.fast}, ${params.slow}, ${params.signal})`;
+    this.warmup = params.slow + params.signal;
+  }
+
+  update(candle: Candle, holding: Holding): Signal {
+    const macd = this.#macd;
+    const ready = macd.update(candle.close);
+    const before = this.#previousGap;
+    const gap = ready ? macd.macd - macd.signal : Number.NaN;
+    this.#previousGap = gap;
+    if (Number.isNaN(gap) || Number.isNaN(before)) return WARMING_UP;
+    if (holding === "flat" && before <= 0 && gap > 0) {
+      return {
+        action: "buy",
+        reason: `MACD ${macd.macd.toFixed(2)} crossed above signal ${
+          macd.signal.toFixed(2)
+        } (${this.name})`,
+      };
+    }
+    if (holding === "long" && before >= 0 && gap < 0) {
+      return {
+        action: "sell",
+        reason: `MACD ${macd.macd.toFixed(2)} crossed below signal ${
+          macd.signal.toFixed(2)
+        } (${this.name})`,
+      };
+    }
+    return HOLD;
+  }
 }

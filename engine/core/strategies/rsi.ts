@@ -42,35 +42,47 @@ export const RSI: StrategyDefinition<RsiParams> = {
 
 /** Creates a running RSI strategy. */
 export function createRsi(params: RsiParams): Strategy {
-  const rsi = new Rsi(params.period);
-  const name = `rsi(${params.period}, ${params.oversold}, ${params.overbought})`;
-  let previous = Number.NaN;
-  return {
-    name,
+  return new RsiStrategy(params);
+}
+
+/** A class, so every instance shares one `update` and the backtest loop stays optimised. */
+class RsiStrategy implements Strategy {
+  readonly name: string;
+  readonly warmup: number;
+  readonly #params: RsiParams;
+  readonly #rsi: Rsi;
+  #previous = Number.NaN;
+
+  constructor(params: RsiParams) {
+    this.#params = params;
+    this.#rsi = new Rsi(params.period);
+    this.name = `rsi(${params.period}, ${params.oversold}, ${params.overbought})`;
     // The first RSI comes with candle period + 1; a crossing needs one more.
-    warmup: params.period + 2,
-    update(candle: Candle, holding: Holding): Signal {
-      const before = previous;
-      const now = rsi.update(candle.close);
-      previous = now;
-      if (Number.isNaN(now) || Number.isNaN(before)) return WARMING_UP;
-      if (holding === "flat" && before < params.oversold && now >= params.oversold) {
-        return {
-          action: "buy",
-          reason: `RSI crossed up through ${params.oversold}: ${before.toFixed(2)} → ${
-            now.toFixed(2)
-          } (${name})`,
-        };
-      }
-      if (holding === "long" && before > params.overbought && now <= params.overbought) {
-        return {
-          action: "sell",
-          reason: `RSI crossed down through ${params.overbought}: ${before.toFixed(2)} → ${
-            now.toFixed(2)
-          } (${name})`,
-        };
-      }
-      return HOLD;
-    },
-  };
+    this.warmup = params.period + 2;
+  }
+
+  update(candle: Candle, holding: Holding): Signal {
+    const { oversold, overbought } = this.#params;
+    const before = this.#previous;
+    const now = this.#rsi.update(candle.close);
+    this.#previous = now;
+    if (Number.isNaN(now) || Number.isNaN(before)) return WARMING_UP;
+    if (holding === "flat" && before < oversold && now >= oversold) {
+      return {
+        action: "buy",
+        reason: `RSI crossed up through ${oversold}: ${before.toFixed(2)} → ${
+          now.toFixed(2)
+        } (${this.name})`,
+      };
+    }
+    if (holding === "long" && before > overbought && now <= overbought) {
+      return {
+        action: "sell",
+        reason: `RSI crossed down through ${overbought}: ${before.toFixed(2)} → ${
+          now.toFixed(2)
+        } (${this.name})`,
+      };
+    }
+    return HOLD;
+  }
 }
