@@ -99,6 +99,12 @@ async function withCcxt(fn: (s: Setup) => Promise<void>): Promise<void> {
   assert.ok(fetched.every((u) => u.startsWith(`${sb.restUrl}/v1/`)), fetched.join("\n"));
 }
 
+/** The order's id (ccxt types it as optional). */
+function idOf(order: { readonly id?: string }): string {
+  assert.ok(order.id !== undefined);
+  return order.id;
+}
+
 /** Best bid rounded down to BTC's 1,000 KRW tick and scaled by `factor`. */
 async function restingBid(ex: upbit, factor: number): Promise<number> {
   const book = await ex.fetchOrderBook(SYMBOL);
@@ -156,7 +162,7 @@ Deno.test("ccxt upbit: loadMarkets, fetchTicker, fetchOrderBook, fetchOHLCV 1m/1
     for (const t of trades) {
       assert.equal(t.symbol, SYMBOL);
       assert.ok(t.side === "buy" || t.side === "sell");
-      assert.ok(t.price > 0 && t.amount !== undefined && t.amount > 0);
+      assert.ok(t.price !== undefined && t.price > 0 && t.amount !== undefined && t.amount > 0);
       assert.ok(t.timestamp !== undefined && t.timestamp <= now);
     }
     assert.equal(trades[trades.length - 1]?.price, ticker.last);
@@ -177,7 +183,7 @@ Deno.test("ccxt upbit: fetchBalance, limit order lifecycle, market buy by cost, 
     assert.equal(created.side, "buy");
     assert.equal(created.price, price);
     assert.equal(created.amount, 0.0001);
-    const fetched = await ex.fetchOrder(created.id);
+    const fetched = await ex.fetchOrder(idOf(created));
     assert.equal(fetched.id, created.id);
     assert.equal(fetched.status, "open");
     assert.equal(fetched.remaining, 0.0001);
@@ -185,9 +191,9 @@ Deno.test("ccxt upbit: fetchBalance, limit order lifecycle, market buy by cost, 
     assert.deepEqual(open.map((o) => o.id), [created.id]);
     const locked = await ex.fetchBalance();
     assert.ok((locked["KRW"]?.used ?? 0) > price * 0.0001);
-    const cancelled = await ex.cancelOrder(created.id);
+    const cancelled = await ex.cancelOrder(idOf(created));
     assert.equal(cancelled.id, created.id);
-    assert.equal((await ex.fetchOrder(created.id)).status, "canceled");
+    assert.equal((await ex.fetchOrder(idOf(created))).status, "canceled");
     assert.deepEqual(await ex.fetchOpenOrders(SYMBOL), []);
     const released = await ex.fetchBalance();
     assert.equal(released["KRW"]?.free, 1_000_000);
@@ -199,7 +205,7 @@ Deno.test("ccxt upbit: fetchBalance, limit order lifecycle, market buy by cost, 
     assert.equal(buy.side, "buy");
     assert.equal(buy.info["ord_type"], "price");
     assert.equal(buy.info["price"], "10000");
-    const bought = await ex.fetchOrder(buy.id);
+    const bought = await ex.fetchOrder(idOf(buy));
     // Upbit ends a market buy `cancel` when a sub-satoshi remainder cannot be spent (API.md §3.3).
     assert.ok(bought.status === "closed" || bought.status === "canceled", bought.status);
     assert.ok(bought.filled !== undefined && bought.filled > 0);
@@ -211,7 +217,7 @@ Deno.test("ccxt upbit: fetchBalance, limit order lifecycle, market buy by cost, 
     // Market sell by volume: ord_type "market".
     const sell = await ex.createOrder(SYMBOL, "market", "sell", 0.0001);
     assert.equal(sell.info["ord_type"], "market");
-    const sold = await ex.fetchOrder(sell.id);
+    const sold = await ex.fetchOrder(idOf(sell));
     assert.equal(sold.status, "closed");
     assert.equal(sold.side, "sell");
     assert.equal(sold.filled, 0.0001);
@@ -282,10 +288,15 @@ Deno.test("ccxt upbit: Upbit rejections become ccxt's error classes", async () =
 Deno.test("ccxt.pro upbit: watchTicker, watchTrades, watchOrderBook while the clock advances", async () => {
   await withCcxt(async ({ sb, ex }) => {
     await ex.loadMarkets();
-    // Snapshots first (Upbit sends the state at subscribe time).
+    // Snapshots first (Upbit sends the state at subscribe time). Each watch on a new channel
+    // sends ccxt's whole subscription list again, which replaces the previous one and brings
+    // fresh snapshots of every type, in order; the order book's is the last of them.
     const ticker0 = await ex.watchTicker(SYMBOL);
     assert.equal(ticker0.symbol, SYMBOL);
     assert.equal(ticker0.info["stream_type"], "SNAPSHOT");
+    const trades0 = await ex.watchTrades(SYMBOL);
+    assert.equal(trades0.at(-1)?.info["stream_type"], "SNAPSHOT");
+    assert.equal(trades0.at(-1)?.price, ticker0.last);
     const book0 = await ex.watchOrderBook(SYMBOL);
     assert.equal(book0.symbol, SYMBOL);
     assert.ok(book0.bids.length > 0 && book0.asks.length > 0);
@@ -301,7 +312,7 @@ Deno.test("ccxt.pro upbit: watchTicker, watchTrades, watchOrderBook while the cl
     assert.ok(tradeList.length > 0);
     for (const t of tradeList) {
       assert.equal(t.symbol, SYMBOL);
-      assert.ok(t.price > 0);
+      assert.ok(t.price !== undefined && t.price > 0);
       assert.ok(t.side === "buy" || t.side === "sell");
       assert.ok(t.timestamp !== undefined && t.timestamp <= sb.replay.nowMs());
     }
