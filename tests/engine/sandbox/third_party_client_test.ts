@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import {
   AuthenticationError,
+  type Dict,
   ExchangeError,
   InsufficientFunds,
   InvalidOrder,
@@ -32,6 +33,9 @@ async function start(): Promise<Sandbox> {
   });
 }
 
+/** The WebSocket client ccxt hands to `handleMessage`. */
+type WsClient = Parameters<InstanceType<typeof pro.upbit>["handleMessage"]>[0];
+
 /**
  * ccxt under Deno takes its browser path: the native `WebSocket` with `binaryType = "arraybuffer"`,
  * then turns binary frames into text with `toString()`, which only decodes Node `Buffer`s, so an
@@ -41,12 +45,11 @@ async function start(): Promise<Sandbox> {
  * ccxt's own, unchanged message handler.
  */
 class DenoUpbitPro extends pro.upbit {
-  // deno-lint-ignore no-explicit-any
-  override handleMessage(client: any, message: any): void {
+  override handleMessage(client: WsClient, message: unknown): void {
     const decoded = message instanceof ArrayBuffer
       ? JSON.parse(new TextDecoder().decode(message))
       : message;
-    super.handleMessage(client, decoded);
+    super.handleMessage(client, decoded as Dict);
   }
 }
 
@@ -150,6 +153,14 @@ Deno.test("ccxt upbit: loadMarkets, fetchTicker, fetchOrderBook, fetchOHLCV 1m/1
     }
     // ccxt returns oldest first (Upbit sends newest first).
     assert.ok((minutes[0]?.[0] ?? 0) < (minutes[4]?.[0] ?? 0));
+
+    // `since` becomes Upbit's exclusive `to` (an ISO time, URL-encoded by ccxt).
+    const since = now - 30 * MINUTE_MS;
+    const window = await ex.fetchOHLCV(SYMBOL, "1m", since, 5);
+    assert.equal(window.length, 5);
+    assert.ok(
+      window.every(([ts]) => ts !== undefined && ts >= since && ts < since + 5 * MINUTE_MS),
+    );
 
     const days = await ex.fetchOHLCV(SYMBOL, "1d", undefined, 3);
     assert.equal(days.length, 3);
