@@ -9,27 +9,52 @@ import { createSandbox, DEFAULT_ACCOUNT, DEMO_ACCESS_KEY, DEMO_SECRET_KEY } from
 /** The `--help` text. */
 export const HELP = `Usage: deno task sandbox [options]
 
-A local Upbit exchange (REST + WebSocket, Upbit's exact protocol) replaying real KRW candles.
+A local Upbit exchange on 127.0.0.1: Upbit's REST API (quotation + exchange, JWT auth, matching,
+Upbit's JSON shapes, error names and rate limits) and WebSocket (ticker, trade, orderbook,
+candle.*, myOrder, myAsset) over a deterministic replay of the real KRW candles in data/.
+Runs until Ctrl-C.
 
 Options:
-  --port N            public port on 127.0.0.1 (default 7770; 0 = any free port)
+  --port N            public port on 127.0.0.1 (default 7770; 0 = any free port, printed)
   --speed X           sandbox seconds per real second (default 1)
   --seed N            seed of the synthetic trades, paths and books (default 1)
-  --start ISO         data time that becomes "now" (default 2025-08-01 at today's UTC time)
-  --data FILE...      candle files upbit-<MARKET>-<tf>[-…].csv (default: every data/upbit-*.csv)
+  --start ISO         data time that becomes "now" (default 2025-08-01 at today's UTC time);
+                      the data is shifted by whole days so that point is today
+  --data FILE...      candle files upbit-<MARKET>-<tf>[-…].csv (default: every data/upbit-*.csv:
+                      KRW-BTC, KRW-ETH, KRW-XRP, KRW-SOL, KRW-DOGE)
   --balance CUR=AMT   opening balance of the default account, repeatable (default KRW=10000000)
   --no-rate-limits    turn Upbit's REST/WebSocket rate limits off
   --admin-faults      serve the fault switches at /sandbox/faults (default off)
   --help, -h          this text
 
-Keys: UPBIT_ACCESS_KEY / UPBIT_SECRET_KEY when set; otherwise the documented demo keys
+Point a client at it: REST base http://127.0.0.1:PORT (paths /v1/...), public WebSocket
+ws://127.0.0.1:PORT/websocket/v1, private ws://127.0.0.1:PORT/websocket/v1/private with
+"Authorization: Bearer <jwt>" on the upgrade. Plain HTTP/WS, no TLS.
+
+Keys: UPBIT_ACCESS_KEY and UPBIT_SECRET_KEY when both are set (the secret is never printed);
+otherwise the demo keys (they guard nothing; the sandbox is local):
   access ${DEMO_ACCESS_KEY}
   secret ${DEMO_SECRET_KEY}
+Sign as for Upbit: HS256 or HS512, a fresh UUID nonce per request, query_hash (SHA-512) of the
+unencoded query string or of the JSON body as k=v&... in body order. Fees 0.05%.
+
+Rate limits (Upbit's, per second): quotation 10/s per group per IP (market, candles,
+crix-trades, ticker, orderbook; 1 per 10 s with an Origin header); exchange per account:
+default 30/s, order 12/s, order-test 8/s, order-cancel-all 1 per 2 s. Every REST answer has
+Remaining-Req. Over the limit: 429 "Too many API requests." (plain text); 5 of those within
+10 s: 418 with the block time (10 s, doubling on each repeat). WebSocket: 5 connects/s per IP,
+5 messages/s and 100/min per connection ("Too Many Requests" error message).
+
 Fault switches (REST, only with --admin-faults), on the same port:
-  POST /sandbox/faults {"kind":K,"path":"/v1/orders","method":"POST","count":N,...}  arm
-  GET /sandbox/faults  list    DELETE /sandbox/faults  clear all
-  K: delay (delayMs) | lose_response (mode hang|reset, hangMs) | accept_then_lose |
-     server_error (status 5xx) | html_error (status) | rate_limited (429) | blocked (418, blockMs)`;
+  POST /sandbox/faults {"kind":K,"path":"/v1/orders","method":"POST","count":N,...}  arm one
+       (path: exact request path, every path if omitted; method: any if omitted; count:
+       requests it hits, default 1)
+  GET /sandbox/faults  list armed faults       DELETE /sandbox/faults  clear all
+  K: delay (delayMs, then normal) | lose_response (mode hang|reset, hangMs; not processed) |
+     accept_then_lose (processed, answer lost) | server_error (status 5xx, Upbit JSON) |
+     html_error (status, HTML page) | rate_limited (429) | blocked (418, blockMs)
+Where Upbit's behaviour is unconfirmed the sandbox picks one documented default (see the
+README's Sandbox section).`;
 
 /** Parsed command line. */
 export interface CliArgs {

@@ -112,17 +112,17 @@ export class Faults {
       const path = new URL(c.req.url).pathname;
       const fault = this.#take(c.req.method, path);
       if (fault === undefined) return await next();
-      const signal = c.req.raw.signal;
+      // Read the abort signal only where it is waited on: touching it makes Deno.serve warn.
       switch (fault.kind) {
         case "delay":
-          await sleep(fault.delayMs ?? 1000, signal);
+          await sleep(fault.delayMs ?? 1000, c.req.raw.signal);
           return await next();
         case "lose_response":
-          return await lose(fault, signal);
+          return await lose(fault, c.req.raw.signal);
         case "accept_then_lose":
           await next();
           // The handler already answered: replace its response (a returned one would be ignored).
-          c.res = await lose(fault, signal);
+          c.res = await lose(fault, c.req.raw.signal);
           return;
         case "server_error":
           return c.json(

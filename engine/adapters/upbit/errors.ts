@@ -164,7 +164,11 @@ export class RejectedError extends UpbitError {
   /** Builds the error. */
   constructor(
     message: string,
-    options: { readonly reason: RejectionReason; readonly status?: number; readonly upbitName?: string },
+    options: {
+      readonly reason: RejectionReason;
+      readonly status?: number;
+      readonly upbitName?: string;
+    },
   ) {
     super(message, options);
     this.name = "RejectedError";
@@ -287,7 +291,9 @@ export function classifyFailure(res: FailedResponse): UpbitError {
     return new TemporaryError(detail, { reason: "server_error", status, upbitName: name });
   }
   if (AUTH_NAMES.has(name)) return new AuthError(detail, { status, upbitName: name });
-  if (name === "duplicated_identifier") return new ConflictError(detail, { status, upbitName: name });
+  if (name === "duplicated_identifier") {
+    return new ConflictError(detail, { status, upbitName: name });
+  }
   for (const [pattern, reason] of REJECTIONS) {
     if (pattern.test(name)) return new RejectedError(detail, { reason, status, upbitName: name });
   }

@@ -167,7 +167,9 @@ export class RateLimiter {
         const now = this.#nowMs();
         if (now < st.blockedUntilMs) {
           throw new RateLimitedError(
-            `Cannot call group ${group}: blocked by Upbit (418) for ${st.blockedUntilMs - now} ms more`,
+            `Cannot call group ${group}: blocked by Upbit (418) for ${
+              st.blockedUntilMs - now
+            } ms more`,
             { retryAfterMs: st.blockedUntilMs - now, group, blocked: true },
           );
         }

@@ -482,8 +482,23 @@ function toOrder(o: RawOrder): Order {
   };
 }
 
+/** Which amounts each order type must carry (API.md §3.3 "Required combinations"). */
+function amountsFit(o: {
+  ord_type: OrdType;
+  side: Side;
+  price?: Units | null;
+  volume?: Units | null;
+}): boolean {
+  const byFunds = o.ord_type === "price" || (o.ord_type === "best" && o.side === "bid");
+  const needsPrice = o.ord_type === "limit" || byFunds;
+  return (!needsPrice || o.price != null) && (byFunds || o.volume != null);
+}
+
+const AMOUNTS_MESSAGE = "price/volume missing for the order type";
+
 /** One order object (create, test, get, cancel). */
-export const orderSchema = z.object(orderFields).transform(toOrder);
+export const orderSchema = z.object(orderFields).refine(amountsFit, AMOUNTS_MESSAGE)
+  .transform(toOrder);
 
 /** A list of order objects. */
 export const ordersSchema = z.array(orderSchema);
@@ -537,7 +552,7 @@ export const cancelAndNewSchema = z.object({
   ...orderFields,
   new_order_uuid: z.string().min(1),
   new_order_identifier: z.string().nullish(),
-}).transform((o): CancelAndNewResult => ({
+}).refine(amountsFit, AMOUNTS_MESSAGE).transform((o): CancelAndNewResult => ({
   cancelled: toOrder(o),
   newOrderUuid: o.new_order_uuid,
   newOrderIdentifier: o.new_order_identifier ?? undefined,

@@ -158,14 +158,15 @@ export function createMarketStream(options: MarketStreamOptions): MarketStream {
   const warmupMinutes = options.warmupMinutes ?? 200;
   const marketNowMs = options.marketNowMs ?? Date.now;
   const settleMs = options.subscribeSettleMs ?? 2_000;
-  const sleep = options.sleep ?? ((ms: number, signal: AbortSignal) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      signal.addEventListener("abort", () => {
-        clearTimeout(t);
-        resolve();
-      });
-    }));
+  const sleep = options.sleep ??
+    ((ms: number, signal: AbortSignal) =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, ms);
+        signal.addEventListener("abort", () => {
+          clearTimeout(t);
+          resolve();
+        });
+      }));
   const queue = createEventQueue<MarketEvent>();
   const tracks = new Map<string, CandleTrack>();
   for (const m of options.markets) tracks.set(m, createCandleTrack(m));
@@ -204,7 +205,12 @@ export function createMarketStream(options: MarketStreamOptions): MarketStream {
           const history = await options.history(track.market, range);
           if (gen !== generation) return;
           emitFinals(completeCandleSync(track, history));
-          queue.push({ kind: "backfilled", market: track.market, ...range, candles: history.length });
+          queue.push({
+            kind: "backfilled",
+            market: track.market,
+            ...range,
+            candles: history.length,
+          });
         } catch (err) {
           backfillFailures++;
           failures++;

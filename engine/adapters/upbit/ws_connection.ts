@@ -12,8 +12,8 @@
 
 import {
   decodeFrame,
-  MALFORMED_REASONS,
   type Malformed,
+  MALFORMED_REASONS,
   type MalformedReason,
   type WsMessage,
 } from "./ws_messages.ts";
@@ -136,7 +136,10 @@ export interface WsConnection {
 }
 
 /** The backoff delay for `attempt` (0-based) with random draw `r` in [0, 1). */
-export function backoffDelayMs(attempt: number, options: { backoff?: BackoffOptions; r: number }): number {
+export function backoffDelayMs(
+  attempt: number,
+  options: { backoff?: BackoffOptions; r: number },
+): number {
   const base = options.backoff?.baseMs ?? 1_000;
   const max = options.backoff?.maxMs ?? 30_000;
   const jitter = options.backoff?.jitter ?? 0.5;

@@ -1,0 +1,868 @@
+/**
+ * `KvStore`: the engine's state in Deno KV (layout in `engine/kv_keys.ts`).
+ *
+ * Every change is ONE `kv.atomic()` with version checks: the primary record, its indexes, the
+ * audit event and the change marker commit together or not at all. Values carry `v: 1` and keep
+ * money as exact decimal strings; everything read back is parsed with zod.
+ *
+ * A failed commit says only `{ ok: false }` (reliability.md §2.1), so each write re-reads and
+ * decides again: a duplicate found on the re-read is the answer, anything else is retried a few
+ * times and then thrown as a `ConflictError`.
+ *
+ * One process per KV file (reliability.md §2.6): `acquireInstanceLock` takes an OS lock on a
+ * sidecar file and refuses to start when another process holds it.
+ */
+
+import { z } from "zod";
+import { upbitDayStartMs } from "../core/candle.ts";
+import { applyFill, type Fill, FillIds, type Ledger } from "../core/ledger.ts";
+import { applyBps, formatUnits, parseUnits, type Units } from "../core/money.ts";
+import { err, ok, type Result } from "../core/result.ts";
+import * as keys from "../kv_keys.ts";
+import type {
+  Control,
+  EngineEvent,
+  EquitySnapshot,
+  ExchangeTrade,
+  FillBatch,
+  FillError,
+  Intent,
+  IntentConflict,
+  IntentState,
+  IntentUpdateError,
+  SignalRecord,
+  Store,
+  StoredFill,
+} from "../ports.ts";
+import { TERMINAL_INTENT_STATES } from "../ports.ts";
+import { ConfigError, ConflictError } from "./upbit/errors.ts";
+
+/** How many times a write re-reads and retries after a lost race before giving up. */
+const MAX_COMMIT_TRIES = 20;
+
+/** Fills per commit (each adds a check; a commit allows 100). */
+const FILLS_PER_COMMIT = 40;
+
+// ---- value schemas ----------------------------------------------------------------------------
+
+const DECIMAL = /^-?\d+(\.\d{1,8})?$/;
+
+const units = z.string().regex(DECIMAL, "not an exact decimal").transform((s) => parseUnits(s));
+const side = z.enum(["bid", "ask"]);
+
+const intentSchema = z.object({
+  v: z.literal(1),
+  id: z.string(),
+  market: z.string(),
+  side,
+  ordType: z.enum(["limit", "price", "market"]),
+  price: units.nullable(),
+  volume: units.nullable(),
+  signalId: z.string(),
+  attempt: z.number().int().min(0),
+  identifier: z.string(),
+  state: z.enum(["NEW", "UNKNOWN", "OPEN", "FILLED", "CANCELLED", "REJECTED"]),
+  sends: z.number().int().min(0),
+  lastSentAtMs: z.number().nullable(),
+  duplicateSeen: z.boolean(),
+  uuid: z.string().nullable(),
+  error: z.string().nullable(),
+  filledVolume: units,
+  filledFunds: units,
+  createdAtMs: z.number(),
+  updatedAtMs: z.number(),
+});
+
+const idRefSchema = z.object({ v: z.literal(1), id: z.string() });
+
+const orderRecordSchema = z.object({
+  v: z.literal(1),
+  intentId: z.string().nullable(),
+  feesApplied: units,
+});
+
+const fillSchema = z.object({
+  v: z.literal(1),
+  orderUuid: z.string(),
+  tradeUuid: z.string(),
+  market: z.string(),
+  side,
+  price: units,
+  volume: units,
+  funds: units,
+  fee: units,
+  tsMs: z.number(),
+});
+
+const ledgerSchema = z.object({
+  v: z.literal(1),
+  initialCash: units,
+  cash: units,
+  qty: units,
+  avgPrice: units,
+  cost: units,
+  realizedPnl: units,
+  fees: units,
+});
+
+const amountSchema = z.object({ v: z.literal(1), amount: units });
+
+const controlSchema = z.object({
+  v: z.literal(1),
+  paused: z.boolean(),
+  safeMode: z.boolean(),
+  reason: z.string(),
+  changedAtMs: z.number(),
+});
+
+const atMs = z.number();
+const decimalText = z.string().regex(DECIMAL);
+
+const eventSchema: z.ZodType<EngineEvent> = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("SignalRaised"),
+    atMs,
+    market: z.string(),
+    signalId: z.string(),
+    action: z.enum(["buy", "sell"]),
+    reason: z.string(),
+  }),
+  z.object({
+    type: z.literal("OrderSubmitted"),
+    atMs,
+    intentId: z.string(),
+    market: z.string(),
+    side,
+    identifier: z.string(),
+    uuid: z.string(),
+  }),
+  z.object({
+    type: z.literal("OrderFilled"),
+    atMs,
+    market: z.string(),
+    side,
+    orderUuid: z.string(),
+    tradeUuid: z.string(),
+    price: decimalText,
+    volume: decimalText,
+    funds: decimalText,
+    fee: decimalText,
+  }),
+  z.object({
+    type: z.literal("OrderRejected"),
+    atMs,
+    intentId: z.string(),
+    market: z.string(),
+    identifier: z.string(),
+    name: z.string(),
+    message: z.string(),
+  }),
+  z.object({
+    type: z.literal("RiskTriggered"),
+    atMs,
+    market: z.string(),
+    rule: z.string(),
+    price: decimalText,
+  }),
+  z.object({ type: z.literal("ErrorRaised"), atMs, code: z.string(), message: z.string() }),
+  z.object({
+    type: z.literal("StateChanged"),
+    atMs,
+    paused: z.boolean(),
+    safeMode: z.boolean(),
+    reason: z.string(),
+  }),
+  z.object({
+    type: z.literal("ReconciliationFailed"),
+    atMs,
+    reason: z.string(),
+    mismatches: z.array(
+      z.object({ currency: z.string(), ledger: decimalText, exchange: decimalText }),
+    ),
+  }),
+]);
+
+const storedEventSchema = z.object({ v: z.literal(1), event: eventSchema });
+
+const signalSchema = z.object({
+  v: z.literal(1),
+  market: z.string(),
+  signalId: z.string(),
+  action: z.enum(["buy", "sell"]),
+  reason: z.string(),
+  atMs: z.number(),
+});
+
+// ---- conversions ------------------------------------------------------------------------------
+
+function optUnits(u: Units | undefined): string | null {
+  return u === undefined ? null : formatUnits(u);
+}
+
+function intentValue(i: Intent): z.input<typeof intentSchema> {
+  return {
+    v: 1,
+    id: i.id,
+    market: i.market,
+    side: i.side,
+    ordType: i.ordType,
+    price: optUnits(i.price),
+    volume: optUnits(i.volume),
+    signalId: i.signalId,
+    attempt: i.attempt,
+    identifier: i.identifier,
+    state: i.state,
+    sends: i.sends,
+    lastSentAtMs: i.lastSentAtMs ?? null,
+    duplicateSeen: i.duplicateSeen,
+    uuid: i.uuid ?? null,
+    error: i.error ?? null,
+    filledVolume: formatUnits(i.filledVolume),
+    filledFunds: formatUnits(i.filledFunds),
+    createdAtMs: i.createdAtMs,
+    updatedAtMs: i.updatedAtMs,
+  };
+}
+
+function parseIntent(value: unknown): Intent {
+  const p = intentSchema.parse(value);
+  return {
+    id: p.id,
+    market: p.market,
+    side: p.side,
+    ordType: p.ordType,
+    price: p.price ?? undefined,
+    volume: p.volume ?? undefined,
+    signalId: p.signalId,
+    attempt: p.attempt,
+    identifier: p.identifier,
+    state: p.state,
+    sends: p.sends,
+    lastSentAtMs: p.lastSentAtMs ?? undefined,
+    duplicateSeen: p.duplicateSeen,
+    uuid: p.uuid ?? undefined,
+    error: p.error ?? undefined,
+    filledVolume: p.filledVolume,
+    filledFunds: p.filledFunds,
+    createdAtMs: p.createdAtMs,
+    updatedAtMs: p.updatedAtMs,
+  };
+}
+
+function ledgerValue(l: Ledger): z.input<typeof ledgerSchema> {
+  return {
+    v: 1,
+    initialCash: formatUnits(l.initialCash),
+    cash: formatUnits(l.cash),
+    qty: formatUnits(l.qty),
+    avgPrice: formatUnits(l.avgPrice),
+    cost: formatUnits(l.cost),
+    realizedPnl: formatUnits(l.realizedPnl),
+    fees: formatUnits(l.fees),
+  };
+}
+
+function parseLedger(value: unknown): Ledger {
+  const p = ledgerSchema.parse(value);
+  // Which fills were applied is kept in KV (`["fill", …]`), not in the ledger value.
+  return {
+    initialCash: p.initialCash,
+    cash: p.cash,
+    qty: p.qty,
+    avgPrice: p.avgPrice,
+    cost: p.cost,
+    realizedPnl: p.realizedPnl,
+    fees: p.fees,
+    fillIds: new FillIds(),
+  };
+}
+
+function fillValue(f: StoredFill): z.input<typeof fillSchema> {
+  return {
+    v: 1,
+    orderUuid: f.orderUuid,
+    tradeUuid: f.tradeUuid,
+    market: f.market,
+    side: f.side,
+    price: formatUnits(f.price),
+    volume: formatUnits(f.volume),
+    funds: formatUnits(f.funds),
+    fee: formatUnits(f.fee),
+    tsMs: f.tsMs,
+  };
+}
+
+function parseFill(value: unknown): StoredFill {
+  const { v: _v, ...fill } = fillSchema.parse(value);
+  return fill;
+}
+
+function amountValue(amount: Units): z.input<typeof amountSchema> {
+  return { v: 1, amount: formatUnits(amount) };
+}
+
+/** The base currency of a KRW market (`KRW-BTC` → `BTC`). */
+export function baseCurrency(market: string): string {
+  const base = market.split("-")[1];
+  if (base === undefined || base === "") {
+    throw new RangeError(`Cannot read market: expected QUOTE-BASE: current value is "${market}"`);
+  }
+  return base;
+}
+
+/**
+ * Splits an order's `paid_fee` over the trades not applied yet. Upbit's `trades[]` carry no fee,
+ * so each new trade but the last gets `funds × fee` rounded up (as Upbit and the sandbox charge
+ * it) within what is left, and the last takes the rest: the fills then sum to `paid_fee` exactly.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const trade = { uuid: "t", price: 100n, volume: 100_000_000n, funds: 100n, createdAtMs: 0 };
+ * assert.deepEqual(splitFees([trade, { ...trade, uuid: "u" }], { budget: 3n, feeBps: 5 }), [1n, 2n]);
+ * ```
+ */
+export function splitFees(
+  trades: readonly ExchangeTrade[],
+  options: { readonly budget: Units; readonly feeBps: number },
+): Units[] {
+  let left = options.budget > 0n ? options.budget : 0n;
+  return trades.map((t, i) => {
+    if (i === trades.length - 1) return left;
+    const estimate = applyBps(t.funds, options.feeBps, "ceil");
+    const fee = estimate < left ? estimate : left;
+    left -= fee;
+    return fee;
+  });
+}
+
+function sameIntent(a: Intent, b: Intent): boolean {
+  return JSON.stringify(intentValue(a)) === JSON.stringify(intentValue(b));
+}
+
+// ---- the store --------------------------------------------------------------------------------
+
+/** The engine's state in one Deno KV database. */
+export class KvStore implements Store {
+  readonly #kv: Deno.Kv;
+  #seq: number;
+
+  /** Wraps an open KV database (`Deno.openKv(path)`, or `":memory:"` in tests). */
+  constructor(kv: Deno.Kv) {
+    this.#kv = kv;
+    // Events of one ms are told apart by seq; start high and random so a restart in the same
+    // ms cannot overwrite an event of the previous run.
+    this.#seq = Math.floor(Math.random() * 1e9) * 1000;
+  }
+
+  #event(op: Deno.AtomicOperation, event: EngineEvent): void {
+    op.set(keys.eventKey(event.atMs, this.#seq++), { v: 1, event });
+  }
+
+  #mark(op: Deno.AtomicOperation, atMs: number, what: string): void {
+    op.set(keys.markerKey(), { v: 1, atMs, what });
+  }
+
+  // ---- IntentStore ----
+
+  /** Inserts a `NEW` intent with its identifier, state index and the market's in-flight slot. */
+  async createIntent(intent: Intent, event?: EngineEvent): Promise<Result<Intent, IntentConflict>> {
+    for (let i = 0; i < MAX_COMMIT_TRIES; i++) {
+      const op = this.#kv.atomic()
+        .check({ key: keys.intentKey(intent.id), versionstamp: null })
+        .check({ key: keys.identKey(intent.identifier), versionstamp: null })
+        .check({ key: keys.inflightKey(intent.market), versionstamp: null })
+        .set(keys.intentKey(intent.id), intentValue(intent))
+        .set(keys.identKey(intent.identifier), { v: 1, id: intent.id })
+        .set(keys.intentByStateKey(intent.state, intent.id), { v: 1, id: intent.id })
+        .set(keys.inflightKey(intent.market), { v: 1, id: intent.id });
+      if (event !== undefined) this.#event(op, event);
+      this.#mark(op, intent.createdAtMs, `intent ${intent.id}`);
+      if ((await op.commit()).ok) return ok(intent);
+      const [existing, ident, inflight] = await this.#kv.getMany([
+        keys.intentKey(intent.id),
+        keys.identKey(intent.identifier),
+        keys.inflightKey(intent.market),
+      ]);
+      if (existing?.value != null) {
+        return err({ kind: "intent_exists", intent: parseIntent(existing.value) });
+      }
+      if (ident?.value != null) return err({ kind: "identifier_used", identifier: intent.identifier });
+      if (inflight?.value != null) {
+        return err({
+          kind: "market_busy",
+          market: intent.market,
+          intentId: idRefSchema.parse(inflight.value).id,
+        });
+      }
+    }
+    throw new ConflictError(`Cannot create intent ${intent.id}: the store kept changing`);
+  }
+
+  /** One intent by id or by any identifier it used. */
+  async getIntent(
+    ref: { readonly id: string } | { readonly identifier: string },
+  ): Promise<Intent | undefined> {
+    let id: string;
+    if ("id" in ref) {
+      id = ref.id;
+    } else {
+      const entry = await this.#kv.get(keys.identKey(ref.identifier));
+      if (entry.value === null) return undefined;
+      id = idRefSchema.parse(entry.value).id;
+    }
+    const entry = await this.#kv.get(keys.intentKey(id));
+    return entry.value === null ? undefined : parseIntent(entry.value);
+  }
+
+  /**
+   * Replaces `prev` by `next` when `prev` is still what is stored: the state index moves, a new
+   * identifier is claimed (`versionstamp: null`), the order uuid is registered, and a terminal
+   * state frees the market's in-flight slot, all in one commit.
+   */
+  async updateIntent(
+    prev: Intent,
+    next: Intent,
+    event?: EngineEvent,
+  ): Promise<Result<Intent, IntentUpdateError>> {
+    if (prev.id !== next.id || prev.market !== next.market) {
+      throw new RangeError(`Cannot update intent ${prev.id}: id and market are fixed`);
+    }
+    for (let i = 0; i < MAX_COMMIT_TRIES; i++) {
+      const [current, inflight, order] = await this.#kv.getMany([
+        keys.intentKey(prev.id),
+        keys.inflightKey(prev.market),
+        next.uuid === undefined ? keys.markerKey() : keys.orderKey(next.uuid),
+      ]);
+      if (current === undefined || current.value === null) return err({ kind: "stale", id: prev.id });
+      if (!sameIntent(parseIntent(current.value), prev)) return err({ kind: "stale", id: prev.id });
+      const op = this.#kv.atomic()
+        .check(current)
+        .set(keys.intentKey(next.id), intentValue(next));
+      if (prev.state !== next.state) {
+        op.delete(keys.intentByStateKey(prev.state, prev.id));
+        op.set(keys.intentByStateKey(next.state, next.id), { v: 1, id: next.id });
+      }
+      if (prev.identifier !== next.identifier) {
+        op.check({ key: keys.identKey(next.identifier), versionstamp: null });
+        op.set(keys.identKey(next.identifier), { v: 1, id: next.id });
+      }
+      if (next.uuid !== undefined && order !== undefined && order.value === null) {
+        op.check({ key: keys.orderKey(next.uuid), versionstamp: null });
+        op.set(keys.orderKey(next.uuid), { v: 1, intentId: next.id, feesApplied: "0" });
+      }
+      const terminal = TERMINAL_INTENT_STATES.includes(next.state);
+      if (
+        terminal && inflight !== undefined && inflight.value !== null &&
+        idRefSchema.parse(inflight.value).id === next.id
+      ) {
+        op.check(inflight).delete(keys.inflightKey(next.market));
+      } else if (!terminal && (inflight === undefined || inflight.value === null)) {
+        // A terminal intent brought back (a new attempt) takes the market's slot again.
+        op.check({ key: keys.inflightKey(next.market), versionstamp: null });
+        op.set(keys.inflightKey(next.market), { v: 1, id: next.id });
+      }
+      if (event !== undefined) this.#event(op, event);
+      this.#mark(op, next.updatedAtMs, `intent ${next.id} ${next.state}`);
+      if ((await op.commit()).ok) return ok(next);
+      if (prev.identifier !== next.identifier) {
+        const ident = await this.#kv.get(keys.identKey(next.identifier));
+        if (ident.value !== null) return err({ kind: "identifier_used", identifier: next.identifier });
+      }
+    }
+    throw new ConflictError(`Cannot update intent ${prev.id}: the store kept changing`);
+  }
+
+  /** The intents in `states` (read through the state index), oldest first. */
+  async listIntents(states: readonly IntentState[]): Promise<readonly Intent[]> {
+    const out: Intent[] = [];
+    for (const state of states) {
+      for await (const entry of this.#kv.list({ prefix: keys.intentByStatePrefix(state) })) {
+        const { id } = idRefSchema.parse(entry.value);
+        const intent = await this.#kv.get(keys.intentKey(id));
+        // The index moves with the intent in one commit; a miss means it moved since the list.
+        if (intent.value === null) continue;
+        const parsed = parseIntent(intent.value);
+        if (parsed.state === state) out.push(parsed);
+      }
+    }
+    return out.sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : 1));
+  }
+
+  // ---- FillStore ----
+
+  /**
+   * Applies the trades of one order snapshot that were not applied before: each fill key is
+   * checked absent and written together with the ledger, the balances, the order's fee record,
+   * the day's P&L and an `OrderFilled` event. Applying the same snapshot again changes nothing.
+   */
+  async applyFills(batch: FillBatch): Promise<Result<readonly StoredFill[], FillError>> {
+    const applied: StoredFill[] = [];
+    for (let from = 0; from < batch.trades.length; from += FILLS_PER_COMMIT) {
+      const chunk = batch.trades.slice(from, from + FILLS_PER_COMMIT);
+      // Later trades of the snapshot (in later chunks) take their fees from what is left.
+      const isLast = from + FILLS_PER_COMMIT >= batch.trades.length;
+      const result = await this.#applyChunk(batch, chunk, isLast);
+      if (!result.ok) return result;
+      applied.push(...result.value);
+    }
+    return ok(applied);
+  }
+
+  async #applyChunk(
+    batch: FillBatch,
+    trades: readonly ExchangeTrade[],
+    isLast: boolean,
+  ): Promise<Result<readonly StoredFill[], FillError>> {
+    const coin = baseCurrency(batch.market);
+    for (let attempt = 0; attempt < MAX_COMMIT_TRIES; attempt++) {
+      const [ledgerEntry, orderEntry, krwEntry, coinEntry] = await this.#kv.getMany([
+        keys.ledgerKey(batch.market),
+        keys.orderKey(batch.orderUuid),
+        keys.balanceKey("KRW"),
+        keys.balanceKey(coin),
+      ]);
+      if (ledgerEntry === undefined || ledgerEntry.value === null) {
+        return err({ kind: "no_ledger", market: batch.market });
+      }
+      const fresh: ExchangeTrade[] = [];
+      for (let i = 0; i < trades.length; i += 10) {
+        const part = trades.slice(i, i + 10);
+        const entries = await this.#kv.getMany(
+          part.map((t) => keys.fillKey(batch.orderUuid, t.uuid)),
+        );
+        part.forEach((t, j) => {
+          if (entries[j]?.value === null) fresh.push(t);
+        });
+      }
+      if (fresh.length === 0) return ok([]);
+      const record = orderEntry?.value == null
+        ? { intentId: batch.intentId ?? null, feesApplied: 0n }
+        : orderRecordSchema.parse(orderEntry.value);
+      let budget = batch.paidFee - record.feesApplied;
+      if (!isLast) {
+        // Not the snapshot's last trades: estimate each fee, leave the rest to later chunks.
+        budget = fresh.reduce((s, t) => s + applyBps(t.funds, batch.feeBps, "ceil"), 0n);
+        if (budget > batch.paidFee - record.feesApplied) budget = batch.paidFee - record.feesApplied;
+      }
+      const fees = splitFees(fresh, { budget, feeBps: batch.feeBps });
+      let ledger = parseLedger(ledgerEntry.value);
+      const krw = krwEntry?.value == null ? undefined : amountSchema.parse(krwEntry.value).amount;
+      const held = coinEntry?.value == null ? undefined : amountSchema.parse(coinEntry.value).amount;
+      let krwDelta = 0n;
+      let coinDelta = 0n;
+      let feeSum = 0n;
+      const pnlByDay = new Map<number, Units>();
+      const fills: StoredFill[] = [];
+      for (const [i, t] of fresh.entries()) {
+        const fee = fees[i] ?? 0n;
+        const fill: Fill = {
+          id: t.uuid,
+          side: batch.side === "bid" ? "buy" : "sell",
+          price: t.price,
+          volume: t.volume,
+          funds: t.funds,
+          fee,
+          tsMs: t.createdAtMs,
+        };
+        const next = applyFill(ledger, fill);
+        if (!next.ok) {
+          const reason = next.error.kind === "insufficient_position"
+            ? "insufficient_position"
+            : "insufficient_cash";
+          return err({ kind: "ledger_refused", tradeUuid: t.uuid, reason });
+        }
+        const day = upbitDayStartMs(t.createdAtMs);
+        pnlByDay.set(
+          day,
+          (pnlByDay.get(day) ?? 0n) + next.value.realizedPnl - ledger.realizedPnl,
+        );
+        ledger = next.value;
+        krwDelta += batch.side === "bid" ? -(t.funds + fee) : t.funds - fee;
+        coinDelta += batch.side === "bid" ? t.volume : -t.volume;
+        feeSum += fee;
+        fills.push({
+          orderUuid: batch.orderUuid,
+          tradeUuid: t.uuid,
+          market: batch.market,
+          side: batch.side,
+          price: t.price,
+          volume: t.volume,
+          funds: t.funds,
+          fee,
+          tsMs: t.createdAtMs,
+        });
+      }
+      const dayEntries = await this.#kv.getMany([...pnlByDay.keys()].map((d) => keys.pnlDayKey(d)));
+      const op = this.#kv.atomic().check(ledgerEntry);
+      op.check(orderEntry ?? { key: keys.orderKey(batch.orderUuid), versionstamp: null });
+      op.set(keys.ledgerKey(batch.market), ledgerValue(ledger));
+      op.set(keys.orderKey(batch.orderUuid), {
+        v: 1,
+        intentId: record.intentId,
+        feesApplied: formatUnits(record.feesApplied + feeSum),
+      });
+      // Balances are tracked once seeded; an unseeded one must stay unseeded for this commit.
+      op.check(krwEntry ?? { key: keys.balanceKey("KRW"), versionstamp: null });
+      op.check(coinEntry ?? { key: keys.balanceKey(coin), versionstamp: null });
+      if (krw !== undefined) {
+        op.set(keys.balanceKey("KRW"), amountValue(krw + krwDelta));
+        op.set(keys.balanceKey(coin), amountValue((held ?? 0n) + coinDelta));
+      }
+      [...pnlByDay.entries()].forEach(([day, delta], i) => {
+        const entry = dayEntries[i];
+        const before = entry?.value == null ? 0n : amountSchema.parse(entry.value).amount;
+        op.check(entry ?? { key: keys.pnlDayKey(day), versionstamp: null });
+        op.set(keys.pnlDayKey(day), amountValue(before + delta));
+      });
+      for (const f of fills) {
+        op.check({ key: keys.fillKey(f.orderUuid, f.tradeUuid), versionstamp: null });
+        op.set(keys.fillKey(f.orderUuid, f.tradeUuid), fillValue(f));
+        this.#event(op, {
+          type: "OrderFilled",
+          atMs: batch.atMs,
+          market: f.market,
+          side: f.side,
+          orderUuid: f.orderUuid,
+          tradeUuid: f.tradeUuid,
+          price: formatUnits(f.price),
+          volume: formatUnits(f.volume),
+          funds: formatUnits(f.funds),
+          fee: formatUnits(f.fee),
+        });
+      }
+      this.#mark(op, batch.atMs, `fills ${batch.orderUuid}`);
+      if ((await op.commit()).ok) return ok(fills);
+    }
+    throw new ConflictError(`Cannot apply fills of order ${batch.orderUuid}: the store kept changing`);
+  }
+
+  /** Stored fills, of one order or all, in key order. */
+  async listFills(orderUuid?: string): Promise<readonly StoredFill[]> {
+    const out: StoredFill[] = [];
+    for await (const entry of this.#kv.list({ prefix: keys.fillPrefix(orderUuid) })) {
+      out.push(parseFill(entry.value));
+    }
+    return out;
+  }
+
+  /** Realized P&L of one Upbit day. */
+  async dailyPnl(dayStartMs: number): Promise<Units> {
+    const entry = await this.#kv.get(keys.pnlDayKey(dayStartMs));
+    return entry.value === null ? 0n : amountSchema.parse(entry.value).amount;
+  }
+
+  // ---- PortfolioStore ----
+
+  /** The ledger of `market`, or undefined. */
+  async getLedger(market: string): Promise<Ledger | undefined> {
+    const entry = await this.#kv.get(keys.ledgerKey(market));
+    return entry.value === null ? undefined : parseLedger(entry.value);
+  }
+
+  /** Creates the ledger of `market` with `cash` KRW unless it exists; returns the stored one. */
+  async openLedger(market: string, cash: Units): Promise<Ledger> {
+    const fresh: Ledger = {
+      initialCash: cash,
+      cash,
+      qty: 0n,
+      avgPrice: 0n,
+      cost: 0n,
+      realizedPnl: 0n,
+      fees: 0n,
+      fillIds: new FillIds(),
+    };
+    const res = await this.#kv.atomic()
+      .check({ key: keys.ledgerKey(market), versionstamp: null })
+      .set(keys.ledgerKey(market), ledgerValue(fresh))
+      .commit();
+    if (res.ok) return fresh;
+    const stored = await this.getLedger(market);
+    if (stored === undefined) throw new ConflictError(`Cannot open ledger ${market}: it vanished`);
+    return stored;
+  }
+
+  /** The balances the fills say the account holds. */
+  async getBalances(): Promise<ReadonlyMap<string, Units>> {
+    const out = new Map<string, Units>();
+    for await (const entry of this.#kv.list({ prefix: keys.balancePrefix() })) {
+      out.set(String(entry.key[1]), amountSchema.parse(entry.value).amount);
+    }
+    return out;
+  }
+
+  /** Sets the expected balances on first start (all at once); false when any was set before. */
+  async seedBalances(balances: ReadonlyMap<string, Units>, atMs: number): Promise<boolean> {
+    const all = new Map(balances);
+    if (!all.has("KRW")) all.set("KRW", 0n);
+    const op = this.#kv.atomic();
+    for (const [currency, amount] of all) {
+      op.check({ key: keys.balanceKey(currency), versionstamp: null });
+      op.set(keys.balanceKey(currency), amountValue(amount));
+    }
+    this.#mark(op, atMs, "balances seeded");
+    if (!(await op.commit()).ok) return false;
+    return true;
+  }
+
+  // ---- ControlStore ----
+
+  /** The switches (both off when never set). */
+  async getControl(): Promise<Control> {
+    const entry = await this.#kv.get(keys.controlKey());
+    if (entry.value === null) return { paused: false, safeMode: false, reason: "", changedAtMs: 0 };
+    const { v: _v, ...control } = controlSchema.parse(entry.value);
+    return control;
+  }
+
+  /** Changes the switches, with a `StateChanged` event in the same commit. */
+  async setControl(
+    change: { readonly paused?: boolean; readonly safeMode?: boolean; readonly reason: string },
+    atMs: number,
+  ): Promise<Control> {
+    for (let i = 0; i < MAX_COMMIT_TRIES; i++) {
+      const entry = await this.#kv.get(keys.controlKey());
+      const before = entry.value === null ? undefined : controlSchema.parse(entry.value);
+      const next: Control = {
+        paused: change.paused ?? before?.paused ?? false,
+        safeMode: change.safeMode ?? before?.safeMode ?? false,
+        reason: change.reason,
+        changedAtMs: atMs,
+      };
+      const op = this.#kv.atomic().check(entry).set(keys.controlKey(), { v: 1, ...next });
+      this.#event(op, {
+        type: "StateChanged",
+        atMs,
+        paused: next.paused,
+        safeMode: next.safeMode,
+        reason: next.reason,
+      });
+      this.#mark(op, atMs, "control");
+      if ((await op.commit()).ok) return next;
+    }
+    throw new ConflictError("Cannot change the control switches: the store kept changing");
+  }
+
+  // ---- JournalStore ----
+
+  /** Appends an event. */
+  async recordEvent(event: EngineEvent): Promise<void> {
+    const op = this.#kv.atomic();
+    this.#event(op, event);
+    this.#mark(op, event.atMs, event.type);
+    await op.commit();
+  }
+
+  /** Records a signal once, with its `SignalRaised` event. */
+  async recordSignal(signal: SignalRecord): Promise<boolean> {
+    const key = keys.signalKey(signal.market, signal.signalId);
+    const op = this.#kv.atomic().check({ key, versionstamp: null }).set(key, { v: 1, ...signal });
+    this.#event(op, { type: "SignalRaised", ...signal });
+    this.#mark(op, signal.atMs, `signal ${signal.signalId}`);
+    return (await op.commit()).ok;
+  }
+
+  /** Records an equity snapshot. */
+  async recordEquity(snapshot: EquitySnapshot): Promise<void> {
+    const op = this.#kv.atomic().set(keys.equityKey(snapshot.tsMs), {
+      v: 1,
+      equity: formatUnits(snapshot.equity),
+      cash: formatUnits(snapshot.cash),
+    });
+    this.#mark(op, snapshot.tsMs, "equity");
+    await op.commit();
+  }
+
+  /** Events from `fromMs` on, oldest first. */
+  async listEvents(
+    options: { readonly fromMs?: number; readonly limit?: number } = {},
+  ): Promise<readonly EngineEvent[]> {
+    const out: EngineEvent[] = [];
+    const iter = options.fromMs === undefined
+      ? this.#kv.list({ prefix: keys.eventPrefix() }, { limit: options.limit })
+      : this.#kv.list(
+        { start: keys.eventKey(options.fromMs, 0), end: [...keys.eventPrefix(), Infinity] },
+        { limit: options.limit },
+      );
+    for await (const entry of iter) out.push(storedEventSchema.parse(entry.value).event);
+    return out;
+  }
+
+  // ---- beyond the ports ----
+
+  /** Recorded signals of `market`. */
+  async listSignals(market: string): Promise<readonly SignalRecord[]> {
+    const out: SignalRecord[] = [];
+    for await (const entry of this.#kv.list({ prefix: ["signal", market] })) {
+      const { v: _v, ...signal } = signalSchema.parse(entry.value);
+      out.push(signal);
+    }
+    return out;
+  }
+
+  /** The equity curve, oldest first. */
+  async listEquity(): Promise<readonly EquitySnapshot[]> {
+    const schema = z.object({ v: z.literal(1), equity: units, cash: units });
+    const out: EquitySnapshot[] = [];
+    for await (const entry of this.#kv.list({ prefix: keys.equityPrefix() })) {
+      const p = schema.parse(entry.value);
+      out.push({ tsMs: Number(entry.key[1]), equity: p.equity, cash: p.cash });
+    }
+    return out;
+  }
+
+  /** Notes who holds the instance lock (informative: `acquireInstanceLock` excludes). */
+  async claimInstance(pid: number, atMs: number): Promise<void> {
+    await this.#kv.set(keys.instanceKey(), { v: 1, pid, sinceMs: atMs });
+  }
+}
+
+// ---- the instance lock ------------------------------------------------------------------------
+
+/** A held instance lock. */
+export interface InstanceLock {
+  readonly path: string;
+  /** Releases the lock (the OS also drops it when the process dies). */
+  release(): void;
+}
+
+/**
+ * Takes the exclusive OS lock on `<kvPath>.lock` without waiting. Another process holding it
+ * (a second bot on the same KV file) makes this throw a `ConfigError` naming the holder's pid.
+ */
+export async function acquireInstanceLock(kvPath: string): Promise<InstanceLock> {
+  const path = `${kvPath}.lock`;
+  const file = await Deno.open(path, { create: true, read: true, write: true });
+  let locked: boolean;
+  try {
+    locked = await file.tryLock(true);
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+  if (!locked) {
+    file.close();
+    let holder = "unknown";
+    try {
+      holder = (await Deno.readTextFile(path)).trim() || "unknown";
+    } catch {
+      // The pid is only for the message.
+    }
+    throw new ConfigError(
+      `Cannot open the store: another process (pid ${holder}) holds ${path}; ` +
+        `one process per KV database (stop the other bot first)`,
+    );
+  }
+  await file.truncate(0);
+  await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+  return {
+    path,
+    release() {
+      try {
+        file.unlockSync();
+      } finally {
+        file.close();
+      }
+    },
+  };
+}

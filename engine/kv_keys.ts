@@ -1,0 +1,131 @@
+/**
+ * Every Deno KV key of the engine, built here and nowhere else (STYLE.md §Deno KV).
+ *
+ * Layout (values are objects with `v: 1`, parsed with zod; money as exact decimal strings):
+ *
+ * | Key | Value |
+ * |---|---|
+ * | `["intent", id]` | the order intent (reliability.md §1.6) |
+ * | `["ident", identifier]` | intent id; inserted with `versionstamp: null`, so an identifier is used once |
+ * | `["intent_by_state", state, id]` | intent id; moved in the same commit as every state change |
+ * | `["inflight", market]` | intent id of the market's one live intent (one order in flight per market) |
+ * | `["order", uuid]` | intent id (or null for an adopted order) and the fees already split over its fills |
+ * | `["fill", orderUuid, tradeUuid]` | one fill; inserted with `versionstamp: null` together with the ledger change |
+ * | `["ledger", market]` | the market's ledger (position, avg price, cost, cash, realized P&L, fees) |
+ * | `["balance", currency]` | the account total the fills say we hold (seeded once from the exchange) |
+ * | `["equity", tsMs]` | an equity snapshot |
+ * | `["signal", market, signalId]` | a strategy signal, recorded once |
+ * | `["pnl_day", dayStartMs]` | realized P&L of one Upbit day (00:00 UTC), updated with each fill |
+ * | `["settings", "control"]` | the paused and safe-mode flags |
+ * | `["events", tsMs, seq]` | the audit log: every engine event |
+ * | `["marker"]` | the last change (ms, what): one key to `kv.watch` for "something changed" |
+ * | `["instance"]` | who holds the instance lock (pid, since): informative; the OS file lock excludes |
+ */
+
+/** A KV key tuple. */
+export type Key = Deno.KvKey;
+
+/** `["intent", id]`. */
+export function intentKey(id: string): Key {
+  return ["intent", id];
+}
+
+/** Prefix of every intent. */
+export function intentPrefix(): Key {
+  return ["intent"];
+}
+
+/** `["ident", identifier]`. */
+export function identKey(identifier: string): Key {
+  return ["ident", identifier];
+}
+
+/** `["intent_by_state", state, id]`. */
+export function intentByStateKey(state: string, id: string): Key {
+  return ["intent_by_state", state, id];
+}
+
+/** Prefix of the index of one state. */
+export function intentByStatePrefix(state: string): Key {
+  return ["intent_by_state", state];
+}
+
+/** `["inflight", market]`. */
+export function inflightKey(market: string): Key {
+  return ["inflight", market];
+}
+
+/** `["order", uuid]`. */
+export function orderKey(uuid: string): Key {
+  return ["order", uuid];
+}
+
+/** `["fill", orderUuid, tradeUuid]`. */
+export function fillKey(orderUuid: string, tradeUuid: string): Key {
+  return ["fill", orderUuid, tradeUuid];
+}
+
+/** Prefix of the fills of one order, or of all fills. */
+export function fillPrefix(orderUuid?: string): Key {
+  return orderUuid === undefined ? ["fill"] : ["fill", orderUuid];
+}
+
+/** `["ledger", market]`. */
+export function ledgerKey(market: string): Key {
+  return ["ledger", market];
+}
+
+/** `["balance", currency]`. */
+export function balanceKey(currency: string): Key {
+  return ["balance", currency];
+}
+
+/** Prefix of every balance. */
+export function balancePrefix(): Key {
+  return ["balance"];
+}
+
+/** `["equity", tsMs]`. */
+export function equityKey(tsMs: number): Key {
+  return ["equity", tsMs];
+}
+
+/** Prefix of the equity curve. */
+export function equityPrefix(): Key {
+  return ["equity"];
+}
+
+/** `["signal", market, signalId]`. */
+export function signalKey(market: string, signalId: string): Key {
+  return ["signal", market, signalId];
+}
+
+/** `["pnl_day", dayStartMs]`. */
+export function pnlDayKey(dayStartMs: number): Key {
+  return ["pnl_day", dayStartMs];
+}
+
+/** `["settings", "control"]`. */
+export function controlKey(): Key {
+  return ["settings", "control"];
+}
+
+/** `["events", tsMs, seq]`. */
+export function eventKey(tsMs: number, seq: number): Key {
+  return ["events", tsMs, seq];
+}
+
+/** Prefix of the audit log. */
+export function eventPrefix(): Key {
+  return ["events"];
+}
+
+/** `["marker"]`. */
+export function markerKey(): Key {
+  return ["marker"];
+}
+
+/** `["instance"]`. */
+export function instanceKey(): Key {
+  return ["instance"];
+}

@@ -1,0 +1,392 @@
+/**
+ * The ports of the engine: what the trading loop and the order manager need from the world,
+ * each a small interface (1–4 methods) with its adapters in `engine/adapters/`.
+ *
+ * The exchange types stay close to what Upbit returns (`shared/upbit/API.md` §3.3–§3.4: `bid`/
+ * `ask`, `ord_type`, states `wait`/`watch`/`done`/`cancel`, `trades[]` with Upbit trade uuids),
+ * so the live adapter over the REST client is a thin mapping. Amounts are exact `Units`.
+ *
+ * Failures of a port are typed throws (`engine/adapters/upbit/errors.ts`): `TemporaryError`
+ * (outcome unknown: resolve before resending), `RateLimitedError`, `ConflictError`, `AuthError`,
+ * `ConfigError`. Expected outcomes (a venue rejection, a duplicate) are `Result`s.
+ */
+
+import type { Units } from "./core/money.ts";
+import type { Ledger } from "./core/ledger.ts";
+import type { Result } from "./core/result.ts";
+
+// ---- Clock -----------------------------------------------------------------------------------
+
+/** Time, injected so tests and the sandbox can drive it. */
+export interface Clock {
+  /** UTC epoch ms. */
+  nowMs(): number;
+  /** Resolves after `ms` (at once when `signal` is aborted). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+// ---- Exchange --------------------------------------------------------------------------------
+
+/** Upbit's order side: `bid` buys, `ask` sells. */
+export type OrderSide = "bid" | "ask";
+
+/** The order types we send: `limit`, `price` (market buy by KRW), `market` (market sell by volume). */
+export type OrdType = "limit" | "price" | "market";
+
+/** Upbit's order states: `wait`/`watch` are open, `done`/`cancel` terminal (a cancel may be partly filled). */
+export type ExchangeOrderState = "wait" | "watch" | "done" | "cancel";
+
+/** An order to place (`POST /v1/orders`). */
+export interface OrderRequest {
+  readonly market: string;
+  readonly side: OrderSide;
+  readonly ordType: OrdType;
+  /** Limit price (`limit`), or the KRW amount to spend (`price`); absent for `market`. */
+  readonly price?: Units;
+  /** Quantity (`limit`, `market`); absent for `price`. */
+  readonly volume?: Units;
+  /** Our client order id, unique forever per account (API.md §4). */
+  readonly identifier: string;
+}
+
+/** One execution of an order, as in `GET /v1/order`'s `trades[]`. */
+export interface ExchangeTrade {
+  /** Upbit's trade uuid: the key that makes a fill apply exactly once. */
+  readonly uuid: string;
+  readonly price: Units;
+  readonly volume: Units;
+  /** price × volume in KRW, as Upbit reports it. */
+  readonly funds: Units;
+  readonly createdAtMs: number;
+}
+
+/** An order as the exchange reports it. */
+export interface ExchangeOrder {
+  readonly uuid: string;
+  /** Our client id (absent on orders placed without one: external orders). */
+  readonly identifier: string | undefined;
+  readonly market: string;
+  readonly side: OrderSide;
+  readonly ordType: OrdType | "best";
+  readonly state: ExchangeOrderState;
+  readonly price: Units | undefined;
+  readonly volume: Units | undefined;
+  readonly executedVolume: Units;
+  /** Fee charged so far, in KRW (Upbit's `paid_fee`). */
+  readonly paidFee: Units;
+  readonly createdAtMs: number;
+  /** The fills; only lookups of one order carry them (undefined elsewhere). */
+  readonly trades: readonly ExchangeTrade[] | undefined;
+}
+
+/** A definitive refusal: Upbit answered and did not carry the request out. */
+export interface OrderRejection {
+  /** Upbit's `error.name` (`insufficient_funds_bid`, `duplicated_identifier`, …). */
+  readonly name: string;
+  readonly message: string;
+}
+
+/** Which order a lookup or cancel means. */
+export type OrderRef = { readonly uuid: string } | { readonly identifier: string };
+
+/**
+ * The venue. `placeOrder` throws `TemporaryError` when the outcome is unknown (timeout, reset,
+ * 5xx, unreadable answer) and `RateLimitedError` when refused before processing.
+ */
+export interface Exchange {
+  /** Places an order; a definitive refusal is data. */
+  placeOrder(request: OrderRequest): Promise<Result<ExchangeOrder, OrderRejection>>;
+  /** One order with its trades, or undefined when the exchange does not know it (404). */
+  getOrder(ref: OrderRef): Promise<ExchangeOrder | undefined>;
+  /** Requests a cancel; the answer is the order as of acceptance (it may still fill). */
+  cancelOrder(ref: OrderRef): Promise<Result<ExchangeOrder, OrderRejection>>;
+  /** The open (`wait`/`watch`) orders, of one market or all. */
+  openOrders(market?: string): Promise<readonly ExchangeOrder[]>;
+}
+
+/** One currency's holdings (`GET /v1/accounts`): total = balance + locked. */
+export interface Balance {
+  readonly currency: string;
+  /** Available. */
+  readonly balance: Units;
+  /** Held by open orders. */
+  readonly locked: Units;
+}
+
+/** The account's balances. */
+export interface Account {
+  /** Every currency held (a missing currency counts as zero). */
+  balances(): Promise<readonly Balance[]>;
+}
+
+// ---- Events and notifications ------------------------------------------------------------------
+
+/** Fields every event carries. */
+interface EventBase {
+  /** When it happened, UTC epoch ms. */
+  readonly atMs: number;
+}
+
+/**
+ * What the engine reports, past tense. Events are the audit and notification edge, so amounts
+ * are exact decimal strings here (`"5000.5"`), never floats.
+ */
+export type EngineEvent =
+  | EventBase & {
+    readonly type: "SignalRaised";
+    readonly market: string;
+    readonly signalId: string;
+    readonly action: "buy" | "sell";
+    readonly reason: string;
+  }
+  | EventBase & {
+    readonly type: "OrderSubmitted";
+    readonly intentId: string;
+    readonly market: string;
+    readonly side: OrderSide;
+    readonly identifier: string;
+    readonly uuid: string;
+  }
+  | EventBase & {
+    readonly type: "OrderFilled";
+    readonly market: string;
+    readonly side: OrderSide;
+    readonly orderUuid: string;
+    readonly tradeUuid: string;
+    readonly price: string;
+    readonly volume: string;
+    readonly funds: string;
+    readonly fee: string;
+  }
+  | EventBase & {
+    readonly type: "OrderRejected";
+    readonly intentId: string;
+    readonly market: string;
+    readonly identifier: string;
+    /** Upbit's error name, or ours (`under_min_total`) for a refusal before sending. */
+    readonly name: string;
+    readonly message: string;
+  }
+  | EventBase & {
+    readonly type: "RiskTriggered";
+    readonly market: string;
+    readonly rule: string;
+    readonly price: string;
+  }
+  | EventBase & {
+    readonly type: "ErrorRaised";
+    readonly code: string;
+    readonly message: string;
+  }
+  | EventBase & {
+    readonly type: "StateChanged";
+    readonly paused: boolean;
+    readonly safeMode: boolean;
+    readonly reason: string;
+  }
+  | EventBase & {
+    readonly type: "ReconciliationFailed";
+    readonly reason: string;
+    /** Per currency: what the ledger says and what the exchange says. */
+    readonly mismatches: readonly {
+      readonly currency: string;
+      readonly ledger: string;
+      readonly exchange: string;
+    }[];
+  };
+
+/** The `type` of an engine event. */
+export type EngineEventType = EngineEvent["type"];
+
+/** Sends events to a human (Telegram, log). */
+export interface Notifier {
+  /** Fire and forget: never throws, never blocks the engine. */
+  notify(event: EngineEvent): void;
+}
+
+// ---- Store -------------------------------------------------------------------------------------
+
+/**
+ * The life of an order intent (reliability.md §1.6): `NEW` (written, never sent) → `UNKNOWN`
+ * (a POST may be in flight) → `OPEN` (the exchange has it) → `FILLED` | `CANCELLED`, or
+ * `REJECTED` with Upbit's error name.
+ */
+export type IntentState = "NEW" | "UNKNOWN" | "OPEN" | "FILLED" | "CANCELLED" | "REJECTED";
+
+/** States that end an intent. */
+export const TERMINAL_INTENT_STATES: readonly IntentState[] = ["FILLED", "CANCELLED", "REJECTED"];
+
+/** States of an intent that may still have an order in flight. */
+export const LIVE_INTENT_STATES: readonly IntentState[] = ["NEW", "UNKNOWN", "OPEN"];
+
+/** A decision to place one order, written before anything is sent. */
+export interface Intent {
+  /** `market:side:signalId`: one intent per decision. */
+  readonly id: string;
+  readonly market: string;
+  readonly side: OrderSide;
+  readonly ordType: OrdType;
+  /** Limit price, or the KRW amount of a market buy. */
+  readonly price: Units | undefined;
+  /** Quantity of a limit order or market sell. */
+  readonly volume: Units | undefined;
+  readonly signalId: string;
+  /** Part of the identifier's hash; moves on only after a definitive rejection or a burned id. */
+  readonly attempt: number;
+  readonly identifier: string;
+  readonly state: IntentState;
+  /** POSTs made so far, over all attempts (capped). */
+  readonly sends: number;
+  /** When the last POST started (for the visibility grace). */
+  readonly lastSentAtMs: number | undefined;
+  /** The last POST answered `duplicated_identifier`. */
+  readonly duplicateSeen: boolean;
+  readonly uuid: string | undefined;
+  /** Upbit's error name of a rejection, or why it was cancelled. */
+  readonly error: string | undefined;
+  /** What filled, summed from the applied fills. */
+  readonly filledVolume: Units;
+  readonly filledFunds: Units;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+}
+
+/** Why an intent could not be created. */
+export type IntentConflict =
+  | { readonly kind: "intent_exists"; readonly intent: Intent }
+  | { readonly kind: "identifier_used"; readonly identifier: string }
+  | { readonly kind: "market_busy"; readonly market: string; readonly intentId: string };
+
+/** Why an intent update did not commit. */
+export type IntentUpdateError =
+  | { readonly kind: "stale"; readonly id: string }
+  | { readonly kind: "identifier_used"; readonly identifier: string };
+
+/** Intents, indexed by state and identifier, and the one-in-flight-per-market guard. */
+export interface IntentStore {
+  /** Inserts a `NEW` intent; refused when the id, the identifier or the market is taken. */
+  createIntent(intent: Intent, event?: EngineEvent): Promise<Result<Intent, IntentConflict>>;
+  /** One intent by id or by identifier (any attempt's). */
+  getIntent(ref: { readonly id: string } | { readonly identifier: string }): Promise<Intent | undefined>;
+  /** Replaces `prev` with `next` if `prev` is still current; moves the indexes in the same commit. */
+  updateIntent(
+    prev: Intent,
+    next: Intent,
+    event?: EngineEvent,
+  ): Promise<Result<Intent, IntentUpdateError>>;
+  /** The intents in `states`, oldest first. */
+  listIntents(states: readonly IntentState[]): Promise<readonly Intent[]>;
+}
+
+/** The fills of one order snapshot to apply. */
+export interface FillBatch {
+  readonly market: string;
+  readonly side: OrderSide;
+  readonly orderUuid: string;
+  readonly intentId: string | undefined;
+  /** The order's `paid_fee` in the same snapshot as `trades` (fees are split over the trades). */
+  readonly paidFee: Units;
+  /** Every trade of the snapshot; those applied before are skipped. */
+  readonly trades: readonly ExchangeTrade[];
+  /** Fee rate used to split `paidFee` over several new trades. */
+  readonly feeBps: number;
+  readonly atMs: number;
+}
+
+/** A fill as stored (`["fill", orderUuid, tradeUuid]`). */
+export interface StoredFill {
+  readonly orderUuid: string;
+  readonly tradeUuid: string;
+  readonly market: string;
+  readonly side: OrderSide;
+  readonly price: Units;
+  readonly volume: Units;
+  readonly funds: Units;
+  readonly fee: Units;
+  readonly tsMs: number;
+}
+
+/** Why fills could not be applied. */
+export type FillError =
+  | { readonly kind: "no_ledger"; readonly market: string }
+  | {
+    readonly kind: "ledger_refused";
+    readonly tradeUuid: string;
+    readonly reason: "insufficient_cash" | "insufficient_position";
+  };
+
+/** Fills, applied exactly once, in the same commit as the ledger and balances they change. */
+export interface FillStore {
+  /** Applies the new trades of a snapshot; the fills applied now (none when all were known). */
+  applyFills(batch: FillBatch): Promise<Result<readonly StoredFill[], FillError>>;
+  /** Stored fills, of one order or all. */
+  listFills(orderUuid?: string): Promise<readonly StoredFill[]>;
+  /** Realized P&L of the Upbit day (00:00 UTC) starting at `dayStartMs`. */
+  dailyPnl(dayStartMs: number): Promise<Units>;
+}
+
+/** Per-market ledgers and the account balances the ledger expects. */
+export interface PortfolioStore {
+  /** The ledger of `market` (without its in-memory fill-id set), or undefined. */
+  getLedger(market: string): Promise<Ledger | undefined>;
+  /** Creates the ledger of `market` with `cash` KRW when it does not exist; returns it. */
+  openLedger(market: string, cash: Units): Promise<Ledger>;
+  /** Balances (total per currency) the fills say the account holds. */
+  getBalances(): Promise<ReadonlyMap<string, Units>>;
+  /** Sets the expected balances once (first start); false when they were set before. */
+  seedBalances(balances: ReadonlyMap<string, Units>, atMs: number): Promise<boolean>;
+}
+
+/** Operator switches. */
+export interface Control {
+  /** No orders at all. */
+  readonly paused: boolean;
+  /** No new entries; exits allowed (set by reconciliation or the attempt cap). */
+  readonly safeMode: boolean;
+  readonly reason: string;
+  readonly changedAtMs: number;
+}
+
+/** The paused and safe-mode flags. */
+export interface ControlStore {
+  /** Current switches (both off when never set). */
+  getControl(): Promise<Control>;
+  /** Changes the switches and records `StateChanged` in the same commit. */
+  setControl(
+    change: { readonly paused?: boolean; readonly safeMode?: boolean; readonly reason: string },
+    atMs: number,
+  ): Promise<Control>;
+}
+
+/** A recorded signal (`["signal", market, signalId]`). */
+export interface SignalRecord {
+  readonly market: string;
+  readonly signalId: string;
+  readonly action: "buy" | "sell";
+  readonly reason: string;
+  readonly atMs: number;
+}
+
+/** An equity snapshot (`["equity", tsMs]`). */
+export interface EquitySnapshot {
+  readonly tsMs: number;
+  readonly equity: Units;
+  readonly cash: Units;
+}
+
+/** The audit log, signals and equity curve. */
+export interface JournalStore {
+  /** Appends an event to the audit log. */
+  recordEvent(event: EngineEvent): Promise<void>;
+  /** Records a signal once (with its `SignalRaised` event); false when it was recorded before. */
+  recordSignal(signal: SignalRecord): Promise<boolean>;
+  /** Records an equity snapshot. */
+  recordEquity(snapshot: EquitySnapshot): Promise<void>;
+  /** Events from `fromMs` on (default all), oldest first. */
+  listEvents(options?: { readonly fromMs?: number; readonly limit?: number }): Promise<
+    readonly EngineEvent[]
+  >;
+}
+
+/** Everything the engine keeps: `KvStore` implements all of it. */
+export type Store = IntentStore & FillStore & PortfolioStore & ControlStore & JournalStore;

@@ -1,0 +1,188 @@
+/**
+ * `deno task sandbox` as a user runs it: a subprocess from the repository root, its first output
+ * lines, a request to the port it printed, `--help`, a bad flag, and key handling (the secret is
+ * never printed).
+ */
+
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { DEMO_ACCESS_KEY, DEMO_SECRET_KEY } from "../../../engine/sandbox/mod.ts";
+import { signToken } from "./_sign.ts";
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const CLI_SOURCE = new URL("../../../engine/sandbox/cli.ts", import.meta.url);
+/** The line `deno task` itself writes to stderr before running the command. */
+const TASK_HEADER = /^Task sandbox /;
+const SERVING =
+  /^sandbox rest=http:\/\/127\.0\.0\.1:(\d+) ws=ws:\/\/127\.0\.0\.1:(\d+)\/websocket\/v1$/;
+
+/** The parent's environment without any `UPBIT_*` variable, plus `extra`. */
+function env(extra: Record<string, string> = {}): Record<string, string> {
+  const base = Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([k]) => !k.startsWith("UPBIT_")),
+  );
+  return { ...base, NO_COLOR: "1", ...extra };
+}
+
+function command(args: string[], extraEnv: Record<string, string> = {}): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["task", "sandbox", ...args],
+    cwd: ROOT,
+    clearEnv: true,
+    env: env(extraEnv),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+/** A running sandbox process, its first two stdout lines and how to stop it. */
+interface Running {
+  readonly lines: readonly string[];
+  readonly port: number;
+  /** Stops it (SIGINT: the CLI closes the sandbox and exits 0); returns all output. */
+  stop(): Promise<{ code: number; stdout: string; stderr: string }>;
+}
+
+async function run(args: string[], extraEnv: Record<string, string> = {}): Promise<Running> {
+  const child = command(args, extraEnv).spawn();
+  const stderrText = new Response(child.stderr).text();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let stdout = "";
+  const deadline = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  while (stdout.split("\n").length < 3) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    stdout += value;
+  }
+  const lines = stdout.split("\n").slice(0, 2);
+  const match = SERVING.exec(lines[0] ?? "");
+  if (match === null) {
+    child.kill("SIGKILL");
+    clearTimeout(deadline);
+    await child.status;
+    assert.fail(`unexpected first line: ${lines[0]} (stderr: ${await stderrText})`);
+  }
+  assert.equal(match[1], match[2], "REST and WebSocket share the port");
+  return {
+    lines,
+    port: Number(match[1]),
+    async stop() {
+      child.kill("SIGINT");
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        stdout += value;
+      }
+      const status = await child.status;
+      clearTimeout(deadline);
+      return { code: status.code, stdout, stderr: await stderrText };
+    },
+  };
+}
+
+Deno.test("cli: --port 0 prints the real port and the demo keys, serves REST, stops on SIGINT", async () => {
+  const sb = await run(["--port", "0"]);
+  let stopped = false;
+  try {
+    assert.notEqual(sb.port, 0);
+    assert.equal(
+      sb.lines[0],
+      `sandbox rest=http://127.0.0.1:${sb.port} ws=ws://127.0.0.1:${sb.port}/websocket/v1`,
+    );
+    assert.match(sb.lines[1] ?? "", /demo keys/);
+    assert.ok(sb.lines[1]?.includes(DEMO_ACCESS_KEY));
+    const res = await fetch(`http://127.0.0.1:${sb.port}/v1/market/all`);
+    assert.equal(res.status, 200);
+    const markets = await res.json();
+    assert.ok(markets.some((m: { market: string }) => m.market === "KRW-BTC"));
+    // The demo key works.
+    const token = await signToken({ accessKey: DEMO_ACCESS_KEY, secretKey: DEMO_SECRET_KEY });
+    const accounts = await fetch(`http://127.0.0.1:${sb.port}/v1/accounts`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(accounts.status, 200);
+    assert.deepEqual((await accounts.json()).map((a: { currency: string }) => a.currency), ["KRW"]);
+    const out = await sb.stop();
+    stopped = true;
+    assert.equal(out.code, 0, out.stderr);
+  } finally {
+    if (!stopped) await sb.stop();
+  }
+});
+
+Deno.test("cli: keys from the environment are used and the secret is never printed", async () => {
+  const secret = `SECRET-${crypto.randomUUID()}`;
+  const access = `ACCESS-${crypto.randomUUID()}`;
+  const sb = await run(["--port", "0", "--data", "data/upbit-KRW-BTC-1d.csv"], {
+    UPBIT_ACCESS_KEY: access,
+    UPBIT_SECRET_KEY: secret,
+  });
+  let out: Awaited<ReturnType<Running["stop"]>>;
+  try {
+    assert.ok(sb.lines[1]?.includes(access), sb.lines[1]);
+    assert.ok(!sb.lines[1]?.includes(DEMO_ACCESS_KEY));
+    const own = await signToken({ accessKey: access, secretKey: secret });
+    const ok = await fetch(`http://127.0.0.1:${sb.port}/v1/accounts`, {
+      headers: { authorization: `Bearer ${own}` },
+    });
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+    const demoToken = await signToken({ accessKey: DEMO_ACCESS_KEY, secretKey: DEMO_SECRET_KEY });
+    const demo = await fetch(`http://127.0.0.1:${sb.port}/v1/accounts`, {
+      headers: { authorization: `Bearer ${demoToken}` },
+    });
+    assert.equal(demo.status, 401);
+    assert.equal((await demo.json()).error.name, "invalid_access_key");
+  } finally {
+    // Stop in every case so the process never outlives the test.
+    out = await sb.stop();
+  }
+  assert.equal(out.code, 0, out.stderr);
+  assert.ok(!out.stdout.includes(secret), "secret on stdout");
+  assert.ok(!out.stderr.includes(secret), "secret on stderr");
+
+  // Only the secret set: the demo keys apply, and the stray secret is not echoed either.
+  const half = await run(["--port", "0", "--data", "data/upbit-KRW-BTC-1d.csv"], {
+    UPBIT_SECRET_KEY: secret,
+  });
+  const halfOut = await half.stop();
+  assert.ok(half.lines[1]?.includes(DEMO_ACCESS_KEY));
+  assert.ok(!halfOut.stdout.includes(secret) && !halfOut.stderr.includes(secret));
+});
+
+Deno.test("cli: --help exits 0 and documents every flag", async () => {
+  const out = await command(["--help"]).output();
+  assert.equal(out.code, 0);
+  const help = new TextDecoder().decode(out.stdout);
+  const source = await Deno.readTextFile(CLI_SOURCE);
+  const flags = [...source.matchAll(/case "(--?[a-z-]+)":/g)].map((m) => m[1] as string);
+  assert.ok(flags.length >= 9, `flags found in cli.ts: ${flags}`);
+  for (const flag of flags) {
+    assert.match(help, new RegExp(`(^|[\\s,])${flag}(?![a-z-])`), `--help misses ${flag}`);
+  }
+  for (
+    const topic of ["UPBIT_ACCESS_KEY", "UPBIT_SECRET_KEY", DEMO_ACCESS_KEY, "/sandbox/faults"]
+  ) {
+    assert.ok(help.includes(topic), `--help misses ${topic}`);
+  }
+});
+
+Deno.test("cli: a bad flag prints one line and exits 2", async () => {
+  for (
+    const [args, message] of [
+      [["--bogus"], /^sandbox: unknown option --bogus \(see --help\)$/],
+      [["--port", "abc"], /^sandbox: --port needs a whole number >= 0: got abc$/],
+      [["--port", "70000"], /^sandbox: --port must be <= 65535: got 70000$/],
+      [["--balance", "KRW"], /^sandbox: --balance needs CUR=AMOUNT/],
+    ] as const
+  ) {
+    const out = await command([...args]).output();
+    assert.equal(out.code, 2, args.join(" "));
+    assert.equal(new TextDecoder().decode(out.stdout), "");
+    const lines = new TextDecoder().decode(out.stderr).split("\n")
+      .filter((l) => l !== "" && !TASK_HEADER.test(l));
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.match(lines[0] as string, message);
+  }
+});
