@@ -1,7 +1,7 @@
 /**
  * Upbit's KRW-market price unit (tick size) as it stood on any date since Upbit opened.
  *
- * Source: Upbit's notices, digested in `shared/upbit/API.md` §8.1. Each change is taken to apply
+ * Source: Upbit's notices, digested in `docs/upbit-api.md` §8.1. Each change is taken to apply
  * from 00:00 KST of its announced date (15:00 UTC the day before). A price must be an exact
  * multiple of the tick of the band it falls in; the tick depends on the order price, not the
  * last trade.

@@ -1,5 +1,5 @@
 /**
- * Upbit JWT verification for the sandbox (`shared/upbit/API.md` §2): `Authorization: Bearer`,
+ * Upbit JWT verification for the sandbox (`docs/upbit-api.md` §2): `Authorization: Bearer`,
  * HS256 or HS512 over the raw UTF-8 secret, a fresh `nonce` per request and a `query_hash`
  * (SHA-512 hex) of the unencoded query string or of the JSON body rendered as `k=v&…`.
  *

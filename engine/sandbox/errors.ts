@@ -1,6 +1,6 @@
 /**
  * Upbit's Exchange API rejections as data: every refusal the sandbox can give carries the HTTP
- * status and the string `error.name` of `shared/upbit/API.md` §2.4 and §5, so handlers only
+ * status and the string `error.name` of `docs/upbit-api.md` §2.4 and §5, so handlers only
  * render `{"error":{"name","message"}}` and never invent a shape.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The sandbox's Exchange (private) REST API, `shared/upbit/API.md` §3.3: the same paths,
+ * The sandbox's Exchange (private) REST API, `docs/upbit-api.md` §3.3: the same paths,
  * parameters, status codes, JSON shapes and error bodies as `api.upbit.com`. Every request is
  * authenticated by `SandboxAuth`; parameters are parsed with zod; every rejection is answered as
  * `{"error":{"name":"<string>","message":"…"}}` with Upbit's status.

@@ -1,5 +1,5 @@
 /**
- * The sandbox's order records and their wire form: the order object of `shared/upbit/API.md`
+ * The sandbox's order records and their wire form: the order object of `docs/upbit-api.md`
  * §3.4 (decimals as strings, `created_at` in KST with `+09:00`, `trades[].created_at` with
  * microseconds) built from exact `Units`.
  */

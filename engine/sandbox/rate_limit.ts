@@ -1,5 +1,5 @@
 /**
- * Upbit's request limits for the sandbox (`shared/upbit/API.md` §6): per-group budgets per
+ * Upbit's request limits for the sandbox (`docs/upbit-api.md` §6): per-group budgets per
  * second (per IP for Quotation, per pocket = account for Exchange), a `Remaining-Req` header on
  * every response, 429 when a budget is spent, and 418 with the block time when a caller keeps
  * going after 429s (each further block is twice as long).

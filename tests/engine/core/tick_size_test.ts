@@ -1,4 +1,4 @@
-/** Tests of Upbit's KRW tick size as it stood on each date (shared/upbit/API.md §8.1). */
+/** Tests of Upbit's KRW tick size as it stood on each date (docs/upbit-api.md §8.1). */
 
 import assert from "node:assert/strict";
 import fc from "fast-check";

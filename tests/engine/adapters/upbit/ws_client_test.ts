@@ -77,15 +77,18 @@ Deno.test({
         const t0 = performance.now();
         if (fault === "stall") sb.faults.ws.stall(true);
         else if (fault === "refused") {
-          // Spend the IP's 5 connects/s so the client's next upgrade is refused (429).
-          const raw = Array.from({ length: 5 }, () => new WebSocket(sb.wsUrl));
-          await Promise.all(raw.map((w) =>
-            new Promise((r) => {
-              w.onopen = r;
-              w.onclose = r;
-            })
-          ));
-          for (const w of raw) if (w.readyState === WebSocket.OPEN) w.close();
+          // Spend the IP's 5 connects/s (until one is refused) so the client's upgrades are too.
+          const raw: WebSocket[] = [];
+          for (let k = 0; k < 10; k++) {
+            const w = new WebSocket(sb.wsUrl);
+            const opened = await new Promise<boolean>((r) => {
+              w.onopen = () => r(true);
+              w.onclose = () => r(false);
+            });
+            if (!opened) break;
+            raw.push(w);
+          }
+          for (const w of raw) w.close();
           sb.faults.ws.dropAll("clean");
         } else sb.faults.ws.dropAll(fault);
         if (Deno.env.get("WS_DEBUG")) console.log(i, fault, (performance.now()).toFixed(0));
