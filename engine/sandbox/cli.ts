@@ -4,6 +4,7 @@
  * writes to the console.
  */
 
+import { z } from "zod";
 import { createSandbox, DEFAULT_ACCOUNT, DEMO_ACCESS_KEY, DEMO_SECRET_KEY } from "./mod.ts";
 
 /** The `--help` text. */
@@ -23,6 +24,10 @@ Options:
   --data FILE...      candle files upbit-<MARKET>-<tf>[-…].csv (default: every data/upbit-*.csv:
                       KRW-BTC, KRW-ETH, KRW-XRP, KRW-SOL, KRW-DOGE)
   --balance CUR=AMT   opening balance of the default account, repeatable (default KRW=10000000)
+  --accounts FILE     several accounts, one per key pair, from a JSON file:
+                      {"accounts":[{"id":"alice","access_key":"…","secret_key":"…",
+                                    "balances":{"KRW":"1000000","BTC":"0.1"}}, …]}
+                      (replaces the default account and the UPBIT_* / demo keys)
   --no-rate-limits    turn Upbit's REST/WebSocket rate limits off
   --admin-faults      serve the fault switches at /sandbox/faults (default off)
   --help, -h          this text
@@ -66,7 +71,46 @@ export interface CliArgs {
   readonly balances?: Readonly<Record<string, string>>;
   readonly rateLimits: boolean;
   readonly adminFaults: boolean;
+  readonly accountsFile?: string;
   readonly help: boolean;
+}
+
+const DECIMAL = z.string().regex(/^\d+(\.\d{1,8})?$/, 'expected a decimal amount like "1000000"');
+
+/** The `--accounts` file: several accounts, each with its key pair and opening balances. */
+const ACCOUNTS_FILE = z.object({
+  accounts: z.array(z.object({
+    id: z.string().min(1).max(64),
+    access_key: z.string().min(8),
+    secret_key: z.string().min(8),
+    balances: z.record(
+      z.string().regex(/^[A-Z0-9]{1,15}$/, "expected a currency like KRW"),
+      DECIMAL,
+    )
+      .default({}),
+  })).min(1),
+});
+
+/** Reads and validates an `--accounts` file; throws `RangeError` with a one-line message. */
+export async function readAccountsFile(path: string): Promise<z.infer<typeof ACCOUNTS_FILE>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new RangeError(`--accounts: cannot read ${path}: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new RangeError(`--accounts: ${path} is not valid JSON`);
+  }
+  const parsed = ACCOUNTS_FILE.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new RangeError(`--accounts: ${path}: ${issue.path.join(".")}: ${issue.message}`);
+  }
+  return parsed.data;
 }
 
 function numberArg(flag: string, text: string | undefined, integer: boolean): number {
@@ -92,6 +136,7 @@ export function parseCliArgs(args: readonly string[]): CliArgs {
   const balances: Record<string, string> = {};
   let rateLimits = true;
   let adminFaults = false;
+  let accountsFile: string | undefined;
   let help = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
@@ -132,6 +177,12 @@ export function parseCliArgs(args: readonly string[]): CliArgs {
       case "--no-rate-limits":
         rateLimits = false;
         break;
+      case "--accounts":
+        accountsFile = args[++i];
+        if (accountsFile === undefined || accountsFile.startsWith("--")) {
+          throw new RangeError("--accounts needs a JSON file");
+        }
+        break;
       case "--admin-faults":
         adminFaults = true;
         break;
@@ -152,6 +203,7 @@ export function parseCliArgs(args: readonly string[]): CliArgs {
     balances: Object.keys(balances).length > 0 ? balances : undefined,
     rateLimits,
     adminFaults,
+    accountsFile,
     help,
   };
 }
@@ -171,9 +223,24 @@ export async function main(args: readonly string[]): Promise<void> {
     console.log(HELP);
     return;
   }
+  let file;
+  try {
+    file = parsed.accountsFile === undefined
+      ? undefined
+      : await readAccountsFile(parsed.accountsFile);
+  } catch (err) {
+    // deno-lint-ignore no-console
+    console.error(`sandbox: ${(err as Error).message}`);
+    Deno.exit(2);
+  }
   const access = Deno.env.get("UPBIT_ACCESS_KEY");
   const secret = Deno.env.get("UPBIT_SECRET_KEY");
-  const demo = access === undefined || secret === undefined;
+  const demo = file === undefined && (access === undefined || secret === undefined);
+  const fromFile = file?.accounts.map((a) => ({
+    accessKey: a.access_key,
+    secretKey: a.secret_key,
+    accountId: a.id,
+  }));
   const sb = await createSandbox({
     port: parsed.port,
     speed: parsed.speed,
@@ -183,15 +250,19 @@ export async function main(args: readonly string[]): Promise<void> {
     balances: parsed.balances,
     rateLimits: parsed.rateLimits,
     adminFaults: parsed.adminFaults,
-    accounts: demo
+    accounts: fromFile ??
+      (demo ? undefined : [{ accessKey: access!, secretKey: secret!, accountId: DEFAULT_ACCOUNT }]),
+    accountBalances: file === undefined
       ? undefined
-      : [{ accessKey: access, secretKey: secret, accountId: DEFAULT_ACCOUNT }],
+      : Object.fromEntries(file.accounts.map((a) => [a.id, a.balances])),
   });
   // deno-lint-ignore no-console
   console.log(`sandbox rest=${sb.restUrl} ws=${sb.wsUrl}`);
   // deno-lint-ignore no-console
   console.log(
-    demo
+    file !== undefined
+      ? file.accounts.map((a) => `account ${a.id} access key ${a.access_key}`).join("\n")
+      : demo
       ? `access key ${DEMO_ACCESS_KEY} (demo keys; secret ${DEMO_SECRET_KEY})`
       : `access key ${access} (from UPBIT_ACCESS_KEY)`,
   );

@@ -186,3 +186,59 @@ Deno.test("cli: a bad flag prints one line and exits 2", async () => {
     assert.match(lines[0] as string, message);
   }
 });
+
+Deno.test("cli: --accounts FILE serves several accounts, one per key pair", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/accounts.json`;
+  const alice = { accessKey: "ALICE-ACCESS-KEY-0001", secretKey: "ALICE-SECRET-KEY-0001" };
+  const bob = { accessKey: "BOB-ACCESS-KEY-000001", secretKey: "BOB-SECRET-KEY-000001" };
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      accounts: [
+        {
+          id: "alice",
+          access_key: alice.accessKey,
+          secret_key: alice.secretKey,
+          balances: { KRW: "1000000" },
+        },
+        {
+          id: "bob",
+          access_key: bob.accessKey,
+          secret_key: bob.secretKey,
+          balances: { KRW: "5000.5", BTC: "0.1" },
+        },
+      ],
+    }),
+  );
+  const sb = await run(["--port", "0", "--data", "data/upbit-KRW-BTC-1d.csv", "--accounts", path]);
+  let out: Awaited<ReturnType<Running["stop"]>>;
+  try {
+    assert.equal(sb.lines[1], `account alice access key ${alice.accessKey}`);
+    const balances = async (key: { accessKey: string; secretKey: string }) => {
+      const res = await fetch(`http://127.0.0.1:${sb.port}/v1/accounts`, {
+        headers: { authorization: `Bearer ${await signToken(key)}` },
+      });
+      assert.equal(res.status, 200);
+      return Object.fromEntries(
+        (await res.json()).map((
+          a: { currency: string; balance: string },
+        ) => [a.currency, a.balance]),
+      );
+    };
+    assert.deepEqual(await balances(alice), { KRW: "1000000" });
+    assert.deepEqual(await balances(bob), { KRW: "5000.5", BTC: "0.1" });
+  } finally {
+    out = await sb.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+  assert.ok(!out.stdout.includes(alice.secretKey) && !out.stdout.includes(bob.secretKey));
+
+  // A file that cannot be read is one line and exit code 2.
+  const bad = await command(["--accounts", "/nonexistent/accounts.json"]).output();
+  assert.equal(bad.code, 2);
+  assert.match(
+    new TextDecoder().decode(bad.stderr),
+    /--accounts: cannot read \/nonexistent\/accounts\.json/,
+  );
+});

@@ -85,6 +85,7 @@ Deno.test({
               w.onopen = () => r(true);
               w.onclose = () => r(false);
             });
+            if (Deno.env.get("WS_DEBUG")) console.log("raw", k, opened);
             if (!opened) break;
             raw.push(w);
           }
@@ -98,6 +99,7 @@ Deno.test({
           assert.equal(down.kind === "disconnected" && down.cause, "stall");
           sb.faults.ws.stall(false);
         }
+        if (Deno.env.get("WS_DEBUG")) console.log(events.items.slice(from).filter((e) => e.kind !== "candle").map((e) => JSON.stringify(e)));
         // Outage: 3 minutes the stream never sees; the back-fill must bring them.
         sb.replay.advanceBy(3 * MINUTE);
         await events.waitFor((e) => e.kind === "backfilled", { from, ms: 10_000 });
