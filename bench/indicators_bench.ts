@@ -16,6 +16,7 @@
 
 import { ATR, BollingerBands as TsBollingerBands, EMA, MACD, RMA, RSI, SMA } from "trading-signals";
 import { Atr, BollingerBands, Ema, Macd, Rsi, Sma } from "../engine/core/indicators/mod.ts";
+import { mulberry32 } from "../engine/core/prng.ts";
 
 /** Indicator names timed by `benchIndicators`. */
 export type BenchedIndicator = "sma" | "ema" | "rsi" | "macd" | "bb" | "atr";
@@ -36,18 +37,6 @@ interface Walk {
 }
 
 const REPETITIONS = 5;
-
-/** Deterministic mulberry32 PRNG in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return function next(): number {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A random walk around 1e8 with 1000 KRW ticks, as OHLC candles. */
 function makeWalk(n: number): Walk {

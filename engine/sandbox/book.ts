@@ -9,7 +9,7 @@
 import { roundToStep, type Units } from "../core/money.ts";
 import { krwTickSize } from "../core/tick_size.ts";
 import type { BookLevel, BookSnapshot, TakerSide } from "./feed.ts";
-import { normal, rngFor } from "./prng.ts";
+import { normal, rngFor } from "../core/prng.ts";
 
 /** The most levels a book carries per side (Upbit's maximum). */
 export const MAX_BOOK_LEVELS = 30;

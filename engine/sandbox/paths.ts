@@ -15,7 +15,7 @@
 import { SCALE, type Units } from "../core/money.ts";
 import { krwTickSize } from "../core/tick_size.ts";
 import type { TakerSide } from "./feed.ts";
-import { hashSeed, intBetween, normal, type Rng, rngFor } from "./prng.ts";
+import { hashSeed, intBetween, normal, type Rng, rngFor } from "../core/prng.ts";
 
 /** A candle in exact units. `startMs` and `lastTradeMs` are sandbox-clock epoch ms. */
 export interface UnitCandle {

@@ -4,6 +4,7 @@
  * JSON numbers whose digits are the exact decimal (no float ever touches them).
  */
 
+import { simpleKey } from "./upbit_format.ts";
 import { divUnits, formatUnits, type Units } from "../core/money.ts";
 import type { SandboxOrder, SandboxTrade } from "./orders.ts";
 
@@ -45,46 +46,10 @@ export type WsFormat = "DEFAULT" | "SIMPLE";
 
 type Field = string | number | boolean | null | { readonly units: Units };
 
-const SIMPLE_KEYS: Readonly<Record<string, string>> = {
-  type: "ty",
-  code: "cd",
-  uuid: "uid",
-  ask_bid: "ab",
-  order_type: "ot",
-  state: "s",
-  trade_uuid: "tuid",
-  price: "p",
-  avg_price: "ap",
-  volume: "v",
-  remaining_volume: "rv",
-  executed_volume: "ev",
-  trades_count: "tc",
-  reserved_fee: "rsf",
-  remaining_fee: "rmf",
-  paid_fee: "pf",
-  locked: "l",
-  executed_funds: "ef",
-  time_in_force: "tif",
-  trade_fee: "tf",
-  is_maker: "im",
-  identifier: "id",
-  smp_type: "smpt",
-  prevented_volume: "pv",
-  prevented_locked: "pl",
-  trade_timestamp: "ttms",
-  order_timestamp: "otms",
-  timestamp: "tms",
-  stream_type: "st",
-  asset_uuid: "astuid",
-  assets: "ast",
-  currency: "cu",
-  balance: "b",
-  asset_timestamp: "asttms",
-};
-
 /** The event as Upbit's WebSocket sends it (JSON text, money as exact JSON numbers). */
 export function privateEventJson(event: PrivateEvent, format: WsFormat = "DEFAULT"): string {
-  const key = (name: string) => JSON.stringify(format === "SIMPLE" ? SIMPLE_KEYS[name] : name);
+  const key = (name: string) =>
+    JSON.stringify(format === "SIMPLE" ? simpleKey(event.type, name) : name);
   const object = (fields: ReadonlyArray<readonly [string, Field | string[]]>) =>
     "{" + fields.map(([k, v]) => `${key(k)}:${Array.isArray(v) ? `[${v.join(",")}]` : value(v)}`)
       .join(",") +

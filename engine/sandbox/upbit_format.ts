@@ -415,6 +415,12 @@ const SIMPLE_KEYS: Readonly<Record<string, Readonly<Record<string, string>>>> = 
   },
 };
 
+/** Upbit's SIMPLE abbreviation of field `name` in messages of `type` (the name if it has none). */
+export function simpleKey(type: string, name: string): string {
+  const keys = SIMPLE_KEYS[type.startsWith("candle.") ? "candle" : type] ?? COMMON;
+  return keys[name] ?? name;
+}
+
 /** Renames a DEFAULT-format message's keys to Upbit's SIMPLE abbreviations (nested too). */
 export function toSimple(message: Record<string, unknown>): Record<string, unknown> {
   const type = String(message.type);

@@ -5,6 +5,7 @@
  * code with `engine/core/indicators`.
  */
 
+import { mulberry32 } from "../../../../engine/core/prng.ts";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 
@@ -39,16 +40,7 @@ export const CANDLE_FILES = [
 ] as const;
 
 /** Deterministic mulberry32 PRNG in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return function next(): number {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom: (seed: number) => () => number = mulberry32;
 
 /** A random walk of `n` OHLC candles starting at `start`, with steps up to ±`step`. */
 export function randomWalk(n: number, options: { seed: number; start: number; step: number }): {

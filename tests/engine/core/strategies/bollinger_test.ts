@@ -2,7 +2,6 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { Candle } from "../../../../engine/core/candle.ts";
 import { BOLLINGER, createBollinger } from "../../../../engine/core/strategies/bollinger.ts";
 import {
   createStrategy,
@@ -11,18 +10,7 @@ import {
   type Signal,
   STRATEGIES,
 } from "../../../../engine/core/strategies/mod.ts";
-
-function candle(i: number, close: number): Candle {
-  return {
-    startMs: i * 60_000,
-    open: close,
-    high: close,
-    low: close,
-    close,
-    volume: 1,
-    value: NaN,
-  };
-}
+import { feed } from "./_feed.ts";
 
 /** Feeds `closes` with one holding (or one per candle) and returns every signal. */
 function run(
@@ -30,10 +18,7 @@ function run(
   closes: readonly number[],
   holding: Holding | readonly Holding[],
 ): Signal[] {
-  const strategy = createBollinger(params);
-  return closes.map((close, i) =>
-    strategy.update(candle(i, close), typeof holding === "string" ? holding : holding[i]!)
-  );
+  return feed(createBollinger(params), closes, holding);
 }
 
 /** Reference bands at index `i`: SMA ± std × population σ over the last `period` closes. */

@@ -2,7 +2,6 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { Candle } from "../../../../engine/core/candle.ts";
 import { createMacd, MACD } from "../../../../engine/core/strategies/macd.ts";
 import {
   createStrategy,
@@ -10,18 +9,7 @@ import {
   type Signal,
   STRATEGIES,
 } from "../../../../engine/core/strategies/mod.ts";
-
-function candle(i: number, close: number): Candle {
-  return {
-    startMs: i * 60_000,
-    open: close,
-    high: close,
-    low: close,
-    close,
-    volume: 1,
-    value: NaN,
-  };
-}
+import { feed } from "./_feed.ts";
 
 interface MacdParams {
   readonly fast: number;
@@ -36,10 +24,7 @@ function run(
   closes: readonly number[],
   holding: Holding | readonly Holding[],
 ): Signal[] {
-  const strategy = createMacd(params);
-  return closes.map((close, i) =>
-    strategy.update(candle(i, close), typeof holding === "string" ? holding : holding[i]!)
-  );
+  return feed(createMacd(params), closes, holding);
 }
 
 /**

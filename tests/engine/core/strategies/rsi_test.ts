@@ -2,7 +2,6 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import type { Candle } from "../../../../engine/core/candle.ts";
 import {
   createStrategy,
   type Holding,
@@ -10,18 +9,7 @@ import {
   STRATEGIES,
 } from "../../../../engine/core/strategies/mod.ts";
 import { createRsi, RSI } from "../../../../engine/core/strategies/rsi.ts";
-
-function candle(i: number, close: number): Candle {
-  return {
-    startMs: i * 60_000,
-    open: close,
-    high: close,
-    low: close,
-    close,
-    volume: 1,
-    value: NaN,
-  };
-}
+import { candle, feed } from "./_feed.ts";
 
 interface RsiParams {
   readonly period: number;
@@ -36,10 +24,7 @@ function run(
   closes: readonly number[],
   holding: Holding | readonly Holding[],
 ): Signal[] {
-  const strategy = createRsi(params);
-  return closes.map((close, i) =>
-    strategy.update(candle(i, close), typeof holding === "string" ? holding : holding[i]!)
-  );
+  return feed(createRsi(params), closes, holding);
 }
 
 /**
