@@ -83,6 +83,8 @@ export interface ReconnectPlan {
   readonly delayMs: number;
   /** Why the previous socket ended. */
   readonly cause: CloseCause;
+  /** How long the previous socket was open (ms; 0 if it never opened). */
+  readonly upMs: number;
 }
 
 /** Counters for a status page. */
@@ -363,7 +365,7 @@ export function startWsConnection(
       else reconnect = true;
       if (openMs >= resetAfterMs) attempt = 0;
       const delayMs = backoffDelayMs(attempt, { backoff: options.backoff, r: random() });
-      hooks.onReconnecting?.({ attempt, delayMs, cause });
+      hooks.onReconnecting?.({ attempt, delayMs, cause, upMs: openMs });
       attempt++;
       await sleep(delayMs, stop.signal);
     }

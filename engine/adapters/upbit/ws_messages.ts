@@ -83,7 +83,8 @@ const tradeSchema = z.object({
   prev_closing_price: price,
   change,
   change_price: amount,
-  sequential_id: z.number().int().nonnegative(),
+  // Upbit's ids exceed 2^53 (17954823584710001): the exact digits are kept in `sequentialId`.
+  sequential_id: z.number().nonnegative(),
   best_ask_price: amount.optional(),
   best_ask_size: amount.optional(),
   best_bid_price: amount.optional(),
@@ -183,8 +184,8 @@ const listSchema = z.object({
 
 /** A validated `ticker` message (DEFAULT keys). */
 export type TickerMessage = z.infer<typeof tickerSchema>;
-/** A validated `trade` message. */
-export type TradeMessage = z.infer<typeof tradeSchema>;
+/** A validated `trade` message; `sequentialId` holds the id's exact digits. */
+export type TradeMessage = z.infer<typeof tradeSchema> & { readonly sequentialId: string };
 /** A validated `orderbook` message: always the whole book (replace, don't merge). */
 export type OrderbookMessage = z.infer<typeof orderbookSchema>;
 /** A validated `candle.1m` message, with the bucket start parsed to `startMs`. */
@@ -356,6 +357,8 @@ const PRIVATE_INTEGER_KEYS = new Set([
   "tc",
 ]);
 
+const SEQUENTIAL_ID = /"(?:sequential_id|sid)"\s*:\s*(\d+)/;
+
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 function fail(reason: MalformedReason, detail: string, type?: string): DecodeResult {
@@ -483,7 +486,8 @@ function decodeObject(obj: Record<string, unknown>, text: string): DecodeResult 
   }
   const keyTable = SIMPLE_KEYS[type.startsWith("candle.") ? "candle" : type];
   if (keyTable === undefined && type !== "candle.1m") {
-    return fail("unknown_type", `type ${type.slice(0, 40)}`, type.slice(0, 40));
+    // No `type` on the rejection: arbitrary type names must not each get their own log line.
+    return fail("unknown_type", `type ${type.slice(0, 40)}`);
   }
   const isPrivate = type === "myOrder" || type === "myAsset";
   let data: unknown = obj;
@@ -502,7 +506,9 @@ function decodeObject(obj: Record<string, unknown>, text: string): DecodeResult 
     }
     case "trade": {
       const v = validated(tradeSchema, data, type);
-      return v.ok ? { ok: true, value: { kind: "trade", message: v.value } } : v.result;
+      if (!v.ok) return v.result;
+      const sid = SEQUENTIAL_ID.exec(text)?.[1] ?? String(v.value.sequential_id);
+      return { ok: true, value: { kind: "trade", message: { ...v.value, sequentialId: sid } } };
     }
     case "orderbook": {
       const v = validated(orderbookSchema, data, type);
@@ -529,7 +535,7 @@ function decodeObject(obj: Record<string, unknown>, text: string): DecodeResult 
     }
     default:
       // Other candle units are valid Upbit types, but never subscribed by this client.
-      return fail("unknown_type", `type ${type.slice(0, 40)}`, type.slice(0, 40));
+      return fail("unknown_type", `type ${type.slice(0, 40)}`);
   }
 }
 

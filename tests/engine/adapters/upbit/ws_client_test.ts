@@ -9,25 +9,24 @@
 import assert from "node:assert/strict";
 import { loadCandleFile } from "../../../../engine/adapters/candle_file.ts";
 import { createMarketStream, marketRequest } from "../../../../engine/adapters/upbit/ws_client.ts";
+import {
+  backfillMinuteCandles,
+  UpbitRestClient,
+} from "../../../../engine/adapters/upbit/rest_client.ts";
 import { backoffDelayMs } from "../../../../engine/adapters/upbit/ws_connection.ts";
 import { createSandbox } from "../../../../engine/sandbox/mod.ts";
-import {
-  collect,
-  delay,
-  ONE_MINUTE_FILE,
-  restMinuteHistory,
-  seededRandom,
-} from "./ws_harness_test.ts";
+import { collect, delay, ONE_MINUTE_FILE, seededRandom } from "./ws_harness_test.ts";
 
 const MINUTE = 60_000;
 const STALL_MS = 300;
 const BACKOFF = { baseMs: 20, maxMs: 320, jitter: 0.5, resetAfterMs: 150 };
 type Fault = "clean" | "abrupt" | "stall" | "refused";
-/** 30 clean, 30 abrupt, 30 stall, 10 refused (each refused one costs ~1 s of real time). */
+/** Mostly clean/abrupt/stall in turn; every 25th a refused upgrade (each costs ~2 s real). */
 const FAULTS: readonly Fault[] = Array.from(
-  { length: Number(Deno.env.get("WS_FAULTS") ?? 100) },
-  (_, i) => i % 10 === 9 ? "refused" : (["clean", "abrupt", "stall"] as const)[i % 3] as Fault,
+  { length: 100 },
+  (_, i) => i % 25 === 24 ? "refused" : (["clean", "abrupt", "stall"] as const)[i % 3] as Fault,
 );
+const count = (f: Fault) => FAULTS.filter((x) => x === f).length;
 
 Deno.test({
   name:
@@ -43,7 +42,13 @@ Deno.test({
     });
     const attempts: number[] = [];
     const random = seededRandom(7);
-    const history = restMinuteHistory(sb.restUrl);
+    // The REST engineer's client does the back-fill (paged `/v1/candles/minutes/1`).
+    const rest = new UpbitRestClient({ restUrl: sb.restUrl });
+    let historyCalls = 0;
+    const history = (market: string, range: { fromMs: number; toMs: number }) => {
+      historyCalls++;
+      return backfillMinuteCandles(rest, market, range);
+    };
     const warnings: string[] = [];
     const stream = createMarketStream({
       url: sb.wsUrl,
@@ -77,29 +82,28 @@ Deno.test({
         const t0 = performance.now();
         if (fault === "stall") sb.faults.ws.stall(true);
         else if (fault === "refused") {
-          // Spend the IP's 5 connects/s (until one is refused) so the client's upgrades are too.
+          // In a fresh connect window, spend the IP's 5 connects/s: the client's next upgrades
+          // are refused (429: error + close) until the window passes.
+          await delay(1_000);
           const raw: WebSocket[] = [];
-          for (let k = 0; k < 10; k++) {
+          for (let k = 0; k < 5; k++) {
             const w = new WebSocket(sb.wsUrl);
             const opened = await new Promise<boolean>((r) => {
               w.onopen = () => r(true);
               w.onclose = () => r(false);
             });
-            if (Deno.env.get("WS_DEBUG")) console.log("raw", k, opened);
-            if (!opened) break;
+            assert.ok(opened, "a raw socket within the budget opens");
             raw.push(w);
           }
           for (const w of raw) w.close();
           sb.faults.ws.dropAll("clean");
         } else sb.faults.ws.dropAll(fault);
-        if (Deno.env.get("WS_DEBUG")) console.log(i, fault, (performance.now()).toFixed(0));
         const down = await events.waitFor((e) => e.kind === "disconnected", { from });
         if (fault === "stall") {
           stallDetections.push(performance.now() - t0);
           assert.equal(down.kind === "disconnected" && down.cause, "stall");
           sb.faults.ws.stall(false);
         }
-        if (Deno.env.get("WS_DEBUG")) console.log(events.items.slice(from).filter((e) => e.kind !== "candle").map((e) => JSON.stringify(e)));
         // Outage: 3 minutes the stream never sees; the back-fill must bring them.
         sb.replay.advanceBy(3 * MINUTE);
         await events.waitFor((e) => e.kind === "backfilled", { from, ms: 10_000 });
@@ -108,15 +112,9 @@ Deno.test({
       sb.replay.advanceBy(5 * MINUTE);
       const lastStart = Math.floor(sb.replay.nowMs() / MINUTE) * MINUTE - 2 * MINUTE;
       await events.waitFor((e) => e.kind === "candle" && e.candle.startMs >= lastStart);
-    } catch (err) {
-      console.log("FAILED", err, stream.status(), events.items.slice(-8));
-      throw err;
     } finally {
-      console.log("closing stream");
       await stream.close();
-      console.log("closing events");
       await events.done;
-      console.log("closing sb");
       await sb.close();
     }
 
@@ -140,20 +138,23 @@ Deno.test({
     assert.ok((byOrigin.stream?.length ?? 0) >= 100 * 8, "the stream supplied the rest");
 
     // 2. Every stall was detected within the configured time (+ one scheduling slice).
-    assert.equal(stallDetections.length, 30);
+    assert.equal(stallDetections.length, count("stall"));
     for (const ms of stallDetections) assert.ok(ms <= STALL_MS + 100, `stall seen after ${ms} ms`);
 
     // 3. Backoff: each plan's delay is the formula at its attempt; healthy links reset it.
     const plans = events.items.flatMap((e) => e.kind === "reconnecting" ? [e.plan] : []);
-    assert.ok(plans.length >= 100 + 10, `${plans.length} plans`);
+    assert.ok(plans.length >= FAULTS.length + 2 * count("refused"), `${plans.length} plans`);
     plans.forEach((p, i) => {
       assert.equal(p.delayMs, backoffDelayMs(p.attempt, { backoff: BACKOFF, r: random.draws[i]! }));
-      if (p.cause === "connect_failed") assert.ok(p.attempt >= 1 || i === 0);
+      // A link that stayed up for resetAfterMs resets the count; anything else adds one.
+      const expected = p.upMs >= BACKOFF.resetAfterMs ? 0 : (plans[i - 1]?.attempt ?? -1) + 1;
+      assert.equal(p.attempt, expected, `plan ${i}: ${JSON.stringify(p)}`);
     });
-    const fromHealthy = plans.filter((p) => p.cause !== "connect_failed");
-    assert.ok(fromHealthy.every((p) => p.attempt === 0), "a healthy link resets the backoff");
+    // Both branches happen: healthy links reset, short-lived ones keep climbing.
+    assert.ok(plans.filter((p) => p.upMs >= BACKOFF.resetAfterMs).length >= 30, "resets");
+    assert.ok(plans.some((p) => p.upMs > 0 && p.upMs < BACKOFF.resetAfterMs && p.attempt > 0));
     const failed = plans.filter((p) => p.cause === "connect_failed");
-    assert.ok(failed.length >= 10, `${failed.length} refused upgrades`);
+    assert.ok(failed.length >= 2 * count("refused"), `${failed.length} refused upgrades`);
     assert.ok(failed.some((p) => p.attempt >= 2), "repeated refusals back off further");
     assert.ok(plans.every((p) => p.delayMs <= BACKOFF.maxMs));
 
@@ -162,11 +163,12 @@ Deno.test({
       assert.ok(attempts[i]! - attempts[i - 5]! >= 1000 - 1, `6 attempts within 1 s at ${i}`);
     }
     const status = stream.status();
-    assert.equal(status.reconnects, 100);
-    assert.equal(status.stalls, 30);
+    assert.equal(status.reconnects, FAULTS.length);
+    assert.equal(status.stalls, count("stall"));
     assert.equal(status.malformed, 0);
     assert.equal(status.finalCandles, candles.length);
     assert.equal(warnings.filter((w) => w.includes("back-fill")).length, 0);
+    assert.equal(historyCalls, FAULTS.length + 1, "one back-fill per (re)connect");
   },
 });
 
