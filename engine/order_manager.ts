@@ -20,12 +20,7 @@
  * Not pure (it awaits ports and hashes with `crypto.subtle`), so it lives outside `engine/core`.
  */
 
-import {
-  MAX_ORDER_KRW,
-  MIN_ORDER_KRW,
-  UPBIT_KRW_FEE_BPS,
-  VOLUME_STEP,
-} from "./core/ledger.ts";
+import { MAX_ORDER_KRW, MIN_ORDER_KRW, UPBIT_KRW_FEE_BPS, VOLUME_STEP } from "./core/ledger.ts";
 import { formatUnits, mulUnits, roundToStep, type Units } from "./core/money.ts";
 import { err, ok, type Result } from "./core/result.ts";
 import { roundToTick } from "./core/tick_size.ts";
@@ -370,7 +365,11 @@ async function enterSafeMode(deps: OrderManagerDeps, reason: string, code: strin
 }
 
 /** One POST, with the write-ahead `UNKNOWN` record before it. */
-async function send(deps: OrderManagerDeps, config: OrderManagerConfig, start: Intent): Promise<Intent> {
+async function send(
+  deps: OrderManagerDeps,
+  config: OrderManagerConfig,
+  start: Intent,
+): Promise<Intent> {
   const { clock, exchange } = deps;
   if (start.sends >= config.maxSends) {
     await enterSafeMode(
@@ -533,7 +532,13 @@ async function absorb(
 ): Promise<Intent> {
   let snapshot = order;
   if (snapshot.trades === undefined) {
-    const full = await deps.exchange.getOrder({ uuid: order.uuid });
+    let full: ExchangeOrder | undefined;
+    try {
+      full = await deps.exchange.getOrder({ uuid: order.uuid });
+    } catch (error) {
+      // The next poll reads it again.
+      if (!isAmbiguous(error)) throw error;
+    }
     if (full === undefined || full.trades === undefined) return intent;
     snapshot = full;
   }
@@ -741,7 +746,9 @@ export async function reconcile(
   if (mismatches.length > 0) {
     const atMs = clock.nowMs();
     const text = mismatches
-      .map((m) => `${m.currency}: ledger ${formatUnits(m.ledger)} vs exchange ${formatUnits(m.exchange)}`)
+      .map((m) =>
+        `${m.currency}: ledger ${formatUnits(m.ledger)} vs exchange ${formatUnits(m.exchange)}`
+      )
       .join("; ");
     await store.setControl({ safeMode: true, reason: `balances differ: ${text}` }, atMs);
     const event: EngineEvent = {

@@ -267,7 +267,9 @@ export interface IntentStore {
   /** Inserts a `NEW` intent; refused when the id, the identifier or the market is taken. */
   createIntent(intent: Intent, event?: EngineEvent): Promise<Result<Intent, IntentConflict>>;
   /** One intent by id or by identifier (any attempt's). */
-  getIntent(ref: { readonly id: string } | { readonly identifier: string }): Promise<Intent | undefined>;
+  getIntent(
+    ref: { readonly id: string } | { readonly identifier: string },
+  ): Promise<Intent | undefined>;
   /** Replaces `prev` with `next` if `prev` is still current; moves the indexes in the same commit. */
   updateIntent(
     prev: Intent,

@@ -387,7 +387,9 @@ export class KvStore implements Store {
       if (existing?.value != null) {
         return err({ kind: "intent_exists", intent: parseIntent(existing.value) });
       }
-      if (ident?.value != null) return err({ kind: "identifier_used", identifier: intent.identifier });
+      if (ident?.value != null) {
+        return err({ kind: "identifier_used", identifier: intent.identifier });
+      }
       if (inflight?.value != null) {
         return err({
           kind: "market_busy",
@@ -434,7 +436,9 @@ export class KvStore implements Store {
         keys.inflightKey(prev.market),
         next.uuid === undefined ? keys.markerKey() : keys.orderKey(next.uuid),
       ]);
-      if (current === undefined || current.value === null) return err({ kind: "stale", id: prev.id });
+      if (current === undefined || current.value === null) {
+        return err({ kind: "stale", id: prev.id });
+      }
       if (!sameIntent(parseIntent(current.value), prev)) return err({ kind: "stale", id: prev.id });
       const op = this.#kv.atomic()
         .check(current)
@@ -467,7 +471,9 @@ export class KvStore implements Store {
       if ((await op.commit()).ok) return ok(next);
       if (prev.identifier !== next.identifier) {
         const ident = await this.#kv.get(keys.identKey(next.identifier));
-        if (ident.value !== null) return err({ kind: "identifier_used", identifier: next.identifier });
+        if (ident.value !== null) {
+          return err({ kind: "identifier_used", identifier: next.identifier });
+        }
       }
     }
     throw new ConflictError(`Cannot update intent ${prev.id}: the store kept changing`);
@@ -543,12 +549,16 @@ export class KvStore implements Store {
       if (!isLast) {
         // Not the snapshot's last trades: estimate each fee, leave the rest to later chunks.
         budget = fresh.reduce((s, t) => s + applyBps(t.funds, batch.feeBps, "ceil"), 0n);
-        if (budget > batch.paidFee - record.feesApplied) budget = batch.paidFee - record.feesApplied;
+        if (budget > batch.paidFee - record.feesApplied) {
+          budget = batch.paidFee - record.feesApplied;
+        }
       }
       const fees = splitFees(fresh, { budget, feeBps: batch.feeBps });
       let ledger = parseLedger(ledgerEntry.value);
       const krw = krwEntry?.value == null ? undefined : amountSchema.parse(krwEntry.value).amount;
-      const held = coinEntry?.value == null ? undefined : amountSchema.parse(coinEntry.value).amount;
+      const held = coinEntry?.value == null
+        ? undefined
+        : amountSchema.parse(coinEntry.value).amount;
       let krwDelta = 0n;
       let coinDelta = 0n;
       let feeSum = 0n;
@@ -634,7 +644,9 @@ export class KvStore implements Store {
       this.#mark(op, batch.atMs, `fills ${batch.orderUuid}`);
       if ((await op.commit()).ok) return ok(fills);
     }
-    throw new ConflictError(`Cannot apply fills of order ${batch.orderUuid}: the store kept changing`);
+    throw new ConflictError(
+      `Cannot apply fills of order ${batch.orderUuid}: the store kept changing`,
+    );
   }
 
   /** Stored fills, of one order or all, in key order. */

@@ -12,8 +12,8 @@
  * - identifiers unique forever (a rejected attempt burns its identifier unless told otherwise);
  * - balances never go negative (a bug would throw a `RangeError`).
  *
- * Simplification: the book is not depleted by our own orders between calls (each order sees the
- * book as the function returns it).
+ * What our orders take from a book is remembered until the book function returns a new snapshot,
+ * so two orders (or two sweeps of a resting order) never take the same liquidity twice.
  */
 
 import { applyBps, divUnits, mulUnits, type Units } from "../core/money.ts";
@@ -87,6 +87,7 @@ export class PaperExchange implements Exchange, Account {
   readonly #byIdentifier = new Map<string, string>();
   readonly #usedIdentifiers = new Set<string>();
   #tradeSeq = 0;
+  readonly #taken = new Map<string, { book: BookSnapshot; used: Map<Units, Units> }>();
 
   /** Opens the simulated account. */
   constructor(options: PaperExchangeOptions) {
@@ -165,7 +166,9 @@ export class PaperExchange implements Exchange, Account {
     const balance = h.balance + (delta.balance ?? 0n);
     const locked = h.locked + (delta.locked ?? 0n);
     if (balance < 0n || locked < 0n) {
-      throw new RangeError(`Paper exchange bug: ${currency} would go negative (${balance}, ${locked})`);
+      throw new RangeError(
+        `Paper exchange bug: ${currency} would go negative (${balance}, ${locked})`,
+      );
     }
     h.balance = balance;
     h.locked = locked;
@@ -174,6 +177,22 @@ export class PaperExchange implements Exchange, Account {
   #find(ref: OrderRef): PaperOrder | undefined {
     const uuid = "uuid" in ref ? ref.uuid : this.#byIdentifier.get(ref.identifier);
     return uuid === undefined ? undefined : this.#orders.get(uuid);
+  }
+
+  /** What is left of `level` in `book` after our earlier orders took from it. */
+  #left(book: BookSnapshot, level: BookLevel): Units {
+    const t = this.#taken.get(book.market);
+    if (t === undefined || t.book !== book) return level.size;
+    return level.size - (t.used.get(level.price) ?? 0n);
+  }
+
+  #use(book: BookSnapshot, level: BookLevel, volume: Units): void {
+    let t = this.#taken.get(book.market);
+    if (t === undefined || t.book !== book) {
+      t = { book, used: new Map() };
+      this.#taken.set(book.market, t);
+    }
+    t.used.set(level.price, (t.used.get(level.price) ?? 0n) + volume);
   }
 
   #fee(funds: Units): Units {
@@ -210,8 +229,8 @@ export class PaperExchange implements Exchange, Account {
     this.#byIdentifier.set(order.identifier, order.uuid);
     const book = this.#book(req.market);
     if (book === undefined) throw new RangeError(`Paper exchange bug: no book for ${req.market}`);
-    if (req.ordType === "price") this.#marketBuy(order, book.asks);
-    else if (req.ordType === "market") this.#marketSell(order, book.bids);
+    if (req.ordType === "price") this.#marketBuy(order, book);
+    else if (req.ordType === "market") this.#marketSell(order, book);
     else this.#limit(order, book);
     return ok(view(order, false));
   }
@@ -234,8 +253,13 @@ export class PaperExchange implements Exchange, Account {
       return { name: "create_bid_error", message: "market orders are asks" };
     }
     if ((req.price ?? 1n) <= 0n) return { name: `invalid_price_${suffix}`, message: "price <= 0" };
-    if ((req.volume ?? 1n) <= 0n) return { name: `invalid_volume_${suffix}`, message: "volume <= 0" };
-    if (req.ordType === "limit" && !isOnTick(req.price ?? 0n, { atMs: this.#nowMs(), market: req.market })) {
+    if ((req.volume ?? 1n) <= 0n) {
+      return { name: `invalid_volume_${suffix}`, message: "volume <= 0" };
+    }
+    if (
+      req.ordType === "limit" &&
+      !isOnTick(req.price ?? 0n, { atMs: this.#nowMs(), market: req.market })
+    ) {
       return { name: `invalid_price_${suffix}`, message: "price is off the tick grid" };
     }
     let total: Units | undefined;
@@ -290,26 +314,32 @@ export class PaperExchange implements Exchange, Account {
     });
   }
 
-  #marketBuy(order: PaperOrder, asks: readonly BookLevel[]): void {
+  #marketBuy(order: PaperOrder, book: BookSnapshot): void {
     let left = order.price ?? 0n;
-    for (const level of asks) {
+    for (const level of book.asks) {
+      const size = this.#left(book, level);
+      if (size === 0n) continue;
       // The amount excludes the fee (reserved on top, as Upbit does); volume floored to 1e-8.
       let volume = divUnits(left, level.price, "floor");
-      if (volume > level.size) volume = level.size;
+      if (volume > size) volume = size;
       if (volume <= 0n) break;
       const funds = mulUnits(level.price, volume, "floor");
       left -= funds;
+      this.#use(book, level, volume);
       this.#trade(order, level.price, volume, false);
     }
     // The unspendable remainder stays with the account: nothing was locked for it.
     order.state = order.executedVolume > 0n && left === 0n ? "done" : "cancel";
   }
 
-  #marketSell(order: PaperOrder, bids: readonly BookLevel[]): void {
+  #marketSell(order: PaperOrder, book: BookSnapshot): void {
     let left = order.volume ?? 0n;
-    for (const level of bids) {
+    for (const level of book.bids) {
       if (left === 0n) break;
-      const volume = left < level.size ? left : level.size;
+      const size = this.#left(book, level);
+      const volume = left < size ? left : size;
+      if (volume === 0n) continue;
+      this.#use(book, level, volume);
       this.#trade(order, level.price, volume, false);
       left -= volume;
     }
@@ -342,7 +372,10 @@ export class PaperExchange implements Exchange, Account {
       if (remaining === 0n) break;
       const crosses = order.side === "bid" ? level.price <= limit : level.price >= limit;
       if (!crosses) break;
-      const volume = remaining < level.size ? remaining : level.size;
+      const size = this.#left(book, level);
+      const volume = remaining < size ? remaining : size;
+      if (volume === 0n) continue;
+      this.#use(book, level, volume);
       if (order.side === "bid") {
         // A better price than the limit frees part of the lock at once.
         const funds = mulUnits(level.price, volume, "floor");

@@ -4,9 +4,9 @@ import { KvStore } from "../../engine/adapters/kv_store.ts";
 import { PaperExchange } from "../../engine/adapters/paper_exchange.ts";
 import type { Units } from "../../engine/core/money.ts";
 import {
+  orderIdentifier,
   type OrderManagerConfig,
   type OrderManagerDeps,
-  orderIdentifier,
   reconcile,
   submitOrder,
 } from "../../engine/order_manager.ts";
@@ -146,41 +146,23 @@ Deno.test("submitOrder() limit order: waits, cancels on timeout, reports what fi
       signalId: "s",
       side: "buy",
       price: u("150001999"), // rounds down to the 1,000 KRW tick: 150,001,000
-      volume: u("0.02"),
+      volume: u("0.005"),
     });
     assert.ok(res.ok);
     assert.equal(res.value.intent.price, u("150001000"));
-    // Only the 0.01 at 150,001,000 crossed; the rest was cancelled after the timeout.
+    // Only the 0.002 at 150,001,000 crossed; the rest was cancelled after the timeout.
     assert.equal(res.value.intent.state, "FILLED");
-    assert.equal(res.value.intent.filledVolume, u("0.01"));
+    assert.equal(res.value.intent.filledVolume, u("0.002"));
     assert.deepEqual(await paper.openOrders(), []);
     assert.deepEqual(await store.getBalances(), await paperTotals(paper));
   });
 });
 
-Deno.test("submitOrder() keeps one order in flight per market", async () => {
-  const hold = (paper: PaperExchange, clock: ManualClock): Exchange =>
-    new FaultyExchange(paper, { clock, next: () => "ok", lagMs: 0 });
-  await withRig({ exchange: hold }, async ({ deps, store, config }) => {
-    // A resting order that never fills holds the market's slot while OPEN.
-    const first = await submitOrder(deps, { ...config, fillTimeoutMs: 1e12, cancelWaitMs: 0 }, {
-      kind: "limit",
-      market: "KRW-BTC",
-      signalId: "a",
-      side: "buy",
-      price: u("100000000"),
-      volume: u("0.001"),
-    }).catch((e) => e);
-    assert.ok(first !== undefined);
-    void store;
-  }).catch(() => {});
-});
-
-Deno.test("submitOrder() past the send cap: stays UNKNOWN, safe mode, an event", async () => {
+Deno.test("submitOrder(): an unresolvable send stays UNKNOWN and holds the market", async () => {
   const dead = (paper: PaperExchange, clock: ManualClock): Exchange =>
     new FaultyExchange(paper, { clock, next: () => "fail_before" });
-  await withRig({ exchange: dead }, async ({ deps, store, config, notifier }) => {
-    const res = await submitOrder(deps, { ...config, maxLookups: 1000 }, {
+  await withRig({ exchange: dead }, async ({ deps, config, notifier }) => {
+    const res = await submitOrder(deps, config, {
       kind: "market_buy",
       market: "KRW-BTC",
       signalId: "s",
@@ -190,8 +172,46 @@ Deno.test("submitOrder() past the send cap: stays UNKNOWN, safe mode, an event",
     assert.ok(res.ok);
     assert.equal(res.value.intent.state, "UNKNOWN");
     assert.equal(res.value.intent.sends, 1);
-    void store;
-    void notifier;
+    assert.ok(
+      notifier.events.some((e) => e.type === "ErrorRaised" && e.code === "order_unresolved"),
+    );
+    // One order in flight per market: a new decision waits.
+    const other = await submitOrder(deps, config, {
+      kind: "market_buy",
+      market: "KRW-BTC",
+      signalId: "t",
+      amountKrw: u("10000"),
+    });
+    assert.deepEqual(!other.ok && other.error, { kind: "market_busy", intentId: "KRW-BTC:bid:s" });
+  });
+});
+
+Deno.test("submitOrder(): past the send cap the engine enters safe mode", async () => {
+  // Every POST is lost before reaching the exchange; lookups work and say 404.
+  let n = 0;
+  const lossy = (paper: PaperExchange, clock: ManualClock): Exchange =>
+    new FaultyExchange(paper, { clock, next: () => (n++ % 2 === 0 ? "fail_before" : "ok") });
+  await withRig({ exchange: lossy }, async ({ deps, store, config, notifier }) => {
+    const res = await submitOrder(deps, { ...config, maxSends: 3 }, {
+      kind: "market_buy",
+      market: "KRW-BTC",
+      signalId: "s",
+      amountKrw: u("10000"),
+    });
+    assert.ok(res.ok);
+    assert.equal(res.value.intent.state, "UNKNOWN");
+    assert.equal(res.value.intent.sends, 3);
+    assert.equal((await store.getControl()).safeMode, true);
+    assert.ok(
+      notifier.events.some((e) => e.type === "ErrorRaised" && e.code === "attempts_exhausted"),
+    );
+    const buy = await submitOrder(deps, config, {
+      kind: "market_buy",
+      market: "KRW-ETH",
+      signalId: "x",
+      amountKrw: u("10000"),
+    });
+    assert.deepEqual(!buy.ok && buy.error, { kind: "safe_mode" });
   });
 });
 
@@ -217,7 +237,12 @@ Deno.test("property: no double order under random faults; ledger equals fills; b
               deps,
               config,
               buy
-                ? { kind: "market_buy", market: "KRW-BTC", signalId: `s${s}`, amountKrw: u("50000") }
+                ? {
+                  kind: "market_buy",
+                  market: "KRW-BTC",
+                  signalId: `s${s}`,
+                  amountKrw: u("50000"),
+                }
                 : {
                   kind: "market_sell",
                   market: "KRW-BTC",

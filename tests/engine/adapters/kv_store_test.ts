@@ -153,7 +153,10 @@ Deno.test("applyFills() applied twice is a no-op", async () => {
   await withStore(async (store) => {
     await store.openLedger("KRW-BTC", u("1000000"));
     const b = batch([trade("t1", "150000000", "0.0001"), trade("t2", "150001000", "0.0002")]);
-    assert.equal((await store.applyFills(b)).ok && (await store.getLedger("KRW-BTC"))?.qty, u("0.0003"));
+    assert.equal(
+      (await store.applyFills(b)).ok && (await store.getLedger("KRW-BTC"))?.qty,
+      u("0.0003"),
+    );
     const before = ledgerFields(await store.getLedger("KRW-BTC"));
     const again = await store.applyFills(b);
     assert.deepEqual(again.ok && again.value, []);
