@@ -24,7 +24,7 @@ const KRW = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
 function pct(value: number): string {
   if (!Number.isFinite(value)) return "∞";
-  return `${value >= 0 ? "+" : ""}${value.toFixed(2)}%`;
+  return `${value >= 0 ? "+" : "−"}${Math.abs(value).toFixed(2)}%`;
 }
 
 function drawdown(value: number): string {
