@@ -17,6 +17,7 @@
  * | `["signal", market, signalId]` | a strategy signal, recorded once |
  * | `["pnl_day", dayStartMs]` | realized P&L of one Upbit day (00:00 UTC), updated with each fill |
  * | `["settings", "control"]` | the paused and safe-mode flags |
+ * | `["trader", botId]` | the trading loop's state: day guard, exit levels, cooldown, last decision |
  * | `["events", tsMs, seq]` | the audit log: every engine event |
  * | `["marker"]` | the last change (ms, what): one key to `kv.watch` for "something changed" |
  * | `["instance"]` | who holds the instance lock (pid, since): informative; the OS file lock excludes |
@@ -108,6 +109,11 @@ export function pnlDayKey(dayStartMs: number): Key {
 /** `["settings", "control"]`. */
 export function controlKey(): Key {
   return ["settings", "control"];
+}
+
+/** `["trader", botId]`. */
+export function traderKey(botId: string): Key {
+  return ["trader", botId];
 }
 
 /** `["events", tsMs, seq]`. */

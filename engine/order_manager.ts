@@ -229,7 +229,7 @@ export function planOrder(command: SubmitOrder, atMs: number): Result<Planned, S
  * Places one order for one decision and follows it to the end: writes the intent, sends,
  * resolves ambiguity, waits for fills (cancelling after `fillTimeoutMs`) and reports what
  * filled. Calling it again with the same `signalId` resumes the same intent and never places a
- * second order. Safe mode refuses buys (exits stay allowed); pause refuses everything.
+ * second order. Pause and safe mode refuse buys (exits stay allowed).
  */
 export async function submitOrder(
   deps: OrderManagerDeps,
@@ -245,7 +245,8 @@ export async function submitOrder(
   let intent = await store.getIntent({ id });
   if (intent === undefined) {
     const control = await store.getControl();
-    if (control.paused) return err({ kind: "paused" });
+    // Both switches stop new entries only: a position must always be closable.
+    if (control.paused && plan.side === "bid") return err({ kind: "paused" });
     if (control.safeMode && plan.side === "bid") return err({ kind: "safe_mode" });
     const identifier = await orderIdentifier({
       botId: config.botId,

@@ -11,8 +11,10 @@
  * `ConfigError`. Expected outcomes (a venue rejection, a duplicate) are `Result`s.
  */
 
+import type { Candle } from "./core/candle.ts";
 import type { Units } from "./core/money.ts";
 import type { Ledger } from "./core/ledger.ts";
+import type { DayGuard } from "./core/risk.ts";
 import type { Result } from "./core/result.ts";
 
 // ---- Clock -----------------------------------------------------------------------------------
@@ -24,6 +26,46 @@ export interface Clock {
   /** Resolves after `ms` (at once when `signal` is aborted). */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
+
+// ---- MarketData ------------------------------------------------------------------------------
+
+/**
+ * What the trading loop hears from the market, for one or more markets: FINAL 1-minute candles
+ * (in order, gap-free), price updates (each trade or ticker is a one-price bar for the risk
+ * manager) and the link's status. Prices are floats (indicators and risk levels use floats);
+ * amounts that reach an order are made exact by the engine.
+ */
+export type MarketEvent =
+  | {
+    readonly kind: "candle";
+    readonly market: string;
+    /** A final 1-minute candle. */
+    readonly candle: Candle;
+  }
+  | {
+    readonly kind: "price";
+    readonly market: string;
+    readonly price: number;
+    /** Exchange time of the price (trade or ticker timestamp), UTC epoch ms. */
+    readonly atMs: number;
+    readonly source: "trade" | "ticker";
+    /**
+     * Set (with why) when the market is under a warning that forbids new entries; only tickers
+     * carry the market's state, so trades leave it undefined (unknown, not "clear").
+     */
+    readonly warning?: string | null;
+  }
+  | {
+    readonly kind: "connection";
+    readonly connected: boolean;
+    readonly reason: string;
+  };
+
+/** 1-minute candles of `market` starting in [fromMs, toMs): REST history for warm-up. */
+export type MinuteHistoryPort = (
+  market: string,
+  range: { readonly fromMs: number; readonly toMs: number },
+) => Promise<Candle[]>;
 
 // ---- Exchange --------------------------------------------------------------------------------
 
@@ -341,7 +383,7 @@ export interface PortfolioStore {
 
 /** Operator switches. */
 export interface Control {
-  /** No orders at all. */
+  /** Kill switch: no new entries (buys); exits stay allowed. */
   readonly paused: boolean;
   /** No new entries; exits allowed (set by reconciliation or the attempt cap). */
   readonly safeMode: boolean;
@@ -390,5 +432,42 @@ export interface JournalStore {
   >;
 }
 
+/** The exit levels of the open position, as persisted (prices exact, the running high a float). */
+export interface StoredLevels {
+  readonly stop: Units;
+  readonly target: Units;
+  readonly highestPx: number;
+  readonly entryMs: number;
+}
+
+/** What the trading loop of one bot keeps across restarts (`["trader", botId]`). */
+export interface TraderState {
+  /** The daily loss guard of the current Upbit day (null before the first day). */
+  readonly guard: DayGuard | null;
+  /** Exit levels of the open position (null when flat). */
+  readonly levels: StoredLevels | null;
+  readonly cooldownUntilMs: number;
+  /** Start of the last strategy bucket acted on: never decided twice, even after a restart. */
+  readonly lastDecisionMs: number;
+  /** Last price seen (0 before any) and its exchange time. */
+  readonly lastPrice: number;
+  readonly lastPriceAtMs: number;
+  readonly updatedAtMs: number;
+}
+
+/** The trading loop's own state. */
+export interface TraderStateStore {
+  /** The state of bot `botId`, or undefined on its first start. */
+  getTraderState(botId: string): Promise<TraderState | undefined>;
+  /** Replaces the state of bot `botId`. */
+  putTraderState(botId: string, state: TraderState): Promise<void>;
+}
+
 /** Everything the engine keeps: `KvStore` implements all of it. */
-export type Store = IntentStore & FillStore & PortfolioStore & ControlStore & JournalStore;
+export type Store =
+  & IntentStore
+  & FillStore
+  & PortfolioStore
+  & ControlStore
+  & JournalStore
+  & TraderStateStore;

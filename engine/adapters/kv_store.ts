@@ -33,6 +33,7 @@ import type {
   SignalRecord,
   Store,
   StoredFill,
+  TraderState,
 } from "../ports.ts";
 import { TERMINAL_INTENT_STATES } from "../ports.ts";
 import { ConfigError, ConflictError } from "./upbit/errors.ts";
@@ -191,6 +192,23 @@ const signalSchema = z.object({
   action: z.enum(["buy", "sell"]),
   reason: z.string(),
   atMs: z.number(),
+});
+
+const traderStateSchema = z.object({
+  v: z.literal(1),
+  guard: z.object({ dayStartMs: z.number(), startEquity: z.number(), blocked: z.boolean() })
+    .nullable(),
+  levels: z.object({
+    stop: units,
+    target: units,
+    highestPx: z.number(),
+    entryMs: z.number(),
+  }).nullable(),
+  cooldownUntilMs: z.number(),
+  lastDecisionMs: z.number(),
+  lastPrice: z.number(),
+  lastPriceAtMs: z.number(),
+  updatedAtMs: z.number(),
 });
 
 // ---- conversions ------------------------------------------------------------------------------
@@ -798,6 +816,32 @@ export class KvStore implements Store {
       );
     for await (const entry of iter) out.push(storedEventSchema.parse(entry.value).event);
     return out;
+  }
+
+  // ---- TraderStateStore ----
+
+  /** The trading loop's state of `botId`, or undefined. */
+  async getTraderState(botId: string): Promise<TraderState | undefined> {
+    const entry = await this.#kv.get(keys.traderKey(botId));
+    if (entry.value === null) return undefined;
+    const { v: _v, ...state } = traderStateSchema.parse(entry.value);
+    return state;
+  }
+
+  /** Replaces the trading loop's state of `botId`. */
+  async putTraderState(botId: string, state: TraderState): Promise<void> {
+    const value: z.input<typeof traderStateSchema> = {
+      v: 1,
+      ...state,
+      levels: state.levels === null ? null : {
+        ...state.levels,
+        stop: formatUnits(state.levels.stop),
+        target: formatUnits(state.levels.target),
+      },
+    };
+    const op = this.#kv.atomic().set(keys.traderKey(botId), value);
+    this.#mark(op, state.updatedAtMs, `trader ${botId}`);
+    await op.commit();
   }
 
   // ---- beyond the ports ----

@@ -1,0 +1,875 @@
+/**
+ * The engine loop of paper and live trading, around the same decision core as the backtester:
+ *
+ * - on start it restores its state from the store, reconciles with the exchange (before any
+ *   order), and warms the strategy up on 1-minute history rolled up to its timeframe;
+ * - the strategy decides on each CLOSED candle of its timeframe (`decideOnClose`, as in
+ *   `runBacktest`); the order goes out at once, so it fills at the next candle's first trade,
+ *   where the backtester assumes the next open;
+ * - the risk manager checks stop loss, take profit and trailing stop on EVERY price update (a
+ *   one-price bar), and the daily loss limit on the Upbit day, persisted so it survives restarts;
+ * - exits come before entries and are never blocked; entries stop when trading is paused, in safe
+ *   mode, on stale data or a market warning, and every signal that cannot be executed is recorded
+ *   with its reason;
+ * - orders go through the order manager (one in flight per market, deterministic identifiers).
+ *
+ * The clock is injected: nothing here reads the wall clock except the operator commands'
+ * defaults.
+ */
+
+import { bucketStartMs, CandleAggregator } from "./core/aggregate.ts";
+import { type Candle, type Timeframe, TIMEFRAME_MS, upbitDayStartMs } from "./core/candle.ts";
+import { decideOnClose } from "./core/decide.ts";
+import { describeDenial, type Ledger, sizeBuy } from "./core/ledger.ts";
+import {
+  applyBps,
+  formatUnits,
+  SCALE,
+  type Units,
+  unitsFromNumber,
+  unitsToNumber,
+} from "./core/money.ts";
+import {
+  checkDailyLoss,
+  checkExit,
+  type DayGuard,
+  type ExitTrigger,
+  type RiskLevels,
+  riskLevels,
+  type RiskRules,
+  rollDay,
+  trackHighest,
+  trailingStopPx,
+} from "./core/risk.ts";
+import { formatPrice, type Strategy } from "./core/strategies/strategy.ts";
+import {
+  DEFAULT_ORDER_MANAGER_CONFIG,
+  driveIntent,
+  type OrderManagerConfig,
+  type OrderManagerDeps,
+  reconcile,
+  type SubmitDenial,
+  submitOrder,
+} from "./order_manager.ts";
+import type {
+  Account,
+  Clock,
+  EngineEvent,
+  Exchange,
+  MarketEvent,
+  MinuteHistoryPort,
+  Notifier,
+  Store,
+  StoredLevels,
+  TraderState,
+} from "./ports.ts";
+import { LIVE_INTENT_STATES } from "./ports.ts";
+
+/** How one bot trades one market. */
+export interface TraderConfig {
+  /** Part of every order identifier and the key of the loop's state. */
+  readonly botId: string;
+  readonly market: string;
+  readonly timeframe: Timeframe;
+  /** A fresh strategy instance (created by the caller). */
+  readonly strategy: Strategy;
+  readonly rules: RiskRules;
+  /** Fee per side in basis points (Upbit KRW: 5). */
+  readonly feeBps: number;
+  /** Share of the cash each entry spends, in percent. */
+  readonly budgetPct: number;
+  /** Market data older than this blocks new entries and raises an alert. */
+  readonly staleAfterMs: number;
+  /** Cap: never more than this KRW in the market in total (the ledger starts with at most it). */
+  readonly capitalKrw?: Units;
+  /** Order manager tuning (default: the protocol's defaults). */
+  readonly orders?: Partial<Omit<OrderManagerConfig, "botId" | "feeBps">>;
+}
+
+/** What the loop uses. */
+export interface TraderDeps {
+  readonly clock: Clock;
+  readonly exchange: Exchange;
+  readonly account: Account;
+  readonly store: Store;
+  readonly notifier: Notifier;
+  /** Final 1-minute candles, price updates (trades/tickers) and connection status. */
+  readonly market: AsyncIterable<MarketEvent>;
+  /** 1-minute candles for the warm-up. */
+  readonly history: MinuteHistoryPort;
+}
+
+/** The ports an operator command needs (no market data). */
+export type ControlDeps = Pick<TraderDeps, "clock" | "exchange" | "account" | "store" | "notifier">;
+
+const MINUTE_MS = 60_000;
+
+/** Kept out of every buy so that per-trade fee rounding can never overdraw the ledger. */
+const BUY_MARGIN: Units = SCALE;
+
+/** A failed exit is retried on price updates, but not more often than this. */
+const EXIT_RETRY_MS = 5_000;
+
+/** The state before the first start. */
+const FIRST_STATE: TraderState = {
+  guard: null,
+  levels: null,
+  cooldownUntilMs: 0,
+  lastDecisionMs: 0,
+  lastPrice: 0,
+  lastPriceAtMs: 0,
+  updatedAtMs: 0,
+};
+
+/** The order manager's configuration of a trader. */
+export function orderManagerConfigOf(config: TraderConfig): OrderManagerConfig {
+  return {
+    ...DEFAULT_ORDER_MANAGER_CONFIG,
+    ...config.orders,
+    botId: config.botId,
+    feeBps: config.feeBps,
+  };
+}
+
+/** The signal id of a strategy decision: strategy name and the closed bucket's start. */
+export function strategySignalId(strategy: Strategy, bucketStartMs: number): string {
+  return `${strategy.name}@${bucketStartMs}`;
+}
+
+/** Describes why the order manager did not place an order. */
+export function describeSubmitDenial(denial: SubmitDenial): string {
+  switch (denial.kind) {
+    case "under_min_total":
+      return `order total ${formatUnits(denial.total)} KRW is under the 5,000 KRW minimum`;
+    case "over_max_total":
+      return `order total ${formatUnits(denial.total)} KRW is over the maximum`;
+    case "invalid_amount":
+      return "the order amount is invalid";
+    case "paused":
+      return "trading is paused";
+    case "safe_mode":
+      return "safe mode";
+    case "market_busy":
+      return `another order is in flight (${denial.intentId})`;
+    case "identifier_used":
+      return `identifier ${denial.identifier} was used before`;
+  }
+}
+
+function toLevels(stored: StoredLevels): RiskLevels {
+  const { stop, target, highestPx } = stored;
+  return {
+    stop,
+    target,
+    stopPx: stop > 0n ? unitsToNumber(stop) : Number.NaN,
+    targetPx: target > 0n ? unitsToNumber(target) : Number.NaN,
+    highestPx,
+  };
+}
+
+/**
+ * Runs the loop until `signal` aborts or the market events end: restore, reconcile, warm up,
+ * then one event at a time (never two orders at once).
+ */
+export async function runTrader(
+  deps: TraderDeps,
+  config: TraderConfig,
+  signal: AbortSignal,
+): Promise<void> {
+  const trader = new Trader(deps, config);
+  await trader.start();
+  if (signal.aborted) return;
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  const watchdog = trader.watchStale(stop.signal);
+  try {
+    await trader.consume(stop.signal);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    stop.abort();
+    await watchdog;
+  }
+}
+
+/** One bot's loop state; `runTrader` is the entry point. */
+class Trader {
+  readonly deps: TraderDeps;
+  readonly config: TraderConfig;
+  readonly om: OrderManagerDeps;
+  readonly omConfig: OrderManagerConfig;
+  readonly aggregator: CandleAggregator;
+  ledger!: Ledger;
+  guard: DayGuard | null = null;
+  levels: RiskLevels | null = null;
+  entryMs = 0;
+  cooldownUntilMs = 0;
+  lastDecisionMs = 0;
+  lastPrice = 0;
+  lastPriceAtMs = 0;
+  /** Newest exchange time of any market data seen. */
+  lastDataAtMs = 0;
+  /** Start of the last 1-minute candle taken in. */
+  lastCandleMs = -1;
+  warning: string | null = null;
+  staleAlerted = false;
+  riskNotified = false;
+  exitRetryAtMs = 0;
+
+  constructor(deps: TraderDeps, config: TraderConfig) {
+    this.deps = deps;
+    this.config = config;
+    this.om = {
+      exchange: deps.exchange,
+      store: deps.store,
+      clock: deps.clock,
+      notifier: deps.notifier,
+    };
+    this.omConfig = orderManagerConfigOf(config);
+    this.aggregator = new CandleAggregator(config.timeframe);
+  }
+
+  // ---- start ----
+
+  /** Restore, reconcile, open the ledger, warm up. */
+  async start(): Promise<void> {
+    const { store, clock, account } = this.deps;
+    const { botId, market, rules, capitalKrw } = this.config;
+    const saved = (await store.getTraderState(botId)) ?? FIRST_STATE;
+    this.guard = saved.guard;
+    this.cooldownUntilMs = saved.cooldownUntilMs;
+    this.lastDecisionMs = saved.lastDecisionMs;
+    this.lastPrice = saved.lastPrice;
+    this.lastPriceAtMs = saved.lastPriceAtMs;
+    // Reconcile BEFORE anything can trade: unresolved intents, fills, balances.
+    await reconcile(this.om, this.omConfig, { account });
+    let ledger = await store.getLedger(market);
+    if (ledger === undefined) {
+      const krw = (await account.balances()).find((b) => b.currency === "KRW");
+      let cash = krw?.balance ?? 0n;
+      if (capitalKrw !== undefined && capitalKrw < cash) cash = capitalKrw;
+      ledger = await store.openLedger(market, cash);
+    }
+    this.ledger = ledger;
+    const nowMs = clock.nowMs();
+    if (ledger.qty > 0n) {
+      if (saved.levels !== null) {
+        this.levels = toLevels(saved.levels);
+        this.entryMs = saved.levels.entryMs;
+      } else {
+        // Filled while we were down (applied by the reconciliation): levels from the fill price.
+        this.levels = riskLevels(ledger.avgPrice, { rules, atMs: nowMs, market });
+        this.entryMs = nowMs;
+      }
+    }
+    await this.warmUp(nowMs);
+    this.lastDataAtMs = nowMs;
+    await this.persist();
+    const control = await store.getControl();
+    this.deps.notifier.notify({
+      type: "StateChanged",
+      atMs: nowMs,
+      paused: control.paused,
+      safeMode: control.safeMode,
+      reason:
+        `trader ${botId} started: ${market} ${this.config.timeframe} ${this.config.strategy.name}, ${
+          ledger.qty > 0n
+            ? `holding ${formatUnits(ledger.qty)} (stop ${formatUnits(this.levels?.stop ?? 0n)})`
+            : "flat"
+        }, cash ${formatUnits(ledger.cash)} KRW`,
+    });
+  }
+
+  /** Feeds the strategy the closed buckets of the recent 1-minute history (no orders). */
+  async warmUp(nowMs: number): Promise<void> {
+    const { timeframe, strategy, market } = this.config;
+    const tfMs = TIMEFRAME_MS[timeframe];
+    const toMs = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS;
+    const fromMs = bucketStartMs(nowMs, timeframe) - (strategy.warmup + 2) * tfMs;
+    const candles = (await this.deps.history(market, { fromMs, toMs }))
+      .filter((c) => c.startMs >= fromMs && c.startMs < toMs)
+      .sort((a, b) => a.startMs - b.startMs);
+    for (const c of candles) await this.ingest(c, false);
+  }
+
+  // ---- the loop ----
+
+  /** Handles market events one at a time until `signal` aborts or they end. */
+  async consume(signal: AbortSignal): Promise<void> {
+    const it = this.deps.market[Symbol.asyncIterator]();
+    const aborted = new Promise<"aborted">((resolve) => {
+      if (signal.aborted) resolve("aborted");
+      signal.addEventListener("abort", () => resolve("aborted"), { once: true });
+    });
+    for (;;) {
+      const next = await Promise.race([it.next(), aborted]);
+      if (next === "aborted" || next.done === true) break;
+      await this.handle(next.value);
+    }
+    // Not awaited: a stream parked on its socket ends on its own close.
+    it.return?.().catch(() => {});
+  }
+
+  /** Checks the data's age now and then, so a silent feed raises its alert. */
+  async watchStale(signal: AbortSignal): Promise<void> {
+    const everyMs = Math.max(1_000, Math.floor(this.config.staleAfterMs / 4));
+    while (!signal.aborted) {
+      await this.deps.clock.sleep(everyMs, signal);
+      if (signal.aborted) return;
+      await this.staleReason(this.deps.clock.nowMs());
+    }
+  }
+
+  async handle(event: MarketEvent): Promise<void> {
+    if (event.kind === "connection") {
+      if (!event.connected) {
+        await this.alert("market_disconnected", `market data ${event.reason}`);
+      }
+      return;
+    }
+    if (event.market !== this.config.market) return;
+    if (event.kind === "price") {
+      if (event.warning !== undefined) this.warning = event.warning;
+      await this.onPrice(event.price, event.atMs);
+    } else {
+      await this.ingest(event.candle, true);
+    }
+  }
+
+  /** One price update: the day, the exit levels, the daily loss limit. */
+  async onPrice(price: number, atMs: number): Promise<void> {
+    if (!(price > 0)) {
+      throw new RangeError(`Cannot trade on a price: must be > 0: current value is ${price}`);
+    }
+    this.lastPrice = price;
+    this.lastPriceAtMs = atMs;
+    this.noteData(atMs);
+    const nowMs = this.deps.clock.nowMs();
+    await this.rollDay(nowMs);
+    const levels = this.levels;
+    if (levels !== null && this.ledger.qty > 0n) {
+      const trigger = checkExit(levels, this.config.rules, {
+        open: price,
+        high: price,
+        low: price,
+      });
+      if (trigger !== null) {
+        await this.riskExit(trigger, atMs);
+      } else {
+        const next = trackHighest(levels, price);
+        if (next !== levels) {
+          this.levels = next;
+          // The running high matters only to a trailing stop: persist it only then.
+          if (this.config.rules.trailingStopPct > 0) await this.persist();
+        }
+      }
+    }
+    await this.checkDailyLoss(price);
+  }
+
+  /** A final 1-minute candle: roll it up, and decide when it closes a bucket. */
+  async ingest(candle: Candle, live: boolean): Promise<void> {
+    if (candle.startMs <= this.lastCandleMs) return;
+    this.lastCandleMs = candle.startMs;
+    if (live) {
+      // The close is a price too: a feed of candles alone still gets its exits, before entries.
+      const closeAtMs = candle.startMs + MINUTE_MS - 1;
+      if (closeAtMs >= this.lastPriceAtMs) await this.onPrice(candle.close, closeAtMs);
+      this.noteData(Math.min(candle.startMs + MINUTE_MS, this.deps.clock.nowMs()));
+    }
+    const { timeframe } = this.config;
+    const closed: Candle[] = [];
+    const done = this.aggregator.push(candle);
+    if (done !== undefined) closed.push(done);
+    // The bucket's last minute closes it at once (else the next bucket's first candle does).
+    const tfMs = TIMEFRAME_MS[timeframe];
+    if (candle.startMs + MINUTE_MS === bucketStartMs(candle.startMs, timeframe) + tfMs) {
+      const last = this.aggregator.flush();
+      if (last !== undefined) closed.push(last);
+    }
+    for (const bucket of closed) await this.onClose(bucket, live);
+  }
+
+  /** The strategy sees a closed bucket; the engine decides (the backtester's code). */
+  async onClose(bucket: Candle, live: boolean): Promise<void> {
+    const { strategy, timeframe } = this.config;
+    const holding = this.ledger.qty > 0n ? "long" : "flat";
+    const signal = strategy.update(bucket, holding);
+    if (!live) return;
+    if (this.lastPrice <= 0) this.lastPrice = bucket.close;
+    if (signal.action === "hold" || bucket.startMs <= this.lastDecisionMs) return;
+    const nowMs = this.deps.clock.nowMs();
+    await this.rollDay(nowMs);
+    const signalId = strategySignalId(strategy, bucket.startMs);
+    let blocked = await this.entryBlock(nowMs);
+    const closedAgoMs = nowMs - (bucket.startMs + TIMEFRAME_MS[timeframe]);
+    if (blocked === undefined && closedAgoMs > this.config.staleAfterMs) {
+      blocked = `stale data: the candle closed ${Math.round(closedAgoMs / 1000)} s ago`;
+    }
+    const decision = decideOnClose(signal, {
+      holding,
+      guard: this.guard as DayGuard,
+      nowMs,
+      cooldownUntilMs: this.cooldownUntilMs,
+      ...(blocked === undefined ? {} : { entriesBlocked: blocked }),
+    });
+    // Written ahead of the order: after a crash this bucket is never decided again.
+    this.lastDecisionMs = bucket.startMs;
+    await this.persist();
+    switch (decision.kind) {
+      case "none":
+        return;
+      case "skip":
+        await this.recordSignal(signalId, signal.action as "buy" | "sell", decision.reason);
+        return;
+      case "exit":
+        await this.exit({ rule: "signal", reason: decision.reason, signalId });
+        return;
+      case "enter":
+        await this.enter(decision.reason, signalId);
+        return;
+    }
+  }
+
+  // ---- orders ----
+
+  async enter(reason: string, signalId: string): Promise<void> {
+    const { account, clock } = this.deps;
+    const { market, feeBps, budgetPct, capitalKrw, rules } = this.config;
+    const ledger = await this.refreshLedger();
+    let cash = ledger.cash - BUY_MARGIN;
+    if (capitalKrw !== undefined && capitalKrw - ledger.cost < cash) {
+      cash = capitalKrw - ledger.cost;
+    }
+    if (cash < 0n) cash = 0n;
+    const notEntered = (why: string) =>
+      this.recordSignal(signalId, "buy", `${reason}; not entered: ${why}`);
+    const sized = sizeBuy({ ...ledger, cash }, {
+      price: unitsFromNumber(this.lastPrice),
+      feeBps,
+      budgetPct,
+    });
+    if (!sized.ok) return await notEntered(describeDenial(sized.error));
+    const amountKrw = sized.value.total;
+    const need = amountKrw + applyBps(amountKrw, feeBps, "ceil");
+    const available = (await account.balances()).find((b) => b.currency === "KRW")?.balance ?? 0n;
+    if (need > available) {
+      return await notEntered(
+        `insufficient funds: the order needs ${formatUnits(need)} KRW, the account has ${
+          formatUnits(available)
+        } KRW available`,
+      );
+    }
+    const res = await submitOrder(this.om, this.omConfig, {
+      kind: "market_buy",
+      market,
+      signalId,
+      amountKrw,
+    });
+    if (!res.ok) return await notEntered(describeSubmitDenial(res.error));
+    const { intent } = res.value;
+    const after = await this.refreshLedger();
+    if (after.qty <= 0n) {
+      return await notEntered(
+        `order ${intent.state.toLowerCase()}${
+          intent.error === undefined ? "" : ` (${intent.error})`
+        }`,
+      );
+    }
+    const nowMs = clock.nowMs();
+    this.levels = riskLevels(after.avgPrice, { rules, atMs: nowMs, market });
+    this.entryMs = nowMs;
+    this.riskNotified = false;
+    await this.persist();
+    await this.recordSignal(signalId, "buy", reason);
+  }
+
+  async exit(
+    options: { readonly rule: "signal" | ExitTrigger["reason"]; reason: string; signalId: string },
+  ): Promise<void> {
+    const { clock, notifier } = this.deps;
+    const { market, rules } = this.config;
+    const { rule, reason, signalId } = options;
+    const ledger = await this.refreshLedger();
+    if (ledger.qty <= 0n) {
+      this.levels = null;
+      await this.persist();
+      return;
+    }
+    const price = this.lastPrice > 0 ? this.lastPrice : unitsToNumber(ledger.avgPrice);
+    const res = await submitOrder(this.om, this.omConfig, {
+      kind: "market_sell",
+      market,
+      signalId,
+      volume: ledger.qty,
+      referencePrice: unitsFromNumber(price),
+    });
+    const nowMs = clock.nowMs();
+    let failure: string | undefined;
+    if (!res.ok) {
+      failure = describeSubmitDenial(res.error);
+      // Dust under the minimum cannot be sold: nothing left to protect.
+      if (res.error.kind === "under_min_total") this.levels = null;
+    } else {
+      const after = await this.refreshLedger();
+      if (after.qty > 0n) {
+        const { intent } = res.value;
+        failure = `order ${intent.state.toLowerCase()}${
+          intent.error === undefined ? "" : ` (${intent.error})`
+        }, ${formatUnits(after.qty)} still held`;
+      } else {
+        this.levels = null;
+        if (rule === "stop_loss" && rules.cooldownMs > 0) {
+          this.cooldownUntilMs = nowMs + rules.cooldownMs;
+        }
+      }
+    }
+    if (failure !== undefined) this.exitRetryAtMs = nowMs + EXIT_RETRY_MS;
+    await this.persist();
+    if (rule === "signal") {
+      await this.recordSignal(
+        signalId,
+        "sell",
+        failure === undefined ? reason : `${reason}; not executed: ${failure}`,
+      );
+    } else if (failure !== undefined) {
+      const event: EngineEvent = {
+        type: "ErrorRaised",
+        atMs: nowMs,
+        code: "exit_failed",
+        message: `${reason} on ${market}: not executed: ${failure}`,
+      };
+      await this.deps.store.recordEvent(event);
+      notifier.notify(event);
+    }
+  }
+
+  /** A stop loss, take profit or trailing stop touched by a price update. */
+  async riskExit(trigger: ExitTrigger, atMs: number): Promise<void> {
+    const nowMs = this.deps.clock.nowMs();
+    if (nowMs < this.exitRetryAtMs) return;
+    const reason = `${trigger.reason.replace("_", " ")} at ${formatPrice(trigger.price)}`;
+    if (!this.riskNotified) {
+      this.riskNotified = true;
+      const event: EngineEvent = {
+        type: "RiskTriggered",
+        atMs: nowMs,
+        market: this.config.market,
+        rule: trigger.reason,
+        price: formatUnits(unitsFromNumber(trigger.price)),
+      };
+      await this.deps.store.recordEvent(event);
+      this.deps.notifier.notify(event);
+    }
+    await this.exit({ rule: trigger.reason, reason, signalId: `${trigger.reason}@${atMs}` });
+  }
+
+  // ---- risk state ----
+
+  async rollDay(nowMs: number): Promise<void> {
+    const price = this.lastPrice > 0 ? this.lastPrice : unitsToNumber(this.ledger.avgPrice);
+    const next = rollDay(this.guard, nowMs, this.equityAt(price));
+    if (next === this.guard) return;
+    this.guard = next;
+    await this.persist();
+  }
+
+  async checkDailyLoss(price: number): Promise<void> {
+    const guard = this.guard;
+    if (guard === null || guard.blocked) return;
+    const equity = this.equityAt(price);
+    const next = checkDailyLoss(guard, this.config.rules, equity);
+    if (next === guard) return;
+    this.guard = next;
+    await this.persist();
+    const event: EngineEvent = {
+      type: "RiskTriggered",
+      atMs: this.deps.clock.nowMs(),
+      market: this.config.market,
+      rule: "daily_loss_limit",
+      price: formatUnits(unitsFromNumber(price)),
+    };
+    await this.deps.store.recordEvent(event);
+    this.deps.notifier.notify(event);
+  }
+
+  equityAt(price: number): number {
+    return unitsToNumber(this.ledger.cash) + unitsToNumber(this.ledger.qty) * price;
+  }
+
+  /** Why new entries are off now (undefined: they are allowed). */
+  async entryBlock(nowMs: number): Promise<string | undefined> {
+    const control = await this.deps.store.getControl();
+    if (control.paused) return `trading is paused (${control.reason})`;
+    if (control.safeMode) return `safe mode (${control.reason})`;
+    const stale = await this.staleReason(nowMs);
+    if (stale !== undefined) return stale;
+    if (this.warning !== null) return `market warning: ${this.warning}`;
+    return undefined;
+  }
+
+  /** Fresh data clears the stale alarm. */
+  noteData(atMs: number): void {
+    if (atMs > this.lastDataAtMs) this.lastDataAtMs = atMs;
+    if (
+      this.staleAlerted && this.deps.clock.nowMs() - this.lastDataAtMs <= this.config.staleAfterMs
+    ) {
+      this.staleAlerted = false;
+    }
+  }
+
+  /** The stale-data breaker: a reason when data is too old, with one alert per episode. */
+  async staleReason(nowMs: number): Promise<string | undefined> {
+    const ageMs = nowMs - this.lastDataAtMs;
+    if (ageMs <= this.config.staleAfterMs) return undefined;
+    const reason = `stale data: the last market update is ${
+      Math.round(ageMs / 1000)
+    } s old (limit ${Math.round(this.config.staleAfterMs / 1000)} s)`;
+    if (!this.staleAlerted) {
+      this.staleAlerted = true;
+      await this.alert("stale_data", `${this.config.market}: ${reason}; no new entries`);
+    }
+    return reason;
+  }
+
+  // ---- records ----
+
+  async alert(code: string, message: string): Promise<void> {
+    const event: EngineEvent = {
+      type: "ErrorRaised",
+      atMs: this.deps.clock.nowMs(),
+      code,
+      message,
+    };
+    await this.deps.store.recordEvent(event);
+    this.deps.notifier.notify(event);
+  }
+
+  async recordSignal(signalId: string, action: "buy" | "sell", reason: string): Promise<void> {
+    const record = {
+      market: this.config.market,
+      signalId,
+      action,
+      reason,
+      atMs: this.deps.clock.nowMs(),
+    };
+    if (await this.deps.store.recordSignal(record)) {
+      this.deps.notifier.notify({ type: "SignalRaised", ...record });
+    }
+  }
+
+  async refreshLedger(): Promise<Ledger> {
+    const ledger = await this.deps.store.getLedger(this.config.market);
+    if (ledger !== undefined) this.ledger = ledger;
+    return this.ledger;
+  }
+
+  async persist(): Promise<void> {
+    const levels = this.levels;
+    await this.deps.store.putTraderState(this.config.botId, {
+      guard: this.guard,
+      levels: levels === null ? null : {
+        stop: levels.stop,
+        target: levels.target,
+        highestPx: levels.highestPx,
+        entryMs: this.entryMs,
+      },
+      cooldownUntilMs: this.cooldownUntilMs,
+      lastDecisionMs: this.lastDecisionMs,
+      lastPrice: this.lastPrice,
+      lastPriceAtMs: this.lastPriceAtMs,
+      updatedAtMs: this.deps.clock.nowMs(),
+    });
+  }
+}
+
+// ---- operator commands --------------------------------------------------------------------------
+
+/** Kill switch on: no new entries (exits stay allowed), recorded with `reason`. */
+export async function pauseTrading(
+  store: Store,
+  reason: string,
+  options: { readonly atMs?: number } = {},
+): Promise<void> {
+  await store.setControl({ paused: true, reason }, options.atMs ?? Date.now());
+}
+
+/** Kill switch off (safe mode stays unless `clearSafeMode`: it needs a person to look first). */
+export async function resumeTrading(
+  store: Store,
+  options: { readonly atMs?: number; readonly clearSafeMode?: boolean } = {},
+): Promise<void> {
+  await store.setControl(
+    {
+      paused: false,
+      ...(options.clearSafeMode === true ? { safeMode: false } : {}),
+      reason: options.clearSafeMode === true ? "resumed, safe mode cleared" : "resumed",
+    },
+    options.atMs ?? Date.now(),
+  );
+}
+
+/** What an emergency stop did. */
+export interface EmergencyStopReport {
+  /** Uuids of our open orders that were cancelled. */
+  readonly cancelled: readonly string[];
+  /** The sale of the position (null when not asked for or nothing was held). */
+  readonly sold: {
+    readonly volume: string;
+    readonly funds: string;
+    readonly state: string;
+  } | null;
+  /** What went wrong, one line each. */
+  readonly errors: readonly string[];
+}
+
+/**
+ * Pauses trading, cancels our open orders on the market (external orders are left alone) and,
+ * when asked, sells the position at market.
+ */
+export async function emergencyStop(
+  deps: ControlDeps,
+  config: TraderConfig,
+  options: { readonly sellPositions: boolean },
+): Promise<EmergencyStopReport> {
+  const { store, exchange, clock, notifier } = deps;
+  const om: OrderManagerDeps = { exchange, store, clock, notifier };
+  const omConfig = orderManagerConfigOf(config);
+  const atMs = clock.nowMs();
+  const control = await store.setControl({ paused: true, reason: "emergency stop" }, atMs);
+  notifier.notify({ type: "StateChanged", atMs, ...control });
+  const cancelled: string[] = [];
+  const errors: string[] = [];
+  for (const order of await exchange.openOrders(config.market)) {
+    const ours = order.identifier !== undefined &&
+      (await store.getIntent({ identifier: order.identifier })) !== undefined;
+    if (!ours) continue;
+    try {
+      const res = await exchange.cancelOrder({ uuid: order.uuid });
+      if (res.ok) cancelled.push(order.uuid);
+      else errors.push(`cancel ${order.uuid}: ${res.error.name}`);
+    } catch (error) {
+      errors.push(
+        `cancel ${order.uuid}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+  // Read the cancels (and whatever filled before them) into the ledger.
+  for (const intent of await store.listIntents(LIVE_INTENT_STATES)) {
+    if (intent.market !== config.market) continue;
+    await driveIntent(om, omConfig, intent, { send: false, waitForFills: false });
+  }
+  let sold: EmergencyStopReport["sold"] = null;
+  const ledger = await store.getLedger(config.market);
+  if (options.sellPositions && ledger !== undefined && ledger.qty > 0n) {
+    const state = await store.getTraderState(config.botId);
+    const price = state !== undefined && state.lastPrice > 0
+      ? unitsFromNumber(state.lastPrice)
+      : ledger.avgPrice;
+    const res = await submitOrder(om, omConfig, {
+      kind: "market_sell",
+      market: config.market,
+      signalId: `emergency@${atMs}`,
+      volume: ledger.qty,
+      referencePrice: price,
+    });
+    if (!res.ok) {
+      errors.push(`sell: ${describeSubmitDenial(res.error)}`);
+    } else {
+      const { intent } = res.value;
+      sold = {
+        volume: formatUnits(intent.filledVolume),
+        funds: formatUnits(intent.filledFunds),
+        state: intent.state,
+      };
+    }
+  }
+  return { cancelled, sold, errors };
+}
+
+/** The bot at a glance, for the CLI, Telegram and the web page (money as exact decimals). */
+export interface TraderStatus {
+  readonly botId: string;
+  readonly market: string;
+  readonly paused: boolean;
+  readonly safeMode: boolean;
+  /** Why the switches are as they are. */
+  readonly reason: string;
+  readonly position: {
+    readonly volume: string;
+    readonly avgPrice: string;
+    readonly cost: string;
+    readonly stop: string | null;
+    readonly target: string | null;
+    readonly trailingStop: number | null;
+    readonly entryMs: number | null;
+  } | null;
+  readonly cash: string;
+  /** Cash + position at the last price (null before any price). */
+  readonly equity: number | null;
+  readonly openIntents: readonly {
+    readonly id: string;
+    readonly side: "bid" | "ask";
+    readonly state: string;
+    readonly identifier: string;
+    readonly createdAtMs: number;
+  }[];
+  readonly lastPrice: number | null;
+  readonly lastPriceAtMs: number | null;
+  /** Realized P&L of the current Upbit day. */
+  readonly dailyPnl: string;
+  /** Entries blocked by the daily loss limit. */
+  readonly dailyLossBlocked: boolean;
+}
+
+/** Reads the bot's status from the store (read-only). */
+export async function traderStatus(
+  store: Store,
+  config: Pick<TraderConfig, "botId" | "market" | "rules">,
+  options: { readonly nowMs?: number } = {},
+): Promise<TraderStatus> {
+  const nowMs = options.nowMs ?? Date.now();
+  const [control, ledger, state, intents] = await Promise.all([
+    store.getControl(),
+    store.getLedger(config.market),
+    store.getTraderState(config.botId),
+    store.listIntents(LIVE_INTENT_STATES),
+  ]);
+  const dayStartMs = upbitDayStartMs(nowMs);
+  const levels = state?.levels ?? null;
+  const lastPrice = state !== undefined && state.lastPrice > 0 ? state.lastPrice : null;
+  const held = ledger !== undefined && ledger.qty > 0n;
+  const trail = levels === null ? Number.NaN : trailingStopPx(toLevels(levels), config.rules);
+  return {
+    botId: config.botId,
+    market: config.market,
+    paused: control.paused,
+    safeMode: control.safeMode,
+    reason: control.reason,
+    position: !held ? null : {
+      volume: formatUnits(ledger.qty),
+      avgPrice: formatUnits(ledger.avgPrice),
+      cost: formatUnits(ledger.cost),
+      stop: levels === null || levels.stop === 0n ? null : formatUnits(levels.stop),
+      target: levels === null || levels.target === 0n ? null : formatUnits(levels.target),
+      trailingStop: Number.isNaN(trail) ? null : trail,
+      entryMs: levels?.entryMs ?? null,
+    },
+    cash: formatUnits(ledger?.cash ?? 0n),
+    equity: ledger === undefined || lastPrice === null
+      ? null
+      : unitsToNumber(ledger.cash) + unitsToNumber(ledger.qty) * lastPrice,
+    openIntents: intents.filter((i) => i.market === config.market).map((i) => ({
+      id: i.id,
+      side: i.side,
+      state: i.state,
+      identifier: i.identifier,
+      createdAtMs: i.createdAtMs,
+    })),
+    lastPrice,
+    lastPriceAtMs: lastPrice === null ? null : state?.lastPriceAtMs ?? null,
+    dailyPnl: formatUnits(await store.dailyPnl(dayStartMs)),
+    dailyLossBlocked: state?.guard !== null && state?.guard !== undefined &&
+      state.guard.dayStartMs === dayStartMs && state.guard.blocked,
+  };
+}

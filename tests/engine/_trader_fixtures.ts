@@ -1,0 +1,181 @@
+/**
+ * Shared fixtures of the trading-loop tests: a clock whose timers fire only when the test moves
+ * it, a scripted strategy, a paper exchange over a one-price book, and a scripted market feed
+ * that sets the clock and the book before each event (so the loop sees the world as it was).
+ */
+
+import { type Candle, TIMEFRAME_MS } from "../../engine/core/candle.ts";
+import { unitsFromNumber } from "../../engine/core/money.ts";
+import { DEFAULT_RISK_RULES } from "../../engine/core/risk.ts";
+import { HOLD, type Strategy } from "../../engine/core/strategies/strategy.ts";
+import { krwTickSize } from "../../engine/core/tick_size.ts";
+import { KvStore } from "../../engine/adapters/kv_store.ts";
+import { PaperExchange } from "../../engine/adapters/paper_exchange.ts";
+import type { Clock, MarketEvent } from "../../engine/ports.ts";
+import type { BookSnapshot } from "../../engine/sandbox/feed.ts";
+import { runTrader, type TraderConfig, type TraderDeps } from "../../engine/trader.ts";
+import { RecordingNotifier, T0_MS } from "./_order_fixtures.ts";
+
+export { RecordingNotifier, T0_MS };
+
+/** A clock moved by hand; `sleep` waits until the clock passes its deadline (or the abort). */
+export class StepClock implements Clock {
+  now: number;
+  readonly #timers: { dueMs: number; resolve: () => void }[] = [];
+  constructor(now = T0_MS) {
+    this.now = now;
+  }
+  nowMs(): number {
+    return this.now;
+  }
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      this.#timers.push({ dueMs: this.now + ms, resolve });
+      signal?.addEventListener("abort", () => resolve(), { once: true });
+    });
+  }
+  /** Moves the clock to `ms` (never back) and fires the timers that are due. */
+  set(ms: number): void {
+    if (ms > this.now) this.now = ms;
+    for (let i = this.#timers.length - 1; i >= 0; i--) {
+      const t = this.#timers[i]!;
+      if (t.dueMs <= this.now) {
+        this.#timers.splice(i, 1);
+        t.resolve();
+      }
+    }
+  }
+}
+
+/** A strategy that says `buy`/`sell` at the closes of the buckets given by start ms. */
+export function scripted(actions: Readonly<Record<number, "buy" | "sell">>): Strategy {
+  return {
+    name: "script",
+    warmup: 1,
+    update(candle: Candle) {
+      const action = actions[candle.startMs];
+      return action === undefined ? HOLD : { action, reason: `scripted ${action}` };
+    },
+  };
+}
+
+/** Minute `n` after T0. */
+export function minute(n: number): number {
+  return T0_MS + n * TIMEFRAME_MS["1m"];
+}
+
+/** A flat 1-minute candle at `close`. */
+export function candle(n: number, close: number): Candle {
+  return {
+    startMs: minute(n),
+    open: close,
+    high: close,
+    low: close,
+    close,
+    volume: 1,
+    value: close,
+  };
+}
+
+/** A deep book whose best bid is `price` and best ask one tick above. */
+export function bookAt(market: string, price: number, tsMs: number): BookSnapshot {
+  const bid = unitsFromNumber(price);
+  const ask = bid + krwTickSize(bid, { atMs: tsMs, market });
+  const size = unitsFromNumber(10);
+  return { market, tsMs, asks: [{ price: ask, size }], bids: [{ price: bid, size }] };
+}
+
+/** The default config of the loop tests: 1m, scripted, stop −5%, target +10%, daily −10%. */
+export function traderConfig(overrides: Partial<TraderConfig> = {}): TraderConfig {
+  return {
+    botId: "test-bot",
+    market: "KRW-BTC",
+    timeframe: "1m",
+    strategy: scripted({}),
+    rules: DEFAULT_RISK_RULES,
+    feeBps: 5,
+    budgetPct: 100,
+    staleAfterMs: 60_000,
+    ...overrides,
+  };
+}
+
+/** One scripted moment: the clock is set to `atMs` (and the book to `price`) before the event. */
+export type Step =
+  | { readonly atMs: number; readonly price: number; readonly kind?: "price" }
+  | { readonly atMs: number; readonly candle: Candle };
+
+/** A paper world: KV store, clock, paper exchange over a one-price book, notifier. */
+export interface World {
+  readonly kv: Deno.Kv;
+  readonly store: KvStore;
+  readonly clock: StepClock;
+  readonly exchange: PaperExchange;
+  readonly notifier: RecordingNotifier;
+  /** The book's best bid now. */
+  readonly px: { value: number };
+}
+
+/** A fresh world (or a restart over `reuse`'s KV and exchange with a new store object). */
+export async function world(
+  options: { readonly krw?: number; readonly reuse?: World; readonly price?: number } = {},
+): Promise<World> {
+  const reuse = options.reuse;
+  const kv = reuse?.kv ?? await Deno.openKv(":memory:");
+  const clock = reuse?.clock ?? new StepClock();
+  const px = reuse?.px ?? { value: options.price ?? 100_000_000 };
+  const exchange = reuse?.exchange ?? new PaperExchange({
+    book: (market) => bookAt(market, px.value, clock.nowMs()),
+    nowMs: () => clock.nowMs(),
+    balances: { KRW: unitsFromNumber(options.krw ?? 1_000_000) },
+  });
+  return {
+    kv,
+    store: new KvStore(kv),
+    clock,
+    exchange,
+    notifier: new RecordingNotifier(),
+    px,
+  };
+}
+
+/** Runs the loop over `steps` (then the feed ends and the loop returns). */
+export async function runSteps(
+  w: World,
+  config: TraderConfig,
+  steps: readonly Step[],
+  options: { readonly history?: readonly Candle[] } = {},
+): Promise<void> {
+  async function* feed(): AsyncGenerator<MarketEvent> {
+    for (const step of steps) {
+      w.clock.set(step.atMs);
+      if ("candle" in step) {
+        w.px.value = step.candle.close;
+        yield { kind: "candle", market: config.market, candle: step.candle };
+      } else {
+        w.px.value = step.price;
+        yield {
+          kind: "price",
+          market: config.market,
+          price: step.price,
+          atMs: step.atMs,
+          source: "trade",
+        };
+      }
+    }
+  }
+  const deps: TraderDeps = {
+    clock: w.clock,
+    exchange: w.exchange,
+    account: w.exchange,
+    store: w.store,
+    notifier: w.notifier,
+    market: feed(),
+    history: (_market, range) =>
+      Promise.resolve(
+        (options.history ?? []).filter((c) => c.startMs >= range.fromMs && c.startMs < range.toMs),
+      ),
+  };
+  await runTrader(deps, config, new AbortController().signal);
+}

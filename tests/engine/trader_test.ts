@@ -1,0 +1,275 @@
+import assert from "node:assert/strict";
+import { KvStore } from "../../engine/adapters/kv_store.ts";
+import type { EngineEvent } from "../../engine/ports.ts";
+import { emergencyStop, pauseTrading, resumeTrading, traderStatus } from "../../engine/trader.ts";
+import {
+  candle,
+  minute,
+  runSteps,
+  scripted,
+  traderConfig,
+  type World,
+  world,
+} from "./_trader_fixtures.ts";
+
+async function fillsBySide(w: World): Promise<{ side: string; tsMs: number; price: string }[]> {
+  const fills = await w.store.listFills();
+  return [...fills].sort((a, b) => a.tsMs - b.tsMs).map((f) => ({
+    side: f.side,
+    tsMs: f.tsMs,
+    price: String(f.price),
+  }));
+}
+
+function ofType<T extends EngineEvent["type"]>(
+  events: readonly EngineEvent[],
+  type: T,
+): Extract<EngineEvent, { type: T }>[] {
+  return events.filter((e): e is Extract<EngineEvent, { type: T }> => e.type === type);
+}
+
+const BUY_AT_0 = scripted({ [minute(0)]: "buy" });
+
+Deno.test("runTrader() fires the stop loss on a price update in the middle of a candle", async () => {
+  const w = await world();
+  await runSteps(w, traderConfig({ strategy: BUY_AT_0 }), [
+    { atMs: minute(0) + 30_000, price: 100_000_000 },
+    { atMs: minute(1) + 500, candle: candle(0, 100_000_000) },
+    { atMs: minute(1) + 20_000, price: 97_000_000 },
+    { atMs: minute(1) + 25_000, price: 94_900_000 },
+    { atMs: minute(1) + 26_000, price: 94_000_000 },
+  ]);
+  const fills = await fillsBySide(w);
+  assert.equal(fills.length, 2);
+  assert.equal(fills[0]!.side, "bid");
+  assert.equal(fills[0]!.tsMs, minute(1) + 500);
+  assert.equal(fills[1]!.side, "ask");
+  // Within one price update of crossing the stop (95,000,000), mid-candle.
+  assert.equal(fills[1]!.tsMs, minute(1) + 25_000);
+  const risk = ofType(w.notifier.events, "RiskTriggered");
+  assert.deepEqual(risk.map((e) => [e.rule, e.price]), [["stop_loss", "94900000"]]);
+  const status = await traderStatus(w.store, traderConfig(), { nowMs: minute(2) });
+  assert.equal(status.position, null);
+  w.kv.close();
+});
+
+Deno.test("runTrader() exits before it enters: a stop at a close, then the close's buy", async () => {
+  const w = await world();
+  const strategy = scripted({ [minute(0)]: "buy", [minute(2)]: "buy" });
+  await runSteps(w, traderConfig({ strategy }), [
+    { atMs: minute(0) + 30_000, price: 100_000_000 },
+    { atMs: minute(1) + 500, candle: candle(0, 100_000_000) },
+    { atMs: minute(2) + 500, candle: candle(1, 99_000_000) },
+    // The candle of minute 2 closes below the stop and the strategy says buy at that close.
+    { atMs: minute(3) + 500, candle: candle(2, 94_000_000) },
+  ]);
+  // In the order they happened (the two at minute 3 share a timestamp).
+  const fills = ofType(w.notifier.events, "OrderFilled");
+  assert.deepEqual(fills.map((f) => [f.side, f.atMs]), [
+    ["bid", minute(1) + 500],
+    ["ask", minute(3) + 500],
+    ["bid", minute(3) + 500],
+  ]);
+  const status = await traderStatus(w.store, traderConfig(), { nowMs: minute(4) });
+  // The new entry at 94,001,000 (best ask) has its own stop, 5% below.
+  assert.equal(status.position?.stop, "89300000");
+  w.kv.close();
+});
+
+Deno.test("runTrader() paused blocks entries but still exits", async () => {
+  const w = await world();
+  const strategy = scripted({ [minute(0)]: "buy", [minute(1)]: "sell", [minute(3)]: "buy" });
+  await runSteps(w, traderConfig({ strategy }), [
+    { atMs: minute(0) + 30_000, price: 100_000_000 },
+    { atMs: minute(1) + 500, candle: candle(0, 100_000_000) },
+  ]);
+  await pauseTrading(w.store, "operator", { atMs: minute(1) + 600 });
+  const again = await world({ reuse: w });
+  await runSteps(again, traderConfig({ strategy }), [
+    { atMs: minute(2) + 500, candle: candle(1, 101_000_000) },
+    { atMs: minute(3) + 500, candle: candle(2, 101_000_000) },
+    { atMs: minute(4) + 500, candle: candle(3, 101_000_000) },
+  ]);
+  const fills = await fillsBySide(w);
+  assert.deepEqual(fills.map((f) => f.side), ["bid", "ask"]);
+  const signals = await w.store.listSignals("KRW-BTC");
+  const skipped = signals.find((s) => s.signalId === `script@${minute(3)}`);
+  assert.match(skipped?.reason ?? "", /not entered: trading is paused \(operator\)/);
+  await resumeTrading(w.store, { atMs: minute(5) });
+  assert.equal((await w.store.getControl()).paused, false);
+  w.kv.close();
+});
+
+Deno.test("runTrader() stale data blocks entries and raises an alert", async () => {
+  const w = await world();
+  await runSteps(w, traderConfig({ strategy: BUY_AT_0, staleAfterMs: 60_000 }), [
+    { atMs: minute(0) + 30_000, price: 100_000_000 },
+    // The close of minute 0 arrives five minutes late (a back-fill after an outage).
+    { atMs: minute(6), candle: candle(0, 100_000_000) },
+  ]);
+  assert.equal((await w.store.listFills()).length, 0);
+  const [signal] = await w.store.listSignals("KRW-BTC");
+  assert.match(signal?.reason ?? "", /not entered: stale data/);
+  const alerts = ofType(w.notifier.events, "ErrorRaised").filter((e) => e.code === "stale_data");
+  assert.equal(alerts.length, 1);
+  assert.ok(ofType(await w.store.listEvents(), "ErrorRaised").some((e) => e.code === "stale_data"));
+  w.kv.close();
+});
+
+Deno.test("runTrader() keeps the daily loss limit across a restart", async () => {
+  const rules = {
+    stopLossPct: 3,
+    takeProfitPct: 10,
+    maxDailyLossPct: 2,
+    trailingStopPct: 0,
+    cooldownMs: 0,
+  };
+  const w = await world();
+  const strategy = scripted({ [minute(0)]: "buy", [minute(3)]: "buy" });
+  await runSteps(w, traderConfig({ strategy, rules }), [
+    { atMs: minute(0) + 30_000, price: 100_000_000 },
+    { atMs: minute(1) + 500, candle: candle(0, 100_000_000) },
+    { atMs: minute(1) + 10_000, price: 96_000_000 },
+  ]);
+  assert.deepEqual((await fillsBySide(w)).map((f) => f.side), ["bid", "ask"]);
+  const first = await traderStatus(w.store, traderConfig(), { nowMs: minute(2) });
+  assert.equal(first.dailyLossBlocked, true);
+  // A new process: a new store object over the same KV, a fresh strategy.
+  const again = await world({ reuse: w });
+  await runSteps(again, traderConfig({ strategy, rules }), [
+    { atMs: minute(3) + 30_000, price: 96_000_000 },
+    { atMs: minute(4) + 500, candle: candle(3, 96_000_000) },
+  ]);
+  assert.equal((await w.store.listFills()).length, 2);
+  const signal = (await again.store.listSignals("KRW-BTC")).find((s) =>
+    s.signalId === `script@${minute(3)}`
+  );
+  assert.match(signal?.reason ?? "", /not entered: daily loss limit reached/);
+  w.kv.close();
+});
+
+Deno.test("runTrader() records a signal it cannot execute, with the reason", async () => {
+  const w = await world({ krw: 4_000 });
+  await runSteps(w, traderConfig({ strategy: BUY_AT_0 }), [
+    { atMs: minute(0) + 30_000, price: 100_000_000 },
+    { atMs: minute(1) + 500, candle: candle(0, 100_000_000) },
+  ]);
+  const [signal] = await w.store.listSignals("KRW-BTC");
+  assert.equal(signal?.action, "buy");
+  assert.match(signal?.reason ?? "", /not entered: order total .* under the 5,000 KRW minimum/);
+  const raised = ofType(w.notifier.events, "SignalRaised");
+  assert.equal(raised.length, 1);
+  assert.equal(raised[0]?.reason, signal?.reason);
+
+  // A ticker's market warning blocks the entry too.
+  const warned = await world();
+  const events = [
+    { atMs: minute(0) + 30_000, price: 100_000_000 },
+    { atMs: minute(1) + 500, candle: candle(0, 100_000_000) },
+  ] as const;
+  await runStepsWithWarning(warned, events);
+  const [blocked] = await warned.store.listSignals("KRW-BTC");
+  assert.match(blocked?.reason ?? "", /not entered: market warning: market PREVIEW/);
+  w.kv.close();
+  warned.kv.close();
+});
+
+async function runStepsWithWarning(
+  w: World,
+  steps: readonly [
+    { atMs: number; price: number },
+    { atMs: number; candle: ReturnType<typeof candle> },
+  ],
+): Promise<void> {
+  const { runTrader } = await import("../../engine/trader.ts");
+  const config = traderConfig({ strategy: BUY_AT_0 });
+  async function* feed() {
+    w.clock.set(steps[0].atMs);
+    yield {
+      kind: "price" as const,
+      market: "KRW-BTC",
+      price: steps[0].price,
+      atMs: steps[0].atMs,
+      source: "ticker" as const,
+      warning: "market PREVIEW",
+    };
+    w.clock.set(steps[1].atMs);
+    yield { kind: "candle" as const, market: "KRW-BTC", candle: steps[1].candle };
+  }
+  await runTrader(
+    {
+      clock: w.clock,
+      exchange: w.exchange,
+      account: w.exchange,
+      store: w.store,
+      notifier: w.notifier,
+      market: feed(),
+      history: () => Promise.resolve([]),
+    },
+    config,
+    new AbortController().signal,
+  );
+}
+
+Deno.test("runTrader() restores the position and its exit levels on restart without re-ordering", async () => {
+  const w = await world();
+  await runSteps(w, traderConfig({ strategy: BUY_AT_0 }), [
+    { atMs: minute(0) + 30_000, price: 100_000_000 },
+    { atMs: minute(1) + 500, candle: candle(0, 100_000_000) },
+    { atMs: minute(1) + 20_000, price: 99_000_000 },
+  ]);
+  const before = await traderStatus(w.store, traderConfig(), { nowMs: minute(2) });
+  assert.ok(before.position !== null);
+  const again = await world({ reuse: w });
+  const restored = await traderStatus(again.store, traderConfig(), { nowMs: minute(2) });
+  assert.deepEqual(restored.position, before.position);
+  // The restarted stream back-fills the decided candle again; the strategy says buy again.
+  await runSteps(again, traderConfig({ strategy: BUY_AT_0 }), [
+    { atMs: minute(1) + 40_000, candle: candle(0, 100_000_000) },
+    { atMs: minute(1) + 41_000, price: 98_000_000 },
+    { atMs: minute(1) + 42_000, price: 95_100_000 },
+    { atMs: minute(1) + 43_000, price: 94_000_000 },
+  ], { history: [candle(0, 100_000_000)] });
+  const fills = await fillsBySide(w);
+  assert.deepEqual(fills.map((f) => [f.side, f.tsMs]), [
+    ["bid", minute(1) + 500],
+    ["ask", minute(1) + 43_000],
+  ]);
+  const submitted = ofType(await w.store.listEvents(), "OrderSubmitted");
+  assert.equal(submitted.length, 2);
+  w.kv.close();
+});
+
+Deno.test("emergencyStop() pauses, cancels our open orders and sells the position", async () => {
+  const w = await world();
+  await runSteps(w, traderConfig({ strategy: BUY_AT_0 }), [
+    { atMs: minute(0) + 30_000, price: 100_000_000 },
+    { atMs: minute(1) + 500, candle: candle(0, 100_000_000) },
+  ]);
+  const deps = {
+    clock: w.clock,
+    exchange: w.exchange,
+    account: w.exchange,
+    store: w.store,
+    notifier: w.notifier,
+  };
+  const report = await emergencyStop(deps, traderConfig(), { sellPositions: true });
+  assert.deepEqual(report.cancelled, []);
+  assert.deepEqual(report.errors, []);
+  assert.equal(report.sold?.state, "FILLED");
+  const status = await traderStatus(w.store, traderConfig(), { nowMs: minute(2) });
+  assert.equal(status.paused, true);
+  assert.equal(status.position, null);
+  assert.deepEqual(status.openIntents, []);
+  w.kv.close();
+});
+
+Deno.test("traderStatus() reads a fresh store", async () => {
+  const kv = await Deno.openKv(":memory:");
+  const status = await traderStatus(new KvStore(kv), traderConfig(), { nowMs: minute(0) });
+  assert.equal(status.paused, false);
+  assert.equal(status.position, null);
+  assert.equal(status.lastPrice, null);
+  assert.equal(status.dailyPnl, "0");
+  kv.close();
+});
