@@ -3,15 +3,52 @@
  * (arguments, environment, exit codes).
  *
  *   deno task backtest [options]    run a strategy over real Upbit candles (see --help)
+ *   deno task demo                  the whole bot offline against an in-process sandbox
+ *   deno task paper                 real market data, simulated fills
+ *   deno task live                  real orders (keys, --i-understand-real-money, capital cap)
+ *   deno task ctl <command>         pause | resume | stop [--sell] | status [--json]
  */
 
 import { runBacktestCommand } from "./engine/cli/backtest_command.ts";
+import { runCtlCommand } from "./engine/cli/ctl_command.ts";
+import { runTradingCommand } from "./engine/cli/run_command.ts";
+import { ENV_VARS } from "./engine/config.ts";
+import * as trader from "./engine/trader.ts";
 
 const USAGE = `Usage: deno run -A main.ts <mode> [options]
 
 Modes:
   backtest   run a strategy with the risk manager over real Upbit candles (--help for options)
+  demo       the sandbox replaying real candles at high speed plus the paper bot, offline
+  paper      real Upbit market data, simulated fills, state in Deno KV
+  live       real orders (needs keys, --i-understand-real-money and a capital cap)
+  ctl        pause | resume | stop [--sell] | status [--json] of a bot's KV
 `;
+
+/** The variables the bot reads; nothing else of the environment is touched. */
+function readEnv(): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {};
+  for (const name of ENV_VARS) {
+    try {
+      env[name] = Deno.env.get(name);
+    } catch {
+      // Not granted by --allow-env: treated as unset.
+    }
+  }
+  return env;
+}
+
+/** Aborted on the first Ctrl-C or SIGTERM (systemd's stop); a second Ctrl-C exits at once. */
+function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) Deno.exit(130);
+    controller.abort();
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
+  return controller.signal;
+}
 
 const encoder = new TextEncoder();
 
@@ -32,6 +69,23 @@ async function main(args: string[]): Promise<number> {
         dataDir: new URL("./data", import.meta.url).pathname,
         nowMs: () => performance.now(),
       });
+    case "paper":
+    case "live":
+    case "demo":
+      return await runTradingCommand(mode, rest, {
+        stdout: (text) => write(Deno.stdout, text),
+        stderr: (text) => write(Deno.stderr, text),
+        isTerminal: Deno.stdout.isTerminal(),
+        env: readEnv(),
+        interrupt: interruptSignal(),
+        pid: Deno.pid,
+      }, trader);
+    case "ctl":
+      return await runCtlCommand(rest, {
+        stdout: (text) => write(Deno.stdout, text),
+        stderr: (text) => write(Deno.stderr, text),
+        env: readEnv(),
+      }, trader);
     case undefined:
     case "--help":
     case "help":

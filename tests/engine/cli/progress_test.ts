@@ -24,7 +24,7 @@ Deno.test("createProgressBar() draws on a terminal after a second and clears at 
   const h = harness(true);
   h.setNow(1500);
   h.bar.update(50, 100);
-  assert.match(h.out[0]!, /^\r\[#{15} {15}\]  50% 50\/100 candles$/);
+  assert.match(h.out[0]!, /^\r\[#{15} {15}\] {2}50% 50\/100 candles$/);
   h.bar.done();
   assert.equal(h.out[1], "\r\x1b[2K");
 });

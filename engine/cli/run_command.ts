@@ -1,0 +1,505 @@
+/**
+ * `deno task paper | live | demo`: builds the trading deps for a mode and runs the trader until
+ * interrupted. Paper and demo fill orders with `PaperExchange` walking the current order book;
+ * live sends real orders through `HttpExchange`. All three keep state in `KvStore` under the
+ * instance lock and serve the local control channel that `deno task ctl` talks to.
+ *
+ * Failures the user can fix end with ONE line and exit code 2 (bad config, live refusals, a
+ * second bot on the same KV); no network ends with one line and exit code 1. Never a stack trace.
+ */
+
+import type { Candle } from "../core/candle.ts";
+import { formatUnits, type Units, unitsFromNumber } from "../core/money.ts";
+import { createStrategy } from "../core/strategies/mod.ts";
+import { type BotConfig, parseConfig, secretValues, type TradingMode } from "../config.ts";
+import { ConsoleNotifier } from "../adapters/console_notifier.ts";
+import { HttpExchange } from "../adapters/http_exchange.ts";
+import { acquireInstanceLock, type InstanceLock, KvStore } from "../adapters/kv_store.ts";
+import { PaperExchange } from "../adapters/paper_exchange.ts";
+import {
+  AuthError,
+  ConfigError,
+  RejectedError,
+  TemporaryError,
+  UpbitRestClient,
+} from "../adapters/upbit/rest_client.ts";
+import type { OrderBook } from "../adapters/upbit/schemas.ts";
+import { toMarketEvent } from "../adapters/upbit/market_events.ts";
+import {
+  createMarketStream,
+  type MarketEvent as StreamEvent,
+} from "../adapters/upbit/ws_client.ts";
+import { createEventQueue, type EventQueue } from "../adapters/upbit/ws_events.ts";
+import { createLogger, createRedactor, type Logger } from "../log.ts";
+import type { Account, Clock, Exchange, MarketEvent } from "../ports.ts";
+import { createSandbox, type Sandbox } from "../sandbox/mod.ts";
+import type { BookSnapshot } from "../sandbox/feed.ts";
+import { controlFilePath, startControlServer } from "./control.ts";
+import type { TraderApi, TraderConfig, TraderDeps } from "./trader_api.ts";
+import type { TraderStatus } from "../trader.ts";
+import { formatStatus, group } from "./status_text.ts";
+
+/** What a trading command needs from the process (built by `main.ts`). */
+export interface RunIo {
+  readonly stdout: (text: string) => void;
+  readonly stderr: (text: string) => void;
+  /** stdout is a terminal: `LOG_FORMAT=auto` means pretty. */
+  readonly isTerminal: boolean;
+  /** The process's variables (only `main.ts` reads `Deno.env`). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Aborted on Ctrl-C / SIGTERM. */
+  readonly interrupt: AbortSignal;
+  /** The process id (written to the control file and the KV instance record). */
+  readonly pid: number;
+}
+
+/** A failure the user can fix: one line, exit code 2. */
+class Refusal extends Error {}
+/** The network is not there: one line, exit code 1. */
+class Offline extends Error {}
+
+/** Runs `paper`, `live` or `demo` and returns the exit code. */
+export async function runTradingCommand(
+  mode: TradingMode,
+  args: readonly string[],
+  io: RunIo,
+  trader: TraderApi,
+): Promise<number> {
+  const parsed = parseConfig(mode, { env: io.env, args });
+  if (!parsed.ok) {
+    io.stderr(`${mode}: ${parsed.error} (see --help)\n`);
+    return 2;
+  }
+  const config = parsed.value;
+  if (config.help) {
+    io.stdout(RUN_USAGE[mode]);
+    return 0;
+  }
+  const pretty = config.logFormat === "pretty" ||
+    (config.logFormat === "auto" && (io.isTerminal || mode === "demo"));
+  // The demo logs on the sandbox's clock, so the times match the replayed market.
+  const logClock = { nowMs: () => Date.now() };
+  const logger = createLogger({
+    format: pretty ? "pretty" : "json",
+    write: io.stdout,
+    nowMs: () => logClock.nowMs(),
+    secrets: secretValues(config),
+    base: { mode },
+  });
+  try {
+    await run(config, { io, logger, trader, logClock });
+    return 0;
+  } catch (error) {
+    const scrub = createRedactor(secretValues(config));
+    const redact = (text: string) => `${scrub(text)}\n`;
+    if (error instanceof Refusal) {
+      io.stderr(redact(`${mode}: ${error.message}`));
+      return 2;
+    }
+    if (error instanceof Offline) {
+      io.stderr(redact(`${mode}: ${error.message}`));
+      return 1;
+    }
+    io.stderr(redact(`${mode}: stopped by an unexpected error: ${oneLine(error)}`));
+    return 1;
+  }
+}
+
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.split("\n")[0]!.slice(0, 300);
+}
+
+interface RunContext {
+  readonly logClock: { nowMs: () => number };
+  readonly io: RunIo;
+  readonly logger: Logger;
+  readonly trader: TraderApi;
+}
+
+async function run(config: BotConfig, ctx: RunContext): Promise<void> {
+  let sandbox: Sandbox | undefined;
+  let clock: Clock = WALL_CLOCK;
+  let restUrl = config.restUrl;
+  let wsUrl = config.wsUrl;
+  if (config.mode === "demo") {
+    sandbox = await createSandbox({ port: 0, speed: config.speed, seed: config.seed });
+    restUrl = sandbox.restUrl;
+    wsUrl = sandbox.wsUrl;
+    clock = sandboxClock(sandbox, config.speed);
+    const sandboxClockNow = clock.nowMs;
+    ctx.logClock.nowMs = sandboxClockNow;
+    ctx.logger.info(
+      `demo: Upbit sandbox on ${restUrl} replaying real candles at ${config.speed}x; ` +
+        `paper bot trading ${
+          config.markets.join(", ")
+        } ${config.timeframe} with ${config.strategy}` +
+        (config.minutes === undefined ? " (Ctrl-C to stop)" : ` for ${config.minutes} min`),
+    );
+  }
+  try {
+    await runBot(config, { ...ctx, clock, restUrl, wsUrl });
+  } finally {
+    await sandbox?.close();
+  }
+}
+
+const WALL_CLOCK: Clock = {
+  nowMs: () => Date.now(),
+  sleep: (ms, signal) => sleepReal(ms, signal),
+};
+
+function sleepReal(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, Math.max(0, ms));
+    signal?.addEventListener("abort", done, { once: true });
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}
+
+/** The sandbox's accelerated clock: its time, and sleeps shortened by the speed. */
+function sandboxClock(sandbox: Sandbox, speed: number): Clock {
+  return {
+    nowMs: () => sandbox.replay.nowMs(),
+    sleep: (ms, signal) => sleepReal(ms / speed, signal),
+  };
+}
+
+interface BotContext extends RunContext {
+  readonly clock: Clock;
+  readonly restUrl: string;
+  readonly wsUrl: string;
+}
+
+async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
+  const { logger, clock, io } = ctx;
+  const rest = new UpbitRestClient({
+    restUrl: ctx.restUrl,
+    ...(config.mode === "live" && config.keys !== undefined
+      ? { accessKey: config.keys.accessKey.reveal(), secretKey: config.keys.secretKey }
+      : {}),
+    nowMs: clock.nowMs,
+    timeoutMs: 5_000,
+  });
+  const books = new Map<string, BookSnapshot>();
+  for (const book of await firstBooks(rest, config, ctx.restUrl)) books.set(book.market, book);
+  if (config.mode === "live") await checkKeys(rest);
+
+  const lockBase = lockBaseOf(config.kvPath);
+  const lock = await takeLock(lockBase);
+  let kv: Deno.Kv | undefined;
+  try {
+    if (config.mode === "demo") await removeKvFiles(config.kvPath);
+    kv = await Deno.openKv(config.kvPath);
+    const store = new KvStore(kv);
+    await store.claimInstance(io.pid, clock.nowMs());
+    const notifier = new ConsoleNotifier(logger);
+    notifier.subscribe((event) => {
+      if (event.type !== "OrderFilled" || event.side !== "ask") return;
+      store.getLedger(event.market).then((ledger) => {
+        if (ledger === undefined) return;
+        const pnl = ledger.cash - ledger.initialCash;
+        logger.info(
+          `P&L ${event.market}: ${pnl >= 0n ? "+" : ""}${
+            group(formatUnits(pnl))
+          } KRW since start ` +
+            `(cash ${group(formatUnits(ledger.cash))} KRW, fees ${
+              group(formatUnits(ledger.fees))
+            })`,
+          { event: "PnL", market: event.market, pnl: formatUnits(pnl) },
+        );
+      }, () => {});
+    });
+
+    let exchange: Exchange & Account;
+    if (config.mode === "live") {
+      exchange = new HttpExchange(rest);
+    } else {
+      const known = await store.getBalances();
+      const balances: Record<string, Units> = known.size > 0
+        ? Object.fromEntries(known)
+        : { KRW: unitsFromNumber(config.capitalKrw) };
+      exchange = new PaperExchange({
+        book: (market) => books.get(market),
+        nowMs: clock.nowMs,
+        balances,
+        feeBps: config.feeBps,
+      });
+    }
+
+    const stream = createMarketStream({
+      url: ctx.wsUrl,
+      markets: config.markets,
+      history: (market, range) => rest.candleHistory(market, "1m", range),
+      marketNowMs: clock.nowMs,
+      logger: { warn: (message, data) => logger.warn(`market data: ${message}`, data) },
+    });
+    const queues = new Map<string, EventQueue<MarketEvent>>(
+      config.markets.map((m) => [m, createEventQueue<MarketEvent>()]),
+    );
+    const pump = pumpEvents(stream.events(), { books, queues });
+
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    io.interrupt.addEventListener("abort", stop, { once: true });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    if (config.minutes !== undefined) timer = setTimeout(stop, config.minutes * 60_000);
+
+    const history = (market: string, range: { fromMs: number; toMs: number }): Promise<Candle[]> =>
+      rest.candleHistory(market, "1m", range);
+    const traderConfigs = config.markets.map((market) => traderConfigOf(config, market));
+    const depsOf = (market: string): TraderDeps => ({
+      clock,
+      exchange,
+      account: exchange,
+      store,
+      notifier,
+      market: queues.get(market)!.iterate(),
+      history,
+    });
+    const allDeps = traderConfigs.map((c) => depsOf(c.market));
+
+    const notifyControl = () => {
+      store.getControl().then(
+        (c) => notifier.notify({ type: "StateChanged", atMs: clock.nowMs(), ...c }),
+        () => {},
+      );
+    };
+    const control = await startControlServer(controlFilePath(lockBase), {
+      pause: async (reason) => {
+        await ctx.trader.pauseTrading(store, reason, { atMs: clock.nowMs() });
+        notifyControl();
+        return await statusOf(ctx.trader, store, traderConfigs);
+      },
+      resume: async () => {
+        await ctx.trader.resumeTrading(store, { atMs: clock.nowMs() });
+        notifyControl();
+        return await statusOf(ctx.trader, store, traderConfigs);
+      },
+      stop: async (sell) => {
+        const reports = [];
+        for (const [i, c] of traderConfigs.entries()) {
+          reports.push(await ctx.trader.emergencyStop(allDeps[i]!, c, { sellPositions: sell }));
+        }
+        return reports;
+      },
+      status: () => statusOf(ctx.trader, store, traderConfigs),
+    });
+    logger.info(
+      `${config.mode}: trading ${
+        config.markets.join(", ")
+      } (${config.timeframe}, ${config.strategy}` +
+        `, capital ${config.capitalKrw} KRW); state in ${config.kvPath}; ` +
+        `control with: deno task ctl status --kv ${config.kvPath}`,
+    );
+    try {
+      await Promise.all(
+        traderConfigs.map((c, i) => ctx.trader.runTrader(allDeps[i]!, c, controller.signal)),
+      );
+    } finally {
+      clearTimeout(timer);
+      io.interrupt.removeEventListener("abort", stop);
+      controller.abort();
+      try {
+        const status = await statusOf(ctx.trader, store, traderConfigs);
+        logger.info(`${config.mode}: stopped\n${formatStatus(status)}`, {
+          event: "Stopped",
+          status,
+        });
+      } catch {
+        // The summary is a courtesy; the state is already committed.
+      }
+      await control.close();
+      await stream.close();
+      for (const q of queues.values()) q.end();
+      await pump;
+    }
+  } finally {
+    kv?.close();
+    lock.release();
+  }
+}
+
+async function statusOf(
+  trader: TraderApi,
+  store: KvStore,
+  configs: readonly TraderConfig[],
+): Promise<TraderStatus[]> {
+  const out = [];
+  for (const c of configs) out.push(await trader.traderStatus(store, c));
+  return out;
+}
+
+/** The trader's config for one market. */
+export function traderConfigOf(config: BotConfig, market: string): TraderConfig {
+  // The loop's state is keyed by bot id: one id per market when several are traded.
+  const coin = (market.split("-")[1] ?? market).toLowerCase();
+  return {
+    botId: config.markets.length > 1 ? `${config.botId}-${coin}` : config.botId,
+    market,
+    timeframe: config.timeframe,
+    strategy: createStrategy(config.strategy, config.strategyParams),
+    rules: config.rules,
+    feeBps: config.feeBps,
+    budgetPct: config.budgetPct,
+    staleAfterMs: config.staleAfterMs,
+    capitalKrw: unitsFromNumber(config.capitalKrw),
+  };
+}
+
+/** Copies each market event to its market's queue and keeps the latest book per market. */
+async function pumpEvents(
+  events: AsyncIterable<StreamEvent>,
+  target: {
+    books: Map<string, BookSnapshot>;
+    queues: ReadonlyMap<string, EventQueue<MarketEvent>>;
+  },
+): Promise<void> {
+  for await (const event of events) {
+    if (event.kind === "orderbook") {
+      const b = event.book;
+      target.books.set(b.code, {
+        market: b.code,
+        tsMs: b.timestamp,
+        asks: b.orderbook_units.filter((u) => u.ask_price > 0 && u.ask_size > 0)
+          .map((u) => ({ price: unitsFromNumber(u.ask_price), size: unitsFromNumber(u.ask_size) })),
+        bids: b.orderbook_units.filter((u) => u.bid_price > 0 && u.bid_size > 0)
+          .map((u) => ({ price: unitsFromNumber(u.bid_price), size: unitsFromNumber(u.bid_size) })),
+      });
+    }
+    const mapped = toMarketEvent(event);
+    if (mapped === undefined) continue;
+    if (mapped.kind === "connection") { for (const q of target.queues.values()) q.push(mapped); }
+    else target.queues.get(mapped.market)?.push(mapped);
+  }
+  for (const q of target.queues.values()) q.end();
+}
+
+/** The first order books; proves the REST endpoint is reachable and the markets exist. */
+async function firstBooks(
+  rest: UpbitRestClient,
+  config: BotConfig,
+  restUrl: string,
+): Promise<BookSnapshot[]> {
+  let books: OrderBook[];
+  try {
+    books = await rest.orderbooks(config.markets);
+  } catch (error) {
+    if (error instanceof TemporaryError) {
+      throw new Offline(
+        `cannot reach ${restUrl} (${error.reason}): no internet? ` +
+          "`deno task demo` runs the whole bot offline against a local sandbox",
+      );
+    }
+    if (error instanceof RejectedError || error instanceof ConfigError) {
+      throw new Refusal(`MARKETS: ${config.markets.join(",")}: not all are markets of ${restUrl}`);
+    }
+    throw error;
+  }
+  const missing = config.markets.filter((m) => !books.some((b) => b.market === m));
+  if (missing.length > 0) {
+    throw new Refusal(`MARKETS: ${missing.join(",")}: not a market of ${restUrl}`);
+  }
+  return books.map((b) => ({ market: b.market, tsMs: b.tsMs, asks: b.asks, bids: b.bids }));
+}
+
+/** Live mode: the keys must work before anything is traded. */
+async function checkKeys(rest: UpbitRestClient): Promise<void> {
+  try {
+    await rest.accounts();
+  } catch (error) {
+    if (error instanceof AuthError) {
+      throw new Refusal(`UPBIT_ACCESS_KEY: refused by Upbit: ${oneLine(error)}`);
+    }
+    throw error;
+  }
+}
+
+/** The local path the lock and control files hang off (a remote KV gets a stand-in in ./data). */
+export function lockBaseOf(kvPath: string): string {
+  if (!/^[a-z]+:\/\//i.test(kvPath)) return kvPath;
+  let hash = 0;
+  for (const ch of kvPath) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  return `./data/remote-kv-${hash.toString(16)}`;
+}
+
+async function takeLock(lockBase: string): Promise<InstanceLock> {
+  const dir = lockBase.includes("/") ? lockBase.slice(0, lockBase.lastIndexOf("/")) : ".";
+  if (dir !== "" && lockBase !== ":memory:") await Deno.mkdir(dir, { recursive: true });
+  try {
+    return await acquireInstanceLock(lockBase === ":memory:" ? "./data/memory-kv" : lockBase);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new Refusal(error.message);
+    if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotFound) {
+      throw new Refusal(`DENO_KV_PATH: cannot use ${lockBase}: ${oneLine(error)}`);
+    }
+    throw error;
+  }
+}
+
+/** The demo starts from an empty store every time (the sandbox starts with fresh balances). */
+async function removeKvFiles(kvPath: string): Promise<void> {
+  for (const suffix of ["", "-wal", "-shm"]) {
+    await Deno.remove(kvPath + suffix).catch(() => {});
+  }
+}
+
+const SHARED_OPTIONS = `Configuration (flag, or variable in the environment / .env; the flag wins):
+  --market KRW-BTC        MARKETS              comma-separated KRW markets (default KRW-BTC)
+  --timeframe 1h          TIMEFRAME            1m 3m 5m 10m 15m 30m 1h 4h 1d (default 1h; demo 1m)
+  --strategy bb           STRATEGY             bb, rsi or macd (default bb)
+  --period/--std/...      STRATEGY_PARAMS      e.g. period=20,std=2.5 (flags as in backtest)
+  --stop-loss 5           STOP_LOSS_PCT        % below entry (0 = off)
+  --take-profit 10        TAKE_PROFIT_PCT      % above entry (0 = off)
+  --max-daily-loss 10     MAX_DAILY_LOSS_PCT   no entries for the Upbit day after this loss
+  --trailing-stop 0       TRAILING_STOP_PCT    % below the high since entry (0 = off)
+  --cooldown-hours 0      COOLDOWN_HOURS       no entry this long after a stop loss
+  --fee 0.05              FEE_PCT              fee per side, %
+  --budget 100            BUDGET_PCT           % of cash per entry
+  --capital N             CAPITAL_KRW          capital cap in KRW (live 100000, else 1000000)
+  --stale-after 120       STALE_AFTER_SECONDS  no entries when market data is older
+  --bot-id bot            BOT_ID               part of every order identifier
+  --log-format auto       LOG_FORMAT           json, pretty or auto (pretty on a terminal)
+  --kv ./data/bot.kv      DENO_KV_PATH         state file (or a remote KV URL)
+  --rest-url URL          UPBIT_REST_URL       default https://api.upbit.com
+  --ws-url URL            UPBIT_WS_URL         default wss://api.upbit.com/websocket/v1
+  --help                  this text
+`;
+
+/** `--help` of each trading mode. */
+export const RUN_USAGE: Readonly<Record<TradingMode, string>> = {
+  paper: `Usage: deno task paper [options]
+
+Paper trading on real Upbit market data (public endpoints, no keys): orders are simulated by
+walking the live order book with Upbit's fees, tick sizes and minimum order. State in Deno KV.
+Stop with Ctrl-C; control a running bot with \`deno task ctl\`.
+
+${SHARED_OPTIONS}`,
+  live: `Usage: deno task live --i-understand-real-money [options]
+
+REAL orders on Upbit. Refuses to start without UPBIT_ACCESS_KEY and UPBIT_SECRET_KEY, without
+--i-understand-real-money (or UPBIT_TRADER_REAL_MONEY=yes), or with a capital cap over
+LIVE_CAPITAL_LIMIT_KRW (default 1000000). The capital cap defaults to 100000 KRW.
+
+  --i-understand-real-money   UPBIT_TRADER_REAL_MONEY=yes   required
+                              UPBIT_ACCESS_KEY, UPBIT_SECRET_KEY   required (never printed)
+                              LIVE_CAPITAL_LIMIT_KRW        highest --capital accepted
+
+${SHARED_OPTIONS}`,
+  demo: `Usage: deno task demo [options]
+
+Runs everything offline: a local Upbit sandbox replaying real candles at high speed, and the
+paper bot trading against it, with a readable log of signals, orders, fills and P&L. The state
+is a fresh ./data/demo.kv each run. Stop with Ctrl-C.
+
+  --speed 600             sandbox seconds per real second (default 600: 10 candles/s)
+  --minutes N             stop after N real minutes (default: run until Ctrl-C)
+  --seed 1                seed of the synthetic market detail
+
+${SHARED_OPTIONS}`,
+};

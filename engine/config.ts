@@ -1,0 +1,527 @@
+/**
+ * The bot's configuration: ONE zod schema over the environment (including an optional `.env`
+ * loaded by `deno run --env-file`) and the command-line flags; a flag wins over its variable.
+ *
+ * `deno run --env-file` only warns when the file is missing, so every value is checked here and
+ * a bad or missing one fails at start with one line naming the field (as the user wrote it: the
+ * flag or the variable) and the reason. Secret values are wrapped in `Secret` at once and never
+ * appear in a message, not even as "got …".
+ *
+ * Only `main.ts` reads `Deno.env`; it passes the variables in, so this module does no I/O.
+ */
+
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { type Timeframe, TIMEFRAME_MS } from "./core/candle.ts";
+import { DEFAULT_RISK_RULES, type RiskRules } from "./core/risk.ts";
+import { DEFAULT_STRATEGY, STRATEGIES, type StrategyId } from "./core/strategies/mod.ts";
+import { err, ok, type Result } from "./core/result.ts";
+import { Secret } from "./secret.ts";
+
+/** The modes that trade (`ctl` has its own small config, `ctlConfig`). */
+export type TradingMode = "paper" | "live" | "demo";
+
+/** How log lines look: one JSON object per line, or pretty text (`auto`: pretty on a TTY). */
+export type LogFormat = "json" | "pretty" | "auto";
+
+/** Upbit's public REST base URL. */
+export const DEFAULT_REST_URL = "https://api.upbit.com";
+/** Upbit's public WebSocket URL. */
+export const DEFAULT_WS_URL = "wss://api.upbit.com/websocket/v1";
+/** Where the bot keeps its state. */
+export const DEFAULT_KV_PATH = "./data/bot.kv";
+/** The live capital cap when none is given: the design's canary amount. */
+export const DEFAULT_LIVE_CAPITAL_KRW = 100_000;
+/** Paper and demo capital when none is given. */
+export const DEFAULT_PAPER_CAPITAL_KRW = 1_000_000;
+/** The highest live capital accepted unless `LIVE_CAPITAL_LIMIT_KRW` raises it. */
+export const DEFAULT_LIVE_CAPITAL_LIMIT_KRW = 1_000_000;
+
+/** Every variable the bot reads (the `--allow-env` list of the tasks). */
+export const ENV_VARS = [
+  "UPBIT_ACCESS_KEY",
+  "UPBIT_SECRET_KEY",
+  "UPBIT_REST_URL",
+  "UPBIT_WS_URL",
+  "DENO_KV_PATH",
+  "MARKETS",
+  "TIMEFRAME",
+  "STRATEGY",
+  "STRATEGY_PARAMS",
+  "STOP_LOSS_PCT",
+  "TAKE_PROFIT_PCT",
+  "MAX_DAILY_LOSS_PCT",
+  "TRAILING_STOP_PCT",
+  "COOLDOWN_HOURS",
+  "FEE_PCT",
+  "BUDGET_PCT",
+  "CAPITAL_KRW",
+  "LIVE_CAPITAL_LIMIT_KRW",
+  "STALE_AFTER_SECONDS",
+  "BOT_ID",
+  "LOG_FORMAT",
+  "UPBIT_TRADER_REAL_MONEY",
+] as const;
+
+/** A variable name the bot reads. */
+export type EnvVar = typeof ENV_VARS[number];
+
+/** The validated configuration of a trading mode. */
+export interface BotConfig {
+  readonly mode: TradingMode;
+  /** Both keys, or neither (paper and demo ignore them). */
+  readonly keys: { readonly accessKey: Secret; readonly secretKey: Secret } | undefined;
+  readonly restUrl: string;
+  readonly wsUrl: string;
+  readonly kvPath: string;
+  readonly markets: readonly string[];
+  readonly timeframe: Timeframe;
+  readonly strategy: StrategyId;
+  readonly strategyParams: Readonly<Record<string, number>>;
+  readonly rules: RiskRules;
+  readonly feeBps: number;
+  readonly budgetPct: number;
+  readonly capitalKrw: number;
+  readonly liveCapitalLimitKrw: number;
+  readonly staleAfterMs: number;
+  readonly botId: string;
+  readonly logFormat: LogFormat;
+  readonly realMoney: boolean;
+  /** Demo only: sandbox seconds per real second. */
+  readonly speed: number;
+  /** Demo only: stop after this many real minutes (undefined: until Ctrl-C). */
+  readonly minutes: number | undefined;
+  /** Demo only: the replay seed. */
+  readonly seed: number;
+  readonly help: boolean;
+}
+
+/** Where one setting comes from: its variable and/or its flag. */
+interface Field {
+  readonly env?: EnvVar;
+  readonly flag?: string;
+  readonly boolean?: boolean;
+  readonly secret?: boolean;
+}
+
+const FIELDS = {
+  accessKey: { env: "UPBIT_ACCESS_KEY", secret: true },
+  secretKey: { env: "UPBIT_SECRET_KEY", secret: true },
+  restUrl: { env: "UPBIT_REST_URL", flag: "rest-url" },
+  wsUrl: { env: "UPBIT_WS_URL", flag: "ws-url" },
+  kvPath: { env: "DENO_KV_PATH", flag: "kv" },
+  markets: { env: "MARKETS", flag: "market" },
+  timeframe: { env: "TIMEFRAME", flag: "timeframe" },
+  strategy: { env: "STRATEGY", flag: "strategy" },
+  strategyParams: { env: "STRATEGY_PARAMS" },
+  stopLoss: { env: "STOP_LOSS_PCT", flag: "stop-loss" },
+  takeProfit: { env: "TAKE_PROFIT_PCT", flag: "take-profit" },
+  maxDailyLoss: { env: "MAX_DAILY_LOSS_PCT", flag: "max-daily-loss" },
+  trailingStop: { env: "TRAILING_STOP_PCT", flag: "trailing-stop" },
+  cooldownHours: { env: "COOLDOWN_HOURS", flag: "cooldown-hours" },
+  fee: { env: "FEE_PCT", flag: "fee" },
+  budget: { env: "BUDGET_PCT", flag: "budget" },
+  capital: { env: "CAPITAL_KRW", flag: "capital" },
+  liveCapitalLimit: { env: "LIVE_CAPITAL_LIMIT_KRW" },
+  staleAfter: { env: "STALE_AFTER_SECONDS", flag: "stale-after" },
+  botId: { env: "BOT_ID", flag: "bot-id" },
+  logFormat: { env: "LOG_FORMAT", flag: "log-format" },
+  realMoney: { env: "UPBIT_TRADER_REAL_MONEY", flag: "i-understand-real-money", boolean: true },
+  speed: { flag: "speed" },
+  minutes: { flag: "minutes" },
+  seed: { flag: "seed" },
+  help: { flag: "help", boolean: true },
+} as const satisfies Record<string, Field>;
+
+type FieldName = keyof typeof FIELDS;
+
+/** Flags that set one strategy parameter (as in `deno task backtest`). */
+const PARAM_FLAGS: Readonly<Record<StrategyId, readonly string[]>> = {
+  bb: ["period", "std"],
+  rsi: ["period", "oversold", "overbought"],
+  macd: ["fast", "slow", "signal"],
+};
+const ALL_PARAM_FLAGS = [...new Set(Object.values(PARAM_FLAGS).flat())];
+
+function number(options: { min: number; max: number; int?: boolean }): z.ZodType<number, string> {
+  return z.string().trim().regex(/^-?\d+(\.\d+)?$/, "expected a number").transform(Number).pipe(
+    (options.int ? z.number().int("expected a whole number") : z.number())
+      .min(options.min, `must be >= ${options.min}`)
+      .max(options.max, `must be <= ${options.max}`),
+  ) as unknown as z.ZodType<number, string>;
+}
+
+const MARKET = /^KRW-[A-Z0-9]{1,15}$/;
+
+function httpUrl(schemes: readonly string[]): z.ZodType<string, string> {
+  return z.string().trim().refine((s) => {
+    try {
+      const url = new URL(s);
+      return schemes.includes(url.protocol) && url.username === "" && url.password === "";
+    } catch {
+      return false;
+    }
+  }, `expected a ${schemes.map((s) => s.replace(":", "")).join(" or ")} URL without credentials`)
+    .transform((s) => s.replace(/\/+$/, "")) as unknown as z.ZodType<string, string>;
+}
+
+/** `true` for yes/true/1 (the real-money switch must be explicit). */
+const YES = z.string().trim().toLowerCase().refine(
+  (s) => ["yes", "true", "1", "no", "false", "0", ""].includes(s),
+  "expected yes or no",
+).transform((s) => ["yes", "true", "1"].includes(s));
+
+const SCHEMA = z.object({
+  accessKey: z.string().trim().min(1, "must not be empty").optional(),
+  secretKey: z.string().trim().min(1, "must not be empty").optional(),
+  restUrl: httpUrl(["http:", "https:"]).default(DEFAULT_REST_URL),
+  wsUrl: httpUrl(["ws:", "wss:"]).default(DEFAULT_WS_URL),
+  kvPath: z.string().trim().min(1, "must not be empty").default(DEFAULT_KV_PATH),
+  markets: z.string().transform((s) => s.split(",").map((m) => m.trim().toUpperCase()))
+    .pipe(
+      z.array(z.string().regex(MARKET, "expected KRW markets like KRW-BTC,KRW-ETH")).min(1)
+        .max(10, "at most 10 markets").refine(
+          (list) => new Set(list).size === list.length,
+          "a market is listed twice",
+        ),
+    ).default(["KRW-BTC"]),
+  timeframe: z.enum(Object.keys(TIMEFRAME_MS) as [Timeframe, ...Timeframe[]], {
+    error: `expected one of ${Object.keys(TIMEFRAME_MS).join(", ")}`,
+  }).optional(),
+  strategy: z.enum(Object.keys(STRATEGIES) as [StrategyId, ...StrategyId[]], {
+    error: `expected one of ${Object.keys(STRATEGIES).join(", ")}`,
+  }).default(DEFAULT_STRATEGY),
+  strategyParams: z.string().regex(
+    /^\s*([a-z]+\s*=\s*-?\d+(\.\d+)?\s*)(,\s*[a-z]+\s*=\s*-?\d+(\.\d+)?\s*)*$/,
+    "expected name=value pairs like period=20,std=2.5",
+  ).optional(),
+  stopLoss: number({ min: 0, max: 99 }).default(DEFAULT_RISK_RULES.stopLossPct),
+  takeProfit: number({ min: 0, max: 10_000 }).default(DEFAULT_RISK_RULES.takeProfitPct),
+  maxDailyLoss: number({ min: 0, max: 100 }).default(DEFAULT_RISK_RULES.maxDailyLossPct),
+  trailingStop: number({ min: 0, max: 99 }).default(DEFAULT_RISK_RULES.trailingStopPct),
+  cooldownHours: number({ min: 0, max: 24 * 365 }).default(0),
+  fee: number({ min: 0, max: 5 }).default(0.05),
+  budget: number({ min: 1, max: 100 }).default(100),
+  capital: number({ min: 5_000, max: 1e13, int: true }).optional(),
+  liveCapitalLimit: number({ min: 5_000, max: 1e13, int: true }).default(
+    DEFAULT_LIVE_CAPITAL_LIMIT_KRW,
+  ),
+  staleAfter: number({ min: 1, max: 86_400 }).default(120),
+  botId: z.string().trim().regex(/^[a-z0-9][a-z0-9-]{0,15}$/, "expected 1-16 of a-z, 0-9, -")
+    .default("bot"),
+  logFormat: z.enum(["json", "pretty", "auto"], { error: "expected json, pretty or auto" })
+    .default("auto"),
+  realMoney: z.union([z.boolean(), YES]).default(false),
+  speed: number({ min: 1, max: 100_000 }).default(600),
+  minutes: number({ min: 0.01, max: 1e6 }).optional(),
+  seed: number({ min: 0, max: 2 ** 31, int: true }).default(1),
+  help: z.boolean().default(false),
+});
+
+/** The raw inputs: the process's variables and the arguments after the mode. */
+export interface ConfigInput {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly args: readonly string[];
+}
+
+/** Flags a mode accepts besides the shared ones. */
+const MODE_FLAGS: Readonly<Record<TradingMode, readonly FieldName[]>> = {
+  paper: [],
+  live: ["realMoney"],
+  demo: ["speed", "minutes", "seed"],
+};
+
+/**
+ * Parses the configuration of `mode`. The error is one line: the field as the user wrote it and
+ * the reason, e.g. `CAPITAL_KRW: must be >= 5000` or `--timeframe: expected one of 1m, …`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const bad = parseConfig("paper", { env: { CAPITAL_KRW: "12" }, args: [] });
+ * assert.equal(bad.ok, false);
+ * assert.equal(!bad.ok && bad.error, "CAPITAL_KRW: must be >= 5000");
+ * ```
+ */
+export function parseConfig(mode: TradingMode, input: ConfigInput): Result<BotConfig, string> {
+  const allowed = new Set<FieldName>([
+    ...(Object.keys(FIELDS) as FieldName[]).filter((f) =>
+      !["realMoney", "speed", "minutes", "seed"].includes(f)
+    ),
+    ...MODE_FLAGS[mode],
+  ]);
+  const gathered = gather(input, allowed);
+  if (!gathered.ok) return gathered;
+  const { raw, source, params } = gathered.value;
+  if (mode === "demo") {
+    // The demo runs its own sandbox and a throw-away store: the bot's settings do not apply.
+    for (const name of ["restUrl", "wsUrl", "accessKey", "secretKey"] as const) {
+      if (source.get(name)?.startsWith("--")) {
+        return err(`${source.get(name)}: not used by the demo (it runs its own sandbox)`);
+      }
+      delete raw[name];
+    }
+    if (!source.get("kvPath")?.startsWith("--")) delete raw.kvPath;
+  }
+  const parsed = SCHEMA.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = issue.path[0] as FieldName;
+    return err(`${label(name, source)}: ${issue.message}`);
+  }
+  const v = parsed.data;
+  if ((v.accessKey === undefined) !== (v.secretKey === undefined)) {
+    const missing = v.accessKey === undefined ? "UPBIT_ACCESS_KEY" : "UPBIT_SECRET_KEY";
+    return err(`${missing}: missing (set both UPBIT_ACCESS_KEY and UPBIT_SECRET_KEY, or neither)`);
+  }
+  const strategyParams = parseStrategyParams(v.strategy, params, source);
+  if (!strategyParams.ok) return strategyParams;
+  const capitalKrw = v.capital ??
+    (mode === "live" ? DEFAULT_LIVE_CAPITAL_KRW : DEFAULT_PAPER_CAPITAL_KRW);
+  const config: BotConfig = {
+    mode,
+    keys: v.accessKey === undefined || v.secretKey === undefined
+      ? undefined
+      : { accessKey: new Secret(v.accessKey), secretKey: new Secret(v.secretKey) },
+    restUrl: v.restUrl,
+    wsUrl: v.wsUrl,
+    kvPath: mode === "demo"
+      ? (v.kvPath === DEFAULT_KV_PATH ? "./data/demo.kv" : v.kvPath)
+      : v.kvPath,
+    markets: v.markets,
+    timeframe: v.timeframe ?? (mode === "demo" ? "1m" : "1h"),
+    strategy: v.strategy,
+    strategyParams: strategyParams.value,
+    rules: {
+      stopLossPct: v.stopLoss,
+      takeProfitPct: v.takeProfit,
+      maxDailyLossPct: v.maxDailyLoss,
+      trailingStopPct: v.trailingStop,
+      cooldownMs: Math.round(v.cooldownHours * 3_600_000),
+    },
+    feeBps: v.fee * 100,
+    budgetPct: v.budget,
+    capitalKrw,
+    liveCapitalLimitKrw: v.liveCapitalLimit,
+    staleAfterMs: v.staleAfter * 1000,
+    botId: v.botId,
+    logFormat: v.logFormat,
+    realMoney: v.realMoney,
+    speed: v.speed,
+    minutes: v.minutes,
+    seed: v.seed,
+    help: v.help,
+  };
+  if (mode === "live" && !config.help) {
+    const refusal = liveRefusal(config, source);
+    if (refusal !== undefined) return err(refusal);
+  }
+  return ok(config);
+}
+
+/**
+ * Why live mode must not start, or undefined: real orders need keys, the explicit real-money
+ * switch, a persistent store and a capital cap within the limit.
+ */
+function liveRefusal(config: BotConfig, source: ReadonlyMap<string, string>): string | undefined {
+  if (config.keys === undefined) {
+    return "UPBIT_ACCESS_KEY: missing: live mode needs UPBIT_ACCESS_KEY and UPBIT_SECRET_KEY " +
+      "(in the environment or .env)";
+  }
+  if (!config.realMoney) {
+    return "--i-understand-real-money: missing: live mode places real orders; pass the flag " +
+      "(or set UPBIT_TRADER_REAL_MONEY=yes)";
+  }
+  if (config.kvPath === ":memory:") {
+    return `${label("kvPath", source)}: live mode needs a persistent store, not :memory:`;
+  }
+  if (config.capitalKrw > config.liveCapitalLimitKrw) {
+    return `${label("capital", source)}: ${config.capitalKrw} KRW is over the live limit of ` +
+      `${config.liveCapitalLimitKrw} KRW (raise LIVE_CAPITAL_LIMIT_KRW to allow it)`;
+  }
+  for (const [name, url] of [["restUrl", config.restUrl], ["wsUrl", config.wsUrl]] as const) {
+    const u = new URL(url);
+    const local = u.hostname === "127.0.0.1" || u.hostname === "localhost";
+    if (!local && (u.protocol === "http:" || u.protocol === "ws:")) {
+      return `${label(name, source)}: live mode sends keys only over TLS (https/wss) ` +
+        "or to 127.0.0.1";
+    }
+  }
+  return undefined;
+}
+
+interface Gathered {
+  readonly raw: Record<string, unknown>;
+  /** Field → the label the user wrote (`--capital` or `CAPITAL_KRW`). */
+  readonly source: Map<string, string>;
+  /** Strategy parameters: name → [text, label]. */
+  readonly params: Map<string, readonly [string, string]>;
+}
+
+/** Collects the raw text of every field: the flag when given, else the variable. */
+function gather(input: ConfigInput, allowed: ReadonlySet<FieldName>): Result<Gathered, string> {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
+  for (const name of allowed) {
+    const field: Field = FIELDS[name];
+    if (field.flag !== undefined) {
+      options[field.flag] = {
+        type: field.boolean ? "boolean" : "string",
+        ...(name === "help" ? { short: "h" } : {}),
+      };
+    }
+  }
+  for (const flag of ALL_PARAM_FLAGS) options[flag] = { type: "string" };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: [...input.args], options, strict: true, allowPositionals: false })
+      .values as Record<string, string | boolean | undefined>;
+  } catch (error) {
+    // node:util's messages name the flag; keep the first line only.
+    return err(
+      (error as Error).message.split("\n")[0]!.replace(/^Unknown option/, "unknown option"),
+    );
+  }
+  const raw: Record<string, unknown> = {};
+  const source = new Map<string, string>();
+  for (const name of allowed) {
+    const field: Field = FIELDS[name];
+    const fromFlag = field.flag === undefined ? undefined : values[field.flag];
+    if (fromFlag !== undefined) {
+      raw[name] = fromFlag;
+      source.set(name, `--${field.flag}`);
+      continue;
+    }
+    const fromEnv = field.env === undefined ? undefined : input.env[field.env];
+    // An empty variable (`KEY=` in .env) counts as unset, as most tools treat it.
+    if (fromEnv !== undefined && fromEnv !== "") {
+      raw[name] = fromEnv;
+      source.set(name, field.env!);
+    }
+  }
+  const params = new Map<string, readonly [string, string]>();
+  const envParams = typeof raw.strategyParams === "string" ? raw.strategyParams : undefined;
+  if (envParams !== undefined && /^[\s\w=.,-]*$/.test(envParams)) {
+    for (const pair of envParams.split(",")) {
+      const [k, v] = pair.split("=").map((s) => s.trim());
+      if (k !== undefined && k !== "" && v !== undefined) params.set(k, [v, "STRATEGY_PARAMS"]);
+    }
+  }
+  for (const flag of ALL_PARAM_FLAGS) {
+    const text = values[flag];
+    if (typeof text === "string") params.set(flag, [text, `--${flag}`]);
+  }
+  return ok({ raw, source, params });
+}
+
+function parseStrategyParams(
+  strategy: StrategyId,
+  params: ReadonlyMap<string, readonly [string, string]>,
+  source: ReadonlyMap<string, string>,
+): Result<Record<string, number>, string> {
+  const out: Record<string, number> = {};
+  for (const [name, [text, where]] of params) {
+    if (!PARAM_FLAGS[strategy].includes(name)) {
+      return err(
+        `${where}: ${name} is not a parameter of strategy ${strategy} (it takes ${
+          PARAM_FLAGS[strategy].join(", ")
+        })`,
+      );
+    }
+    const value = Number(text);
+    if (text.trim() === "" || !Number.isFinite(value)) {
+      return err(`${where}: ${name} must be a number`);
+    }
+    out[name] = value;
+  }
+  const checked = STRATEGIES[strategy].params.safeParse(out);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    const name = String(issue.path[0] ?? "");
+    const where = params.get(name)?.[1] ?? label("strategyParams", source);
+    return err(`${where}: ${name} ${issue.message}`);
+  }
+  return ok(out);
+}
+
+/** The name of a field as the user set it, or both its names when it was not set. */
+function label(name: FieldName, source: ReadonlyMap<string, string>): string {
+  const set = source.get(name);
+  if (set !== undefined) return set;
+  const field: Field = FIELDS[name];
+  if (field.env !== undefined && field.flag !== undefined) return `${field.env} (--${field.flag})`;
+  return field.env ?? `--${field.flag}`;
+}
+
+/** What `deno task ctl` was asked to do. */
+export type CtlCommand =
+  | { readonly kind: "pause"; readonly reason: string }
+  | { readonly kind: "resume" }
+  | { readonly kind: "stop"; readonly sell: boolean }
+  | { readonly kind: "status"; readonly json: boolean };
+
+/** The configuration of `deno task ctl`. */
+export interface CtlConfig {
+  readonly command: CtlCommand | undefined;
+  readonly kvPath: string;
+  readonly help: boolean;
+}
+
+/** Parses `ctl <command> [options]`; the error is one line naming the field. */
+export function parseCtlConfig(input: ConfigInput): Result<CtlConfig, string> {
+  const [verb, ...rest] = input.args;
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: rest,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        kv: { type: "string" },
+        sell: { type: "boolean" },
+        json: { type: "boolean" },
+        reason: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }).values as Record<string, string | boolean | undefined>;
+  } catch (error) {
+    return err(
+      (error as Error).message.split("\n")[0]!.replace(/^Unknown option/, "unknown option"),
+    );
+  }
+  const kvText = (values.kv as string | undefined) ?? input.env.DENO_KV_PATH;
+  const kvPath = kvText === undefined || kvText.trim() === "" ? DEFAULT_KV_PATH : kvText.trim();
+  if (verb === undefined || verb === "--help" || verb === "-h" || values.help === true) {
+    return ok({ command: undefined, kvPath, help: true });
+  }
+  const only = (allowed: readonly string[]): string | undefined =>
+    ["sell", "json", "reason"].find((f) => values[f] !== undefined && !allowed.includes(f));
+  let command: CtlCommand;
+  switch (verb) {
+    case "pause":
+      command = { kind: "pause", reason: (values.reason as string | undefined) ?? "paused by ctl" };
+      break;
+    case "resume":
+      command = { kind: "resume" };
+      break;
+    case "stop":
+      command = { kind: "stop", sell: values.sell === true };
+      break;
+    case "status":
+      command = { kind: "status", json: values.json === true };
+      break;
+    default:
+      return err(`command: expected pause, resume, stop or status: got "${verb.slice(0, 40)}"`);
+  }
+  const extra = only(
+    { pause: ["reason"], resume: [], stop: ["sell"], status: ["json"] }[command.kind],
+  );
+  if (extra !== undefined) return err(`--${extra}: not an option of ctl ${command.kind}`);
+  return ok({ command, kvPath, help: false });
+}
+
+/** The values of every configured secret, for the log scrubber. */
+export function secretValues(config: { readonly keys: BotConfig["keys"] }): string[] {
+  return config.keys === undefined
+    ? []
+    : [config.keys.accessKey.reveal(), config.keys.secretKey.reveal()];
+}

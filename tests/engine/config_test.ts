@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import { parseConfig, parseCtlConfig, secretValues } from "../../engine/config.ts";
+
+const KEYS = { UPBIT_ACCESS_KEY: "canary-access-7f3a9", UPBIT_SECRET_KEY: "canary-secret-91b2c" };
+
+function error(result: { ok: boolean; error?: string }): string {
+  assert.equal(result.ok, false);
+  return result.error!;
+}
+
+Deno.test("parseConfig() gives paper defaults without any setting", () => {
+  const r = parseConfig("paper", { env: {}, args: [] });
+  assert.ok(r.ok);
+  assert.equal(r.value.restUrl, "https://api.upbit.com");
+  assert.equal(r.value.wsUrl, "wss://api.upbit.com/websocket/v1");
+  assert.equal(r.value.kvPath, "./data/bot.kv");
+  assert.deepEqual(r.value.markets, ["KRW-BTC"]);
+  assert.equal(r.value.capitalKrw, 1_000_000);
+  assert.equal(r.value.feeBps, 5);
+  assert.equal(r.value.keys, undefined);
+});
+
+Deno.test("parseConfig() names the variable and the reason of a bad env value", () => {
+  assert.equal(
+    error(parseConfig("paper", { env: { CAPITAL_KRW: "abc" }, args: [] })),
+    "CAPITAL_KRW: expected a number",
+  );
+  assert.equal(
+    error(parseConfig("paper", { env: { MARKETS: "BTC" }, args: [] })),
+    "MARKETS: expected KRW markets like KRW-BTC,KRW-ETH",
+  );
+  assert.match(
+    error(parseConfig("paper", { env: { UPBIT_REST_URL: "ftp://x" }, args: [] })),
+    /^UPBIT_REST_URL: expected a http or https URL/,
+  );
+  assert.match(
+    error(parseConfig("paper", { env: { TIMEFRAME: "2m" }, args: [] })),
+    /^TIMEFRAME: expected one of 1m, 3m/,
+  );
+});
+
+Deno.test("parseConfig() names the flag when the flag is wrong, and the flag wins over env", () => {
+  assert.equal(
+    error(parseConfig("paper", { env: {}, args: ["--stop-loss", "150"] })),
+    "--stop-loss: must be <= 99",
+  );
+  const r = parseConfig("paper", { env: { CAPITAL_KRW: "abc" }, args: ["--capital", "50000"] });
+  assert.ok(r.ok);
+  assert.equal(r.value.capitalKrw, 50_000);
+  assert.match(error(parseConfig("paper", { env: {}, args: ["--nope"] })), /--nope/);
+});
+
+Deno.test("parseConfig() checks strategy parameters from env and flags", () => {
+  const r = parseConfig("paper", {
+    env: { STRATEGY: "rsi", STRATEGY_PARAMS: "period=10,oversold=25" },
+    args: ["--overbought", "80"],
+  });
+  assert.ok(r.ok);
+  assert.deepEqual(r.value.strategyParams, { period: 10, oversold: 25, overbought: 80 });
+  assert.match(
+    error(parseConfig("paper", { env: {}, args: ["--fast", "3"] })),
+    /^--fast: fast is not a parameter of strategy bb/,
+  );
+  assert.match(
+    error(parseConfig("paper", { env: { STRATEGY_PARAMS: "period=x" }, args: [] })),
+    /^STRATEGY_PARAMS: expected name=value pairs/,
+  );
+});
+
+Deno.test("parseConfig() wants both keys or neither, without printing them", () => {
+  const message = error(
+    parseConfig("paper", { env: { UPBIT_SECRET_KEY: KEYS.UPBIT_SECRET_KEY }, args: [] }),
+  );
+  assert.match(message, /^UPBIT_ACCESS_KEY: missing/);
+  assert.ok(!message.includes(KEYS.UPBIT_SECRET_KEY));
+});
+
+Deno.test("live refuses without keys, without the real-money flag, and over the capital limit", () => {
+  assert.match(error(parseConfig("live", { env: {}, args: [] })), /^UPBIT_ACCESS_KEY: missing/);
+  assert.match(
+    error(parseConfig("live", { env: KEYS, args: [] })),
+    /^--i-understand-real-money: missing: live mode places real orders/,
+  );
+  assert.match(
+    error(
+      parseConfig("live", {
+        env: KEYS,
+        args: ["--i-understand-real-money", "--capital", "5000000"],
+      }),
+    ),
+    /^--capital: 5000000 KRW is over the live limit of 1000000 KRW/,
+  );
+  assert.match(
+    error(
+      parseConfig("live", {
+        env: { ...KEYS, UPBIT_TRADER_REAL_MONEY: "yes", DENO_KV_PATH: ":memory:" },
+        args: [],
+      }),
+    ),
+    /^DENO_KV_PATH: live mode needs a persistent store/,
+  );
+  assert.match(
+    error(parseConfig("live", {
+      env: { ...KEYS, UPBIT_TRADER_REAL_MONEY: "yes", UPBIT_REST_URL: "http://example.com" },
+      args: [],
+    })),
+    /^UPBIT_REST_URL: live mode sends keys only over TLS/,
+  );
+});
+
+Deno.test("live starts with keys, the env switch and the default 100,000 KRW cap", () => {
+  const r = parseConfig("live", { env: { ...KEYS, UPBIT_TRADER_REAL_MONEY: "yes" }, args: [] });
+  assert.ok(r.ok);
+  assert.equal(r.value.capitalKrw, 100_000);
+  assert.equal(`${r.value.keys?.secretKey}`, "[REDACTED]");
+  assert.ok(!JSON.stringify(r.value).includes(KEYS.UPBIT_SECRET_KEY));
+  assert.ok(!Deno.inspect(r.value).includes(KEYS.UPBIT_SECRET_KEY));
+  assert.deepEqual(secretValues(r.value), [KEYS.UPBIT_ACCESS_KEY, KEYS.UPBIT_SECRET_KEY]);
+  const raised = parseConfig("live", {
+    env: { ...KEYS, LIVE_CAPITAL_LIMIT_KRW: "5000000" },
+    args: ["--i-understand-real-money", "--capital", "5000000"],
+  });
+  assert.ok(raised.ok);
+});
+
+Deno.test("demo ignores the bot's KV path and URLs from the environment", () => {
+  const r = parseConfig("demo", {
+    env: { DENO_KV_PATH: "./data/bot.kv", UPBIT_REST_URL: "http://127.0.0.1:1" },
+    args: [],
+  });
+  assert.ok(r.ok);
+  assert.equal(r.value.kvPath, "./data/demo.kv");
+  assert.equal(r.value.timeframe, "1m");
+  assert.match(
+    error(parseConfig("demo", { env: {}, args: ["--speed", "0"] })),
+    /^--speed: must be >= 1/,
+  );
+  assert.match(error(parseConfig("paper", { env: {}, args: ["--speed", "5"] })), /--speed/);
+});
+
+Deno.test("parseCtlConfig() parses the commands and names a wrong one", () => {
+  const r = parseCtlConfig({ env: { DENO_KV_PATH: "/tmp/x.kv" }, args: ["stop", "--sell"] });
+  assert.ok(r.ok);
+  assert.deepEqual(r.value.command, { kind: "stop", sell: true });
+  assert.equal(r.value.kvPath, "/tmp/x.kv");
+  assert.match(error(parseCtlConfig({ env: {}, args: ["halt"] })), /^command: expected pause/);
+  assert.match(
+    error(parseCtlConfig({ env: {}, args: ["status", "--sell"] })),
+    /^--sell: not an option/,
+  );
+});
