@@ -671,6 +671,8 @@ export interface ReconcileReport {
   readonly seeded: boolean;
   /** True when trading must stay in safe mode. */
   readonly safeMode: boolean;
+  /** Currencies not compared: an intent on them is still unresolved (its fills are unknown). */
+  readonly unsettled: readonly string[];
 }
 
 /**
@@ -680,7 +682,9 @@ export interface ReconcileReport {
  * 2. every `OPEN` intent's order is read and its missing trades applied;
  * 3. open orders that are not ours are reported (alert, left alone);
  * 4. the account's balances are compared to the ledger's: any difference → safe mode, with the
- *    numbers. On first start the ledger's balances are seeded from the account.
+ *    numbers, except for the currencies of an intent that could not be resolved now (exchange
+ *    errors: its fills are unknown), listed in `unsettled` for a later pass. On first start the
+ *    ledger's balances are seeded from the account.
  */
 export async function reconcile(
   deps: OrderManagerDeps,
@@ -690,6 +694,7 @@ export async function reconcile(
   const { store, exchange, clock, notifier } = deps;
   const live = await store.listIntents(LIVE_INTENT_STATES);
   const intents: Intent[] = [];
+  const unsettled = new Set<string>();
   for (const intent of live) {
     let current = intent;
     if (current.state === "NEW") {
@@ -701,7 +706,25 @@ export async function reconcile(
         updatedAtMs: clock.nowMs(),
       });
     }
-    intents.push(await driveIntent(deps, config, current, { send: false, waitForFills: false }));
+    let resolved = await driveIntent(deps, config, current, { send: false, waitForFills: false });
+    let settled = resolved.state !== "UNKNOWN";
+    if (resolved.state === "OPEN" && resolved.uuid !== undefined) {
+      // driveIntent keeps an intent OPEN when its one poll failed, so its trades may be missing:
+      // read the order once more before the balances are compared.
+      settled = false;
+      try {
+        const order = await exchange.getOrder({ uuid: resolved.uuid });
+        if (order?.trades !== undefined) {
+          resolved = await absorb(deps, config, resolved, order);
+          settled = true;
+        }
+      } catch (error) {
+        if (!isAmbiguous(error)) throw error;
+      }
+    }
+    // Fills not known yet would show as a false mismatch: leave these currencies for later.
+    if (!settled) unsettled.add("KRW").add(baseCurrency(resolved.market));
+    intents.push(resolved);
   }
 
   const external: ExchangeOrder[] = [];
@@ -736,6 +759,7 @@ export async function reconcile(
   } else {
     const currencies = new Set([...expected.keys(), ...accountTotals.keys()]);
     for (const currency of [...currencies].sort()) {
+      if (unsettled.has(currency)) continue;
       const ledger = expected.get(currency) ?? 0n;
       const held = accountTotals.get(currency) ?? 0n;
       const diff = ledger > held ? ledger - held : held - ledger;
@@ -766,7 +790,7 @@ export async function reconcile(
     notifier.notify(event);
     safeMode = true;
   }
-  return { intents, external, mismatches, seeded, safeMode };
+  return { intents, external, mismatches, seeded, safeMode, unsettled: [...unsettled].sort() };
 }
 
 /** The coin a market trades (`KRW-BTC` → `BTC`). */

@@ -12,8 +12,11 @@
  * regenerates the same intent id and identifier, and each decision is taken only once all earlier
  * intents are terminal (the held volume it reads is then final).
  *
- * Progress is one JSON line per step on stdout: `ready`, `reconciled`, `intent`, `skipped`,
- * `done`. Exit codes: 0 done, 3 lock refused, 1 anything else.
+ * Each finished order's trades are delivered a second time (`echo`), as the private stream's
+ * late `myOrder` would: applying them again must change nothing.
+ *
+ * Progress is one JSON line per step on stdout: `ready`, `reconciled`, `intent`, `echo`,
+ * `skipped`, `done`. Exit codes: 0 done, 3 lock refused, 1 anything else.
  */
 
 import { HttpExchange } from "../../../engine/adapters/http_exchange.ts";
@@ -23,6 +26,7 @@ import { RateLimitedError, TemporaryError } from "../../../engine/adapters/upbit
 import { UpbitRestClient } from "../../../engine/adapters/upbit/rest_client.ts";
 import { parseUnits } from "../../../engine/core/money.ts";
 import {
+  applyTrades,
   DEFAULT_ORDER_MANAGER_CONFIG,
   driveIntent,
   intentId,
@@ -139,6 +143,23 @@ async function commandOf(deps: OrderManagerDeps, i: number): Promise<SubmitOrder
   };
 }
 
+/**
+ * Delivers the trades of a finished order once more, as the private stream does when its
+ * `myOrder` message arrives after the REST poll already applied them: must change nothing.
+ */
+async function echoFills(
+  deps: OrderManagerDeps,
+  config: OrderManagerConfig,
+  intent: Intent,
+): Promise<void> {
+  const uuid = intent.uuid;
+  if (uuid === undefined) return;
+  const order = await retrying(deps.clock, () => deps.exchange.getOrder({ uuid }));
+  if (order === undefined) return;
+  const applied = await applyTrades(deps, config, order, intent.id);
+  await say({ ev: "echo", id: intent.id, applied: applied.length });
+}
+
 /** Drives decision `i` until its intent is terminal (or it is denied before sending). */
 async function runSignal(
   deps: OrderManagerDeps,
@@ -181,6 +202,7 @@ async function runSignal(
     }
     if (TERMINAL_INTENT_STATES.includes(intent.state)) {
       await say({ ev: "intent", i, state: intent.state, sends: intent.sends, a: intent.attempt });
+      await echoFills(deps, config, intent);
       return;
     }
   }

@@ -44,8 +44,14 @@ import { ALL_STATES, BOT_ID, MARKET } from "./_worker.ts";
 const KILLS = Number(Deno.env.get("CRASH_KILLS") ?? "200");
 /** Seed of the fault and kill schedule. */
 const SEED = Number(Deno.env.get("CRASH_SEED") ?? "20261124");
-/** A kill lands uniformly in [0, this) ms after the worker says it is ready. */
-const MAX_KILL_DELAY_MS = 800;
+/**
+ * When a kill lands, after the worker says it is ready: mostly within [0, 800) ms (startup,
+ * reconciliation, the first orders), sometimes within [800, 2500) ms so that runs also live past
+ * the visibility grace and resend.
+ */
+function killDelayMs(rng: Rng): number {
+  return rng() < 0.8 ? intBetween(rng, 0, 799) : intBetween(rng, 800, 2_499);
+}
 /** Decisions the clean final run takes past the newest one of the kill phase. */
 const FINAL_SIGNALS = 12;
 /** Decisions asked of a worker that is going to be killed (it never gets that far). */
@@ -62,7 +68,7 @@ type Weighted = ReadonlyArray<readonly [number, (rng: Rng) => FaultSpec]>;
 const PASS = (): FaultSpec => ({ kind: "delay", delayMs: 0 });
 
 function loseMode(rng: Rng): "hang" | "reset" {
-  return rng() < 0.2 ? "reset" : "hang";
+  return rng() < 0.1 ? "reset" : "hang";
 }
 
 /**
@@ -109,7 +115,7 @@ const ROUTES: ReadonlyArray<
     mix: [
       [0.1, () => ({ kind: "server_error", status: 503 })],
       [0.05, () => ({ kind: "html_error", status: 502 })],
-      [0.05, (r) => ({ kind: "lose_response", mode: "reset" })],
+      [0.05, (r) => ({ kind: "lose_response", mode: loseMode(r), hangMs: 1_000 })],
     ],
   },
 ];
@@ -386,10 +392,11 @@ async function inspect(
   }
 }
 
-/** Violations that a worker's own reconciliations reported. */
+/** What the worker itself saw go wrong: reconciliation mismatches, safe mode, a fill applied twice. */
 function reconcileViolations(events: readonly WorkerEvent[]): string[] {
   const out: string[] = [];
   for (const e of events) {
+    if (e.ev === "echo" && e.applied !== 0) out.push(`a repeated delivery applied: ${e.id}`);
     if (e.ev !== "reconciled" && e.ev !== "done") continue;
     const mismatches = e.ev === "done" ? Number(e.mismatches) : (e.mismatches as unknown[]).length;
     if (mismatches > 0 || e.safeMode === true) {
@@ -425,7 +432,7 @@ Deno.test({
       for (let kill = 0; kill < KILLS; kill++) {
         const run = startWorker(kvPath, sb, ENDLESS);
         await run.ready;
-        const delayMs = Math.floor(rng() * MAX_KILL_DELAY_MS);
+        const delayMs = killDelayMs(rng);
         const slept = await waitOrExit(delayMs, run.finished);
         if (slept) run.child.kill("SIGKILL");
         const status = await run.finished;
