@@ -497,13 +497,30 @@ class Trader {
       return;
     }
     const price = this.lastPrice > 0 ? this.lastPrice : unitsToNumber(ledger.avgPrice);
-    const res = await submitOrder(this.om, this.omConfig, {
+    const sell = {
       kind: "market_sell",
       market,
       signalId,
       volume: ledger.qty,
       referencePrice: unitsFromNumber(price),
-    });
+    } as const;
+    let res = await submitOrder(this.om, this.omConfig, sell);
+    if (!res.ok && res.error.kind === "market_busy") {
+      // An earlier order still holds the market (e.g. left UNKNOWN by an outage): resolve it
+      // now rather than let it block the exit until a restart, then try once more.
+      const blocking = await this.deps.store.getIntent({ id: res.error.intentId });
+      if (blocking !== undefined) {
+        await driveIntent(this.om, this.omConfig, blocking, { send: false, waitForFills: false });
+        const left = await this.refreshLedger();
+        if (left.qty <= 0n) {
+          // The blocking order was itself a sale that went through: nothing left to protect.
+          this.levels = null;
+          await this.persist();
+          return;
+        }
+        res = await submitOrder(this.om, this.omConfig, { ...sell, volume: left.qty });
+      }
+    }
     const nowMs = clock.nowMs();
     let failure: string | undefined;
     if (!res.ok) {
