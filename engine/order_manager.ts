@@ -39,7 +39,7 @@ import type {
   Store,
   StoredFill,
 } from "./ports.ts";
-import { LIVE_INTENT_STATES } from "./ports.ts";
+import { LIVE_INTENT_STATES, orderFilledEvent } from "./ports.ts";
 
 /** Tuning of the protocol. */
 export interface OrderManagerConfig {
@@ -588,18 +588,7 @@ export async function applyTrades(
     return [];
   }
   for (const f of res.value) {
-    deps.notifier.notify({
-      type: "OrderFilled",
-      atMs,
-      market: f.market,
-      side: f.side,
-      orderUuid: f.orderUuid,
-      tradeUuid: f.tradeUuid,
-      price: formatUnits(f.price),
-      volume: formatUnits(f.volume),
-      funds: formatUnits(f.funds),
-      fee: formatUnits(f.fee),
-    });
+    deps.notifier.notify(orderFilledEvent(f, atMs));
   }
   return res.value;
 }

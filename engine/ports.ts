@@ -12,7 +12,7 @@
  */
 
 import type { Candle } from "./core/candle.ts";
-import type { Units } from "./core/money.ts";
+import { formatUnits, type Units } from "./core/money.ts";
 import type { Ledger } from "./core/ledger.ts";
 import type { DayGuard } from "./core/risk.ts";
 import type { Result } from "./core/result.ts";
@@ -348,6 +348,25 @@ export interface StoredFill {
   readonly funds: Units;
   readonly fee: Units;
   readonly tsMs: number;
+}
+
+/** The `OrderFilled` event of a stored fill (amounts as exact decimal strings). */
+export function orderFilledEvent(
+  fill: StoredFill,
+  atMs: number,
+): Extract<EngineEvent, { type: "OrderFilled" }> {
+  return {
+    type: "OrderFilled",
+    atMs,
+    market: fill.market,
+    side: fill.side,
+    orderUuid: fill.orderUuid,
+    tradeUuid: fill.tradeUuid,
+    price: formatUnits(fill.price),
+    volume: formatUnits(fill.volume),
+    funds: formatUnits(fill.funds),
+    fee: formatUnits(fill.fee),
+  };
 }
 
 /** Why fills could not be applied. */

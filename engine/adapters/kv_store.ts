@@ -35,7 +35,7 @@ import type {
   StoredFill,
   TraderState,
 } from "../ports.ts";
-import { TERMINAL_INTENT_STATES } from "../ports.ts";
+import { orderFilledEvent, TERMINAL_INTENT_STATES } from "../ports.ts";
 import { ConfigError, ConflictError } from "./upbit/errors.ts";
 
 /** How many times a write re-reads and retries after a lost race before giving up. */
@@ -646,18 +646,7 @@ export class KvStore implements Store {
       for (const f of fills) {
         op.check({ key: keys.fillKey(f.orderUuid, f.tradeUuid), versionstamp: null });
         op.set(keys.fillKey(f.orderUuid, f.tradeUuid), fillValue(f));
-        this.#event(op, {
-          type: "OrderFilled",
-          atMs: batch.atMs,
-          market: f.market,
-          side: f.side,
-          orderUuid: f.orderUuid,
-          tradeUuid: f.tradeUuid,
-          price: formatUnits(f.price),
-          volume: formatUnits(f.volume),
-          funds: formatUnits(f.funds),
-          fee: formatUnits(f.fee),
-        });
+        this.#event(op, orderFilledEvent(f, batch.atMs));
       }
       this.#mark(op, batch.atMs, `fills ${batch.orderUuid}`);
       if ((await op.commit()).ok) return ok(fills);
