@@ -182,6 +182,17 @@ export type EngineEvent =
     readonly reason: string;
   }
   | EventBase & {
+    /**
+     * A signal announced by `SignalRaised` before its order went out was not executed after
+     * all; `reason` is the signal's recorded reason, ending in why (`…; not entered: …`).
+     */
+    readonly type: "SignalFailed";
+    readonly market: string;
+    readonly signalId: string;
+    readonly action: "buy" | "sell";
+    readonly reason: string;
+  }
+  | EventBase & {
     readonly type: "OrderSubmitted";
     readonly intentId: string;
     readonly market: string;

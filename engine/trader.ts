@@ -11,7 +11,10 @@
  * - exits come before entries and are never blocked; entries stop when trading is paused, in safe
  *   mode, on stale data or a market warning, and every signal that cannot be executed is recorded
  *   with its reason;
- * - orders go through the order manager (one in flight per market, deterministic identifiers).
+ * - orders go through the order manager (one in flight per market, deterministic identifiers);
+ * - while running, the reconciliation is repeated every `reconcileEveryMs` (reliability.md §1.6
+ *   step 8), between orders: it resolves what an outage left unresolved and catches balances that
+ *   changed outside the bot (safe mode, as at start).
  *
  * The clock is injected: nothing here reads the wall clock except the operator commands'
  * defaults.
@@ -48,6 +51,7 @@ import {
   type OrderManagerConfig,
   type OrderManagerDeps,
   reconcile,
+  type ReconcileReport,
   type SubmitDenial,
   submitOrder,
 } from "./order_manager.ts";
@@ -64,6 +68,7 @@ import type {
   TraderState,
 } from "./ports.ts";
 import { LIVE_INTENT_STATES } from "./ports.ts";
+import { UpbitError } from "./adapters/upbit/errors.ts";
 
 /** How one bot trades one market. */
 export interface TraderConfig {
@@ -84,6 +89,8 @@ export interface TraderConfig {
   readonly capitalKrw?: Units;
   /** Order manager tuning (default: the protocol's defaults). */
   readonly orders?: Partial<Omit<OrderManagerConfig, "botId" | "feeBps">>;
+  /** Period of the reconciliation while running, on the injected clock (default 60 s). */
+  readonly reconcileEveryMs?: number;
 }
 
 /** What the loop uses. */
@@ -109,6 +116,61 @@ const BUY_MARGIN: Units = SCALE;
 
 /** A failed exit is retried on price updates, but not more often than this. */
 const EXIT_RETRY_MS = 5_000;
+
+/** Default period of the reconciliation while running (reliability.md §1.6 step 8). */
+const RECONCILE_EVERY_MS = 60_000;
+
+/**
+ * Order work of the traders that share a store (one process, one trader per market): their order
+ * handling runs side by side, a reconciliation pass alone. The pass drives the live intents and
+ * compares the balances of every market, so it must never meet a submit (two writers of one
+ * intent) nor a half-applied order of a sibling market (a false balance mismatch).
+ */
+class OrderGate {
+  #active = 0;
+  #pass: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+  /** External orders already reported, so a pass alerts on each once. */
+  readonly reportedExternal = new Set<string>();
+
+  /** Runs `fn` beside other order handling, after any pass that is waiting or running. */
+  async shared<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#pass !== undefined) await this.#pass;
+    this.#active++;
+    try {
+      return await fn();
+    } finally {
+      this.#active--;
+      if (this.#active === 0) this.#drained?.();
+    }
+  }
+
+  /** Runs `fn` alone: waits for the order handling in progress, holds back new handling. */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#pass !== undefined) await this.#pass;
+    let release!: () => void;
+    this.#pass = new Promise((resolve) => release = resolve);
+    try {
+      if (this.#active > 0) await new Promise<void>((resolve) => this.#drained = resolve);
+      this.#drained = undefined;
+      return await fn();
+    } finally {
+      this.#pass = undefined;
+      release();
+    }
+  }
+}
+
+const GATES = new WeakMap<Store, OrderGate>();
+
+function gateOf(store: Store): OrderGate {
+  let gate = GATES.get(store);
+  if (gate === undefined) {
+    gate = new OrderGate();
+    GATES.set(store, gate);
+  }
+  return gate;
+}
 
 /** The state before the first start. */
 const FIRST_STATE: TraderState = {
@@ -182,13 +244,18 @@ export async function runTrader(
   const stop = new AbortController();
   const onAbort = () => stop.abort();
   signal.addEventListener("abort", onAbort, { once: true });
-  const watchdog = trader.watchStale(stop.signal);
+  const background = Promise.all([
+    trader.watchStale(stop.signal),
+    trader.reconcileEvery(stop.signal),
+  ]);
+  // A bug in a background check stops the loop; it is rethrown below.
+  background.catch(() => stop.abort());
   try {
     await trader.consume(stop.signal);
   } finally {
     signal.removeEventListener("abort", onAbort);
     stop.abort();
-    await watchdog;
+    await background;
   }
 }
 
@@ -199,6 +266,7 @@ class Trader {
   readonly om: OrderManagerDeps;
   readonly omConfig: OrderManagerConfig;
   readonly aggregator: CandleAggregator;
+  readonly gate: OrderGate;
   ledger!: Ledger;
   guard: DayGuard | null = null;
   levels: RiskLevels | null = null;
@@ -215,6 +283,8 @@ class Trader {
   staleAlerted = false;
   riskNotified = false;
   exitRetryAtMs = 0;
+  /** The signal logged ahead of its order: its record then logs only a failure. */
+  announced: { signalId: string; reason: string; atMs: number } | null = null;
 
   constructor(deps: TraderDeps, config: TraderConfig) {
     this.deps = deps;
@@ -227,6 +297,7 @@ class Trader {
     };
     this.omConfig = orderManagerConfigOf(config);
     this.aggregator = new CandleAggregator(config.timeframe);
+    this.gate = gateOf(deps.store);
   }
 
   // ---- start ----
@@ -242,7 +313,8 @@ class Trader {
     this.lastPrice = saved.lastPrice;
     this.lastPriceAtMs = saved.lastPriceAtMs;
     // Reconcile BEFORE anything can trade: unresolved intents, fills, balances.
-    await reconcile(this.om, this.omConfig, { account });
+    const report = await this.gate.exclusive(() => reconcile(this.om, this.omConfig, { account }));
+    this.noteExternal(report);
     let ledger = await store.getLedger(market);
     if (ledger === undefined) {
       const krw = (await account.balances()).find((b) => b.currency === "KRW");
@@ -304,7 +376,7 @@ class Trader {
     for (;;) {
       const next = await Promise.race([it.next(), aborted]);
       if (next === "aborted" || next.done === true) break;
-      await this.handle(next.value);
+      await this.gate.shared(() => this.handle(next.value));
     }
     // Not awaited: a stream parked on its socket ends on its own close.
     it.return?.().catch(() => {});
@@ -318,6 +390,89 @@ class Trader {
       if (signal.aborted) return;
       await this.staleReason(this.deps.clock.nowMs());
     }
+  }
+
+  /** Reconciles again every `reconcileEveryMs`, between orders, until `signal` aborts. */
+  async reconcileEvery(signal: AbortSignal): Promise<void> {
+    let waitMs = this.config.reconcileEveryMs ?? RECONCILE_EVERY_MS;
+    while (!signal.aborted) {
+      await this.deps.clock.sleep(waitMs, signal);
+      if (signal.aborted) return;
+      waitMs = await this.gate.exclusive(() => this.reconcilePass());
+    }
+  }
+
+  /**
+   * One reconciliation while running: the order manager's own, after the orders in progress.
+   * Returns how long to wait for the next one. Exchange errors are reported, never thrown.
+   */
+  async reconcilePass(): Promise<number> {
+    const { clock, store, exchange, account } = this.deps;
+    const everyMs = this.config.reconcileEveryMs ?? RECONCILE_EVERY_MS;
+    const graceMs = this.omConfig.visibilityGraceMs;
+    // An order sent within the grace may not be visible yet: looking it up now would wait (or
+    // call it absent too early). Come back once the grace has passed (§1.6 step 8).
+    const nowMs = clock.nowMs();
+    let youngMs = 0;
+    for (const intent of await store.listIntents(LIVE_INTENT_STATES)) {
+      const sentAtMs = intent.lastSentAtMs ?? intent.createdAtMs;
+      youngMs = Math.max(youngMs, sentAtMs + graceMs + 1 - nowMs);
+    }
+    if (youngMs > 0) return Math.min(youngMs, everyMs);
+    const heldBefore = (await this.refreshLedger()).qty;
+    const reported = this.gate.reportedExternal;
+    const om: OrderManagerDeps = {
+      ...this.om,
+      // An external order is alerted on once, not at every pass.
+      exchange: {
+        placeOrder: (request) => exchange.placeOrder(request),
+        getOrder: (ref) => exchange.getOrder(ref),
+        cancelOrder: (ref) => exchange.cancelOrder(ref),
+        openOrders: async (market) =>
+          (await exchange.openOrders(market)).filter((o) => !reported.has(o.uuid)),
+      },
+    };
+    try {
+      // One lookup per unresolved order: an outage must not hold every market's orders back.
+      const report = await reconcile(om, { ...this.omConfig, maxLookups: 1 }, { account });
+      this.noteExternal(report);
+    } catch (error) {
+      if (!(error instanceof UpbitError)) throw error;
+      await this.alert(
+        "reconcile_failed",
+        `periodic reconciliation of ${this.config.market} failed: ${error.message}; retrying in ${
+          Math.round(everyMs / 1000)
+        } s`,
+      );
+    }
+    await this.syncPosition(heldBefore, clock.nowMs());
+    return everyMs;
+  }
+
+  /** Follows fills that a pass applied (the position held before it was `heldBefore`). */
+  async syncPosition(heldBefore: Units, nowMs: number): Promise<void> {
+    const ledger = await this.refreshLedger();
+    // Only a change counts: unsellable dust keeps no levels on purpose.
+    if (ledger.qty === heldBefore) return;
+    if (ledger.qty > heldBefore && this.levels === null) {
+      // A buy resolved after the fact: protect it from its fill price, as after a restart.
+      this.levels = riskLevels(ledger.avgPrice, {
+        rules: this.config.rules,
+        atMs: nowMs,
+        market: this.config.market,
+      });
+      this.entryMs = nowMs;
+      this.riskNotified = false;
+      await this.persist();
+    } else if (ledger.qty <= 0n && this.levels !== null) {
+      // A sale resolved after the fact: nothing left to protect.
+      this.levels = null;
+      await this.persist();
+    }
+  }
+
+  noteExternal(report: ReconcileReport): void {
+    for (const order of report.external) this.gate.reportedExternal.add(order.uuid);
   }
 
   async handle(event: MarketEvent): Promise<void> {
@@ -460,6 +615,7 @@ class Trader {
         } KRW available`,
       );
     }
+    this.announceSignal(signalId, { action: "buy", reason });
     const res = await submitOrder(this.om, this.omConfig, {
       kind: "market_buy",
       market,
@@ -504,6 +660,7 @@ class Trader {
       volume: ledger.qty,
       referencePrice: unitsFromNumber(price),
     } as const;
+    if (rule === "signal") this.announceSignal(signalId, { action: "sell", reason });
     let res = await submitOrder(this.om, this.omConfig, sell);
     if (!res.ok && res.error.kind === "market_busy") {
       // An earlier order still holds the market (e.g. left UNKNOWN by an outage): resolve it
@@ -516,6 +673,9 @@ class Trader {
           // The blocking order was itself a sale that went through: nothing left to protect.
           this.levels = null;
           await this.persist();
+          if (rule === "signal") {
+            await this.recordSignal(signalId, "sell", `${reason}; not executed: already sold`);
+          }
           return;
         }
         res = await submitOrder(this.om, this.omConfig, { ...sell, volume: left.qty });
@@ -662,16 +822,35 @@ class Trader {
     this.deps.notifier.notify(event);
   }
 
+  /** Logs a signal before its order goes out, so the log reads signal, order, fill, P&L. */
+  announceSignal(
+    signalId: string,
+    signal: { readonly action: "buy" | "sell"; readonly reason: string },
+  ): void {
+    const atMs = this.deps.clock.nowMs();
+    this.announced = { signalId, reason: signal.reason, atMs };
+    const { market } = this.config;
+    this.deps.notifier.notify({ type: "SignalRaised", atMs, market, signalId, ...signal });
+  }
+
+  /**
+   * Stores a signal with its outcome (once). An announced signal keeps its time and is not logged
+   * again, unless its reason changed: it was not executed (`SignalFailed`).
+   */
   async recordSignal(signalId: string, action: "buy" | "sell", reason: string): Promise<void> {
+    const announced = this.announced?.signalId === signalId ? this.announced : null;
+    this.announced = null;
     const record = {
       market: this.config.market,
       signalId,
       action,
       reason,
-      atMs: this.deps.clock.nowMs(),
+      atMs: announced?.atMs ?? this.deps.clock.nowMs(),
     };
-    if (await this.deps.store.recordSignal(record)) {
-      this.deps.notifier.notify({ type: "SignalRaised", ...record });
+    if (!(await this.deps.store.recordSignal(record))) return;
+    if (announced === null) this.deps.notifier.notify({ type: "SignalRaised", ...record });
+    else if (announced.reason !== reason) {
+      this.deps.notifier.notify({ ...record, type: "SignalFailed", atMs: this.deps.clock.nowMs() });
     }
   }
 

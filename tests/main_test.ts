@@ -178,6 +178,69 @@ Deno.test("a second bot on the same KV refuses to start with one line", async ()
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("ctl stop --sell on a running demo pauses, cancels and goes flat; without a bot it only pauses", async () => {
+  const dir = await Deno.makeTempDir();
+  const kv = `${dir}/demo.kv`;
+  const child = command(["demo", "--minutes", "1", "--kv", kv, "--log-format", "json"]).spawn();
+  const decoder = new TextDecoder();
+  let stop: Run | undefined;
+  let after: Run | undefined;
+  let held = false;
+  try {
+    await waitForControlFile(kv);
+    // Stop while the bot holds a position (the demo buys within seconds), or after 20 s anyway.
+    for (let i = 0; i < 80 && !held; i++) {
+      const s = await run(["ctl", "status", "--kv", kv, "--json"]);
+      held = s.code === 0 && JSON.parse(s.stdout)[0].position !== null;
+      if (!held) await new Promise((r) => setTimeout(r, 250));
+    }
+    stop = await run(["ctl", "stop", "--sell", "--kv", kv]);
+    after = await run(["ctl", "status", "--kv", kv, "--json"]);
+  } finally {
+    child.kill("SIGINT");
+    const out = await child.output();
+    const stdout = decoder.decode(out.stdout);
+    outputs.push(stdout, decoder.decode(out.stderr));
+    assert.equal(out.code, 0, decoder.decode(out.stderr));
+    const lines = stdout.trim().split("\n").map((l) => JSON.parse(l));
+    assert.ok(
+      lines.some((l) => l.event === "StateChanged" && l.paused && l.reason === "emergency stop"),
+      "the bot logged the emergency stop",
+    );
+  }
+  assert.equal(stop.code, 0, stop.stderr);
+  assert.equal(stop.stderr, "");
+  assert.match(stop.stdout, /^emergency stop done\nKRW-BTC: \d+ orders? cancelled/);
+  assert.ok(held, "the demo held a position within 20 s");
+  assert.match(stop.stdout, /, sold [\d.]+ for [\d,.]+ KRW \(FILLED\)\n/);
+  assert.match(stop.stdout, /KRW-BTC \(bot bot\): PAUSED — emergency stop\n {2}position: flat\n/);
+  assert.equal(after!.code, 0, after!.stderr);
+  const [status] = JSON.parse(after!.stdout);
+  assert.equal(status.paused, true);
+  assert.equal(status.position, null, "--sell leaves the market flat");
+  assert.deepEqual(status.openIntents, [], "no open orders remain");
+
+  // The bot is gone: stop can only pause (documented), says so, and never claims more.
+  await run(["ctl", "resume", "--kv", kv]);
+  const offline = await run(["ctl", "stop", "--sell", "--kv", kv]);
+  assert.equal(offline.code, 0, offline.stderr);
+  assert.match(
+    oneLine(offline.stderr),
+    /^ctl: no bot is running: trading is paused; .*sell positions$/,
+  );
+  assert.match(offline.stdout, /^paused\nKRW-BTC \(bot bot\): PAUSED — emergency stop requested/);
+  const paused = await run(["ctl", "status", "--kv", kv, "--json"]);
+  assert.equal(JSON.parse(paused.stdout)[0].paused, true);
+  await Deno.remove(dir, { recursive: true });
+});
+
+async function waitForControlFile(kv: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (await Deno.stat(`${kv}.ctl.json`).then(() => true, () => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 Deno.test("the canary secrets appear in no output of any mode", () => {
   assert.ok(outputs.length >= 20, `only ${outputs.length} outputs collected`);
   for (const text of outputs) {

@@ -46,6 +46,11 @@ export function describeEvent(event: EngineEvent): readonly [LogLevel, string] {
   switch (event.type) {
     case "SignalRaised":
       return ["info", `signal ${event.action.toUpperCase()} ${event.market}: ${event.reason}`];
+    case "SignalFailed":
+      return [
+        "warn",
+        `signal ${event.action.toUpperCase()} ${event.market} failed: ${event.reason}`,
+      ];
     case "OrderSubmitted":
       return ["info", `order ${sideWord(event.side)} ${event.market} submitted`];
     case "OrderFilled":

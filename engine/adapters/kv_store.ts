@@ -129,6 +129,14 @@ const eventSchema: z.ZodType<EngineEvent> = z.discriminatedUnion("type", [
     reason: z.string(),
   }),
   z.object({
+    type: z.literal("SignalFailed"),
+    atMs,
+    market: z.string(),
+    signalId: z.string(),
+    action: z.enum(["buy", "sell"]),
+    reason: z.string(),
+  }),
+  z.object({
     type: z.literal("OrderSubmitted"),
     atMs,
     intentId: z.string(),

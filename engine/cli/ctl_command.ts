@@ -14,8 +14,8 @@ import { formatUnits } from "../core/money.ts";
 import { controlFilePath, readControlFile, sendControl } from "./control.ts";
 import { lockBaseOf, traderConfigOf } from "./run_command.ts";
 import type { TraderApi } from "./trader_api.ts";
-import type { TraderStatus } from "../trader.ts";
-import { formatStatus } from "./status_text.ts";
+import type { EmergencyStopReport, TraderStatus } from "../trader.ts";
+import { formatStatus, group } from "./status_text.ts";
 
 /** What ctl needs from the process. */
 export interface CtlIo {
@@ -34,7 +34,8 @@ A running bot is reached through its local control channel (127.0.0.1, token in
   pause [--reason TEXT]   no new orders until resume (exits of open positions still run)
   resume                  clear the pause
   stop [--sell]           emergency stop: pause, cancel open orders, and with --sell sell
-                          every position at market
+                          every position at market; exit code 1 if any of it failed. With no
+                          bot running it can only pause (cancelling needs the bot's exchange)
   status [--json]         paused/safe-mode flags, position, cash and P&L per market
 `;
 
@@ -88,9 +89,21 @@ export async function runCtlCommand(
     }
     if (command.kind === "status" && command.json) {
       io.stdout(JSON.stringify(value, bigintText) + "\n");
-    } else {
-      io.stdout(`${summary(command.kind, value)}\n`);
+      return 0;
     }
+    if (command.kind === "stop" && lock === undefined) {
+      // The running bot's answer: what it did per market, then the state now.
+      const { reports, status } = value as StopAnswer;
+      const errors = reports.flatMap((r) => r.errors.map((e) => `${r.market}: ${e}`));
+      io.stdout(
+        `${errors.length === 0 ? "emergency stop done" : "emergency stop INCOMPLETE"}\n${
+          reports.map(stopLine).join("\n")
+        }\n${formatStatus(status)}\n`,
+      );
+      for (const e of errors) io.stderr(`ctl: stop: ${e}\n`);
+      return errors.length === 0 ? 0 : 1;
+    }
+    io.stdout(`${summary(command.kind, value)}\n`);
     return 0;
   } catch (error) {
     io.stderr(`ctl: ${firstLine(error)}\n`);
@@ -161,14 +174,26 @@ async function direct(
   }
 }
 
+/** What a running bot answers to `POST /stop`: one report per market, then the status. */
+export interface StopAnswer {
+  readonly reports: readonly (EmergencyStopReport & { readonly market: string })[];
+  readonly status: readonly TraderStatus[];
+}
+
+/** One line of what the emergency stop did on a market. */
+function stopLine(r: StopAnswer["reports"][number]): string {
+  const cancelled = `${r.cancelled.length} order${r.cancelled.length === 1 ? "" : "s"} cancelled`;
+  const sold = r.sold === null
+    ? ""
+    : `, sold ${r.sold.volume} for ${group(r.sold.funds)} KRW (${r.sold.state})`;
+  return `${r.market}: ${cancelled}${sold}`;
+}
+
 /** One readable paragraph of what ctl did and the state now. */
 function summary(kind: string, value: unknown): string {
-  const head = { pause: "paused", resume: "resumed", stop: "emergency stop done", status: "" }[
-    kind
-  ] ?? kind;
-  const body = kind === "stop"
-    ? JSON.stringify(value, bigintText, 2) ?? ""
-    : formatStatus(value as TraderStatus[]);
+  // A stop without a bot only pauses: say that, not "emergency stop done".
+  const head = { pause: "paused", resume: "resumed", stop: "paused", status: "" }[kind] ?? kind;
+  const body = formatStatus(value as TraderStatus[]);
   return head === "" ? body : `${head}\n${body}`;
 }
 

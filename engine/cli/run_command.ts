@@ -38,6 +38,7 @@ import { controlFilePath, startControlServer } from "./control.ts";
 import type { TraderApi, TraderConfig, TraderDeps } from "./trader_api.ts";
 import type { TraderStatus } from "../trader.ts";
 import { formatStatus, group } from "./status_text.ts";
+import type { StopAnswer } from "./ctl_command.ts";
 
 /** What a trading command needs from the process (built by `main.ts`). */
 export interface RunIo {
@@ -284,9 +285,14 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       stop: async (sell) => {
         const reports = [];
         for (const [i, c] of traderConfigs.entries()) {
-          reports.push(await ctx.trader.emergencyStop(allDeps[i]!, c, { sellPositions: sell }));
+          const report = await ctx.trader.emergencyStop(allDeps[i]!, c, { sellPositions: sell });
+          reports.push({ market: c.market, ...report });
         }
-        return reports;
+        const answer: StopAnswer = {
+          reports,
+          status: await statusOf(ctx.trader, store, traderConfigs),
+        };
+        return answer;
       },
       status: () => statusOf(ctx.trader, store, traderConfigs),
     });

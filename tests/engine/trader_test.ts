@@ -148,6 +148,59 @@ Deno.test("runTrader() keeps the daily loss limit across a restart", async () =>
   w.kv.close();
 });
 
+Deno.test("runTrader() logs a strategy signal before its order and fill, entry and exit", async () => {
+  const w = await world();
+  const strategy = scripted({ [minute(0)]: "buy", [minute(1)]: "sell" });
+  await runSteps(w, traderConfig({ strategy }), [
+    { atMs: minute(0) + 30_000, price: 100_000_000 },
+    { atMs: minute(1) + 500, candle: candle(0, 100_000_000) },
+    { atMs: minute(2) + 500, candle: candle(1, 101_000_000) },
+  ]);
+  const story = w.notifier.events
+    .filter((e) =>
+      ["SignalRaised", "SignalFailed", "OrderSubmitted", "OrderFilled"].includes(e.type)
+    )
+    .map((e) =>
+      "side" in e ? `${e.type} ${e.side}` : "action" in e ? `${e.type} ${e.action}` : e.type
+    );
+  assert.deepEqual(story, [
+    "SignalRaised buy",
+    "OrderSubmitted bid",
+    "OrderFilled bid",
+    "SignalRaised sell",
+    "OrderSubmitted ask",
+    "OrderFilled ask",
+  ]);
+  // The store keeps one record per signal, executed, at the time it was raised.
+  const records = await w.store.listSignals("KRW-BTC");
+  const raised = ofType(w.notifier.events, "SignalRaised");
+  assert.deepEqual(
+    records.map((r) => [r.signalId, r.action, r.reason, r.atMs]),
+    raised.map((r) => [r.signalId, r.action, r.reason, r.atMs]),
+  );
+  for (const r of records) assert.doesNotMatch(r.reason, /not (entered|executed)/);
+  w.kv.close();
+});
+
+Deno.test("runTrader() reports a signal whose order the venue rejects after logging it", async () => {
+  const w = await world();
+  w.exchange.placeOrder = () =>
+    Promise.resolve({ ok: false, error: { name: "market_offline", message: "closed" } });
+  await runSteps(w, traderConfig({ strategy: BUY_AT_0 }), [
+    { atMs: minute(0) + 30_000, price: 100_000_000 },
+    { atMs: minute(1) + 500, candle: candle(0, 100_000_000) },
+  ]);
+  const types = w.notifier.events.map((e) => e.type)
+    .filter((t) => ["SignalRaised", "SignalFailed", "OrderRejected"].includes(t));
+  assert.deepEqual(types, ["SignalRaised", "OrderRejected", "SignalFailed"]);
+  const [record] = await w.store.listSignals("KRW-BTC");
+  assert.match(record?.reason ?? "", /; not entered: order rejected/);
+  const [failed] = ofType(w.notifier.events, "SignalFailed");
+  assert.equal(failed?.reason, record?.reason);
+  assert.equal(ofType(w.notifier.events, "SignalRaised")[0]?.atMs, record?.atMs);
+  w.kv.close();
+});
+
 Deno.test("runTrader() records a signal it cannot execute, with the reason", async () => {
   const w = await world({ krw: 4_000 });
   await runSteps(w, traderConfig({ strategy: BUY_AT_0 }), [
