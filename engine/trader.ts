@@ -885,15 +885,15 @@ class Trader {
 export async function pauseTrading(
   store: Store,
   reason: string,
-  options: { readonly atMs?: number } = {},
+  options: { readonly atMs: number },
 ): Promise<void> {
-  await store.setControl({ paused: true, reason }, options.atMs ?? Date.now());
+  await store.setControl({ paused: true, reason }, options.atMs);
 }
 
 /** Kill switch off (safe mode stays unless `clearSafeMode`: it needs a person to look first). */
 export async function resumeTrading(
   store: Store,
-  options: { readonly atMs?: number; readonly clearSafeMode?: boolean } = {},
+  options: { readonly atMs: number; readonly clearSafeMode?: boolean },
 ): Promise<void> {
   await store.setControl(
     {
@@ -901,7 +901,7 @@ export async function resumeTrading(
       ...(options.clearSafeMode === true ? { safeMode: false } : {}),
       reason: options.clearSafeMode === true ? "resumed, safe mode cleared" : "resumed",
     },
-    options.atMs ?? Date.now(),
+    options.atMs,
   );
 }
 
@@ -1022,9 +1022,9 @@ export interface TraderStatus {
 export async function traderStatus(
   store: Store,
   config: Pick<TraderConfig, "botId" | "market" | "rules">,
-  options: { readonly nowMs?: number } = {},
+  options: { readonly nowMs: number },
 ): Promise<TraderStatus> {
-  const nowMs = options.nowMs ?? Date.now();
+  const { nowMs } = options;
   const [control, ledger, state, intents] = await Promise.all([
     store.getControl(),
     store.getLedger(config.market),

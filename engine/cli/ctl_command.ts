@@ -149,18 +149,22 @@ async function direct(
     const store = new KvStore(kv);
     const status = async () => {
       const out = [];
-      for (const c of configs) out.push(await ctx.trader.traderStatus(store, c));
+      for (const c of configs) {
+        out.push(await ctx.trader.traderStatus(store, c, { nowMs: Date.now() }));
+      }
       return out;
     };
     switch (command.kind) {
       case "pause":
-        await ctx.trader.pauseTrading(store, command.reason);
+        await ctx.trader.pauseTrading(store, command.reason, { atMs: Date.now() });
         return await status();
       case "resume":
-        await ctx.trader.resumeTrading(store);
+        await ctx.trader.resumeTrading(store, { atMs: Date.now() });
         return await status();
       case "stop":
-        await ctx.trader.pauseTrading(store, "emergency stop requested by ctl (bot not running)");
+        await ctx.trader.pauseTrading(store, "emergency stop requested by ctl (bot not running)", {
+          atMs: Date.now(),
+        });
         ctx.io.stderr(
           "ctl: no bot is running: trading is paused; start the bot (it stays paused) and run " +
             "stop again to cancel open orders" + (command.sell ? " and sell positions\n" : "\n"),

@@ -275,12 +275,12 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       pause: async (reason) => {
         await ctx.trader.pauseTrading(store, reason, { atMs: clock.nowMs() });
         notifyControl();
-        return await statusOf(ctx.trader, store, traderConfigs);
+        return await statusOf(ctx.trader, store, { configs: traderConfigs, nowMs: clock.nowMs() });
       },
       resume: async () => {
         await ctx.trader.resumeTrading(store, { atMs: clock.nowMs() });
         notifyControl();
-        return await statusOf(ctx.trader, store, traderConfigs);
+        return await statusOf(ctx.trader, store, { configs: traderConfigs, nowMs: clock.nowMs() });
       },
       stop: async (sell) => {
         const reports = [];
@@ -290,11 +290,14 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
         }
         const answer: StopAnswer = {
           reports,
-          status: await statusOf(ctx.trader, store, traderConfigs),
+          status: await statusOf(ctx.trader, store, {
+            configs: traderConfigs,
+            nowMs: clock.nowMs(),
+          }),
         };
         return answer;
       },
-      status: () => statusOf(ctx.trader, store, traderConfigs),
+      status: () => statusOf(ctx.trader, store, { configs: traderConfigs, nowMs: clock.nowMs() }),
     });
     logger.info(
       `${config.mode}: trading ${
@@ -312,7 +315,10 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       io.interrupt.removeEventListener("abort", stop);
       controller.abort();
       try {
-        const status = await statusOf(ctx.trader, store, traderConfigs);
+        const status = await statusOf(ctx.trader, store, {
+          configs: traderConfigs,
+          nowMs: clock.nowMs(),
+        });
         logger.info(`${config.mode}: stopped\n${formatStatus(status)}`, {
           event: "Stopped",
           status,
@@ -334,10 +340,10 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
 async function statusOf(
   trader: TraderApi,
   store: KvStore,
-  configs: readonly TraderConfig[],
+  options: { readonly configs: readonly TraderConfig[]; readonly nowMs: number },
 ): Promise<TraderStatus[]> {
   const out = [];
-  for (const c of configs) out.push(await trader.traderStatus(store, c));
+  for (const c of options.configs) out.push(await trader.traderStatus(store, c, options));
   return out;
 }
 
