@@ -6,7 +6,7 @@
  *
  * Every class carries `retryable`: whether sending the same request again can help.
  * `TemporaryError` also means "the outcome is unknown": a write that failed this way may or may
- * not have happened, which is why order placement resolves it by `identifier` (rest_client.ts).
+ * not have happened, which is why order placement resolves it by `identifier` (place_order.ts).
  */
 
 /** Base of every error the client throws. */
