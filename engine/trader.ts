@@ -44,7 +44,8 @@ import {
   trackHighest,
   trailingStopPx,
 } from "./core/risk.ts";
-import { formatPrice, type Strategy } from "./core/strategies/strategy.ts";
+import type { Strategy } from "./core/strategies/strategy.ts";
+import { formatPrice } from "./core/format.ts";
 import {
   DEFAULT_ORDER_MANAGER_CONFIG,
   driveIntent,
@@ -725,7 +726,9 @@ class Trader {
   async riskExit(trigger: ExitTrigger, atMs: number): Promise<void> {
     const nowMs = this.deps.clock.nowMs();
     if (nowMs < this.exitRetryAtMs) return;
-    const reason = `${trigger.reason.replace("_", " ")} at ${formatPrice(trigger.price)}`;
+    const reason = `${trigger.reason.replace("_", " ")} at ${
+      formatPrice(trigger.price, { atMs, market: this.config.market })
+    }`;
     if (!this.riskNotified) {
       this.riskNotified = true;
       const event: EngineEvent = {

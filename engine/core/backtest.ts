@@ -32,7 +32,8 @@ import {
   rollDay,
   trackHighest,
 } from "./risk.ts";
-import { formatPrice, type Strategy } from "./strategies/strategy.ts";
+import type { Strategy } from "./strategies/strategy.ts";
+import { formatPrice } from "./format.ts";
 
 /** Everything a backtest needs besides the candles. */
 export interface BacktestConfig {
@@ -184,7 +185,9 @@ class BacktestRun {
         if (trigger === null) {
           this.levels = trackHighest(levels, c.high);
         } else {
-          const reason = `${trigger.reason.replace("_", " ")} at ${formatPrice(trigger.price)}`;
+          const reason = `${trigger.reason.replace("_", " ")} at ${
+            formatPrice(trigger.price, { atMs: t })
+          }`;
           this.exit(trigger.reason, reason, { reference: trigger.price, tsMs: t, signalMs: -1 });
         }
       }

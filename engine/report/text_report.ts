@@ -2,9 +2,15 @@
 
 import type { BacktestResult } from "../core/backtest.ts";
 import type { Metrics, YearMetrics } from "../core/metrics.ts";
-import { formatUnits, unitsToNumber } from "../core/money.ts";
+import {
+  formatDate,
+  formatKrw,
+  formatNumber,
+  formatPct,
+  formatPrice,
+  formatVolume,
+} from "../core/format.ts";
 import type { RiskRules } from "../core/risk.ts";
-import { formatIsoDate } from "../core/time.ts";
 
 /** What the text report is made from. */
 export interface TextReportInput {
@@ -20,19 +26,16 @@ export interface TextReportInput {
   readonly source: string;
 }
 
-const KRW = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-
 function pct(value: number): string {
-  if (!Number.isFinite(value)) return "∞";
-  return `${value >= 0 ? "+" : "−"}${Math.abs(value).toFixed(2)}%`;
+  return formatPct(value);
 }
 
 function drawdown(value: number): string {
-  return value > 0 ? `−${value.toFixed(2)}%` : "0.00%";
+  return formatPct(-value);
 }
 
 function num(value: number, digits = 2): string {
-  return Number.isFinite(value) ? value.toFixed(digits) : "∞";
+  return formatNumber(value, { decimals: digits });
 }
 
 function rule(value: number, sign: string): string {
@@ -48,16 +51,16 @@ export function renderTextReport(input: TextReportInput): string {
     lines.push(`  ${label.padEnd(20)}${ours.padStart(14)}${hold.padStart(14)}`);
   lines.push(`upbit-trader backtest · ${title}`);
   lines.push(
-    `  ${formatIsoDate(m.startMs)} → ${formatIsoDate(m.endMs)} (${
+    `  ${formatDate(m.startMs)} → ${formatDate(m.endMs)} (${
       m.days.toFixed(0)
     } days, ${result.candles.length} candles) from ${source}`,
   );
   lines.push(
-    `  risk: stop ${rule(r.stopLossPct, "−")}, target ${rule(r.takeProfitPct, "+")}, daily limit ${
-      rule(r.maxDailyLossPct, "−")
-    }, trailing ${rule(r.trailingStopPct, "−")} · fee ${options.feeBps / 100}% · slippage ${
+    `  risk: stop ${rule(r.stopLossPct, "-")}, target ${rule(r.takeProfitPct, "+")}, daily limit ${
+      rule(r.maxDailyLossPct, "-")
+    }, trailing ${rule(r.trailingStopPct, "-")} · fee ${options.feeBps / 100}% · slippage ${
       options.slippageBps / 100
-    }% · capital ${KRW.format(m.startEquity)} KRW`,
+    }% · capital ${formatKrw(m.startEquity)} KRW`,
   );
   lines.push("");
   row("", "strategy", "buy & hold");
@@ -66,18 +69,18 @@ export function renderTextReport(input: TextReportInput): string {
   row("max drawdown", drawdown(m.maxDrawdownPct), drawdown(m.buyHoldMaxDrawdownPct));
   row(
     "final equity (KRW)",
-    KRW.format(m.endEquity),
-    KRW.format(m.startEquity * (1 + m.buyHoldReturnPct / 100)),
+    formatKrw(m.endEquity),
+    formatKrw(m.startEquity * (1 + m.buyHoldReturnPct / 100)),
   );
   row("Sharpe", num(m.sharpe));
   row("Sortino", num(m.sortino));
   row("trades", String(m.trades));
   row("trades per year", num(m.tradesPerYear, 1));
-  row("win rate", `${m.winRatePct.toFixed(1)}%`);
+  row("win rate", formatPct(m.winRatePct, { decimals: 1, signed: false }));
   row("profit factor", num(m.profitFactor));
   row("avg holding", `${num(m.avgHoldingDays, 1)} days`);
-  row("exposure", `${m.exposurePct.toFixed(1)}%`);
-  row("fees paid (KRW)", KRW.format(m.feesKrw));
+  row("exposure", formatPct(m.exposurePct, { decimals: 1, signed: false }));
+  row("fees paid (KRW)", formatKrw(m.feesKrw));
   const verdict = m.totalReturnPct >= m.buyHoldReturnPct ? "beat" : "did NOT beat";
   lines.push("");
   lines.push(
@@ -104,9 +107,9 @@ export function renderTextReport(input: TextReportInput): string {
     lines.push("  trades:");
     for (const t of result.trades) {
       lines.push(
-        `  ${formatIsoDate(t.entryMs)} → ${formatIsoDate(t.exitMs)}  ${
-          KRW.format(unitsToNumber(t.entryPrice)).padStart(12)
-        } → ${KRW.format(unitsToNumber(t.exitPrice)).padStart(12)}  ${
+        `  ${formatDate(t.entryMs)} → ${formatDate(t.exitMs)}  ${
+          formatPrice(t.entryPrice, { atMs: t.entryMs }).padStart(12)
+        } → ${formatPrice(t.exitPrice, { atMs: t.exitMs }).padStart(12)}  ${
           pct(t.returnPct).padStart(8)
         }  ${t.exit.replace("_", " ")}`,
       );
@@ -114,8 +117,8 @@ export function renderTextReport(input: TextReportInput): string {
   }
   if (result.ledger.qty > 0n) {
     lines.push(
-      `  open position: ${formatUnits(result.ledger.qty)} at avg ${
-        KRW.format(unitsToNumber(result.ledger.avgPrice))
+      `  open position: ${formatVolume(result.ledger.qty)} at avg ${
+        formatKrw(result.ledger.avgPrice)
       } KRW (marked at the last close)`,
     );
   }
@@ -124,7 +127,7 @@ export function renderTextReport(input: TextReportInput): string {
     lines.push("");
     lines.push(`  signals not executed (${skipped.length}):`);
     for (const s of skipped.slice(0, 20)) {
-      lines.push(`  ${formatIsoDate(s.tsMs)} ${s.action}: ${s.reason}`);
+      lines.push(`  ${formatDate(s.tsMs)} ${s.action}: ${s.reason}`);
     }
   }
   return lines.join("\n") + "\n";

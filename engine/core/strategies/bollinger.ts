@@ -7,8 +7,8 @@
 import { z } from "zod";
 import type { Candle } from "../candle.ts";
 import { BollingerBands } from "../indicators/bollinger.ts";
+import { formatPrice } from "../format.ts";
 import {
-  formatPrice,
   HOLD,
   type Holding,
   type Signal,
@@ -56,19 +56,21 @@ class BollingerStrategy implements Strategy {
   update(candle: Candle, holding: Holding): Signal {
     const bands = this.#bands;
     if (!bands.update(candle.close)) return WARMING_UP;
+    // Levels print on the tick grid of the candle's date (no float noise in a reason).
+    const at = { atMs: candle.startMs };
     if (holding === "flat" && candle.close < bands.lower) {
       return {
         action: "buy",
-        reason: `close ${formatPrice(candle.close)} < lower band ${
-          formatPrice(bands.lower)
+        reason: `close ${formatPrice(candle.close, at)} < lower band ${
+          formatPrice(bands.lower, at)
         } (${this.name})`,
       };
     }
     if (holding === "long" && candle.close > bands.upper) {
       return {
         action: "sell",
-        reason: `close ${formatPrice(candle.close)} > upper band ${
-          formatPrice(bands.upper)
+        reason: `close ${formatPrice(candle.close, at)} > upper band ${
+          formatPrice(bands.upper, at)
         } (${this.name})`,
       };
     }

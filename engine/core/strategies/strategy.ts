@@ -43,26 +43,3 @@ export const HOLD: Signal = Object.freeze({ action: "hold", reason: "no signal" 
 
 /** The signal returned while indicators are still warming up. */
 export const WARMING_UP: Signal = Object.freeze({ action: "hold", reason: "warming up" });
-
-/**
- * Formats a price for a signal reason (`41,230,000`, `721.3`): thousands separators, the float's
- * own shortest digits (cheaper than `Intl`, which matters in a backtest's hot loop).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * assert.equal(formatPrice(41230000), "41,230,000");
- * assert.equal(formatPrice(-1234.5), "-1,234.5");
- * ```
- */
-export function formatPrice(price: number): string {
-  const text = String(Math.abs(price));
-  if (text.includes("e")) return String(price);
-  const dot = text.indexOf(".");
-  const whole = dot < 0 ? text : text.slice(0, dot);
-  let grouped = "";
-  for (let end = whole.length; end > 0; end -= 3) {
-    grouped = whole.slice(Math.max(0, end - 3), end) + (grouped === "" ? "" : "," + grouped);
-  }
-  return (price < 0 ? "-" : "") + grouped + (dot < 0 ? "" : text.slice(dot));
-}
