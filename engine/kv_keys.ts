@@ -16,6 +16,9 @@
  * | `["equity", tsMs]` | an equity snapshot |
  * | `["signal", market, signalId]` | a strategy signal, recorded once |
  * | `["pnl_day", dayStartMs]` | realized P&L of one Upbit day (00:00 UTC), updated with each fill |
+ * | `["pnl_day_market", dayStartMs, market]` | the same, of one market |
+ * | `["account", "reservations"]` | KRW reserved for the buys in flight, one per market (the cap counts them); ONE key so a commit can check them all |
+ * | `["account", "guard"]` | the account's daily loss guard (day, starting equity, blocked) |
  * | `["settings", "control"]` | the paused and safe-mode flags |
  * | `["trader", botId]` | the trading loop's state: day guard, exit levels, cooldown, last decision |
  * | `["events", tsMs, seq]` | the audit log: every engine event |
@@ -104,6 +107,26 @@ export function signalKey(market: string, signalId: string): Key {
 /** `["pnl_day", dayStartMs]`. */
 export function pnlDayKey(dayStartMs: number): Key {
   return ["pnl_day", dayStartMs];
+}
+
+/** `["pnl_day_market", dayStartMs, market]`. */
+export function pnlDayMarketKey(dayStartMs: number, market: string): Key {
+  return ["pnl_day_market", dayStartMs, market];
+}
+
+/** `["account", "reservations"]`. */
+export function reservationsKey(): Key {
+  return ["account", "reservations"];
+}
+
+/** Prefix of every ledger. */
+export function ledgerPrefix(): Key {
+  return ["ledger"];
+}
+
+/** `["account", "guard"]`. */
+export function accountGuardKey(): Key {
+  return ["account", "guard"];
 }
 
 /** `["settings", "control"]`. */

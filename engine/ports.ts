@@ -15,6 +15,12 @@ import type { Candle } from "./core/candle.ts";
 import { formatUnits, type Units } from "./core/money.ts";
 import type { Ledger } from "./core/ledger.ts";
 import type { DayGuard } from "./core/risk.ts";
+import type {
+  AccountView,
+  PortfolioDenial,
+  PortfolioRules,
+  Reservation,
+} from "./core/portfolio.ts";
 import type { Result } from "./core/result.ts";
 
 // ---- Clock -----------------------------------------------------------------------------------
@@ -411,6 +417,32 @@ export interface PortfolioStore {
   seedBalances(balances: ReadonlyMap<string, Units>, atMs: number): Promise<boolean>;
 }
 
+/**
+ * The account over all markets: the KRW reserved for buys in flight, committed atomically against
+ * the ONE capital cap (`engine/core/portfolio.ts`), and the account's daily loss guard.
+ */
+export interface AccountStore {
+  /** Every market's book (from its ledger) and the reservations in flight. */
+  accountView(): Promise<AccountView>;
+  /** Reserves KRW for a buy if the account's rules still hold with it, in one atomic commit. */
+  reserve(
+    reservation: Reservation,
+    rules: PortfolioRules,
+  ): Promise<Result<Reservation, PortfolioDenial>>;
+  /** Releases the market's reservation if it is for `intentId`; false when there was none. */
+  release(market: string, intentId: string): Promise<boolean>;
+  /** Realized P&L of one market on the Upbit day starting at `dayStartMs`. */
+  marketDailyPnl(dayStartMs: number, market: string): Promise<Units>;
+}
+
+/** The account's daily loss guard, shared by the markets' loops. */
+export interface AccountGuardStore {
+  /** The guard (null before the first day). */
+  getAccountGuard(): Promise<DayGuard | null>;
+  /** Replaces the guard. */
+  putAccountGuard(guard: DayGuard, atMs: number): Promise<void>;
+}
+
 /** Operator switches. */
 export interface Control {
   /** Kill switch: no new entries (buys); exits stay allowed. */
@@ -498,6 +530,8 @@ export type Store =
   & IntentStore
   & FillStore
   & PortfolioStore
+  & AccountStore
+  & AccountGuardStore
   & ControlStore
   & JournalStore
   & TraderStateStore;

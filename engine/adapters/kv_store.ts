@@ -18,6 +18,15 @@ import { upbitDayStartMs } from "../core/candle.ts";
 import { applyFill, type Fill, FillIds, type Ledger } from "../core/ledger.ts";
 import { applyBps, formatUnits, parseUnits, type Units } from "../core/money.ts";
 import { err, ok, type Result } from "../core/result.ts";
+import {
+  type AccountView,
+  checkReservation,
+  type MarketBook,
+  type PortfolioDenial,
+  type PortfolioRules,
+  type Reservation,
+} from "../core/portfolio.ts";
+import type { DayGuard } from "../core/risk.ts";
 import * as keys from "../kv_keys.ts";
 import type {
   Control,
@@ -200,6 +209,27 @@ const signalSchema = z.object({
   action: z.enum(["buy", "sell"]),
   reason: z.string(),
   atMs: z.number(),
+});
+
+const reservationsSchema = z.object({
+  v: z.literal(1),
+  list: z.array(z.object({
+    market: z.string(),
+    intentId: z.string(),
+    amountKrw: units,
+    atMs: z.number(),
+  })),
+});
+
+function reservationsValue(list: readonly Reservation[]): z.input<typeof reservationsSchema> {
+  return { v: 1, list: list.map((r) => ({ ...r, amountKrw: formatUnits(r.amountKrw) })) };
+}
+
+const guardSchema = z.object({
+  v: z.literal(1),
+  dayStartMs: z.number(),
+  startEquity: z.number(),
+  blocked: z.boolean(),
 });
 
 const traderStateSchema = z.object({
@@ -630,6 +660,9 @@ export class KvStore implements Store {
         });
       }
       const dayEntries = await this.#kv.getMany([...pnlByDay.keys()].map((d) => keys.pnlDayKey(d)));
+      const marketDayEntries = await this.#kv.getMany(
+        [...pnlByDay.keys()].map((d) => keys.pnlDayMarketKey(d, batch.market)),
+      );
       const op = this.#kv.atomic().check(ledgerEntry);
       op.check(orderEntry ?? { key: keys.orderKey(batch.orderUuid), versionstamp: null });
       op.set(keys.ledgerKey(batch.market), ledgerValue(ledger));
@@ -650,6 +683,10 @@ export class KvStore implements Store {
         const before = entry?.value == null ? 0n : amountSchema.parse(entry.value).amount;
         op.check(entry ?? { key: keys.pnlDayKey(day), versionstamp: null });
         op.set(keys.pnlDayKey(day), amountValue(before + delta));
+        const mEntry = marketDayEntries[i];
+        const mBefore = mEntry?.value == null ? 0n : amountSchema.parse(mEntry.value).amount;
+        op.check(mEntry ?? { key: keys.pnlDayMarketKey(day, batch.market), versionstamp: null });
+        op.set(keys.pnlDayMarketKey(day, batch.market), amountValue(mBefore + delta));
       });
       for (const f of fills) {
         op.check({ key: keys.fillKey(f.orderUuid, f.tradeUuid), versionstamp: null });
@@ -838,6 +875,100 @@ export class KvStore implements Store {
     };
     const op = this.#kv.atomic().set(keys.traderKey(botId), value);
     this.#mark(op, state.updatedAtMs, `trader ${botId}`);
+    await op.commit();
+  }
+
+  // ---- AccountStore ----
+
+  /** Every market's book and the reservations in flight. */
+  async accountView(): Promise<AccountView> {
+    return (await this.#readAccount()).view;
+  }
+
+  /**
+   * Reserves KRW for a buy: reads every ledger and reservation, checks the account's rules with
+   * the new reservation (`checkReservation`) and commits only if none of them changed meanwhile,
+   * so two markets can never reserve the same won.
+   */
+  async reserve(
+    reservation: Reservation,
+    rules: PortfolioRules,
+  ): Promise<Result<Reservation, PortfolioDenial>> {
+    for (let attempt = 0; attempt < MAX_COMMIT_TRIES; attempt++) {
+      const { view, entries } = await this.#readAccount();
+      const checked = checkReservation(view, {
+        market: reservation.market,
+        amountKrw: reservation.amountKrw,
+        rules,
+      });
+      if (!checked.ok) return checked;
+      const op = this.#kv.atomic();
+      // The ledgers and the ONE reservations key: any change to either retries the check.
+      for (const entry of entries) op.check(entry);
+      op.set(keys.reservationsKey(), reservationsValue([...view.reservations, reservation]));
+      this.#mark(op, reservation.atMs, `reservation ${reservation.market}`);
+      if ((await op.commit()).ok) return ok(reservation);
+    }
+    throw new ConflictError(
+      `Cannot reserve KRW for ${reservation.market}: the store kept changing`,
+    );
+  }
+
+  /** Releases the market's reservation if it is for `intentId`. */
+  async release(market: string, intentId: string): Promise<boolean> {
+    for (let attempt = 0; attempt < MAX_COMMIT_TRIES; attempt++) {
+      const entry = await this.#kv.get(keys.reservationsKey());
+      const list = entry.value === null ? [] : reservationsSchema.parse(entry.value).list;
+      const kept = list.filter((r) => !(r.market === market && r.intentId === intentId));
+      if (kept.length === list.length) return false;
+      const op = this.#kv.atomic().check(entry).set(
+        keys.reservationsKey(),
+        reservationsValue(kept),
+      );
+      if ((await op.commit()).ok) return true;
+    }
+    throw new ConflictError(`Cannot release the reservation of ${market}: the store kept changing`);
+  }
+
+  /** Realized P&L of one market on one Upbit day. */
+  async marketDailyPnl(dayStartMs: number, market: string): Promise<Units> {
+    const entry = await this.#kv.get(keys.pnlDayMarketKey(dayStartMs, market));
+    return entry.value === null ? 0n : amountSchema.parse(entry.value).amount;
+  }
+
+  async #readAccount(): Promise<{ view: AccountView; entries: Deno.KvEntryMaybe<unknown>[] }> {
+    const entries: Deno.KvEntryMaybe<unknown>[] = [];
+    const books: MarketBook[] = [];
+    for await (const entry of this.#kv.list({ prefix: keys.ledgerPrefix() })) {
+      entries.push(entry);
+      const l = parseLedger(entry.value);
+      books.push({
+        market: String(entry.key[1]),
+        qty: l.qty,
+        cost: l.cost,
+        realizedPnl: l.realizedPnl,
+      });
+    }
+    const entry = await this.#kv.get(keys.reservationsKey());
+    entries.push(entry);
+    const reservations = entry.value === null ? [] : reservationsSchema.parse(entry.value).list;
+    return { view: { books, reservations }, entries };
+  }
+
+  // ---- AccountGuardStore ----
+
+  /** The account's daily loss guard (null before the first day). */
+  async getAccountGuard(): Promise<DayGuard | null> {
+    const entry = await this.#kv.get(keys.accountGuardKey());
+    if (entry.value === null) return null;
+    const { v: _v, ...guard } = guardSchema.parse(entry.value);
+    return guard;
+  }
+
+  /** Replaces the account's daily loss guard. */
+  async putAccountGuard(guard: DayGuard, atMs: number): Promise<void> {
+    const op = this.#kv.atomic().set(keys.accountGuardKey(), { v: 1, ...guard });
+    this.#mark(op, atMs, "account guard");
     await op.commit();
   }
 

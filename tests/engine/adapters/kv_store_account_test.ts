@@ -1,0 +1,159 @@
+/**
+ * Tests of the store's account part: reservations committed atomically against the one capital
+ * cap (concurrent markets never reserve the same won, a fill's cost counts against the cap),
+ * release by intent, per-market day P&L and the account guard surviving a reopen.
+ */
+
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { KvStore } from "../../../engine/adapters/kv_store.ts";
+import { mulUnits } from "../../../engine/core/money.ts";
+import {
+  committedKrw,
+  DEFAULT_PORTFOLIO_RULES,
+  type PortfolioRules,
+} from "../../../engine/core/portfolio.ts";
+import type { ExchangeTrade } from "../../../engine/ports.ts";
+import { T0_MS, u } from "../_order_fixtures.ts";
+
+const MARKETS = ["KRW-BTC", "KRW-ETH", "KRW-XRP", "KRW-SOL", "KRW-DOGE"];
+const RULES: PortfolioRules = { ...DEFAULT_PORTFOLIO_RULES, capitalKrw: u("100000") };
+
+async function withStore(fn: (store: KvStore) => Promise<void>): Promise<void> {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    await fn(new KvStore(kv));
+  } finally {
+    kv.close();
+  }
+}
+
+function trade(uuid: string, price: string, volume: string): ExchangeTrade {
+  const p = u(price);
+  const v = u(volume);
+  return { uuid, price: p, volume: v, funds: mulUnits(p, v, "floor"), createdAtMs: T0_MS };
+}
+
+Deno.test("reserve() refuses a reservation over the cap and counts filled positions at cost", async () => {
+  await withStore(async (store) => {
+    for (const m of MARKETS) await store.openLedger(m, u("100000"));
+    const a = await store.reserve(
+      { market: "KRW-BTC", intentId: "KRW-BTC:bid:1", amountKrw: u("60000"), atMs: T0_MS },
+      RULES,
+    );
+    assert.ok(a.ok);
+    const b = await store.reserve(
+      { market: "KRW-ETH", intentId: "KRW-ETH:bid:1", amountKrw: u("40001"), atMs: T0_MS },
+      RULES,
+    );
+    assert.equal(!b.ok && b.error.kind, "over_cap");
+    // The BTC buy fills (cost 50,025) and its reservation is released: 49,975 are free again.
+    const fill = await store.applyFills({
+      market: "KRW-BTC",
+      side: "bid",
+      orderUuid: "o1",
+      intentId: "KRW-BTC:bid:1",
+      paidFee: u("25"),
+      trades: [trade("t1", "50000000", "0.001")],
+      feeBps: 5,
+      atMs: T0_MS,
+    });
+    assert.ok(fill.ok);
+    assert.equal(await store.release("KRW-BTC", "KRW-BTC:bid:other"), false);
+    assert.equal(await store.release("KRW-BTC", "KRW-BTC:bid:1"), true);
+    assert.equal(await store.release("KRW-BTC", "KRW-BTC:bid:1"), false);
+    const view = await store.accountView();
+    assert.equal(committedKrw(view), u("50025"));
+    const c = await store.reserve(
+      { market: "KRW-ETH", intentId: "KRW-ETH:bid:2", amountKrw: u("49976"), atMs: T0_MS },
+      RULES,
+    );
+    assert.equal(!c.ok && c.error.kind, "over_cap");
+    const d = await store.reserve(
+      { market: "KRW-ETH", intentId: "KRW-ETH:bid:2", amountKrw: u("49975"), atMs: T0_MS },
+      RULES,
+    );
+    assert.ok(d.ok);
+  });
+});
+
+Deno.test("property: concurrent reservations of five markets never exceed the cap together", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.tuple(fc.constantFrom(...MARKETS), fc.integer({ min: 5_000, max: 60_000 })), {
+        minLength: 2,
+        maxLength: 12,
+      }),
+      async (requests) => {
+        await withStore(async (store) => {
+          for (const m of MARKETS) await store.openLedger(m, u("100000"));
+          const results = await Promise.all(requests.map(([market, amount], i) =>
+            store.reserve(
+              {
+                market,
+                intentId: `${market}:bid:${i}`,
+                amountKrw: BigInt(amount) * 100_000_000n,
+                atMs: T0_MS,
+              },
+              RULES,
+            )
+          ));
+          const view = await store.accountView();
+          assert.ok(committedKrw(view) <= RULES.capitalKrw);
+          // What was granted is exactly what is stored: no won granted twice, none lost.
+          const granted = results.filter((r) => r.ok).reduce(
+            (s, r) => s + (r.ok ? r.value.amountKrw : 0n),
+            0n,
+          );
+          assert.equal(granted, committedKrw(view));
+          assert.equal(
+            new Set(view.reservations.map((r) => r.market)).size,
+            view.reservations.length,
+          );
+        });
+      },
+    ),
+    { numRuns: 40 },
+  );
+});
+
+Deno.test("marketDailyPnl() keeps each market's realized P&L of the day; the sum is the account's", async () => {
+  await withStore(async (store) => {
+    for (const m of ["KRW-BTC", "KRW-ETH"]) await store.openLedger(m, u("100000"));
+    const legs = [
+      ["KRW-BTC", "bid", "b1", "50000000", "0.001"],
+      ["KRW-BTC", "ask", "b2", "51000000", "0.001"],
+      ["KRW-ETH", "bid", "e1", "4000000", "0.01"],
+      ["KRW-ETH", "ask", "e2", "3900000", "0.01"],
+    ] as const;
+    for (const [market, side, id, price, volume] of legs) {
+      const t = trade(id, price, volume);
+      const res = await store.applyFills({
+        market,
+        side,
+        orderUuid: `o-${id}`,
+        intentId: undefined,
+        paidFee: (t.funds * 5n + 9_999n) / 10_000n,
+        trades: [t],
+        feeBps: 5,
+        atMs: T0_MS,
+      });
+      assert.ok(res.ok);
+    }
+    const day = T0_MS - (T0_MS % 86_400_000);
+    const btc = await store.marketDailyPnl(day, "KRW-BTC");
+    const eth = await store.marketDailyPnl(day, "KRW-ETH");
+    assert.ok(btc > 0n && eth < 0n);
+    assert.equal(btc + eth, await store.dailyPnl(day));
+    assert.equal(btc, (await store.getLedger("KRW-BTC"))!.realizedPnl);
+  });
+});
+
+Deno.test("the account guard is stored and read back", async () => {
+  await withStore(async (store) => {
+    assert.equal(await store.getAccountGuard(), null);
+    const guard = { dayStartMs: T0_MS, startEquity: 100_000, blocked: true };
+    await store.putAccountGuard(guard, T0_MS);
+    assert.deepEqual(await store.getAccountGuard(), guard);
+  });
+});
