@@ -24,8 +24,8 @@ import { MAX_ORDER_KRW, MIN_ORDER_KRW, UPBIT_KRW_FEE_BPS, VOLUME_STEP } from "./
 import { formatUnits, mulUnits, roundToStep, type Units } from "./core/money.ts";
 import { err, ok, type Result } from "./core/result.ts";
 import { roundToTick } from "./core/tick_size.ts";
-import { baseCurrency } from "./adapters/kv_store.ts";
-import { RateLimitedError, TemporaryError } from "./adapters/upbit/errors.ts";
+import { baseCurrency } from "./core/market.ts";
+import { RateLimitedError, TemporaryError } from "./errors.ts";
 import type {
   Account,
   Clock,

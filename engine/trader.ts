@@ -69,7 +69,7 @@ import type {
   TraderState,
 } from "./ports.ts";
 import { LIVE_INTENT_STATES } from "./ports.ts";
-import { UpbitError } from "./adapters/upbit/errors.ts";
+import { EngineError } from "./errors.ts";
 
 /** How one bot trades one market. */
 export interface TraderConfig {
@@ -438,7 +438,7 @@ class Trader {
       const report = await reconcile(om, { ...this.omConfig, maxLookups: 1 }, { account });
       this.noteExternal(report);
     } catch (error) {
-      if (!(error instanceof UpbitError)) throw error;
+      if (!(error instanceof EngineError)) throw error;
       await this.alert(
         "reconcile_failed",
         `periodic reconciliation of ${this.config.market} failed: ${error.message}; retrying in ${

@@ -38,7 +38,7 @@ export class HttpExchange implements Exchange, Account {
       return ok(toExchangeOrder(await this.#client.createOrder(request)));
     } catch (error) {
       if (error instanceof ConflictError || error instanceof RejectedError) {
-        return err({ name: error.upbitName ?? error.name, message: error.message });
+        return err({ name: error.code ?? error.name, message: error.message });
       }
       throw error;
     }
@@ -57,7 +57,7 @@ export class HttpExchange implements Exchange, Account {
     const r = res.error;
     return err(
       r.kind === "rejected"
-        ? { name: r.upbitName ?? r.reason, message: r.message }
+        ? { name: r.code ?? r.reason, message: r.message }
         : { name: "identifier_burned", message: r.identifier },
     );
   }

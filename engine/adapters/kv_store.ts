@@ -45,7 +45,8 @@ import type {
   TraderState,
 } from "../ports.ts";
 import { orderFilledEvent, TERMINAL_INTENT_STATES } from "../ports.ts";
-import { ConfigError, ConflictError } from "./upbit/errors.ts";
+import { baseCurrency } from "../core/market.ts";
+import { ConfigError, ConflictError } from "../errors.ts";
 
 /** How many times a write re-reads and retries after a lost race before giving up. */
 const MAX_COMMIT_TRIES = 20;
@@ -355,15 +356,6 @@ function parseFill(value: unknown): StoredFill {
 
 function amountValue(amount: Units): z.input<typeof amountSchema> {
   return { v: 1, amount: formatUnits(amount) };
-}
-
-/** The base currency of a KRW market (`KRW-BTC` → `BTC`). */
-export function baseCurrency(market: string): string {
-  const base = market.split("-")[1];
-  if (base === undefined || base === "") {
-    throw new RangeError(`Cannot read market: expected QUOTE-BASE: current value is "${market}"`);
-  }
-  return base;
 }
 
 /**

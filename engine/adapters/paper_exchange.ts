@@ -31,7 +31,7 @@ import type {
   OrderRejection,
   OrderRequest,
 } from "../ports.ts";
-import type { BookLevel, BookSnapshot } from "../sandbox/feed.ts";
+import type { BookLevel, BookSnapshot } from "../core/order_book.ts";
 
 /** Options of a `PaperExchange`. */
 export interface PaperExchangeOptions {

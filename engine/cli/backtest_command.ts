@@ -4,7 +4,8 @@
  * code 2, never a stack trace.
  */
 
-import { loadCandleFile, timeframeFromFileName } from "../adapters/candle_file.ts";
+import { loadCandleFile } from "../adapters/candle_file.ts";
+import { timeframeFromFileName } from "../core/candle_file_format.ts";
 import { aggregateCandles } from "../core/aggregate.ts";
 import { runBacktest } from "../core/backtest.ts";
 import { type Candle, type Timeframe, TIMEFRAME_MS } from "../core/candle.ts";

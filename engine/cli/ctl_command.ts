@@ -8,13 +8,13 @@
  */
 
 import { acquireInstanceLock, KvStore } from "../adapters/kv_store.ts";
-import { ConfigError } from "../adapters/upbit/errors.ts";
+import { ConfigError } from "../errors.ts";
 import { type CtlCommand, parseConfig, parseCtlConfig } from "../config.ts";
 import { formatUnits } from "../core/money.ts";
 import { controlFilePath, readControlFile, sendControl } from "./control.ts";
 import { lockBaseOf, traderConfigOf } from "./run_command.ts";
-import type { TraderApi } from "./trader_api.ts";
-import type { EmergencyStopReport, TraderStatus } from "../trader.ts";
+import type { StopAnswer, TraderApi } from "./trader_api.ts";
+import type { TraderStatus } from "../trader.ts";
 import { formatStatus, group } from "./status_text.ts";
 
 /** What ctl needs from the process. */
@@ -176,12 +176,6 @@ async function direct(
   } finally {
     kv.close();
   }
-}
-
-/** What a running bot answers to `POST /stop`: one report per market, then the status. */
-export interface StopAnswer {
-  readonly reports: readonly (EmergencyStopReport & { readonly market: string })[];
-  readonly status: readonly TraderStatus[];
 }
 
 /** One line of what the emergency stop did on a market. */

@@ -33,12 +33,12 @@ import { createEventQueue, type EventQueue } from "../adapters/upbit/ws_events.t
 import { createLogger, createRedactor, type Logger } from "../log.ts";
 import type { Account, Clock, Exchange, MarketEvent } from "../ports.ts";
 import { createSandbox, type Sandbox } from "../sandbox/mod.ts";
-import type { BookSnapshot } from "../sandbox/feed.ts";
+import type { BookSnapshot } from "../core/order_book.ts";
 import { controlFilePath, startControlServer } from "./control.ts";
 import type { TraderApi, TraderConfig, TraderDeps } from "./trader_api.ts";
 import type { TraderStatus } from "../trader.ts";
 import { formatStatus, group } from "./status_text.ts";
-import type { StopAnswer } from "./ctl_command.ts";
+import type { StopAnswer } from "./trader_api.ts";
 
 /** What a trading command needs from the process (built by `main.ts`). */
 export interface RunIo {

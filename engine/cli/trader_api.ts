@@ -15,3 +15,9 @@ export interface TraderApi {
   readonly emergencyStop: typeof trader.emergencyStop;
   readonly traderStatus: typeof trader.traderStatus;
 }
+
+/** What a running bot answers to `POST /stop`: one report per market, then the status. */
+export interface StopAnswer {
+  readonly reports: readonly (trader.EmergencyStopReport & { readonly market: string })[];
+  readonly status: readonly trader.TraderStatus[];
+}

@@ -5,6 +5,9 @@
  */
 
 import type { Units } from "../core/money.ts";
+import type { BookLevel, BookSnapshot } from "../core/order_book.ts";
+
+export type { BookLevel, BookSnapshot };
 
 /** Which side took liquidity in a replayed trade, as Upbit writes it (`ask_bid`). */
 export type TakerSide = "ASK" | "BID";
@@ -19,20 +22,6 @@ export interface ReplayTrade {
   readonly side: TakerSide;
   /** Strictly increasing per market, like Upbit's `sequential_id`. */
   readonly sequentialId: number;
-}
-
-/** One price level of an order book. */
-export interface BookLevel {
-  readonly price: Units;
-  readonly size: Units;
-}
-
-/** An order book snapshot: asks ascending from the best, bids descending from the best. */
-export interface BookSnapshot {
-  readonly market: string;
-  readonly tsMs: number;
-  readonly asks: readonly BookLevel[];
-  readonly bids: readonly BookLevel[];
 }
 
 /** What the matching engine needs from the market replay. */

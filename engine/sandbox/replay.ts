@@ -7,13 +7,14 @@
  * are emitted to listeners in time order as the clock passes them. Implements `MarketFeed`.
  */
 
-import { DAY_MS } from "../core/candle.ts";
+import { type Candle, DAY_MS } from "../core/candle.ts";
+import { CandleFileError } from "../core/candle_csv.ts";
 import type { Units } from "../core/money.ts";
 import {
-  loadCandleFile,
+  decodeCandleFile,
   marketFromFileName,
   timeframeFromFileName,
-} from "../adapters/candle_file.ts";
+} from "../core/candle_file_format.ts";
 import { TIMEFRAME_MS } from "../core/candle.ts";
 import { buildBook, MAX_BOOK_LEVELS } from "./book.ts";
 import type { BookSnapshot, MarketFeed } from "./feed.ts";
@@ -211,6 +212,18 @@ interface MarketState {
   book: { seq: number; snapshot: BookSnapshot } | undefined;
 }
 
+/** Reads one candle file (the sandbox does its own I/O: it imports no adapter). */
+async function readCandleFile(file: string): Promise<Candle[]> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(file);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw new CandleFileError(file, 0, "file not found");
+    throw error;
+  }
+  return decodeCandleFile(file, bytes);
+}
+
 /** Loads the candle files and builds the replay (clock running unless `manualClock`). */
 export async function createReplay(options: ReplayOptions = {}): Promise<Replay> {
   const realNowMs = options.realNowMs ?? Date.now;
@@ -225,7 +238,7 @@ export async function createReplay(options: ReplayOptions = {}): Promise<Replay>
         `Cannot load replay data: file name must look like upbit-KRW-BTC-1d.csv: current value is ${file}`,
       );
     }
-    const candles = await loadCandleFile(file);
+    const candles = await readCandleFile(file);
     let list = byMarket.get(market);
     if (list === undefined) byMarket.set(market, list = []);
     list.push({ tfMs: TIMEFRAME_MS[tf], candles });

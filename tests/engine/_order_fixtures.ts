@@ -6,7 +6,7 @@
 
 import { parseUnits, type Units } from "../../engine/core/money.ts";
 import type { Result } from "../../engine/core/result.ts";
-import { TemporaryError } from "../../engine/adapters/upbit/errors.ts";
+import { TemporaryError } from "../../engine/errors.ts";
 import type {
   Clock,
   EngineEvent,

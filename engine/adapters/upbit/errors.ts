@@ -1,180 +1,23 @@
 /**
- * Typed failures of the Upbit REST client, named for the reaction they need (STYLE.md §Errors),
- * and the mapping from what Upbit actually sends (`shared/upbit/API.md` §5, §6) to them:
+ * How the Upbit REST client turns failures into the engine's neutral typed errors
+ * (`engine/errors.ts`, named for the reaction they need): the mapping from what Upbit actually
+ * sends (`shared/upbit/API.md` §5, §6) to them:
  * a string `error.name` on the Exchange API, an integer one on Quotation, plain-text 429/418
  * bodies, HTML gateway pages, and bodies that do not parse at all.
  *
- * Every class carries `retryable`: whether sending the same request again can help.
- * `TemporaryError` also means "the outcome is unknown": a write that failed this way may or may
- * not have happened, which is why order placement resolves it by `identifier` (place_order.ts).
+ * Upbit's `error.name` travels in the error's `code`. `TemporaryError` means "the outcome is
+ * unknown", which is why order placement resolves it by `identifier` (place_order.ts).
  */
 
-/** Base of every error the client throws. */
-export abstract class UpbitError extends Error {
-  /** Whether sending the same request again can help. */
-  abstract readonly retryable: boolean;
-  /** HTTP status, when a response arrived. */
-  readonly status: number | undefined;
-  /** Upbit's `error.name` (string, or the integer of Quotation errors as text), when given. */
-  readonly upbitName: string | undefined;
-
-  /** Builds the error; `status`/`upbitName` describe the response, when there was one. */
-  constructor(
-    message: string,
-    options: { readonly status?: number; readonly upbitName?: string; readonly cause?: unknown } =
-      {},
-  ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.status = options.status;
-    this.upbitName = options.upbitName;
-  }
-}
-
-/** Why a call's outcome is unknown. */
-export type TemporaryReason =
-  /** No answer within the time limit (the request may have been processed). */
-  | "timeout"
-  /** The connection failed or was reset (before or after the request was processed). */
-  | "network"
-  /** 5xx, including Upbit's `internal_server_error` and maintenance. */
-  | "server_error"
-  /** An answer arrived but is not what Upbit sends (HTML, truncated, wrong shape). */
-  | "bad_response";
-
-/** Retry with backoff. For a write, the outcome is unknown: resolve it before resending. */
-export class TemporaryError extends UpbitError {
-  /** Always true. */
-  readonly retryable = true;
-  /** What went wrong. */
-  readonly reason: TemporaryReason;
-
-  /** Builds the error. */
-  constructor(
-    message: string,
-    options: {
-      readonly reason: TemporaryReason;
-      readonly status?: number;
-      readonly upbitName?: string;
-      readonly cause?: unknown;
-    },
-  ) {
-    super(message, options);
-    this.name = "TemporaryError";
-    this.reason = options.reason;
-  }
-}
-
-/** Retry after `retryAfterMs`: Upbit refused before processing (429), or blocked us (418). */
-export class RateLimitedError extends UpbitError {
-  /** Always true (after the delay). */
-  readonly retryable = true;
-  /** How long to wait before this group may be called again. */
-  readonly retryAfterMs: number;
-  /** Our rate-limit group that was refused. */
-  readonly group: string;
-  /** True for a 418 block (repeat offence: alert), false for a 429. */
-  readonly blocked: boolean;
-
-  /** Builds the error. */
-  constructor(
-    message: string,
-    options: {
-      readonly retryAfterMs: number;
-      readonly group: string;
-      readonly blocked: boolean;
-      readonly status?: number;
-    },
-  ) {
-    super(message, options);
-    this.name = "RateLimitedError";
-    this.retryAfterMs = options.retryAfterMs;
-    this.group = options.group;
-    this.blocked = options.blocked;
-  }
-}
-
-/** Stop and alert: the key, its signature, its IP allow-list or its permissions are wrong. */
-export class AuthError extends UpbitError {
-  /** Always false. */
-  readonly retryable = false;
-
-  /** Builds the error. */
-  constructor(
-    message: string,
-    options: { readonly status?: number; readonly upbitName?: string } = {},
-  ) {
-    super(message, options);
-    this.name = "AuthError";
-  }
-}
-
-/** Stop and alert: our request or configuration is wrong (unknown market, bad option…). */
-export class ConfigError extends UpbitError {
-  /** Always false. */
-  readonly retryable = false;
-
-  /** Builds the error. */
-  constructor(
-    message: string,
-    options: { readonly status?: number; readonly upbitName?: string } = {},
-  ) {
-    super(message, options);
-    this.name = "ConfigError";
-  }
-}
-
-/** Re-read and stop: the request collides with existing state (`duplicated_identifier`). */
-export class ConflictError extends UpbitError {
-  /** Always false: the same request will collide again. */
-  readonly retryable = false;
-
-  /** Builds the error. */
-  constructor(
-    message: string,
-    options: { readonly status?: number; readonly upbitName?: string } = {},
-  ) {
-    super(message, options);
-    this.name = "ConflictError";
-  }
-}
-
-/** What kind of definitive refusal Upbit gave. */
-export type RejectionReason =
-  | "insufficient_funds"
-  | "under_min_total"
-  | "over_max_total"
-  | "invalid_price"
-  | "invalid_volume"
-  | "invalid_order"
-  | "invalid_parameter"
-  | "not_found"
-  | "market_offline"
-  | "unknown";
-
-/**
- * Upbit answered and refused: the request was definitively not carried out, and sending it
- * unchanged cannot help. Order methods return it as data (`OrderRejection`).
- */
-export class RejectedError extends UpbitError {
-  /** Always false. */
-  readonly retryable = false;
-  /** The kind of refusal. */
-  readonly reason: RejectionReason;
-
-  /** Builds the error. */
-  constructor(
-    message: string,
-    options: {
-      readonly reason: RejectionReason;
-      readonly status?: number;
-      readonly upbitName?: string;
-    },
-  ) {
-    super(message, options);
-    this.name = "RejectedError";
-    this.reason = options.reason;
-  }
-}
+import {
+  AuthError,
+  ConflictError,
+  type EngineError,
+  RateLimitedError,
+  RejectedError,
+  type RejectionReason,
+  TemporaryError,
+} from "../../errors.ts";
 
 const AUTH_NAMES: ReadonlySet<string> = new Set([
   "no_authorization_token",
@@ -257,7 +100,7 @@ export function blockMsOf(
 }
 
 /** Turns one non-2xx answer into the typed error that says what to do next. */
-export function classifyFailure(res: FailedResponse): UpbitError {
+export function classifyFailure(res: FailedResponse): EngineError {
   const { status, what } = res;
   if (status === 429) {
     const header = res.retryAfter == null ? NaN : Number(res.retryAfter);
@@ -288,25 +131,25 @@ export function classifyFailure(res: FailedResponse): UpbitError {
   const name = body.name;
   const detail = `Cannot ${what}: ${name} (HTTP ${status}): ${body.message}`;
   if (status >= 500) {
-    return new TemporaryError(detail, { reason: "server_error", status, upbitName: name });
+    return new TemporaryError(detail, { reason: "server_error", status, code: name });
   }
-  if (AUTH_NAMES.has(name)) return new AuthError(detail, { status, upbitName: name });
+  if (AUTH_NAMES.has(name)) return new AuthError(detail, { status, code: name });
   if (name === "duplicated_identifier") {
-    return new ConflictError(detail, { status, upbitName: name });
+    return new ConflictError(detail, { status, code: name });
   }
   for (const [pattern, reason] of REJECTIONS) {
-    if (pattern.test(name)) return new RejectedError(detail, { reason, status, upbitName: name });
+    if (pattern.test(name)) return new RejectedError(detail, { reason, status, code: name });
   }
   if (/^\d+$/.test(name)) {
     // Quotation errors carry the status as an integer name: 404 "Code not found" etc.
     return new RejectedError(detail, {
       reason: status === 404 ? "not_found" : "invalid_parameter",
       status,
-      upbitName: name,
+      code: name,
     });
   }
-  if (status === 401) return new AuthError(detail, { status, upbitName: name });
-  return new RejectedError(detail, { reason: "unknown", status, upbitName: name });
+  if (status === 401) return new AuthError(detail, { status, code: name });
+  return new RejectedError(detail, { reason: "unknown", status, code: name });
 }
 
 /** The first 80 characters of a body, on one line (never a whole HTML page in a message). */

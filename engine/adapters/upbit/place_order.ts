@@ -9,7 +9,7 @@
  */
 
 import { err, ok, type Result } from "../../core/result.ts";
-import { ConflictError, RateLimitedError, RejectedError, TemporaryError } from "./errors.ts";
+import { ConflictError, RateLimitedError, RejectedError, TemporaryError } from "../../errors.ts";
 import {
   orderBody,
   type OrderRef,
@@ -202,7 +202,7 @@ export class OrderPlacer {
         onSend,
       }, orderSchema);
     } catch (error) {
-      if (error instanceof RejectedError && error.upbitName === "order_not_found") return undefined;
+      if (error instanceof RejectedError && error.code === "order_not_found") return undefined;
       throw error;
     }
   }

@@ -10,7 +10,7 @@
  * at once with `RateLimitedError` instead of sending (more calls would lengthen the block).
  */
 
-import { RateLimitedError } from "./errors.ts";
+import { RateLimitedError } from "../../errors.ts";
 
 /** Upbit's rate-limit groups (DOC names; the wire names in `Remaining-Req` differ). */
 export type RateGroup =

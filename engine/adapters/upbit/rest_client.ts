@@ -19,7 +19,7 @@ import {
   RateLimitedError,
   RejectedError,
   TemporaryError,
-} from "./errors.ts";
+} from "../../errors.ts";
 import { OrderPlacer, type PlaceOrderOptions } from "./place_order.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import { ExchangeEndpoints } from "./rest_exchange.ts";

@@ -8,7 +8,7 @@
 import { formatUnits, type Units } from "../../core/money.ts";
 import { err, ok, type Result } from "../../core/result.ts";
 import type { QueryParams, QueryValue } from "./auth.ts";
-import { RejectedError, type RejectionReason } from "./errors.ts";
+import { RejectedError, type RejectionReason } from "../../errors.ts";
 import type { RestTransport } from "./rest_transport.ts";
 import {
   type Account,
@@ -51,7 +51,7 @@ export type OrderRejection =
   | {
     readonly kind: "rejected";
     readonly reason: RejectionReason;
-    readonly upbitName: string | undefined;
+    readonly code: string | undefined;
     readonly status: number | undefined;
     readonly message: string;
   }
@@ -156,7 +156,7 @@ export class ExchangeEndpoints {
         signal: options.signal,
       }, orderSchema);
     } catch (error) {
-      if (error instanceof RejectedError && error.upbitName === "order_not_found") return undefined;
+      if (error instanceof RejectedError && error.code === "order_not_found") return undefined;
       throw error;
     }
   }
@@ -402,7 +402,7 @@ export function rejectionOf(error: RejectedError): OrderRejection {
   return {
     kind: "rejected",
     reason: error.reason,
-    upbitName: error.upbitName,
+    code: error.code,
     status: error.status,
     message: error.message,
   };

@@ -16,15 +16,8 @@ import {
   type Secret,
   signUpbitJwt,
 } from "./auth.ts";
-import {
-  blockMsOf,
-  classifyFailure,
-  ConfigError,
-  RateLimitedError,
-  snippet,
-  TemporaryError,
-  UpbitError,
-} from "./errors.ts";
+import { ConfigError, EngineError, RateLimitedError, TemporaryError } from "../../errors.ts";
+import { blockMsOf, classifyFailure, snippet } from "./errors.ts";
 import {
   type GroupLimit,
   type RateGroup,
@@ -291,7 +284,7 @@ function transportError(
   error: unknown,
   callerSignal: AbortSignal | undefined,
   status?: number,
-): UpbitError | unknown {
+): EngineError | unknown {
   if (callerSignal?.aborted) return callerSignal.reason ?? error;
   const name = error instanceof Error ? error.name : "";
   if (name === "TimeoutError") {

@@ -1,11 +1,11 @@
 /** Tests for the candle file adapter: real data files, gzip, I/O errors and file-name parsing. */
 
 import assert from "node:assert/strict";
+import { loadCandleFile } from "../../../engine/adapters/candle_file.ts";
 import {
-  loadCandleFile,
   marketFromFileName,
   timeframeFromFileName,
-} from "../../../engine/adapters/candle_file.ts";
+} from "../../../engine/core/candle_file_format.ts";
 import { CandleFileError, formatCandleCsv } from "../../../engine/core/candle_csv.ts";
 
 const DATA = new URL("../../../data/", import.meta.url).pathname;

@@ -22,7 +22,7 @@
 import { HttpExchange } from "../../../engine/adapters/http_exchange.ts";
 import { acquireInstanceLock, KvStore } from "../../../engine/adapters/kv_store.ts";
 import { Secret } from "../../../engine/adapters/upbit/auth.ts";
-import { RateLimitedError, TemporaryError } from "../../../engine/adapters/upbit/errors.ts";
+import { RateLimitedError, TemporaryError } from "../../../engine/errors.ts";
 import { UpbitRestClient } from "../../../engine/adapters/upbit/rest_client.ts";
 import { parseUnits } from "../../../engine/core/money.ts";
 import {

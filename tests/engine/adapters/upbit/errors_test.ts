@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import {
   AuthError,
-  blockMsOf,
-  classifyFailure,
   ConflictError,
   RateLimitedError,
   RejectedError,
   type RejectionReason,
   TemporaryError,
-} from "../../../../engine/adapters/upbit/errors.ts";
+} from "../../../../engine/errors.ts";
+import { blockMsOf, classifyFailure } from "../../../../engine/adapters/upbit/errors.ts";
 
 function fail(status: number, body: string, extra: { retryAfter?: string; nowMs?: number } = {}) {
   return classifyFailure({
@@ -47,12 +46,12 @@ Deno.test("classifyFailure: definitive rejections by error.name", () => {
     const e = fail(name === "market_offline" ? 403 : 400, upbit(name));
     assert.ok(e instanceof RejectedError, name);
     assert.equal(e.reason, reason, name);
-    assert.equal(e.upbitName, name);
+    assert.equal(e.code, name);
     assert.equal(e.retryable, false);
   }
   const quotation = fail(404, upbit(404, "Code not found"));
   assert.ok(quotation instanceof RejectedError && quotation.reason === "not_found");
-  assert.equal(quotation.upbitName, "404");
+  assert.equal(quotation.code, "404");
 });
 
 Deno.test("classifyFailure: auth, conflict, 5xx, unreadable bodies", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseUnits } from "../../../../engine/core/money.ts";
-import { RateLimitedError } from "../../../../engine/adapters/upbit/errors.ts";
+import { RateLimitedError } from "../../../../engine/errors.ts";
 import {
   OrderOutcomeUnknownError,
   type OrderRequest,

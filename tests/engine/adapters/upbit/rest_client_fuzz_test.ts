@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { parseUnits } from "../../../../engine/core/money.ts";
 import { Secret } from "../../../../engine/adapters/upbit/auth.ts";
-import { TemporaryError, UpbitError } from "../../../../engine/adapters/upbit/errors.ts";
+import { EngineError, TemporaryError } from "../../../../engine/errors.ts";
 import { UpbitRestClient } from "../../../../engine/adapters/upbit/rest_client.ts";
 
 type FieldKind = "num" | "dec" | "str" | "bool" | "time" | "enum";
@@ -251,7 +251,7 @@ Deno.test("2,000 malformed REST bodies: each refused with a typed error, the nex
             `accepted a malformed ${endpoint.name} body: ${new TextDecoder().decode(served.body)}`,
           );
         } catch (error) {
-          if (!(error instanceof UpbitError)) {
+          if (!(error instanceof EngineError)) {
             crashes++;
             throw error;
           }

@@ -7,7 +7,7 @@ import {
   ConflictError,
   RejectedError,
   TemporaryError,
-} from "../../../../engine/adapters/upbit/errors.ts";
+} from "../../../../engine/errors.ts";
 import {
   backfillMinuteCandles,
   type OrderRequest,
@@ -247,7 +247,7 @@ Deno.test("definitive refusals are data, duplicates are ConflictError / adopted"
     const poor = await client.placeOrder(limitBid("rej-1", "100000000", "0.001"));
     assert.ok(!poor.ok && poor.error.kind === "rejected");
     assert.equal(poor.error.reason, "insufficient_funds");
-    assert.equal(poor.error.upbitName, "insufficient_funds_bid");
+    assert.equal(poor.error.code, "insufficient_funds_bid");
     const small = await client.placeOrder(limitBid("rej-2", "100000000", "0.00001"));
     assert.ok(
       !small.ok && small.error.kind === "rejected" && small.error.reason === "under_min_total",
@@ -269,7 +269,7 @@ Deno.test("definitive refusals are data, duplicates are ConflictError / adopted"
     const first = await client.createOrder(limitBid("dup-1"));
     await assert.rejects(() => client.createOrder(limitBid("dup-1")), (e: unknown) => {
       assert.ok(e instanceof ConflictError && !e.retryable);
-      assert.equal(e.upbitName, "duplicated_identifier");
+      assert.equal(e.code, "duplicated_identifier");
       return true;
     });
     const adopted = await client.placeOrder(limitBid("dup-1"));
@@ -280,7 +280,7 @@ Deno.test("definitive refusals are data, duplicates are ConflictError / adopted"
 
     await assert.rejects(() => client.tickers(["KRW-NOPE"]), (e: unknown) => {
       assert.ok(e instanceof RejectedError && e.reason === "not_found" && !e.retryable);
-      assert.equal(e.upbitName, "404", "quotation names are integers");
+      assert.equal(e.code, "404", "quotation names are integers");
       return true;
     });
     await assert.rejects(() => client.orderChance("KRW-NOPE"), RejectedError);
@@ -299,7 +299,7 @@ Deno.test("auth and config failures are AuthError / ConfigError, never retried",
     });
     await assert.rejects(() => wrongSecret.accounts(), (e: unknown) => {
       assert.ok(e instanceof AuthError && !e.retryable);
-      assert.equal(e.upbitName, "jwt_verification");
+      assert.equal(e.code, "jwt_verification");
       assert.ok(!String(e.message).includes("not-the-secret"));
       return true;
     });
