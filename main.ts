@@ -9,6 +9,7 @@
  *   deno task ctl <command>         pause | resume | stop [--sell] | status [--json]
  */
 
+import { parseEnv } from "node:util";
 import { runBacktestCommand } from "./engine/cli/backtest_command.ts";
 import { runCtlCommand } from "./engine/cli/ctl_command.ts";
 import { runTradingCommand } from "./engine/cli/run_command.ts";
@@ -25,17 +26,36 @@ Modes:
   ctl        pause | resume | stop [--sell] | status [--json] of a bot's KV
 `;
 
-/** The variables the bot reads; nothing else of the environment is touched. */
-function readEnv(): Record<string, string | undefined> {
+/**
+ * The variables the bot reads; nothing else of the environment is touched. A variable already in
+ * the environment wins over the optional `.env` file in the working folder (paper, live, ctl).
+ */
+function readEnv(options: { readonly dotEnv: boolean }): Record<string, string | undefined> {
+  const file = options.dotEnv ? readDotEnv(".env") : {};
   const env: Record<string, string | undefined> = {};
   for (const name of ENV_VARS) {
     try {
-      env[name] = Deno.env.get(name);
+      env[name] = Deno.env.get(name) ?? file[name];
     } catch {
       // Not granted by --allow-env: treated as unset.
+      env[name] = file[name];
     }
   }
   return env;
+}
+
+/** The `KEY=value` lines of an optional dotenv file; none when it does not exist. */
+function readDotEnv(path: string): Record<string, string | undefined> {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return {};
+    // An unreadable `.env` (a folder, no permission): one line and exit code 2.
+    write(Deno.stderr, `upbit-trader: cannot read ${path}: ${(error as Error).message}\n`);
+    Deno.exit(2);
+  }
+  return parseEnv(text);
 }
 
 /** Aborted on the first Ctrl-C or SIGTERM (systemd's stop); a second Ctrl-C exits at once. */
@@ -76,7 +96,7 @@ async function main(args: string[]): Promise<number> {
         stdout: (text) => write(Deno.stdout, text),
         stderr: (text) => write(Deno.stderr, text),
         isTerminal: Deno.stdout.isTerminal(),
-        env: readEnv(),
+        env: readEnv({ dotEnv: mode !== "demo" }),
         interrupt: interruptSignal(),
         pid: Deno.pid,
       }, trader);
@@ -84,7 +104,7 @@ async function main(args: string[]): Promise<number> {
       return await runCtlCommand(rest, {
         stdout: (text) => write(Deno.stdout, text),
         stderr: (text) => write(Deno.stderr, text),
-        env: readEnv(),
+        env: readEnv({ dotEnv: true }),
       }, trader);
     case undefined:
     case "--help":
