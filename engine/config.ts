@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { type Timeframe, TIMEFRAME_MS } from "./core/candle.ts";
 import { DEFAULT_RISK_RULES, type RiskRules } from "./core/risk.ts";
+import { type PortfolioRules, SIZING_MODES, type SizingMode } from "./core/portfolio.ts";
 import { DEFAULT_STRATEGY, STRATEGIES, type StrategyId } from "./core/strategies/mod.ts";
 import { err, ok, type Result } from "./core/result.ts";
 import { Secret } from "./secret.ts";
@@ -57,6 +58,13 @@ export const ENV_VARS = [
   "BUDGET_PCT",
   "CAPITAL_KRW",
   "LIVE_CAPITAL_LIMIT_KRW",
+  "SIZING",
+  "SIZING_VALUE",
+  "MAX_OPEN_POSITIONS",
+  "MAX_MARKET_SHARE_PCT",
+  "ACCOUNT_DAILY_LOSS_PCT",
+  "BLOCK_CAUTION",
+  "ATR_STOP_MULTIPLE",
   "STALE_AFTER_SECONDS",
   "BOT_ID",
   "LOG_FORMAT",
@@ -81,8 +89,13 @@ export interface BotConfig {
   readonly rules: RiskRules;
   readonly feeBps: number;
   readonly budgetPct: number;
+  /** The cap on what the ACCOUNT commits over all markets. */
   readonly capitalKrw: number;
   readonly liveCapitalLimitKrw: number;
+  /** The account's rules besides the cap (sizing, limits, flags). */
+  readonly portfolio: Omit<PortfolioRules, "capitalKrw">;
+  /** Risk sizing's ATR stop multiple (0 = off). */
+  readonly atrStopMultiple: number;
   readonly staleAfterMs: number;
   readonly botId: string;
   readonly logFormat: LogFormat;
@@ -123,6 +136,13 @@ const FIELDS = {
   budget: { env: "BUDGET_PCT", flag: "budget" },
   capital: { env: "CAPITAL_KRW", flag: "capital" },
   liveCapitalLimit: { env: "LIVE_CAPITAL_LIMIT_KRW" },
+  sizing: { env: "SIZING", flag: "sizing" },
+  sizingValue: { env: "SIZING_VALUE", flag: "sizing-value" },
+  maxOpenPositions: { env: "MAX_OPEN_POSITIONS", flag: "max-positions" },
+  maxMarketShare: { env: "MAX_MARKET_SHARE_PCT", flag: "max-market-share" },
+  accountDailyLoss: { env: "ACCOUNT_DAILY_LOSS_PCT", flag: "account-daily-loss" },
+  blockCaution: { env: "BLOCK_CAUTION", flag: "block-caution", boolean: true },
+  atrStop: { env: "ATR_STOP_MULTIPLE", flag: "atr-stop" },
   staleAfter: { env: "STALE_AFTER_SECONDS", flag: "stale-after" },
   botId: { env: "BOT_ID", flag: "bot-id" },
   logFormat: { env: "LOG_FORMAT", flag: "log-format" },
@@ -206,6 +226,15 @@ const SCHEMA = z.object({
   liveCapitalLimit: number({ min: 5_000, max: 1e13, int: true }).default(
     DEFAULT_LIVE_CAPITAL_LIMIT_KRW,
   ),
+  sizing: z.enum(SIZING_MODES as [SizingMode, ...SizingMode[]], {
+    error: `expected one of ${SIZING_MODES.join(", ")}`,
+  }).default("all"),
+  sizingValue: number({ min: 0.01, max: 1e13 }).optional(),
+  maxOpenPositions: number({ min: 0, max: 10, int: true }).default(0),
+  maxMarketShare: number({ min: 1, max: 100 }).default(100),
+  accountDailyLoss: number({ min: 0, max: 100 }).default(10),
+  blockCaution: z.union([z.boolean(), YES], { error: "expected yes or no" }).default(false),
+  atrStop: number({ min: 0, max: 100 }).default(0),
   staleAfter: number({ min: 1, max: 86_400 }).default(120),
   botId: z.string().trim().regex(/^[a-z0-9][a-z0-9-]{0,15}$/, "expected 1-16 of a-z, 0-9, -")
     .default("bot"),
@@ -278,6 +307,8 @@ export function parseConfig(mode: TradingMode, input: ConfigInput): Result<BotCo
   if (!strategyParams.ok) return strategyParams;
   const capitalKrw = v.capital ??
     (mode === "live" ? DEFAULT_LIVE_CAPITAL_KRW : DEFAULT_PAPER_CAPITAL_KRW);
+  const sizingValue = sizingValueOf(v.sizing, { value: v.sizingValue, budgetPct: v.budget });
+  if (!sizingValue.ok) return err(`${label("sizingValue", source)}: ${sizingValue.error}`);
   const config: BotConfig = {
     mode,
     keys: v.accessKey === undefined || v.secretKey === undefined
@@ -303,6 +334,14 @@ export function parseConfig(mode: TradingMode, input: ConfigInput): Result<BotCo
     budgetPct: v.budget,
     capitalKrw,
     liveCapitalLimitKrw: v.liveCapitalLimit,
+    portfolio: {
+      maxOpenPositions: v.maxOpenPositions,
+      maxMarketSharePct: v.maxMarketShare,
+      accountDailyLossPct: v.accountDailyLoss,
+      sizing: { mode: v.sizing, value: sizingValue.value },
+      blockCaution: v.blockCaution,
+    },
+    atrStopMultiple: v.atrStop,
     staleAfterMs: v.staleAfter * 1000,
     botId: v.botId,
     logFormat: v.logFormat,
@@ -317,6 +356,22 @@ export function parseConfig(mode: TradingMode, input: ConfigInput): Result<BotCo
     if (refusal !== undefined) return err(refusal);
   }
   return ok(config);
+}
+
+/**
+ * The sizing value of `mode`: `all` takes `BUDGET_PCT` unless given; the others need one (a
+ * percentage at most 100, or at least the 5,000 KRW minimum for `fixed`).
+ */
+function sizingValueOf(
+  mode: SizingMode,
+  options: { readonly value: number | undefined; readonly budgetPct: number },
+): Result<number, string> {
+  const { value } = options;
+  if (value === undefined) {
+    return mode === "all" ? ok(options.budgetPct) : err(`required with SIZING=${mode}`);
+  }
+  if (mode === "fixed") return value >= 5_000 ? ok(value) : err("must be >= 5000 (KRW)");
+  return value <= 100 ? ok(value) : err(`must be <= 100 (% with SIZING=${mode})`);
 }
 
 /**

@@ -23,15 +23,21 @@
 import { bucketStartMs, CandleAggregator } from "./core/aggregate.ts";
 import { type Candle, type Timeframe, TIMEFRAME_MS, upbitDayStartMs } from "./core/candle.ts";
 import { decideOnClose } from "./core/decide.ts";
-import { describeDenial, type Ledger, sizeBuy } from "./core/ledger.ts";
+import { Atr } from "./core/indicators/atr.ts";
+import type { Ledger } from "./core/ledger.ts";
 import {
-  applyBps,
-  formatUnits,
-  SCALE,
-  type Units,
-  unitsFromNumber,
-  unitsToNumber,
-} from "./core/money.ts";
+  accountEquity,
+  type AccountView,
+  checkAccountLoss,
+  DEFAULT_PORTFOLIO_RULES,
+  describePortfolioDenial,
+  entryStopPrice,
+  type MarketFlags,
+  planEntry,
+  type PortfolioRules,
+  rollAccountDay,
+} from "./core/portfolio.ts";
+import { formatUnits, SCALE, type Units, unitsFromNumber, unitsToNumber } from "./core/money.ts";
 import {
   checkDailyLoss,
   checkExit,
@@ -49,6 +55,7 @@ import { formatPrice } from "./core/format.ts";
 import {
   DEFAULT_ORDER_MANAGER_CONFIG,
   driveIntent,
+  intentId,
   type OrderManagerConfig,
   type OrderManagerDeps,
   reconcile,
@@ -68,7 +75,7 @@ import type {
   StoredLevels,
   TraderState,
 } from "./ports.ts";
-import { LIVE_INTENT_STATES } from "./ports.ts";
+import { LIVE_INTENT_STATES, TERMINAL_INTENT_STATES } from "./ports.ts";
 import { EngineError } from "./errors.ts";
 
 /** How one bot trades one market. */
@@ -82,12 +89,19 @@ export interface TraderConfig {
   readonly rules: RiskRules;
   /** Fee per side in basis points (Upbit KRW: 5). */
   readonly feeBps: number;
-  /** Share of the cash each entry spends, in percent. */
+  /** Share of the allotted cash each entry spends, in percent (sizing `all` without `portfolio`). */
   readonly budgetPct: number;
   /** Market data older than this blocks new entries and raises an alert. */
   readonly staleAfterMs: number;
-  /** Cap: never more than this KRW in the market in total (the ledger starts with at most it). */
+  /**
+   * The ACCOUNT's cap: never more than this KRW committed over all markets of the store
+   * (positions at cost + reserved buys); default: the ledger's opening cash.
+   */
   readonly capitalKrw?: Units;
+  /** The account's rules besides the cap (default: no limits, sizing all of `budgetPct`). */
+  readonly portfolio?: Omit<PortfolioRules, "capitalKrw">;
+  /** Risk sizing's stop at this many ATR(14) below the price, if tighter (0/absent: off). */
+  readonly atrStopMultiple?: number;
   /** Order manager tuning (default: the protocol's defaults). */
   readonly orders?: Partial<Omit<OrderManagerConfig, "botId" | "feeBps">>;
   /** Period of the reconciliation while running, on the injected clock (default 60 s). */
@@ -105,6 +119,8 @@ export interface TraderDeps {
   readonly market: AsyncIterable<MarketEvent>;
   /** 1-minute candles for the warm-up. */
   readonly history: MinuteHistoryPort;
+  /** Upbit's warning and caution flags of a market (absent or undefined: unknown). */
+  readonly marketFlags?: (market: string) => Promise<MarketFlags | undefined>;
 }
 
 /** The ports an operator command needs (no market data). */
@@ -163,6 +179,18 @@ class OrderGate {
 }
 
 const GATES = new WeakMap<Store, OrderGate>();
+
+/** The last price of every market of a store's traders (the account's equity marks). */
+const MARKS = new WeakMap<Store, Map<string, number>>();
+
+function marksOf(store: Store): Map<string, number> {
+  let marks = MARKS.get(store);
+  if (marks === undefined) {
+    marks = new Map();
+    MARKS.set(store, marks);
+  }
+  return marks;
+}
 
 function gateOf(store: Store): OrderGate {
   let gate = GATES.get(store);
@@ -268,7 +296,13 @@ class Trader {
   readonly omConfig: OrderManagerConfig;
   readonly aggregator: CandleAggregator;
   readonly gate: OrderGate;
+  readonly marks: Map<string, number>;
+  /** ATR of the strategy's buckets, for risk sizing's ATR stop (null when off). */
+  readonly atr: Atr | null;
   ledger!: Ledger;
+  portfolio!: PortfolioRules;
+  /** The flags a held market was alerted on (one alert per episode). */
+  flagAlerted: string | null = null;
   guard: DayGuard | null = null;
   levels: RiskLevels | null = null;
   entryMs = 0;
@@ -299,6 +333,8 @@ class Trader {
     this.omConfig = orderManagerConfigOf(config);
     this.aggregator = new CandleAggregator(config.timeframe);
     this.gate = gateOf(deps.store);
+    this.marks = marksOf(deps.store);
+    this.atr = (config.atrStopMultiple ?? 0) > 0 ? new Atr(14) : null;
   }
 
   // ---- start ----
@@ -314,7 +350,12 @@ class Trader {
     this.lastPrice = saved.lastPrice;
     this.lastPriceAtMs = saved.lastPriceAtMs;
     // Reconcile BEFORE anything can trade: unresolved intents, fills, balances.
-    const report = await this.gate.exclusive(() => reconcile(this.om, this.omConfig, { account }));
+    const report = await this.gate.exclusive(async () => {
+      const done = await reconcile(this.om, this.omConfig, { account });
+      // Reservations of buys that ended while we were down (or never got an intent) go back.
+      await this.releaseSettled();
+      return done;
+    });
     this.noteExternal(report);
     let ledger = await store.getLedger(market);
     if (ledger === undefined) {
@@ -324,6 +365,12 @@ class Trader {
       ledger = await store.openLedger(market, cash);
     }
     this.ledger = ledger;
+    const { budgetPct, portfolio } = this.config;
+    this.portfolio = {
+      ...(portfolio ?? { ...DEFAULT_PORTFOLIO_RULES, sizing: { mode: "all", value: budgetPct } }),
+      capitalKrw: capitalKrw ?? ledger.initialCash,
+    };
+    if (this.lastPrice > 0) this.marks.set(market, this.lastPrice);
     const nowMs = clock.nowMs();
     if (ledger.qty > 0n) {
       if (saved.levels !== null) {
@@ -446,7 +493,9 @@ class Trader {
         } s`,
       );
     }
+    await this.releaseSettled();
     await this.syncPosition(heldBefore, clock.nowMs());
+    await this.checkHeldFlags();
     return everyMs;
   }
 
@@ -469,6 +518,49 @@ class Trader {
       // A sale resolved after the fact: nothing left to protect.
       this.levels = null;
       await this.persist();
+    }
+  }
+
+  /**
+   * Releases the reservations whose buy is over: its intent is terminal (its fills applied) or
+   * was never written (a crash between the reservation and the intent). Runs under the gate's
+   * exclusive pass, so no entry is between its reservation and its intent.
+   */
+  async releaseSettled(): Promise<void> {
+    const { store } = this.deps;
+    for (const r of (await store.accountView()).reservations) {
+      const intent = await store.getIntent({ id: r.intentId });
+      if (intent === undefined || TERMINAL_INTENT_STATES.includes(intent.state)) {
+        await store.release(r.market, r.intentId);
+      }
+    }
+  }
+
+  /** Alerts once when the market we hold gets an Upbit warning or caution flag. */
+  async checkHeldFlags(): Promise<void> {
+    const flags = await this.flagsNow();
+    const set = flags === undefined
+      ? null
+      : [...(flags.warning ? ["WARNING (유의종목)"] : []), ...flags.cautions].join(", ");
+    if (set === null || set === "") {
+      if (flags !== undefined) this.flagAlerted = null;
+      return;
+    }
+    if (this.ledger.qty <= 0n || this.flagAlerted === set) return;
+    this.flagAlerted = set;
+    await this.alert(
+      "market_flagged",
+      `${this.config.market} is flagged by Upbit (${set}) while a position is held; ` +
+        "no new entries there; the position keeps its exits",
+    );
+  }
+
+  /** The market's Upbit flags now (undefined when unknown: the source failed or is absent). */
+  async flagsNow(): Promise<MarketFlags | undefined> {
+    try {
+      return await this.deps.marketFlags?.(this.config.market);
+    } catch {
+      return undefined;
     }
   }
 
@@ -499,6 +591,7 @@ class Trader {
     }
     this.lastPrice = price;
     this.lastPriceAtMs = atMs;
+    this.marks.set(this.config.market, price);
     this.noteData(atMs);
     const nowMs = this.deps.clock.nowMs();
     await this.rollDay(nowMs);
@@ -532,6 +625,7 @@ class Trader {
       const closeAtMs = candle.startMs + MINUTE_MS - 1;
       if (closeAtMs >= this.lastPriceAtMs) await this.onPrice(candle.close, closeAtMs);
       this.noteData(Math.min(candle.startMs + MINUTE_MS, this.deps.clock.nowMs()));
+      await this.accountGuard(await this.deps.store.accountView(), this.deps.clock.nowMs());
     }
     const { timeframe } = this.config;
     const closed: Candle[] = [];
@@ -551,6 +645,7 @@ class Trader {
     const { strategy, timeframe } = this.config;
     const holding = this.ledger.qty > 0n ? "long" : "flat";
     const signal = strategy.update(bucket, holding);
+    this.atr?.update(bucket.high, bucket.low, bucket.close);
     if (!live) return;
     if (this.lastPrice <= 0) this.lastPrice = bucket.close;
     if (signal.action === "hold" || bucket.startMs <= this.lastDecisionMs) return;
@@ -590,32 +685,51 @@ class Trader {
   // ---- orders ----
 
   async enter(reason: string, signalId: string): Promise<void> {
-    const { account, clock } = this.deps;
-    const { market, feeBps, budgetPct, capitalKrw, rules } = this.config;
+    const { account, clock, store } = this.deps;
+    const { market, feeBps, rules } = this.config;
     const ledger = await this.refreshLedger();
-    let cash = ledger.cash - BUY_MARGIN;
-    if (capitalKrw !== undefined && capitalKrw - ledger.cost < cash) {
-      cash = capitalKrw - ledger.cost;
-    }
-    if (cash < 0n) cash = 0n;
     const notEntered = (why: string) =>
       this.recordSignal(signalId, "buy", `${reason}; not entered: ${why}`);
-    const sized = sizeBuy({ ...ledger, cash }, {
-      price: unitsFromNumber(this.lastPrice),
+    const view = await store.accountView();
+    const nowMs = clock.nowMs();
+    const guard = await this.accountGuard(view, nowMs);
+    const price = unitsFromNumber(this.lastPrice);
+    const atr = this.atr;
+    const planned = planEntry(view, {
+      market,
+      rules: this.portfolio,
+      price,
       feeBps,
-      budgetPct,
+      equityKrw: this.accountEquityOf(view),
+      stopPrice: entryStopPrice(price, {
+        stopLossPct: rules.stopLossPct,
+        ...(atr !== null && atr.ready
+          ? { atr: atr.value, atrMultiple: this.config.atrStopMultiple }
+          : {}),
+      }),
+      // The market's own ledger pays the fills: never plan past its cash.
+      ledgerCashKrw: ledger.cash - BUY_MARGIN,
+      flags: await this.flagsNow(),
+      guard,
     });
-    if (!sized.ok) return await notEntered(describeDenial(sized.error));
-    const amountKrw = sized.value.total;
-    const need = amountKrw + applyBps(amountKrw, feeBps, "ceil");
+    if (!planned.ok) return await notEntered(describePortfolioDenial(planned.error));
+    const { amountKrw, reserveKrw } = planned.value;
     const available = (await account.balances()).find((b) => b.currency === "KRW")?.balance ?? 0n;
-    if (need > available) {
+    if (reserveKrw > available) {
       return await notEntered(
-        `insufficient funds: the order needs ${formatUnits(need)} KRW, the account has ${
+        `insufficient funds: the order needs ${formatUnits(reserveKrw)} KRW, the account has ${
           formatUnits(available)
         } KRW available`,
       );
     }
+    // Held from now until the order is terminal and its fills applied (or a reconciliation
+    // finds it so): no other market can commit the same won meanwhile.
+    const id = intentId(market, "bid", signalId);
+    const reserved = await store.reserve(
+      { market, intentId: id, amountKrw: reserveKrw, atMs: nowMs },
+      this.portfolio,
+    );
+    if (!reserved.ok) return await notEntered(describePortfolioDenial(reserved.error));
     this.announceSignal(signalId, { action: "buy", reason });
     const res = await submitOrder(this.om, this.omConfig, {
       kind: "market_buy",
@@ -623,6 +737,9 @@ class Trader {
       signalId,
       amountKrw,
     });
+    if (!res.ok || TERMINAL_INTENT_STATES.includes(res.value.intent.state)) {
+      await store.release(market, id);
+    }
     if (!res.ok) return await notEntered(describeSubmitDenial(res.error));
     const { intent } = res.value;
     const after = await this.refreshLedger();
@@ -633,12 +750,49 @@ class Trader {
         }`,
       );
     }
-    const nowMs = clock.nowMs();
-    this.levels = riskLevels(after.avgPrice, { rules, atMs: nowMs, market });
-    this.entryMs = nowMs;
+    const filledAtMs = clock.nowMs();
+    this.levels = riskLevels(after.avgPrice, { rules, atMs: filledAtMs, market });
+    this.entryMs = filledAtMs;
     this.riskNotified = false;
     await this.persist();
     await this.recordSignal(signalId, "buy", reason);
+  }
+
+  /** The account's equity marked at the last price of each market (cost when none). */
+  accountEquityOf(view: AccountView): number {
+    return accountEquity(view, {
+      capitalKrw: this.portfolio.capitalKrw,
+      priceOf: (m) => this.marks.get(m),
+    });
+  }
+
+  /**
+   * The account's daily loss guard at `nowMs`, rolled into the Upbit day and checked against the
+   * account's equity; stored (shared by every market's loop) and announced when it blocks.
+   */
+  async accountGuard(view: AccountView, nowMs: number): Promise<DayGuard> {
+    const { store } = this.deps;
+    const equity = this.accountEquityOf(view);
+    const stored = await store.getAccountGuard();
+    const rolled = rollAccountDay(stored, nowMs, equity);
+    const next = checkAccountLoss(rolled, {
+      accountDailyLossPct: this.portfolio.accountDailyLossPct,
+      equity,
+    });
+    if (next === stored) return next;
+    await store.putAccountGuard(next, nowMs);
+    if (next.blocked && stored?.blocked !== true) {
+      const event: EngineEvent = {
+        type: "RiskTriggered",
+        atMs: nowMs,
+        market: this.config.market,
+        rule: "account_daily_loss_limit",
+        price: formatUnits(unitsFromNumber(Math.max(0, Math.round(equity)))),
+      };
+      await store.recordEvent(event);
+      this.deps.notifier.notify(event);
+    }
+    return next;
   }
 
   async exit(

@@ -9,6 +9,7 @@
  */
 
 import type { Candle } from "../core/candle.ts";
+import type { MarketFlags } from "../core/portfolio.ts";
 import { formatUnits, type Units, unitsFromNumber } from "../core/money.ts";
 import { createStrategy } from "../core/strategies/mod.ts";
 import { type BotConfig, parseConfig, secretValues, type TradingMode } from "../config.ts";
@@ -254,7 +255,9 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
     const history = (market: string, range: { fromMs: number; toMs: number }): Promise<Candle[]> =>
       rest.candleHistory(market, "1m", range);
     const traderConfigs = config.markets.map((market) => traderConfigOf(config, market));
+    const marketFlags = marketFlagsSource(rest, clock);
     const depsOf = (market: string): TraderDeps => ({
+      marketFlags,
       clock,
       exchange,
       account: exchange,
@@ -361,6 +364,31 @@ export function traderConfigOf(config: BotConfig, market: string): TraderConfig 
     budgetPct: config.budgetPct,
     staleAfterMs: config.staleAfterMs,
     capitalKrw: unitsFromNumber(config.capitalKrw),
+    portfolio: config.portfolio,
+    atrStopMultiple: config.atrStopMultiple,
+  };
+}
+
+/** How long Upbit's market flags are reused before `/v1/market/all` is asked again. */
+const FLAGS_TTL_MS = 60_000;
+
+/** Upbit's warning/caution flags per market, fetched at most once a minute (shared by markets). */
+function marketFlagsSource(
+  rest: UpbitRestClient,
+  clock: Clock,
+): (market: string) => Promise<MarketFlags | undefined> {
+  let cached: { atMs: number; flags: Map<string, MarketFlags> } | undefined;
+  let pending: Promise<Map<string, MarketFlags>> | undefined;
+  return async (market) => {
+    const nowMs = clock.nowMs();
+    if (cached === undefined || nowMs - cached.atMs > FLAGS_TTL_MS) {
+      pending ??= rest.markets().then(
+        (list) =>
+          new Map(list.map((m) => [m.market, { warning: m.warning, cautions: m.cautions }])),
+      ).finally(() => pending = undefined);
+      cached = { atMs: nowMs, flags: await pending };
+    }
+    return cached.flags.get(market);
   };
 }
 
@@ -468,12 +496,24 @@ const SHARED_OPTIONS = `Configuration (flag, or variable in the environment / .e
   --period/--std/...      STRATEGY_PARAMS      e.g. period=20,std=2.5 (flags as in backtest)
   --stop-loss 5           STOP_LOSS_PCT        % below entry (0 = off)
   --take-profit 10        TAKE_PROFIT_PCT      % above entry (0 = off)
-  --max-daily-loss 10     MAX_DAILY_LOSS_PCT   no entries for the Upbit day after this loss
+  --max-daily-loss 10     MAX_DAILY_LOSS_PCT   per market: no entries there for the Upbit day
+                                               after this loss (0 = off)
   --trailing-stop 0       TRAILING_STOP_PCT    % below the high since entry (0 = off)
   --cooldown-hours 0      COOLDOWN_HOURS       no entry this long after a stop loss
   --fee 0.05              FEE_PCT              fee per side, %
-  --budget 100            BUDGET_PCT           % of cash per entry
-  --capital N             CAPITAL_KRW          capital cap in KRW (live 100000, else 1000000)
+  --budget 100            BUDGET_PCT           % of the allotted cash per entry (sizing all)
+  --capital N             CAPITAL_KRW          the ACCOUNT's cap over all markets, KRW
+                                               (live 100000, else 1000000)
+  --sizing all            SIZING               all, fixed, equity_pct or risk (default all)
+  --sizing-value N        SIZING_VALUE         fixed: KRW per entry; equity_pct: % of equity;
+                                               risk: % of equity lost at the stop; all: %
+  --max-positions 0       MAX_OPEN_POSITIONS   markets holding at once (0 = no limit)
+  --max-market-share 100  MAX_MARKET_SHARE_PCT most % of the capital one market commits
+  --account-daily-loss 10 ACCOUNT_DAILY_LOSS_PCT  no entries on ANY market for the Upbit
+                                               day after the account lost this % (0 = off)
+  --block-caution         BLOCK_CAUTION        also no entries on Upbit caution flags
+                                               (유의종목 warnings always block)
+  --atr-stop 0            ATR_STOP_MULTIPLE    risk sizing: stop at N x ATR(14) if tighter
   --stale-after 120       STALE_AFTER_SECONDS  no entries when market data is older
   --bot-id bot            BOT_ID               part of every order identifier
   --log-format auto       LOG_FORMAT           json, pretty or auto (pretty on a terminal)

@@ -358,12 +358,13 @@ export function planEntry(
   if (amount < MIN_ORDER_KRW) {
     if (budget < withFee(MIN_ORDER_KRW, feeBps)) {
       const committed = committedKrw(view);
-      if (committed + withFee(MIN_ORDER_KRW, feeBps) > rules.capitalKrw) {
+      // Name the limit that others' commitments made bind; else it is just too small.
+      if (committed > 0n && committed + withFee(MIN_ORDER_KRW, feeBps) > rules.capitalKrw) {
         return err({ kind: "over_cap", committed, cap: rules.capitalKrw });
       }
       const marketCommitted = marketCommittedKrw(view, market);
       const limit = shareLimitKrw(rules);
-      if (marketCommitted + withFee(MIN_ORDER_KRW, feeBps) > limit) {
+      if (marketCommitted > 0n && marketCommitted + withFee(MIN_ORDER_KRW, feeBps) > limit) {
         return err({ kind: "market_share", committed: marketCommitted, limit });
       }
     }

@@ -149,3 +149,43 @@ Deno.test("parseCtlConfig() parses the commands and names a wrong one", () => {
     /^--sell: not an option/,
   );
 });
+
+Deno.test("parseConfig() reads the account's rules: sizing, limits, flags", () => {
+  const parsed = parseConfig("paper", {
+    env: { SIZING: "fixed", SIZING_VALUE: "30000", MAX_OPEN_POSITIONS: "3" },
+    args: ["--max-market-share", "40", "--account-daily-loss", "2", "--block-caution"],
+  });
+  assert.ok(parsed.ok);
+  assert.deepEqual(parsed.value.portfolio, {
+    maxOpenPositions: 3,
+    maxMarketSharePct: 40,
+    accountDailyLossPct: 2,
+    sizing: { mode: "fixed", value: 30_000 },
+    blockCaution: true,
+  });
+  const dflt = parseConfig("paper", { env: { BUDGET_PCT: "50" }, args: [] });
+  assert.ok(dflt.ok);
+  assert.deepEqual(dflt.value.portfolio.sizing, { mode: "all", value: 50 });
+  assert.equal(dflt.value.portfolio.accountDailyLossPct, 10);
+});
+
+Deno.test("parseConfig() refuses bad account rules with one line naming the field", () => {
+  const cases: [Record<string, string>, string[], string][] = [
+    [{ SIZING: "kelly" }, [], "SIZING: expected one of all, fixed, equity_pct, risk"],
+    [{ SIZING: "risk" }, [], "SIZING_VALUE (--sizing-value): required with SIZING=risk"],
+    [{}, ["--sizing", "fixed", "--sizing-value", "4000"], "--sizing-value: must be >= 5000 (KRW)"],
+    [
+      { SIZING: "equity_pct", SIZING_VALUE: "150" },
+      [],
+      "SIZING_VALUE: must be <= 100 (% with SIZING=equity_pct)",
+    ],
+    [{ MAX_OPEN_POSITIONS: "1.5" }, [], "MAX_OPEN_POSITIONS: expected a whole number"],
+    [{}, ["--max-market-share", "0"], "--max-market-share: must be >= 1"],
+    [{ ACCOUNT_DAILY_LOSS_PCT: "x" }, [], "ACCOUNT_DAILY_LOSS_PCT: expected a number"],
+    [{ BLOCK_CAUTION: "maybe" }, [], "BLOCK_CAUTION: expected yes or no"],
+  ];
+  for (const [env, args, message] of cases) {
+    const parsed = parseConfig("paper", { env, args });
+    assert.equal(!parsed.ok && parsed.error, message);
+  }
+});
