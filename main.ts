@@ -99,6 +99,7 @@ async function main(args: string[]): Promise<number> {
         env: readEnv({ dotEnv: mode !== "demo" }),
         interrupt: interruptSignal(),
         pid: Deno.pid,
+        cwd: Deno.cwd(),
       }, trader);
     case "ctl":
       return await runCtlCommand(rest, {

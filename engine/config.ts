@@ -107,7 +107,12 @@ export interface BotConfig {
   /** Demo only: the replay seed. */
   readonly seed: number;
   readonly help: boolean;
+  /** Live: what a new store does with coins the account already holds (default refuse). */
+  readonly holdings: HoldingsPolicy;
 }
+
+/** `--adopt` (take them over as positions), `--ignore-holdings` (leave them), or refuse. */
+export type HoldingsPolicy = "refuse" | "adopt" | "ignore";
 
 /** Where one setting comes from: its variable and/or its flag. */
 interface Field {
@@ -151,6 +156,8 @@ const FIELDS = {
   minutes: { flag: "minutes" },
   seed: { flag: "seed" },
   help: { flag: "help", boolean: true },
+  adopt: { flag: "adopt", boolean: true },
+  ignoreHoldings: { flag: "ignore-holdings", boolean: true },
 } as const satisfies Record<string, Field>;
 
 type FieldName = keyof typeof FIELDS;
@@ -245,6 +252,8 @@ const SCHEMA = z.object({
   minutes: number({ min: 0.01, max: 1e6 }).optional(),
   seed: number({ min: 0, max: 2 ** 31, int: true }).default(1),
   help: z.boolean().default(false),
+  adopt: z.boolean().default(false),
+  ignoreHoldings: z.boolean().default(false),
 });
 
 /** The raw inputs: the process's variables and the arguments after the mode. */
@@ -256,7 +265,7 @@ export interface ConfigInput {
 /** Flags a mode accepts besides the shared ones. */
 const MODE_FLAGS: Readonly<Record<TradingMode, readonly FieldName[]>> = {
   paper: [],
-  live: ["realMoney"],
+  live: ["realMoney", "adopt", "ignoreHoldings"],
   demo: ["speed", "minutes", "seed"],
 };
 
@@ -275,7 +284,7 @@ const MODE_FLAGS: Readonly<Record<TradingMode, readonly FieldName[]>> = {
 export function parseConfig(mode: TradingMode, input: ConfigInput): Result<BotConfig, string> {
   const allowed = new Set<FieldName>([
     ...(Object.keys(FIELDS) as FieldName[]).filter((f) =>
-      !["realMoney", "speed", "minutes", "seed"].includes(f)
+      !["realMoney", "speed", "minutes", "seed", "adopt", "ignoreHoldings"].includes(f)
     ),
     ...MODE_FLAGS[mode],
   ]);
@@ -302,6 +311,9 @@ export function parseConfig(mode: TradingMode, input: ConfigInput): Result<BotCo
   if ((v.accessKey === undefined) !== (v.secretKey === undefined)) {
     const missing = v.accessKey === undefined ? "UPBIT_ACCESS_KEY" : "UPBIT_SECRET_KEY";
     return err(`${missing}: missing (set both UPBIT_ACCESS_KEY and UPBIT_SECRET_KEY, or neither)`);
+  }
+  if (v.adopt && v.ignoreHoldings) {
+    return err("--adopt, --ignore-holdings: pick one");
   }
   const strategyParams = parseStrategyParams(v.strategy, params, source);
   if (!strategyParams.ok) return strategyParams;
@@ -350,6 +362,7 @@ export function parseConfig(mode: TradingMode, input: ConfigInput): Result<BotCo
     minutes: v.minutes,
     seed: v.seed,
     help: v.help,
+    holdings: v.adopt ? "adopt" : v.ignoreHoldings ? "ignore" : "refuse",
   };
   if (mode === "live" && !config.help) {
     const refusal = liveRefusal(config, source);

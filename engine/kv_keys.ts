@@ -24,6 +24,7 @@
  * | `["events", tsMs, seq]` | the audit log: every engine event |
  * | `["marker"]` | the last change (ms, what): one key to `kv.watch` for "something changed" |
  * | `["instance"]` | who holds the instance lock (pid, since): informative; the OS file lock excludes |
+ * | `["meta"]` | whose store this is: bot id, mode, markets, account hash (never the key), creator |
  */
 
 /** A KV key tuple. */
@@ -157,4 +158,9 @@ export function markerKey(): Key {
 /** `["instance"]`. */
 export function instanceKey(): Key {
   return ["instance"];
+}
+
+/** `["meta"]`. */
+export function metaKey(): Key {
+  return ["meta"];
 }

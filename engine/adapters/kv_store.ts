@@ -15,8 +15,8 @@
 
 import { z } from "zod";
 import { upbitDayStartMs } from "../core/candle.ts";
-import { applyFill, type Fill, FillIds, type Ledger } from "../core/ledger.ts";
-import { applyBps, formatUnits, parseUnits, type Units } from "../core/money.ts";
+import { applyFill, type Fill, FillIds, type Ledger, openLedger } from "../core/ledger.ts";
+import { applyBps, formatUnits, mulUnits, parseUnits, type Units } from "../core/money.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import {
   type AccountView,
@@ -44,9 +44,12 @@ import type {
   StoredFill,
   TraderState,
 } from "../ports.ts";
-import { orderFilledEvent, TERMINAL_INTENT_STATES } from "../ports.ts";
+import { LIVE_INTENT_STATES, orderFilledEvent, TERMINAL_INTENT_STATES } from "../ports.ts";
 import { baseCurrency } from "../core/market.ts";
 import { ConfigError, ConflictError } from "../errors.ts";
+import { CorruptStateError, parseStored } from "./kv_stored.ts";
+
+export { CorruptStateError } from "./kv_stored.ts";
 
 /** How many times a write re-reads and retries after a lost race before giving up. */
 const MAX_COMMIT_TRIES = 20;
@@ -250,6 +253,39 @@ const traderStateSchema = z.object({
   updatedAtMs: z.number(),
 });
 
+const metaSchema = z.object({
+  v: z.literal(1),
+  botId: z.string().min(1),
+  mode: z.enum(["paper", "live", "demo"]),
+  markets: z.array(z.string().min(1)).min(1),
+  account: z.string().regex(/^[0-9a-f]{16}$/, "expected 16 hex digits").nullable(),
+  createdAtMs: z.number(),
+  updatedAtMs: z.number(),
+  external: z.record(z.string(), decimalText),
+});
+
+/** Whose store this is (`["meta"]`): written once when the store is created. */
+export interface StoreMeta {
+  readonly botId: string;
+  /** The mode that created the store; `demo` is the marker the demo deletes by. */
+  readonly mode: "paper" | "live" | "demo";
+  /** The markets the bot last started with (ctl reads them on a stopped bot). */
+  readonly markets: readonly string[];
+  /** First 16 hex digits of SHA-256 of the access key (`accountHash`); null without keys. */
+  readonly account: string | null;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+  /** Holdings left alone when the store was created (`--ignore-holdings`): currency → amount. */
+  readonly external: Readonly<Record<string, string>>;
+}
+
+/** The account a store belongs to: the first 16 hex digits of SHA-256 of the access key. */
+export async function accountHash(accessKey: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(accessKey));
+  return [...new Uint8Array(digest).slice(0, 8)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
 // ---- conversions ------------------------------------------------------------------------------
 
 function optUnits(u: Units | undefined): string | null {
@@ -281,8 +317,8 @@ function intentValue(i: Intent): z.input<typeof intentSchema> {
   };
 }
 
-function parseIntent(value: unknown): Intent {
-  const p = intentSchema.parse(value);
+function parseIntent(key: Deno.KvKey, value: unknown): Intent {
+  const p = parseStored(intentSchema, key, value);
   return {
     id: p.id,
     market: p.market,
@@ -319,8 +355,8 @@ function ledgerValue(l: Ledger): z.input<typeof ledgerSchema> {
   };
 }
 
-function parseLedger(value: unknown): Ledger {
-  const p = ledgerSchema.parse(value);
+function parseLedger(key: Deno.KvKey, value: unknown): Ledger {
+  const p = parseStored(ledgerSchema, key, value);
   // Which fills were applied is kept in KV (`["fill", …]`), not in the ledger value.
   return {
     initialCash: p.initialCash,
@@ -349,8 +385,8 @@ function fillValue(f: StoredFill): z.input<typeof fillSchema> {
   };
 }
 
-function parseFill(value: unknown): StoredFill {
-  const { v: _v, ...fill } = fillSchema.parse(value);
+function parseFill(key: Deno.KvKey, value: unknown): StoredFill {
+  const { v: _v, ...fill } = parseStored(fillSchema, key, value);
   return fill;
 }
 
@@ -433,7 +469,7 @@ export class KvStore implements Store {
         keys.inflightKey(intent.market),
       ]);
       if (existing?.value != null) {
-        return err({ kind: "intent_exists", intent: parseIntent(existing.value) });
+        return err({ kind: "intent_exists", intent: parseIntent(existing.key, existing.value) });
       }
       if (ident?.value != null) {
         return err({ kind: "identifier_used", identifier: intent.identifier });
@@ -442,7 +478,7 @@ export class KvStore implements Store {
         return err({
           kind: "market_busy",
           market: intent.market,
-          intentId: idRefSchema.parse(inflight.value).id,
+          intentId: parseStored(idRefSchema, inflight.key, inflight.value).id,
         });
       }
     }
@@ -458,11 +494,11 @@ export class KvStore implements Store {
       id = ref.id;
     } else {
       const entry = await this.#kv.get(keys.identKey(ref.identifier));
-      if (entry.value === null) return undefined;
-      id = idRefSchema.parse(entry.value).id;
+      if (entry.versionstamp === null) return undefined;
+      id = parseStored(idRefSchema, entry.key, entry.value).id;
     }
     const entry = await this.#kv.get(keys.intentKey(id));
-    return entry.value === null ? undefined : parseIntent(entry.value);
+    return entry.versionstamp === null ? undefined : parseIntent(entry.key, entry.value);
   }
 
   /**
@@ -487,7 +523,9 @@ export class KvStore implements Store {
       if (current === undefined || current.value === null) {
         return err({ kind: "stale", id: prev.id });
       }
-      if (!sameIntent(parseIntent(current.value), prev)) return err({ kind: "stale", id: prev.id });
+      if (!sameIntent(parseIntent(current.key, current.value), prev)) {
+        return err({ kind: "stale", id: prev.id });
+      }
       const op = this.#kv.atomic()
         .check(current)
         .set(keys.intentKey(next.id), intentValue(next));
@@ -506,7 +544,7 @@ export class KvStore implements Store {
       const terminal = TERMINAL_INTENT_STATES.includes(next.state);
       if (
         terminal && inflight !== undefined && inflight.value !== null &&
-        idRefSchema.parse(inflight.value).id === next.id
+        parseStored(idRefSchema, inflight.key, inflight.value).id === next.id
       ) {
         op.check(inflight).delete(keys.inflightKey(next.market));
       } else if (!terminal && (inflight === undefined || inflight.value === null)) {
@@ -532,11 +570,11 @@ export class KvStore implements Store {
     const out: Intent[] = [];
     for (const state of states) {
       for await (const entry of this.#kv.list({ prefix: keys.intentByStatePrefix(state) })) {
-        const { id } = idRefSchema.parse(entry.value);
+        const { id } = parseStored(idRefSchema, entry.key, entry.value);
         const intent = await this.#kv.get(keys.intentKey(id));
         // The index moves with the intent in one commit; a miss means it moved since the list.
         if (intent.value === null) continue;
-        const parsed = parseIntent(intent.value);
+        const parsed = parseIntent(intent.key, intent.value);
         if (parsed.state === state) out.push(parsed);
       }
     }
@@ -592,7 +630,7 @@ export class KvStore implements Store {
       if (fresh.length === 0) return ok([]);
       const record = orderEntry?.value == null
         ? { intentId: batch.intentId ?? null, feesApplied: 0n }
-        : orderRecordSchema.parse(orderEntry.value);
+        : parseStored(orderRecordSchema, orderEntry.key, orderEntry.value);
       let budget = batch.paidFee - record.feesApplied;
       if (!isLast) {
         // Not the snapshot's last trades: estimate each fee, leave the rest to later chunks.
@@ -602,11 +640,13 @@ export class KvStore implements Store {
         }
       }
       const fees = splitFees(fresh, { budget, feeBps: batch.feeBps });
-      let ledger = parseLedger(ledgerEntry.value);
-      const krw = krwEntry?.value == null ? undefined : amountSchema.parse(krwEntry.value).amount;
+      let ledger = parseLedger(ledgerEntry.key, ledgerEntry.value);
+      const krw = krwEntry?.value == null
+        ? undefined
+        : parseStored(amountSchema, krwEntry.key, krwEntry.value).amount;
       const held = coinEntry?.value == null
         ? undefined
-        : amountSchema.parse(coinEntry.value).amount;
+        : parseStored(amountSchema, coinEntry.key, coinEntry.value).amount;
       let krwDelta = 0n;
       let coinDelta = 0n;
       let feeSum = 0n;
@@ -672,11 +712,15 @@ export class KvStore implements Store {
       }
       [...pnlByDay.entries()].forEach(([day, delta], i) => {
         const entry = dayEntries[i];
-        const before = entry?.value == null ? 0n : amountSchema.parse(entry.value).amount;
+        const before = entry?.value == null
+          ? 0n
+          : parseStored(amountSchema, entry.key, entry.value).amount;
         op.check(entry ?? { key: keys.pnlDayKey(day), versionstamp: null });
         op.set(keys.pnlDayKey(day), amountValue(before + delta));
         const mEntry = marketDayEntries[i];
-        const mBefore = mEntry?.value == null ? 0n : amountSchema.parse(mEntry.value).amount;
+        const mBefore = mEntry?.value == null
+          ? 0n
+          : parseStored(amountSchema, mEntry.key, mEntry.value).amount;
         op.check(mEntry ?? { key: keys.pnlDayMarketKey(day, batch.market), versionstamp: null });
         op.set(keys.pnlDayMarketKey(day, batch.market), amountValue(mBefore + delta));
       });
@@ -697,7 +741,7 @@ export class KvStore implements Store {
   async listFills(orderUuid?: string): Promise<readonly StoredFill[]> {
     const out: StoredFill[] = [];
     for await (const entry of this.#kv.list({ prefix: keys.fillPrefix(orderUuid) })) {
-      out.push(parseFill(entry.value));
+      out.push(parseFill(entry.key, entry.value));
     }
     return out;
   }
@@ -705,7 +749,9 @@ export class KvStore implements Store {
   /** Realized P&L of one Upbit day. */
   async dailyPnl(dayStartMs: number): Promise<Units> {
     const entry = await this.#kv.get(keys.pnlDayKey(dayStartMs));
-    return entry.value === null ? 0n : amountSchema.parse(entry.value).amount;
+    return entry.versionstamp === null
+      ? 0n
+      : parseStored(amountSchema, entry.key, entry.value).amount;
   }
 
   // ---- PortfolioStore ----
@@ -713,7 +759,7 @@ export class KvStore implements Store {
   /** The ledger of `market`, or undefined. */
   async getLedger(market: string): Promise<Ledger | undefined> {
     const entry = await this.#kv.get(keys.ledgerKey(market));
-    return entry.value === null ? undefined : parseLedger(entry.value);
+    return entry.versionstamp === null ? undefined : parseLedger(entry.key, entry.value);
   }
 
   /** Creates the ledger of `market` with `cash` KRW unless it exists; returns the stored one. */
@@ -742,7 +788,7 @@ export class KvStore implements Store {
   async getBalances(): Promise<ReadonlyMap<string, Units>> {
     const out = new Map<string, Units>();
     for await (const entry of this.#kv.list({ prefix: keys.balancePrefix() })) {
-      out.set(String(entry.key[1]), amountSchema.parse(entry.value).amount);
+      out.set(String(entry.key[1]), parseStored(amountSchema, entry.key, entry.value).amount);
     }
     return out;
   }
@@ -766,8 +812,10 @@ export class KvStore implements Store {
   /** The switches (both off when never set). */
   async getControl(): Promise<Control> {
     const entry = await this.#kv.get(keys.controlKey());
-    if (entry.value === null) return { paused: false, safeMode: false, reason: "", changedAtMs: 0 };
-    const { v: _v, ...control } = controlSchema.parse(entry.value);
+    if (entry.versionstamp === null) {
+      return { paused: false, safeMode: false, reason: "", changedAtMs: 0 };
+    }
+    const { v: _v, ...control } = parseStored(controlSchema, entry.key, entry.value);
     return control;
   }
 
@@ -778,7 +826,9 @@ export class KvStore implements Store {
   ): Promise<Control> {
     for (let i = 0; i < MAX_COMMIT_TRIES; i++) {
       const entry = await this.#kv.get(keys.controlKey());
-      const before = entry.value === null ? undefined : controlSchema.parse(entry.value);
+      const before = entry.versionstamp === null
+        ? undefined
+        : parseStored(controlSchema, entry.key, entry.value);
       const next: Control = {
         paused: change.paused ?? before?.paused ?? false,
         safeMode: change.safeMode ?? before?.safeMode ?? false,
@@ -840,7 +890,9 @@ export class KvStore implements Store {
         { start: keys.eventKey(options.fromMs, 0), end: [...keys.eventPrefix(), Infinity] },
         { limit: options.limit },
       );
-    for await (const entry of iter) out.push(storedEventSchema.parse(entry.value).event);
+    for await (const entry of iter) {
+      out.push(parseStored(storedEventSchema, entry.key, entry.value).event);
+    }
     return out;
   }
 
@@ -849,8 +901,8 @@ export class KvStore implements Store {
   /** The trading loop's state of `botId`, or undefined. */
   async getTraderState(botId: string): Promise<TraderState | undefined> {
     const entry = await this.#kv.get(keys.traderKey(botId));
-    if (entry.value === null) return undefined;
-    const { v: _v, ...state } = traderStateSchema.parse(entry.value);
+    if (entry.versionstamp === null) return undefined;
+    const { v: _v, ...state } = parseStored(traderStateSchema, entry.key, entry.value);
     return state;
   }
 
@@ -910,7 +962,9 @@ export class KvStore implements Store {
   async release(market: string, intentId: string): Promise<boolean> {
     for (let attempt = 0; attempt < MAX_COMMIT_TRIES; attempt++) {
       const entry = await this.#kv.get(keys.reservationsKey());
-      const list = entry.value === null ? [] : reservationsSchema.parse(entry.value).list;
+      const list = entry.versionstamp === null
+        ? []
+        : parseStored(reservationsSchema, entry.key, entry.value).list;
       const kept = list.filter((r) => !(r.market === market && r.intentId === intentId));
       if (kept.length === list.length) return false;
       const op = this.#kv.atomic().check(entry).set(
@@ -925,7 +979,9 @@ export class KvStore implements Store {
   /** Realized P&L of one market on one Upbit day. */
   async marketDailyPnl(dayStartMs: number, market: string): Promise<Units> {
     const entry = await this.#kv.get(keys.pnlDayMarketKey(dayStartMs, market));
-    return entry.value === null ? 0n : amountSchema.parse(entry.value).amount;
+    return entry.versionstamp === null
+      ? 0n
+      : parseStored(amountSchema, entry.key, entry.value).amount;
   }
 
   async #readAccount(): Promise<{ view: AccountView; entries: Deno.KvEntryMaybe<unknown>[] }> {
@@ -933,7 +989,7 @@ export class KvStore implements Store {
     const books: MarketBook[] = [];
     for await (const entry of this.#kv.list({ prefix: keys.ledgerPrefix() })) {
       entries.push(entry);
-      const l = parseLedger(entry.value);
+      const l = parseLedger(entry.key, entry.value);
       books.push({
         market: String(entry.key[1]),
         qty: l.qty,
@@ -943,7 +999,9 @@ export class KvStore implements Store {
     }
     const entry = await this.#kv.get(keys.reservationsKey());
     entries.push(entry);
-    const reservations = entry.value === null ? [] : reservationsSchema.parse(entry.value).list;
+    const reservations = entry.versionstamp === null
+      ? []
+      : parseStored(reservationsSchema, entry.key, entry.value).list;
     return { view: { books, reservations }, entries };
   }
 
@@ -952,8 +1010,8 @@ export class KvStore implements Store {
   /** The account's daily loss guard (null before the first day). */
   async getAccountGuard(): Promise<DayGuard | null> {
     const entry = await this.#kv.get(keys.accountGuardKey());
-    if (entry.value === null) return null;
-    const { v: _v, ...guard } = guardSchema.parse(entry.value);
+    if (entry.versionstamp === null) return null;
+    const { v: _v, ...guard } = parseStored(guardSchema, entry.key, entry.value);
     return guard;
   }
 
@@ -964,13 +1022,168 @@ export class KvStore implements Store {
     await op.commit();
   }
 
+  // ---- identity ----
+
+  /** Whose store this is, or undefined for a store that never recorded it. */
+  async getMeta(): Promise<StoreMeta | undefined> {
+    const entry = await this.#kv.get(keys.metaKey());
+    if (entry.versionstamp === null) return undefined;
+    const { v: _v, ...meta } = parseStored(metaSchema, entry.key, entry.value);
+    return meta;
+  }
+
+  /** `true` when the store holds no key at all (a new or emptied file). */
+  async isEmpty(): Promise<boolean> {
+    for await (const _ of this.#kv.list({ prefix: [] }, { limit: 1 })) return false;
+    return true;
+  }
+
+  /**
+   * Records whose store this is, with the control switches (both off) when never set: a store
+   * with a meta record always has its control record, so a lost one is found on load. False
+   * when a meta record exists already.
+   */
+  async createMeta(meta: StoreMeta): Promise<boolean> {
+    const control = await this.#kv.get(keys.controlKey());
+    const op = this.#kv.atomic()
+      .check({ key: keys.metaKey(), versionstamp: null })
+      .set(keys.metaKey(), { v: 1, ...meta });
+    if (control.versionstamp === null) {
+      op.check(control).set(keys.controlKey(), {
+        v: 1,
+        paused: false,
+        safeMode: false,
+        reason: "",
+        changedAtMs: meta.createdAtMs,
+      });
+    }
+    this.#mark(op, meta.createdAtMs, "meta");
+    return (await op.commit()).ok;
+  }
+
+  /** Notes the markets of this start in the meta record (which must exist). */
+  async noteStart(markets: readonly string[], atMs: number): Promise<void> {
+    for (let i = 0; i < MAX_COMMIT_TRIES; i++) {
+      const entry = await this.#kv.get(keys.metaKey());
+      if (entry.versionstamp === null) throw new ConflictError("Cannot note the start: no meta");
+      const meta = parseStored(metaSchema, entry.key, entry.value);
+      const op = this.#kv.atomic().check(entry).set(keys.metaKey(), {
+        ...meta,
+        markets: [...markets],
+        updatedAtMs: atMs,
+      });
+      if ((await op.commit()).ok) return;
+    }
+    throw new ConflictError("Cannot note the start: the store kept changing");
+  }
+
+  /**
+   * Takes coins the account already held over as the position of `market` (`--adopt`): a ledger
+   * holding `qty` bought at `price` plus `cash` KRW, written with one fill (`adopted-<market>`)
+   * so that the ledger still equals its fills. False when the market has a ledger already.
+   */
+  async adoptPosition(
+    market: string,
+    options: {
+      readonly qty: Units;
+      readonly price: Units;
+      readonly cash: Units;
+      readonly atMs: number;
+    },
+  ): Promise<boolean> {
+    const { qty, price, cash, atMs } = options;
+    if (qty <= 0n || price <= 0n || cash < 0n) {
+      throw new RangeError(
+        `Cannot adopt ${market}: qty and price must be > 0, cash >= 0: current values are ` +
+          `${qty}, ${price}, ${cash}`,
+      );
+    }
+    const funds = mulUnits(price, qty, "half_up");
+    const fill: StoredFill = {
+      orderUuid: `adopted-${market}`,
+      tradeUuid: "adopted",
+      market,
+      side: "bid",
+      price,
+      volume: qty,
+      funds,
+      fee: 0n,
+      tsMs: atMs,
+    };
+    const applied = applyFill(openLedger(cash + funds), {
+      id: fill.tradeUuid,
+      side: "buy",
+      price,
+      volume: qty,
+      funds,
+      fee: 0n,
+      tsMs: atMs,
+    });
+    if (!applied.ok) throw new RangeError(`Cannot adopt ${market}: ${applied.error.kind}`);
+    const fillKey = keys.fillKey(fill.orderUuid, fill.tradeUuid);
+    const op = this.#kv.atomic()
+      .check({ key: keys.ledgerKey(market), versionstamp: null })
+      .check({ key: fillKey, versionstamp: null })
+      .set(keys.ledgerKey(market), ledgerValue(applied.value))
+      .set(fillKey, fillValue(fill));
+    this.#mark(op, atMs, `adopted ${market}`);
+    return (await op.commit()).ok;
+  }
+
+  /**
+   * Parses every state record and checks the invariants: cash, quantities, balances and fees
+   * >= 0, each ledger equal to its fills, and the intent indexes pointing at their intents. The
+   * first failure throws a `CorruptStateError` naming its key and field. The journal (events,
+   * equity) is history, parsed when read.
+   */
+  async verifyState(): Promise<void> {
+    const meta = await this.getMeta();
+    const control = await this.#kv.get(keys.controlKey());
+    if (control.versionstamp !== null) parseStored(controlSchema, control.key, control.value);
+    else if (meta !== undefined) {
+      throw new CorruptStateError(
+        control.key,
+        "(value)",
+        "missing (the meta record says it was set)",
+      );
+    }
+    await verifyLedgers(this.#kv);
+    for await (const e of this.#kv.list({ prefix: keys.balancePrefix() })) {
+      nonNegative(e.key, { amount: parseStored(amountSchema, e.key, e.value).amount });
+    }
+    for (const prefix of [["pnl_day"], ["pnl_day_market"]]) {
+      for await (const e of this.#kv.list({ prefix })) parseStored(amountSchema, e.key, e.value);
+    }
+    const reservations = await this.#kv.get(keys.reservationsKey());
+    if (reservations.versionstamp !== null) {
+      const { list } = parseStored(reservationsSchema, reservations.key, reservations.value);
+      list.forEach((r, i) =>
+        nonNegative(reservations.key, { [`list.${i}.amountKrw`]: r.amountKrw })
+      );
+    }
+    const guard = await this.#kv.get(keys.accountGuardKey());
+    if (guard.versionstamp !== null) parseStored(guardSchema, guard.key, guard.value);
+    for await (const e of this.#kv.list({ prefix: ["order"] })) {
+      nonNegative(e.key, {
+        feesApplied: parseStored(orderRecordSchema, e.key, e.value).feesApplied,
+      });
+    }
+    await verifyIntents(this.#kv);
+    for await (const e of this.#kv.list({ prefix: ["trader"] })) {
+      parseStored(traderStateSchema, e.key, e.value);
+    }
+    for await (const e of this.#kv.list({ prefix: ["signal"] })) {
+      parseStored(signalSchema, e.key, e.value);
+    }
+  }
+
   // ---- beyond the ports ----
 
   /** Recorded signals of `market`. */
   async listSignals(market: string): Promise<readonly SignalRecord[]> {
     const out: SignalRecord[] = [];
     for await (const entry of this.#kv.list({ prefix: ["signal", market] })) {
-      const { v: _v, ...signal } = signalSchema.parse(entry.value);
+      const { v: _v, ...signal } = parseStored(signalSchema, entry.key, entry.value);
       out.push(signal);
     }
     return out;
@@ -981,7 +1194,7 @@ export class KvStore implements Store {
     const schema = z.object({ v: z.literal(1), equity: units, cash: units });
     const out: EquitySnapshot[] = [];
     for await (const entry of this.#kv.list({ prefix: keys.equityPrefix() })) {
-      const p = schema.parse(entry.value);
+      const p = parseStored(schema, entry.key, entry.value);
       out.push({ tsMs: Number(entry.key[1]), equity: p.equity, cash: p.cash });
     }
     return out;
@@ -990,6 +1203,138 @@ export class KvStore implements Store {
   /** Notes who holds the instance lock (informative: `acquireInstanceLock` excludes). */
   async claimInstance(pid: number, atMs: number): Promise<void> {
     await this.#kv.set(keys.instanceKey(), { v: 1, pid, sinceMs: atMs });
+  }
+}
+
+// ---- checks on load ----
+
+function nonNegative(key: Deno.KvKey, fields: Readonly<Record<string, Units>>): void {
+  for (const [field, value] of Object.entries(fields)) {
+    if (value < 0n) {
+      throw new CorruptStateError(
+        key,
+        field,
+        `must be >= 0: current value is ${formatUnits(value)}`,
+      );
+    }
+  }
+}
+
+/** Every ledger parses, holds nothing negative and equals the sum of its market's fills. */
+async function verifyLedgers(kv: Deno.Kv): Promise<void> {
+  const sums = new Map<string, { cash: Units; qty: Units; fees: Units; key: Deno.KvKey }>();
+  for await (const e of kv.list({ prefix: keys.fillPrefix() })) {
+    const f = parseFill(e.key, e.value);
+    if (e.key[1] !== f.orderUuid) {
+      throw new CorruptStateError(e.key, "orderUuid", `does not match its key: ${f.orderUuid}`);
+    }
+    if (e.key[2] !== f.tradeUuid) {
+      throw new CorruptStateError(e.key, "tradeUuid", `does not match its key: ${f.tradeUuid}`);
+    }
+    if (f.price <= 0n) {
+      throw new CorruptStateError(
+        e.key,
+        "price",
+        `must be > 0: current value is ${formatUnits(f.price)}`,
+      );
+    }
+    if (f.volume <= 0n) {
+      throw new CorruptStateError(
+        e.key,
+        "volume",
+        `must be > 0: current value is ${formatUnits(f.volume)}`,
+      );
+    }
+    nonNegative(e.key, { funds: f.funds, fee: f.fee });
+    const s = sums.get(f.market) ?? { cash: 0n, qty: 0n, fees: 0n, key: e.key };
+    sums.set(f.market, {
+      cash: s.cash + (f.side === "bid" ? -(f.funds + f.fee) : f.funds - f.fee),
+      qty: s.qty + (f.side === "bid" ? f.volume : -f.volume),
+      fees: s.fees + f.fee,
+      key: s.key,
+    });
+  }
+  for await (const e of kv.list({ prefix: ["ledger"] })) {
+    const market = String(e.key[1]);
+    const l = parseLedger(e.key, e.value);
+    nonNegative(e.key, {
+      initialCash: l.initialCash,
+      cash: l.cash,
+      qty: l.qty,
+      avgPrice: l.avgPrice,
+      cost: l.cost,
+      fees: l.fees,
+    });
+    const s = sums.get(market) ?? { cash: 0n, qty: 0n, fees: 0n, key: e.key };
+    sums.delete(market);
+    const expected: Record<string, Units> = {
+      cash: l.initialCash + s.cash,
+      qty: s.qty,
+      fees: s.fees,
+      cost: l.qty === 0n ? 0n : l.cost,
+      realizedPnl: l.cash + l.cost - l.initialCash,
+    };
+    const stored: Record<string, Units> = {
+      cash: l.cash,
+      qty: l.qty,
+      fees: l.fees,
+      cost: l.cost,
+      realizedPnl: l.realizedPnl,
+    };
+    for (const field of Object.keys(expected)) {
+      if (expected[field] !== stored[field]) {
+        throw new CorruptStateError(
+          e.key,
+          field,
+          `the ledger does not equal its fills: the fills give ${
+            formatUnits(expected[field]!)
+          }, the ledger says ${formatUnits(stored[field]!)}`,
+        );
+      }
+    }
+  }
+  for (const [market, s] of sums) {
+    throw new CorruptStateError(s.key, "market", `a fill of ${market}, which has no ledger`);
+  }
+}
+
+/** Every intent parses; its state index, identifier and in-flight slot point back at it. */
+async function verifyIntents(kv: Deno.Kv): Promise<void> {
+  const intents = new Map<string, Intent>();
+  for await (const e of kv.list({ prefix: keys.intentPrefix() })) {
+    const intent = parseIntent(e.key, e.value);
+    if (e.key[1] !== intent.id) {
+      throw new CorruptStateError(e.key, "id", `does not match its key: ${intent.id}`);
+    }
+    intents.set(intent.id, intent);
+    const index = await kv.get(keys.intentByStateKey(intent.state, intent.id));
+    if (index.versionstamp === null) {
+      throw new CorruptStateError(e.key, "state", `${intent.state}, but the state index misses it`);
+    }
+  }
+  const pointers = [
+    { prefix: ["intent_by_state"], what: "state index" },
+    { prefix: ["ident"], what: "identifier" },
+    { prefix: ["inflight"], what: "in-flight slot" },
+  ];
+  for (const { prefix, what } of pointers) {
+    for await (const e of kv.list({ prefix })) {
+      const { id } = parseStored(idRefSchema, e.key, e.value);
+      const intent = intents.get(id);
+      if (intent === undefined) {
+        throw new CorruptStateError(e.key, "id", `${what} of intent ${id}, which does not exist`);
+      }
+      if (prefix[0] === "intent_by_state" && e.key[1] !== intent.state) {
+        throw new CorruptStateError(
+          e.key,
+          "id",
+          `intent ${id} is ${intent.state}, not ${String(e.key[1])}`,
+        );
+      }
+      if (prefix[0] === "inflight" && !LIVE_INTENT_STATES.includes(intent.state)) {
+        throw new CorruptStateError(e.key, "id", `intent ${id} is ${intent.state}, not in flight`);
+      }
+    }
   }
 }
 
@@ -1008,7 +1353,8 @@ export interface InstanceLock {
  */
 export async function acquireInstanceLock(kvPath: string): Promise<InstanceLock> {
   const path = `${kvPath}.lock`;
-  const file = await Deno.open(path, { create: true, read: true, write: true });
+  const file = await Deno.open(path, { create: true, read: true, write: true, mode: 0o600 });
+  await Deno.chmod(path, 0o600).catch(() => {});
   let locked: boolean;
   try {
     locked = await file.tryLock(true);

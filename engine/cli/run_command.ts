@@ -15,7 +15,13 @@ import { createStrategy } from "../core/strategies/mod.ts";
 import { type BotConfig, parseConfig, secretValues, type TradingMode } from "../config.ts";
 import { ConsoleNotifier } from "../adapters/console_notifier.ts";
 import { HttpExchange } from "../adapters/http_exchange.ts";
-import { acquireInstanceLock, type InstanceLock, KvStore } from "../adapters/kv_store.ts";
+import {
+  accountHash,
+  acquireInstanceLock,
+  CorruptStateError,
+  type InstanceLock,
+  KvStore,
+} from "../adapters/kv_store.ts";
 import { PaperExchange } from "../adapters/paper_exchange.ts";
 import {
   AuthError,
@@ -40,6 +46,16 @@ import type { TraderApi, TraderConfig, TraderDeps } from "./trader_api.ts";
 import type { TraderStatus } from "../trader.ts";
 import { formatStatus, group } from "./status_text.ts";
 import type { StopAnswer } from "./trader_api.ts";
+import {
+  checkDemoStore,
+  claimStore,
+  type Holding,
+  inspectStoreFile,
+  openStoreFile,
+  removeStoreFiles,
+  resolveStorePath,
+  StartRefusal,
+} from "./store_start.ts";
 
 /** What a trading command needs from the process (built by `main.ts`). */
 export interface RunIo {
@@ -53,6 +69,10 @@ export interface RunIo {
   readonly interrupt: AbortSignal;
   /** The process id (written to the control file and the KV instance record). */
   readonly pid: number;
+  /** The working folder relative store paths resolve from. */
+  readonly cwd: string;
+  /** Paper and live: the clock (default the wall clock; tests pass the sandbox's). */
+  readonly clock?: Clock;
 }
 
 /** A failure the user can fix: one line, exit code 2. */
@@ -94,8 +114,12 @@ export async function runTradingCommand(
   } catch (error) {
     const scrub = createRedactor(secretValues(config));
     const redact = (text: string) => `${scrub(text)}\n`;
-    if (error instanceof Refusal) {
+    if (error instanceof Refusal || error instanceof StartRefusal) {
       io.stderr(redact(`${mode}: ${error.message}`));
+      return 2;
+    }
+    if (error instanceof CorruptStateError) {
+      io.stderr(redact(`${mode}: ${error.message}; nothing was traded`));
       return 2;
     }
     if (error instanceof Offline) {
@@ -121,7 +145,10 @@ interface RunContext {
 
 async function run(config: BotConfig, ctx: RunContext): Promise<void> {
   let sandbox: Sandbox | undefined;
-  let clock: Clock = WALL_CLOCK;
+  let clock: Clock = ctx.io.clock ?? WALL_CLOCK;
+  config = { ...config, kvPath: resolveStorePath(config.kvPath, ctx.io.cwd) };
+  // Before the sandbox, the lock or anything else: a refused store stays byte-equal.
+  if (config.mode === "demo") await checkDemoStore(config.kvPath);
   let restUrl = config.restUrl;
   let wsUrl = config.wsUrl;
   if (config.mode === "demo") {
@@ -196,9 +223,13 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
   const lock = await takeLock(lockBase);
   let kv: Deno.Kv | undefined;
   try {
-    if (config.mode === "demo") await removeKvFiles(config.kvPath);
-    kv = await Deno.openKv(config.kvPath);
+    if (config.mode === "demo") await removeStoreFiles(config.kvPath);
+    const found = await inspectStoreFile(config.kvPath);
+    logger.info(`${config.mode}: store ${config.kvPath} (${found}; lock ${lock.path})`);
+    kv = await openStoreFile(config.kvPath);
     const store = new KvStore(kv);
+    await store.verifyState();
+    await startStore(store, { config, rest, books, found, clock, logger });
     await store.claimInstance(io.pid, clock.nowMs());
     const notifier = new ConsoleNotifier(logger);
     notifier.subscribe((event) => {
@@ -482,10 +513,71 @@ async function takeLock(lockBase: string): Promise<InstanceLock> {
   }
 }
 
-/** The demo starts from an empty store every time (the sandbox starts with fresh balances). */
-async function removeKvFiles(kvPath: string): Promise<void> {
-  for (const suffix of ["", "-wal", "-shm"]) {
-    await Deno.remove(kvPath + suffix).catch(() => {});
+/**
+ * Whose store this is (refusing another mode, bot or account), and on a new live store what
+ * to do with the coins the account already holds: refuse, adopt them as positions at Upbit's
+ * `avg_buy_price` (the stop rules protect them from the first price), or leave them alone.
+ */
+async function startStore(
+  store: KvStore,
+  options: {
+    readonly config: BotConfig;
+    readonly rest: UpbitRestClient;
+    readonly books: ReadonlyMap<string, BookSnapshot>;
+    readonly found: Awaited<ReturnType<typeof inspectStoreFile>>;
+    readonly clock: Clock;
+    readonly logger: Logger;
+  },
+): Promise<void> {
+  const { config, rest, books, clock, logger } = options;
+  const live = config.mode === "live" && config.keys !== undefined;
+  const accounts = live ? await rest.accounts() : [];
+  const holdings: Holding[] = [];
+  for (const market of config.markets) {
+    const currency = market.split("-")[1]!;
+    const a = accounts.find((x) => x.currency === currency);
+    const volume = a === undefined ? 0n : a.balance + a.locked;
+    if (volume > 0n) holdings.push({ market, currency, volume, avgBuyPrice: a!.avgBuyPrice });
+  }
+  const openOrders = live
+    ? (await new HttpExchange(rest).openOrders()).filter((o) => config.markets.includes(o.market))
+    : [];
+  const decision = await claimStore(store, {
+    path: config.kvPath,
+    found: options.found,
+    mode: config.mode,
+    botId: config.botId,
+    markets: config.markets,
+    account: live ? await accountHash(config.keys!.accessKey.reveal()) : null,
+    policy: config.holdings,
+    holdings,
+    openOrders,
+    nowMs: clock.nowMs(),
+  });
+  for (const h of decision.ignored) {
+    logger.warn(
+      `${config.mode}: leaving ${formatUnits(h.volume)} ${h.currency} alone (--ignore-holdings): ` +
+        "recorded as external, never sold by the bot",
+      { event: "HoldingIgnored", market: h.market, volume: formatUnits(h.volume) },
+    );
+  }
+  const krw = accounts.find((a) => a.currency === "KRW");
+  let cash = krw?.balance ?? 0n;
+  const cap = unitsFromNumber(config.capitalKrw);
+  if (cap < cash) cash = cap;
+  for (const h of decision.adopt) {
+    const book = books.get(h.market);
+    // Upbit does not know the price of deposited coins: the best bid stands in for it.
+    const price = h.avgBuyPrice > 0n ? h.avgBuyPrice : book?.bids[0]?.price ?? 0n;
+    if (price <= 0n) throw new Refusal(`--adopt: no price for ${h.market}`);
+    await store.adoptPosition(h.market, { qty: h.volume, price, cash, atMs: clock.nowMs() });
+    logger.info(
+      `${config.mode}: adopted ${formatUnits(h.volume)} ${h.currency} as the ${h.market} ` +
+        `position at ${group(formatUnits(price))} KRW (${
+          h.avgBuyPrice > 0n ? "Upbit's avg_buy_price" : "best bid"
+        }); the stop rules protect it from the first price`,
+      { event: "HoldingAdopted", market: h.market, volume: formatUnits(h.volume) },
+    );
   }
 }
 
