@@ -49,7 +49,22 @@ import { baseCurrency } from "../core/market.ts";
 import { ConfigError, ConflictError } from "../errors.ts";
 import { CorruptStateError, parseStored } from "./kv_stored.ts";
 
+import { metaSchema, type StoreMeta } from "./kv_identity.ts";
+
 export { CorruptStateError } from "./kv_stored.ts";
+export {
+  accountHash,
+  checkDemoStore,
+  claimStore,
+  type Holding,
+  inspectStoreFile,
+  openStoreFile,
+  removeStoreFiles,
+  resolveStorePath,
+  StartRefusal,
+  type StoreFound,
+  type StoreMeta,
+} from "./kv_identity.ts";
 
 /** How many times a write re-reads and retries after a lost race before giving up. */
 const MAX_COMMIT_TRIES = 20;
@@ -252,39 +267,6 @@ const traderStateSchema = z.object({
   lastPriceAtMs: z.number(),
   updatedAtMs: z.number(),
 });
-
-const metaSchema = z.object({
-  v: z.literal(1),
-  botId: z.string().min(1),
-  mode: z.enum(["paper", "live", "demo"]),
-  markets: z.array(z.string().min(1)).min(1),
-  account: z.string().regex(/^[0-9a-f]{16}$/, "expected 16 hex digits").nullable(),
-  createdAtMs: z.number(),
-  updatedAtMs: z.number(),
-  external: z.record(z.string(), decimalText),
-});
-
-/** Whose store this is (`["meta"]`): written once when the store is created. */
-export interface StoreMeta {
-  readonly botId: string;
-  /** The mode that created the store; `demo` is the marker the demo deletes by. */
-  readonly mode: "paper" | "live" | "demo";
-  /** The markets the bot last started with (ctl reads them on a stopped bot). */
-  readonly markets: readonly string[];
-  /** First 16 hex digits of SHA-256 of the access key (`accountHash`); null without keys. */
-  readonly account: string | null;
-  readonly createdAtMs: number;
-  readonly updatedAtMs: number;
-  /** Holdings left alone when the store was created (`--ignore-holdings`): currency → amount. */
-  readonly external: Readonly<Record<string, string>>;
-}
-
-/** The account a store belongs to: the first 16 hex digits of SHA-256 of the access key. */
-export async function accountHash(accessKey: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(accessKey));
-  return [...new Uint8Array(digest).slice(0, 8)].map((b) => b.toString(16).padStart(2, "0"))
-    .join("");
-}
 
 // ---- conversions ------------------------------------------------------------------------------
 

@@ -18,9 +18,18 @@ import { HttpExchange } from "../adapters/http_exchange.ts";
 import {
   accountHash,
   acquireInstanceLock,
+  checkDemoStore,
+  claimStore,
   CorruptStateError,
+  type Holding,
+  inspectStoreFile,
   type InstanceLock,
   KvStore,
+  openStoreFile,
+  removeStoreFiles,
+  resolveStorePath,
+  StartRefusal,
+  type StoreFound,
 } from "../adapters/kv_store.ts";
 import { PaperExchange } from "../adapters/paper_exchange.ts";
 import {
@@ -46,16 +55,6 @@ import type { TraderApi, TraderConfig, TraderDeps } from "./trader_api.ts";
 import type { TraderStatus } from "../trader.ts";
 import { formatStatus, group } from "./status_text.ts";
 import type { StopAnswer } from "./trader_api.ts";
-import {
-  checkDemoStore,
-  claimStore,
-  type Holding,
-  inspectStoreFile,
-  openStoreFile,
-  removeStoreFiles,
-  resolveStorePath,
-  StartRefusal,
-} from "./store_start.ts";
 
 /** What a trading command needs from the process (built by `main.ts`). */
 export interface RunIo {
@@ -524,7 +523,7 @@ async function startStore(
     readonly config: BotConfig;
     readonly rest: UpbitRestClient;
     readonly books: ReadonlyMap<string, BookSnapshot>;
-    readonly found: Awaited<ReturnType<typeof inspectStoreFile>>;
+    readonly found: StoreFound;
     readonly clock: Clock;
     readonly logger: Logger;
   },

@@ -12,13 +12,64 @@
  */
 
 import { isAbsolute, resolve } from "node:path";
+import { z } from "zod";
 import type { HoldingsPolicy, TradingMode } from "../config.ts";
 import { formatUnits, type Units } from "../core/money.ts";
-import { KvStore, type StoreMeta } from "../adapters/kv_store.ts";
+import { ConfigError } from "../errors.ts";
+import * as keys from "../kv_keys.ts";
 import type { ExchangeOrder } from "../ports.ts";
+import { parseStored } from "./kv_stored.ts";
 
 /** A reason not to start that the user can fix: one line, exit code 2. */
-export class StartRefusal extends Error {}
+export class StartRefusal extends ConfigError {
+  /** Builds the refusal. */
+  constructor(message: string) {
+    super(message);
+    this.name = "StartRefusal";
+  }
+}
+
+/** The value of `["meta"]`. */
+export const metaSchema = z.object({
+  v: z.literal(1),
+  botId: z.string().min(1),
+  mode: z.enum(["paper", "live", "demo"]),
+  markets: z.array(z.string().min(1)).min(1),
+  account: z.string().regex(/^[0-9a-f]{16}$/, "expected 16 hex digits").nullable(),
+  createdAtMs: z.number(),
+  updatedAtMs: z.number(),
+  external: z.record(z.string(), z.string().regex(/^\d+(\.\d{1,8})?$/, "not an exact amount")),
+});
+
+/** Whose store this is (`["meta"]`): written once when the store is created. */
+export interface StoreMeta {
+  readonly botId: string;
+  /** The mode that created the store; `demo` is the marker the demo deletes by. */
+  readonly mode: "paper" | "live" | "demo";
+  /** The markets the bot last started with (ctl reads them on a stopped bot). */
+  readonly markets: readonly string[];
+  /** First 16 hex digits of SHA-256 of the access key (`accountHash`); null without keys. */
+  readonly account: string | null;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+  /** Holdings left alone when the store was created (`--ignore-holdings`): currency → amount. */
+  readonly external: Readonly<Record<string, string>>;
+}
+
+/** The account a store belongs to: the first 16 hex digits of SHA-256 of the access key. */
+export async function accountHash(accessKey: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(accessKey));
+  return [...new Uint8Array(digest).slice(0, 8)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+/** The store methods the start needs (`KvStore` has them). */
+export interface IdentityStore {
+  getMeta(): Promise<StoreMeta | undefined>;
+  isEmpty(): Promise<boolean>;
+  createMeta(meta: StoreMeta): Promise<boolean>;
+  noteStart(markets: readonly string[], atMs: number): Promise<void>;
+}
 
 /** The files of a local store besides the main one. */
 const SIDE_FILES = ["-wal", "-shm"];
@@ -76,7 +127,8 @@ export async function checkDemoStore(path: string): Promise<void> {
     let kv: Deno.Kv | undefined;
     try {
       kv = await Deno.openKv(`${dir}/s.kv`);
-      meta = await new KvStore(kv).getMeta();
+      const entry = await kv.get(keys.metaKey());
+      if (entry.versionstamp !== null) meta = parseStored(metaSchema, entry.key, entry.value);
     } catch {
       throw refuse("not a readable store");
     } finally {
@@ -162,7 +214,7 @@ export interface StoreDecision {
  * new. A new or empty live store refuses while the account holds coins of the configured markets
  * or has open orders there, unless the policy is `adopt` or `ignore`.
  */
-export async function claimStore(store: KvStore, start: StoreStart): Promise<StoreDecision> {
+export async function claimStore(store: IdentityStore, start: StoreStart): Promise<StoreDecision> {
   const { path, mode } = start;
   const meta = await store.getMeta();
   if (meta !== undefined) {
