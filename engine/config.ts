@@ -106,6 +106,8 @@ export interface BotConfig {
   readonly minutes: number | undefined;
   /** Demo only: the replay seed. */
   readonly seed: number;
+  /** Demo only: replay seeded minute paths under daily candles instead of real 1-minute data. */
+  readonly synthetic: boolean;
   readonly help: boolean;
   /** Live: what a new store does with coins the account already holds (default refuse). */
   readonly holdings: HoldingsPolicy;
@@ -155,6 +157,7 @@ const FIELDS = {
   speed: { flag: "speed" },
   minutes: { flag: "minutes" },
   seed: { flag: "seed" },
+  synthetic: { flag: "synthetic", boolean: true },
   help: { flag: "help", boolean: true },
   adopt: { flag: "adopt", boolean: true },
   ignoreHoldings: { flag: "ignore-holdings", boolean: true },
@@ -248,9 +251,10 @@ const SCHEMA = z.object({
   logFormat: z.enum(["json", "pretty", "auto"], { error: "expected json, pretty or auto" })
     .default("auto"),
   realMoney: z.union([z.boolean(), YES]).default(false),
-  speed: number({ min: 1, max: 100_000 }).default(600),
+  speed: number({ min: 1, max: 100_000 }).default(60),
   minutes: number({ min: 0.01, max: 1e6 }).optional(),
   seed: number({ min: 0, max: 2 ** 31, int: true }).default(1),
+  synthetic: z.boolean().default(false),
   help: z.boolean().default(false),
   adopt: z.boolean().default(false),
   ignoreHoldings: z.boolean().default(false),
@@ -266,7 +270,7 @@ export interface ConfigInput {
 const MODE_FLAGS: Readonly<Record<TradingMode, readonly FieldName[]>> = {
   paper: [],
   live: ["realMoney", "adopt", "ignoreHoldings"],
-  demo: ["speed", "minutes", "seed"],
+  demo: ["speed", "minutes", "seed", "synthetic"],
 };
 
 /**
@@ -284,7 +288,7 @@ const MODE_FLAGS: Readonly<Record<TradingMode, readonly FieldName[]>> = {
 export function parseConfig(mode: TradingMode, input: ConfigInput): Result<BotConfig, string> {
   const allowed = new Set<FieldName>([
     ...(Object.keys(FIELDS) as FieldName[]).filter((f) =>
-      !["realMoney", "speed", "minutes", "seed", "adopt", "ignoreHoldings"].includes(f)
+      !["realMoney", "speed", "minutes", "seed", "adopt", "ignoreHoldings", "synthetic"].includes(f)
     ),
     ...MODE_FLAGS[mode],
   ]);
@@ -332,7 +336,8 @@ export function parseConfig(mode: TradingMode, input: ConfigInput): Result<BotCo
       ? (v.kvPath === DEFAULT_KV_PATH ? "./data/demo.kv" : v.kvPath)
       : v.kvPath,
     markets: v.markets,
-    timeframe: v.timeframe ?? (mode === "demo" ? "1m" : "1h"),
+    // The demo's 5m BB trades ~1.5 round trips per replayed day of real 1m data (not churn).
+    timeframe: v.timeframe ?? (mode === "demo" ? "5m" : "1h"),
     strategy: v.strategy,
     strategyParams: strategyParams.value,
     rules: {
@@ -361,6 +366,7 @@ export function parseConfig(mode: TradingMode, input: ConfigInput): Result<BotCo
     speed: v.speed,
     minutes: v.minutes,
     seed: v.seed,
+    synthetic: v.synthetic,
     help: v.help,
     holdings: v.adopt ? "adopt" : v.ignoreHoldings ? "ignore" : "refuse",
   };

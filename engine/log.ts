@@ -5,6 +5,7 @@
  * first layer, this scrubber the second). The writer is injected: this module does no I/O.
  */
 
+import { formatDateTime } from "./core/format.ts";
 import { formatUnits } from "./core/money.ts";
 import { REDACTED } from "./secret.ts";
 
@@ -28,7 +29,7 @@ export interface Logger {
 
 /** Options of `createLogger`. */
 export interface LoggerOptions {
-  /** `json`: one JSON object per line; `pretty`: `HH:MM:SS LEVEL message key=value`. */
+  /** `json`: one JSON object per line; `pretty`: `YYYY-MM-DD HH:MM:SS LEVEL message key=value` (UTC). */
   readonly format: "json" | "pretty";
   /** Receives each finished line, newline included. */
   readonly write: (line: string) => void;
@@ -139,7 +140,8 @@ function jsonLine(
 function prettyLine(
   line: { level: LogLevel; atMs: number; message: string; data?: LogData },
 ): string {
-  const time = new Date(line.atMs).toISOString().slice(11, 19);
+  // Dated: a run that crosses midnight must say so on every line.
+  const time = formatDateTime(line.atMs);
   const level = line.level === "info" ? "" : ` ${line.level.toUpperCase()}`;
   // An engine event's message already tells the whole story; its fields are for the JSON form.
   const data = line.data?.event === undefined ? line.data : undefined;

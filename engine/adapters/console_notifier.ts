@@ -4,17 +4,31 @@
  * and the web page will subscribe to the same events later.
  */
 
+import { formatIsoUtc } from "../core/time.ts";
+import { formatKrw, formatPrice, formatVolume } from "../core/format.ts";
+import { parseUnits } from "../core/money.ts";
 import type { Logger, LogLevel } from "../log.ts";
 import type { EngineEvent, Notifier } from "../ports.ts";
+
+/** Options of `ConsoleNotifier`. */
+export interface ConsoleNotifierOptions {
+  /**
+   * The time to show for an engine time (default: itself). The demo shows the replayed
+   * market's real date, not the sandbox clock's.
+   */
+  readonly displayMs?: (atMs: number) => number;
+}
 
 /** Writes each engine event as one log line. */
 export class ConsoleNotifier implements Notifier {
   readonly #logger: Logger;
+  readonly #displayMs: (atMs: number) => number;
   readonly #listeners: Array<(event: EngineEvent) => void> = [];
 
   /** Logs through `logger`. */
-  constructor(logger: Logger) {
+  constructor(logger: Logger, options: ConsoleNotifierOptions = {}) {
     this.#logger = logger;
+    this.#displayMs = options.displayMs ?? ((atMs) => atMs);
   }
 
   /** Also calls `listener` for every event (the demo's P&L line); errors in it are swallowed. */
@@ -25,9 +39,10 @@ export class ConsoleNotifier implements Notifier {
   /** Logs the event; never throws. */
   notify(event: EngineEvent): void {
     try {
-      const [level, message] = describeEvent(event);
-      const { type, atMs, ...fields } = event;
-      this.#logger[level](message, { event: type, at: new Date(atMs).toISOString(), ...fields });
+      const shownMs = this.#displayMs(event.atMs);
+      const [level, message] = describeEvent(event, shownMs);
+      const { type, atMs: _atMs, ...fields } = event;
+      this.#logger[level](message, { event: type, at: formatIsoUtc(shownMs), ...fields });
     } catch {
       // notify() never throws (STYLE.md): a broken line must not stop the engine.
     }
@@ -41,8 +56,14 @@ export class ConsoleNotifier implements Notifier {
   }
 }
 
-/** The level and the one-line human text of an event. */
-export function describeEvent(event: EngineEvent): readonly [LogLevel, string] {
+/**
+ * The level and the one-line human text of an event; prices on the tick grid of `shownMs` (the
+ * date the event is shown at, default its own), KRW in whole won.
+ */
+export function describeEvent(
+  event: EngineEvent,
+  shownMs: number = event.atMs,
+): readonly [LogLevel, string] {
   switch (event.type) {
     case "SignalRaised":
       return ["info", `signal ${event.action.toUpperCase()} ${event.market}: ${event.reason}`];
@@ -56,14 +77,21 @@ export function describeEvent(event: EngineEvent): readonly [LogLevel, string] {
     case "OrderFilled":
       return [
         "info",
-        `filled ${sideWord(event.side)} ${event.volume} ${coin(event.market)} @ ${
-          krw(event.price)
-        } KRW (${krw(event.funds)} KRW, fee ${krw(event.fee)})`,
+        `filled ${sideWord(event.side)} ${formatVolume(parseUnits(event.volume))} ${
+          coin(event.market)
+        } @ ${price(event.price, event.market, shownMs)} KRW (${krw(event.funds)} KRW, fee ${
+          formatKrw(parseUnits(event.fee), { decimals: 2 })
+        } KRW)`,
       ];
     case "OrderRejected":
       return ["warn", `order ${event.market} rejected: ${event.name}: ${event.message}`];
     case "RiskTriggered":
-      return ["warn", `risk ${event.rule} ${event.market} at ${krw(event.price)} KRW`];
+      return [
+        "warn",
+        `risk ${event.rule.replaceAll("_", " ")} ${event.market} at ${
+          price(event.price, event.market, shownMs)
+        } KRW`,
+      ];
     case "ErrorRaised":
       return ["error", `error ${event.code}: ${event.message}`];
     case "StateChanged":
@@ -86,9 +114,11 @@ function coin(market: string): string {
   return market.split("-")[1] ?? market;
 }
 
-/** `"50000000.5"` → `"50,000,000.5"`. */
+/** `"50000000.5"` → `"50,000,001"` (whole won). */
 function krw(decimal: string): string {
-  const [whole = "", frac] = decimal.split(".");
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return frac === undefined ? grouped : `${grouped}.${frac.slice(0, 2)}`;
+  return formatKrw(parseUnits(decimal));
+}
+
+function price(decimal: string, market: string, atMs: number): string {
+  return formatPrice(parseUnits(decimal), { atMs, market });
 }

@@ -1,23 +1,46 @@
 /** Readable text of a trader's status (`deno task ctl status`, the end of a run). */
 
+import { formatKrw, formatPrice, formatVolume, groupDigits } from "../core/format.ts";
+import { parseUnits } from "../core/money.ts";
 import type { TraderStatus } from "../trader.ts";
 
+/** Options of `formatStatus`. */
+export interface StatusTextOptions {
+  /** The bot has stopped: say so instead of "running" (the end block of a run). */
+  readonly stopped?: boolean;
+}
+
 /** A few lines per market: switches, position, cash, equity, P&L, open orders. */
-export function formatStatus(statuses: readonly TraderStatus[]): string {
+export function formatStatus(
+  statuses: readonly TraderStatus[],
+  options: StatusTextOptions = {},
+): string {
   return statuses.map((s) => {
+    const at = { atMs: s.lastPriceAtMs ?? s.position?.entryMs ?? 0, market: s.market };
+    const state = options.stopped === true
+      ? `stopped${s.paused ? " (PAUSED)" : ""}`
+      : s.paused
+      ? "PAUSED"
+      : "running";
     const lines = [
-      `${s.market} (bot ${s.botId}): ${s.paused ? "PAUSED" : "running"}${
-        s.safeMode ? ", SAFE MODE (no new entries)" : ""
-      }${s.reason === "" ? "" : ` — ${s.reason}`}`,
+      `${s.market} (bot ${s.botId}): ${state}${s.safeMode ? ", SAFE MODE (no new entries)" : ""}${
+        s.reason === "" ? "" : ` — ${s.reason}`
+      }`,
       s.position === null
         ? "  position: flat"
-        : `  position: ${s.position.volume} @ ${group(s.position.avgPrice)} KRW` +
-          (s.position.stop === null ? "" : `, stop ${group(s.position.stop)}`) +
-          (s.position.target === null ? "" : `, target ${group(s.position.target)}`),
-      `  cash: ${group(s.cash)} KRW` +
-      (s.equity === null ? "" : `, equity ${group(s.equity.toFixed(0))} KRW`) +
-      (s.lastPrice === null ? "" : `, last price ${group(String(s.lastPrice))}`),
-      `  today's realized P&L: ${group(s.dailyPnl)} KRW${
+        : `  position: ${formatVolume(parseUnits(s.position.volume))} @ ${
+          formatPrice(parseUnits(s.position.avgPrice), at)
+        } KRW` +
+          (s.position.stop === null
+            ? ""
+            : `, stop ${formatPrice(parseUnits(s.position.stop), at)}`) +
+          (s.position.target === null
+            ? ""
+            : `, target ${formatPrice(parseUnits(s.position.target), at)}`),
+      `  cash: ${formatKrw(parseUnits(s.cash))} KRW` +
+      (s.equity === null ? "" : `, equity ${formatKrw(s.equity)} KRW`) +
+      (s.lastPrice === null ? "" : `, last price ${formatPrice(s.lastPrice, at)}`),
+      `  today's realized P&L: ${formatKrw(parseUnits(s.dailyPnl), { signed: true })} KRW${
         s.dailyLossBlocked ? " (daily loss limit hit: entries blocked)" : ""
       }`,
     ];
@@ -28,10 +51,8 @@ export function formatStatus(statuses: readonly TraderStatus[]): string {
   }).join("\n");
 }
 
-/** `"1234567.891"` → `"1,234,567.89"`. */
+/** `"1234567.891"` → `"1,234,567.89"` (at most two decimals, cut, not rounded). */
 export function group(decimal: string): string {
-  const negative = decimal.startsWith("-");
-  const [whole = "", frac] = (negative ? decimal.slice(1) : decimal).split(".");
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return (negative ? "-" : "") + (frac === undefined ? grouped : `${grouped}.${frac.slice(0, 2)}`);
+  const [whole = "", frac] = decimal.split(".");
+  return groupDigits(frac === undefined ? whole : `${whole}.${frac.slice(0, 2)}`);
 }

@@ -49,6 +49,8 @@ export interface SandboxOptions {
   readonly accountBalances?: InitialBalances;
   /** Data-time point that becomes "now" (ms or ISO). */
   readonly startAt?: number | string;
+  /** Replay the data end to end again and again (see `ReplayOptions.loop`). Default false. */
+  readonly loop?: boolean;
   /** Drive the clock by hand (`replay.advanceTo`). */
   readonly manualClock?: boolean;
   /** Levels per book side (default 15, max 30). */
@@ -89,6 +91,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     seed: options.seed,
     speed: options.speed,
     startAt: options.startAt,
+    loop: options.loop,
     manualClock: options.manualClock,
     bookLevels: options.bookLevels,
   });

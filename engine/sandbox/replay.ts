@@ -93,6 +93,21 @@ export interface ReplayOptions {
   readonly bookLevels?: number;
   /** The real clock (ms); default `Date.now`. */
   readonly realNowMs?: () => number;
+  /**
+   * Replay the data end to end again and again (the period is the whole number of days just
+   * longer than the data), so a one-week file never runs out. Default false.
+   */
+  readonly loop?: boolean;
+}
+
+/** The span a looping replay repeats (data time). */
+export interface LoopSpan {
+  /** Start of the first candle. */
+  readonly firstMs: number;
+  /** End of the last candle. */
+  readonly endMs: number;
+  /** Copy k is the data moved `k × periodMs` later (whole days). */
+  readonly periodMs: number;
 }
 
 /** The market replay: a `MarketFeed` plus clock control and the queries the routes serve. */
@@ -103,6 +118,10 @@ export interface Replay extends MarketFeed {
   readonly seed: number;
   /** Clock speed (sandbox ms per real ms; 0 for a manual clock). */
   readonly speed: number;
+  /** What a looping replay repeats (undefined when it does not loop). */
+  readonly loop: LoopSpan | undefined;
+  /** The data time a sandbox time shows, and which pass over the data it is in (0 = first). */
+  dataTimeOf(ms: number): { readonly dataMs: number; readonly pass: number };
   /** Moves the clock forward to `ms`, emitting every trade up to it (no-op if in the past). */
   advanceTo(ms: number): void;
   /** Moves the clock forward by `ms`. */
@@ -134,6 +153,8 @@ export interface Replay extends MarketFeed {
 
 const DEFAULT_START = Date.UTC(2025, 7, 1);
 const TAPE_CACHE = 16;
+/** Copies of looped data: a one-week file lasts ~190 years of replay, ~1 year of real time at 10,000x. */
+const LOOP_COPIES = 10_000;
 
 /** The repo's `data/` directory. */
 export function defaultDataDir(): string {
@@ -230,6 +251,8 @@ export async function createReplay(options: ReplayOptions = {}): Promise<Replay>
   const seed = options.seed ?? 1;
   const files = options.dataFiles ?? await listDataFiles(defaultDataDir());
   const byMarket = new Map<string, SeriesSource[]>();
+  let firstDataMs = Infinity;
+  let endDataMs = -Infinity;
   for (const file of files) {
     const market = marketFromFileName(file);
     const tf = timeframeFromFileName(file);
@@ -239,6 +262,12 @@ export async function createReplay(options: ReplayOptions = {}): Promise<Replay>
       );
     }
     const candles = await readCandleFile(file);
+    const first = candles[0];
+    const last = candles[candles.length - 1];
+    if (first !== undefined && last !== undefined) {
+      firstDataMs = Math.min(firstDataMs, first.startMs);
+      endDataMs = Math.max(endDataMs, last.startMs + TIMEFRAME_MS[tf]);
+    }
     let list = byMarket.get(market);
     if (list === undefined) byMarket.set(market, list = []);
     list.push({ tfMs: TIMEFRAME_MS[tf], candles });
@@ -247,9 +276,18 @@ export async function createReplay(options: ReplayOptions = {}): Promise<Replay>
   const startData = parseStartAt(options.startAt, realStart);
   const shiftMs = Math.floor(realStart / DAY_MS) * DAY_MS - Math.floor(startData / DAY_MS) * DAY_MS;
   const startMs = startData + shiftMs;
+  const loop: LoopSpan | undefined = options.loop === true && Number.isFinite(firstDataMs)
+    ? {
+      firstMs: firstDataMs,
+      endMs: endDataMs,
+      // The next copy's first candle must come after this copy's last one.
+      periodMs: (Math.floor((endDataMs - MINUTE_MS - firstDataMs) / DAY_MS) + 1) * DAY_MS,
+    }
+    : undefined;
+  const repeat = loop === undefined ? undefined : { periodMs: loop.periodMs, copies: LOOP_COPIES };
   const states = new Map<string, MarketState>();
   for (const [market, sources] of [...byMarket].sort((a, b) => a[0].localeCompare(b[0]))) {
-    const series = new MarketSeries(market, { sources, ctx: { market, seed, shiftMs } });
+    const series = new MarketSeries(market, { sources, ctx: { market, seed, shiftMs }, repeat });
     states.set(market, {
       series,
       tapes: new Map(),
@@ -609,6 +647,13 @@ export async function createReplay(options: ReplayOptions = {}): Promise<Replay>
     shiftMs,
     seed,
     speed,
+    loop,
+    dataTimeOf(ms) {
+      const dataMs = ms - shiftMs;
+      if (loop === undefined) return { dataMs, pass: 0 };
+      const pass = Math.max(0, Math.floor((dataMs - loop.firstMs) / loop.periodMs));
+      return { dataMs: dataMs - pass * loop.periodMs, pass };
+    },
     nowMs: currentNow,
     book: (market) => bookWith(market),
     bookWith,

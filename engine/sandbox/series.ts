@@ -6,6 +6,9 @@
  * source candle in exact units.
  *
  * All times here are on the sandbox clock (data time + `shiftMs`, a whole number of days).
+ *
+ * A series may repeat its data end to end (`repeat`): copy k is the data moved k periods later,
+ * so a one-week file replays for as long as anyone watches. Copies are built lazily per day.
  */
 
 import type { Candle } from "../core/candle.ts";
@@ -29,6 +32,14 @@ export interface Piece extends UnitCandle {
 export interface SeriesSource {
   readonly tfMs: number;
   readonly candles: readonly Candle[];
+}
+
+/** Play the data again and again: copy k starts `k × periodMs` after the data (`copies` in all). */
+export interface SeriesRepeat {
+  /** A whole number of days, longer than the data's span (copies never overlap). */
+  readonly periodMs: number;
+  /** Number of copies, the original included. */
+  readonly copies: number;
 }
 
 const MINUTES_PER_DAY = 1440;
@@ -69,11 +80,17 @@ export class MarketSeries {
   /** Sorted start (sandbox ms) of every UTC day that has data. */
   readonly days: readonly number[];
   readonly #pieces = new Map<number, readonly Piece[]>();
+  readonly #repeat: SeriesRepeat | undefined;
+  readonly #baseDays: readonly number[];
+  readonly #copied = new Map<number, readonly Piece[]>();
   readonly #minutes = new Map<number, ReadonlyArray<UnitCandle | undefined>>();
   readonly #dayAgg = new Map<number, UnitCandle | undefined>();
 
   /** Builds the series from `sources`, choosing per day the finest source that covers it. */
-  constructor(market: string, options: { sources: readonly SeriesSource[]; ctx: PathContext }) {
+  constructor(
+    market: string,
+    options: { sources: readonly SeriesSource[]; ctx: PathContext; repeat?: SeriesRepeat },
+  ) {
     this.market = market;
     this.ctx = options.ctx;
     const byDay = new Map<number, Array<{ tfMs: number; candles: Candle[] }>>();
@@ -106,7 +123,23 @@ export class MarketSeries {
         chosen.candles.map((c) => toPiece(c, tfMs, this.ctx)),
       );
     }
-    this.days = [...this.#pieces.keys()].sort((a, b) => a - b);
+    this.#baseDays = [...this.#pieces.keys()].sort((a, b) => a - b);
+    this.#repeat = options.repeat;
+    const repeat = options.repeat;
+    if (repeat === undefined || repeat.copies <= 1) {
+      this.days = this.#baseDays;
+    } else {
+      if (repeat.periodMs % DAY_MS !== 0 || repeat.periodMs <= 0) {
+        throw new RangeError(
+          `Cannot repeat the series: period must be whole days: current value is ${repeat.periodMs}`,
+        );
+      }
+      const all = new Set<number>();
+      for (let k = 0; k < repeat.copies; k++) {
+        for (const d of this.#baseDays) all.add(d + k * repeat.periodMs);
+      }
+      this.days = [...all].sort((a, b) => a - b);
+    }
   }
 
   /** First sandbox ms with data (Infinity if none). */
@@ -116,7 +149,33 @@ export class MarketSeries {
 
   /** The source pieces of the day starting at `dayMs` (empty if none). */
   pieces(dayMs: number): readonly Piece[] {
-    return this.#pieces.get(dayMs) ?? [];
+    const repeat = this.#repeat;
+    if (repeat === undefined || repeat.copies <= 1) return this.#pieces.get(dayMs) ?? [];
+    const hit = this.#copied.get(dayMs);
+    if (hit !== undefined) return hit;
+    const first = this.#baseDays[0];
+    const last = this.#baseDays[this.#baseDays.length - 1];
+    if (first === undefined || last === undefined) return [];
+    const out: Piece[] = [];
+    const kFrom = Math.max(0, Math.ceil((dayMs - last) / repeat.periodMs));
+    const kTo = Math.min(repeat.copies - 1, Math.floor((dayMs - first) / repeat.periodMs));
+    for (let k = kFrom; k <= kTo; k++) {
+      const moveMs = k * repeat.periodMs;
+      for (const p of this.#pieces.get(dayMs - moveMs) ?? []) {
+        out.push(
+          moveMs === 0
+            ? p
+            : { ...p, startMs: p.startMs + moveMs, lastTradeMs: p.lastTradeMs + moveMs },
+        );
+      }
+    }
+    out.sort((a, b) => a.startMs - b.startMs);
+    if (this.#copied.size >= DAY_CACHE_SIZE) {
+      const oldest = this.#copied.keys().next().value;
+      if (oldest !== undefined) this.#copied.delete(oldest);
+    }
+    this.#copied.set(dayMs, out);
+    return out;
   }
 
   /** Index of the last data day ≤ `dayMs`, or -1. */
@@ -154,7 +213,7 @@ export class MarketSeries {
   /** The 1-minute candle starting at `minuteMs`, if anything traded then. */
   minute(minuteMs: number): UnitCandle | undefined {
     const day = Math.floor(minuteMs / DAY_MS) * DAY_MS;
-    if (!this.#pieces.has(day)) return undefined;
+    if (this.pieces(day).length === 0) return undefined;
     return this.minutesOfDay(day)[Math.floor((minuteMs - day) / MINUTE_MS)];
   }
 

@@ -130,7 +130,12 @@ Deno.test("demo ignores the bot's KV path and URLs from the environment", () => 
   });
   assert.ok(r.ok);
   assert.equal(r.value.kvPath, "./data/demo.kv");
-  assert.equal(r.value.timeframe, "1m");
+  assert.equal(r.value.timeframe, "5m");
+  assert.equal(r.value.speed, 60);
+  assert.equal(r.value.synthetic, false);
+  const synthetic = parseConfig("demo", { env: {}, args: ["--synthetic"] });
+  assert.ok(synthetic.ok && synthetic.value.synthetic);
+  assert.match(error(parseConfig("paper", { env: {}, args: ["--synthetic"] })), /--synthetic/);
   assert.match(
     error(parseConfig("demo", { env: {}, args: ["--speed", "0"] })),
     /^--speed: must be >= 1/,

@@ -44,5 +44,8 @@ Deno.test("createLogger() pretty lines are short and still redacted", () => {
     secrets: [CANARY],
   });
   log.warn("stale data", { market: "KRW-BTC", note: `has ${CANARY}` });
-  assert.equal(lines[0], '09:30:05 WARN stale data  market=KRW-BTC note="has [REDACTED]"\n');
+  assert.equal(
+    lines[0],
+    '2025-01-01 09:30:05 WARN stale data  market=KRW-BTC note="has [REDACTED]"\n',
+  );
 });
