@@ -149,7 +149,9 @@ function prettyLine(
     .filter(([, v]) => v !== undefined)
     .map(([k, v]) => `${k}=${prettyValue(v)}`)
     .join(" ");
-  return `${time}${level} ${line.message}${fields === "" ? "" : `  ${fields}`}`;
+  // Every line of a multi-line message carries the time too (a story is read line by line).
+  return `${line.message}${fields === "" ? "" : `  ${fields}`}`.split("\n")
+    .map((text) => `${time}${level} ${text}`).join("\n");
 }
 
 function prettyValue(value: unknown): string {

@@ -51,7 +51,7 @@ import {
   trailingStopPx,
 } from "./core/risk.ts";
 import type { Strategy } from "./core/strategies/strategy.ts";
-import { formatPrice } from "./core/format.ts";
+import { formatKrw, formatPrice, formatVolume } from "./core/format.ts";
 import {
   DEFAULT_ORDER_MANAGER_CONFIG,
   driveIntent,
@@ -394,9 +394,11 @@ class Trader {
       reason:
         `trader ${botId} started: ${market} ${this.config.timeframe} ${this.config.strategy.name}, ${
           ledger.qty > 0n
-            ? `holding ${formatUnits(ledger.qty)} (stop ${formatUnits(this.levels?.stop ?? 0n)})`
+            ? `holding ${formatVolume(ledger.qty)} (stop ${
+              formatPrice(this.levels?.stop ?? 0n, { atMs: nowMs, market })
+            })`
             : "flat"
-        }, cash ${formatUnits(ledger.cash)} KRW`,
+        }, cash ${formatKrw(ledger.cash)} KRW`,
     });
   }
 

@@ -89,9 +89,9 @@ export class DemoStory {
     if (pnl > 0n) this.#wins++;
     this.#realized += pnl;
     const held = this.#options.nowMs() - open.openedAtMs;
-    return `trade #${this.#trades} closed ${event.market}: ${krw(pnl, true)} (${
+    return `trade #${this.#trades} closed ${event.market}: ${krw(pnl, true)} KRW (${
       formatPct(ratioPct(pnl, open.cost))
-    }) after ${duration(held)} · ${this.#record()} · realized P&L ${krw(this.#realized, true)}`;
+    }) after ${duration(held)} · ${this.#record()} · realized P&L ${krw(this.#realized, true)} KRW`;
   }
 
   /** The summary lines: trades, P&L, fees, buy-and-hold over the same replay, open positions. */

@@ -47,8 +47,10 @@ import {
 } from "../adapters/upbit/ws_client.ts";
 import { createEventQueue, type EventQueue } from "../adapters/upbit/ws_events.ts";
 import { createLogger, createRedactor, type Logger } from "../log.ts";
-import type { Account, Clock, Exchange, MarketEvent } from "../ports.ts";
-import { createSandbox, type Sandbox } from "../sandbox/mod.ts";
+import type { Account, Clock, EngineEvent, Exchange, MarketEvent } from "../ports.ts";
+import { formatDateTime, formatKrw, formatNumber } from "../core/format.ts";
+import { DemoStory } from "./demo_story.ts";
+import { createSandbox, defaultDataDir, type Sandbox } from "../sandbox/mod.ts";
 import type { BookSnapshot } from "../core/order_book.ts";
 import { controlFilePath, startControlServer } from "./control.ts";
 import type { TraderApi, TraderConfig, TraderDeps } from "./trader_api.ts";
@@ -150,26 +152,156 @@ async function run(config: BotConfig, ctx: RunContext): Promise<void> {
   if (config.mode === "demo") await checkDemoStore(config.kvPath);
   let restUrl = config.restUrl;
   let wsUrl = config.wsUrl;
+  let demo: DemoRun | undefined;
   if (config.mode === "demo") {
-    sandbox = await createSandbox({ port: 0, speed: config.speed, seed: config.seed });
+    sandbox = await createSandbox({
+      port: 0,
+      speed: config.speed,
+      seed: config.seed,
+      ...(config.synthetic ? {} : demoReplayOf(config)),
+    });
     restUrl = sandbox.restUrl;
     wsUrl = sandbox.wsUrl;
     clock = sandboxClock(sandbox, config.speed);
-    const sandboxClockNow = clock.nowMs;
-    ctx.logClock.nowMs = sandboxClockNow;
-    ctx.logger.info(
-      `demo: Upbit sandbox on ${restUrl} replaying real candles at ${config.speed}x; ` +
-        `paper bot trading ${
-          config.markets.join(", ")
-        } ${config.timeframe} with ${config.strategy}` +
-        (config.minutes === undefined ? " (Ctrl-C to stop)" : ` for ${config.minutes} min`),
-    );
+    demo = startDemo(config, { sandbox, logger: ctx.logger, logClock: ctx.logClock });
   }
   try {
-    await runBot(config, { ...ctx, clock, restUrl, wsUrl });
+    await runBot(config, { ...ctx, clock, restUrl, wsUrl, demo });
   } finally {
+    demo?.finish();
     await sandbox?.close();
   }
+}
+
+/** The demo's real data: one week of KRW-BTC 1-minute candles (see data/README.md). */
+const DEMO_FILE = "upbit-KRW-BTC-1m-20220531-20220607.csv";
+const DEMO_MARKET = "KRW-BTC";
+/** The close of the week's first BB(20, 2.5) entry on 5-minute candles (18:40-18:45 bucket). */
+const DEMO_FIRST_ENTRY_MS = Date.UTC(2022, 4, 31, 18, 45);
+/** The replay starts this many real ms before that entry (at any speed): a trade within seconds. */
+const DEMO_LEAD_REAL_MS = 12_000;
+/** The earliest start: 2 hours of real history for the strategy's warm-up. */
+const DEMO_EARLIEST_START_MS = Date.UTC(2022, 4, 31, 14, 1);
+/** A summary every this many real ms (and one at the end). */
+const DEMO_SUMMARY_EVERY_MS = 120_000;
+
+/** The real replay: the bundled week, looped; refuses markets it has no real minutes for. */
+function demoReplayOf(config: BotConfig): { dataFiles: string[]; startAt: number; loop: true } {
+  const other = config.markets.find((m) => m !== DEMO_MARKET);
+  if (other !== undefined) {
+    throw new Refusal(
+      `--market: ${other}: the demo's real 1-minute data is ${DEMO_MARKET} only ` +
+        `(data/${DEMO_FILE}); add --synthetic to replay other markets on seeded minute paths`,
+    );
+  }
+  const startAt = Math.max(
+    DEMO_EARLIEST_START_MS,
+    DEMO_FIRST_ENTRY_MS - Math.round(DEMO_LEAD_REAL_MS * config.speed / 60_000) * 60_000,
+  );
+  return { dataFiles: [`${defaultDataDir()}${DEMO_FILE}`], startAt, loop: true };
+}
+
+/** `1 replayed hour`, `2.5 replayed hours`. */
+function plural(count: number, noun: string): string {
+  const text = formatNumber(count, { decimals: Number.isInteger(count) ? 0 : 1 });
+  return `${text} ${noun}${text === "1" ? "" : "s"}`;
+}
+
+/** What the bot loop takes from a running demo. */
+interface DemoRun {
+  /** The replayed market's time of a sandbox time. */
+  readonly displayMs: (sandboxMs: number) => number;
+  /** Every engine event (trade count, P&L). */
+  readonly onEvent: (event: EngineEvent) => void;
+  /** Stops the timers and prints the final summary. */
+  finish(): void;
+}
+
+/**
+ * Prints what the demo replays (its first lines), logs on the replayed market's clock, tells
+ * each closed trade, says when the data wraps and prints a summary every 2 minutes.
+ */
+function startDemo(
+  config: BotConfig,
+  ctx: { sandbox: Sandbox; logger: Logger; logClock: { nowMs: () => number } },
+): DemoRun {
+  const { sandbox, logger } = ctx;
+  const replay = sandbox.replay;
+  const displayMs = (ms: number) => replay.dataTimeOf(ms).dataMs;
+  ctx.logClock.nowMs = () => displayMs(replay.nowMs());
+  const loop = replay.loop;
+  const speed = config.speed;
+  const pace = speed >= 60 ? plural(speed / 60, "replayed hour") : plural(speed, "replayed minute");
+  const startMs = displayMs(replay.nowMs());
+  if (loop === undefined) {
+    logger.info(
+      `demo: replaying SYNTHETIC 1-minute paths (seed ${config.seed}) under the real daily ` +
+        `candles of ${config.markets.join(", ")} (--synthetic)`,
+    );
+  } else {
+    logger.info(
+      `demo: replaying REAL Upbit ${DEMO_MARKET} 1-minute candles of ${
+        formatDateTime(loop.firstMs).slice(0, 16)
+      } → ${formatDateTime(loop.endMs - 60_000).slice(0, 16)} UTC (data/${DEMO_FILE}), ` +
+        `looped end to end`,
+    );
+  }
+  logger.info(
+    `demo: starting at ${formatDateTime(startMs).slice(0, 16)} UTC, speed ${speed}x ` +
+      `(${pace} per real minute); every time below is replay time, UTC`,
+  );
+  logger.info(
+    `demo: paper bot trading ${config.markets.join(", ")} on ${config.timeframe} candles with ${
+      createStrategy(config.strategy, config.strategyParams).name
+    }, ${formatKrw(config.capitalKrw)} KRW, fee ${config.feeBps / 100}%; a summary every ${
+      DEMO_SUMMARY_EVERY_MS / 60_000
+    } min; ` +
+      (config.minutes === undefined ? "Ctrl-C to stop" : `stops after ${config.minutes} min`),
+  );
+  const story = new DemoStory({
+    markets: config.markets,
+    capital: unitsFromNumber(config.capitalKrw),
+    feeBps: config.feeBps,
+    lastPrice: (market) => replay.lastTrade(market)?.price,
+    nowMs: () => displayMs(replay.nowMs()),
+  });
+  const startedRealMs = Date.now();
+  let pass = replay.dataTimeOf(replay.nowMs()).pass;
+  let lastSummaryMs = startedRealMs;
+  const printSummary = (title: string) => {
+    const [first, ...rest] = story.summary(title);
+    logger.info(first!, { event: "Summary", trades: story.trades });
+    for (const line of rest) logger.info(line, { event: "Summary" });
+  };
+  // One timer: wraps show up within a second; summaries every 2 real minutes.
+  const timer = setInterval(() => {
+    const now = replay.dataTimeOf(replay.nowMs());
+    if (loop !== undefined && now.pass > pass) {
+      pass = now.pass;
+      logger.info(
+        `demo: the replay wrapped: pass ${pass + 1} starts again at ${
+          formatDateTime(loop.firstMs).slice(0, 16)
+        } UTC (real prices, so the price jumps from the week's last close to its first open)`,
+        { event: "ReplayWrapped", pass: pass + 1 },
+      );
+    }
+    if (Date.now() - lastSummaryMs >= DEMO_SUMMARY_EVERY_MS) {
+      lastSummaryMs = Date.now();
+      printSummary(`summary after ${Math.round((lastSummaryMs - startedRealMs) / 60_000)} min`);
+    }
+  }, 1_000);
+  return {
+    displayMs,
+    onEvent(event) {
+      const line = story.onEvent(event);
+      if (line !== undefined) logger.info(line, { event: "TradeClosed", trades: story.trades });
+    },
+    finish() {
+      clearInterval(timer);
+      const minutes = (Date.now() - startedRealMs) / 60_000;
+      printSummary(`final summary after ${formatNumber(minutes, { decimals: 1 })} min`);
+    },
+  };
 }
 
 const WALL_CLOCK: Clock = {
@@ -202,6 +334,8 @@ interface BotContext extends RunContext {
   readonly clock: Clock;
   readonly restUrl: string;
   readonly wsUrl: string;
+  /** The running demo (its log clock and trade story). */
+  readonly demo?: DemoRun;
 }
 
 async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
@@ -230,8 +364,10 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
     await store.verifyState();
     await startStore(store, { config, rest, books, found, clock, logger });
     await store.claimInstance(io.pid, clock.nowMs());
-    const notifier = new ConsoleNotifier(logger);
+    const notifier = new ConsoleNotifier(logger, { displayMs: ctx.demo?.displayMs });
+    if (ctx.demo !== undefined) notifier.subscribe(ctx.demo.onEvent);
     notifier.subscribe((event) => {
+      if (ctx.demo !== undefined) return;
       if (event.type !== "OrderFilled" || event.side !== "ask") return;
       store.getLedger(event.market).then((ledger) => {
         if (ledger === undefined) return;
@@ -336,7 +472,7 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       `${config.mode}: trading ${
         config.markets.join(", ")
       } (${config.timeframe}, ${config.strategy}` +
-        `, capital ${config.capitalKrw} KRW); state in ${config.kvPath}; ` +
+        `, capital ${formatKrw(config.capitalKrw)} KRW); state in ${config.kvPath}; ` +
         `control with: deno task ctl status --kv ${config.kvPath}`,
     );
     try {
@@ -352,7 +488,7 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
           configs: traderConfigs,
           nowMs: clock.nowMs(),
         });
-        logger.info(`${config.mode}: stopped\n${formatStatus(status)}`, {
+        logger.info(`${config.mode}: stopped\n${formatStatus(status, { stopped: true })}`, {
           event: "Stopped",
           status,
         });
@@ -582,7 +718,7 @@ async function startStore(
 
 const SHARED_OPTIONS = `Configuration (flag, or variable in the environment / .env; the flag wins):
   --market KRW-BTC        MARKETS              comma-separated KRW markets (default KRW-BTC)
-  --timeframe 1h          TIMEFRAME            1m 3m 5m 10m 15m 30m 1h 4h 1d (default 1h; demo 1m)
+  --timeframe 1h          TIMEFRAME            1m 3m 5m 10m 15m 30m 1h 4h 1d (default 1h; demo 5m)
   --strategy bb           STRATEGY             bb, rsi or macd (default bb)
   --period/--std/...      STRATEGY_PARAMS      e.g. period=20,std=2.5 (flags as in backtest)
   --stop-loss 5           STOP_LOSS_PCT        % below entry (0 = off)
@@ -636,13 +772,16 @@ LIVE_CAPITAL_LIMIT_KRW (default 1000000). The capital cap defaults to 100000 KRW
 ${SHARED_OPTIONS}`,
   demo: `Usage: deno task demo [options]
 
-Runs everything offline: a local Upbit sandbox replaying real candles at high speed, and the
-paper bot trading against it, with a readable log of signals, orders, fills and P&L. The state
-is a fresh ./data/demo.kv each run. Stop with Ctrl-C.
+Runs everything offline: a local Upbit sandbox replaying a REAL week of KRW-BTC 1-minute
+candles (2022-05-31 → 2022-06-07 UTC, looped end to end) and the paper bot trading against it,
+with a dated log of signals, orders, fills, each trade's P&L, and a summary every 2 minutes.
+The state is a fresh ./data/demo.kv each run. Stop with Ctrl-C.
 
-  --speed 600             sandbox seconds per real second (default 600: 10 candles/s)
+  --speed 60              replayed seconds per real second (default 60: an hour a minute)
   --minutes N             stop after N real minutes (default: run until Ctrl-C)
-  --seed 1                seed of the synthetic market detail
+  --synthetic             replay seeded 1-minute paths under the real daily candles instead
+                          (any bundled market, from 2025-08-01)
+  --seed 1                seed of the synthetic detail (trade tapes, books, --synthetic paths)
 
 ${SHARED_OPTIONS}`,
 };

@@ -19,6 +19,8 @@ import { SandboxExchange } from "./matching.ts";
 import { createQuotationRoutes, notFoundBody } from "./quotation_routes.ts";
 import { RateLimiter } from "./rate_limit.ts";
 import { createReplay, type Replay } from "./replay.ts";
+
+export { defaultDataDir } from "./replay.ts";
 import { startTcpProxy, type TcpProxy } from "./tcp_proxy.ts";
 import { createWsServer, type WsFaults } from "./ws_server.ts";
 
