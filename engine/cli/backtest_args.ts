@@ -108,7 +108,8 @@ Runs a strategy with the risk manager over real Upbit candles and reports the me
   --capital 1000000     starting KRW
   --from DATE --to DATE trade only candles in [from, to] (YYYY-MM-DD, UTC; to inclusive)
   --json                print one JSON object (metrics and trade_list) instead of the report
-  --html FILE           also write a self-contained HTML chart report to FILE
+  --html FILE           also write a self-contained HTML chart report to FILE (a relative
+                        FILE goes under ./reports/, which git ignores)
   --help                this text
 `;
 

@@ -13,7 +13,9 @@ import { CandleFileError } from "../core/candle_csv.ts";
 import { computeMetrics, yearlyBreakdown } from "../core/metrics.ts";
 import { unitsFromNumber } from "../core/money.ts";
 import { createStrategy } from "../core/strategies/mod.ts";
+import { dirname } from "node:path";
 import { renderHtmlReport } from "../report/html_report.ts";
+import { htmlReportPath } from "../report/report_path.ts";
 import { toJsonReport } from "../report/json_report.ts";
 import { renderTextReport } from "../report/text_report.ts";
 import { BACKTEST_USAGE, type BacktestOptions, parseBacktestArgs } from "./backtest_args.ts";
@@ -94,12 +96,14 @@ async function backtest(options: BacktestOptions, io: CommandIo): Promise<void> 
       ? { period: options.strategyParams.period ?? 20, std: options.strategyParams.std ?? 2.5 }
       : undefined;
     const html = await renderHtmlReport({ result, metrics, years, title, bands });
+    const target = htmlReportPath(options.html);
     try {
-      await Deno.writeTextFile(options.html, html);
+      await Deno.mkdir(dirname(target), { recursive: true });
+      await Deno.writeTextFile(target, html);
     } catch (error) {
-      throw new UsageError(`--html: cannot write ${options.html}: ${(error as Error).message}`);
+      throw new UsageError(`--html: cannot write ${target}: ${(error as Error).message}`);
     }
-    if (!options.json) io.stdout(`HTML report written to ${options.html}\n`);
+    if (!options.json) io.stdout(`HTML report written to ${target}\n`);
   }
 }
 

@@ -1,9 +1,11 @@
 /**
  * The HTML backtest report: one self-contained page that works offline. TradingView's
  * lightweight-charts standalone build and the chart data are inlined (no URL is ever fetched);
- * a small inline script draws the candles with Bollinger bands and fill markers, and the equity
- * curve beside buy-and-hold. Metrics, years and trades are plain HTML tables, so they read
- * without JavaScript too.
+ * a small inline script draws the candles with Bollinger bands and fill markers (coloured by exit
+ * reason; text labels only for the latest trades, placed without overlap inside the chart, and
+ * every fill in the hover readout), and the equity curve beside buy-and-hold. Metrics, years and
+ * trades are plain HTML tables, so they read without JavaScript too; on a phone the trades turn
+ * into cards and the price axis into compact numbers.
  */
 
 import { createRequire } from "node:module";
@@ -11,11 +13,21 @@ import { dirname, join } from "node:path";
 import type { SeriesMarkerBar, UTCTimestamp } from "lightweight-charts";
 import type { BacktestResult, RoundTrip } from "../core/backtest.ts";
 import { DAY_MS } from "../core/candle.ts";
+import {
+  formatDate,
+  formatDateTime,
+  formatKrw,
+  formatNumber,
+  formatPct,
+  formatPrice,
+  formatVolume,
+} from "../core/format.ts";
 import type { Fill } from "../core/ledger.ts";
 import type { Metrics, YearMetrics } from "../core/metrics.ts";
 import { bollingerBandsBatch } from "../core/indicators/mod.ts";
-import { formatUnits, type Units, unitsToNumber } from "../core/money.ts";
+import { unitsToNumber } from "../core/money.ts";
 import type { ExitReason } from "../core/risk.ts";
+import { reportPeriod } from "./period.ts";
 
 /** What `renderHtmlReport` draws. */
 export interface HtmlReportOptions {
@@ -42,7 +54,10 @@ interface ChartData {
     | null;
   readonly equity: number[];
   readonly hold: number[];
+  /** One per fill (and per skipped entry), in time order; `text` is shown for the labelled ones. */
   readonly markers: SeriesMarkerBar<UTCTimestamp>[];
+  /** Markers from this index on get a text label on the chart (the latest trades). */
+  readonly labelFrom: number;
 }
 
 /** Above this high/low ratio the price chart uses a log scale (multi-year crypto runs). */
@@ -57,18 +72,30 @@ const EXIT_TEXT: Readonly<Record<ExitReason, string>> = {
   signal: "signal sell",
 };
 
+/** A colour per exit reason, so a glance tells how each trade ended. */
+const EXIT_COLOR: Readonly<Record<ExitReason, string>> = {
+  signal: "#2563eb",
+  stop_loss: "#dc2626",
+  take_profit: "#d97706",
+  trailing_stop: "#db2777",
+};
+
+/** Only the latest round trips carry a text label on the chart; the hover readout has all. */
+const LABELLED_TRADES = 3;
+
 /** Renders the backtest as one self-contained, offline HTML document. */
 export async function renderHtmlReport(options: HtmlReportOptions): Promise<string> {
   const { result, metrics, years, title } = options;
   const library = await loadChartLibrary();
   const data = chartData(result, options.bands);
+  const period = reportPeriod(result.candles);
   const subtitle = [
     result.market,
     result.strategy,
-    `${formatTime(metrics.startMs, false)} → ${formatTime(metrics.endMs - 1, false)}`,
-    `${result.candles.length.toLocaleString("en-US")} candles`,
+    `${formatDate(period.firstMs)} → ${formatDate(period.lastMs)} (UTC)`,
+    `${formatKrw(result.candles.length)} candles`,
     `fee ${result.feeBps} bp, slippage ${result.slippageBps} bp`,
-    `capital ${krw(metrics.startEquity)} KRW`,
+    `capital ${formatKrw(metrics.startEquity)} KRW`,
   ].join(" · ");
   const bands = options.bands;
   const priceLegend = legend([
@@ -76,8 +103,13 @@ export async function renderHtmlReport(options: HtmlReportOptions): Promise<stri
     swatch(DOWN_COLOR, "down"),
     bands === undefined ? "" : swatch(BAND_COLOR, `BB(${bands.period}, ${bands.std}) upper/lower`),
     bands === undefined ? "" : swatch(MIDDLE_COLOR, "middle"),
-    `<span><b style="color:${BUY_COLOR}">▲</b> buy</span>`,
-    `<span><b style="color:${SELL_COLOR}">▼</b> sell</span>`,
+    arrow(BUY_COLOR, "▲", "buy"),
+    ...(Object.keys(EXIT_COLOR) as ExitReason[]).map((r) =>
+      arrow(EXIT_COLOR[r], "▼", EXIT_TEXT[r])
+    ),
+    data.markers.some((m) => m.shape === "circle")
+      ? arrow(SKIP_COLOR, "●", "entry skipped (daily loss limit, cooldown, …)")
+      : "",
     data.logPrice ? "<span>log scale</span>" : "",
   ]);
   const equityLegend = legend([
@@ -99,15 +131,15 @@ export async function renderHtmlReport(options: HtmlReportOptions): Promise<stri
 <noscript><p>The charts need JavaScript; the tables below do not.</p></noscript>
 <section><h2>Price</h2>
 ${priceLegend}
-<p id="price-info" class="info">&nbsp;</p>
-<div id="price-chart" class="chart"></div></section>
+<p id="price-info" class="info">Hover or tap a candle for its prices and fills.</p>
+<div class="chart-box"><div id="price-chart" class="chart"></div><div id="price-labels" class="labels"></div></div></section>
 <section><h2>Equity</h2>
 ${equityLegend}
 <div id="equity-chart" class="chart small"></div></section>
 <section><h2>Metrics</h2>${metricsTable(metrics)}</section>
 <section><h2>By year</h2>${yearsTable(years)}</section>
 <section><h2>Trades (${result.trades.length})</h2>${
-    tradesTable(result.trades, data.intraday)
+    tradesTable(result.trades, result.market, data.intraday)
   }</section>
 <footer>Charts drawn with TradingView Lightweight Charts™ (Apache-2.0), inlined.</footer>
 <script type="application/json" id="report-data">${inlineJson(data)}</script>
@@ -179,7 +211,7 @@ function chartData(result: BacktestResult, bands: HtmlReportOptions["bands"]): C
     bands: bandData,
     equity: Array.from(equity, Math.round),
     hold: close.map((c) => Math.round(c * holdQty)),
-    markers: fillMarkers(result),
+    ...fillMarkers(result),
   };
 }
 
@@ -187,26 +219,66 @@ function column(values: Float64Array): (number | null)[] {
   return Array.from(values, (v) => (Number.isFinite(v) ? Number(v.toPrecision(10)) : null));
 }
 
-/** One marker per fill on the candle that contains it; sells are labelled with their exit reason. */
-function fillMarkers(result: BacktestResult): SeriesMarkerBar<UTCTimestamp>[] {
+/**
+ * One marker per fill on the candle that contains it, buys green, sells in their exit reason's
+ * colour, plus a grey circle per entry signal the engine skipped (daily loss limit, cooldown).
+ * `labelFrom` is the first marker of the latest `LABELLED_TRADES` round trips.
+ */
+function fillMarkers(
+  result: BacktestResult,
+): { markers: SeriesMarkerBar<UTCTimestamp>[]; labelFrom: number } {
   const { candles, trades } = result;
   const starts = candles.map((c) => c.startMs);
+  const at = (tsMs: number) => (starts[candleIndex(starts, tsMs)]! / 1000) as UTCTimestamp;
+  const firstLabelledMs = trades.at(-LABELLED_TRADES)?.entryMs ??
+    result.fills[0]?.tsMs ?? Infinity;
   let next = 0;
-  return result.fills.map((fill: Fill) => {
-    const time = (starts[candleIndex(starts, fill.tsMs)]! / 1000) as UTCTimestamp;
+  const fills = result.fills.map((fill: Fill): Timed => {
+    const time = at(fill.tsMs);
     if (fill.side === "buy") {
-      return { time, position: "belowBar", shape: "arrowUp", color: BUY_COLOR, text: "buy" };
+      return {
+        tsMs: fill.tsMs,
+        marker: { time, position: "belowBar", shape: "arrowUp", color: BUY_COLOR, text: "buy" },
+      };
     }
     // Round trips close in fill order: the next trade closed at this fill's time is this one.
     while (next < trades.length && trades[next]!.exitMs < fill.tsMs) next++;
     const trade = trades[next];
-    let text = "sell";
+    let exit: ExitReason = "signal";
     if (trade !== undefined && trade.exitMs === fill.tsMs) {
-      text = EXIT_TEXT[trade.exit];
+      exit = trade.exit;
       next++;
     }
-    return { time, position: "aboveBar", shape: "arrowDown", color: SELL_COLOR, text };
+    const color = EXIT_COLOR[exit];
+    return {
+      tsMs: fill.tsMs,
+      marker: { time, position: "aboveBar", shape: "arrowDown", color, text: EXIT_TEXT[exit] },
+    };
   });
+  const skipped = result.signals.filter((s) => !s.executed && s.action === "buy").map((
+    s,
+  ): Timed => ({
+    tsMs: s.tsMs,
+    marker: {
+      time: at(s.tsMs),
+      position: "belowBar",
+      shape: "circle",
+      color: SKIP_COLOR,
+      text: "buy skipped",
+    },
+  }));
+  const all = [...fills, ...skipped].sort((a, b) => a.tsMs - b.tsMs);
+  const labelFrom = all.findIndex((m) => m.tsMs >= firstLabelledMs && m.marker.shape !== "circle");
+  return {
+    markers: all.map((m) => m.marker),
+    labelFrom: labelFrom === -1 ? all.length : labelFrom,
+  };
+}
+
+/** A marker with the exact time of its event (markers sit on the candle's start). */
+interface Timed {
+  readonly tsMs: number;
+  readonly marker: SeriesMarkerBar<UTCTimestamp>;
 }
 
 /** Index of the last candle starting at or before `tMs` (0 when none does). */
@@ -224,19 +296,19 @@ function candleIndex(starts: readonly number[], tMs: number): number {
 function metricsTable(m: Metrics): string {
   const holdEnd = m.startEquity * (1 + m.buyHoldReturnPct / 100);
   const rows: [string, string, string][] = [
-    ["Final equity (KRW)", krw(m.endEquity), krw(holdEnd)],
+    ["Final equity (KRW)", formatKrw(m.endEquity), formatKrw(holdEnd)],
     ["Total return", pct(m.totalReturnPct), pct(m.buyHoldReturnPct)],
     ["CAGR", pct(m.cagrPct), pct(m.buyHoldCagrPct)],
     ["Max drawdown", pct(-m.maxDrawdownPct), pct(-m.buyHoldMaxDrawdownPct)],
-    ["Sharpe", ratio(m.sharpe), "—"],
-    ["Sortino", ratio(m.sortino), "—"],
-    ["Trades", m.trades.toLocaleString("en-US"), "1"],
-    ["Trades per year", ratio(m.tradesPerYear), "—"],
-    ["Win rate", pct(m.winRatePct, false), "—"],
-    ["Profit factor", ratio(m.profitFactor), "—"],
-    ["Avg holding (days)", ratio(m.avgHoldingDays), ratio(m.days)],
-    ["Exposure", pct(m.exposurePct, false), "100.00%"],
-    ["Fees (KRW)", krw(m.feesKrw), "—"],
+    ["Sharpe", formatNumber(m.sharpe), "—"],
+    ["Sortino", formatNumber(m.sortino), "—"],
+    ["Trades", formatKrw(m.trades), "1"],
+    ["Trades per year", formatNumber(m.tradesPerYear), "—"],
+    ["Win rate", formatPct(m.winRatePct, { signed: false }), "—"],
+    ["Profit factor", formatNumber(m.profitFactor), "—"],
+    ["Avg holding (days)", formatNumber(m.avgHoldingDays), formatNumber(m.days)],
+    ["Exposure", formatPct(m.exposurePct, { signed: false }), "100.00%"],
+    ["Fees (KRW)", formatKrw(m.feesKrw), "—"],
   ];
   return table(
     ["Metric", "Strategy", "Buy &amp; hold"],
@@ -256,20 +328,11 @@ function yearsTable(years: readonly YearMetrics[]): string {
   return table(["Year", "Strategy", "Buy &amp; hold", "Max DD", "Trades"], rows) + note;
 }
 
-function tradesTable(trades: readonly RoundTrip[], intraday: boolean): string {
+/** The round trips: a table on wide screens, one card per trade on a phone (CSS only). */
+function tradesTable(trades: readonly RoundTrip[], market: string, intraday: boolean): string {
   if (trades.length === 0) return `<p class="note">No round trips.</p>`;
-  const rows = trades.map((t, i) => [
-    String(i + 1),
-    formatTime(t.entryMs, intraday),
-    price(t.entryPrice),
-    formatTime(t.exitMs, intraday),
-    price(t.exitPrice),
-    formatUnits(t.volume),
-    signed(krw(unitsToNumber(t.pnl)), unitsToNumber(t.pnl)),
-    pct(t.returnPct),
-    `<span title="${escapeHtml(`${t.entryReason} → ${t.exitReason}`)}">${EXIT_TEXT[t.exit]}</span>`,
-  ]);
-  return table([
+  const when = intraday ? formatDateTime : formatDate;
+  const head = [
     "#",
     "Entry",
     "Price",
@@ -279,7 +342,35 @@ function tradesTable(trades: readonly RoundTrip[], intraday: boolean): string {
     "P&amp;L (KRW)",
     "Return",
     "Exit",
-  ], rows);
+  ];
+  const rows = trades.map((t, i) => {
+    const pnl = formatKrw(t.pnl, { signed: true });
+    const reason = escapeHtml(`${t.entryReason} → ${t.exitReason}`);
+    return [
+      String(i + 1),
+      when(t.entryMs),
+      formatPrice(t.entryPrice, { atMs: t.entryMs, market }),
+      when(t.exitMs),
+      formatPrice(t.exitPrice, { atMs: t.exitMs, market }),
+      formatVolume(t.volume),
+      signed(pnl, unitsToNumber(t.pnl)),
+      pct(t.returnPct),
+      `<span title="${reason}"><b style="color:${EXIT_COLOR[t.exit]}">▼</b> ${
+        EXIT_TEXT[t.exit]
+      }</span>`,
+    ];
+  });
+  const labels = ["#", "Entry", "Entry price", "Exit", "Exit price", "Volume", "P&amp;L (KRW)"]
+    .concat(["Return", "Exit reason"]);
+  const th = head.map((h) => `<th>${h}</th>`).join("");
+  const body = rows.map((r) =>
+    `<tr>${r.map((c, j) => `<td data-label="${labels[j]}">${c}</td>`).join("")}</tr>`
+  ).join("\n");
+  return `<div class="scroll"><table class="trades"><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
+}
+
+function arrow(color: string, glyph: string, label: string): string {
+  return `<span><b style="color:${color}">${glyph}</b>${label}</span>`;
 }
 
 function legend(items: readonly string[]): string {
@@ -296,23 +387,9 @@ function table(head: readonly string[], rows: readonly (readonly string[])[]): s
   return `<div class="scroll"><table><thead><tr>${th}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
 }
 
-/** KRW with thousands separators, no decimals. */
-function krw(value: number): string {
-  return Math.round(value).toLocaleString("en-US");
-}
-
-/** An exact price with thousands separators on its integer part. */
-function price(units: Units): string {
-  return formatUnits(units).replace(/^(-?\d+)/, (whole) => Number(whole).toLocaleString("en-US"));
-}
-
-function pct(value: number, sign = true): string {
-  const text = `${sign && value > 0 ? "+" : ""}${value.toFixed(2)}%`;
-  return sign ? signed(text, value) : text;
-}
-
-function ratio(value: number): string {
-  return Number.isFinite(value) ? value.toFixed(2) : "∞";
+/** A signed percentage, green when positive and red when negative. */
+function pct(value: number): string {
+  return signed(formatPct(value), value);
 }
 
 function signed(text: string, value: number): string {
@@ -321,12 +398,6 @@ function signed(text: string, value: number): string {
     : value < 0
     ? `<span class="neg">${text}</span>`
     : text;
-}
-
-/** `2024-01-31` (UTC), with ` 13:30` when the candles are intraday. */
-function formatTime(ms: number, intraday: boolean): string {
-  const iso = new Date(ms).toISOString();
-  return intraday ? `${iso.slice(0, 10)} ${iso.slice(11, 16)}` : iso.slice(0, 10);
 }
 
 function escapeHtml(text: string): string {
@@ -346,7 +417,7 @@ function inlineScript(code: string): string {
 const UP_COLOR = "#26a69a";
 const DOWN_COLOR = "#ef5350";
 const BUY_COLOR = "#16a34a";
-const SELL_COLOR = "#dc2626";
+const SKIP_COLOR = "#94a3b8";
 const BAND_COLOR = "#6366f1";
 const MIDDLE_COLOR = "#f59e0b";
 const EQUITY_COLOR = "#2563eb";
@@ -363,9 +434,12 @@ section h2{margin-top:.2rem}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:.8rem;color:#475569;margin:0 0 6px}
 .legend i{display:inline-block;width:14px;height:3px;margin-right:5px;vertical-align:middle;border-radius:2px}
 .legend b{margin-right:4px}
-.info{font-size:.78rem;color:#334155;margin:0 0 4px;min-height:1.2em;font-variant-numeric:tabular-nums;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.info{font-size:.78rem;color:#334155;margin:0 0 4px;min-height:2.4em;font-variant-numeric:tabular-nums}
+.chart-box{position:relative}
 .chart{width:100%;height:clamp(300px,58vh,600px)}
 .chart.small{height:clamp(200px,34vh,360px)}
+.labels{position:absolute;inset:0;z-index:3;pointer-events:none;overflow:hidden}
+.labels span{position:absolute;font-size:11px;line-height:14px;padding:0 3px;border-radius:3px;background:rgba(255,255,255,.88);border:1px solid currentColor;white-space:nowrap}
 .scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
 table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums;font-size:.88rem}
 th,td{padding:5px 8px;border-bottom:1px solid #e2e8f0;text-align:right;white-space:nowrap}
@@ -373,7 +447,16 @@ th:first-child,td:first-child{text-align:left}
 thead th{position:sticky;top:0;background:#f1f5f9}
 .pos{color:#15803d}.neg{color:#b91c1c}
 footer{margin:16px 0 8px;text-align:center}
-@media (max-width:600px){body{padding:6px;font-size:14px}section{padding:6px 8px 8px}table{font-size:.8rem}th,td{padding:4px 6px}}
+@media (max-width:600px){
+body{padding:6px;font-size:14px}section{padding:6px 8px 8px}table{font-size:.8rem}th,td{padding:4px 6px}
+table.trades thead{display:none}
+table.trades,table.trades tbody{display:block}
+table.trades tr{display:grid;grid-template-columns:1fr 1fr;gap:2px 10px;padding:8px 2px;border-bottom:1px solid #e2e8f0}
+table.trades td{display:block;border:0;padding:0;text-align:left;white-space:normal}
+table.trades td::before{content:attr(data-label);display:block;font-size:.68rem;color:#64748b}
+table.trades td:first-child{grid-column:1/-1;font-weight:600}
+table.trades td:first-child::before{content:"Trade ";display:inline}
+}
 `;
 
 /** Browser code: builds both charts from #report-data with the global `LightweightCharts`. */
@@ -382,19 +465,30 @@ const CHART_SCRIPT = `
   "use strict";
   var d = JSON.parse(document.getElementById("report-data").textContent);
   var L = window.LightweightCharts;
+  // A phone: compact axis numbers (158.3M) so the price axis stays narrow.
+  var narrow = window.innerWidth < 600;
   function fmt(v) {
     var a = Math.abs(v);
     return v.toLocaleString("en-US", { maximumFractionDigits: a >= 1000 ? 0 : a >= 1 ? 2 : 6 });
+  }
+  function compact(v) {
+    var a = Math.abs(v);
+    if (a >= 1e9) return (v / 1e9).toFixed(a >= 1e11 ? 0 : 1) + "B";
+    if (a >= 1e6) return (v / 1e6).toFixed(a >= 1e8 ? 0 : 1) + "M";
+    if (a >= 1e4) return (v / 1e3).toFixed(0) + "K";
+    return fmt(v);
   }
   function options() {
     return {
       autoSize: true,
       layout: { background: { color: "#ffffff" }, textColor: "#334155", fontSize: 11 },
       grid: { vertLines: { color: "#f1f5f9" }, horzLines: { color: "#f1f5f9" } },
-      localization: { priceFormatter: fmt },
-      // Same axis width on both charts, so their time axes line up.
-      rightPriceScale: { borderColor: "#e2e8f0", minimumWidth: 84 },
-      // A tiny minimum spacing lets fitContent show the whole backtest; zoom in for candles.
+      localization: { priceFormatter: narrow ? compact : fmt },
+      // Same axis width on both charts, so their time axes line up; room above the highest
+      // candle for the sell arrows, and no half-cut label at the top or bottom of the axis.
+      rightPriceScale: { borderColor: "#e2e8f0", minimumWidth: narrow ? 44 : 84,
+        scaleMargins: { top: 0.12, bottom: 0.1 }, entireTextOnly: true },
+      // A tiny minimum spacing lets the whole backtest show at once; zoom in for candles.
       timeScale: { borderColor: "#e2e8f0", timeVisible: d.intraday, minBarSpacing: 0.01,
         lockVisibleTimeRangeOnResize: true },
       handleScroll: { vertTouchDrag: false }
@@ -409,7 +503,8 @@ const CHART_SCRIPT = `
   }
   var priceOptions = options();
   if (d.logPrice) priceOptions.rightPriceScale.mode = L.PriceScaleMode.Logarithmic;
-  var price = L.createChart(document.getElementById("price-chart"), priceOptions);
+  var priceBox = document.getElementById("price-chart");
+  var price = L.createChart(priceBox, priceOptions);
   var candles = price.addSeries(L.CandlestickSeries, {
     upColor: "${UP_COLOR}", downColor: "${DOWN_COLOR}", borderVisible: false,
     wickUpColor: "${UP_COLOR}", wickDownColor: "${DOWN_COLOR}"
@@ -425,14 +520,61 @@ const CHART_SCRIPT = `
       }).setData(line(d.bands[b[0]]));
     });
   }
-  L.createSeriesMarkers(candles, d.markers);
-  // Hover (or tap) readout: the candle's OHLC and the fills on it.
-  var info = document.getElementById("price-info");
+  // Arrows without text (thousands of labels would pile up); the latest trades get labels in
+  // our own layer below, every fill is in the hover readout.
+  L.createSeriesMarkers(candles, d.markers.map(function (m) {
+    return { time: m.time, position: m.position, shape: m.shape, color: m.color,
+      size: m.shape === "circle" ? 0.6 : 1 };
+  }));
   var index = {};
   d.time.forEach(function (t, i) { index[t] = i; });
+
+  // Text labels of the latest trades, kept inside the plot and never on top of each other
+  // (newest first: an older label that would overlap a newer one is left out).
+  var layer = document.getElementById("price-labels");
+  var labelled = d.markers.slice(d.labelFrom).filter(function (m) { return m.shape !== "circle"; });
+  function drawLabels() {
+    layer.textContent = "";
+    var plotWidth = priceBox.clientWidth - price.priceScale("right").width();
+    var plotHeight = priceBox.clientHeight - price.timeScale().height();
+    var placed = [];
+    for (var k = labelled.length - 1; k >= 0; k--) {
+      var m = labelled[k];
+      var x = price.timeScale().timeToCoordinate(m.time);
+      var i = index[m.time];
+      var above = m.position === "aboveBar";
+      var y = candles.priceToCoordinate(above ? d.high[i] : d.low[i]);
+      if (x === null || y === null || x < 0 || x > plotWidth) continue;
+      var el = document.createElement("span");
+      el.textContent = m.text;
+      el.style.color = m.color;
+      layer.appendChild(el);
+      var w = el.offsetWidth, h = el.offsetHeight;
+      var left = Math.max(0, Math.min(plotWidth - w, x - w / 2));
+      var top = above ? y - 16 - h : y + 16;
+      top = Math.max(0, Math.min(plotHeight - h, top));
+      var box = { left: left, top: top, right: left + w, bottom: top + h };
+      var hit = placed.some(function (p) {
+        return box.left < p.right && p.left < box.right && box.top < p.bottom && p.top < box.bottom;
+      });
+      if (hit) { layer.removeChild(el); continue; }
+      el.style.left = left + "px";
+      el.style.top = top + "px";
+      placed.push(box);
+    }
+  }
+  var queued = false;
+  function redrawLabels() {
+    if (queued) return;
+    queued = true;
+    requestAnimationFrame(function () { queued = false; drawLabels(); });
+  }
+
+  // Hover (or tap) readout: the candle's OHLC and every fill on it.
+  var info = document.getElementById("price-info");
   price.subscribeCrosshairMove(function (p) {
     var i = p.time === undefined ? undefined : index[p.time];
-    if (i === undefined) { info.textContent = "\u00a0"; return; }
+    if (i === undefined) return;
     var iso = new Date(d.time[i] * 1000).toISOString();
     var text = (d.intraday ? iso.slice(0, 16).replace("T", " ") : iso.slice(0, 10)) +
       "  O " + fmt(d.open[i]) + "  H " + fmt(d.high[i]) + "  L " + fmt(d.low[i]) +
@@ -444,12 +586,17 @@ const CHART_SCRIPT = `
   // Log scale: strategy and buy-and-hold returns compare as ratios, however far apart they end.
   equityOptions.rightPriceScale.mode = L.PriceScaleMode.Logarithmic;
   var equity = L.createChart(document.getElementById("equity-chart"), equityOptions);
-  equity.addSeries(L.LineSeries, { color: "${HOLD_COLOR}", lineWidth: 1, title: "buy & hold" })
+  equity.addSeries(L.LineSeries, { color: "${HOLD_COLOR}", lineWidth: 1, title: narrow ? "" : "buy & hold" })
     .setData(line(d.hold));
-  equity.addSeries(L.LineSeries, { color: "${EQUITY_COLOR}", lineWidth: 2, title: "strategy" })
+  equity.addSeries(L.LineSeries, { color: "${EQUITY_COLOR}", lineWidth: 2, title: narrow ? "" : "strategy" })
     .setData(line(d.equity));
-  price.timeScale().fitContent();
-  equity.timeScale().fitContent();
+  // Show the whole run with a little room on the left, so the first date label is not cut.
+  function showAll() {
+    var n = d.time.length;
+    var plot = Math.max(1, priceBox.clientWidth - price.priceScale("right").width());
+    var pad = Math.ceil(30 * n / plot);
+    price.timeScale().setVisibleLogicalRange({ from: -pad, to: n - 1 + Math.ceil(pad / 3) });
+  }
   // Both charts have one point per candle: keep their visible ranges in step.
   var syncing = false;
   function follow(from, to) {
@@ -462,5 +609,8 @@ const CHART_SCRIPT = `
   }
   follow(price, equity);
   follow(equity, price);
+  price.timeScale().subscribeVisibleLogicalRangeChange(redrawLabels);
+  price.timeScale().subscribeSizeChange(redrawLabels);
+  requestAnimationFrame(function () { showAll(); redrawLabels(); });
 })();
 `;

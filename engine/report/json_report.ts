@@ -4,6 +4,7 @@ import type { BacktestResult } from "../core/backtest.ts";
 import type { Metrics, YearMetrics } from "../core/metrics.ts";
 import { formatUnits, unitsToNumber } from "../core/money.ts";
 import { formatIsoUtc } from "../core/time.ts";
+import { reportPeriod } from "./period.ts";
 
 /** What the JSON report is made from. */
 export interface JsonReportInput {
@@ -34,8 +35,9 @@ export function toJsonReport(input: JsonReportInput): Record<string, unknown> {
     market: options.market,
     timeframe: options.timeframe,
     strategy: result.strategy,
-    start: formatIsoUtc(m.startMs),
-    end: formatIsoUtc(m.endMs),
+    // The first and the last candle's open, both inclusive (see period.ts).
+    start: formatIsoUtc(reportPeriod(result.candles).firstMs),
+    end: formatIsoUtc(reportPeriod(result.candles).lastMs),
     days: round(m.days, 4),
     capital_krw: m.startEquity,
     final_equity_krw: round(m.endEquity, 2),

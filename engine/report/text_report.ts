@@ -11,6 +11,7 @@ import {
   formatVolume,
 } from "../core/format.ts";
 import type { RiskRules } from "../core/risk.ts";
+import { reportPeriod } from "./period.ts";
 
 /** What the text report is made from. */
 export interface TextReportInput {
@@ -49,9 +50,10 @@ export function renderTextReport(input: TextReportInput): string {
   const lines: string[] = [];
   const row = (label: string, ours: string, hold = "") =>
     lines.push(`  ${label.padEnd(20)}${ours.padStart(14)}${hold.padStart(14)}`);
+  const period = reportPeriod(result.candles);
   lines.push(`upbit-trader backtest · ${title}`);
   lines.push(
-    `  ${formatDate(m.startMs)} → ${formatDate(m.endMs)} (${
+    `  ${formatDate(period.firstMs)} → ${formatDate(period.lastMs)} (${
       m.days.toFixed(0)
     } days, ${result.candles.length} candles) from ${source}`,
   );

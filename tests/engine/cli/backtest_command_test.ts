@@ -46,7 +46,7 @@ Deno.test("backtest --json prints exactly one JSON object with the metrics and t
   const report = JSON.parse(out);
   for (const key of JSON_KEYS) assert.ok(key in report, `missing ${key}`);
   assert.equal(report.start, "2017-09-29T00:00:00Z");
-  assert.equal(report.end, "2026-01-01T00:00:00Z");
+  assert.equal(report.end, "2025-12-31T00:00:00Z");
   assert.equal(report.trades, report.trade_list.length);
   assert.match(report.trade_list[0].entry_price, /^\d+(\.\d+)?$/);
 });

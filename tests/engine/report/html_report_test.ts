@@ -33,6 +33,7 @@ interface Data {
   equity: number[];
   hold: number[];
   markers: Marker[];
+  labelFrom: number;
 }
 
 async function backtest(): Promise<BacktestResult> {
@@ -113,11 +114,13 @@ Deno.test("renderHtmlReport() embeds every candle, the bands and a marker per fi
     });
   }
 
-  assert.equal(data.markers.length, fills.length);
+  // One arrow per fill (the circles are skipped entries), in fill order.
+  const arrows = data.markers.filter((m) => m.shape !== "circle");
+  assert.equal(arrows.length, fills.length);
   const exits = trades.map((t) => t.exit.replace("_", " ").replace("signal", "signal sell"));
   const sellTexts: string[] = [];
   fills.forEach((fill, i) => {
-    const marker = data.markers[i]!;
+    const marker = arrows[i]!;
     assert.equal(marker.time, fill.tsMs / 1000, `marker ${i} sits on its fill's candle`);
     if (fill.side === "buy") {
       assert.deepEqual(
@@ -130,7 +133,45 @@ Deno.test("renderHtmlReport() embeds every candle, the bands and a marker per fi
     }
   });
   assert.deepEqual(sellTexts, exits);
-  assert.ok(new Set(data.markers.map((m) => m.color)).size === 2, "buys and sells differ");
+});
+
+Deno.test("renderHtmlReport() colours exits by reason and labels only the latest trades", async () => {
+  // The whole bundled history: every exit reason occurs, and skipped entries too.
+  const candles = await loadCandleFile(CSV);
+  const result = runBacktest(candles, {
+    market: "KRW-BTC",
+    strategy: createStrategy("bb", {}),
+    rules: { ...DEFAULT_RISK_RULES, trailingStopPct: 8 },
+    feeBps: 5,
+    slippageBps: 5,
+    capital: parseUnits("1000000"),
+  });
+  const data = reportData(await render(result));
+  const colourOf = new Map<string, Set<string>>();
+  for (const m of data.markers) {
+    colourOf.set(m.text, (colourOf.get(m.text) ?? new Set()).add(m.color));
+  }
+  const reasons = [...colourOf.keys()].sort();
+  assert.deepEqual(
+    reasons,
+    ["buy", "buy skipped", "signal sell", "stop loss", "take profit", "trailing stop"].filter((r) =>
+      colourOf.has(r)
+    ),
+  );
+  assert.ok(reasons.length >= 5, `exit reasons seen: ${reasons.join(", ")}`);
+  for (const [reason, colours] of colourOf) {
+    assert.equal(colours.size, 1, `one colour for ${reason}`);
+  }
+  assert.equal(new Set([...colourOf.values()].map((c) => [...c][0])).size, reasons.length);
+  const skipped = result.signals.filter((s) => !s.executed && s.action === "buy");
+  assert.equal(data.markers.filter((m) => m.shape === "circle").length, skipped.length);
+
+  // Labels: from the entry of the third-last round trip on, and no skipped entry among them.
+  const labelled = data.markers.slice(data.labelFrom).filter((m) => m.shape !== "circle");
+  const third = result.trades.at(-3)!;
+  assert.equal(data.markers[data.labelFrom]!.time * 1000, third.entryMs);
+  assert.equal(data.markers[data.labelFrom]!.text, "buy");
+  assert.ok(labelled.length >= 6 && labelled.length <= 8, `${labelled.length} labelled`);
 });
 
 Deno.test("renderHtmlReport() keeps </script out of inlined data and escapes text", async () => {
@@ -154,8 +195,15 @@ Deno.test("renderHtmlReport() shows the tables with KRW thousands separators", a
   assert.ok(!html.includes("BB("));
   assert.ok(html.includes("capital 1,000,000 KRW"));
   assert.ok(html.includes(`<h2>Trades (${result.trades.length})</h2>`));
-  const tradeRows = html.slice(html.indexOf("<h2>Trades")).match(/<tr><td>/g) ?? [];
+  const tradeRows = html.slice(html.indexOf("<h2>Trades")).match(/<tr><td data-label="#">/g) ?? [];
   assert.equal(tradeRows.length, result.trades.length);
-  assert.match(html, /<td>\d{1,3}(?:,\d{3}){2,}<\/td>/, "prices carry thousands separators");
+  assert.match(
+    html,
+    /<td data-label="Entry price">\d{1,3}(?:,\d{3}){2,}<\/td>/,
+    "prices carry thousands separators",
+  );
+  // The header names the last candle's date (inclusive), like the text and JSON reports.
+  const last = result.candles.at(-1)!;
+  assert.ok(html.includes(`→ ${new Date(last.startMs).toISOString().slice(0, 10)} (UTC)`));
   for (const y of yearlyBreakdown(result)) assert.ok(html.includes(`<td>${y.year}`));
 });
