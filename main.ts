@@ -6,7 +6,7 @@
  *   deno task demo                  the whole bot offline against an in-process sandbox
  *   deno task paper                 real market data, simulated fills
  *   deno task live                  real orders (keys, --i-understand-real-money, capital cap)
- *   deno task ctl <command>         pause | resume | stop [--sell] | status [--json]
+ *   deno task ctl <command>         pause | resume | stop | status | set | params | audit
  */
 
 import { parseEnv } from "node:util";
@@ -23,7 +23,7 @@ Modes:
   demo       the sandbox replaying real candles at high speed plus the paper bot, offline
   paper      real Upbit market data, simulated fills, state in Deno KV
   live       real orders (needs keys, --i-understand-real-money and a capital cap)
-  ctl        pause | resume | stop [--sell] | status [--json] of a bot's KV
+  ctl        pause | resume | stop | status | set | unset | params | audit (see ctl --help)
 `;
 
 /**
@@ -106,7 +106,7 @@ async function main(args: string[]): Promise<number> {
         stdout: (text) => write(Deno.stdout, text),
         stderr: (text) => write(Deno.stderr, text),
         env: readEnv({ dotEnv: true }),
-      }, trader);
+      });
     case undefined:
     case "--help":
     case "help":

@@ -18,6 +18,7 @@ import { type PortfolioRules, SIZING_MODES, type SizingMode } from "./core/portf
 import { DEFAULT_STRATEGY, STRATEGIES, type StrategyId } from "./core/strategies/mod.ts";
 import { err, ok, type Result } from "./core/result.ts";
 import { Secret } from "./secret.ts";
+import { isRiskParam, type RiskParam, STRATEGY_PARAMS } from "./core/params.ts";
 
 /** The modes that trade (`ctl` has its own small config, `ctlConfig`). */
 export type TradingMode = "paper" | "live" | "demo";
@@ -259,6 +260,72 @@ const SCHEMA = z.object({
   adopt: z.boolean().default(false),
   ignoreHoldings: z.boolean().default(false),
 });
+
+/** The start-up field whose schema checks each run-time risk parameter (`ctl set`). */
+const RUNTIME_FIELDS: Readonly<Record<RiskParam, FieldName>> = {
+  "stop-loss": "stopLoss",
+  "take-profit": "takeProfit",
+  "max-daily-loss": "maxDailyLoss",
+  "trailing-stop": "trailingStop",
+  "cooldown-hours": "cooldownHours",
+  budget: "budget",
+  "stale-after": "staleAfter",
+};
+
+/**
+ * Validates a run-time parameter change (`ctl set <name> <text>`) with the SAME schema as the
+ * start-up config: a risk parameter with its field's schema, a strategy parameter with the
+ * strategy's own schema over all its parameters (`current` with the change). The error is one
+ * line naming the parameter and the reason.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * const bad = parseRuntimeParam("stop-loss", "150", { strategy: "bb", strategyParams: {} });
+ * assert.equal(!bad.ok && bad.error, "stop-loss: must be <= 99");
+ * ```
+ */
+export function parseRuntimeParam(
+  name: string,
+  text: string,
+  current: { readonly strategy: string; readonly strategyParams: Readonly<Record<string, number>> },
+): Result<number, string> {
+  if (isRiskParam(name)) {
+    const schema = SCHEMA.shape[RUNTIME_FIELDS[name]];
+    const parsed = schema.safeParse(text);
+    if (!parsed.success) return err(`${name}: ${parsed.error.issues[0]!.message}`);
+    return ok(parsed.data as number);
+  }
+  if (!(STRATEGY_PARAMS as readonly string[]).includes(name)) {
+    return err(
+      `${name.slice(0, 40)}: not a run-time parameter (one of ${
+        [...Object.keys(RUNTIME_FIELDS), ...STRATEGY_PARAMS].join(", ")
+      })`,
+    );
+  }
+  const strategy = current.strategy as StrategyId;
+  if (!(strategy in STRATEGIES)) return err(`${name}: unknown strategy ${current.strategy}`);
+  if (!PARAM_FLAGS[strategy].includes(name)) {
+    return err(
+      `${name}: not a parameter of strategy ${strategy} (it takes ${
+        PARAM_FLAGS[strategy].join(", ")
+      })`,
+    );
+  }
+  const value = Number(text);
+  if (text.trim() === "" || !/^-?\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(value)) {
+    return err(`${name}: expected a number`);
+  }
+  const checked = STRATEGIES[strategy].params.safeParse({
+    ...current.strategyParams,
+    [name]: value,
+  });
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    return err(`${String(issue.path[0] ?? name)}: ${issue.message}`);
+  }
+  return ok(value);
+}
 
 /** The raw inputs: the process's variables and the arguments after the mode. */
 export interface ConfigInput {
@@ -529,9 +596,13 @@ function label(name: FieldName, source: ReadonlyMap<string, string>): string {
 /** What `deno task ctl` was asked to do. */
 export type CtlCommand =
   | { readonly kind: "pause"; readonly reason: string }
-  | { readonly kind: "resume" }
+  | { readonly kind: "resume"; readonly clearSafeMode: boolean }
   | { readonly kind: "stop"; readonly sell: boolean }
-  | { readonly kind: "status"; readonly json: boolean };
+  | { readonly kind: "status"; readonly json: boolean }
+  | { readonly kind: "set"; readonly name: string; readonly value: string }
+  | { readonly kind: "unset"; readonly name: string }
+  | { readonly kind: "params"; readonly json: boolean }
+  | { readonly kind: "audit"; readonly json: boolean; readonly limit: number };
 
 /** The configuration of `deno task ctl`. */
 export interface CtlConfig {
@@ -540,13 +611,29 @@ export interface CtlConfig {
   readonly help: boolean;
 }
 
+/** Options each ctl command takes. */
+const CTL_OPTIONS: Readonly<Record<CtlCommand["kind"], readonly string[]>> = {
+  pause: ["reason"],
+  resume: ["clear-safe-mode"],
+  stop: ["sell"],
+  status: ["json"],
+  set: [],
+  unset: [],
+  params: ["json"],
+  audit: ["json", "limit"],
+};
+
 /** Parses `ctl <command> [options]`; the error is one line naming the field. */
 export function parseCtlConfig(input: ConfigInput): Result<CtlConfig, string> {
   const [verb, ...rest] = input.args;
+  // `set <param> <value>` and `unset <param>` take positionals (a value may look like "-1").
+  const positionals = verb === "set" ? 2 : verb === "unset" ? 1 : 0;
+  const given = rest.slice(0, positionals).filter((a) => a !== "--help" && a !== "-h");
+  const flags = rest.slice(given.length);
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({
-      args: rest,
+      args: flags,
       strict: true,
       allowPositionals: false,
       options: {
@@ -554,6 +641,8 @@ export function parseCtlConfig(input: ConfigInput): Result<CtlConfig, string> {
         sell: { type: "boolean" },
         json: { type: "boolean" },
         reason: { type: "string" },
+        "clear-safe-mode": { type: "boolean" },
+        limit: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }).values as Record<string, string | boolean | undefined>;
@@ -567,15 +656,13 @@ export function parseCtlConfig(input: ConfigInput): Result<CtlConfig, string> {
   if (verb === undefined || verb === "--help" || verb === "-h" || values.help === true) {
     return ok({ command: undefined, kvPath, help: true });
   }
-  const only = (allowed: readonly string[]): string | undefined =>
-    ["sell", "json", "reason"].find((f) => values[f] !== undefined && !allowed.includes(f));
   let command: CtlCommand;
   switch (verb) {
     case "pause":
       command = { kind: "pause", reason: (values.reason as string | undefined) ?? "paused by ctl" };
       break;
     case "resume":
-      command = { kind: "resume" };
+      command = { kind: "resume", clearSafeMode: values["clear-safe-mode"] === true };
       break;
     case "stop":
       command = { kind: "stop", sell: values.sell === true };
@@ -583,11 +670,36 @@ export function parseCtlConfig(input: ConfigInput): Result<CtlConfig, string> {
     case "status":
       command = { kind: "status", json: values.json === true };
       break;
+    case "set":
+      if (given.length < 2) {
+        return err(`set: expected a parameter and a value, e.g. ctl set stop-loss 4`);
+      }
+      command = { kind: "set", name: given[0]!, value: given[1]! };
+      break;
+    case "unset":
+      if (given.length < 1) return err(`unset: expected a parameter, e.g. ctl unset stop-loss`);
+      command = { kind: "unset", name: given[0]! };
+      break;
+    case "params":
+      command = { kind: "params", json: values.json === true };
+      break;
+    case "audit": {
+      const limit = number({ min: 1, max: 1000, int: true }).safeParse(
+        (values.limit as string | undefined) ?? "20",
+      );
+      if (!limit.success) return err(`--limit: ${limit.error.issues[0]!.message}`);
+      command = { kind: "audit", json: values.json === true, limit: limit.data };
+      break;
+    }
     default:
-      return err(`command: expected pause, resume, stop or status: got "${verb.slice(0, 40)}"`);
+      return err(
+        `command: expected pause, resume, stop, status, set, unset, params or audit: got "${
+          verb.slice(0, 40)
+        }"`,
+      );
   }
-  const extra = only(
-    { pause: ["reason"], resume: [], stop: ["sell"], status: ["json"] }[command.kind],
+  const extra = ["sell", "json", "reason", "clear-safe-mode", "limit"].find((f) =>
+    values[f] !== undefined && !CTL_OPTIONS[command.kind].includes(f)
   );
   if (extra !== undefined) return err(`--${extra}: not an option of ctl ${command.kind}`);
   return ok({ command, kvPath, help: false });

@@ -13,13 +13,17 @@
  * | `["fill", orderUuid, tradeUuid]` | one fill; inserted with `versionstamp: null` together with the ledger change |
  * | `["ledger", market]` | the market's ledger (position, avg price, cost, cash, realized P&L, fees) |
  * | `["balance", currency]` | the account total the fills say we hold (seeded once from the exchange) |
- * | `["equity", tsMs]` | an equity snapshot |
+ * | `["equity", market, tsMs]` | an equity snapshot of one market (each candle close and fill; pruned after 30 days) |
  * | `["signal", market, signalId]` | a strategy signal, recorded once |
  * | `["pnl_day", dayStartMs]` | realized P&L of one Upbit day (00:00 UTC), updated with each fill |
  * | `["pnl_day_market", dayStartMs, market]` | the same, of one market |
  * | `["account", "reservations"]` | KRW reserved for the buys in flight, one per market (the cap counts them); ONE key so a commit can check them all |
  * | `["account", "guard"]` | the account's daily loss guard (day, starting equity, blocked) |
- * | `["settings", "control"]` | the paused and safe-mode flags |
+ * | `["settings", "control"]` | the paused, safe-mode and halted (emergency stop) flags |
+ * | `["settings", "params"]` | the run-time parameter overrides in force, versioned |
+ * | `["params_history", version]` | one change of a run-time parameter (who, from, to, when) |
+ * | `["settings", "run"]` | what the bot last ran with (bot id, mode, markets, strategy, rules) |
+ * | `["audit", atMs, id]` | the operator's audit log: who, what, when, result |
  * | `["trader", botId]` | the trading loop's state: day guard, exit levels, cooldown, last decision |
  * | `["events", tsMs, seq]` | the audit log: every engine event |
  * | `["marker"]` | the last change (ms, what): one key to `kv.watch` for "something changed" |
@@ -90,14 +94,44 @@ export function balancePrefix(): Key {
   return ["balance"];
 }
 
-/** `["equity", tsMs]`. */
-export function equityKey(tsMs: number): Key {
-  return ["equity", tsMs];
+/** `["equity", market, tsMs]`. */
+export function equityKey(market: string, tsMs: number): Key {
+  return ["equity", market, tsMs];
 }
 
-/** Prefix of the equity curve. */
-export function equityPrefix(): Key {
-  return ["equity"];
+/** Prefix of the equity curve of one market, or of all. */
+export function equityPrefix(market?: string): Key {
+  return market === undefined ? ["equity"] : ["equity", market];
+}
+
+/** `["settings", "params"]`. */
+export function paramsKey(): Key {
+  return ["settings", "params"];
+}
+
+/** `["params_history", version]`. */
+export function paramHistoryKey(version: number): Key {
+  return ["params_history", version];
+}
+
+/** Prefix of the parameter history. */
+export function paramHistoryPrefix(): Key {
+  return ["params_history"];
+}
+
+/** `["settings", "run"]`. */
+export function runRecordKey(): Key {
+  return ["settings", "run"];
+}
+
+/** `["audit", atMs, id]`. */
+export function auditKey(atMs: number, id: string): Key {
+  return ["audit", atMs, id];
+}
+
+/** Prefix of the audit log. */
+export function auditPrefix(): Key {
+  return ["audit"];
 }
 
 /** `["signal", market, signalId]`. */

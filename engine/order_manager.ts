@@ -116,6 +116,7 @@ export type SubmitDenial =
   | { readonly kind: "over_max_total"; readonly total: Units }
   | { readonly kind: "invalid_amount" }
   | { readonly kind: "paused" }
+  | { readonly kind: "halted" }
   | { readonly kind: "safe_mode" }
   | { readonly kind: "market_busy"; readonly intentId: string }
   | { readonly kind: "identifier_used"; readonly identifier: string };
@@ -245,6 +246,8 @@ export async function submitOrder(
   let intent = await store.getIntent({ id });
   if (intent === undefined) {
     const control = await store.getControl();
+    // An emergency stop halts every order until an operator resumes.
+    if (control.halted) return err({ kind: "halted" });
     // Both switches stop new entries only: a position must always be closable.
     if (control.paused && plan.side === "bid") return err({ kind: "paused" });
     if (control.safeMode && plan.side === "bid") return err({ kind: "safe_mode" });

@@ -241,7 +241,19 @@ export type EngineEvent =
     readonly type: "StateChanged";
     readonly paused: boolean;
     readonly safeMode: boolean;
+    /** Set by an emergency stop (absent in events written before the halt existed). */
+    readonly halted?: boolean;
     readonly reason: string;
+  }
+  | EventBase & {
+    /** An operator command (ctl, Telegram, the web page) and what came of it (the audit log). */
+    readonly type: "CommandExecuted";
+    /** `ctl`, `telegram:<user id>` or `web:<session>`. */
+    readonly actor: string;
+    /** The command as one line (`pause: lunch`, `set stop-loss 4`). */
+    readonly command: string;
+    readonly result: CommandResultKind;
+    readonly detail: string;
   }
   | EventBase & {
     readonly type: "ReconciliationFailed";
@@ -253,6 +265,9 @@ export type EngineEvent =
       readonly exchange: string;
     }[];
   };
+
+/** How an operator command ended: carried out, refused (bad input, checks failed) or failed. */
+export type CommandResultKind = "done" | "refused" | "failed";
 
 /** The `type` of an engine event. */
 export type EngineEventType = EngineEvent["type"];
@@ -449,6 +464,8 @@ export interface Control {
   readonly paused: boolean;
   /** No new entries; exits allowed (set by reconciliation or the attempt cap). */
   readonly safeMode: boolean;
+  /** Emergency stop: no order at all, exits included, until an operator resumes. */
+  readonly halted: boolean;
   readonly reason: string;
   readonly changedAtMs: number;
 }
@@ -459,7 +476,12 @@ export interface ControlStore {
   getControl(): Promise<Control>;
   /** Changes the switches and records `StateChanged` in the same commit. */
   setControl(
-    change: { readonly paused?: boolean; readonly safeMode?: boolean; readonly reason: string },
+    change: {
+      readonly paused?: boolean;
+      readonly safeMode?: boolean;
+      readonly halted?: boolean;
+      readonly reason: string;
+    },
     atMs: number,
   ): Promise<Control>;
 }
@@ -473,8 +495,9 @@ export interface SignalRecord {
   readonly atMs: number;
 }
 
-/** An equity snapshot (`["equity", tsMs]`). */
+/** An equity snapshot of one market (`["equity", market, tsMs]`): cash + position at a price. */
 export interface EquitySnapshot {
+  readonly market: string;
   readonly tsMs: number;
   readonly equity: Units;
   readonly cash: Units;
@@ -525,6 +548,108 @@ export interface TraderStateStore {
   putTraderState(botId: string, state: TraderState): Promise<void>;
 }
 
+/** One entry of the operator's audit log (`["audit", atMs, id]`). */
+export interface CommandRecord {
+  /** Unique per command (time and a random part), also the `CommandExecuted` event's key. */
+  readonly id: string;
+  readonly atMs: number;
+  readonly actor: string;
+  readonly command: string;
+  readonly result: CommandResultKind;
+  readonly detail: string;
+}
+
+/** The run-time parameters in force: overrides of the start-up config, versioned. */
+export interface StoredParams {
+  /** 0 before the first change; +1 with each change. */
+  readonly version: number;
+  /** Parameter name (as `ctl set` takes it) → value, validated when it was set. */
+  readonly values: Readonly<Record<string, number>>;
+  readonly changedAtMs: number;
+}
+
+/** One change of a run-time parameter (`["params_history", version]`). */
+export interface ParamChange {
+  readonly version: number;
+  readonly name: string;
+  /** The override before (null: the start-up config applied). */
+  readonly from: number | null;
+  /** The override after (null: removed, back to the start-up config). */
+  readonly to: number | null;
+  readonly actor: string;
+  readonly atMs: number;
+}
+
+/** What a bot ran with, recorded at each start, so the operator of a stopped bot knows it. */
+export interface RunRecord {
+  readonly botId: string;
+  readonly mode: string;
+  /** One trader per market, with its own state key. */
+  readonly traders: readonly { readonly botId: string; readonly market: string }[];
+  readonly timeframe: string;
+  readonly strategy: string;
+  readonly strategyParams: Readonly<Record<string, number>>;
+  readonly rules: {
+    readonly stopLossPct: number;
+    readonly takeProfitPct: number;
+    readonly maxDailyLossPct: number;
+    readonly trailingStopPct: number;
+    readonly cooldownMs: number;
+  };
+  readonly budgetPct: number;
+  readonly staleAfterMs: number;
+  readonly feeBps: number;
+  readonly startedAtMs: number;
+}
+
+/** A journal event with its id (`<tsMs>-<seq>`): a listener resumes after the last id it saw. */
+export interface JournalEntry {
+  readonly id: string;
+  readonly event: EngineEvent;
+}
+
+/** What the operator keeps: audit log, run-time parameters, the run record, journal paging. */
+export interface OperatorStore {
+  /** Appends a command to the audit log with its `CommandExecuted` event (one commit). */
+  recordCommand(record: CommandRecord): Promise<void>;
+  /** The newest `limit` commands, newest first. */
+  listCommands(options: { readonly limit: number }): Promise<readonly CommandRecord[]>;
+  /** The run-time parameters in force (version 0, none, before any change). */
+  getParams(): Promise<StoredParams>;
+  /**
+   * Sets (or with `value: null` removes) one override if the version is still `expectVersion`;
+   * the history entry commits with it. Undefined when another change came first.
+   */
+  setParam(
+    change: {
+      readonly name: string;
+      readonly value: number | null;
+      readonly actor: string;
+      readonly atMs: number;
+    },
+    expectVersion: number,
+  ): Promise<StoredParams | undefined>;
+  /** Every parameter change, oldest first. */
+  listParamHistory(): Promise<readonly ParamChange[]>;
+  /** The last run's record, or undefined before the first start. */
+  getRunRecord(): Promise<RunRecord | undefined>;
+  /** Replaces the run record. */
+  putRunRecord(record: RunRecord): Promise<void>;
+  /**
+   * Journal events after `afterId` (from the start when undefined), oldest first, at most
+   * `limit`; with `newest`, the newest `limit` events instead (still oldest first).
+   */
+  listJournal(
+    options: { readonly afterId?: string; readonly limit: number; readonly newest?: boolean },
+  ): Promise<readonly JournalEntry[]>;
+  /** Equity snapshots of `market` from `fromMs` on, oldest first. */
+  listEquity(
+    options: { readonly market: string; readonly fromMs?: number },
+  ): Promise<readonly EquitySnapshot[]>;
+  /** Deletes the snapshots of `market` older than `beforeMs` (at most `limit`); how many went. */
+  pruneEquity(market: string, beforeMs: number, limit: number): Promise<number>;
+}
+
 /** Everything the engine keeps: `KvStore` implements all of it. */
 export type Store =
   & IntentStore
@@ -534,4 +659,5 @@ export type Store =
   & AccountGuardStore
   & ControlStore
   & JournalStore
-  & TraderStateStore;
+  & TraderStateStore
+  & OperatorStore;

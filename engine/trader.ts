@@ -16,12 +16,17 @@
  *   step 8), between orders: it resolves what an outage left unresolved and catches balances that
  *   changed outside the bot (safe mode, as at start).
  *
- * The clock is injected: nothing here reads the wall clock except the operator commands'
- * defaults.
+ * - run-time parameters (`ctl set`) are applied at the next candle close (a strategy parameter
+ *   creates the strategy anew and re-warms it); an emergency stop (the control's `halted`) stops
+ *   every order, exits included, until an operator resumes;
+ * - equity snapshots are recorded at each candle close and fill, kept `EQUITY_RETENTION_MS`.
+ *
+ * The clock is injected: nothing here reads the wall clock. The operator commands and the
+ * status read model live in `engine/operator/`; the order gate in `engine/order_gate.ts`.
  */
 
 import { bucketStartMs, CandleAggregator } from "./core/aggregate.ts";
-import { type Candle, type Timeframe, TIMEFRAME_MS, upbitDayStartMs } from "./core/candle.ts";
+import { type Candle, type Timeframe, TIMEFRAME_MS } from "./core/candle.ts";
 import { decideOnClose } from "./core/decide.ts";
 import { Atr } from "./core/indicators/atr.ts";
 import type { Ledger } from "./core/ledger.ts";
@@ -48,7 +53,6 @@ import {
   type RiskRules,
   rollDay,
   trackHighest,
-  trailingStopPx,
 } from "./core/risk.ts";
 import type { Strategy } from "./core/strategies/strategy.ts";
 import { formatKrw, formatPrice, formatVolume } from "./core/format.ts";
@@ -77,6 +81,9 @@ import type {
 } from "./ports.ts";
 import { LIVE_INTENT_STATES, TERMINAL_INTENT_STATES } from "./ports.ts";
 import { EngineError } from "./errors.ts";
+import { gateOf, type OrderGate } from "./order_gate.ts";
+import { applyParams } from "./core/params.ts";
+import { createStrategy, STRATEGIES, type StrategyId } from "./core/strategies/mod.ts";
 
 /** How one bot trades one market. */
 export interface TraderConfig {
@@ -106,7 +113,16 @@ export interface TraderConfig {
   readonly orders?: Partial<Omit<OrderManagerConfig, "botId" | "feeBps">>;
   /** Period of the reconciliation while running, on the injected clock (default 60 s). */
   readonly reconcileEveryMs?: number;
+  /**
+   * The strategy's id and start-up parameters, so a run-time parameter change can create it
+   * anew (absent: strategy parameters cannot change at run time).
+   */
+  readonly strategyId?: string;
+  readonly strategyParams?: Readonly<Record<string, number>>;
 }
+
+/** How long equity snapshots are kept (at one per candle close and fill, per market). */
+export const EQUITY_RETENTION_MS = 30 * 24 * 3_600_000;
 
 /** What the loop uses. */
 export interface TraderDeps {
@@ -123,9 +139,6 @@ export interface TraderDeps {
   readonly marketFlags?: (market: string) => Promise<MarketFlags | undefined>;
 }
 
-/** The ports an operator command needs (no market data). */
-export type ControlDeps = Pick<TraderDeps, "clock" | "exchange" | "account" | "store" | "notifier">;
-
 const MINUTE_MS = 60_000;
 
 /** Kept out of every buy so that per-trade fee rounding can never overdraw the ledger. */
@@ -137,49 +150,6 @@ const EXIT_RETRY_MS = 5_000;
 /** Default period of the reconciliation while running (reliability.md §1.6 step 8). */
 const RECONCILE_EVERY_MS = 60_000;
 
-/**
- * Order work of the traders that share a store (one process, one trader per market): their order
- * handling runs side by side, a reconciliation pass alone. The pass drives the live intents and
- * compares the balances of every market, so it must never meet a submit (two writers of one
- * intent) nor a half-applied order of a sibling market (a false balance mismatch).
- */
-class OrderGate {
-  #active = 0;
-  #pass: Promise<void> | undefined;
-  #drained: (() => void) | undefined;
-  /** External orders already reported, so a pass alerts on each once. */
-  readonly reportedExternal = new Set<string>();
-
-  /** Runs `fn` beside other order handling, after any pass that is waiting or running. */
-  async shared<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.#pass !== undefined) await this.#pass;
-    this.#active++;
-    try {
-      return await fn();
-    } finally {
-      this.#active--;
-      if (this.#active === 0) this.#drained?.();
-    }
-  }
-
-  /** Runs `fn` alone: waits for the order handling in progress, holds back new handling. */
-  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.#pass !== undefined) await this.#pass;
-    let release!: () => void;
-    this.#pass = new Promise((resolve) => release = resolve);
-    try {
-      if (this.#active > 0) await new Promise<void>((resolve) => this.#drained = resolve);
-      this.#drained = undefined;
-      return await fn();
-    } finally {
-      this.#pass = undefined;
-      release();
-    }
-  }
-}
-
-const GATES = new WeakMap<Store, OrderGate>();
-
 /** The last price of every market of a store's traders (the account's equity marks). */
 const MARKS = new WeakMap<Store, Map<string, number>>();
 
@@ -190,15 +160,6 @@ function marksOf(store: Store): Map<string, number> {
     MARKS.set(store, marks);
   }
   return marks;
-}
-
-function gateOf(store: Store): OrderGate {
-  let gate = GATES.get(store);
-  if (gate === undefined) {
-    gate = new OrderGate();
-    GATES.set(store, gate);
-  }
-  return gate;
 }
 
 /** The state before the first start. */
@@ -238,6 +199,8 @@ export function describeSubmitDenial(denial: SubmitDenial): string {
       return "the order amount is invalid";
     case "paused":
       return "trading is paused";
+    case "halted":
+      return "trading is stopped (emergency stop): no orders until resumed";
     case "safe_mode":
       return "safe mode";
     case "market_busy":
@@ -247,7 +210,8 @@ export function describeSubmitDenial(denial: SubmitDenial): string {
   }
 }
 
-function toLevels(stored: StoredLevels): RiskLevels {
+/** The exit levels of a stored position, as the risk rules use them. */
+export function levelsOf(stored: StoredLevels): RiskLevels {
   const { stop, target, highestPx } = stored;
   return {
     stop,
@@ -291,7 +255,11 @@ export async function runTrader(
 /** One bot's loop state; `runTrader` is the entry point. */
 class Trader {
   readonly deps: TraderDeps;
-  readonly config: TraderConfig;
+  /** The start-up config; `config` is it with the run-time parameters applied. */
+  readonly base: TraderConfig;
+  config: TraderConfig;
+  /** Version of the run-time parameters applied (-1: none read yet). */
+  paramsVersion = -1;
   readonly om: OrderManagerDeps;
   readonly omConfig: OrderManagerConfig;
   readonly aggregator: CandleAggregator;
@@ -323,6 +291,7 @@ class Trader {
 
   constructor(deps: TraderDeps, config: TraderConfig) {
     this.deps = deps;
+    this.base = config;
     this.config = config;
     this.om = {
       exchange: deps.exchange,
@@ -342,6 +311,8 @@ class Trader {
   /** Restore, reconcile, open the ledger, warm up. */
   async start(): Promise<void> {
     const { store, clock, account } = this.deps;
+    // The stored, audited run-time parameters win over the start-up config.
+    await this.applyParams(clock.nowMs(), { warm: false });
     const { botId, market, rules, capitalKrw } = this.config;
     const saved = (await store.getTraderState(botId)) ?? FIRST_STATE;
     this.guard = saved.guard;
@@ -374,7 +345,7 @@ class Trader {
     const nowMs = clock.nowMs();
     if (ledger.qty > 0n) {
       if (saved.levels !== null) {
-        this.levels = toLevels(saved.levels);
+        this.levels = levelsOf(saved.levels);
         this.entryMs = saved.levels.entryMs;
       } else {
         // Filled while we were down (applied by the reconciliation): levels from the fill price.
@@ -400,6 +371,85 @@ class Trader {
             : "flat"
         }, cash ${formatKrw(ledger.cash)} KRW`,
     });
+  }
+
+  /**
+   * Applies the run-time parameters when their version changed: risk, sizing and staleness at
+   * once (the open position's stop and target are recomputed from its entry), a strategy
+   * parameter by creating the strategy anew and, with `warm`, re-warming it on history.
+   */
+  async applyParams(nowMs: number, options: { readonly warm: boolean }): Promise<void> {
+    const params = await this.deps.store.getParams();
+    if (params.version === this.paramsVersion) return;
+    const first = this.paramsVersion === -1;
+    this.paramsVersion = params.version;
+    const base = this.base;
+    const tuned = applyParams({
+      rules: base.rules,
+      budgetPct: base.budgetPct,
+      staleAfterMs: base.staleAfterMs,
+      strategyParams: base.strategyParams ?? {},
+    }, params.values);
+    const before = this.config;
+    let strategy = before.strategy;
+    const id = base.strategyId;
+    const strategyChanged = id !== undefined && id in STRATEGIES &&
+      JSON.stringify(tuned.strategyParams) !== JSON.stringify(before.strategyParams ?? {});
+    if (strategyChanged) strategy = createStrategy(id as StrategyId, tuned.strategyParams);
+    this.config = { ...before, ...tuned, strategy };
+    if (first) return;
+    const rules = this.config.rules;
+    if (
+      this.levels !== null && this.ledger !== undefined && this.ledger.qty > 0n &&
+      (rules.stopLossPct !== before.rules.stopLossPct ||
+        rules.takeProfitPct !== before.rules.takeProfitPct)
+    ) {
+      const fresh = riskLevels(this.ledger.avgPrice, {
+        rules,
+        atMs: this.entryMs,
+        market: before.market,
+      });
+      this.levels = { ...fresh, highestPx: this.levels.highestPx };
+      await this.persist();
+    }
+    if (strategyChanged && options.warm) await this.rewarm(nowMs);
+    this.deps.notifier.notify({
+      type: "StateChanged",
+      atMs: nowMs,
+      ...(await this.deps.store.getControl()),
+      reason: `${before.market}: run-time parameters v${params.version} applied${
+        strategyChanged ? ` (strategy ${strategy.name}, re-warmed)` : ""
+      }`,
+    });
+  }
+
+  /** Warms a new strategy up on the closed buckets before the one now closing (no orders). */
+  async rewarm(nowMs: number): Promise<void> {
+    const { timeframe, strategy, market } = this.config;
+    const tfMs = TIMEFRAME_MS[timeframe];
+    const toMs = bucketStartMs(nowMs, timeframe);
+    const fromMs = toMs - (strategy.warmup + 2) * tfMs;
+    const candles = (await this.deps.history(market, { fromMs, toMs }))
+      .filter((c) => c.startMs >= fromMs && c.startMs < toMs)
+      .sort((a, b) => a.startMs - b.startMs);
+    const holding = this.ledger.qty > 0n ? "long" : "flat";
+    const aggregator = new CandleAggregator(timeframe);
+    for (const c of candles) {
+      const done = aggregator.push(c);
+      if (done !== undefined && done.startMs + tfMs <= toMs) strategy.update(done, holding);
+    }
+    const last = aggregator.flush();
+    if (last !== undefined && last.startMs + tfMs <= toMs) strategy.update(last, holding);
+  }
+
+  /** Records this market's equity at `price` and drops the snapshots past the retention. */
+  async recordEquity(nowMs: number, price: number): Promise<void> {
+    if (!(price > 0)) return;
+    const { store } = this.deps;
+    const { market } = this.config;
+    const equity = this.ledger.cash + (this.ledger.qty * unitsFromNumber(price)) / SCALE;
+    await store.recordEquity({ market, tsMs: nowMs, equity, cash: this.ledger.cash });
+    await store.pruneEquity(market, nowMs - EQUITY_RETENTION_MS, 100);
   }
 
   /** Feeds the strategy the closed buckets of the recent 1-minute history (no orders). */
@@ -644,11 +694,17 @@ class Trader {
 
   /** The strategy sees a closed bucket; the engine decides (the backtester's code). */
   async onClose(bucket: Candle, live: boolean): Promise<void> {
+    // A run-time parameter change takes effect at a candle close, before the strategy sees it.
+    if (live) await this.applyParams(this.deps.clock.nowMs(), { warm: true });
     const { strategy, timeframe } = this.config;
     const holding = this.ledger.qty > 0n ? "long" : "flat";
     const signal = strategy.update(bucket, holding);
     this.atr?.update(bucket.high, bucket.low, bucket.close);
     if (!live) return;
+    await this.recordEquity(
+      this.deps.clock.nowMs(),
+      this.lastPrice > 0 ? this.lastPrice : bucket.close,
+    );
     if (this.lastPrice <= 0) this.lastPrice = bucket.close;
     if (signal.action === "hold" || bucket.startMs <= this.lastDecisionMs) return;
     const nowMs = this.deps.clock.nowMs();
@@ -757,6 +813,7 @@ class Trader {
     this.entryMs = filledAtMs;
     this.riskNotified = false;
     await this.persist();
+    await this.recordEquity(nowMs, this.lastPrice);
     await this.recordSignal(signalId, "buy", reason);
   }
 
@@ -809,6 +866,13 @@ class Trader {
       await this.persist();
       return;
     }
+    const control = await this.deps.store.getControl();
+    if (control.halted) {
+      if (rule === "signal") {
+        await this.recordSignal(signalId, "sell", `${reason}; not executed: ${control.reason}`);
+      }
+      return;
+    }
     const price = this.lastPrice > 0 ? this.lastPrice : unitsToNumber(ledger.avgPrice);
     const sell = {
       kind: "market_sell",
@@ -857,6 +921,7 @@ class Trader {
           this.cooldownUntilMs = nowMs + rules.cooldownMs;
         }
       }
+      await this.recordEquity(nowMs, price);
     }
     if (failure !== undefined) this.exitRetryAtMs = nowMs + EXIT_RETRY_MS;
     await this.persist();
@@ -882,6 +947,8 @@ class Trader {
   async riskExit(trigger: ExitTrigger, atMs: number): Promise<void> {
     const nowMs = this.deps.clock.nowMs();
     if (nowMs < this.exitRetryAtMs) return;
+    // After an emergency stop the operator owns the position: no order until resumed.
+    if ((await this.deps.store.getControl()).halted) return;
     const reason = `${trigger.reason.replace("_", " ")} at ${
       formatPrice(trigger.price, { atMs, market: this.config.market })
     }`;
@@ -936,6 +1003,7 @@ class Trader {
   /** Why new entries are off now (undefined: they are allowed). */
   async entryBlock(nowMs: number): Promise<string | undefined> {
     const control = await this.deps.store.getControl();
+    if (control.halted) return `trading is stopped (${control.reason})`;
     if (control.paused) return `trading is paused (${control.reason})`;
     if (control.safeMode) return `safe mode (${control.reason})`;
     const stale = await this.staleReason(nowMs);
@@ -1036,195 +1104,4 @@ class Trader {
       updatedAtMs: this.deps.clock.nowMs(),
     });
   }
-}
-
-// ---- operator commands --------------------------------------------------------------------------
-
-/** Kill switch on: no new entries (exits stay allowed), recorded with `reason`. */
-export async function pauseTrading(
-  store: Store,
-  reason: string,
-  options: { readonly atMs: number },
-): Promise<void> {
-  await store.setControl({ paused: true, reason }, options.atMs);
-}
-
-/** Kill switch off (safe mode stays unless `clearSafeMode`: it needs a person to look first). */
-export async function resumeTrading(
-  store: Store,
-  options: { readonly atMs: number; readonly clearSafeMode?: boolean },
-): Promise<void> {
-  await store.setControl(
-    {
-      paused: false,
-      ...(options.clearSafeMode === true ? { safeMode: false } : {}),
-      reason: options.clearSafeMode === true ? "resumed, safe mode cleared" : "resumed",
-    },
-    options.atMs,
-  );
-}
-
-/** What an emergency stop did. */
-export interface EmergencyStopReport {
-  /** Uuids of our open orders that were cancelled. */
-  readonly cancelled: readonly string[];
-  /** The sale of the position (null when not asked for or nothing was held). */
-  readonly sold: {
-    readonly volume: string;
-    readonly funds: string;
-    readonly state: string;
-  } | null;
-  /** What went wrong, one line each. */
-  readonly errors: readonly string[];
-}
-
-/**
- * Pauses trading, cancels our open orders on the market (external orders are left alone) and,
- * when asked, sells the position at market.
- */
-export async function emergencyStop(
-  deps: ControlDeps,
-  config: TraderConfig,
-  options: { readonly sellPositions: boolean },
-): Promise<EmergencyStopReport> {
-  const { store, exchange, clock, notifier } = deps;
-  const om: OrderManagerDeps = { exchange, store, clock, notifier };
-  const omConfig = orderManagerConfigOf(config);
-  const atMs = clock.nowMs();
-  const control = await store.setControl({ paused: true, reason: "emergency stop" }, atMs);
-  notifier.notify({ type: "StateChanged", atMs, ...control });
-  const cancelled: string[] = [];
-  const errors: string[] = [];
-  for (const order of await exchange.openOrders(config.market)) {
-    const ours = order.identifier !== undefined &&
-      (await store.getIntent({ identifier: order.identifier })) !== undefined;
-    if (!ours) continue;
-    try {
-      const res = await exchange.cancelOrder({ uuid: order.uuid });
-      if (res.ok) cancelled.push(order.uuid);
-      else errors.push(`cancel ${order.uuid}: ${res.error.name}`);
-    } catch (error) {
-      errors.push(
-        `cancel ${order.uuid}: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-  }
-  // Read the cancels (and whatever filled before them) into the ledger.
-  for (const intent of await store.listIntents(LIVE_INTENT_STATES)) {
-    if (intent.market !== config.market) continue;
-    await driveIntent(om, omConfig, intent, { send: false, waitForFills: false });
-  }
-  let sold: EmergencyStopReport["sold"] = null;
-  const ledger = await store.getLedger(config.market);
-  if (options.sellPositions && ledger !== undefined && ledger.qty > 0n) {
-    const state = await store.getTraderState(config.botId);
-    const price = state !== undefined && state.lastPrice > 0
-      ? unitsFromNumber(state.lastPrice)
-      : ledger.avgPrice;
-    const res = await submitOrder(om, omConfig, {
-      kind: "market_sell",
-      market: config.market,
-      signalId: `emergency@${atMs}`,
-      volume: ledger.qty,
-      referencePrice: price,
-    });
-    if (!res.ok) {
-      errors.push(`sell: ${describeSubmitDenial(res.error)}`);
-    } else {
-      const { intent } = res.value;
-      sold = {
-        volume: formatUnits(intent.filledVolume),
-        funds: formatUnits(intent.filledFunds),
-        state: intent.state,
-      };
-    }
-  }
-  return { cancelled, sold, errors };
-}
-
-/** The bot at a glance, for the CLI, Telegram and the web page (money as exact decimals). */
-export interface TraderStatus {
-  readonly botId: string;
-  readonly market: string;
-  readonly paused: boolean;
-  readonly safeMode: boolean;
-  /** Why the switches are as they are. */
-  readonly reason: string;
-  readonly position: {
-    readonly volume: string;
-    readonly avgPrice: string;
-    readonly cost: string;
-    readonly stop: string | null;
-    readonly target: string | null;
-    readonly trailingStop: number | null;
-    readonly entryMs: number | null;
-  } | null;
-  readonly cash: string;
-  /** Cash + position at the last price (null before any price). */
-  readonly equity: number | null;
-  readonly openIntents: readonly {
-    readonly id: string;
-    readonly side: "bid" | "ask";
-    readonly state: string;
-    readonly identifier: string;
-    readonly createdAtMs: number;
-  }[];
-  readonly lastPrice: number | null;
-  readonly lastPriceAtMs: number | null;
-  /** Realized P&L of the current Upbit day. */
-  readonly dailyPnl: string;
-  /** Entries blocked by the daily loss limit. */
-  readonly dailyLossBlocked: boolean;
-}
-
-/** Reads the bot's status from the store (read-only). */
-export async function traderStatus(
-  store: Store,
-  config: Pick<TraderConfig, "botId" | "market" | "rules">,
-  options: { readonly nowMs: number },
-): Promise<TraderStatus> {
-  const { nowMs } = options;
-  const [control, ledger, state, intents] = await Promise.all([
-    store.getControl(),
-    store.getLedger(config.market),
-    store.getTraderState(config.botId),
-    store.listIntents(LIVE_INTENT_STATES),
-  ]);
-  const dayStartMs = upbitDayStartMs(nowMs);
-  const levels = state?.levels ?? null;
-  const lastPrice = state !== undefined && state.lastPrice > 0 ? state.lastPrice : null;
-  const held = ledger !== undefined && ledger.qty > 0n;
-  const trail = levels === null ? Number.NaN : trailingStopPx(toLevels(levels), config.rules);
-  return {
-    botId: config.botId,
-    market: config.market,
-    paused: control.paused,
-    safeMode: control.safeMode,
-    reason: control.reason,
-    position: !held ? null : {
-      volume: formatUnits(ledger.qty),
-      avgPrice: formatUnits(ledger.avgPrice),
-      cost: formatUnits(ledger.cost),
-      stop: levels === null || levels.stop === 0n ? null : formatUnits(levels.stop),
-      target: levels === null || levels.target === 0n ? null : formatUnits(levels.target),
-      trailingStop: Number.isNaN(trail) ? null : trail,
-      entryMs: levels?.entryMs ?? null,
-    },
-    cash: formatUnits(ledger?.cash ?? 0n),
-    equity: ledger === undefined || lastPrice === null
-      ? null
-      : unitsToNumber(ledger.cash) + unitsToNumber(ledger.qty) * lastPrice,
-    openIntents: intents.filter((i) => i.market === config.market).map((i) => ({
-      id: i.id,
-      side: i.side,
-      state: i.state,
-      identifier: i.identifier,
-      createdAtMs: i.createdAtMs,
-    })),
-    lastPrice,
-    lastPriceAtMs: lastPrice === null ? null : state?.lastPriceAtMs ?? null,
-    dailyPnl: formatUnits(await store.dailyPnl(dayStartMs)),
-    dailyLossBlocked: state?.guard !== null && state?.guard !== undefined &&
-      state.guard.dayStartMs === dayStartMs && state.guard.blocked,
-  };
 }

@@ -87,7 +87,6 @@ const PACKAGES: Partial<Readonly<Record<Layer, readonly string[]>>> = {
 const SURFACE_EDGES_TODAY: readonly string[] = [
   "engine/cli/backtest_command.ts -> engine/adapters/candle_file.ts",
   "engine/cli/ctl_command.ts -> engine/adapters/kv_store.ts",
-  "engine/cli/ctl_command.ts -> engine/trader.ts",
   "engine/cli/run_command.ts -> engine/adapters/console_notifier.ts",
   "engine/cli/run_command.ts -> engine/adapters/http_exchange.ts",
   "engine/cli/run_command.ts -> engine/adapters/kv_store.ts",
@@ -98,8 +97,6 @@ const SURFACE_EDGES_TODAY: readonly string[] = [
   "engine/cli/run_command.ts -> engine/adapters/upbit/ws_client.ts",
   "engine/cli/run_command.ts -> engine/adapters/upbit/ws_events.ts",
   "engine/cli/run_command.ts -> engine/sandbox/mod.ts",
-  "engine/cli/run_command.ts -> engine/trader.ts",
-  "engine/cli/status_text.ts -> engine/trader.ts",
   "engine/cli/trader_api.ts -> engine/trader.ts",
 ];
 

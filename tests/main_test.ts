@@ -146,14 +146,14 @@ Deno.test("demo trades within seconds; ctl pauses, resumes and reads it while it
   for (const r of ctlOut) assert.equal(r.code, 0, r.stderr);
   assert.match(ctlOut[0]!.stdout, /^paused\nKRW-BTC \(bot bot\): PAUSED — test pause/);
   const status = JSON.parse(ctlOut[1]!.stdout);
-  assert.equal(status[0].paused, true);
+  assert.equal(status.paused, true);
   assert.match(ctlOut[2]!.stdout, /^resumed\nKRW-BTC \(bot bot\): running/);
   assert.match(ctlOut[3]!.stdout, /cash: [\d,.]+ KRW/);
 
   // The bot is gone: ctl opens the KV itself.
   const direct = await run(["ctl", "status", "--kv", kv, "--json"]);
   assert.equal(direct.code, 0, direct.stderr);
-  assert.equal(JSON.parse(direct.stdout)[0].paused, false);
+  assert.equal(JSON.parse(direct.stdout).paused, false);
   const missing = await run(["ctl", "status", "--kv", `${dir}/none.kv`]);
   assert.equal(missing.code, 1);
   assert.match(oneLine(missing.stderr), /^ctl: no bot state at/);
@@ -191,7 +191,7 @@ Deno.test("ctl stop --sell on a running demo pauses, cancels and goes flat; with
     // Stop while the bot holds a position (the demo buys within seconds), or after 20 s anyway.
     for (let i = 0; i < 80 && !held; i++) {
       const s = await run(["ctl", "status", "--kv", kv, "--json"]);
-      held = s.code === 0 && JSON.parse(s.stdout)[0].position !== null;
+      held = s.code === 0 && JSON.parse(s.stdout).markets[0].position !== null;
       if (!held) await new Promise((r) => setTimeout(r, 250));
     }
     stop = await run(["ctl", "stop", "--sell", "--kv", kv]);
@@ -213,24 +213,35 @@ Deno.test("ctl stop --sell on a running demo pauses, cancels and goes flat; with
   assert.match(stop.stdout, /^emergency stop done\nKRW-BTC: \d+ orders? cancelled/);
   assert.ok(held, "the demo held a position within 20 s");
   assert.match(stop.stdout, /, sold [\d.]+ for [\d,.]+ KRW \(FILLED\)\n/);
-  assert.match(stop.stdout, /KRW-BTC \(bot bot\): PAUSED — emergency stop\n {2}position: flat\n/);
+  assert.match(
+    stop.stdout,
+    /KRW-BTC \(bot bot\): STOPPED \(emergency stop\) — emergency stop\n {2}position: flat\n/,
+  );
   assert.equal(after!.code, 0, after!.stderr);
-  const [status] = JSON.parse(after!.stdout);
+  const status = JSON.parse(after!.stdout);
   assert.equal(status.paused, true);
-  assert.equal(status.position, null, "--sell leaves the market flat");
-  assert.deepEqual(status.openIntents, [], "no open orders remain");
+  assert.equal(status.halted, true, "an emergency stop halts every order until resume");
+  assert.equal(status.markets[0].position, null, "--sell leaves the market flat");
+  assert.deepEqual(status.markets[0].openIntents, [], "no open orders remain");
 
-  // The bot is gone: stop can only pause (documented), says so, and never claims more.
+  // The bot is gone: stop can only halt (documented), says so, and never claims more.
   await run(["ctl", "resume", "--kv", kv]);
   const offline = await run(["ctl", "stop", "--sell", "--kv", kv]);
   assert.equal(offline.code, 0, offline.stderr);
   assert.match(
     oneLine(offline.stderr),
-    /^ctl: no bot is running: trading is paused; .*sell positions$/,
+    /^ctl: no bot is running: trading is halted and paused; .*sell positions$/,
   );
-  assert.match(offline.stdout, /^paused\nKRW-BTC \(bot bot\): PAUSED — emergency stop requested/);
+  assert.match(offline.stdout, /^halted\nKRW-BTC \(bot bot\): STOPPED \(emergency stop\)/);
   const paused = await run(["ctl", "status", "--kv", kv, "--json"]);
-  assert.equal(JSON.parse(paused.stdout)[0].paused, true);
+  assert.equal(JSON.parse(paused.stdout).halted, true);
+  const audit = await run(["ctl", "audit", "--kv", kv, "--json"]);
+  assert.deepEqual(
+    // Sorted: the demo's commands carry the sandbox's replay time, ctl's own the wall clock.
+    JSON.parse(audit.stdout).map((r: { command: string }) => r.command).sort(),
+    ["resume", "stop --sell", "stop --sell"],
+    "every ctl command is in the audit log",
+  );
   await Deno.remove(dir, { recursive: true });
 });
 

@@ -97,12 +97,17 @@ export function describeEvent(
     case "StateChanged":
       return [
         event.paused || event.safeMode ? "warn" : "info",
-        `state: ${event.paused ? "PAUSED" : "running"}${
+        `state: ${event.halted === true ? "STOPPED" : event.paused ? "PAUSED" : "running"}${
           event.safeMode ? ", safe mode (no new entries)" : ""
         }: ${event.reason}`,
       ];
     case "ReconciliationFailed":
       return ["error", `reconciliation failed: ${event.reason} (safe mode)`];
+    case "CommandExecuted":
+      return [
+        event.result === "done" ? "info" : "warn",
+        `operator ${event.actor}: ${event.command}: ${event.result}: ${event.detail}`,
+      ];
   }
 }
 

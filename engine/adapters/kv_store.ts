@@ -29,6 +29,7 @@ import {
 import type { DayGuard } from "../core/risk.ts";
 import * as keys from "../kv_keys.ts";
 import type {
+  CommandRecord,
   Control,
   EngineEvent,
   EquitySnapshot,
@@ -39,9 +40,13 @@ import type {
   IntentConflict,
   IntentState,
   IntentUpdateError,
+  JournalEntry,
+  ParamChange,
+  RunRecord,
   SignalRecord,
   Store,
   StoredFill,
+  StoredParams,
   TraderState,
 } from "../ports.ts";
 import { LIVE_INTENT_STATES, orderFilledEvent, TERMINAL_INTENT_STATES } from "../ports.ts";
@@ -140,11 +145,14 @@ const controlSchema = z.object({
   v: z.literal(1),
   paused: z.boolean(),
   safeMode: z.boolean(),
+  // Written since the emergency stop became a halt; older records were never halted.
+  halted: z.boolean().default(false),
   reason: z.string(),
   changedAtMs: z.number(),
 });
 
 const atMs = z.number();
+const commandResult = z.enum(["done", "refused", "failed"]);
 const decimalText = z.string().regex(DECIMAL);
 
 const eventSchema: z.ZodType<EngineEvent> = z.discriminatedUnion("type", [
@@ -207,7 +215,16 @@ const eventSchema: z.ZodType<EngineEvent> = z.discriminatedUnion("type", [
     atMs,
     paused: z.boolean(),
     safeMode: z.boolean(),
+    halted: z.boolean().optional(),
     reason: z.string(),
+  }),
+  z.object({
+    type: z.literal("CommandExecuted"),
+    atMs,
+    actor: z.string(),
+    command: z.string(),
+    result: commandResult,
+    detail: z.string(),
   }),
   z.object({
     type: z.literal("ReconciliationFailed"),
@@ -220,6 +237,56 @@ const eventSchema: z.ZodType<EngineEvent> = z.discriminatedUnion("type", [
 ]);
 
 const storedEventSchema = z.object({ v: z.literal(1), event: eventSchema });
+
+const commandSchema = z.object({
+  v: z.literal(1),
+  id: z.string(),
+  atMs: z.number(),
+  actor: z.string(),
+  command: z.string(),
+  result: commandResult,
+  detail: z.string(),
+});
+
+const paramsSchema = z.object({
+  v: z.literal(1),
+  version: z.number().int().min(0),
+  values: z.record(z.string(), z.number().finite()),
+  changedAtMs: z.number(),
+});
+
+const paramChangeSchema = z.object({
+  v: z.literal(1),
+  version: z.number().int().min(1),
+  name: z.string(),
+  from: z.number().finite().nullable(),
+  to: z.number().finite().nullable(),
+  actor: z.string(),
+  atMs: z.number(),
+});
+
+const runRecordSchema = z.object({
+  v: z.literal(1),
+  botId: z.string(),
+  mode: z.string(),
+  traders: z.array(z.object({ botId: z.string(), market: z.string() })).min(1),
+  timeframe: z.string(),
+  strategy: z.string(),
+  strategyParams: z.record(z.string(), z.number().finite()),
+  rules: z.object({
+    stopLossPct: z.number(),
+    takeProfitPct: z.number(),
+    maxDailyLossPct: z.number(),
+    trailingStopPct: z.number(),
+    cooldownMs: z.number(),
+  }),
+  budgetPct: z.number(),
+  staleAfterMs: z.number(),
+  feeBps: z.number(),
+  startedAtMs: z.number(),
+});
+
+const equitySchema = z.object({ v: z.literal(1), equity: units, cash: units });
 
 const signalSchema = z.object({
   v: z.literal(1),
@@ -795,7 +862,7 @@ export class KvStore implements Store {
   async getControl(): Promise<Control> {
     const entry = await this.#kv.get(keys.controlKey());
     if (entry.versionstamp === null) {
-      return { paused: false, safeMode: false, reason: "", changedAtMs: 0 };
+      return { paused: false, safeMode: false, halted: false, reason: "", changedAtMs: 0 };
     }
     const { v: _v, ...control } = parseStored(controlSchema, entry.key, entry.value);
     return control;
@@ -803,7 +870,12 @@ export class KvStore implements Store {
 
   /** Changes the switches, with a `StateChanged` event in the same commit. */
   async setControl(
-    change: { readonly paused?: boolean; readonly safeMode?: boolean; readonly reason: string },
+    change: {
+      readonly paused?: boolean;
+      readonly safeMode?: boolean;
+      readonly halted?: boolean;
+      readonly reason: string;
+    },
     atMs: number,
   ): Promise<Control> {
     for (let i = 0; i < MAX_COMMIT_TRIES; i++) {
@@ -814,6 +886,7 @@ export class KvStore implements Store {
       const next: Control = {
         paused: change.paused ?? before?.paused ?? false,
         safeMode: change.safeMode ?? before?.safeMode ?? false,
+        halted: change.halted ?? before?.halted ?? false,
         reason: change.reason,
         changedAtMs: atMs,
       };
@@ -852,7 +925,7 @@ export class KvStore implements Store {
 
   /** Records an equity snapshot. */
   async recordEquity(snapshot: EquitySnapshot): Promise<void> {
-    const op = this.#kv.atomic().set(keys.equityKey(snapshot.tsMs), {
+    const op = this.#kv.atomic().set(keys.equityKey(snapshot.market, snapshot.tsMs), {
       v: 1,
       equity: formatUnits(snapshot.equity),
       cash: formatUnits(snapshot.cash),
@@ -1171,15 +1244,152 @@ export class KvStore implements Store {
     return out;
   }
 
-  /** The equity curve, oldest first. */
-  async listEquity(): Promise<readonly EquitySnapshot[]> {
-    const schema = z.object({ v: z.literal(1), equity: units, cash: units });
-    const out: EquitySnapshot[] = [];
-    for await (const entry of this.#kv.list({ prefix: keys.equityPrefix() })) {
-      const p = parseStored(schema, entry.key, entry.value);
-      out.push({ tsMs: Number(entry.key[1]), equity: p.equity, cash: p.cash });
+  // ---- OperatorStore ----
+
+  /** Appends a command to the audit log with its `CommandExecuted` event (one commit). */
+  async recordCommand(record: CommandRecord): Promise<void> {
+    const op = this.#kv.atomic().set(keys.auditKey(record.atMs, record.id), { v: 1, ...record });
+    const { id: _id, ...fields } = record;
+    this.#event(op, { type: "CommandExecuted", ...fields });
+    this.#mark(op, record.atMs, `command ${record.command}`);
+    await op.commit();
+  }
+
+  /** The newest `limit` commands, newest first. */
+  async listCommands(options: { readonly limit: number }): Promise<readonly CommandRecord[]> {
+    const out: CommandRecord[] = [];
+    const iter = this.#kv.list({ prefix: keys.auditPrefix() }, {
+      reverse: true,
+      limit: options.limit,
+    });
+    for await (const entry of iter) {
+      const { v: _v, ...record } = parseStored(commandSchema, entry.key, entry.value);
+      out.push(record);
     }
     return out;
+  }
+
+  /** The run-time parameters in force (version 0, none, before any change). */
+  async getParams(): Promise<StoredParams> {
+    const entry = await this.#kv.get(keys.paramsKey());
+    if (entry.value === null) return { version: 0, values: {}, changedAtMs: 0 };
+    const { v: _v, ...params } = parseStored(paramsSchema, entry.key, entry.value);
+    return params;
+  }
+
+  /** Sets or removes one override if the version is still `expectVersion`, with its history. */
+  async setParam(
+    change: {
+      readonly name: string;
+      readonly value: number | null;
+      readonly actor: string;
+      readonly atMs: number;
+    },
+    expectVersion: number,
+  ): Promise<StoredParams | undefined> {
+    const entry = await this.#kv.get(keys.paramsKey());
+    const before = entry.value === null
+      ? { version: 0, values: {} as Record<string, number> }
+      : parseStored(paramsSchema, entry.key, entry.value);
+    if (before.version !== expectVersion) return undefined;
+    const values = { ...before.values };
+    const from = values[change.name] ?? null;
+    if (change.value === null) delete values[change.name];
+    else values[change.name] = change.value;
+    const next: StoredParams = { version: before.version + 1, values, changedAtMs: change.atMs };
+    const op = this.#kv.atomic().check(entry).set(keys.paramsKey(), { v: 1, ...next });
+    op.check({ key: keys.paramHistoryKey(next.version), versionstamp: null });
+    op.set(keys.paramHistoryKey(next.version), {
+      v: 1,
+      version: next.version,
+      name: change.name,
+      from,
+      to: change.value,
+      actor: change.actor,
+      atMs: change.atMs,
+    });
+    this.#mark(op, change.atMs, `params v${next.version}`);
+    return (await op.commit()).ok ? next : undefined;
+  }
+
+  /** Every parameter change, oldest first. */
+  async listParamHistory(): Promise<readonly ParamChange[]> {
+    const out: ParamChange[] = [];
+    for await (const entry of this.#kv.list({ prefix: keys.paramHistoryPrefix() })) {
+      const { v: _v, ...change } = parseStored(paramChangeSchema, entry.key, entry.value);
+      out.push(change);
+    }
+    return out;
+  }
+
+  /** The last run's record, or undefined before the first start. */
+  async getRunRecord(): Promise<RunRecord | undefined> {
+    const entry = await this.#kv.get(keys.runRecordKey());
+    if (entry.value === null) return undefined;
+    const { v: _v, ...record } = parseStored(runRecordSchema, entry.key, entry.value);
+    return record;
+  }
+
+  /** Replaces the run record. */
+  async putRunRecord(record: RunRecord): Promise<void> {
+    const op = this.#kv.atomic().set(keys.runRecordKey(), { v: 1, ...record });
+    this.#mark(op, record.startedAtMs, "run record");
+    await op.commit();
+  }
+
+  /** Journal events after `afterId` (`<tsMs>-<seq>`; all when undefined), oldest first. */
+  async listJournal(
+    options: { readonly afterId?: string; readonly limit: number; readonly newest?: boolean },
+  ): Promise<readonly JournalEntry[]> {
+    const after = options.afterId === undefined ? undefined : /^(\d+)-(\d+)$/.exec(options.afterId);
+    if (options.afterId !== undefined && after == null) {
+      throw new RangeError(`Cannot read the journal: bad event id: ${options.afterId}`);
+    }
+    const selector = after == null ? { prefix: keys.eventPrefix() } : {
+      start: keys.eventKey(Number(after[1]), Number(after[2]) + 1),
+      end: [...keys.eventPrefix(), Infinity],
+    };
+    const out: JournalEntry[] = [];
+    const newest = options.newest === true;
+    for await (const entry of this.#kv.list(selector, { limit: options.limit, reverse: newest })) {
+      out.push({
+        id: `${String(entry.key[1])}-${String(entry.key[2])}`,
+        event: parseStored(storedEventSchema, entry.key, entry.value).event,
+      });
+    }
+    return newest ? out.reverse() : out;
+  }
+
+  /** Equity snapshots of `market` from `fromMs` on, oldest first. */
+  async listEquity(
+    options: { readonly market: string; readonly fromMs?: number },
+  ): Promise<readonly EquitySnapshot[]> {
+    const selector = options.fromMs === undefined
+      ? { prefix: keys.equityPrefix(options.market) }
+      : {
+        start: keys.equityKey(options.market, options.fromMs),
+        end: [...keys.equityPrefix(options.market), Infinity],
+      };
+    const out: EquitySnapshot[] = [];
+    for await (const entry of this.#kv.list(selector)) {
+      const p = parseStored(equitySchema, entry.key, entry.value);
+      out.push({ market: options.market, tsMs: Number(entry.key[2]), ...p });
+    }
+    return out;
+  }
+
+  /** Deletes the equity snapshots of `market` older than `beforeMs` (at most `limit`). */
+  async pruneEquity(market: string, beforeMs: number, limit: number): Promise<number> {
+    let deleted = 0;
+    const old = this.#kv.list({
+      start: keys.equityPrefix(market),
+      end: keys.equityKey(market, beforeMs),
+    }, { limit });
+    for await (const entry of old) {
+      await this.#kv.delete(entry.key);
+      deleted++;
+    }
+    return deleted;
   }
 
   /** Notes who holds the instance lock (informative: `acquireInstanceLock` excludes). */

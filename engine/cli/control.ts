@@ -13,12 +13,16 @@
 import { Hono } from "hono";
 import { z } from "zod";
 
-/** What the control API can do (each is the engine function of the same name). */
+/** What the control API serves: the running bot's operator (commands run as actor `ctl`). */
 export interface ControlHandlers {
-  pause(reason: string): Promise<unknown>;
-  resume(): Promise<unknown>;
-  stop(sellPositions: boolean): Promise<unknown>;
+  /** `POST /command`: the operator's `execute("ctl", body)`. */
+  execute(command: unknown): Promise<unknown>;
+  /** `GET /status`. */
   status(): Promise<unknown>;
+  /** `GET /params`. */
+  params(): Promise<unknown>;
+  /** `GET /audit?limit=N`. */
+  audit(limit: number): Promise<unknown>;
 }
 
 /** The control file's content. */
@@ -45,7 +49,10 @@ export function newControlToken(): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** The control routes: `POST /pause {reason}`, `POST /resume`, `POST /stop {sell}`, `GET /status`. */
+/**
+ * The control routes: `POST /command` (an operator command, validated by the operator),
+ * `GET /status`, `GET /params`, `GET /audit?limit=N`.
+ */
 export function createControlRoutes(token: string, handlers: ControlHandlers): Hono {
   const app = new Hono();
   app.use("*", async (c, next) => {
@@ -56,18 +63,17 @@ export function createControlRoutes(token: string, handlers: ControlHandlers): H
     await next();
   });
   app.get("/status", async (c) => c.json({ ok: true, value: await handlers.status() }));
-  app.post("/pause", async (c) => {
-    const body = z.object({ reason: z.string().max(200).default("paused by ctl") })
-      .safeParse(await c.req.json().catch(() => ({})));
-    if (!body.success) return c.json({ ok: false, error: "reason: at most 200 characters" }, 400);
-    return c.json({ ok: true, value: await handlers.pause(body.data.reason) });
+  app.get("/params", async (c) => c.json({ ok: true, value: await handlers.params() }));
+  app.get("/audit", async (c) => {
+    const limit = z.coerce.number().int().min(1).max(1000).default(20)
+      .safeParse(c.req.query("limit"));
+    if (!limit.success) return c.json({ ok: false, error: "limit: expected 1 to 1000" }, 400);
+    return c.json({ ok: true, value: await handlers.audit(limit.data) });
   });
-  app.post("/resume", async (c) => c.json({ ok: true, value: await handlers.resume() }));
-  app.post("/stop", async (c) => {
-    const body = z.object({ sell: z.boolean().default(false) })
-      .safeParse(await c.req.json().catch(() => ({})));
-    if (!body.success) return c.json({ ok: false, error: "sell: expected true or false" }, 400);
-    return c.json({ ok: true, value: await handlers.stop(body.data.sell) });
+  app.post("/command", async (c) => {
+    const body = await c.req.json().catch(() => undefined);
+    if (body === undefined) return c.json({ ok: false, error: "body: expected JSON" }, 400);
+    return c.json({ ok: true, value: await handlers.execute(body) });
   });
   app.onError((error, c) => {
     return c.json({ ok: false, error: error.message.split("\n")[0] }, 500);

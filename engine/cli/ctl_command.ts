@@ -1,21 +1,29 @@
 /**
- * `deno task ctl pause|resume|stop [--sell]|status [--json]`: the operator's switches.
+ * `deno task ctl <command>`: parses, hands the command to the bot's operator, formats the answer.
+ * No operator logic lives here (it is all in `engine/operator/`).
  *
  * While a bot runs it owns the KV file (one process per KV, reliability.md §2.6), so ctl talks
- * to it over the local control channel (`control.ts`: 127.0.0.1, token in a 0600 file). When no
- * bot holds the lock, ctl takes the lock itself and changes the KV directly; `stop` then only
- * pauses, since cancelling orders needs the running bot's exchange.
+ * to its operator over the local control channel (`control.ts`: 127.0.0.1, token in a 0600
+ * file). When no bot holds the lock, ctl takes the lock itself and builds an operator over the
+ * store alone: the markets and bot id are the ones the bot ran with (its run record), never
+ * `MARKETS`/`BOT_ID` from the environment.
  */
 
 import { acquireInstanceLock, KvStore } from "../adapters/kv_store.ts";
 import { ConfigError } from "../errors.ts";
-import { type CtlCommand, parseConfig, parseCtlConfig } from "../config.ts";
-import { formatUnits } from "../core/money.ts";
-import { controlFilePath, readControlFile, sendControl } from "./control.ts";
-import { lockBaseOf, traderConfigOf } from "./run_command.ts";
-import type { StopAnswer, TraderApi } from "./trader_api.ts";
-import type { TraderStatus } from "../trader.ts";
-import { formatStatus, group } from "./status_text.ts";
+import { type CtlCommand, parseCtlConfig } from "../config.ts";
+import {
+  type BotStatus,
+  type CommandOutcome,
+  createOperator,
+  type OperatorCommand,
+  type ParamsView,
+  type StopReport,
+} from "../mod.ts";
+import type { Clock, CommandRecord } from "../ports.ts";
+import { controlFilePath, type ControlHandlers, readControlFile, sendControl } from "./control.ts";
+import { lockBaseOf } from "./run_command.ts";
+import { formatAudit, formatParams, formatStatus, group } from "./status_text.ts";
 
 /** What ctl needs from the process. */
 export interface CtlIo {
@@ -29,22 +37,39 @@ export const CTL_USAGE = `Usage: deno task ctl <command> [--kv PATH]
 
 Operates the bot whose state is in DENO_KV_PATH (default ./data/bot.kv; --kv overrides).
 A running bot is reached through its local control channel (127.0.0.1, token in
-<kv path>.ctl.json, mode 0600); a stopped bot's KV is changed directly.
+<kv path>.ctl.json, mode 0600); a stopped bot's store is changed directly, for the markets and
+bot id it last ran with. Every command is recorded in the audit log (ctl audit).
 
-  pause [--reason TEXT]   no new orders until resume (exits of open positions still run)
-  resume                  clear the pause
-  stop [--sell]           emergency stop: pause, cancel open orders, and with --sell sell
-                          every position at market; exit code 1 if any of it failed. With no
-                          bot running it can only pause (cancelling needs the bot's exchange)
-  status [--json]         paused/safe-mode flags, position, cash and P&L per market
+  pause [--reason TEXT]   no new entries until resume (exits of open positions still run)
+  resume [--clear-safe-mode]
+                          re-runs the safety checks (a running bot reconciles orders and
+                          balances first; a difference refuses the resume, exit 1), then
+                          clears the pause and an emergency stop; safe mode only with the flag
+  stop [--sell]           emergency stop: waits for the order in flight, cancels our open
+                          orders, with --sell sells every position at market, then HALTS: no
+                          order at all (stop losses included) until resume; exit 1 if any of
+                          it failed. With no bot running it can only halt (cancelling and
+                          selling need the bot's exchange)
+  status [--json]         switches, positions, cash and P&L per market and for the account
+  set <param> <value>     change a run-time parameter, checked like the start-up flag of the
+                          same name; applied at the next candle close (a strategy period
+                          re-warms the strategy). Bad value: one line, exit 2.
+                          Risk: stop-loss take-profit max-daily-loss trailing-stop
+                          cooldown-hours budget stale-after; strategy: period std oversold
+                          overbought fast slow signal (those of the bot's strategy)
+  unset <param>           drop the run-time value: the start-up value applies again
+  params [--json]         the parameters in force, their start-up values and every change
+  audit [--json] [--limit N]   the newest operator commands (who, what, when, result)
+
+Precedence: a value set at run time is stored (versioned, audited) and wins over the start-up
+configuration (flags, environment, defaults), also after a restart, until \`ctl unset\`.
 `;
 
+/** The bot's operator as ctl reaches it: over the control channel, or over the store. */
+type Target = ControlHandlers;
+
 /** Runs ctl and returns the exit code. */
-export async function runCtlCommand(
-  args: readonly string[],
-  io: CtlIo,
-  trader: TraderApi,
-): Promise<number> {
+export async function runCtlCommand(args: readonly string[], io: CtlIo): Promise<number> {
   const parsed = parseCtlConfig({ env: io.env, args });
   if (!parsed.ok) {
     io.stderr(`ctl: ${parsed.error} (see --help)\n`);
@@ -57,7 +82,6 @@ export async function runCtlCommand(
   }
   const lockBase = lockBaseOf(kvPath);
   try {
-    let value: unknown;
     let lock;
     try {
       lock = await acquireInstanceLock(lockBase);
@@ -78,125 +102,167 @@ export async function runCtlCommand(
         );
         return 1;
       }
-      value = await sendControl(file, requestOf(command));
-    } else {
-      try {
-        value = await direct(command, { kvPath, io, trader });
-      } finally {
-        lock.release();
+      const remote: Target = {
+        execute: (body) => sendControl(file, { method: "POST", path: "/command", body }),
+        status: () => sendControl(file, { method: "GET", path: "/status" }),
+        params: () => sendControl(file, { method: "GET", path: "/params" }),
+        audit: (limit) => sendControl(file, { method: "GET", path: `/audit?limit=${limit}` }),
+      };
+      return await perform(command, remote, io);
+    }
+    try {
+      if (!/^[a-z]+:\/\//i.test(kvPath) && !(await exists(kvPath))) {
+        io.stderr(`ctl: no bot state at ${kvPath} (start the bot first, or pass --kv)\n`);
+        return 1;
       }
-      if (value === undefined) return 1;
+      const kv = await Deno.openKv(kvPath);
+      try {
+        const operator = createOperator({
+          store: new KvStore(kv),
+          clock: WALL_CLOCK,
+          // Nobody else hears a stopped bot's events: the audit log records the command.
+          notifier: { notify() {} },
+        });
+        return await perform(command, {
+          execute: (body) => operator.execute("ctl", body),
+          status: () => operator.status(),
+          params: () => operator.params(),
+          audit: (limit) => operator.auditLog({ limit }),
+        }, io);
+      } finally {
+        kv.close();
+      }
+    } finally {
+      lock.release();
     }
-    if (command.kind === "status" && command.json) {
-      io.stdout(JSON.stringify(value, bigintText) + "\n");
-      return 0;
-    }
-    if (command.kind === "stop" && lock === undefined) {
-      // The running bot's answer: what it did per market, then the state now.
-      const { reports, status } = value as StopAnswer;
-      const errors = reports.flatMap((r) => r.errors.map((e) => `${r.market}: ${e}`));
-      io.stdout(
-        `${errors.length === 0 ? "emergency stop done" : "emergency stop INCOMPLETE"}\n${
-          reports.map(stopLine).join("\n")
-        }\n${formatStatus(status)}\n`,
-      );
-      for (const e of errors) io.stderr(`ctl: stop: ${e}\n`);
-      return errors.length === 0 ? 0 : 1;
-    }
-    io.stdout(`${summary(command.kind, value)}\n`);
-    return 0;
   } catch (error) {
     io.stderr(`ctl: ${firstLine(error)}\n`);
     return 1;
   }
 }
 
-function requestOf(command: CtlCommand): { method: "GET" | "POST"; path: string; body?: unknown } {
-  switch (command.kind) {
-    case "pause":
-      return { method: "POST", path: "/pause", body: { reason: command.reason } };
-    case "resume":
-      return { method: "POST", path: "/resume", body: {} };
-    case "stop":
-      return { method: "POST", path: "/stop", body: { sell: command.sell } };
-    case "status":
-      return { method: "GET", path: "/status" };
+const WALL_CLOCK: Clock = {
+  nowMs: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const timer = setTimeout(resolve, ms);
+      signal?.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve();
+      }, { once: true });
+    }),
+};
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
-/** No bot runs: change the KV directly (under the lock). Undefined after printing an error. */
-async function direct(
-  command: CtlCommand,
-  ctx: { kvPath: string; io: CtlIo; trader: TraderApi },
-): Promise<unknown> {
-  const local = !/^[a-z]+:\/\//i.test(ctx.kvPath);
-  if (local) {
-    try {
-      await Deno.stat(ctx.kvPath);
-    } catch {
-      ctx.io.stderr(`ctl: no bot state at ${ctx.kvPath} (start the bot first, or pass --kv)\n`);
-      return undefined;
+/** Asks the operator and prints the answer; the exit code. */
+async function perform(command: CtlCommand, target: Target, io: CtlIo): Promise<number> {
+  switch (command.kind) {
+    case "status": {
+      const status = await target.status() as BotStatus;
+      io.stdout(command.json ? `${JSON.stringify(status)}\n` : `${formatStatus(status)}\n`);
+      return 0;
+    }
+    case "params": {
+      const params = await target.params() as ParamsView;
+      io.stdout(command.json ? `${JSON.stringify(params)}\n` : `${formatParams(params)}\n`);
+      return 0;
+    }
+    case "audit": {
+      const records = await target.audit(command.limit) as CommandRecord[];
+      io.stdout(command.json ? `${JSON.stringify(records)}\n` : `${formatAudit(records)}\n`);
+      return 0;
     }
   }
-  const config = parseConfig("paper", { env: ctx.io.env, args: [] });
-  if (!config.ok) {
-    ctx.io.stderr(`ctl: ${config.error}\n`);
-    return undefined;
+  const outcome = await target.execute(operatorCommand(command)) as CommandOutcome;
+  return report(command, outcome, io);
+}
+
+function operatorCommand(command: CtlCommand): OperatorCommand {
+  switch (command.kind) {
+    case "pause":
+      return { kind: "pause", reason: command.reason };
+    case "resume":
+      return { kind: "resume", clearSafeMode: command.clearSafeMode };
+    case "stop":
+      return { kind: "stop", sell: command.sell };
+    case "set":
+      return { kind: "set", name: command.name, value: command.value };
+    case "unset":
+      return { kind: "unset", name: command.name };
+    default:
+      throw new RangeError(`Cannot send ctl ${command.kind} as a command`);
   }
-  const configs = config.value.markets.map((m) => traderConfigOf(config.value, m));
-  const kv = await Deno.openKv(ctx.kvPath);
-  try {
-    const store = new KvStore(kv);
-    const status = async () => {
-      const out = [];
-      for (const c of configs) {
-        out.push(await ctx.trader.traderStatus(store, c, { nowMs: Date.now() }));
-      }
-      return out;
-    };
-    switch (command.kind) {
-      case "pause":
-        await ctx.trader.pauseTrading(store, command.reason, { atMs: Date.now() });
-        return await status();
-      case "resume":
-        await ctx.trader.resumeTrading(store, { atMs: Date.now() });
-        return await status();
-      case "stop":
-        await ctx.trader.pauseTrading(store, "emergency stop requested by ctl (bot not running)", {
-          atMs: Date.now(),
-        });
-        ctx.io.stderr(
-          "ctl: no bot is running: trading is paused; start the bot (it stays paused) and run " +
-            "stop again to cancel open orders" + (command.sell ? " and sell positions\n" : "\n"),
+}
+
+/** Prints what a command did; refusals are one line on stderr. */
+function report(command: CtlCommand, outcome: CommandOutcome, io: CtlIo): number {
+  const status = formatStatus(outcome.status);
+  if (outcome.result === "refused") {
+    io.stderr(`ctl: ${command.kind}: ${outcome.detail}\n`);
+    // A refused resume is a failed check (exit 1); anything else was bad input (exit 2).
+    return command.kind === "resume" ? 1 : 2;
+  }
+  switch (command.kind) {
+    case "stop": {
+      if (!outcome.status.running) {
+        io.stdout(`halted\n${status}\n`);
+        io.stderr(
+          "ctl: no bot is running: trading is halted and paused; start the bot (it stays " +
+            "stopped) and run stop again to cancel open orders" +
+            (command.sell ? " and sell positions\n" : "\n"),
         );
-        return await status();
-      case "status":
-        return await status();
+        return 0;
+      }
+      const done = outcome.result === "done";
+      io.stdout(
+        `${done ? "emergency stop done" : "emergency stop INCOMPLETE"}\n${
+          outcome.reports.map(stopText).join("\n")
+        }\n${status}\n`,
+      );
+      for (const r of outcome.reports) {
+        for (const e of r.errors) io.stderr(`ctl: stop: ${r.market}: ${e}\n`);
+      }
+      return done ? 0 : 1;
     }
-  } finally {
-    kv.close();
+    case "set":
+    case "unset":
+      if (outcome.result !== "done") {
+        io.stderr(`ctl: ${command.kind}: ${outcome.detail}\n`);
+        return 1;
+      }
+      io.stdout(`${outcome.detail}\n`);
+      return 0;
+    default: {
+      if (outcome.result !== "done") {
+        io.stderr(`ctl: ${command.kind}: ${outcome.detail}\n`);
+        return 1;
+      }
+      const head = command.kind === "pause" ? "paused" : "resumed";
+      const note = command.kind === "resume" && outcome.detail.includes("safe mode stays")
+        ? `\n${outcome.detail}`
+        : "";
+      io.stdout(`${head}${note}\n${status}\n`);
+      return 0;
+    }
   }
 }
 
 /** One line of what the emergency stop did on a market. */
-function stopLine(r: StopAnswer["reports"][number]): string {
+function stopText(r: StopReport): string {
   const cancelled = `${r.cancelled.length} order${r.cancelled.length === 1 ? "" : "s"} cancelled`;
   const sold = r.sold === null
     ? ""
     : `, sold ${r.sold.volume} for ${group(r.sold.funds)} KRW (${r.sold.state})`;
   return `${r.market}: ${cancelled}${sold}`;
-}
-
-/** One readable paragraph of what ctl did and the state now. */
-function summary(kind: string, value: unknown): string {
-  // A stop without a bot only pauses: say that, not "emergency stop done".
-  const head = { pause: "paused", resume: "resumed", stop: "paused", status: "" }[kind] ?? kind;
-  const body = formatStatus(value as TraderStatus[]);
-  return head === "" ? body : `${head}\n${body}`;
-}
-
-function bigintText(_key: string, value: unknown): unknown {
-  return typeof value === "bigint" ? formatUnits(value) : value;
 }
 
 function firstLine(error: unknown): string {

@@ -54,9 +54,9 @@ import { createSandbox, defaultDataDir, type Sandbox } from "../sandbox/mod.ts";
 import type { BookSnapshot } from "../core/order_book.ts";
 import { controlFilePath, startControlServer } from "./control.ts";
 import type { TraderApi, TraderConfig, TraderDeps } from "./trader_api.ts";
-import type { TraderStatus } from "../trader.ts";
+import { createOperator, EventStream, recordRun } from "../mod.ts";
+import { STRATEGIES } from "../core/strategies/mod.ts";
 import { formatStatus, group } from "./status_text.ts";
-import type { StopAnswer } from "./trader_api.ts";
 
 /** What a trading command needs from the process (built by `main.ts`). */
 export interface RunIo {
@@ -364,7 +364,10 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
     await store.verifyState();
     await startStore(store, { config, rest, books, found, clock, logger });
     await store.claimInstance(io.pid, clock.nowMs());
-    const notifier = new ConsoleNotifier(logger, { displayMs: ctx.demo?.displayMs });
+    const consoleNotifier = new ConsoleNotifier(logger, { displayMs: ctx.demo?.displayMs });
+    // The one event stream: every listener (the console, the demo's story) hears every event.
+    const notifier = new EventStream(store, clock);
+    notifier.subscribe((event) => consoleNotifier.notify(event));
     if (ctx.demo !== undefined) notifier.subscribe(ctx.demo.onEvent);
     notifier.subscribe((event) => {
       if (ctx.demo !== undefined) return;
@@ -434,39 +437,25 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
     });
     const allDeps = traderConfigs.map((c) => depsOf(c.market));
 
-    const notifyControl = () => {
-      store.getControl().then(
-        (c) => notifier.notify({ type: "StateChanged", atMs: clock.nowMs(), ...c }),
-        () => {},
-      );
-    };
+    await recordRun(store, {
+      botId: config.botId,
+      mode: config.mode,
+      traders: traderConfigs.map((c) => ({ botId: c.botId, market: c.market })),
+      timeframe: config.timeframe,
+      strategy: config.strategy,
+      strategyParams: strategyParamsOf(config),
+      rules: config.rules,
+      budgetPct: config.budgetPct,
+      staleAfterMs: config.staleAfterMs,
+      feeBps: config.feeBps,
+      startedAtMs: clock.nowMs(),
+    });
+    const operator = createOperator({ store, clock, notifier, exchange, traders: traderConfigs });
     const control = await startControlServer(controlFilePath(lockBase), {
-      pause: async (reason) => {
-        await ctx.trader.pauseTrading(store, reason, { atMs: clock.nowMs() });
-        notifyControl();
-        return await statusOf(ctx.trader, store, { configs: traderConfigs, nowMs: clock.nowMs() });
-      },
-      resume: async () => {
-        await ctx.trader.resumeTrading(store, { atMs: clock.nowMs() });
-        notifyControl();
-        return await statusOf(ctx.trader, store, { configs: traderConfigs, nowMs: clock.nowMs() });
-      },
-      stop: async (sell) => {
-        const reports = [];
-        for (const [i, c] of traderConfigs.entries()) {
-          const report = await ctx.trader.emergencyStop(allDeps[i]!, c, { sellPositions: sell });
-          reports.push({ market: c.market, ...report });
-        }
-        const answer: StopAnswer = {
-          reports,
-          status: await statusOf(ctx.trader, store, {
-            configs: traderConfigs,
-            nowMs: clock.nowMs(),
-          }),
-        };
-        return answer;
-      },
-      status: () => statusOf(ctx.trader, store, { configs: traderConfigs, nowMs: clock.nowMs() }),
+      execute: (command) => operator.execute("ctl", command),
+      status: () => operator.status(),
+      params: () => operator.params(),
+      audit: (limit) => operator.auditLog({ limit }),
     });
     logger.info(
       `${config.mode}: trading ${
@@ -484,10 +473,7 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       io.interrupt.removeEventListener("abort", stop);
       controller.abort();
       try {
-        const status = await statusOf(ctx.trader, store, {
-          configs: traderConfigs,
-          nowMs: clock.nowMs(),
-        });
+        const status = await operator.status();
         logger.info(`${config.mode}: stopped\n${formatStatus(status, { stopped: true })}`, {
           event: "Stopped",
           status,
@@ -506,14 +492,12 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
   }
 }
 
-async function statusOf(
-  trader: TraderApi,
-  store: KvStore,
-  options: { readonly configs: readonly TraderConfig[]; readonly nowMs: number },
-): Promise<TraderStatus[]> {
-  const out = [];
-  for (const c of options.configs) out.push(await trader.traderStatus(store, c, options));
-  return out;
+/** The strategy's parameters with its defaults filled in. */
+function strategyParamsOf(config: BotConfig): Record<string, number> {
+  const parsed: object = STRATEGIES[config.strategy].params.parse(config.strategyParams);
+  return Object.fromEntries(
+    Object.entries(parsed).filter((e): e is [string, number] => typeof e[1] === "number"),
+  );
 }
 
 /** The trader's config for one market. */
@@ -525,6 +509,8 @@ export function traderConfigOf(config: BotConfig, market: string): TraderConfig 
     market,
     timeframe: config.timeframe,
     strategy: createStrategy(config.strategy, config.strategyParams),
+    strategyId: config.strategy,
+    strategyParams: strategyParamsOf(config),
     rules: config.rules,
     feeBps: config.feeBps,
     budgetPct: config.budgetPct,

@@ -1,8 +1,15 @@
-/** Readable text of a trader's status (`deno task ctl status`, the end of a run). */
+/** Readable text of the operator's read models (`deno task ctl`, the end of a run). */
 
-import { formatKrw, formatPrice, formatVolume, groupDigits } from "../core/format.ts";
+import {
+  formatDateTime,
+  formatKrw,
+  formatPrice,
+  formatVolume,
+  groupDigits,
+} from "../core/format.ts";
 import { parseUnits } from "../core/money.ts";
-import type { TraderStatus } from "../trader.ts";
+import type { BotStatus, ParamsView } from "../mod.ts";
+import type { CommandRecord } from "../ports.ts";
 
 /** Options of `formatStatus`. */
 export interface StatusTextOptions {
@@ -10,45 +17,89 @@ export interface StatusTextOptions {
   readonly stopped?: boolean;
 }
 
-/** A few lines per market: switches, position, cash, equity, P&L, open orders. */
-export function formatStatus(
-  statuses: readonly TraderStatus[],
-  options: StatusTextOptions = {},
-): string {
-  return statuses.map((s) => {
-    const at = { atMs: s.lastPriceAtMs ?? s.position?.entryMs ?? 0, market: s.market };
-    const state = options.stopped === true
-      ? `stopped${s.paused ? " (PAUSED)" : ""}`
-      : s.paused
-      ? "PAUSED"
-      : "running";
+/**
+ * A few lines per market (switches, position, cash, equity, P&L, open orders), then the account
+ * (the sums of the markets).
+ */
+export function formatStatus(s: BotStatus, options: StatusTextOptions = {}): string {
+  const switches = s.halted ? "STOPPED (emergency stop)" : s.paused ? "PAUSED" : "";
+  const run = options.stopped === true
+    ? `stopped${switches === "" ? "" : ` (${switches})`}`
+    : switches === ""
+    ? "running"
+    : switches;
+  const state = `${run}${s.safeMode ? ", SAFE MODE (no new entries)" : ""}${
+    s.reason === "" ? "" : ` — ${s.reason}`
+  }`;
+  const blocks = s.markets.map((m) => {
+    const at = { atMs: m.lastPriceAtMs ?? m.position?.entryMs ?? 0, market: m.market };
+    const p = m.position;
     const lines = [
-      `${s.market} (bot ${s.botId}): ${state}${s.safeMode ? ", SAFE MODE (no new entries)" : ""}${
-        s.reason === "" ? "" : ` — ${s.reason}`
-      }`,
-      s.position === null
+      `${m.market} (bot ${m.botId}): ${state}`,
+      p === null
         ? "  position: flat"
-        : `  position: ${formatVolume(parseUnits(s.position.volume))} @ ${
-          formatPrice(parseUnits(s.position.avgPrice), at)
+        : `  position: ${formatVolume(parseUnits(p.volume))} @ ${
+          formatPrice(parseUnits(p.avgPrice), at)
         } KRW` +
-          (s.position.stop === null
+          (p.stop === null ? "" : `, stop ${formatPrice(parseUnits(p.stop), at)}`) +
+          (p.target === null ? "" : `, target ${formatPrice(parseUnits(p.target), at)}`) +
+          (m.unrealizedPnl === null
             ? ""
-            : `, stop ${formatPrice(parseUnits(s.position.stop), at)}`) +
-          (s.position.target === null
-            ? ""
-            : `, target ${formatPrice(parseUnits(s.position.target), at)}`),
-      `  cash: ${formatKrw(parseUnits(s.cash))} KRW` +
-      (s.equity === null ? "" : `, equity ${formatKrw(s.equity)} KRW`) +
-      (s.lastPrice === null ? "" : `, last price ${formatPrice(s.lastPrice, at)}`),
-      `  today's realized P&L: ${formatKrw(parseUnits(s.dailyPnl), { signed: true })} KRW${
-        s.dailyLossBlocked ? " (daily loss limit hit: entries blocked)" : ""
-      }`,
+            : `, unrealized ${formatKrw(m.unrealizedPnl, { signed: true })} KRW`),
+      `  cash: ${formatKrw(parseUnits(m.cash))} KRW` +
+      (m.equity === null ? "" : `, equity ${formatKrw(m.equity)} KRW`) +
+      (m.lastPrice === null ? "" : `, last price ${formatPrice(m.lastPrice, at)}`),
+      `  today's realized P&L: ${formatKrw(parseUnits(m.dailyPnl), { signed: true })} KRW${
+        m.dailyLossBlocked ? " (daily loss limit hit: entries blocked)" : ""
+      }; since start ${formatKrw(parseUnits(m.realizedPnl), { signed: true })} KRW`,
     ];
-    for (const i of s.openIntents) {
+    for (const i of m.openIntents) {
       lines.push(`  open order: ${i.side === "bid" ? "BUY" : "SELL"} ${i.state} ${i.identifier}`);
     }
     return lines.join("\n");
-  }).join("\n");
+  });
+  const a = s.account;
+  blocks.push(
+    `account (${s.markets.length} market${s.markets.length === 1 ? "" : "s"}): cash ${
+      formatKrw(parseUnits(a.cash))
+    } KRW, in positions ${formatKrw(parseUnits(a.positionsCost))} KRW` +
+      (a.equity === null ? "" : `, equity ${formatKrw(a.equity)} KRW`) +
+      `\n  today's realized P&L: ${
+        formatKrw(parseUnits(a.dailyPnl), { signed: true })
+      } KRW; since start ${formatKrw(parseUnits(a.realizedPnl), { signed: true })} KRW; fees ${
+        formatKrw(parseUnits(a.fees))
+      } KRW`,
+  );
+  return blocks.join("\n");
+}
+
+/** `ctl params`: the values in force (marking overrides), then the history. */
+export function formatParams(p: ParamsView): string {
+  const lines = [`run-time parameters (version ${p.version}, strategy ${p.strategy}):`];
+  for (const v of p.params) {
+    lines.push(
+      `  ${v.name.padEnd(15)} ${String(v.value ?? "-").padStart(8)}${
+        v.overridden ? `  (set at run time; start-up value ${v.startup ?? "-"})` : ""
+      }`,
+    );
+  }
+  lines.push(p.history.length === 0 ? "history: no changes" : "history:");
+  for (const h of p.history) {
+    lines.push(
+      `  v${h.version} ${formatDateTime(h.atMs)} ${h.actor}: ${h.name} ${
+        h.from ?? "(start-up)"
+      } -> ${h.to ?? "(start-up)"}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+/** `ctl audit`: one line per command, newest first. */
+export function formatAudit(records: readonly CommandRecord[]): string {
+  if (records.length === 0) return "audit log: no commands";
+  return records.map((r) =>
+    `${formatDateTime(r.atMs)} ${r.actor}: ${r.command} -> ${r.result}: ${r.detail}`
+  ).join("\n");
 }
 
 /** `"1234567.891"` → `"1,234,567.89"` (at most two decimals, cut, not rounded). */

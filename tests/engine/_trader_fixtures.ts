@@ -15,6 +15,13 @@ import type { Clock, MarketEvent } from "../../engine/ports.ts";
 import type { BookSnapshot } from "../../engine/sandbox/feed.ts";
 import { runTrader, type TraderConfig, type TraderDeps } from "../../engine/trader.ts";
 import { RecordingNotifier, T0_MS } from "./_order_fixtures.ts";
+import {
+  type BotStatus,
+  createOperator,
+  type MarketStatus,
+  type Operator,
+  recordRun,
+} from "../../engine/operator/mod.ts";
 
 export { RecordingNotifier, T0_MS };
 
@@ -178,4 +185,53 @@ export async function runSteps(
       ),
   };
   await runTrader(deps, config, new AbortController().signal);
+}
+
+/** Writes the run record of a one-market bot with `config` (what the run command does at start). */
+export async function recordTestRun(
+  w: World,
+  config: TraderConfig = traderConfig(),
+): Promise<void> {
+  await recordRun(w.store, {
+    botId: config.botId,
+    mode: "paper",
+    traders: [{ botId: config.botId, market: config.market }],
+    timeframe: config.timeframe,
+    strategy: config.strategyId ?? config.strategy.name,
+    strategyParams: config.strategyParams ?? {},
+    rules: config.rules,
+    budgetPct: config.budgetPct,
+    staleAfterMs: config.staleAfterMs,
+    feeBps: config.feeBps,
+    startedAtMs: w.clock.nowMs(),
+  });
+}
+
+/** The operator of a world's bot: with its exchange (running) or over the store alone. */
+export function operatorOf(
+  w: World,
+  options: { readonly running?: boolean; readonly nowMs?: number } = {},
+): Operator {
+  const nowMs = options.nowMs;
+  return createOperator({
+    store: w.store,
+    clock: {
+      nowMs: () => nowMs ?? w.clock.nowMs(),
+      sleep: (ms, signal) => w.clock.sleep(ms, signal),
+    },
+    notifier: w.notifier,
+    ...(options.running === false ? {} : { exchange: w.exchange }),
+  });
+}
+
+/** The one market's status with the bot's switches (records the run when missing). */
+export async function marketStatusAt(
+  w: World,
+  nowMs: number,
+  config: TraderConfig = traderConfig(),
+): Promise<MarketStatus & Pick<BotStatus, "paused" | "safeMode" | "halted">> {
+  if ((await w.store.getRunRecord()) === undefined) await recordTestRun(w, config);
+  const status = await operatorOf(w, { nowMs }).status();
+  const { paused, safeMode, halted } = status;
+  return { ...status.markets[0]!, paused, safeMode, halted };
 }

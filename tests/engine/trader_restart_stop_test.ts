@@ -20,9 +20,10 @@ import type {
   OrderRequest,
   StoredFill,
 } from "../../engine/ports.ts";
-import { runTrader, type TraderConfig, traderStatus } from "../../engine/trader.ts";
+import { runTrader, type TraderConfig } from "../../engine/trader.ts";
 import {
   candle,
+  marketStatusAt,
   minute,
   scripted,
   type Step,
@@ -157,7 +158,7 @@ Deno.test("stop loss right after a restart: the first price update below the sto
   const first = newTape();
   const run = await runProcess(w, CONFIG, OPEN_POSITION, { tape: first, holdOpen: true });
   assert.deepEqual(first.orders.map((o) => o.side), ["bid"]);
-  const before = await traderStatus(w.store, CONFIG, { nowMs: minute(2) });
+  const before = await marketStatusAt(w, minute(2), CONFIG);
   assert.equal(before.position?.stop, "95000000");
   // Kill: abort the loop and drop every object but the KV and the exchange.
   run.kill();
@@ -176,7 +177,7 @@ Deno.test("stop loss right after a restart: the first price update below the sto
   const fills = await fillsInTime(again);
   assert.deepEqual(fills.map((f) => f.side), ["bid", "ask"]);
   assert.equal(fills[1]!.tsMs, minute(3));
-  const after = await traderStatus(again.store, CONFIG, { nowMs: minute(4) });
+  const after = await marketStatusAt(again, minute(4), CONFIG);
   assert.equal(after.position, null);
   w.kv.close();
 });

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { KvStore } from "../../engine/adapters/kv_store.ts";
 import type { EngineEvent } from "../../engine/ports.ts";
-import { emergencyStop, pauseTrading, resumeTrading, traderStatus } from "../../engine/trader.ts";
 import {
   candle,
+  marketStatusAt,
   minute,
+  operatorOf,
+  recordTestRun,
   runSteps,
   scripted,
   traderConfig,
@@ -48,7 +49,7 @@ Deno.test("runTrader() fires the stop loss on a price update in the middle of a 
   assert.equal(fills[1]!.tsMs, minute(1) + 25_000);
   const risk = ofType(w.notifier.events, "RiskTriggered");
   assert.deepEqual(risk.map((e) => [e.rule, e.price]), [["stop_loss", "94900000"]]);
-  const status = await traderStatus(w.store, traderConfig(), { nowMs: minute(2) });
+  const status = await marketStatusAt(w, minute(2));
   assert.equal(status.position, null);
   w.kv.close();
 });
@@ -70,7 +71,7 @@ Deno.test("runTrader() exits before it enters: a stop at a close, then the close
     ["ask", minute(3) + 500],
     ["bid", minute(3) + 500],
   ]);
-  const status = await traderStatus(w.store, traderConfig(), { nowMs: minute(4) });
+  const status = await marketStatusAt(w, minute(4));
   // The new entry at 94,001,000 (best ask) has its own stop, 5% below.
   assert.equal(status.position?.stop, "89300000");
   w.kv.close();
@@ -83,7 +84,9 @@ Deno.test("runTrader() paused blocks entries but still exits", async () => {
     { atMs: minute(0) + 30_000, price: 100_000_000 },
     { atMs: minute(1) + 500, candle: candle(0, 100_000_000) },
   ]);
-  await pauseTrading(w.store, "operator", { atMs: minute(1) + 600 });
+  await recordTestRun(w);
+  const paused = await operatorOf(w).execute("ctl", { kind: "pause", reason: "operator" });
+  assert.equal(paused.result, "done");
   const again = await world({ reuse: w });
   await runSteps(again, traderConfig({ strategy }), [
     { atMs: minute(2) + 500, candle: candle(1, 101_000_000) },
@@ -95,7 +98,8 @@ Deno.test("runTrader() paused blocks entries but still exits", async () => {
   const signals = await w.store.listSignals("KRW-BTC");
   const skipped = signals.find((s) => s.signalId === `script@${minute(3)}`);
   assert.match(skipped?.reason ?? "", /not entered: trading is paused \(operator\)/);
-  await resumeTrading(w.store, { atMs: minute(5) });
+  const resumed = await operatorOf(again).execute("ctl", { kind: "resume" });
+  assert.equal(resumed.result, "done", resumed.detail);
   assert.equal((await w.store.getControl()).paused, false);
   w.kv.close();
 });
@@ -132,7 +136,7 @@ Deno.test("runTrader() keeps the daily loss limit across a restart", async () =>
     { atMs: minute(1) + 10_000, price: 96_000_000 },
   ]);
   assert.deepEqual((await fillsBySide(w)).map((f) => f.side), ["bid", "ask"]);
-  const first = await traderStatus(w.store, traderConfig(), { nowMs: minute(2) });
+  const first = await marketStatusAt(w, minute(2));
   assert.equal(first.dailyLossBlocked, true);
   // A new process: a new store object over the same KV, a fresh strategy.
   const again = await world({ reuse: w });
@@ -271,10 +275,10 @@ Deno.test("runTrader() restores the position and its exit levels on restart with
     { atMs: minute(1) + 500, candle: candle(0, 100_000_000) },
     { atMs: minute(1) + 20_000, price: 99_000_000 },
   ]);
-  const before = await traderStatus(w.store, traderConfig(), { nowMs: minute(2) });
+  const before = await marketStatusAt(w, minute(2));
   assert.ok(before.position !== null);
   const again = await world({ reuse: w });
-  const restored = await traderStatus(again.store, traderConfig(), { nowMs: minute(2) });
+  const restored = await marketStatusAt(again, minute(2));
   assert.deepEqual(restored.position, before.position);
   // The restarted stream back-fills the decided candle again; the strategy says buy again.
   await runSteps(again, traderConfig({ strategy: BUY_AT_0 }), [
@@ -293,36 +297,33 @@ Deno.test("runTrader() restores the position and its exit levels on restart with
   w.kv.close();
 });
 
-Deno.test("emergencyStop() pauses, cancels our open orders and sells the position", async () => {
+Deno.test("operator stop --sell halts, cancels our open orders and sells the position", async () => {
   const w = await world();
   await runSteps(w, traderConfig({ strategy: BUY_AT_0 }), [
     { atMs: minute(0) + 30_000, price: 100_000_000 },
     { atMs: minute(1) + 500, candle: candle(0, 100_000_000) },
   ]);
-  const deps = {
-    clock: w.clock,
-    exchange: w.exchange,
-    account: w.exchange,
-    store: w.store,
-    notifier: w.notifier,
-  };
-  const report = await emergencyStop(deps, traderConfig(), { sellPositions: true });
-  assert.deepEqual(report.cancelled, []);
-  assert.deepEqual(report.errors, []);
-  assert.equal(report.sold?.state, "FILLED");
-  const status = await traderStatus(w.store, traderConfig(), { nowMs: minute(2) });
+  await recordTestRun(w);
+  const outcome = await operatorOf(w).execute("ctl", { kind: "stop", sell: true });
+  assert.equal(outcome.result, "done", outcome.detail);
+  const [report] = outcome.reports;
+  assert.deepEqual(report?.cancelled, []);
+  assert.deepEqual(report?.errors, []);
+  assert.equal(report?.sold?.state, "FILLED");
+  const status = await marketStatusAt(w, minute(2));
   assert.equal(status.paused, true);
+  assert.equal(status.halted, true);
   assert.equal(status.position, null);
   assert.deepEqual(status.openIntents, []);
   w.kv.close();
 });
 
-Deno.test("traderStatus() reads a fresh store", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const status = await traderStatus(new KvStore(kv), traderConfig(), { nowMs: minute(0) });
+Deno.test("operator status reads a fresh store", async () => {
+  const w = await world();
+  const status = await marketStatusAt(w, minute(0));
   assert.equal(status.paused, false);
   assert.equal(status.position, null);
   assert.equal(status.lastPrice, null);
   assert.equal(status.dailyPnl, "0");
-  kv.close();
+  w.kv.close();
 });

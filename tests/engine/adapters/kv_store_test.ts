@@ -257,7 +257,12 @@ Deno.test("control, signals, equity and events survive a restart (file KV)", asy
       }),
       true,
     );
-    await store.recordEquity({ tsMs: T0_MS, equity: u("1000000"), cash: u("985000") });
+    await store.recordEquity({
+      market: "KRW-BTC",
+      tsMs: T0_MS,
+      equity: u("1000000"),
+      cash: u("985000"),
+    });
     const before = {
       intents: await store.listIntents(["OPEN"]),
       ledger: ledgerFields(await store.getLedger("KRW-BTC")),
@@ -278,7 +283,9 @@ Deno.test("control, signals, equity and events survive a restart (file KV)", asy
     assert.deepEqual(await store.getControl(), before.control);
     assert.equal(await store.dailyPnl(Date.UTC(2026, 10, 24)), before.pnl);
     assert.deepEqual((await store.listSignals("KRW-BTC")).map((s) => s.signalId), ["s1"]);
-    assert.deepEqual((await store.listEquity()).map((e) => e.cash), [u("985000")]);
+    assert.deepEqual((await store.listEquity({ market: "KRW-BTC" })).map((e) => e.cash), [
+      u("985000"),
+    ]);
     assert.equal(
       await store.recordSignal({
         market: "KRW-BTC",

@@ -1,0 +1,320 @@
+/**
+ * The operator's commands: pause, resume, emergency stop and run-time parameter changes. Each
+ * runs under the order gate (`exclusive`: it waits for the order in flight and no order handling
+ * starts until it is done), so an emergency stop never meets a submit halfway and, once it has
+ * committed the halt, every later submit is refused (`halted`).
+ *
+ * Without an exchange (the bot is stopped and ctl works on its store) a stop can only halt and
+ * pause (cancelling needs the bot's exchange); a resume clears the switches and the safety
+ * checks run when the bot starts (it reconciles before any order).
+ */
+
+import { formatUnits, unitsFromNumber } from "../core/money.ts";
+import {
+  DEFAULT_ORDER_MANAGER_CONFIG,
+  driveIntent,
+  type OrderManagerConfig,
+  type OrderManagerDeps,
+  reconcile,
+  submitOrder,
+} from "../order_manager.ts";
+import type { Account, Clock, Exchange, Notifier, RunRecord, Store } from "../ports.ts";
+import { LIVE_INTENT_STATES } from "../ports.ts";
+import { describeSubmitDenial, orderManagerConfigOf, type TraderConfig } from "../trader.ts";
+import { gateOf } from "../order_gate.ts";
+import { parseRuntimeParam } from "../config.ts";
+import { settingsOf } from "./read_models.ts";
+
+/** What the commands use. */
+export interface CommandDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly notifier: Notifier;
+  /** The running bot's exchange; absent on a stopped bot's store. */
+  readonly exchange?: Exchange & Account;
+}
+
+/** How a command ended and one line of what it did (or why not). */
+export interface CommandEnd {
+  readonly result: "done" | "refused" | "failed";
+  readonly detail: string;
+}
+
+/** What an emergency stop did on one market. */
+export interface StopReport {
+  readonly market: string;
+  /** Uuids of our open orders that were cancelled. */
+  readonly cancelled: readonly string[];
+  /** The sale of the position (null when not asked for or nothing was held). */
+  readonly sold: {
+    readonly volume: string;
+    readonly funds: string;
+    readonly state: string;
+  } | null;
+  /** What went wrong, one line each. */
+  readonly errors: readonly string[];
+}
+
+/** The order manager's view of one traded market (config from the run record when stopped). */
+function omConfigOf(
+  run: RunRecord,
+  market: string,
+  traders?: readonly TraderConfig[],
+): OrderManagerConfig {
+  const running = traders?.find((t) => t.market === market);
+  if (running !== undefined) return orderManagerConfigOf(running);
+  const ref = run.traders.find((t) => t.market === market);
+  return { ...DEFAULT_ORDER_MANAGER_CONFIG, botId: ref?.botId ?? run.botId, feeBps: run.feeBps };
+}
+
+/** Kill switch on: no new entries (exits stay allowed). */
+export async function pause(deps: CommandDeps, reason: string): Promise<CommandEnd> {
+  return await gateOf(deps.store).exclusive(async () => {
+    const atMs = deps.clock.nowMs();
+    const control = await deps.store.setControl({ paused: true, reason }, atMs);
+    deps.notifier.notify({ type: "StateChanged", atMs, ...control });
+    return { result: "done", detail: `paused: ${reason}` };
+  });
+}
+
+/**
+ * Clears the pause and the halt after the safety checks pass: with a running bot a
+ * reconciliation (unresolved orders resolved, balances compared); a difference refuses the
+ * resume and leaves trading paused. Safe mode is cleared only when asked and the checks pass.
+ */
+export async function resume(
+  deps: CommandDeps,
+  options: {
+    readonly run: RunRecord;
+    readonly traders?: readonly TraderConfig[];
+    readonly clearSafeMode: boolean;
+  },
+): Promise<CommandEnd> {
+  const { store, clock, notifier, exchange } = deps;
+  return await gateOf(store).exclusive(async () => {
+    let checks = "checks run when the bot starts (it is not running)";
+    if (exchange !== undefined) {
+      const first = options.run.traders[0]!;
+      const om: OrderManagerDeps = { exchange, store, clock, notifier };
+      const report = await reconcile(om, omConfigOf(options.run, first.market, options.traders), {
+        account: exchange,
+      });
+      if (report.mismatches.length > 0) {
+        const text = report.mismatches.map((m) =>
+          `${m.currency} ledger ${formatUnits(m.ledger)} vs exchange ${formatUnits(m.exchange)}`
+        ).join(", ");
+        return { result: "refused", detail: `safety check failed: balances differ: ${text}` };
+      }
+      const live = await store.listIntents(LIVE_INTENT_STATES);
+      if (live.some((i) => i.state !== "OPEN")) {
+        return {
+          result: "refused",
+          detail: `safety check failed: ${live.length} order(s) still unresolved; try again`,
+        };
+      }
+      checks = "reconciliation passed";
+    }
+    const before = await store.getControl();
+    const clear = options.clearSafeMode;
+    const atMs = clock.nowMs();
+    const control = await store.setControl({
+      paused: false,
+      halted: false,
+      ...(clear ? { safeMode: false } : {}),
+      reason: clear ? "resumed, safe mode cleared" : "resumed",
+    }, atMs);
+    notifier.notify({ type: "StateChanged", atMs, ...control });
+    const safe = control.safeMode
+      ? "; safe mode stays on (resume --clear-safe-mode after checking)"
+      : before.safeMode
+      ? "; safe mode cleared"
+      : "";
+    return { result: "done", detail: `resumed (${checks})${safe}` };
+  });
+}
+
+/**
+ * Emergency stop: waits for the order in flight, cancels our open orders on every market
+ * (external orders are left alone), reads what filled, sells the positions when asked, then
+ * halts: no order at all (exits included) until a resume.
+ */
+export async function emergencyStop(
+  deps: CommandDeps,
+  options: {
+    readonly run: RunRecord;
+    readonly traders?: readonly TraderConfig[];
+    readonly sell: boolean;
+  },
+): Promise<CommandEnd & { readonly reports: readonly StopReport[] }> {
+  const { store, clock, notifier, exchange } = deps;
+  return await gateOf(store).exclusive(async () => {
+    const atMs = clock.nowMs();
+    await store.setControl({ paused: true, reason: "emergency stop" }, atMs);
+    const reports: StopReport[] = [];
+    if (exchange !== undefined) {
+      const om: OrderManagerDeps = { exchange, store, clock, notifier };
+      for (const t of options.run.traders) {
+        reports.push(
+          await stopMarket(om, {
+            run: options.run,
+            market: t.market,
+            botId: t.botId,
+            sell: options.sell,
+            omConfig: omConfigOf(options.run, t.market, options.traders),
+            atMs,
+          }),
+        );
+      }
+    }
+    const control = await store.setControl({
+      paused: true,
+      halted: true,
+      reason: "emergency stop",
+    }, clock.nowMs());
+    notifier.notify({ type: "StateChanged", atMs: clock.nowMs(), ...control });
+    const errors = reports.flatMap((r) => r.errors.map((e) => `${r.market}: ${e}`));
+    if (exchange === undefined) {
+      return {
+        result: "done",
+        reports,
+        detail: "halted and paused; no bot is running, so no order was cancelled" +
+          (options.sell ? " or sold" : "") + " (start the bot and stop again to do that)",
+      };
+    }
+    return {
+      result: errors.length === 0 ? "done" : "failed",
+      reports,
+      detail: errors.length === 0
+        ? `halted: ${reports.map(stopLine).join("; ")}`
+        : `halted, INCOMPLETE: ${errors.join("; ")}`,
+    };
+  });
+}
+
+/** One line of what the stop did on a market. */
+export function stopLine(r: StopReport): string {
+  const cancelled = `${r.cancelled.length} order${r.cancelled.length === 1 ? "" : "s"} cancelled`;
+  const sold = r.sold === null ? "" : `, sold ${r.sold.volume} for ${r.sold.funds} KRW`;
+  return `${r.market}: ${cancelled}${sold}`;
+}
+
+async function stopMarket(
+  om: OrderManagerDeps,
+  ctx: {
+    readonly run: RunRecord;
+    readonly market: string;
+    readonly botId: string;
+    readonly sell: boolean;
+    readonly omConfig: OrderManagerConfig;
+    readonly atMs: number;
+  },
+): Promise<StopReport> {
+  const { store, exchange } = om;
+  const { market } = ctx;
+  const cancelled: string[] = [];
+  const errors: string[] = [];
+  try {
+    for (const order of await exchange.openOrders(market)) {
+      const ours = order.identifier !== undefined &&
+        (await store.getIntent({ identifier: order.identifier })) !== undefined;
+      if (!ours) continue;
+      try {
+        const res = await exchange.cancelOrder({ uuid: order.uuid });
+        if (res.ok) cancelled.push(order.uuid);
+        else errors.push(`cancel ${order.uuid}: ${res.error.name}`);
+      } catch (error) {
+        errors.push(`cancel ${order.uuid}: ${firstLine(error)}`);
+      }
+    }
+    // Read the cancels (and whatever filled before them) into the ledger.
+    for (const intent of await store.listIntents(LIVE_INTENT_STATES)) {
+      if (intent.market !== market) continue;
+      await driveIntent(om, ctx.omConfig, intent, { send: false, waitForFills: false });
+    }
+  } catch (error) {
+    errors.push(`cancel: ${firstLine(error)}`);
+  }
+  let sold: StopReport["sold"] = null;
+  const ledger = await store.getLedger(market);
+  if (ctx.sell && ledger !== undefined && ledger.qty > 0n) {
+    const state = await store.getTraderState(ctx.botId);
+    const price = state !== undefined && state.lastPrice > 0
+      ? unitsFromNumber(state.lastPrice)
+      : ledger.avgPrice;
+    try {
+      const res = await submitOrder(om, ctx.omConfig, {
+        kind: "market_sell",
+        market,
+        signalId: `emergency@${ctx.atMs}`,
+        volume: ledger.qty,
+        referencePrice: price,
+      });
+      if (!res.ok) {
+        errors.push(`sell: ${describeSubmitDenial(res.error)}`);
+      } else {
+        const { intent } = res.value;
+        sold = {
+          volume: formatUnits(intent.filledVolume),
+          funds: formatUnits(intent.filledFunds),
+          state: intent.state,
+        };
+        if (intent.state !== "FILLED") errors.push(`sell: order ${intent.state.toLowerCase()}`);
+      }
+    } catch (error) {
+      errors.push(`sell: ${firstLine(error)}`);
+    }
+  }
+  return { market, cancelled, sold, errors };
+}
+
+/**
+ * Validates a run-time parameter change with the start-up config's schema and stores it
+ * (versioned, with its history); the traders apply it at their next candle close.
+ */
+export async function setParam(
+  deps: CommandDeps,
+  options: {
+    readonly run: RunRecord;
+    readonly name: string;
+    /** The new value as text, or null to remove the override (back to the start-up value). */
+    readonly value: string | null;
+    readonly actor: string;
+  },
+): Promise<CommandEnd> {
+  const { store, clock } = deps;
+  return await gateOf(store).exclusive(async () => {
+    const { name } = options;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const settings = await settingsOf(store, options.run);
+      const params = await store.getParams();
+      let value: number | null = null;
+      if (options.value !== null) {
+        const parsed = parseRuntimeParam(name, options.value, {
+          strategy: options.run.strategy,
+          strategyParams: settings.strategyParams,
+        });
+        if (!parsed.ok) return { result: "refused", detail: parsed.error };
+        value = parsed.value;
+      } else if (!(name in params.values)) {
+        return { result: "refused", detail: `${name.slice(0, 40)}: no override to remove` };
+      }
+      const next = await store.setParam(
+        { name, value, actor: options.actor, atMs: clock.nowMs() },
+        params.version,
+      );
+      if (next !== undefined) {
+        return {
+          result: "done",
+          detail: value === null
+            ? `${name}: override removed (v${next.version}); the start-up value applies from the next candle close`
+            : `${name} = ${value} (v${next.version}); applied at the next candle close`,
+        };
+      }
+    }
+    return { result: "failed", detail: `${name}: the parameters kept changing; try again` };
+  });
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
+}

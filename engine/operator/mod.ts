@@ -1,0 +1,288 @@
+/**
+ * The operator: the ONE API through which a person steers and watches the bot, used by
+ * `deno task ctl` now and by Telegram and the status page later (they call it; none of them
+ * reads KV keys or touches the loop).
+ *
+ * - `execute(actor, command)`: pause, resume (after the safety checks), emergency stop (with or
+ *   without selling), set or unset a run-time parameter. The command is validated (zod), runs
+ *   under the order gate, is recorded in the audit log (who, what, when, result) with a
+ *   `CommandExecuted` event, and answers with the status after it. Bad input is a `refused`
+ *   outcome with one line naming the field, never a throw.
+ * - read models: `status` (per market and for the account), `positions`, `openOrders`,
+ *   `recentTrades`, `equityHistory`, `dailyPnl`, `auditLog`, `params`.
+ *
+ * A running bot builds its operator with its exchange and traders; ctl on a stopped bot builds
+ * one over the store alone (the markets and bot id come from the run record the bot wrote at
+ * start, never from the environment).
+ */
+
+import { z } from "zod";
+import type {
+  Account,
+  Clock,
+  CommandRecord,
+  CommandResultKind,
+  Exchange,
+  Notifier,
+  RunRecord,
+  Store,
+} from "../ports.ts";
+import type { TraderConfig } from "../trader.ts";
+import { emergencyStop, pause, resume, setParam, type StopReport } from "./commands.ts";
+import {
+  auditLog,
+  type BotStatus,
+  botStatus,
+  dailyPnl,
+  type DayPnl,
+  equityHistory,
+  type EquityPoint,
+  type MarketStatus,
+  openOrders,
+  type OrderView,
+  type ParamsView,
+  paramsView,
+  recentTrades,
+  type TradeView,
+} from "./read_models.ts";
+
+export type {
+  AccountStatus,
+  BotStatus,
+  DayPnl,
+  EquityPoint,
+  MarketStatus,
+  OrderView,
+  ParamsView,
+  ParamView,
+  TradeView,
+} from "./read_models.ts";
+export type { StopReport } from "./commands.ts";
+export { EventStream } from "./event_stream.ts";
+
+/** Who gives a command: `ctl`, `telegram:<user id>` or `web:<session>`. */
+export const ACTOR: z.ZodType<string> = z.string().regex(
+  /^(ctl|telegram:\d{1,20}|web:[A-Za-z0-9_-]{1,64})$/,
+  "expected ctl, telegram:<user id> or web:<session>",
+);
+
+/** Every command the operator takes (what Telegram and the page post, too). */
+export const OPERATOR_COMMAND = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("pause"),
+    reason: z.string().trim().min(1, "must not be empty").max(200, "at most 200 characters")
+      .default("paused"),
+  }).strict(),
+  z.object({ kind: z.literal("resume"), clearSafeMode: z.boolean().default(false) }).strict(),
+  z.object({ kind: z.literal("stop"), sell: z.boolean().default(false) }).strict(),
+  z.object({
+    kind: z.literal("set"),
+    name: z.string().trim().min(1, "must not be empty").max(40, "at most 40 characters"),
+    value: z.string().trim().min(1, "must not be empty").max(40, "at most 40 characters"),
+  }).strict(),
+  z.object({
+    kind: z.literal("unset"),
+    name: z.string().trim().min(1, "must not be empty").max(40, "at most 40 characters"),
+  }).strict(),
+], { error: "expected kind pause, resume, stop, set or unset" });
+
+/** A command as a surface sends it (defaults filled in by the operator). */
+export type OperatorCommand = z.input<typeof OPERATOR_COMMAND>;
+
+/** What came of a command, and the bot's status after it. */
+export interface CommandOutcome {
+  /** The audit record's id. */
+  readonly id: string;
+  readonly atMs: number;
+  readonly actor: string;
+  /** The command as one line (as in the audit log). */
+  readonly command: string;
+  readonly result: CommandResultKind;
+  readonly detail: string;
+  /** What an emergency stop did per market (empty for the other commands). */
+  readonly reports: readonly StopReport[];
+  readonly status: BotStatus;
+}
+
+/** What the operator uses. */
+export interface OperatorDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly notifier: Notifier;
+  /** The running bot's exchange; absent when ctl works on a stopped bot's store. */
+  readonly exchange?: Exchange & Account;
+  /** The running bot's traders (their order settings); absent on a stopped bot. */
+  readonly traders?: readonly TraderConfig[];
+  /** Audit record ids (default: random UUIDs). */
+  readonly newId?: () => string;
+}
+
+/** The operator of one bot. */
+export interface Operator {
+  /** Validates, runs under the order gate, audits and answers; never throws on bad input. */
+  execute(actor: string, command: unknown): Promise<CommandOutcome>;
+  /** Switches, per-market and account figures. */
+  status(): Promise<BotStatus>;
+  /** The markets holding a position. */
+  positions(): Promise<readonly MarketStatus[]>;
+  /** Orders in flight. */
+  openOrders(): Promise<readonly OrderView[]>;
+  /** The newest fills, newest first. */
+  recentTrades(options: { readonly limit: number }): Promise<readonly TradeView[]>;
+  /** The account's equity curve (or one market's) from `fromMs` on. */
+  equityHistory(
+    options: { readonly fromMs?: number; readonly market?: string },
+  ): Promise<readonly EquityPoint[]>;
+  /** Realized P&L of the last `days` Upbit days, per market and for the account. */
+  dailyPnl(options: { readonly days: number }): Promise<readonly DayPnl[]>;
+  /** The newest operator commands, newest first. */
+  auditLog(options: { readonly limit: number }): Promise<readonly CommandRecord[]>;
+  /** Run-time parameters: values in force, start-up values, history. */
+  params(): Promise<ParamsView>;
+}
+
+/** The store has no run record: no bot ever started on it (with this version). */
+export class NoRunRecordError extends Error {
+  constructor() {
+    super("the store has no run record: start the bot once on it (demo, paper or live)");
+    this.name = "NoRunRecordError";
+  }
+}
+
+/** Records what the bot runs with (at each start), for the operator of a stopped bot. */
+export async function recordRun(store: Store, record: RunRecord): Promise<void> {
+  await store.putRunRecord(record);
+}
+
+/** The operator over `deps` (a running bot's, or a stopped bot's store alone). */
+export function createOperator(deps: OperatorDeps): Operator {
+  const { store, clock } = deps;
+  const newId = deps.newId ?? (() => crypto.randomUUID());
+  async function run(): Promise<RunRecord> {
+    const record = await store.getRunRecord();
+    if (record === undefined) throw new NoRunRecordError();
+    return record;
+  }
+  async function status(): Promise<BotStatus> {
+    return await botStatus(store, await run(), {
+      nowMs: clock.nowMs(),
+      running: deps.exchange !== undefined,
+    });
+  }
+  async function perform(
+    actor: string,
+    command: z.output<typeof OPERATOR_COMMAND>,
+  ): Promise<{ result: CommandResultKind; detail: string; reports: readonly StopReport[] }> {
+    const record = await run();
+    const traders = deps.traders;
+    const common = { run: record, ...(traders === undefined ? {} : { traders }) };
+    switch (command.kind) {
+      case "pause":
+        return { ...await pause(deps, command.reason), reports: [] };
+      case "resume":
+        return {
+          ...await resume(deps, { ...common, clearSafeMode: command.clearSafeMode }),
+          reports: [],
+        };
+      case "stop":
+        return await emergencyStop(deps, { ...common, sell: command.sell });
+      case "set":
+      case "unset":
+        return {
+          ...await setParam(deps, {
+            run: record,
+            name: command.name,
+            value: command.kind === "set" ? command.value : null,
+            actor,
+          }),
+          reports: [],
+        };
+    }
+  }
+  return {
+    async execute(actor, input) {
+      const atMs = clock.nowMs();
+      const id = newId();
+      const who = ACTOR.safeParse(actor);
+      const parsed = OPERATOR_COMMAND.safeParse(input);
+      let end: { result: CommandResultKind; detail: string; reports: readonly StopReport[] };
+      let text: string;
+      if (!who.success) {
+        text = parsed.success ? commandText(parsed.data) : "invalid";
+        end = { result: "refused", detail: `actor: ${who.error.issues[0]!.message}`, reports: [] };
+      } else if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        const field = issue.path.length === 0 ? "command" : issue.path.join(".");
+        text = "invalid";
+        end = { result: "refused", detail: `${field}: ${issue.message}`, reports: [] };
+      } else {
+        text = commandText(parsed.data);
+        try {
+          end = await perform(who.data, parsed.data);
+        } catch (error) {
+          if (error instanceof NoRunRecordError) throw error;
+          end = { result: "failed", detail: firstLine(error), reports: [] };
+        }
+      }
+      const record: CommandRecord = {
+        id,
+        atMs,
+        actor: who.success ? who.data : "invalid",
+        command: text,
+        result: end.result,
+        detail: end.detail,
+      };
+      await store.recordCommand(record);
+      deps.notifier.notify({ type: "CommandExecuted", ...withoutId(record) });
+      return { ...record, reports: end.reports, status: await status() };
+    },
+    status,
+    async positions() {
+      return (await status()).markets.filter((m) => m.position !== null);
+    },
+    openOrders: () => openOrders(store),
+    recentTrades: (options) => recentTrades(store, options),
+    async equityHistory(options) {
+      const markets = options.market !== undefined
+        ? [options.market]
+        : (await run()).traders.map((t) => t.market);
+      return await equityHistory(store, {
+        markets,
+        ...(options.fromMs === undefined ? {} : { fromMs: options.fromMs }),
+      });
+    },
+    async dailyPnl(options) {
+      const markets = (await run()).traders.map((t) => t.market);
+      return await dailyPnl(store, { markets, nowMs: clock.nowMs(), days: options.days });
+    },
+    auditLog: (options) => auditLog(store, options),
+    async params() {
+      return await paramsView(store, await run());
+    },
+  };
+}
+
+function withoutId(record: CommandRecord): Omit<CommandRecord, "id"> {
+  const { id: _id, ...rest } = record;
+  return rest;
+}
+
+/** A command as one line of the audit log. */
+function commandText(command: z.output<typeof OPERATOR_COMMAND>): string {
+  switch (command.kind) {
+    case "pause":
+      return `pause: ${command.reason}`;
+    case "resume":
+      return command.clearSafeMode ? "resume --clear-safe-mode" : "resume";
+    case "stop":
+      return command.sell ? "stop --sell" : "stop";
+    case "set":
+      return `set ${command.name} ${command.value}`;
+    case "unset":
+      return `unset ${command.name}`;
+  }
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
+}
