@@ -448,7 +448,7 @@ thead th{position:sticky;top:0;background:#f1f5f9}
 .pos{color:#15803d}.neg{color:#b91c1c}
 footer{margin:16px 0 8px;text-align:center}
 @media (max-width:600px){
-body{padding:6px;font-size:14px}section{padding:6px 8px 8px}table{font-size:.8rem}th,td{padding:4px 6px}
+body{padding:6px;font-size:14px}section{padding:6px 8px 8px}table{font-size:.76rem}th,td{padding:4px 3px}
 table.trades thead{display:none}
 table.trades,table.trades tbody{display:block}
 table.trades tr{display:grid;grid-template-columns:1fr 1fr;gap:2px 10px;padding:8px 2px;border-bottom:1px solid #e2e8f0}

@@ -2,8 +2,9 @@
  * The HTML backtest report in a real browser: Debian's `chromium` driven by `playwright-core`
  * renders the report of the bundled KRW-BTC daily backtest at 1280×800 and at 360×740 (a phone)
  * and saves both screenshots under `reports/screenshots/`. At 360 px the page must not scroll
- * sideways; no console error may occur; the marker labels must be legible (drawn, inside the
- * chart, none on top of another); each trade's P&L and exit reason must be on screen.
+ * sideways and every table must fit; no console error may occur; the marker labels must be
+ * legible (drawn, inside the chart, none on top of another); each trade's P&L and exit reason
+ * must be on screen.
  */
 
 import assert from "node:assert/strict";
@@ -64,6 +65,8 @@ interface Layout {
   /** The first trade card's P&L and exit reason cells. */
   readonly pnl: Box | null;
   readonly exit: Box | null;
+  /** Tables wider than their box (columns reachable only by scrolling the table). */
+  readonly hiddenColumns: number;
 }
 
 /** Browser code (a string: the test is type-checked without the DOM library) reading a Layout. */
@@ -83,6 +86,8 @@ const LAYOUT_JS = `(() => {
     labels: [...document.querySelectorAll("#price-labels span")].map(box),
     pnl: box(document.querySelector('table.trades td[data-label="P&L (KRW)"]')),
     exit: box(document.querySelector('table.trades td[data-label="Exit reason"]')),
+    hiddenColumns: [...document.querySelectorAll(".scroll")]
+      .filter((el) => el.scrollWidth > el.clientWidth).length,
   };
 })()`;
 
@@ -133,6 +138,7 @@ Deno.test("the HTML report renders in Chromium at 1280 px and 360 px with legibl
         shown.scrollWidth <= shown.innerWidth,
         `no sideways scroll at ${width} px: ${shown.scrollWidth} > ${shown.innerWidth}`,
       );
+      assert.equal(shown.hiddenColumns, 0, `every table fits at ${width} px`);
       // Legible markers: a few labels (the latest trades), each whole inside the chart, none
       // overlapping another.
       assert.ok(shown.labels.length >= 1 && shown.labels.length <= 7, `${shown.labels.length}`);
