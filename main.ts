@@ -58,15 +58,30 @@ function readDotEnv(path: string): Record<string, string | undefined> {
   return parseEnv(text);
 }
 
-/** Aborted on the first Ctrl-C or SIGTERM (systemd's stop); a second Ctrl-C exits at once. */
+/** A Ctrl-C this long after the first one forces the exit; an earlier one is a copy of it. */
+const FORCE_AFTER_MS = 2_000;
+
+/**
+ * Aborted on the first SIGINT or SIGTERM, whoever sends it. One stop often arrives as several
+ * signals: `deno task` forwards a copy of what it receives, and a terminal's Ctrl-C, systemd and
+ * `timeout` signal the whole process group. So further signals are ignored, except a Ctrl-C at
+ * least FORCE_AFTER_MS after the first, which forces the exit (code 130).
+ */
 function interruptSignal(): AbortSignal {
   const controller = new AbortController();
-  const onSignal = () => {
-    if (controller.signal.aborted) Deno.exit(130);
-    controller.abort();
+  let firstMs = 0;
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => () => {
+    const nowMs = performance.now();
+    if (!controller.signal.aborted) {
+      firstMs = nowMs;
+      controller.abort(signal);
+    } else if (signal === "SIGINT" && nowMs - firstMs >= FORCE_AFTER_MS) {
+      write(Deno.stderr, "upbit-trader: forced exit (second Ctrl-C)\n");
+      Deno.exit(130);
+    }
   };
-  Deno.addSignalListener("SIGINT", onSignal);
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
+  Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
   return controller.signal;
 }
 

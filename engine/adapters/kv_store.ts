@@ -1535,7 +1535,7 @@ async function verifyIntents(kv: Deno.Kv): Promise<void> {
 /** A held instance lock. */
 export interface InstanceLock {
   readonly path: string;
-  /** Releases the lock (the OS also drops it when the process dies). */
+  /** Releases the lock and removes its file (a killed process leaves the file, not the lock). */
   release(): void;
 }
 
@@ -1545,38 +1545,58 @@ export interface InstanceLock {
  */
 export async function acquireInstanceLock(kvPath: string): Promise<InstanceLock> {
   const path = `${kvPath}.lock`;
-  const file = await Deno.open(path, { create: true, read: true, write: true, mode: 0o600 });
-  await Deno.chmod(path, 0o600).catch(() => {});
-  let locked: boolean;
-  try {
-    locked = await file.tryLock(true);
-  } catch (error) {
-    file.close();
-    throw error;
-  }
-  if (!locked) {
-    file.close();
-    let holder = "unknown";
+  for (;;) {
+    const file = await Deno.open(path, { create: true, read: true, write: true, mode: 0o600 });
+    await Deno.chmod(path, 0o600).catch(() => {});
+    let locked: boolean;
     try {
-      holder = (await Deno.readTextFile(path)).trim() || "unknown";
-    } catch {
-      // The pid is only for the message.
+      locked = await file.tryLock(true);
+    } catch (error) {
+      file.close();
+      throw error;
     }
-    throw new ConfigError(
-      `Cannot open the store: another process (pid ${holder}) holds ${path}; ` +
-        `one process per KV database (stop the other bot first)`,
-    );
-  }
-  await file.truncate(0);
-  await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
-  return {
-    path,
-    release() {
+    if (!locked) {
+      file.close();
+      let holder = "unknown";
       try {
-        file.unlockSync();
-      } finally {
-        file.close();
+        holder = (await Deno.readTextFile(path)).trim() || "unknown";
+      } catch {
+        // The pid is only for the message.
       }
-    },
-  };
+      throw new ConfigError(
+        `Cannot open the store: another process (pid ${holder}) holds ${path}; ` +
+          `one process per KV database (stop the other bot first)`,
+      );
+    }
+    // The holder deletes the file when it lets go: a lock on a file no longer at `path` is a lock
+    // on nothing, so open the path again.
+    if (!await sameFile(file, path)) {
+      file.close();
+      continue;
+    }
+    await file.truncate(0);
+    await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+    return {
+      path,
+      release() {
+        try {
+          // Removed while still held, so no one can lock the old file after us.
+          Deno.removeSync(path);
+        } catch {
+          // Already gone, or not ours to remove: the OS lock is what excludes.
+        }
+        try {
+          file.unlockSync();
+        } finally {
+          file.close();
+        }
+      },
+    };
+  }
+}
+
+async function sameFile(file: Deno.FsFile, path: string): Promise<boolean> {
+  const held = await file.stat();
+  const named = await Deno.stat(path).catch(() => undefined);
+  return named !== undefined && named.ino === held.ino && named.dev === held.dev;
 }

@@ -54,7 +54,7 @@ import { createSandbox, defaultDataDir, type Sandbox } from "../sandbox/mod.ts";
 import type { BookSnapshot } from "../core/order_book.ts";
 import { controlFilePath, startControlServer } from "./control.ts";
 import type { TraderApi, TraderConfig, TraderDeps } from "./trader_api.ts";
-import { createOperator, EventStream, recordRun } from "../mod.ts";
+import { type BotStatus, createOperator, EventStream, recordRun } from "../mod.ts";
 import { STRATEGIES } from "../core/strategies/mod.ts";
 import { formatStatus, group } from "./status_text.ts";
 
@@ -355,6 +355,7 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
   const lockBase = lockBaseOf(config.kvPath);
   const lock = await takeLock(lockBase);
   let kv: Deno.Kv | undefined;
+  let finalStatus: BotStatus | undefined;
   try {
     if (config.mode === "demo") await removeStoreFiles(config.kvPath);
     const found = await inspectStoreFile(config.kvPath);
@@ -417,7 +418,13 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
 
     const controller = new AbortController();
     const stop = () => controller.abort();
-    io.interrupt.addEventListener("abort", stop, { once: true });
+    const onInterrupt = () => {
+      logger.info(`${config.mode}: stopping… press Ctrl-C again to force`);
+      stop();
+    };
+    // The signal may have come during start-up: then stop as soon as the loop begins.
+    if (io.interrupt.aborted) onInterrupt();
+    else io.interrupt.addEventListener("abort", onInterrupt, { once: true });
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (config.minutes !== undefined) timer = setTimeout(stop, config.minutes * 60_000);
 
@@ -470,14 +477,10 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       );
     } finally {
       clearTimeout(timer);
-      io.interrupt.removeEventListener("abort", stop);
+      io.interrupt.removeEventListener("abort", onInterrupt);
       controller.abort();
       try {
-        const status = await operator.status();
-        logger.info(`${config.mode}: stopped\n${formatStatus(status, { stopped: true })}`, {
-          event: "Stopped",
-          status,
-        });
+        finalStatus = await operator.status();
       } catch {
         // The summary is a courtesy; the state is already committed.
       }
@@ -490,6 +493,15 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
     kv?.close();
     lock.release();
   }
+  // Last, once the loop, the control channel, the stream, the KV and the lock are all let go.
+  logger.info(
+    `${config.mode}: stopped\n${finalStatus ? formatStatus(finalStatus, { stopped: true }) : ""}`
+      .trim(),
+    {
+      event: "Stopped",
+      status: finalStatus,
+    },
+  );
 }
 
 /** The strategy's parameters with its defaults filled in. */

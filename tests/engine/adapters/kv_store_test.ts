@@ -351,3 +351,23 @@ Deno.test("acquireInstanceLock() refuses a second process and frees on kill", as
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("release() removes the lock file, and the next holder takes a fresh one", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/bot.kv`;
+  const exists = () => Deno.stat(`${path}.lock`).then(() => true, () => false);
+  try {
+    const first = await acquireInstanceLock(path);
+    assert.equal(await exists(), true);
+    await assert.rejects(() => acquireInstanceLock(path), /one process per KV database/);
+    first.release();
+    assert.equal(await exists(), false, "a stopped bot leaves no lock file");
+    const second = await acquireInstanceLock(path);
+    assert.equal(await exists(), true);
+    await assert.rejects(() => acquireInstanceLock(path), /one process per KV database/);
+    second.release();
+    assert.equal(await exists(), false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
