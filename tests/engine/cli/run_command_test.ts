@@ -27,6 +27,7 @@ async function demoUntilInterrupted(
     env: { LOG_FORMAT: "pretty" },
     interrupt: interrupt.signal,
     pid: Deno.pid,
+    cwd: Deno.cwd(),
   }, trader);
   const left = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name).sort();
   await Deno.remove(dir, { recursive: true });
