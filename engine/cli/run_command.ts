@@ -766,6 +766,13 @@ LIVE_CAPITAL_LIMIT_KRW (default 1000000). The capital cap defaults to 100000 KRW
   --i-understand-real-money   UPBIT_TRADER_REAL_MONEY=yes   required
                               UPBIT_ACCESS_KEY, UPBIT_SECRET_KEY   required (never printed)
                               LIVE_CAPITAL_LIMIT_KRW        highest --capital accepted
+  --adopt                     a new store takes the coins the account already holds in the
+                              markets over as positions (at Upbit's avg_buy_price, with stops)
+  --ignore-holdings           a new store leaves them alone (recorded as external)
+
+The store records its bot, mode and account (a hash of the access key): live refuses another
+account's or mode's store, and a new or empty store while the account holds coins of the
+markets or has open orders there, unless --adopt or --ignore-holdings says what to do.
 
 ${SHARED_OPTIONS}`,
   demo: `Usage: deno task demo [options]
@@ -773,7 +780,8 @@ ${SHARED_OPTIONS}`,
 Runs everything offline: a local Upbit sandbox replaying a REAL week of KRW-BTC 1-minute
 candles (2022-05-31 → 2022-06-07 UTC, looped end to end) and the paper bot trading against it,
 with a dated log of signals, orders, fills, each trade's P&L, and a summary every 2 minutes.
-The state is a fresh ./data/demo.kv each run. Stop with Ctrl-C.
+The state is a fresh ./data/demo.kv each run (--kv: the demo replaces only a store it created
+itself). Stop with Ctrl-C.
 
   --speed 60              replayed seconds per real second (default 60: an hour a minute)
   --minutes N             stop after N real minutes (default: run until Ctrl-C)

@@ -194,3 +194,19 @@ Deno.test("parseConfig() refuses bad account rules with one line naming the fiel
     assert.equal(!parsed.ok && parsed.error, message);
   }
 });
+
+Deno.test("live takes --adopt or --ignore-holdings (not both); other modes refuse them", () => {
+  const live = (args: string[]) =>
+    parseConfig("live", { env: KEYS, args: ["--i-understand-real-money", ...args] });
+  const adopt = live(["--adopt"]);
+  assert.ok(adopt.ok && adopt.value.holdings === "adopt");
+  const ignore = live(["--ignore-holdings"]);
+  assert.ok(ignore.ok && ignore.value.holdings === "ignore");
+  const neither = live([]);
+  assert.ok(neither.ok && neither.value.holdings === "refuse");
+  assert.equal(
+    error(live(["--adopt", "--ignore-holdings"])),
+    "--adopt, --ignore-holdings: pick one",
+  );
+  assert.equal(parseConfig("paper", { env: {}, args: ["--adopt"] }).ok, false);
+});
