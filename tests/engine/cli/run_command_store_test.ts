@@ -227,6 +227,11 @@ Deno.test("live --adopt takes the BTC over at avg_buy_price and its stop loss se
       sell = sb.accounts.allOrders().slice(before).find((o) => o.side === "ask");
     }
     await new Promise((r) => setTimeout(r, 500));
+    // The store's files, while the bot runs, are the owner's only.
+    for (const suffix of ["", "-wal", "-shm", ".lock", ".ctl.json"]) {
+      const mode = (await Deno.stat(`${dir}/bot.kv${suffix}`)).mode! & 0o777;
+      assert.equal(mode.toString(8), "600", `bot.kv${suffix}`);
+    }
     stop.abort();
     const ran = await running;
     assert.equal(ran.code, 0, ran.stderr);
