@@ -1,0 +1,67 @@
+/**
+ * The quiet first run: `deno task demo` (or backtest, paper, live, ctl, sandbox) fetches only the
+ * npm packages the app imports. Deno 2.9 installs every package of the lockfile a run uses, and
+ * `deno task` installs every package of `deno.json`'s `imports`/`scopes` before any task; so the
+ * map lives in import_map.json, the app's tasks use deno.lock, which must hold exactly what
+ * main.ts and the sandbox import, and test-only packages (ccxt, fast-check, …) stay in
+ * deno.test.lock.
+ */
+
+import assert from "node:assert/strict";
+
+const ROOT = new URL("../", import.meta.url);
+const APP_TASKS = ["demo", "backtest", "paper", "live", "ctl", "sandbox"];
+
+async function readJson(name: string): Promise<Record<string, unknown>> {
+  return JSON.parse(await Deno.readTextFile(new URL(name, ROOT)));
+}
+
+/** The `name@version` of every npm package the entry points import (code or types). */
+async function importedPackages(entries: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const entry of entries) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["info", "--json", "--frozen", "--lock=deno.lock", entry],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+      modules: {
+        dependencies?: { code?: { specifier?: string }; type?: { specifier?: string } }[];
+      }[];
+    };
+    for (const module of info.modules) {
+      for (const dep of module.dependencies ?? []) {
+        for (const specifier of [dep.code?.specifier, dep.type?.specifier]) {
+          const m = /^npm:\/?((?:@[^/]+\/)?[^/@]+@[^/]+)/.exec(specifier ?? "");
+          if (m !== null) found.add(m[1]!);
+        }
+      }
+    }
+  }
+  return found;
+}
+
+Deno.test("deno.json names no npm package itself: deno task would install them all", async () => {
+  const config = await readJson("deno.json");
+  assert.equal(config.imports, undefined);
+  assert.equal(config.scopes, undefined);
+  assert.equal(config.importMap, "./import_map.json");
+  assert.equal(config.lock, false, "a plain deno check/test writes no lockfile");
+  const tasks = config.tasks as Record<string, string>;
+  for (const name of APP_TASKS) assert.match(tasks[name]!, /^deno run --lock=deno\.lock /, name);
+  for (const name of ["test", "bench"]) assert.match(tasks[name]!, /--lock=deno\.test\.lock /);
+});
+
+Deno.test("deno.lock holds exactly the packages main.ts and the sandbox import", async () => {
+  const lock = await readJson("deno.lock");
+  const locked = Object.keys(lock.specifiers as Record<string, string>)
+    .map((s) => s.replace(/^npm:/, "")).sort();
+  const imported = [...await importedPackages(["main.ts", "engine/sandbox/cli.ts"])].sort();
+  assert.deepEqual(locked, imported);
+  for (const testOnly of ["ccxt", "fast-check", "trading-signals", "playwright-core"]) {
+    assert.ok(!locked.some((p) => p.startsWith(`${testOnly}@`)), `${testOnly} is test-only`);
+  }
+});
