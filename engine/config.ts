@@ -628,7 +628,10 @@ export function parseCtlConfig(input: ConfigInput): Result<CtlConfig, string> {
   const [verb, ...rest] = input.args;
   // `set <param> <value>` and `unset <param>` take positionals (a value may look like "-1").
   const positionals = verb === "set" ? 2 : verb === "unset" ? 1 : 0;
-  const given = rest.slice(0, positionals).filter((a) => a !== "--help" && a !== "-h");
+  const given: string[] = [];
+  while (given.length < positionals && rest[given.length]?.startsWith("--") === false) {
+    given.push(rest[given.length]!);
+  }
   const flags = rest.slice(given.length);
   let values: Record<string, string | boolean | undefined>;
   try {

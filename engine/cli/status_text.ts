@@ -62,11 +62,13 @@ export function formatStatus(s: BotStatus, options: StatusTextOptions = {}): str
   blocks.push(
     `account (${s.markets.length} market${s.markets.length === 1 ? "" : "s"}): cash ${
       formatKrw(parseUnits(a.cash))
-    } KRW, in positions ${formatKrw(parseUnits(a.positionsCost))} KRW` +
+    } KRW, in positions ${formatKrw(parseUnits(a.positionsCost))} KRW, committed ${
+      formatKrw(parseUnits(a.committedKrw))
+    } KRW` +
       (a.equity === null ? "" : `, equity ${formatKrw(a.equity)} KRW`) +
-      `\n  today's realized P&L: ${
-        formatKrw(parseUnits(a.dailyPnl), { signed: true })
-      } KRW; since start ${formatKrw(parseUnits(a.realizedPnl), { signed: true })} KRW; fees ${
+      `\n  today's realized P&L: ${formatKrw(parseUnits(a.dailyPnl), { signed: true })} KRW${
+        a.dailyLossBlocked ? " (account daily loss limit hit: entries blocked)" : ""
+      }; since start ${formatKrw(parseUnits(a.realizedPnl), { signed: true })} KRW; fees ${
         formatKrw(parseUnits(a.fees))
       } KRW`,
   );

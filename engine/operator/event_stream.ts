@@ -24,6 +24,8 @@ export class EventStream implements Notifier {
   readonly #clock: Clock;
   readonly #listeners = new Set<(event: EngineEvent) => void>();
   #wake: (() => void)[] = [];
+  /** Counts notifies, so a follower that was busy reading still sees that one happened. */
+  #notified = 0;
 
   /** Over `journal` (the store); `clock.sleep` paces the journal polling. */
   constructor(journal: Pick<OperatorStore, "listJournal">, clock: Clock) {
@@ -40,6 +42,7 @@ export class EventStream implements Notifier {
         // A broken listener must not stop the engine or the other listeners.
       }
     }
+    this.#notified++;
     const wake = this.#wake;
     this.#wake = [];
     for (const w of wake) w();
@@ -66,6 +69,7 @@ export class EventStream implements Notifier {
     let cursor = options.afterId;
     const pollMs = options.pollMs ?? 1_000;
     while (!options.signal.aborted) {
+      const seen = this.#notified;
       const batch = await this.#journal.listJournal({
         ...(cursor === undefined ? {} : { afterId: cursor }),
         limit: BATCH,
@@ -75,7 +79,7 @@ export class EventStream implements Notifier {
         cursor = entry.id;
         yield entry;
       }
-      if (batch.length === BATCH) continue;
+      if (batch.length === BATCH || this.#notified !== seen) continue;
       // Wait for a notify (the event may commit just after it: the poll catches that) or a poll.
       const nudge = new AbortController();
       const stop = () => nudge.abort();

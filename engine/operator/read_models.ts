@@ -10,6 +10,7 @@
 
 import { upbitDayStartMs } from "../core/candle.ts";
 import { formatUnits, parseUnits, SCALE, type Units } from "../core/money.ts";
+import { committedKrw } from "../core/portfolio.ts";
 import { applyParams, paramValue, RISK_PARAMS, STRATEGY_PARAMS } from "../core/params.ts";
 import { trailingStopPx } from "../core/risk.ts";
 import type {
@@ -72,6 +73,12 @@ export interface AccountStatus {
   readonly dailyPnl: string;
   readonly openPositions: number;
   readonly openOrders: number;
+  /** KRW reserved for buys in flight (counted against the account's capital cap). */
+  readonly reservedKrw: string;
+  /** Positions at cost + reservations: what the capital cap limits. */
+  readonly committedKrw: string;
+  /** Entries blocked on every market by the account's daily loss limit (today). */
+  readonly dailyLossBlocked: boolean;
 }
 
 /** The bot at a glance, for every surface. */
@@ -171,10 +178,12 @@ export async function botStatus(
   options: { readonly nowMs: number; readonly running: boolean },
 ): Promise<BotStatus> {
   const { nowMs } = options;
-  const [control, settings, intents] = await Promise.all([
+  const [control, settings, intents, view, guard] = await Promise.all([
     store.getControl(),
     settingsOf(store, run),
     store.listIntents(LIVE_INTENT_STATES),
+    store.accountView(),
+    store.getAccountGuard(),
   ]);
   const dayStartMs = upbitDayStartMs(nowMs);
   const markets: MarketStatus[] = [];
@@ -218,6 +227,9 @@ export async function botStatus(
       dailyPnl: formatUnits(await store.dailyPnl(dayStartMs)),
       openPositions: markets.filter((m) => m.position !== null).length,
       openOrders: intents.length,
+      reservedKrw: formatUnits(view.reservations.reduce((sum, r) => sum + r.amountKrw, 0n)),
+      committedKrw: formatUnits(committedKrw(view)),
+      dailyLossBlocked: guard !== null && guard.dayStartMs === dayStartMs && guard.blocked,
     },
   };
 }

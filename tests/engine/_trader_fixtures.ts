@@ -113,6 +113,12 @@ export type Step =
   | { readonly atMs: number; readonly price: number; readonly kind?: "price" }
   | { readonly atMs: number; readonly candle: Candle };
 
+/** Runs `run` between two events, as an operator command arriving while the loop runs. */
+export interface HookStep {
+  readonly atMs: number;
+  readonly run: () => Promise<void>;
+}
+
 /** A paper world: KV store, clock, paper exchange over a one-price book, notifier. */
 export interface World {
   readonly kv: Deno.Kv;
@@ -151,13 +157,19 @@ export async function world(
 export async function runSteps(
   w: World,
   config: TraderConfig,
-  steps: readonly Step[],
-  options: { readonly history?: readonly Candle[] } = {},
+  steps: readonly (Step | HookStep)[],
+  options: {
+    readonly history?: readonly Candle[];
+    /** Called with each history range the loop asks for. */
+    readonly onHistory?: (range: { fromMs: number; toMs: number }) => void;
+  } = {},
 ): Promise<void> {
   async function* feed(): AsyncGenerator<MarketEvent> {
     for (const step of steps) {
       w.clock.set(step.atMs);
-      if ("candle" in step) {
+      if ("run" in step) {
+        await step.run();
+      } else if ("candle" in step) {
         w.px.value = step.candle.close;
         yield { kind: "candle", market: config.market, candle: step.candle };
       } else {
@@ -179,10 +191,12 @@ export async function runSteps(
     store: w.store,
     notifier: w.notifier,
     market: feed(),
-    history: (_market, range) =>
-      Promise.resolve(
+    history: (_market, range) => {
+      options.onHistory?.(range);
+      return Promise.resolve(
         (options.history ?? []).filter((c) => c.startMs >= range.fromMs && c.startMs < range.toMs),
-      ),
+      );
+    },
   };
   await runTrader(deps, config, new AbortController().signal);
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { EngineEvent } from "../../engine/ports.ts";
+import { createStrategy } from "../../engine/core/strategies/mod.ts";
 import {
   candle,
   marketStatusAt,
@@ -325,5 +326,81 @@ Deno.test("operator status reads a fresh store", async () => {
   assert.equal(status.position, null);
   assert.equal(status.lastPrice, null);
   assert.equal(status.dailyPnl, "0");
+  w.kv.close();
+});
+
+Deno.test("runTrader() applies a stop-loss change at the next candle close, to the open position too", async () => {
+  const w = await world();
+  const config = traderConfig({ strategy: BUY_AT_0 });
+  await recordTestRun(w, config);
+  await runSteps(w, config, [
+    { atMs: minute(0) + 30_000, price: 100_000_000 },
+    { atMs: minute(1) + 500, candle: candle(0, 100_000_000) },
+    {
+      atMs: minute(1) + 1_000,
+      run: async () => {
+        const out = await operatorOf(w).execute("ctl", {
+          kind: "set",
+          name: "stop-loss",
+          value: "2",
+        });
+        assert.equal(out.result, "done", out.detail);
+      },
+    },
+    // Not yet applied: 97,500,000 is above the old stop (95,000,000 - 5%).
+    { atMs: minute(1) + 20_000, price: 97_500_000 },
+    // The close applies it: the stop moves to 2% below the entry (98,000,100).
+    { atMs: minute(2) + 500, candle: candle(1, 99_000_000) },
+    { atMs: minute(2) + 20_000, price: 97_900_000 },
+  ]);
+  const fills = await fillsBySide(w);
+  assert.deepEqual(fills.map((f) => [f.side, f.tsMs]), [
+    ["bid", minute(1) + 500],
+    ["ask", minute(2) + 20_000],
+  ]);
+  const applied = ofType(w.notifier.events, "StateChanged").filter((e) =>
+    /run-time parameters v1 applied/.test(e.reason)
+  );
+  assert.equal(applied.length, 1);
+  // An equity snapshot at each candle close and each fill.
+  const equity = await w.store.listEquity({ market: "KRW-BTC" });
+  assert.ok(equity.some((e) => e.tsMs === minute(2) + 20_000), "a snapshot at the sale");
+  assert.ok(equity.length >= 3, `snapshots: ${equity.length}`);
+  w.kv.close();
+});
+
+Deno.test("runTrader() re-creates and re-warms the strategy when a period changes", async () => {
+  const w = await world();
+  const config = traderConfig({
+    strategy: createStrategy("bb", { period: 20, std: 2.5 }),
+    strategyId: "bb",
+    strategyParams: { period: 20, std: 2.5 },
+  });
+  await recordTestRun(w, config);
+  const history = Array.from({ length: 30 }, (_, i) => candle(i - 30, 100_000_000 + i * 1000));
+  const ranges: { fromMs: number; toMs: number }[] = [];
+  const steps = [
+    { atMs: minute(0) + 500, candle: candle(-1, 100_030_000) },
+    {
+      atMs: minute(0) + 1_000,
+      run: async () => {
+        const out = await operatorOf(w).execute("ctl", { kind: "set", name: "period", value: "5" });
+        assert.equal(out.result, "done", out.detail);
+      },
+    },
+    { atMs: minute(1) + 500, candle: candle(0, 100_031_000) },
+  ];
+  await runSteps(w, config, steps, {
+    history,
+    onHistory: (range) => ranges.push(range),
+  });
+  const applied = ofType(w.notifier.events, "StateChanged").map((e) => e.reason)
+    .filter((r) => r.includes("run-time parameters"));
+  assert.deepEqual(applied, [
+    "KRW-BTC: run-time parameters v1 applied (strategy bb(5, 2.5), re-warmed)",
+  ]);
+  // The warm-up at start for period 20, then the re-warm for period 5 (5 + 2 closed buckets).
+  assert.equal(ranges.length, 2);
+  assert.equal(ranges[1]!.toMs - ranges[1]!.fromMs, 7 * 60_000);
   w.kv.close();
 });
