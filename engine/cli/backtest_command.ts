@@ -13,7 +13,7 @@ import { CandleFileError } from "../core/candle_csv.ts";
 import { computeMetrics, yearlyBreakdown } from "../core/metrics.ts";
 import { unitsFromNumber } from "../core/money.ts";
 import { createStrategy } from "../core/strategies/mod.ts";
-import { dirname } from "node:path";
+import { dirname, isAbsolute } from "node:path";
 import { renderHtmlReport } from "../report/html_report.ts";
 import { htmlReportPath } from "../report/report_path.ts";
 import { toJsonReport } from "../report/json_report.ts";
@@ -98,7 +98,8 @@ async function backtest(options: BacktestOptions, io: CommandIo): Promise<void> 
     const html = await renderHtmlReport({ result, metrics, years, title, bands });
     const target = htmlReportPath(options.html);
     try {
-      await Deno.mkdir(dirname(target), { recursive: true });
+      // The reports folder is ours to create; a folder the user named must exist.
+      if (!isAbsolute(options.html)) await Deno.mkdir(dirname(target), { recursive: true });
       await Deno.writeTextFile(target, html);
     } catch (error) {
       throw new UsageError(`--html: cannot write ${target}: ${(error as Error).message}`);
