@@ -19,15 +19,17 @@ export interface DemoStoryOptions {
   readonly feeBps: number;
   /** The last replayed price of a market (undefined before its first trade). */
   readonly lastPrice: (market: string) => Units | undefined;
-  /** The replayed market's time now (UTC ms): what the log shows. */
+  /** The replayed market's time now (UTC ms): what the log shows (it jumps back on a wrap). */
   readonly nowMs: () => number;
+  /** The replay's own clock, which never jumps back (durations); default `nowMs`. */
+  readonly replayMs?: () => number;
 }
 
 interface OpenTrade {
   qty: Units;
   cost: Units;
   proceeds: Units;
-  openedAtMs: number;
+  openedReplayMs: number;
 }
 
 interface MarketBook {
@@ -40,6 +42,8 @@ export class DemoStory {
   readonly #options: DemoStoryOptions;
   readonly #books = new Map<string, MarketBook>();
   readonly #startMs: number;
+  readonly #startReplayMs: number;
+  readonly #replayMs: () => number;
   #trades = 0;
   #wins = 0;
   #realized: Units = 0n;
@@ -51,6 +55,8 @@ export class DemoStory {
   constructor(options: DemoStoryOptions) {
     this.#options = options;
     this.#startMs = options.nowMs();
+    this.#replayMs = options.replayMs ?? options.nowMs;
+    this.#startReplayMs = this.#replayMs();
     for (const m of options.markets) {
       this.#books.set(m, { firstPrice: options.lastPrice(m), open: undefined });
     }
@@ -72,7 +78,7 @@ export class DemoStory {
     this.#fees += fee;
     if (event.side === "bid") {
       this.#spent += funds + fee;
-      book.open ??= { qty: 0n, cost: 0n, proceeds: 0n, openedAtMs: this.#options.nowMs() };
+      book.open ??= { qty: 0n, cost: 0n, proceeds: 0n, openedReplayMs: this.#replayMs() };
       book.open.qty += volume;
       book.open.cost += funds + fee;
       return undefined;
@@ -88,7 +94,7 @@ export class DemoStory {
     this.#trades++;
     if (pnl > 0n) this.#wins++;
     this.#realized += pnl;
-    const held = this.#options.nowMs() - open.openedAtMs;
+    const held = this.#replayMs() - open.openedReplayMs;
     return `trade #${this.#trades} closed ${event.market}: ${krw(pnl, true)} KRW (${
       formatPct(ratioPct(pnl, open.cost))
     }) after ${duration(held)} · ${this.#record()} · realized P&L ${krw(this.#realized, true)} KRW`;
@@ -124,7 +130,7 @@ export class DemoStory {
     return [
       `${title}: replayed ${formatDateTime(this.#startMs).slice(0, 16)} → ${
         formatDateTime(nowMs).slice(0, 16)
-      } UTC (${duration(nowMs - this.#startMs)})`,
+      } UTC (${duration(this.#replayMs() - this.#startReplayMs)} replayed)`,
       `  ${this.#record()}; P&L ${krw(pnl, true)} KRW (${
         formatPct(ratioPct(pnl, capital))
       }): realized ${krw(this.#realized, true)}, open ${

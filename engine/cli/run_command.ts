@@ -264,12 +264,14 @@ function startDemo(
     feeBps: config.feeBps,
     lastPrice: (market) => replay.lastTrade(market)?.price,
     nowMs: () => displayMs(replay.nowMs()),
+    replayMs: () => replay.nowMs(),
   });
   const startedRealMs = Date.now();
   let pass = replay.dataTimeOf(replay.nowMs()).pass;
   let lastSummaryMs = startedRealMs;
   const printSummary = (title: string) => {
-    const [first, ...rest] = story.summary(title);
+    const passNow = replay.dataTimeOf(replay.nowMs()).pass;
+    const [first, ...rest] = story.summary(passNow === 0 ? title : `${title}, pass ${passNow + 1}`);
     logger.info(first!, { event: "Summary", trades: story.trades });
     for (const line of rest) logger.info(line, { event: "Summary" });
   };

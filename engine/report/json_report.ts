@@ -2,7 +2,8 @@
 
 import type { BacktestResult } from "../core/backtest.ts";
 import type { Metrics, YearMetrics } from "../core/metrics.ts";
-import { formatUnits, unitsToNumber } from "../core/money.ts";
+import { jsonMoney } from "../core/format.ts";
+import { unitsFromNumber } from "../core/money.ts";
 import { formatIsoUtc } from "../core/time.ts";
 import { reportPeriod } from "./period.ts";
 
@@ -25,9 +26,16 @@ function round(value: number, digits: number): number | null {
   return Math.round(value * f) / f;
 }
 
+/** A float KRW amount as JSON money: a decimal string (`core/format.ts`), to `digits` decimals. */
+function money(value: number, digits: number): string | null {
+  const rounded = round(value, digits);
+  return rounded === null ? null : jsonMoney(unitsFromNumber(rounded));
+}
+
 /**
  * Builds the JSON report. Ratios are rounded for reading (4 decimals); a profit factor with no
- * losing trade is `null` (infinite). Prices and amounts in the trade list are exact strings.
+ * losing trade is `null` (infinite). Money (KRW amounts, prices, volumes) is a decimal string,
+ * as in every JSON output.
  */
 export function toJsonReport(input: JsonReportInput): Record<string, unknown> {
   const { result, metrics: m, years, options } = input;
@@ -39,8 +47,8 @@ export function toJsonReport(input: JsonReportInput): Record<string, unknown> {
     start: formatIsoUtc(reportPeriod(result.candles).firstMs),
     end: formatIsoUtc(reportPeriod(result.candles).lastMs),
     days: round(m.days, 4),
-    capital_krw: m.startEquity,
-    final_equity_krw: round(m.endEquity, 2),
+    capital_krw: money(m.startEquity, 8),
+    final_equity_krw: money(m.endEquity, 2),
     total_return_pct: round(m.totalReturnPct, 4),
     cagr_pct: round(m.cagrPct, 4),
     sharpe: round(m.sharpe, 4),
@@ -52,7 +60,7 @@ export function toJsonReport(input: JsonReportInput): Record<string, unknown> {
     trades_per_year: round(m.tradesPerYear, 4),
     avg_holding_days: round(m.avgHoldingDays, 4),
     exposure_pct: round(m.exposurePct, 4),
-    fees_krw: round(m.feesKrw, 8),
+    fees_krw: money(m.feesKrw, 8),
     fee_pct: options.feeBps / 100,
     slippage_pct: options.slippageBps / 100,
     buy_hold_return_pct: round(m.buyHoldReturnPct, 4),
@@ -67,15 +75,15 @@ export function toJsonReport(input: JsonReportInput): Record<string, unknown> {
       partial: y.partial,
     })),
     open_position: result.ledger.qty > 0n
-      ? { volume: formatUnits(result.ledger.qty), avg_price: formatUnits(result.ledger.avgPrice) }
+      ? { volume: jsonMoney(result.ledger.qty), avg_price: jsonMoney(result.ledger.avgPrice) }
       : null,
     trade_list: result.trades.map((t) => ({
       entry_time: formatIsoUtc(t.entryMs),
       exit_time: formatIsoUtc(t.exitMs),
-      entry_price: formatUnits(t.entryPrice),
-      exit_price: formatUnits(t.exitPrice),
-      volume: formatUnits(t.volume),
-      pnl_krw: formatUnits(t.pnl),
+      entry_price: jsonMoney(t.entryPrice),
+      exit_price: jsonMoney(t.exitPrice),
+      volume: jsonMoney(t.volume),
+      pnl_krw: jsonMoney(t.pnl),
       return_pct: round(t.returnPct, 4),
       exit: t.exit,
       entry_reason: t.entryReason,
@@ -86,6 +94,6 @@ export function toJsonReport(input: JsonReportInput): Record<string, unknown> {
       action: s.action,
       reason: s.reason,
     })),
-    final_cash_krw: unitsToNumber(result.ledger.cash),
+    final_cash_krw: jsonMoney(result.ledger.cash),
   };
 }

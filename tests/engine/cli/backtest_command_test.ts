@@ -49,6 +49,12 @@ Deno.test("backtest --json prints exactly one JSON object with the metrics and t
   assert.equal(report.end, "2025-12-31T00:00:00Z");
   assert.equal(report.trades, report.trade_list.length);
   assert.match(report.trade_list[0].entry_price, /^\d+(\.\d+)?$/);
+  // Money is a decimal string in JSON, everywhere (core/format.ts).
+  assert.equal(report.capital_krw, "1000000");
+  for (const key of ["final_equity_krw", "fees_krw", "final_cash_krw"]) {
+    assert.match(report[key], /^-?\d+(\.\d+)?$/, key);
+  }
+  assert.match(report.trade_list[0].pnl_krw, /^-?\d+(\.\d+)?$/);
 });
 
 Deno.test("backtest prints a readable report beside buy-and-hold, year by year", async () => {

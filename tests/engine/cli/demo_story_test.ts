@@ -76,7 +76,7 @@ Deno.test("DemoStory summary: P&L with the open position, fees, and buy-and-hold
   const [title, pnl, hold, position] = s.summary("summary after 2 min");
   assert.equal(
     title,
-    "summary after 2 min: replayed 2022-05-31 18:33 → 2022-06-01 20:33 UTC (1d 2h)",
+    "summary after 2 min: replayed 2022-05-31 18:33 → 2022-06-01 20:33 UTC (1d 2h replayed)",
   );
   // Equity 199,600 cash + 0.02 × 44,000,000 = 1,079,600: +79,600 (+7.96%), all of it open.
   assert.equal(
@@ -95,4 +95,25 @@ Deno.test("duration() reads like a clock", () => {
   assert.equal(duration(45 * 60_000), "45m");
   assert.equal(duration(125 * 60_000), "2h 05m");
   assert.equal(duration(3 * 86_400_000 + 4 * 3_600_000), "3d 4h");
+});
+
+Deno.test("DemoStory measures time on the replay's clock, across a wrap of the data", () => {
+  const clock = { ms: T0, replay: 1_000_000 };
+  const s = new DemoStory({
+    markets: ["KRW-BTC"],
+    capital: parseUnits("1000000"),
+    feeBps: 5,
+    lastPrice: () => parseUnits("40000000"),
+    nowMs: () => clock.ms,
+    replayMs: () => clock.replay,
+  });
+  s.onEvent(fill("bid", { price: "40000000", volume: "0.02", funds: "800000", fee: "400" }));
+  // Two hours later the week wrapped: the shown date is back at the start of the data.
+  clock.ms = Date.UTC(2022, 4, 31, 12, 1);
+  clock.replay += 2 * 3_600_000;
+  const line = s.onEvent(
+    fill("ask", { price: "40000000", volume: "0.02", funds: "800000", fee: "400" }),
+  );
+  assert.match(line!, / after 2h 00m · /);
+  assert.match(s.summary("final summary")[0]!, /→ 2022-05-31 12:01 UTC \(2h 00m replayed\)$/);
 });
