@@ -120,7 +120,12 @@ export async function checkDemoStore(path: string): Promise<void> {
     );
   if (!present.includes("")) throw refuse("the remains of a store (no main file)");
   if ((await Deno.stat(path)).size === 0) throw refuse("a 0-byte file");
-  const dir = await Deno.makeTempDir({ prefix: "demo-check-" });
+  // Beside the store, not in the system temp dir: `deno task demo` may write only under ./data.
+  const slash = path.lastIndexOf("/");
+  const dir = await Deno.makeTempDir({
+    dir: slash < 0 ? "." : path.slice(0, slash) || "/",
+    prefix: ".demo-check-",
+  });
   try {
     for (const suffix of present) await Deno.copyFile(path + suffix, `${dir}/s.kv${suffix}`);
     let meta: StoreMeta | undefined;
