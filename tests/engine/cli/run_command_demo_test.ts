@@ -1,8 +1,8 @@
 /**
  * The demo's log as a newcomer reads it (`deno task demo`, pretty lines), end to end in a child
- * process: the first five lines say what real data it replays, it trades within seconds, every
+ * process with the task's own permissions: the first five lines say what real data it replays, it trades within seconds, every
  * line is dated with the replayed (real) date, prices sit on Upbit's tick grid, KRW amounts carry
- * no float noise, and it ends with a summary beside buy-and-hold.
+ * no float noise, it ends with a summary beside buy-and-hold, and a second run starts too.
  */
 
 import assert from "node:assert/strict";
@@ -16,18 +16,25 @@ const PRICE =
   /(?:@ |close |band |stop |target |last price |% \(|→ )(\d{1,3}(?:,\d{3})+(?:\.\d+)?)/g;
 
 Deno.test("demo: real data named up front, a trade within seconds, a dated story with clean numbers", async () => {
-  const dir = await Deno.makeTempDir();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", "demo", "--minutes", "0.3", "--kv", `${dir}/demo.kv`],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", PATH: Deno.env.get("PATH") ?? "" },
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  await Deno.remove(dir, { recursive: true });
+  // `deno task demo` itself, with the task's permissions (writes only under ./data), twice.
+  const kv = `./data/test-demo-${Deno.pid}.kv`;
+  const demo = (minutes: string) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["task", "demo", "--minutes", minutes, "--kv", kv],
+      cwd: ROOT,
+      env: { NO_COLOR: "1", PATH: Deno.env.get("PATH") ?? "" },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  const out = await demo("0.3");
+  const again = await demo("0.05");
+  for (const suffix of ["", "-wal", "-shm", ".lock"]) {
+    await Deno.remove(`${ROOT}${kv}${suffix}`).catch(() => {});
+  }
   const stdout = new TextDecoder().decode(out.stdout);
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.equal(again.code, 0, `a second run: ${new TextDecoder().decode(again.stderr)}`);
   const lines = stdout.trimEnd().split("\n");
 
   // What it replays, in the first five lines: market, real dates, speed.
