@@ -574,3 +574,89 @@ Deno.test("corrupt stored values refuse the start naming key and field; none tra
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("live on a new store: open orders, --ignore-holdings, a store without owner, another bot id", async () => {
+  const { sb, btc } = await sandboxHoldingBtc();
+  const dir = await Deno.makeTempDir();
+  const stop = new AbortController();
+  try {
+    // A resting sell far above the market: an open order the new store would not know.
+    const resting = sb.accounts.placeOrder(DEFAULT_ACCOUNT, {
+      market: "KRW-BTC",
+      side: "ask",
+      ord_type: "limit",
+      price: "900000000",
+      volume: "0.0001",
+    });
+    assert.ok(resting.ok);
+    const orders = ordersOf(sb);
+    const busy = await live(sb, `${dir}/busy.kv`);
+    assert.equal(busy.code, 2);
+    assert.match(
+      oneLine(busy.stderr),
+      /already holds [\d.]+ BTC and 1 open order on KRW-BTC: pass --adopt/,
+    );
+    const adopt = await live(sb, `${dir}/adopt.kv`, ["--adopt"]);
+    assert.equal(adopt.code, 2);
+    assert.equal(
+      oneLine(adopt.stderr),
+      "live: --adopt: 1 open order on KRW-BTC: cancel them first (or --ignore-holdings)",
+    );
+    assert.ok(sb.accounts.cancelOrder(DEFAULT_ACCOUNT, { uuid: resting.value.uuid }).ok);
+
+    await writeStore(`${dir}/legacy.kv`, async (store) => {
+      await store.openLedger("KRW-BTC", 100_000n * U);
+    });
+    const legacy = await live(sb, `${dir}/legacy.kv`);
+    assert.equal(legacy.code, 2);
+    assert.match(oneLine(legacy.stderr), /legacy\.kv has state but no owner record \(meta\)/);
+    await writeStore(`${dir}/other-bot.kv`, async (store) => {
+      await store.createMeta(await metaOf({ botId: "alpha" }));
+    });
+    const otherBot = await live(sb, `${dir}/other-bot.kv`);
+    assert.equal(otherBot.code, 2);
+    assert.match(oneLine(otherBot.stderr), /is the store of bot alpha, not bot \(--bot-id\)$/);
+    assert.equal(ordersOf(sb), orders + 0, "no order reached the sandbox");
+
+    // --ignore-holdings: the BTC stays untouched through the drop that made --adopt sell it.
+    const kv = `${dir}/ignore.kv`;
+    const running = run(sb, "live", [
+      "--i-understand-real-money",
+      "--kv",
+      kv,
+      "--ignore-holdings",
+      "--timeframe",
+      "1h",
+      "--stop-loss",
+      "1",
+      "--take-profit",
+      "0",
+    ], stop.signal);
+    for (let i = 0; i < 3 * 60; i++) {
+      await new Promise((r) => setTimeout(r, i < 20 ? 250 : 15));
+      sb.replay.advanceBy(60_000);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    stop.abort();
+    const ran = await running;
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.match(ran.stdout, /leaving [\d.]+ BTC alone \(--ignore-holdings\)/);
+    // The bot may trade its own entries; it never sells more than it bought.
+    const mine = sb.accounts.allOrders().slice(orders);
+    const volume = (side: string) =>
+      mine.filter((o) => o.side === side).reduce((s, o) => s + o.executedVolume, 0n);
+    assert.ok(volume("ask") <= volume("bid"), "the ignored BTC was never sold");
+    const held = sb.accounts.accountsJson(DEFAULT_ACCOUNT).find((a) => a.currency === "BTC");
+    assert.ok(Number(held?.balance) + Number(held?.locked) >= Number(btc));
+    await writeStore(kv, async (store) => {
+      const meta = await store.getMeta();
+      assert.equal(meta?.external.BTC, formatUnits(BigInt(Math.round(Number(btc) * 1e8))));
+      assert.equal(meta?.mode, "live");
+      assert.equal(meta?.account, await accountHash(DEMO_ACCESS_KEY));
+    });
+  } finally {
+    stop.abort();
+    await sb.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
