@@ -37,7 +37,6 @@ const FILES = MARKETS.map((m) =>
 );
 const CAP_KRW = 100_000;
 const HOUR_MS = 3_600_000;
-const DAY_MS = 86_400_000;
 const SPEED = 720;
 const FEE_BPS = 5;
 
@@ -64,20 +63,25 @@ const TRADE_OFTEN = [
   "--sizing",
   "fixed",
   "--sizing-value",
-  "30000",
+  "40000",
+  // At 720x, 120 market seconds are 0.17 real seconds: a GC pause must not read as stale data.
+  "--stale-after",
+  "1800",
   "--i-understand-real-money",
   "--log-format",
   "json",
 ];
 
-/** Starts a sandbox whose clock reads the wall clock's time of day (live runs on the wall clock). */
+/**
+ * Starts a sandbox replaying from 2024-11-10 01:00 UTC (all five files cover it), so that a run
+ * of up to 23 hours stays within one Upbit day (00:00 UTC), the daily loss limit's period.
+ */
 function sandboxNow(): Promise<Sandbox> {
-  const dataDay = Date.UTC(2024, 10, 10);
   return createSandbox({
     port: 0,
     speed: SPEED,
     dataFiles: FILES,
-    startAt: dataDay + (Date.now() % DAY_MS),
+    startAt: Date.UTC(2024, 10, 10, 1),
     rateLimits: false,
     balances: { KRW: "10000000" },
   });
@@ -134,6 +138,19 @@ async function runLive(
       },
       interrupt: stop.signal,
       pid: Deno.pid,
+      cwd: Deno.cwd(),
+      // The bot runs on the market's (the sandbox's) time, as against Upbit in real time.
+      clock: {
+        nowMs: () => sandbox.replay.nowMs(),
+        sleep: (ms, signal) =>
+          new Promise((resolve) => {
+            const timer = setTimeout(resolve, ms / SPEED);
+            signal?.addEventListener("abort", () => {
+              clearTimeout(timer);
+              resolve();
+            }, { once: true });
+          }),
+      },
     }, trader);
     return { maxCommitted, samples, output, code, replayedMs: sandbox.replay.nowMs() - startMs };
   } finally {
@@ -173,6 +190,14 @@ Deno.test({
             `${buys.length} buy fills on ${marketsTraded.size} markets, ${refusals.length} ` +
             `entries refused by the cap; committed at stop ${formatUnits(committedKrw(view))}`,
         );
+        const why = new Map<string, number>();
+        for (const m of MARKETS) {
+          for (const sg of await store.listSignals(m)) {
+            const k = sg.reason.replace(/^.*?; /, "").replace(/[\d.,]+/g, "N").slice(0, 70);
+            why.set(k, (why.get(k) ?? 0) + 1);
+          }
+        }
+        console.log(`signal outcomes: ${JSON.stringify(Object.fromEntries(why))}`);
         // It traded, on every market, and the cap bound more than once.
         assert.ok(buys.length >= 20, `only ${buys.length} buys`);
         assert.equal(marketsTraded.size, 5);
@@ -184,6 +209,61 @@ Deno.test({
         // After the stop, no reservation is left and the books hold no more than the cap.
         assert.equal(view.reservations.length, 0);
         assert.ok(committedKrw(view) <= BigInt(CAP_KRW) * SCALE);
+      } finally {
+        kv.close();
+      }
+    } finally {
+      await sandbox.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "live on the sandbox: the account's daily loss limit stops entries on every market",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const sandbox = await sandboxNow();
+    const dir = await Deno.makeTempDir();
+    try {
+      const kvPath = `${dir}/loss.kv`;
+      const run = await runLive(sandbox, {
+        kvPath,
+        replayMs: 8 * HOUR_MS,
+        // A low limit forces the block within the run: 0.3% of the day's starting equity.
+        args: [...TRADE_OFTEN, "--account-daily-loss", "0.3"],
+      });
+      assert.equal(run.code, 0, run.output.slice(-2000));
+      const kv = await Deno.openKv(kvPath);
+      try {
+        const store = new KvStore(kv);
+        const events = await store.listEvents();
+        const block = events.find((e) =>
+          e.type === "RiskTriggered" && e.rule === "account_daily_loss_limit"
+        );
+        assert.ok(block !== undefined, "the account's loss limit never triggered");
+        const guard = await store.getAccountGuard();
+        assert.equal(guard?.blocked, true);
+        const bids =
+          (await store.listIntents(["NEW", "UNKNOWN", "OPEN", "FILLED", "CANCELLED", "REJECTED"]))
+            .filter((i) => i.side === "bid");
+        const before = bids.filter((i) => i.createdAtMs <= block.atMs);
+        const after = bids.filter((i) => i.createdAtMs > block.atMs);
+        const signals = (await Promise.all(MARKETS.map((m) => store.listSignals(m)))).flat();
+        const refused = signals.filter((s) =>
+          s.atMs > block.atMs && /not entered: the account's daily loss limit/.test(s.reason)
+        );
+        const refusedMarkets = new Set(refused.map((s) => s.market));
+        console.log(
+          `account loss run: limit hit after ${before.length} buys (${
+            ((block.atMs - bids[0]!.createdAtMs) / 60_000).toFixed(0)
+          } market minutes); after it: ${after.length} buys, ${refused.length} buy signals refused on ${refusedMarkets.size} markets`,
+        );
+        assert.ok(before.length > 0);
+        // No entry on ANY market after the block; buy signals kept coming and were refused.
+        assert.equal(after.length, 0, after.map((i) => i.id).join(", "));
+        assert.ok(refusedMarkets.size >= 3, [...refusedMarkets].join(","));
       } finally {
         kv.close();
       }
