@@ -184,6 +184,7 @@ Deno.test({
         const marketsTraded = new Set(buys.map((f) => f.market));
         const refusals = (await Promise.all(MARKETS.map((m) => store.listSignals(m)))).flat()
           .filter((s) => /not entered: the account commits/.test(s.reason));
+        // deno-lint-ignore no-console -- the measured figure, for the report
         console.log(
           `account live run: ${(run.replayedMs / HOUR_MS).toFixed(1)} h replayed, ${run.samples} ` +
             `samples, max committed ${formatUnits(run.maxCommitted)} KRW (cap ${CAP_KRW}), ` +
@@ -197,6 +198,7 @@ Deno.test({
             why.set(k, (why.get(k) ?? 0) + 1);
           }
         }
+        // deno-lint-ignore no-console -- the measured figure, for the report
         console.log(`signal outcomes: ${JSON.stringify(Object.fromEntries(why))}`);
         // It traded, on every market, and the cap bound more than once.
         assert.ok(buys.length >= 20, `only ${buys.length} buys`);
@@ -255,6 +257,7 @@ Deno.test({
           s.atMs > block.atMs && /not entered: the account's daily loss limit/.test(s.reason)
         );
         const refusedMarkets = new Set(refused.map((s) => s.market));
+        // deno-lint-ignore no-console -- the measured figure, for the report
         console.log(
           `account loss run: limit hit after ${before.length} buys (${
             ((block.atMs - bids[0]!.createdAtMs) / 60_000).toFixed(0)
