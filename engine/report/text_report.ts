@@ -54,8 +54,8 @@ export function renderTextReport(input: TextReportInput): string {
   lines.push(`upbit-trader backtest · ${title}`);
   lines.push(
     `  ${formatDate(period.firstMs)} → ${formatDate(period.lastMs)} (${
-      m.days.toFixed(0)
-    } days, ${result.candles.length} candles) from ${source}`,
+      formatNumber(m.days, { decimals: 0 })
+    } days, ${formatNumber(result.candles.length, { decimals: 0 })} candles) from ${source}`,
   );
   lines.push(
     `  risk: stop ${rule(r.stopLossPct, "-")}, target ${rule(r.takeProfitPct, "+")}, daily limit ${

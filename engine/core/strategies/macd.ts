@@ -4,6 +4,7 @@
  */
 
 import { z } from "zod";
+import { formatNumber } from "../format.ts";
 import type { Candle } from "../candle.ts";
 import { Macd } from "../indicators/macd.ts";
 import {
@@ -64,16 +65,16 @@ class MacdStrategy implements Strategy {
     if (holding === "flat" && before <= 0 && gap > 0) {
       return {
         action: "buy",
-        reason: `MACD ${macd.macd.toFixed(2)} crossed above signal ${
-          macd.signal.toFixed(2)
+        reason: `MACD ${formatNumber(macd.macd)} crossed above signal ${
+          formatNumber(macd.signal)
         } (${this.name})`,
       };
     }
     if (holding === "long" && before >= 0 && gap < 0) {
       return {
         action: "sell",
-        reason: `MACD ${macd.macd.toFixed(2)} crossed below signal ${
-          macd.signal.toFixed(2)
+        reason: `MACD ${formatNumber(macd.macd)} crossed below signal ${
+          formatNumber(macd.signal)
         } (${this.name})`,
       };
     }

@@ -5,6 +5,7 @@
  */
 
 import { z } from "zod";
+import { formatNumber } from "../format.ts";
 import type { Candle } from "../candle.ts";
 import { Rsi } from "../indicators/rsi.ts";
 import {
@@ -70,16 +71,16 @@ class RsiStrategy implements Strategy {
     if (holding === "flat" && before < oversold && now >= oversold) {
       return {
         action: "buy",
-        reason: `RSI crossed up through ${oversold}: ${before.toFixed(2)} → ${
-          now.toFixed(2)
+        reason: `RSI crossed up through ${oversold}: ${formatNumber(before)} → ${
+          formatNumber(now)
         } (${this.name})`,
       };
     }
     if (holding === "long" && before > overbought && now <= overbought) {
       return {
         action: "sell",
-        reason: `RSI crossed down through ${overbought}: ${before.toFixed(2)} → ${
-          now.toFixed(2)
+        reason: `RSI crossed down through ${overbought}: ${formatNumber(before)} → ${
+          formatNumber(now)
         } (${this.name})`,
       };
     }
