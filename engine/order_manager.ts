@@ -236,6 +236,10 @@ export async function submitOrder(
   deps: OrderManagerDeps,
   config: OrderManagerConfig,
   command: SubmitOrder,
+  options: {
+    /** The emergency stop's own sale: allowed while the halt it keeps is in force. */
+    readonly emergency?: boolean;
+  } = {},
 ): Promise<Result<OrderOutcome, SubmitDenial>> {
   const { store, clock } = deps;
   const nowMs = clock.nowMs();
@@ -247,7 +251,7 @@ export async function submitOrder(
   if (intent === undefined) {
     const control = await store.getControl();
     // An emergency stop halts every order until an operator resumes.
-    if (control.halted) return err({ kind: "halted" });
+    if (control.halted && options.emergency !== true) return err({ kind: "halted" });
     // Both switches stop new entries only: a position must always be closable.
     if (control.paused && plan.side === "bid") return err({ kind: "paused" });
     if (control.safeMode && plan.side === "bid") return err({ kind: "safe_mode" });

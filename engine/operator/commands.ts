@@ -248,7 +248,7 @@ async function stopMarket(
         signalId: `emergency@${ctx.atMs}`,
         volume: ledger.qty,
         referencePrice: price,
-      });
+      }, { emergency: true });
       if (!res.ok) {
         errors.push(`sell: ${describeSubmitDenial(res.error)}`);
       } else {

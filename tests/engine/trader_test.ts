@@ -404,3 +404,21 @@ Deno.test("runTrader() re-creates and re-warms the strategy when a period change
   assert.equal(ranges[1]!.toMs - ranges[1]!.fromMs, 7 * 60_000);
   w.kv.close();
 });
+
+Deno.test("operator stop --sell after a stop without sale still sells (shrunk counterexample)", async () => {
+  const w = await world();
+  await runSteps(w, traderConfig({ strategy: BUY_AT_0 }), [
+    { atMs: minute(0) + 30_000, price: 100_000_000 },
+    { atMs: minute(1) + 500, candle: candle(0, 100_000_000) },
+  ]);
+  await recordTestRun(w);
+  const first = await operatorOf(w).execute("ctl", { kind: "stop", sell: false });
+  assert.equal(first.result, "done", first.detail);
+  assert.notEqual(first.status.markets[0]!.position, null, "without --sell the position stays");
+  const second = await operatorOf(w).execute("ctl", { kind: "stop", sell: true });
+  assert.equal(second.result, "done", second.detail);
+  assert.equal(second.reports[0]?.sold?.state, "FILLED");
+  assert.equal(second.status.markets[0]!.position, null);
+  assert.equal(second.status.halted, true);
+  w.kv.close();
+});
