@@ -12,6 +12,7 @@
 import { parseEnv } from "node:util";
 import { runBacktestCommand } from "./engine/cli/backtest_command.ts";
 import { runCtlCommand } from "./engine/cli/ctl_command.ts";
+import { createInterrupt } from "./engine/cli/interrupt.ts";
 import { runTradingCommand } from "./engine/cli/run_command.ts";
 import { ENV_VARS } from "./engine/config.ts";
 import * as trader from "./engine/trader.ts";
@@ -58,31 +59,19 @@ function readDotEnv(path: string): Record<string, string | undefined> {
   return parseEnv(text);
 }
 
-/** A Ctrl-C this long after the first one forces the exit; an earlier one is a copy of it. */
-const FORCE_AFTER_MS = 2_000;
-
-/**
- * Aborted on the first SIGINT or SIGTERM, whoever sends it. One stop often arrives as several
- * signals: `deno task` forwards a copy of what it receives, and a terminal's Ctrl-C, systemd and
- * `timeout` signal the whole process group. So further signals are ignored, except a Ctrl-C at
- * least FORCE_AFTER_MS after the first, which forces the exit (code 130).
- */
+/** Aborted on the first SIGINT or SIGTERM; a deliberate second Ctrl-C forces the exit (130). */
 function interruptSignal(): AbortSignal {
-  const controller = new AbortController();
-  let firstMs = 0;
-  const onSignal = (signal: "SIGINT" | "SIGTERM") => () => {
-    const nowMs = performance.now();
-    if (!controller.signal.aborted) {
-      firstMs = nowMs;
-      controller.abort(signal);
-    } else if (signal === "SIGINT" && nowMs - firstMs >= FORCE_AFTER_MS) {
+  const interrupt = createInterrupt({
+    force() {
       write(Deno.stderr, "upbit-trader: forced exit (second Ctrl-C)\n");
       Deno.exit(130);
-    }
-  };
-  Deno.addSignalListener("SIGINT", onSignal("SIGINT"));
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal("SIGTERM"));
-  return controller.signal;
+    },
+  });
+  Deno.addSignalListener("SIGINT", () => interrupt.receive("SIGINT", performance.now()));
+  if (Deno.build.os !== "windows") {
+    Deno.addSignalListener("SIGTERM", () => interrupt.receive("SIGTERM", performance.now()));
+  }
+  return interrupt.signal;
 }
 
 const encoder = new TextEncoder();

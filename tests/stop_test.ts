@@ -60,6 +60,8 @@ interface RunResult {
   /** Whether the signal came after the "trading" line. */
   readonly afterTrading: boolean;
   readonly startupMs: number | undefined;
+  /** From the signal to the process's exit (ways a–c, where the test sends it). */
+  readonly stopMs: number | undefined;
 }
 
 /** Startup times seen so far (spawn → "trading"), to aim `timeout` just after it. */
@@ -112,6 +114,7 @@ async function runOnce(way: Way, index: number, runArgs: readonly string[]): Pro
   ]);
   const exited = child.status;
   let startupMs: number | undefined;
+  let signalledMs: number | undefined;
   let afterTrading = true;
   if (way === "d: timeout -s INT" || way === "e: timeout") {
     await Promise.race([trading, exited]);
@@ -128,6 +131,7 @@ async function runOnce(way: Way, index: number, runArgs: readonly string[]): Pro
       startups.push(startupMs);
       await new Promise((r) => setTimeout(r, pauseMs));
     }
+    signalledMs = performance.now();
     try {
       if (way === "a: SIGINT bot") Deno.kill(child.pid, "SIGINT");
       else Deno.kill(-child.pid, way === "b: SIGINT group" ? "SIGINT" : "SIGTERM");
@@ -145,6 +149,7 @@ async function runOnce(way: Way, index: number, runArgs: readonly string[]): Pro
     }
   }, EXIT_WITHIN_MS + (way === "d: timeout -s INT" || way === "e: timeout" ? 60_000 : 0));
   const status = await exited;
+  const stopMs = signalledMs === undefined ? undefined : performance.now() - signalledMs;
   clearTimeout(killer);
   await reading;
   const problems: string[] = [];
@@ -164,7 +169,7 @@ async function runOnce(way: Way, index: number, runArgs: readonly string[]): Pro
   }
   if (left.includes("bot.kv")) problems.push(...await storeProblems(`${dir}/bot.kv`));
   await Deno.remove(dir, { recursive: true });
-  return { way, problems, afterTrading, startupMs };
+  return { way, problems, afterTrading, startupMs, stopMs };
 }
 
 /** Reopens a stopped bot's store as a restart would and checks what must hold. */
@@ -234,7 +239,13 @@ Deno.test({
     });
     const failures = results.filter((r) => r.problems.length > 0)
       .map((r) => `${r.way}: ${r.problems.join("; ")}`);
-    const summary = [...lines, `median startup ${Math.round(median(startups, 0))} ms`].join("\n");
+    const stops = results.flatMap((r) => r.stopMs === undefined ? [] : [r.stopMs]);
+    const summary = [
+      ...lines,
+      `median startup ${Math.round(median(startups, 0))} ms; signal to exit: median ${
+        Math.round(median(stops, 0))
+      } ms, max ${Math.round(Math.max(0, ...stops))} ms`,
+    ].join("\n");
     if (Deno.env.get("STOP_RUNS") !== undefined) {
       // deno-lint-ignore no-console
       console.log(`${summary}\n${failures.join("\n")}`);
