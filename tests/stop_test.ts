@@ -184,6 +184,8 @@ async function storeProblems(path: string): Promise<string[]> {
   const kv = await Deno.openKv(path);
   try {
     const store = new KvStore(kv);
+    // The start-up's own check: every record parses, invariants hold, indexes point right.
+    await store.verifyState();
     await store.getControl();
     await store.listIntents(ALL_STATES);
     const fills = await store.listFills();
