@@ -460,6 +460,14 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       startedAtMs: clock.nowMs(),
     });
     const operator = createOperator({ store, clock, notifier, exchange, traders: traderConfigs });
+    const overrides = (await operator.params()).params.filter((p) => p.overridden);
+    if (overrides.length > 0) {
+      logger.warn(
+        `run-time parameters set with ctl override the start-up config: ${
+          overrides.map((p) => `${p.name}=${p.value} (start-up ${p.startup ?? "-"})`).join(", ")
+        } (ctl params; ctl unset <param> to drop one)`,
+      );
+    }
     const control = await startControlServer(controlFilePath(lockBase), {
       execute: (command) => operator.execute("ctl", command),
       status: () => operator.status(),
@@ -748,6 +756,12 @@ const SHARED_OPTIONS = `Configuration (flag, or variable in the environment / .e
   --rest-url URL          UPBIT_REST_URL       default https://api.upbit.com
   --ws-url URL            UPBIT_WS_URL         default wss://api.upbit.com/websocket/v1
   --help                  this text
+
+Run-time parameters: \`deno task ctl set <param> <value>\` (stop-loss, take-profit,
+max-daily-loss, trailing-stop, cooldown-hours, budget, stale-after, and the strategy's
+period/std/...) is stored in the KV, versioned and audited, and WINS over the values above
+(flags, environment and defaults alike), also after a restart, until \`ctl unset <param>\`.
+The start prints the values that override; \`ctl params\` lists them with their history.
 `;
 
 /** `--help` of each trading mode. */
