@@ -600,6 +600,8 @@ export interface RunRecord {
   readonly staleAfterMs: number;
   readonly feeBps: number;
   readonly startedAtMs: number;
+  /** The account's cap over all markets, exact decimal KRW (absent in older records). */
+  readonly capitalKrw?: string;
 }
 
 /** A journal event with its id (`<tsMs>-<seq>`): a listener resumes after the last id it saw. */

@@ -284,6 +284,7 @@ const runRecordSchema = z.object({
   staleAfterMs: z.number(),
   feeBps: z.number(),
   startedAtMs: z.number(),
+  capitalKrw: z.string().regex(DECIMAL, "not an exact decimal").optional(),
 });
 
 const equitySchema = z.object({ v: z.literal(1), equity: units, cash: units });

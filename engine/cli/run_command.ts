@@ -458,6 +458,7 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       staleAfterMs: config.staleAfterMs,
       feeBps: config.feeBps,
       startedAtMs: clock.nowMs(),
+      capitalKrw: formatUnits(unitsFromNumber(config.capitalKrw)),
     });
     const operator = createOperator({ store, clock, notifier, exchange, traders: traderConfigs });
     const overrides = (await operator.params()).params.filter((p) => p.overridden);

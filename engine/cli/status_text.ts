@@ -51,7 +51,8 @@ export function formatStatus(s: BotStatus, options: StatusTextOptions = {}): str
       (m.lastPrice === null ? "" : `, last price ${formatPrice(m.lastPrice, at)}`),
       `  today's realized P&L: ${formatKrw(parseUnits(m.dailyPnl), { signed: true })} KRW${
         m.dailyLossBlocked ? " (daily loss limit hit: entries blocked)" : ""
-      }; since start ${formatKrw(parseUnits(m.realizedPnl), { signed: true })} KRW`,
+      }; since start ${formatKrw(parseUnits(m.realizedPnl), { signed: true })} KRW` +
+      (m.pnl === null ? "" : `; P&L ${formatKrw(m.pnl, { signed: true })} KRW`),
     ];
     for (const i of m.openIntents) {
       lines.push(`  open order: ${i.side === "bid" ? "BUY" : "SELL"} ${i.state} ${i.identifier}`);
@@ -64,13 +65,15 @@ export function formatStatus(s: BotStatus, options: StatusTextOptions = {}): str
       formatKrw(parseUnits(a.cash))
     } KRW, in positions ${formatKrw(parseUnits(a.positionsCost))} KRW, committed ${
       formatKrw(parseUnits(a.committedKrw))
-    } KRW` +
+    }${a.capitalKrw === null ? "" : ` of the ${formatKrw(parseUnits(a.capitalKrw))}`} KRW` +
       (a.equity === null ? "" : `, equity ${formatKrw(a.equity)} KRW`) +
       `\n  today's realized P&L: ${formatKrw(parseUnits(a.dailyPnl), { signed: true })} KRW${
         a.dailyLossBlocked ? " (account daily loss limit hit: entries blocked)" : ""
       }; since start ${formatKrw(parseUnits(a.realizedPnl), { signed: true })} KRW; fees ${
         formatKrw(parseUnits(a.fees))
-      } KRW`,
+      } KRW` +
+      (a.pnl === null ? "" : `
+  P&L (realized + unrealized, all markets): ${formatKrw(a.pnl, { signed: true })} KRW`),
   );
   return blocks.join("\n");
 }

@@ -58,6 +58,8 @@ export interface MarketStatus {
   readonly dailyPnl: string;
   /** Entries blocked by the daily loss limit. */
   readonly dailyLossBlocked: boolean;
+  /** Realized + unrealized P&L (null while holding without a price). */
+  readonly pnl: number | null;
 }
 
 /** The account: the sums over its markets (and, with account rules, the account's own limits). */
@@ -79,6 +81,10 @@ export interface AccountStatus {
   readonly committedKrw: string;
   /** Entries blocked on every market by the account's daily loss limit (today). */
   readonly dailyLossBlocked: boolean;
+  /** The one cap over all markets (null when the run record does not say). */
+  readonly capitalKrw: string | null;
+  /** Realized + unrealized P&L: the sum of the markets' `pnl` (null while a price is missing). */
+  readonly pnl: number | null;
 }
 
 /** The bot at a glance, for every surface. */
@@ -206,6 +212,13 @@ export async function botStatus(
       ? null
       : unrealized + m.unrealizedPnl;
   }
+  // With the one cap known, the account's cash is the cap plus what it realized, less what its
+  // positions cost (each market's ledger sees the whole cap, so their cash does not add up).
+  const capital = run.capitalKrw === undefined ? null : unitsOf(run.capitalKrw);
+  if (capital !== null) {
+    cash = capital + realized - cost;
+    equity = unrealized === null ? null : toNumber(capital + realized) + unrealized;
+  }
   return {
     botId: run.botId,
     mode: run.mode,
@@ -230,6 +243,8 @@ export async function botStatus(
       reservedKrw: formatUnits(view.reservations.reduce((sum, r) => sum + r.amountKrw, 0n)),
       committedKrw: formatUnits(committedKrw(view)),
       dailyLossBlocked: guard !== null && guard.dayStartMs === dayStartMs && guard.blocked,
+      capitalKrw: capital === null ? null : formatUnits(capital),
+      pnl: unrealized === null ? null : toNumber(realized) + unrealized,
     },
   };
 }
@@ -280,6 +295,9 @@ async function marketStatus(
     dailyPnl: formatUnits(daily),
     dailyLossBlocked: state?.guard !== null && state?.guard !== undefined &&
       state.guard.dayStartMs === ctx.dayStartMs && state.guard.blocked,
+    pnl: value === null
+      ? null
+      : toNumber(ledger?.realizedPnl ?? 0n) + (held ? value - toNumber(ledger.cost) : 0),
   };
 }
 

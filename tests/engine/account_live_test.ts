@@ -13,8 +13,17 @@
 
 import assert from "node:assert/strict";
 import { runTradingCommand } from "../../engine/cli/run_command.ts";
+import { runCtlCommand } from "../../engine/cli/ctl_command.ts";
+import type { BotStatus } from "../../engine/mod.ts";
 import { KvStore } from "../../engine/adapters/kv_store.ts";
-import { applyBps, formatUnits, mulUnits, SCALE, type Units } from "../../engine/core/money.ts";
+import {
+  applyBps,
+  formatUnits,
+  mulUnits,
+  parseUnits,
+  SCALE,
+  type Units,
+} from "../../engine/core/money.ts";
 import { committedKrw } from "../../engine/core/portfolio.ts";
 import {
   createSandbox,
@@ -102,6 +111,8 @@ function exchangeCommitted(sandbox: Sandbox): Units {
 }
 
 interface Run {
+  /** `ctl status --json` and `ctl status` asked of the running bot halfway through. */
+  readonly midStatus: { readonly json: string; readonly text: string };
   readonly maxCommitted: Units;
   readonly samples: number;
   readonly output: string;
@@ -119,11 +130,30 @@ async function runLive(
   const startMs = sandbox.replay.nowMs();
   let maxCommitted = 0n;
   let samples = 0;
+  const midStatus = { json: "", text: "" };
+  let asked: Promise<unknown> | undefined;
+  const ctl = async (args: string[]): Promise<string> => {
+    let out = "";
+    const code = await runCtlCommand([...args, "--kv", options.kvPath], {
+      stdout: (t) => out += t,
+      stderr: (t) => out += t,
+      env: {},
+    });
+    assert.equal(code, 0, out);
+    return out;
+  };
   const sampler = setInterval(() => {
     const c = exchangeCommitted(sandbox);
     samples++;
     if (c > maxCommitted) maxCommitted = c;
-    if (sandbox.replay.nowMs() - startMs >= options.replayMs) stop.abort();
+    const elapsedMs = sandbox.replay.nowMs() - startMs;
+    if (asked === undefined && elapsedMs >= options.replayMs / 2) {
+      asked = (async () => {
+        midStatus.json = await ctl(["status", "--json"]);
+        midStatus.text = await ctl(["status"]);
+      })();
+    }
+    if (elapsedMs >= options.replayMs && asked !== undefined) stop.abort();
   }, 20);
   try {
     const code = await runTradingCommand("live", [...options.args, "--kv", options.kvPath], {
@@ -152,10 +182,34 @@ async function runLive(
           }),
       },
     }, trader);
-    return { maxCommitted, samples, output, code, replayedMs: sandbox.replay.nowMs() - startMs };
+    await asked;
+    return {
+      midStatus,
+      maxCommitted,
+      samples,
+      output,
+      code,
+      replayedMs: sandbox.replay.nowMs() - startMs,
+    };
   } finally {
     clearInterval(sampler);
   }
+}
+
+/** The status's per-market P&L adds up to the account's, and the account stays under the cap. */
+function assertStatusAddsUp(json: string): BotStatus {
+  const s = JSON.parse(json) as BotStatus;
+  assert.deepEqual(s.markets.map((m) => m.market), MARKETS);
+  const sum = (f: (m: BotStatus["markets"][number]) => string) =>
+    s.markets.reduce((acc, m) => acc + parseUnits(f(m)), 0n);
+  assert.equal(sum((m) => m.realizedPnl), parseUnits(s.account.realizedPnl));
+  assert.equal(sum((m) => m.dailyPnl), parseUnits(s.account.dailyPnl));
+  const pnl = s.markets.reduce((acc, m) => acc + (m.pnl ?? NaN), 0);
+  assert.ok(s.account.pnl !== null && Math.abs(pnl - s.account.pnl) < 1e-6, `${pnl}`);
+  assert.ok(s.markets.some((m) => m.pnl !== 0), "no market has any P&L yet");
+  assert.equal(s.account.capitalKrw, String(CAP_KRW));
+  assert.ok(parseUnits(s.account.committedKrw) <= BigInt(CAP_KRW) * SCALE);
+  return s;
 }
 
 Deno.test({
@@ -205,6 +259,16 @@ Deno.test({
         assert.equal(marketsTraded.size, 5);
         assert.ok(refusals.length > 0, "the cap never had to refuse an entry");
         assert.ok(run.samples > 1_000);
+        // `ctl status` asked of the running bot: per-market P&L adds up to the account's.
+        const mid = assertStatusAddsUp(run.midStatus.json);
+        assert.match(run.midStatus.text, /committed [\d,.]+ of the 100,000 KRW/);
+        assert.match(run.midStatus.text, /P&L \(realized \+ unrealized, all markets\)/);
+        // deno-lint-ignore no-console -- the measured figure, for the report
+        console.log(
+          `ctl status halfway: account P&L ${mid.account.pnl?.toFixed(2)} KRW = sum of ${
+            mid.markets.map((m) => `${m.market} ${m.pnl?.toFixed(2)}`).join(" + ")
+          }; realized ${mid.account.realizedPnl}; committed ${mid.account.committedKrw}`,
+        );
         // THE figure: never over the one cap, measured at the exchange.
         assert.ok(run.maxCommitted <= BigInt(CAP_KRW) * SCALE, formatUnits(run.maxCommitted));
         assert.ok(run.maxCommitted > 60_000n * SCALE, "the run never came near the cap");
@@ -264,6 +328,9 @@ Deno.test({
           } market minutes); after it: ${after.length} buys, ${refused.length} buy signals refused on ${refusedMarkets.size} markets`,
         );
         assert.ok(before.length > 0);
+        const mid = assertStatusAddsUp(run.midStatus.json);
+        assert.equal(mid.account.dailyLossBlocked, true, "halfway, the account is blocked");
+        assert.match(run.midStatus.text, /account daily loss limit hit: entries blocked/);
         // No entry on ANY market after the block; buy signals kept coming and were refused.
         assert.equal(after.length, 0, after.map((i) => i.id).join(", "));
         assert.ok(refusedMarkets.size >= 3, [...refusedMarkets].join(","));
