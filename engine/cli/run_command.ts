@@ -176,8 +176,13 @@ async function run(config: BotConfig, ctx: RunContext): Promise<void> {
 /** The demo's real data: one week of KRW-BTC 1-minute candles (see data/README.md). */
 const DEMO_FILE = "upbit-KRW-BTC-1m-20220531-20220607.csv";
 const DEMO_MARKET = "KRW-BTC";
-/** The close of the week's first BB(20, 2.5) entry on 5-minute candles (18:40-18:45 bucket). */
-const DEMO_FIRST_ENTRY_MS = Date.UTC(2022, 4, 31, 18, 45);
+/**
+ * The close of a BB(20, 2.5) entry on 5-minute candles (the 13:05-13:10 bucket of 2022-06-02)
+ * that starts the week's busiest stretch: its exit comes 2h15m later (2¼ real minutes at 60x),
+ * then three more round trips within the next 25 replayed hours, so a newcomer sees a whole
+ * trade, with its P&L, in the first minutes.
+ */
+const DEMO_FIRST_ENTRY_MS = Date.UTC(2022, 5, 2, 13, 10);
 /** The replay starts this many real ms before that entry (at any speed): a trade within seconds. */
 const DEMO_LEAD_REAL_MS = 12_000;
 /** The earliest start: 2 hours of real history for the strategy's warm-up. */
@@ -196,7 +201,9 @@ function demoReplayOf(config: BotConfig): { dataFiles: string[]; startAt: number
   }
   const startAt = Math.max(
     DEMO_EARLIEST_START_MS,
-    DEMO_FIRST_ENTRY_MS - Math.round(DEMO_LEAD_REAL_MS * config.speed / 60_000) * 60_000,
+    // At least two replayed minutes, so the bot is up before the entry's candle closes.
+    DEMO_FIRST_ENTRY_MS - Math.max(2, Math.round(DEMO_LEAD_REAL_MS * config.speed / 60_000)) *
+        60_000,
   );
   return { dataFiles: [`${defaultDataDir()}${DEMO_FILE}`], startAt, loop: true };
 }
