@@ -75,7 +75,7 @@ Deno.test("demo: real data named up front, a trade within seconds, a dated story
   assert.ok(!lines.some((l) => / \(bot bot\): running/.test(l)), stdout);
   assert.ok(lines.some((l) => / KRW-BTC \(bot bot\): stopped/.test(l)), stdout);
   const summary = lines.findIndex((l) =>
-    / final summary after [\d.]+ min: replayed 2022-05-31/.test(l)
+    / final summary after [\d.]+ min: replayed 2022-06-02 12:58 → /.test(l)
   );
   assert.ok(summary > fill, stdout);
   assert.match(
