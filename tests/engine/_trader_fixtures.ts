@@ -162,6 +162,8 @@ export async function runSteps(
     readonly history?: readonly Candle[];
     /** Called with each history range the loop asks for. */
     readonly onHistory?: (range: { fromMs: number; toMs: number }) => void;
+    /** Upbit's flags of the market (default: none known). */
+    readonly marketFlags?: TraderDeps["marketFlags"];
   } = {},
 ): Promise<void> {
   async function* feed(): AsyncGenerator<MarketEvent> {
@@ -185,6 +187,7 @@ export async function runSteps(
     }
   }
   const deps: TraderDeps = {
+    ...(options.marketFlags === undefined ? {} : { marketFlags: options.marketFlags }),
     clock: w.clock,
     exchange: w.exchange,
     account: w.exchange,
