@@ -10,7 +10,7 @@
 
 import type { Candle } from "../core/candle.ts";
 import type { MarketFlags } from "../core/portfolio.ts";
-import { formatUnits, type Units, unitsFromNumber } from "../core/money.ts";
+import { formatUnits, type Units, unitsFromNumber, unitsToNumber } from "../core/money.ts";
 import { createStrategy } from "../core/strategies/mod.ts";
 import { type BotConfig, parseConfig, secretValues, type TradingMode } from "../config.ts";
 import { ConsoleNotifier } from "../adapters/console_notifier.ts";
@@ -48,7 +48,7 @@ import {
 import { createEventQueue, type EventQueue } from "../adapters/upbit/ws_events.ts";
 import { createLogger, createRedactor, type Logger } from "../log.ts";
 import type { Account, Clock, EngineEvent, Exchange, MarketEvent } from "../ports.ts";
-import { formatDateTime, formatKrw, formatNumber } from "../core/format.ts";
+import { formatDateTime, formatKrw, formatNumber, formatPct } from "../core/format.ts";
 import { DemoStory } from "./demo_story.ts";
 import { createSandbox, defaultDataDir, type Sandbox } from "../sandbox/mod.ts";
 import type { BookSnapshot } from "../core/order_book.ts";
@@ -386,12 +386,9 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
         if (ledger === undefined) return;
         const pnl = ledger.cash - ledger.initialCash;
         logger.info(
-          `P&L ${event.market}: ${pnl >= 0n ? "+" : ""}${
-            group(formatUnits(pnl))
-          } KRW since start ` +
-            `(cash ${group(formatUnits(ledger.cash))} KRW, fees ${
-              group(formatUnits(ledger.fees))
-            })`,
+          `P&L ${event.market}: ${formatKrw(pnl, { signed: true })} KRW since start (${
+            formatPct(unitsToNumber(pnl) / Math.max(1, unitsToNumber(ledger.initialCash)) * 100)
+          }; cash ${formatKrw(ledger.cash)} KRW, fees ${formatKrw(ledger.fees)} KRW)`,
           { event: "PnL", market: event.market, pnl: formatUnits(pnl) },
         );
       }, () => {});
