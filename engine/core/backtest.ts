@@ -15,11 +15,20 @@ import {
   makeFill,
   openLedger,
   type Side,
-  sizeBuy,
   sizeSell,
 } from "./ledger.ts";
-import type { Units } from "./money.ts";
-import { unitsToNumber } from "./money.ts";
+import { divUnits, roundToStep, type Units, unitsToNumber } from "./money.ts";
+import { Atr } from "./indicators/atr.ts";
+import {
+  type AccountView,
+  checkAccountLoss,
+  DEFAULT_PORTFOLIO_RULES,
+  describePortfolioDenial,
+  entryStopPrice,
+  planEntry,
+  type PortfolioRules,
+  rollAccountDay,
+} from "./portfolio.ts";
 import {
   checkDailyLoss,
   checkExit,
@@ -46,8 +55,15 @@ export interface BacktestConfig {
   readonly slippageBps: number;
   /** Starting KRW. */
   readonly capital: Units;
-  /** Share of the cash each entry spends, in percent (default 100). */
+  /** Share of the cash each entry spends, in percent (default 100; sizing `all` without `portfolio`). */
   readonly budgetPct?: number;
+  /**
+   * The account's rules, sized as the live loop sizes (`planEntry`) with `capital` as the cap
+   * (default: no limits, sizing all of `budgetPct`).
+   */
+  readonly portfolio?: Omit<PortfolioRules, "capitalKrw">;
+  /** Risk sizing's stop at this many ATR(14) below the price, if tighter (0/absent: off). */
+  readonly atrStopMultiple?: number;
   /** Called every 65,536 candles with the count done (for a progress bar). */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -126,7 +142,8 @@ export function runBacktest(candles: readonly Candle[], config: BacktestConfig):
 class BacktestRun {
   readonly candles: readonly Candle[];
   readonly config: BacktestConfig;
-  readonly budgetPct: number;
+  readonly portfolio: PortfolioRules;
+  readonly atr: Atr | null;
   readonly equity: Float64Array;
   readonly inPosition: Uint8Array;
   readonly fills: Fill[] = [];
@@ -139,12 +156,21 @@ class BacktestRun {
   open: OpenTrade | null = null;
   // Before the first candle no day has started: the first rollDay opens one.
   guard: DayGuard = { dayStartMs: -Infinity, startEquity: 0, blocked: false };
+  /** The account's own daily loss guard (one market: the same equity, its own limit). */
+  accountGuard: DayGuard | null = null;
   cooldownUntilMs = 0;
 
   constructor(candles: readonly Candle[], config: BacktestConfig) {
     this.candles = candles;
     this.config = config;
-    this.budgetPct = config.budgetPct ?? 100;
+    this.portfolio = {
+      ...(config.portfolio ?? {
+        ...DEFAULT_PORTFOLIO_RULES,
+        sizing: { mode: "all", value: config.budgetPct ?? 100 },
+      }),
+      capitalKrw: config.capital,
+    };
+    this.atr = (config.atrStopMultiple ?? 0) > 0 ? new Atr(14) : null;
     this.equity = new Float64Array(candles.length);
     this.inPosition = new Uint8Array(candles.length);
     this.ledger = openLedger(config.capital);
@@ -159,6 +185,8 @@ class BacktestRun {
     // The day's boundary and loss floor, cached so the loop calls the guard only when needed.
     let nextDayMs = -Infinity;
     let dayFloor = -Infinity;
+    const accountLossPct = this.portfolio.accountDailyLossPct;
+    let accountFloor = -Infinity;
     for (let i = 0; i < n; i++) {
       if (onProgress !== undefined && (i & 0xffff) === 0xffff) onProgress(i + 1, n);
       const c = candles[i]!;
@@ -167,6 +195,10 @@ class BacktestRun {
         this.guard = rollDay(this.guard, t, this.cashF + this.qtyF * c.open);
         nextDayMs = this.guard.dayStartMs + DAY_MS;
         dayFloor = dailyLossFloor(this.guard, rules);
+        if (accountLossPct > 0) {
+          this.accountGuard = rollAccountDay(this.accountGuard, t, this.guard.startEquity);
+          accountFloor = (this.accountGuard.startEquity * (100 - accountLossPct)) / 100;
+        }
       }
 
       // 1. The order decided at the previous close fills at this open.
@@ -197,10 +229,17 @@ class BacktestRun {
       equity[i] = eq;
       inPosition[i] = this.qtyF > 0 ? 1 : 0;
       if (eq <= dayFloor && !this.guard.blocked) this.guard = checkDailyLoss(this.guard, rules, eq);
+      if (eq <= accountFloor && this.accountGuard !== null && !this.accountGuard.blocked) {
+        this.accountGuard = checkAccountLoss(this.accountGuard, {
+          accountDailyLossPct: accountLossPct,
+          equity: eq,
+        });
+      }
 
       // 4. The strategy sees the close and the engine decides.
       const holding = this.qtyF > 0 ? "long" : "flat";
       const signal = strategy.update(c, holding);
+      if (this.atr !== null) this.atr.update(c.high, c.low, c.close);
       if (signal.action === "hold") continue;
       const decision = decideOnClose(signal, {
         holding,
@@ -248,11 +287,16 @@ class BacktestRun {
       atMs: at.tsMs,
       market,
     });
-    const sized = side === "buy"
-      ? sizeBuy(this.ledger, { price, feeBps, budgetPct: this.budgetPct })
-      : sizeSell(this.ledger, price);
-    if (!sized.ok) return describeDenial(sized.error);
-    const { volume } = sized.value;
+    let volume: Units;
+    if (side === "buy") {
+      const sized = this.sizeEntry(price);
+      if (typeof sized === "string") return sized;
+      volume = sized;
+    } else {
+      const sized = sizeSell(this.ledger, price);
+      if (!sized.ok) return describeDenial(sized.error);
+      volume = sized.value.volume;
+    }
     const id = `bt-${this.fills.length}`;
     const fill = makeFill(side, { id, price, volume, feeBps, tsMs: at.tsMs });
     const applied = applyFill(this.ledger, fill);
@@ -263,6 +307,39 @@ class BacktestRun {
     this.qtyF = unitsToNumber(this.ledger.qty);
     this.fills.push(fill);
     return fill;
+  }
+
+  /**
+   * Sizes an entry as the live loop does (`planEntry` over this one-market account): the KRW of
+   * a market buy, then the volume it buys at `price`, floored to 8 decimals.
+   */
+  sizeEntry(price: Units): Units | string {
+    const { market, feeBps, rules } = this.config;
+    const ledger = this.ledger;
+    const view: AccountView = {
+      books: [{ market, qty: ledger.qty, cost: ledger.cost, realizedPnl: ledger.realizedPnl }],
+      reservations: [],
+    };
+    const atr = this.atr;
+    const planned = planEntry(view, {
+      market,
+      rules: this.portfolio,
+      price,
+      feeBps,
+      equityKrw: this.cashF + this.qtyF * unitsToNumber(price),
+      stopPrice: entryStopPrice(price, {
+        stopLossPct: rules.stopLossPct,
+        ...(atr !== null && atr.ready
+          ? { atr: atr.value, atrMultiple: this.config.atrStopMultiple }
+          : {}),
+      }),
+      ledgerCashKrw: ledger.cash,
+      guard: this.accountGuard,
+    });
+    if (!planned.ok) return describePortfolioDenial(planned.error);
+    const volume = roundToStep(divUnits(planned.value.amountKrw, price, "floor"), 1n, "floor");
+    if (volume <= 0n) return "the order buys nothing at this price";
+    return volume;
   }
 
   /** Records what became of a strategy signal (risk exits, `signalMs` −1, are not signals). */

@@ -292,3 +292,76 @@ Deno.test("runBacktest() BB(20, 2.5) on real KRW-BTC daily candles matches the g
   // Every fill price is on Upbit's tick grid of its day.
   for (const f of result.fills) assert.equal(f.price % unitsFromNumber(1000), 0n);
 });
+
+Deno.test("runBacktest() sizes entries with the account's rules, as the live loop does", () => {
+  const candles = [0, 1, 2, 3].map((i) => candle(i, FLAT));
+  const fixed = runBacktest(
+    candles,
+    config(scripted({ 0: "buy" }), {
+      portfolio: {
+        maxOpenPositions: 0,
+        maxMarketSharePct: 100,
+        accountDailyLossPct: 0,
+        sizing: { mode: "fixed", value: 30_000 },
+        blockCaution: false,
+      },
+    }),
+  );
+  // 30,000 KRW at 100,000,000: 0.0003 BTC, exactly what a market buy of 30,000 KRW gets.
+  assert.equal(fixed.fills[0]?.volume, parseUnits("0.0003"));
+  const share = runBacktest(
+    candles,
+    config(scripted({ 0: "buy" }), {
+      portfolio: {
+        maxOpenPositions: 0,
+        maxMarketSharePct: 25,
+        accountDailyLossPct: 0,
+        sizing: { mode: "all", value: 100 },
+        blockCaution: false,
+      },
+    }),
+  );
+  // A quarter of the 1,000,000 cap, fee included: 249,875 KRW of coin.
+  assert.equal(share.fills[0]?.volume, parseUnits("0.00249875"));
+});
+
+Deno.test("runBacktest() stops entries for the day once the account's daily loss limit is hit", () => {
+  const hourMs = 3_600_000;
+  // Buy at 1, the price falls 3% at 2 (a loss of ~3% of the account), a buy signal at 3.
+  const drop: readonly [number, number, number, number] = [
+    97_000_000,
+    97_000_000,
+    97_000_000,
+    97_000_000,
+  ];
+  const candles = [
+    candle(0, FLAT, hourMs),
+    candle(1, FLAT, hourMs),
+    candle(2, drop, hourMs),
+    candle(3, drop, hourMs),
+    candle(4, drop, hourMs),
+    candle(5, drop, hourMs),
+  ];
+  const run = (accountDailyLossPct: number) =>
+    runBacktest(
+      candles,
+      config(scripted({ 0: "buy", 2: "sell", 3: "buy" }), {
+        rules: { ...DEFAULT_RISK_RULES, stopLossPct: 0, maxDailyLossPct: 0 },
+        portfolio: {
+          maxOpenPositions: 0,
+          maxMarketSharePct: 100,
+          accountDailyLossPct,
+          sizing: { mode: "all", value: 100 },
+          blockCaution: false,
+        },
+      }),
+    );
+  const free = run(0);
+  assert.equal(free.fills.filter((f) => f.side === "buy").length, 2);
+  const limited = run(2);
+  assert.equal(limited.fills.filter((f) => f.side === "buy").length, 1);
+  assert.match(
+    limited.signals.find((s) => !s.executed)?.reason ?? "",
+    /not executed: the account's daily loss limit is reached/,
+  );
+});
