@@ -117,9 +117,11 @@ export async function runCtlCommand(args: readonly string[], io: CtlIo): Promise
       }
       const kv = await Deno.openKv(kvPath);
       try {
+        const store = new KvStore(kv);
         const operator = createOperator({
-          store: new KvStore(kv),
+          store,
           clock: WALL_CLOCK,
+          checkState: () => store.verifyState(),
           // Nobody else hears a stopped bot's events: the audit log records the command.
           notifier: { notify() {} },
         });

@@ -464,7 +464,14 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       startedAtMs: clock.nowMs(),
       capitalKrw: formatUnits(unitsFromNumber(config.capitalKrw)),
     });
-    const operator = createOperator({ store, clock, notifier, exchange, traders: traderConfigs });
+    const operator = createOperator({
+      store,
+      clock,
+      notifier,
+      exchange,
+      traders: traderConfigs,
+      checkState: () => store.verifyState(),
+    });
     const overrides = (await operator.params()).params.filter((p) => p.overridden);
     if (overrides.length > 0) {
       logger.warn(

@@ -32,6 +32,8 @@ export interface CommandDeps {
   readonly notifier: Notifier;
   /** The running bot's exchange; absent on a stopped bot's store. */
   readonly exchange?: Exchange & Account;
+  /** Checks the stored state's invariants (throws naming key and field); run before a resume. */
+  readonly checkState?: () => Promise<void>;
 }
 
 /** How a command ended and one line of what it did (or why not). */
@@ -78,9 +80,9 @@ export async function pause(deps: CommandDeps, reason: string): Promise<CommandE
 }
 
 /**
- * Clears the pause and the halt after the safety checks pass: with a running bot a
- * reconciliation (unresolved orders resolved, balances compared); a difference refuses the
- * resume and leaves trading paused. Safe mode is cleared only when asked and the checks pass.
+ * Clears the pause and the halt after the safety checks pass: the stored state's invariants
+ * (when the store can check them) and, with a running bot, a reconciliation (unresolved orders
+ * resolved, balances compared); a failure refuses the resume and leaves trading as it was. Safe mode is cleared only when asked and the checks pass.
  */
 export async function resume(
   deps: CommandDeps,
@@ -92,7 +94,16 @@ export async function resume(
 ): Promise<CommandEnd> {
   const { store, clock, notifier, exchange } = deps;
   return await gateOf(store).exclusive(async () => {
-    let checks = "checks run when the bot starts (it is not running)";
+    let checks = "stored state checked; orders and balances are reconciled when the bot starts";
+    if (deps.checkState !== undefined) {
+      try {
+        await deps.checkState();
+      } catch (error) {
+        return { result: "refused", detail: `safety check failed: ${firstLine(error)}` };
+      }
+    } else {
+      checks = "orders and balances are reconciled when the bot starts";
+    }
     if (exchange !== undefined) {
       const first = options.run.traders[0]!;
       const om: OrderManagerDeps = { exchange, store, clock, notifier };
@@ -112,7 +123,9 @@ export async function resume(
           detail: `safety check failed: ${live.length} order(s) still unresolved; try again`,
         };
       }
-      checks = "reconciliation passed";
+      checks = deps.checkState === undefined
+        ? "reconciliation passed"
+        : "stored state checked, reconciliation passed";
     }
     const before = await store.getControl();
     const clear = options.clearSafeMode;

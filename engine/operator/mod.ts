@@ -111,6 +111,8 @@ export interface OperatorDeps {
   readonly notifier: Notifier;
   /** The running bot's exchange; absent when ctl works on a stopped bot's store. */
   readonly exchange?: Exchange & Account;
+  /** Checks the stored state's invariants before a resume (throws naming key and field). */
+  readonly checkState?: () => Promise<void>;
   /** The running bot's traders (their order settings); absent on a stopped bot. */
   readonly traders?: readonly TraderConfig[];
   /** Audit record ids (default: random UUIDs). */

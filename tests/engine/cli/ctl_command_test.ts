@@ -127,3 +127,19 @@ Deno.test("ctl set and unset are versioned; ctl params shows the values and the 
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("ctl resume re-runs the safety checks: a corrupt ledger refuses it (exit 1), paused stays", async () => {
+  const { dir, kv } = await stoppedBot();
+  assert.equal((await ctl(["pause", "--kv", kv])).code, 0);
+  const db = await Deno.openKv(kv);
+  const entry = await db.get<Record<string, unknown>>(["ledger", "KRW-ETH"]);
+  await db.set(["ledger", "KRW-ETH"], { ...entry.value, cash: "-99999999" });
+  db.close();
+  const out = await ctl(["resume", "--kv", kv]);
+  assert.equal(out.code, 1, out.stderr);
+  assert.match(out.stderr, /^ctl: resume: safety check failed: .*ledger.*KRW-ETH.*cash/);
+  assert.equal(out.stderr.split("\n").length, 2);
+  const status = JSON.parse((await ctl(["status", "--kv", kv, "--json"])).stdout);
+  assert.equal(status.paused, true, "a refused resume leaves trading paused");
+  await Deno.remove(dir, { recursive: true });
+});
