@@ -135,3 +135,22 @@ Deno.test("a reservation left by a crash is released on the reconciliation at st
   assert.ok(buy!.price! > u("900000"), formatUnits(buy!.price!));
   w.kv.close();
 });
+
+Deno.test("runTrader() keeps the share per market and the open-position limit across markets", async () => {
+  const w = await world();
+  const portfolio = { ...DEFAULT_PORTFOLIO_RULES, maxOpenPositions: 1, maxMarketSharePct: 30 };
+  const cap = { capitalKrw: u("1000000"), portfolio };
+  await runSteps(w, traderConfig({ strategy: BUY_AT_0, ...cap }), BUY_STEPS);
+  const [btc] = await w.store.listIntents(["FILLED", "CANCELLED"]);
+  // 30% of the 1,000,000 cap, fee included: 299,850 KRW.
+  assert.equal(formatUnits(btc!.price!), "299850");
+  // A second market of the same account (same store) may not open a second position.
+  await runSteps(
+    w,
+    traderConfig({ botId: "test-eth", market: "KRW-ETH", strategy: BUY_AT_0, ...cap }),
+    BUY_STEPS,
+  );
+  const [eth] = await w.store.listSignals("KRW-ETH");
+  assert.match(eth?.reason ?? "", /not entered: 1 of at most 1 positions are open/);
+  w.kv.close();
+});
