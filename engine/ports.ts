@@ -454,8 +454,8 @@ export interface AccountStore {
 export interface AccountGuardStore {
   /** The guard (null before the first day). */
   getAccountGuard(): Promise<DayGuard | null>;
-  /** Replaces the guard. */
-  putAccountGuard(guard: DayGuard, atMs: number): Promise<void>;
+  /** Stores the guard merged with the stored one (a day stays blocked once blocked); the guard in force. */
+  putAccountGuard(guard: DayGuard, atMs: number): Promise<DayGuard>;
 }
 
 /** Operator switches. */

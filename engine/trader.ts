@@ -834,13 +834,14 @@ class Trader {
     const equity = this.accountEquityOf(view);
     const stored = await store.getAccountGuard();
     const rolled = rollAccountDay(stored, nowMs, equity);
-    const next = checkAccountLoss(rolled, {
+    const checked = checkAccountLoss(rolled, {
       accountDailyLossPct: this.portfolio.accountDailyLossPct,
       equity,
     });
-    if (next === stored) return next;
-    await store.putAccountGuard(next, nowMs);
-    if (next.blocked && stored?.blocked !== true) {
+    if (checked === stored) return checked;
+    const next = await store.putAccountGuard(checked, nowMs);
+    // Announced by the loop whose write blocked the day (once, whatever the markets' races).
+    if (next.blocked && stored?.blocked !== true && checked.blocked) {
       const event: EngineEvent = {
         type: "RiskTriggered",
         atMs: nowMs,

@@ -1071,11 +1071,28 @@ export class KvStore implements Store {
     return guard;
   }
 
-  /** Replaces the account's daily loss guard. */
-  async putAccountGuard(guard: DayGuard, atMs: number): Promise<void> {
-    const op = this.#kv.atomic().set(keys.accountGuardKey(), { v: 1, ...guard });
-    this.#mark(op, atMs, "account guard");
-    await op.commit();
+  /**
+   * Stores the account's daily loss guard, merged with the stored one in one checked commit: the
+   * same day keeps its first starting equity and stays blocked once blocked (markets' loops write
+   * concurrently); an older day never replaces a newer one. Returns the guard in force.
+   */
+  async putAccountGuard(guard: DayGuard, atMs: number): Promise<DayGuard> {
+    for (let attempt = 0; attempt < MAX_COMMIT_TRIES; attempt++) {
+      const entry = await this.#kv.get(keys.accountGuardKey());
+      const stored = entry.versionstamp === null
+        ? null
+        : (({ v: _v, ...g }) => g)(parseStored(guardSchema, entry.key, entry.value));
+      let next = guard;
+      if (stored !== null && stored.dayStartMs > guard.dayStartMs) return stored;
+      if (stored !== null && stored.dayStartMs === guard.dayStartMs) {
+        next = { ...stored, blocked: stored.blocked || guard.blocked };
+        if (next.blocked === stored.blocked) return stored;
+      }
+      const op = this.#kv.atomic().check(entry).set(keys.accountGuardKey(), { v: 1, ...next });
+      this.#mark(op, atMs, "account guard");
+      if ((await op.commit()).ok) return next;
+    }
+    throw new ConflictError("Cannot store the account's loss guard: the store kept changing");
   }
 
   // ---- identity ----

@@ -149,11 +149,20 @@ Deno.test("marketDailyPnl() keeps each market's realized P&L of the day; the sum
   });
 });
 
-Deno.test("the account guard is stored and read back", async () => {
+Deno.test("putAccountGuard() keeps a blocked day blocked and never goes back a day", async () => {
   await withStore(async (store) => {
     assert.equal(await store.getAccountGuard(), null);
     const guard = { dayStartMs: T0_MS, startEquity: 100_000, blocked: true };
-    await store.putAccountGuard(guard, T0_MS);
+    assert.deepEqual(await store.putAccountGuard(guard, T0_MS), guard);
     assert.deepEqual(await store.getAccountGuard(), guard);
+    // Another market's loop, late with an unblocked guard of the same day: the day stays blocked.
+    const late = { dayStartMs: T0_MS, startEquity: 99_000, blocked: false };
+    assert.deepEqual(await store.putAccountGuard(late, T0_MS), guard);
+    assert.deepEqual(await store.getAccountGuard(), guard);
+    // An older day never replaces a newer one; a new day does.
+    const older = { dayStartMs: T0_MS - 86_400_000, startEquity: 1, blocked: false };
+    assert.deepEqual(await store.putAccountGuard(older, T0_MS), guard);
+    const next = { dayStartMs: T0_MS + 86_400_000, startEquity: 97_000, blocked: false };
+    assert.deepEqual(await store.putAccountGuard(next, T0_MS), next);
   });
 });
