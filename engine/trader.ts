@@ -11,6 +11,10 @@
  * - exits come before entries and are never blocked; entries stop when trading is paused, in safe
  *   mode, on stale data or a market warning, and every signal that cannot be executed is recorded
  *   with its reason;
+ * - entries are planned by the account's rules (`engine/core/portfolio.ts`: one cap over every
+ *   market of the store, share and position limits, the account's daily loss guard, Upbit's
+ *   flags, the sizing mode) and reserve their KRW in the store before the order goes out; the
+ *   reservation is released once the order is terminal (or by a reconciliation, after a crash);
  * - orders go through the order manager (one in flight per market, deterministic identifiers);
  * - while running, the reconciliation is repeated every `reconcileEveryMs` (reliability.md §1.6
  *   step 8), between orders: it resolves what an outage left unresolved and catches balances that
