@@ -417,14 +417,19 @@ class Trader {
       await this.persist();
     }
     if (strategyChanged && options.warm) await this.rewarm(nowMs);
-    this.deps.notifier.notify({
+    const control = await this.deps.store.getControl();
+    const event: EngineEvent = {
       type: "StateChanged",
       atMs: nowMs,
-      ...(await this.deps.store.getControl()),
+      paused: control.paused,
+      safeMode: control.safeMode,
+      halted: control.halted,
       reason: `${before.market}: run-time parameters v${params.version} applied${
         strategyChanged ? ` (strategy ${strategy.name}, re-warmed)` : ""
       }`,
-    });
+    };
+    await this.deps.store.recordEvent(event);
+    this.deps.notifier.notify(event);
   }
 
   /** Warms a new strategy up on the closed buckets before the one now closing (no orders). */

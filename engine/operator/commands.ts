@@ -9,7 +9,7 @@
  * checks run when the bot starts (it reconciles before any order).
  */
 
-import { formatUnits, unitsFromNumber } from "../core/money.ts";
+import { formatUnits, SCALE, unitsFromNumber } from "../core/money.ts";
 import {
   DEFAULT_ORDER_MANAGER_CONFIG,
   driveIntent,
@@ -271,6 +271,13 @@ async function stopMarket(
           funds: formatUnits(intent.filledFunds),
           state: intent.state,
         };
+        const after = await store.getLedger(market);
+        if (after !== undefined) {
+          // The sale is a fill: the equity curve gets its point, as for the loop's fills.
+          const atMs = om.clock.nowMs();
+          const equity = after.cash + (after.qty * price) / SCALE;
+          await store.recordEquity({ market, tsMs: atMs, equity, cash: after.cash });
+        }
         if (intent.state !== "FILLED") errors.push(`sell: order ${intent.state.toLowerCase()}`);
       }
     } catch (error) {

@@ -311,6 +311,8 @@ Deno.test("operator stop --sell halts, cancels our open orders and sells the pos
   assert.deepEqual(report?.cancelled, []);
   assert.deepEqual(report?.errors, []);
   assert.equal(report?.sold?.state, "FILLED");
+  const equity = await w.store.listEquity({ market: "KRW-BTC" });
+  assert.equal(equity.at(-1)?.equity, equity.at(-1)?.cash, "the sale's snapshot: all cash");
   const status = await marketStatusAt(w, minute(2));
   assert.equal(status.paused, true);
   assert.equal(status.halted, true);
@@ -362,6 +364,12 @@ Deno.test("runTrader() applies a stop-loss change at the next candle close, to t
     /run-time parameters v1 applied/.test(e.reason)
   );
   assert.equal(applied.length, 1);
+  assert.ok(
+    (await w.store.listEvents()).some((e) =>
+      e.type === "StateChanged" && /run-time parameters v1 applied/.test(e.reason)
+    ),
+    "in the journal too (the event stream's source of truth)",
+  );
   // An equity snapshot at each candle close and each fill.
   const equity = await w.store.listEquity({ market: "KRW-BTC" });
   assert.ok(equity.some((e) => e.tsMs === minute(2) + 20_000), "a snapshot at the sale");
