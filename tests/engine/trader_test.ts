@@ -430,3 +430,28 @@ Deno.test("operator stop --sell after a stop without sale still sells (shrunk co
   assert.equal(second.status.halted, true);
   w.kv.close();
 });
+
+Deno.test("runTrader() starts with the stored run-time parameters: they survive a restart", async () => {
+  const w = await world();
+  const config = traderConfig({ strategy: BUY_AT_0 });
+  await recordTestRun(w, config);
+  const set = await operatorOf(w, { running: false }).execute("ctl", {
+    kind: "set",
+    name: "stop-loss",
+    value: "2",
+  });
+  assert.equal(set.result, "done", set.detail);
+  // A new process with the start-up config's 5%: the stored 2% wins from the first entry.
+  const again = await world({ reuse: w });
+  await runSteps(again, config, [
+    { atMs: minute(0) + 30_000, price: 100_000_000 },
+    { atMs: minute(1) + 500, candle: candle(0, 100_000_000) },
+    { atMs: minute(1) + 20_000, price: 97_900_000 },
+  ]);
+  const fills = await fillsBySide(w);
+  assert.deepEqual(fills.map((f) => [f.side, f.tsMs]), [
+    ["bid", minute(1) + 500],
+    ["ask", minute(1) + 20_000],
+  ]);
+  w.kv.close();
+});
