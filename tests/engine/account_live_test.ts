@@ -73,9 +73,10 @@ const TRADE_OFTEN = [
   "fixed",
   "--sizing-value",
   "40000",
-  // At 720x, 120 market seconds are 0.17 real seconds: a GC pause must not read as stale data.
+  // At 720x, 120 market seconds are 0.17 real seconds: a GC pause or a busy machine must not
+  // read as stale data (3600 market seconds are 5 real seconds).
   "--stale-after",
-  "1800",
+  "3600",
   "--i-understand-real-money",
   "--log-format",
   "json",
