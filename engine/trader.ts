@@ -357,6 +357,8 @@ class Trader {
         this.entryMs = nowMs;
       }
     }
+    // A market flagged while we were down: say so before trading.
+    await this.checkHeldFlags();
     await this.warmUp(nowMs);
     this.lastDataAtMs = nowMs;
     await this.persist();

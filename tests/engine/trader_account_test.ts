@@ -154,3 +154,19 @@ Deno.test("runTrader() keeps the share per market and the open-position limit ac
   assert.match(eth?.reason ?? "", /not entered: 1 of at most 1 positions are open/);
   w.kv.close();
 });
+
+Deno.test("runTrader() alerts at start when the market it holds was flagged meanwhile", async () => {
+  const w = await world();
+  await runSteps(w, traderConfig({ strategy: BUY_AT_0 }), BUY_STEPS);
+  assert.ok((await w.store.getLedger("KRW-BTC"))!.qty > 0n);
+  await runSteps(w, traderConfig({ strategy: BUY_AT_0 }), [], {
+    marketFlags: () => Promise.resolve({ warning: false, cautions: ["PRICE_FLUCTUATIONS"] }),
+  });
+  const alerts = errors(w.notifier.events, "market_flagged");
+  assert.equal(alerts.length, 1);
+  assert.match(
+    alerts[0]!.type === "ErrorRaised" ? alerts[0]!.message : "",
+    /\(PRICE_FLUCTUATIONS\) while a position is held/,
+  );
+  w.kv.close();
+});
