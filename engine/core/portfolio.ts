@@ -158,10 +158,8 @@ export function accountEquity(
   // Reserved KRW is still the account's money until it is spent.
   for (const r of view.reservations) equity += toNumber(r.amountKrw);
   for (const b of view.books) {
-    if (b.qty <= 0n) {
-      equity += toNumber(b.cost);
-      continue;
-    }
+    // A flat market's cost is 0: its realized P&L is already in the free cash.
+    if (b.qty <= 0n) continue;
     const price = options.priceOf(b.market);
     equity += price === undefined || !(price > 0) ? toNumber(b.cost) : toNumber(b.qty) * price;
   }
