@@ -10,11 +10,13 @@
  */
 
 import { parseEnv } from "node:util";
+import { isAbsolute } from "node:path";
 import { runBacktestCommand } from "./engine/cli/backtest_command.ts";
 import { runCtlCommand } from "./engine/cli/ctl_command.ts";
 import { createInterrupt } from "./engine/cli/interrupt.ts";
 import { runTradingCommand } from "./engine/cli/run_command.ts";
 import { ENV_VARS } from "./engine/config.ts";
+import { clip } from "./engine/flags.ts";
 import * as trader from "./engine/trader.ts";
 
 const USAGE = `Usage: deno run -A main.ts <mode> [options]
@@ -59,6 +61,20 @@ function readDotEnv(path: string): Record<string, string | undefined> {
   return parseEnv(text);
 }
 
+/**
+ * The user's working folder, where relative paths they type start: `deno task` runs in the
+ * folder of deno.json and passes the caller's folder as `INIT_CWD`.
+ */
+function userCwd(): string {
+  try {
+    const init = Deno.env.get("INIT_CWD");
+    if (init !== undefined && isAbsolute(init)) return init;
+  } catch {
+    // Not granted: the process's own folder.
+  }
+  return Deno.cwd();
+}
+
 /** Aborted on the first SIGINT or SIGTERM; a deliberate second Ctrl-C forces the exit (130). */
 function interruptSignal(): AbortSignal {
   const interrupt = createInterrupt({
@@ -91,6 +107,7 @@ async function main(args: string[]): Promise<number> {
         stderr: (text) => write(Deno.stderr, text),
         isTerminal: Deno.stderr.isTerminal(),
         dataDir: new URL("./data", import.meta.url).pathname,
+        cwd: userCwd(),
         nowMs: () => performance.now(),
       });
     case "paper":
@@ -101,6 +118,7 @@ async function main(args: string[]): Promise<number> {
         stderr: (text) => write(Deno.stderr, text),
         isTerminal: Deno.stdout.isTerminal(),
         env: readEnv({ dotEnv: mode !== "demo" }),
+        userCwd: userCwd(),
         interrupt: interruptSignal(),
         pid: Deno.pid,
         cwd: Deno.cwd(),
@@ -110,14 +128,20 @@ async function main(args: string[]): Promise<number> {
         stdout: (text) => write(Deno.stdout, text),
         stderr: (text) => write(Deno.stderr, text),
         env: readEnv({ dotEnv: true }),
+        cwd: userCwd(),
       });
-    case undefined:
     case "--help":
+    case "-h":
     case "help":
       write(Deno.stdout, USAGE);
-      return mode === undefined ? 2 : 0;
+      return 0;
     default:
-      write(Deno.stderr, `upbit-trader: unknown mode "${mode}"\n${USAGE}`);
+      write(
+        Deno.stderr,
+        `upbit-trader: ${
+          mode === undefined ? "missing mode" : `unknown mode "${clip(mode)}"`
+        }: expected backtest, demo, paper, live or ctl (see --help)\n`,
+      );
       return 2;
   }
 }

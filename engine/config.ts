@@ -10,13 +10,14 @@
  * Only `main.ts` reads `Deno.env`; it passes the variables in, so this module does no I/O.
  */
 
-import { parseArgs } from "node:util";
+import { isAbsolute, join } from "node:path";
 import { z } from "zod";
 import { type Timeframe, TIMEFRAME_MS } from "./core/candle.ts";
 import { DEFAULT_RISK_RULES, type RiskRules } from "./core/risk.ts";
 import { type PortfolioRules, SIZING_MODES, type SizingMode } from "./core/portfolio.ts";
 import { DEFAULT_STRATEGY, STRATEGIES, type StrategyId } from "./core/strategies/mod.ts";
 import { err, ok, type Result } from "./core/result.ts";
+import { clip, parseFlags } from "./flags.ts";
 import { Secret } from "./secret.ts";
 import { isRiskParam, type RiskParam, STRATEGY_PARAMS } from "./core/params.ts";
 
@@ -38,6 +39,9 @@ export const DEFAULT_LIVE_CAPITAL_KRW = 100_000;
 export const DEFAULT_PAPER_CAPITAL_KRW = 1_000_000;
 /** The highest live capital accepted unless `LIVE_CAPITAL_LIMIT_KRW` raises it. */
 export const DEFAULT_LIVE_CAPITAL_LIMIT_KRW = 1_000_000;
+
+/** The fastest demo replay the bot keeps up with (sandbox seconds per real second). */
+export const MAX_DEMO_SPEED = 1_000;
 
 /** Every variable the bot reads (the `--allow-env` list of the tasks). */
 export const ENV_VARS = [
@@ -112,6 +116,8 @@ export interface BotConfig {
   readonly help: boolean;
   /** Live: what a new store does with coins the account already holds (default refuse). */
   readonly holdings: HoldingsPolicy;
+  /** How the user named the store path and the markets (`--kv` or `DENO_KV_PATH`), for errors. */
+  readonly labels: { readonly kvPath: string; readonly markets: string };
 }
 
 /** `--adopt` (take them over as positions), `--ignore-holdings` (leave them), or refuse. */
@@ -251,8 +257,10 @@ const SCHEMA = z.object({
     .default("bot"),
   logFormat: z.enum(["json", "pretty", "auto"], { error: "expected json, pretty or auto" })
     .default("auto"),
-  realMoney: z.union([z.boolean(), YES]).default(false),
-  speed: number({ min: 1, max: 100_000 }).default(60),
+  realMoney: z.union([z.boolean(), YES], { error: "expected yes or no" }).default(false),
+  // Faster replays outrun the bot on a shared CPU: its market data goes stale, and at 100000x the
+  // replay starves the event loop (Ctrl-C and --minutes are not honoured).
+  speed: number({ min: 1, max: MAX_DEMO_SPEED }).default(60),
   minutes: number({ min: 0.01, max: 1e6 }).optional(),
   seed: number({ min: 0, max: 2 ** 31, int: true }).default(1),
   synthetic: z.boolean().default(false),
@@ -331,6 +339,8 @@ export function parseRuntimeParam(
 export interface ConfigInput {
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly args: readonly string[];
+  /** The user's working folder: a relative `--kv` starts there (variables keep theirs). */
+  readonly cwd?: string;
 }
 
 /** Flags a mode accepts besides the shared ones. */
@@ -399,9 +409,9 @@ export function parseConfig(mode: TradingMode, input: ConfigInput): Result<BotCo
       : { accessKey: new Secret(v.accessKey), secretKey: new Secret(v.secretKey) },
     restUrl: v.restUrl,
     wsUrl: v.wsUrl,
-    kvPath: mode === "demo"
-      ? (v.kvPath === DEFAULT_KV_PATH ? "./data/demo.kv" : v.kvPath)
-      : v.kvPath,
+    kvPath: mode === "demo" && v.kvPath === DEFAULT_KV_PATH
+      ? "./data/demo.kv"
+      : fromFolder(v.kvPath, source.get("kvPath") === "--kv" ? input.cwd : undefined),
     markets: v.markets,
     // The demo's 5m BB trades ~1.5 round trips per replayed day of real 1m data (not churn).
     timeframe: v.timeframe ?? (mode === "demo" ? "5m" : "1h"),
@@ -436,6 +446,7 @@ export function parseConfig(mode: TradingMode, input: ConfigInput): Result<BotCo
     synthetic: v.synthetic,
     help: v.help,
     holdings: v.adopt ? "adopt" : v.ignoreHoldings ? "ignore" : "refuse",
+    labels: { kvPath: label("kvPath", source), markets: label("markets", source) },
   };
   if (mode === "live" && !config.help) {
     const refusal = liveRefusal(config, source);
@@ -501,26 +512,21 @@ interface Gathered {
 
 /** Collects the raw text of every field: the flag when given, else the variable. */
 function gather(input: ConfigInput, allowed: ReadonlySet<FieldName>): Result<Gathered, string> {
-  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
-  for (const name of allowed) {
-    const field: Field = FIELDS[name];
-    if (field.flag !== undefined) {
-      options[field.flag] = {
-        type: field.boolean ? "boolean" : "string",
-        ...(name === "help" ? { short: "h" } : {}),
-      };
-    }
+  const spec: Record<string, "string" | "boolean"> = {};
+  for (const field of Object.values(FIELDS) as Field[]) {
+    if (field.flag !== undefined) spec[field.flag] = field.boolean ? "boolean" : "string";
   }
-  for (const flag of ALL_PARAM_FLAGS) options[flag] = { type: "string" };
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({ args: [...input.args], options, strict: true, allowPositionals: false })
-      .values as Record<string, string | boolean | undefined>;
-  } catch (error) {
-    // node:util's messages name the flag; keep the first line only.
-    return err(
-      (error as Error).message.split("\n")[0]!.replace(/^Unknown option/, "unknown option"),
+  for (const flag of ALL_PARAM_FLAGS) spec[flag] = "string";
+  const flags = parseFlags(input.args, spec, { h: "help" });
+  if (!flags.ok) return flags;
+  const values = flags.value;
+  for (const name of Object.keys(FIELDS) as FieldName[]) {
+    const flag: string | undefined = (FIELDS[name] as Field).flag;
+    if (flag === undefined || allowed.has(name) || values[flag] === undefined) continue;
+    const modes = (Object.keys(MODE_FLAGS) as TradingMode[]).filter((m) =>
+      MODE_FLAGS[m].includes(name)
     );
+    return err(`--${flag}: not an option of this mode (only of ${modes.join(", ")})`);
   }
   const raw: Record<string, unknown> = {};
   const source = new Map<string, string>();
@@ -608,6 +614,8 @@ export type CtlCommand =
 export interface CtlConfig {
   readonly command: CtlCommand | undefined;
   readonly kvPath: string;
+  /** `--kv`, `DENO_KV_PATH`, or both when neither was set (for errors). */
+  readonly kvLabel: string;
   readonly help: boolean;
 }
 
@@ -626,38 +634,39 @@ const CTL_OPTIONS: Readonly<Record<CtlCommand["kind"], readonly string[]>> = {
 /** Parses `ctl <command> [options]`; the error is one line naming the field. */
 export function parseCtlConfig(input: ConfigInput): Result<CtlConfig, string> {
   const [verb, ...rest] = input.args;
+  const verbs = "pause, resume, stop, status, set, unset, params or audit";
+  if (verb === undefined) return err(`command: missing: expected ${verbs}`);
+  if (verb.startsWith("-") && verb !== "--help" && verb !== "-h") {
+    return err(`command: missing: it comes first (expected ${verbs}), got "${clip(verb)}"`);
+  }
   // `set <param> <value>` and `unset <param>` take positionals (a value may look like "-1").
   const positionals = verb === "set" ? 2 : verb === "unset" ? 1 : 0;
   const given: string[] = [];
   while (given.length < positionals && rest[given.length]?.startsWith("--") === false) {
     given.push(rest[given.length]!);
   }
-  const flags = rest.slice(given.length);
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: flags,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        kv: { type: "string" },
-        sell: { type: "boolean" },
-        json: { type: "boolean" },
-        reason: { type: "string" },
-        "clear-safe-mode": { type: "boolean" },
-        limit: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values as Record<string, string | boolean | undefined>;
-  } catch (error) {
-    return err(
-      (error as Error).message.split("\n")[0]!.replace(/^Unknown option/, "unknown option"),
-    );
-  }
-  const kvText = (values.kv as string | undefined) ?? input.env.DENO_KV_PATH;
-  const kvPath = kvText === undefined || kvText.trim() === "" ? DEFAULT_KV_PATH : kvText.trim();
-  if (verb === undefined || verb === "--help" || verb === "-h" || values.help === true) {
-    return ok({ command: undefined, kvPath, help: true });
+  const flags = parseFlags(rest.slice(given.length), {
+    kv: "string",
+    sell: "boolean",
+    json: "boolean",
+    reason: "string",
+    "clear-safe-mode": "boolean",
+    limit: "string",
+    help: "boolean",
+  }, { h: "help" });
+  if (!flags.ok) return flags;
+  const values = flags.value;
+  const kvText = values.kv as string | undefined ?? input.env.DENO_KV_PATH;
+  const kvPath = kvText === undefined || kvText.trim() === ""
+    ? DEFAULT_KV_PATH
+    : fromFolder(kvText.trim(), values.kv === undefined ? undefined : input.cwd);
+  const kvLabel = values.kv !== undefined
+    ? "--kv"
+    : kvText !== undefined && kvText.trim() !== ""
+    ? "DENO_KV_PATH"
+    : "DENO_KV_PATH (--kv)";
+  if (verb === "--help" || verb === "-h" || values.help === true) {
+    return ok({ command: undefined, kvPath, kvLabel, help: true });
   }
   let command: CtlCommand;
   switch (verb) {
@@ -695,17 +704,21 @@ export function parseCtlConfig(input: ConfigInput): Result<CtlConfig, string> {
       break;
     }
     default:
-      return err(
-        `command: expected pause, resume, stop, status, set, unset, params or audit: got "${
-          verb.slice(0, 40)
-        }"`,
-      );
+      return err(`command: expected ${verbs}: got "${clip(verb)}"`);
   }
   const extra = ["sell", "json", "reason", "clear-safe-mode", "limit"].find((f) =>
     values[f] !== undefined && !CTL_OPTIONS[command.kind].includes(f)
   );
   if (extra !== undefined) return err(`--${extra}: not an option of ctl ${command.kind}`);
-  return ok({ command, kvPath, help: false });
+  return ok({ command, kvPath, kvLabel, help: false });
+}
+
+/** A store path taken from `cwd` when relative (not `:memory:` or a remote URL). */
+function fromFolder(path: string, cwd: string | undefined): string {
+  if (cwd === undefined || path === ":memory:" || /^[a-z]+:\/\//i.test(path) || isAbsolute(path)) {
+    return path;
+  }
+  return join(cwd, path);
 }
 
 /** The values of every configured secret, for the log scrubber. */

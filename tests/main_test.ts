@@ -155,8 +155,8 @@ Deno.test("demo trades within seconds; ctl pauses, resumes and reads it while it
   assert.equal(direct.code, 0, direct.stderr);
   assert.equal(JSON.parse(direct.stdout).paused, false);
   const missing = await run(["ctl", "status", "--kv", `${dir}/none.kv`]);
-  assert.equal(missing.code, 1);
-  assert.match(oneLine(missing.stderr), /^ctl: no bot state at/);
+  assert.equal(missing.code, 2);
+  assert.match(oneLine(missing.stderr), /^ctl: --kv: no bot state at/);
   await Deno.remove(dir, { recursive: true });
 });
 

@@ -1,19 +1,20 @@
 /**
- * The `backtest` command line: flags parsed with `node:util` and validated with zod, so a bad
+ * The `backtest` command line: flags read by `parseFlags` and validated with zod, so a bad
  * flag fails with one line naming the flag and the reason.
  */
 
-import { parseArgs } from "node:util";
 import { z } from "zod";
 import { type Timeframe, TIMEFRAME_MS } from "../core/candle.ts";
 import { DEFAULT_RISK_RULES, type RiskRules } from "../core/risk.ts";
 import { DEFAULT_STRATEGY, STRATEGIES, type StrategyId } from "../core/strategies/mod.ts";
 import { err, ok, type Result } from "../core/result.ts";
+import { clip, parseFlags } from "../flags.ts";
 
 /** Everything the backtest command was asked to do. */
 export interface BacktestOptions {
   readonly candles?: string;
-  readonly market: string;
+  /** Undefined when not given: the candle file's name says it, else KRW-BTC. */
+  readonly market?: string;
   readonly timeframe: Timeframe;
   readonly strategy: StrategyId;
   readonly strategyParams: Record<string, number>;
@@ -61,23 +62,30 @@ const DATE = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected YYYY-MM-DD").tran
   return ms;
 });
 
+function range(min: number, max: number): z.ZodNumber {
+  return z.number().min(min, `must be >= ${min}`).max(max, `must be <= ${max}`);
+}
+
 const SCHEMA = z.object({
   candles: z.string().min(1).optional(),
-  market: z.string().regex(/^KRW-[A-Z0-9]{1,15}$/, "expected a KRW market like KRW-BTC").default(
-    "KRW-BTC",
-  ),
-  timeframe: z.enum(Object.keys(TIMEFRAME_MS) as [Timeframe, ...Timeframe[]]).default("1d"),
-  strategy: z.enum(Object.keys(STRATEGIES) as [StrategyId, ...StrategyId[]]).default(
-    DEFAULT_STRATEGY,
-  ),
-  "stop-loss": z.number().min(0).max(99).default(DEFAULT_RISK_RULES.stopLossPct),
-  "take-profit": z.number().min(0).max(10_000).default(DEFAULT_RISK_RULES.takeProfitPct),
-  "max-daily-loss": z.number().min(0).max(100).default(DEFAULT_RISK_RULES.maxDailyLossPct),
-  "trailing-stop": z.number().min(0).max(99).default(DEFAULT_RISK_RULES.trailingStopPct),
-  "cooldown-hours": z.number().min(0).max(24 * 365).default(0),
-  fee: z.number().min(0).max(5).default(0.05),
-  slippage: z.number().min(0).max(10).default(0.05),
-  capital: z.number().min(5_000).max(1e13).default(1_000_000),
+  market: z.string().trim().toUpperCase().regex(
+    /^KRW-[A-Z0-9]{1,15}$/,
+    "expected a KRW market like KRW-BTC",
+  ).optional(),
+  timeframe: z.enum(Object.keys(TIMEFRAME_MS) as [Timeframe, ...Timeframe[]], {
+    error: `expected one of ${Object.keys(TIMEFRAME_MS).join(", ")}`,
+  }).default("1d"),
+  strategy: z.enum(Object.keys(STRATEGIES) as [StrategyId, ...StrategyId[]], {
+    error: `expected one of ${Object.keys(STRATEGIES).join(", ")}`,
+  }).default(DEFAULT_STRATEGY),
+  "stop-loss": range(0, 99).default(DEFAULT_RISK_RULES.stopLossPct),
+  "take-profit": range(0, 10_000).default(DEFAULT_RISK_RULES.takeProfitPct),
+  "max-daily-loss": range(0, 100).default(DEFAULT_RISK_RULES.maxDailyLossPct),
+  "trailing-stop": range(0, 99).default(DEFAULT_RISK_RULES.trailingStopPct),
+  "cooldown-hours": range(0, 24 * 365).default(0),
+  fee: range(0, 5).default(0.05),
+  slippage: range(0, 10).default(0.05),
+  capital: range(5_000, 1e13).default(1_000_000),
   from: DATE.optional(),
   to: DATE.optional(),
   json: z.boolean().default(false),
@@ -115,42 +123,34 @@ Runs a strategy with the risk manager over real Upbit candles and reports the me
 
 /** Parses and validates the backtest flags; the error is one line naming the flag. */
 export function parseBacktestArgs(args: readonly string[]): Result<BacktestOptions, string> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        candles: { type: "string" },
-        market: { type: "string" },
-        timeframe: { type: "string" },
-        strategy: { type: "string" },
-        from: { type: "string" },
-        to: { type: "string" },
-        html: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-        ...Object.fromEntries(NUMBER_FLAGS.map((f) => [f, { type: "string" as const }])),
-      },
-    });
-  } catch (error) {
-    return err(error instanceof Error ? error.message.split("\n")[0]! : String(error));
-  }
-  const raw: Record<string, unknown> = { ...parsed.values };
+  const parsed = parseFlags(args, {
+    candles: "string",
+    market: "string",
+    timeframe: "string",
+    strategy: "string",
+    from: "string",
+    to: "string",
+    html: "string",
+    json: "boolean",
+    help: "boolean",
+    ...Object.fromEntries(NUMBER_FLAGS.map((f) => [f, "string" as const])),
+  }, { h: "help" });
+  if (!parsed.ok) return parsed;
+  const raw: Record<string, unknown> = { ...parsed.value };
   for (const flag of NUMBER_FLAGS) {
     const text = raw[flag];
     if (typeof text !== "string") continue;
     const value = Number(text);
     if (text.trim() === "" || !Number.isFinite(value)) {
-      return err(`--${flag}: "${text}" is not a number`);
+      return err(`--${flag}: expected a number${got(text)}`);
     }
     raw[flag] = value;
   }
   const result = SCHEMA.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    return err(`--${issue.path.join(".")}: ${issue.message}`);
+    const flag = String(issue.path[0]);
+    return err(`--${flag}: ${issue.message}${got(parsed.value[flag])}`);
   }
   const v = result.data;
   const strategyParams: Record<string, number> = {};
@@ -170,7 +170,8 @@ export function parseBacktestArgs(args: readonly string[]): Result<BacktestOptio
   const parsedParams = STRATEGIES[v.strategy].params.safeParse(strategyParams);
   if (!parsedParams.success) {
     const issue = parsedParams.error.issues[0]!;
-    return err(`--${issue.path.join(".")}: ${issue.message}`);
+    const flag = String(issue.path[0]);
+    return err(`--${flag}: ${issue.message}${got(parsed.value[flag])}`);
   }
   if (v.from !== undefined && v.to !== undefined && v.to < v.from) {
     return err("--to: must not be before --from");
@@ -197,6 +198,12 @@ export function parseBacktestArgs(args: readonly string[]): Result<BacktestOptio
     html: v.html,
     help: v.help,
   });
+}
+
+/** ` (got "…")` for a flag's text, so the message shows what was refused. */
+function got(text: string | true | undefined): string {
+  if (typeof text !== "string") return "";
+  return ` (got "${clip(text)}")`;
 }
 
 const STRATEGY_FLAGS_ALL: ReadonlySet<string> = new Set(Object.values(STRATEGY_FLAGS).flat());

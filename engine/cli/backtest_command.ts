@@ -5,7 +5,7 @@
  */
 
 import { loadCandleFile } from "../adapters/candle_file.ts";
-import { timeframeFromFileName } from "../core/candle_file_format.ts";
+import { marketFromFileName, timeframeFromFileName } from "../core/candle_file_format.ts";
 import { aggregateCandles } from "../core/aggregate.ts";
 import { runBacktest } from "../core/backtest.ts";
 import { type Candle, type Timeframe, TIMEFRAME_MS } from "../core/candle.ts";
@@ -13,11 +13,12 @@ import { CandleFileError } from "../core/candle_csv.ts";
 import { computeMetrics, yearlyBreakdown } from "../core/metrics.ts";
 import { unitsFromNumber } from "../core/money.ts";
 import { createStrategy } from "../core/strategies/mod.ts";
-import { dirname, isAbsolute } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { renderHtmlReport } from "../report/html_report.ts";
 import { htmlReportPath } from "../report/report_path.ts";
 import { toJsonReport } from "../report/json_report.ts";
 import { renderTextReport } from "../report/text_report.ts";
+import { clip } from "../flags.ts";
 import { BACKTEST_USAGE, type BacktestOptions, parseBacktestArgs } from "./backtest_args.ts";
 import { createProgressBar } from "./progress.ts";
 
@@ -29,6 +30,8 @@ export interface CommandIo {
   readonly isTerminal: boolean;
   /** Folder of the bundled candle files. */
   readonly dataDir: string;
+  /** The user's working folder: relative `--candles` / `--html` paths start there. */
+  readonly cwd?: string;
   /** Monotonic clock in ms (for the progress bar's one-second rule). */
   readonly nowMs: () => number;
 }
@@ -52,29 +55,45 @@ export async function runBacktestCommand(args: readonly string[], io: CommandIo)
     await backtest(options, io);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError || error instanceof CandleFileError) {
+    if (error instanceof UsageError) {
       io.stderr(`backtest: ${error.message}\n`);
       return 2;
     }
-    throw error;
+    if (error instanceof CandleFileError) {
+      io.stderr(`backtest: --candles: ${clip(error.message, 300)}\n`);
+      return 2;
+    }
+    if (error instanceof Error && error.name in Deno.errors) {
+      // A file the process may not read (permissions) or another I/O refusal.
+      io.stderr(`backtest: ${error.name}: ${clip(error.message, 300)}\n`);
+      return 2;
+    }
+    io.stderr(`backtest: stopped by an unexpected error: ${clip(String(error), 300)}\n`);
+    return 1;
   }
 }
 
 async function backtest(options: BacktestOptions, io: CommandIo): Promise<void> {
-  const path = options.candles ?? `${io.dataDir}/upbit-${options.market}-1d.csv`;
+  const html = options.html === undefined ? undefined : userPath(htmlReportPath(options.html), io);
+  // Refuse an unwritable report path before the run, not after printing the whole report.
+  if (html !== undefined) {
+    // The reports folder is ours to create; a folder the user named must exist.
+    if (!isAbsolute(options.html!)) await Deno.mkdir(dirname(html), { recursive: true });
+    await checkOutputFile(html);
+  }
+  const { path, market } = await candleSource(options, io);
   const progress = createProgressBar(io);
   const loaded = await loadCandleFile(path);
   const candles = inRange(toTimeframe(loaded, { path, timeframe: options.timeframe }), options);
   const strategy = createStrategy(options.strategy, options.strategyParams);
   if (candles.length < strategy.warmup + 1) {
-    throw new UsageError(
-      `${path}: ${candles.length} ${options.timeframe} candles in range, ${strategy.name} needs at least ${
-        strategy.warmup + 1
-      }`,
-    );
+    const where = options.fromMs !== undefined || options.toMs !== undefined
+      ? `--from/--to: ${candles.length} ${options.timeframe} candles of ${path} in range`
+      : `--candles: ${path}: ${candles.length} ${options.timeframe} candles`;
+    throw new UsageError(`${where}, ${strategy.name} needs at least ${strategy.warmup + 1}`);
   }
   const result = runBacktest(candles, {
-    market: options.market,
+    market,
     strategy,
     rules: options.rules,
     feeBps: options.feeBps,
@@ -85,26 +104,120 @@ async function backtest(options: BacktestOptions, io: CommandIo): Promise<void> 
   progress.done();
   const metrics = computeMetrics(result);
   const years = yearlyBreakdown(result);
-  const title = `${options.market} ${options.timeframe} · ${strategy.name}`;
+  const title = `${market} ${options.timeframe} · ${strategy.name}`;
+  const shown = { ...options, market };
   if (options.json) {
-    io.stdout(JSON.stringify(toJsonReport({ result, metrics, years, options })) + "\n");
+    io.stdout(JSON.stringify(toJsonReport({ result, metrics, years, options: shown })) + "\n");
   } else {
-    io.stdout(renderTextReport({ result, metrics, years, options, title, source: path }));
+    io.stdout(renderTextReport({ result, metrics, years, options: shown, title, source: path }));
   }
-  if (options.html !== undefined) {
+  if (html !== undefined) {
     const bands = options.strategy === "bb"
       ? { period: options.strategyParams.period ?? 20, std: options.strategyParams.std ?? 2.5 }
       : undefined;
-    const html = await renderHtmlReport({ result, metrics, years, title, bands });
-    const target = htmlReportPath(options.html);
+    const page = await renderHtmlReport({ result, metrics, years, title, bands });
     try {
-      // The reports folder is ours to create; a folder the user named must exist.
-      if (!isAbsolute(options.html)) await Deno.mkdir(dirname(target), { recursive: true });
-      await Deno.writeTextFile(target, html);
+      await Deno.writeTextFile(html, page);
     } catch (error) {
-      throw new UsageError(`--html: cannot write ${target}: ${(error as Error).message}`);
+      throw new UsageError(`--html: cannot write ${html}: ${clip((error as Error).message, 200)}`);
     }
-    if (!options.json) io.stdout(`HTML report written to ${target}\n`);
+    if (!options.json) io.stdout(`HTML report written to ${html}\n`);
+  }
+}
+
+/** A path the user typed, taken from their working folder. */
+function userPath(path: string, io: CommandIo): string {
+  return io.cwd === undefined || isAbsolute(path) ? path : join(io.cwd, path);
+}
+
+/**
+ * The candle file and its market. A file whose name says its market must match `--market`; with
+ * no `--candles`, the bundled daily file of the market, and an unknown market lists the bundled
+ * ones.
+ */
+async function candleSource(
+  options: BacktestOptions,
+  io: CommandIo,
+): Promise<{ path: string; market: string }> {
+  if (options.candles !== undefined) {
+    const path = userPath(options.candles, io);
+    const named = marketFromFileName(path);
+    if (options.market !== undefined && named !== undefined && named !== options.market) {
+      throw new UsageError(
+        `--market: ${options.market} does not match --candles ${path}, whose name says ${named} ` +
+          `(pass --market ${named}, or a ${options.market} file)`,
+      );
+    }
+    return { path, market: options.market ?? named ?? "KRW-BTC" };
+  }
+  const market = options.market ?? "KRW-BTC";
+  const path = join(io.dataDir, `upbit-${market}-1d.csv`);
+  if (!(await isFile(path))) {
+    const bundled = await bundledMarkets(io.dataDir);
+    throw new UsageError(
+      `--market: no bundled candles for ${market} (bundled: ${
+        bundled.join(", ") || "none"
+      }; or pass --candles FILE)`,
+    );
+  }
+  return { path, market };
+}
+
+/** The markets with a bundled daily file in the data folder. */
+async function bundledMarkets(dataDir: string): Promise<string[]> {
+  const markets: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dataDir)) {
+      const market = /^upbit-(KRW-[A-Z0-9]+)-1d\.csv$/.exec(entry.name)?.[1];
+      if (market !== undefined) markets.push(market);
+    }
+  } catch {
+    // No data folder: nothing is bundled.
+  }
+  return markets.sort();
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses an output file whose folder is missing or not writable, or that is a folder. */
+async function checkOutputFile(path: string): Promise<void> {
+  const dir = dirname(path);
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(dir);
+  } catch {
+    throw new UsageError(`--html: cannot write ${path}: folder ${dir} does not exist`);
+  }
+  if (!info.isDirectory) {
+    throw new UsageError(`--html: cannot write ${path}: ${dir} is not a folder`);
+  }
+  if ((await isDirectory(path))) throw new UsageError(`--html: ${path} is a folder, not a file`);
+  const permission = await Deno.permissions.query({ name: "write", path });
+  if (permission.state !== "granted") {
+    throw new UsageError(`--html: cannot write ${path}: no write permission for it`);
+  }
+  const existed = await isFile(path);
+  try {
+    // Opening for append changes nothing in an existing file and proves the folder is writable.
+    const probe = await Deno.open(path, { write: true, create: true, append: true });
+    probe.close();
+    if (!existed) await Deno.remove(path);
+  } catch (error) {
+    throw new UsageError(`--html: cannot write ${path}: ${clip((error as Error).message, 200)}`);
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
   }
 }
 

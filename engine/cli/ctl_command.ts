@@ -24,12 +24,15 @@ import type { Clock, CommandRecord } from "../ports.ts";
 import { controlFilePath, type ControlHandlers, readControlFile, sendControl } from "./control.ts";
 import { lockBaseOf } from "./run_command.ts";
 import { formatAudit, formatParams, formatStatus, group } from "./status_text.ts";
+import { existingStoreRefusal } from "./store_path.ts";
 
 /** What ctl needs from the process. */
 export interface CtlIo {
   readonly stdout: (text: string) => void;
   readonly stderr: (text: string) => void;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The user's working folder: a relative `--kv` starts there. */
+  readonly cwd?: string;
 }
 
 /** `--help` of ctl. */
@@ -70,15 +73,20 @@ type Target = ControlHandlers;
 
 /** Runs ctl and returns the exit code. */
 export async function runCtlCommand(args: readonly string[], io: CtlIo): Promise<number> {
-  const parsed = parseCtlConfig({ env: io.env, args });
+  const parsed = parseCtlConfig({ env: io.env, args, cwd: io.cwd });
   if (!parsed.ok) {
     io.stderr(`ctl: ${parsed.error} (see --help)\n`);
     return 2;
   }
-  const { command, kvPath, help } = parsed.value;
+  const { command, kvPath, kvLabel, help } = parsed.value;
   if (help || command === undefined) {
     io.stdout(CTL_USAGE);
-    return help && args.length > 0 ? 0 : 2;
+    return 0;
+  }
+  const refusal = await existingStoreRefusal(kvPath, kvLabel);
+  if (refusal !== undefined) {
+    io.stderr(`ctl: ${refusal}\n`);
+    return 2;
   }
   const lockBase = lockBaseOf(kvPath);
   try {

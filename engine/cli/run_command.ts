@@ -57,6 +57,7 @@ import type { TraderApi, TraderConfig, TraderDeps } from "./trader_api.ts";
 import { type BotStatus, createOperator, EventStream, recordRun } from "../mod.ts";
 import { STRATEGIES } from "../core/strategies/mod.ts";
 import { formatStatus, group } from "./status_text.ts";
+import { storePathRefusal } from "./store_path.ts";
 
 /** What a trading command needs from the process (built by `main.ts`). */
 export interface RunIo {
@@ -66,6 +67,8 @@ export interface RunIo {
   readonly isTerminal: boolean;
   /** The process's variables (only `main.ts` reads `Deno.env`). */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** The user's working folder (`INIT_CWD` under deno task): a relative `--kv` starts there. */
+  readonly userCwd?: string;
   /** Aborted on Ctrl-C / SIGTERM. */
   readonly interrupt: AbortSignal;
   /** The process id (written to the control file and the KV instance record). */
@@ -88,7 +91,7 @@ export async function runTradingCommand(
   io: RunIo,
   trader: TraderApi,
 ): Promise<number> {
-  const parsed = parseConfig(mode, { env: io.env, args });
+  const parsed = parseConfig(mode, { env: io.env, args, cwd: io.userCwd });
   if (!parsed.ok) {
     io.stderr(`${mode}: ${parsed.error} (see --help)\n`);
     return 2;
@@ -97,6 +100,11 @@ export async function runTradingCommand(
   if (config.help) {
     io.stdout(RUN_USAGE[mode]);
     return 0;
+  }
+  const storeRefusal = await storePathRefusal(config.kvPath, config.labels.kvPath);
+  if (storeRefusal !== undefined) {
+    io.stderr(`${mode}: ${storeRefusal}\n`);
+    return 2;
   }
   const pretty = config.logFormat === "pretty" ||
     (config.logFormat === "auto" && (io.isTerminal || mode === "demo"));
@@ -160,6 +168,14 @@ async function run(config: BotConfig, ctx: RunContext): Promise<void> {
       seed: config.seed,
       ...(config.synthetic ? {} : demoReplayOf(config)),
     });
+    const unknown = config.markets.filter((m) => !sandbox!.replay.markets.includes(m));
+    if (unknown.length > 0) {
+      await sandbox.close();
+      throw new Refusal(
+        `${config.labels.markets}: ${unknown.join(",")}: not in the demo's data (it replays ` +
+          `${sandbox.replay.markets.join(", ")})`,
+      );
+    }
     restUrl = sandbox.restUrl;
     wsUrl = sandbox.wsUrl;
     clock = sandboxClock(sandbox, config.speed);
@@ -203,7 +219,7 @@ function demoReplayOf(config: BotConfig): { dataFiles: string[]; startAt: number
   const other = config.markets.find((m) => m !== DEMO_MARKET);
   if (other !== undefined) {
     throw new Refusal(
-      `--market: ${other}: the demo's real 1-minute data is ${DEMO_MARKET} only ` +
+      `${config.labels.markets}: ${other}: the demo's real 1-minute data is ${DEMO_MARKET} only ` +
         `(data/${DEMO_FILE}); add --synthetic to replay other markets on seeded minute paths`,
     );
   }
@@ -370,7 +386,7 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
   if (config.mode === "live") await checkKeys(rest);
 
   const lockBase = lockBaseOf(config.kvPath);
-  const lock = await takeLock(lockBase);
+  const lock = await takeLock(lockBase, config.labels.kvPath);
   let kv: Deno.Kv | undefined;
   let finalStatus: BotStatus | undefined;
   try {
@@ -631,13 +647,15 @@ async function firstBooks(
       );
     }
     if (error instanceof RejectedError || error instanceof ConfigError) {
-      throw new Refusal(`MARKETS: ${config.markets.join(",")}: not all are markets of ${restUrl}`);
+      throw new Refusal(
+        `${config.labels.markets}: ${config.markets.join(",")}: not all are markets of ${restUrl}`,
+      );
     }
     throw error;
   }
   const missing = config.markets.filter((m) => !books.some((b) => b.market === m));
   if (missing.length > 0) {
-    throw new Refusal(`MARKETS: ${missing.join(",")}: not a market of ${restUrl}`);
+    throw new Refusal(`${config.labels.markets}: ${missing.join(",")}: not a market of ${restUrl}`);
   }
   return books.map((b) => ({ market: b.market, tsMs: b.tsMs, asks: b.asks, bids: b.bids }));
 }
@@ -662,7 +680,7 @@ export function lockBaseOf(kvPath: string): string {
   return `./data/remote-kv-${hash.toString(16)}`;
 }
 
-async function takeLock(lockBase: string): Promise<InstanceLock> {
+async function takeLock(lockBase: string, label: string): Promise<InstanceLock> {
   const dir = lockBase.includes("/") ? lockBase.slice(0, lockBase.lastIndexOf("/")) : ".";
   if (dir !== "" && lockBase !== ":memory:") await Deno.mkdir(dir, { recursive: true });
   try {
@@ -670,7 +688,7 @@ async function takeLock(lockBase: string): Promise<InstanceLock> {
   } catch (error) {
     if (error instanceof ConfigError) throw new Refusal(error.message);
     if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotFound) {
-      throw new Refusal(`DENO_KV_PATH: cannot use ${lockBase}: ${oneLine(error)}`);
+      throw new Refusal(`${label}: cannot use ${lockBase}: ${oneLine(error)}`);
     }
     throw error;
   }

@@ -208,31 +208,76 @@ export function parseCliArgs(args: readonly string[]): CliArgs {
   };
 }
 
-/** Runs the CLI. */
+/** Runs the CLI; every mistake ends with one line on stderr and exit code 2. */
 export async function main(args: readonly string[]): Promise<void> {
   let parsed: CliArgs;
   try {
-    parsed = parseCliArgs(args);
+    parsed = fromUserFolder(parseCliArgs(args));
   } catch (err) {
-    // deno-lint-ignore no-console
-    console.error(`sandbox: ${(err as Error).message}`);
-    Deno.exit(2);
+    fail(`sandbox: ${(err as Error).message}`);
   }
   if (parsed.help) {
     // deno-lint-ignore no-console
     console.log(HELP);
     return;
   }
-  let file;
   try {
-    file = parsed.accountsFile === undefined
-      ? undefined
-      : await readAccountsFile(parsed.accountsFile);
+    await serve(parsed);
   } catch (err) {
-    // deno-lint-ignore no-console
-    console.error(`sandbox: ${(err as Error).message}`);
-    Deno.exit(2);
+    fail(`sandbox: ${startError(err, parsed)}`);
   }
+}
+
+/** Prints one line (no stack trace) and exits with code 2. */
+function fail(line: string): never {
+  // deno-lint-ignore no-console
+  console.error(line.replace(/[\r\n]+/g, " "));
+  Deno.exit(2);
+}
+
+/**
+ * The user's paths start in their working folder: `deno task` runs in the folder of deno.json
+ * and passes the caller's folder as `INIT_CWD`.
+ */
+function fromUserFolder(parsed: CliArgs): CliArgs {
+  let cwd: string | undefined;
+  try {
+    cwd = Deno.env.get("INIT_CWD");
+  } catch {
+    // Not granted: paths stay relative to the process's folder.
+  }
+  if (cwd === undefined || !cwd.startsWith("/")) return parsed;
+  const resolve = (path: string) => (path.startsWith("/") ? path : `${cwd}/${path}`);
+  return {
+    ...parsed,
+    dataFiles: parsed.dataFiles?.map(resolve),
+    accountsFile: parsed.accountsFile === undefined ? undefined : resolve(parsed.accountsFile),
+  };
+}
+
+/** Why the sandbox could not start, naming the flag the user can change. */
+function startError(err: unknown, parsed: CliArgs): string {
+  const message = err instanceof Error ? err.message.split("\n")[0]! : String(err);
+  const name = err instanceof Error ? err.name : "";
+  // readAccountsFile's messages already name the flag.
+  if (message.startsWith("--")) return message;
+  if (name === "AddrInUse") {
+    return `--port ${parsed.port}: already in use (pick another port, or --port 0 for any free one)`;
+  }
+  if (name === "PermissionDenied" || name === "NotCapable") return `${name}: ${message}`;
+  if (
+    parsed.dataFiles !== undefined && (name === "CandleFileError" || /replay data/.test(message))
+  ) {
+    return `--data: ${message}`;
+  }
+  if (parsed.startAt !== undefined && /startAt|start/.test(message)) return `--start: ${message}`;
+  return `cannot start: ${name === "" ? "" : `${name}: `}${message}`;
+}
+
+async function serve(parsed: CliArgs): Promise<void> {
+  const file = parsed.accountsFile === undefined
+    ? undefined
+    : await readAccountsFile(parsed.accountsFile);
   const access = Deno.env.get("UPBIT_ACCESS_KEY");
   const secret = Deno.env.get("UPBIT_SECRET_KEY");
   const demo = file === undefined && (access === undefined || secret === undefined);

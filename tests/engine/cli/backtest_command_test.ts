@@ -89,7 +89,14 @@ Deno.test("backtest runs the RSI and MACD strategies with their parameters", asy
 
 for (
   const [args, message] of [
-    [["--stop-loss", "abc"], /--stop-loss: "abc" is not a number/],
+    [["--stop-loss", "abc"], /--stop-loss: expected a number \(got "abc"\)/],
+    [["--capital", "-1000"], /--capital: must be >= 5000 \(got "-1000"\)/],
+    [
+      ["--market", "KRW-ETH", "--candles", `${DATA}/upbit-KRW-BTC-1d.csv`],
+      /--market: KRW-ETH does/,
+    ],
+    [["--market", "KRW-ADA"], /--market: no bundled candles for KRW-ADA \(bundled: KRW-BTC, /],
+    [["--html", "/nonexistent/r.html"], /--html: cannot write \/nonexistent\/r\.html: folder/],
     [["--strategy", "xyz"], /--strategy: /],
     [["--bogus"], /bogus/],
     [["--period", "1"], /--period: /],
@@ -101,7 +108,7 @@ for (
       ["--candles", `${DATA}/upbit-KRW-BTC-1d.csv`, "--timeframe", "1h"],
       /1d candles cannot make 1h candles/,
     ],
-    [["--from", "2025-12-30"], /candles in range/],
+    [["--from", "2025-12-30"], /--from\/--to: \d+ 1d candles of .* in range/],
   ] as const
 ) {
   Deno.test(`backtest ${args.join(" ")} fails with one line and exit code 2`, async () => {
@@ -157,4 +164,18 @@ Deno.test("deno task backtest works end to end as the README says", async () => 
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   const report = JSON.parse(new TextDecoder().decode(out.stdout));
   assert.equal(typeof report.total_return_pct, "number");
+});
+
+Deno.test("backtest takes the market from the candle file's name and paths from the user's folder", async () => {
+  let out = "";
+  const io: CommandIo = {
+    stdout: (t) => (out += t),
+    stderr: () => {},
+    isTerminal: false,
+    dataDir: "/nonexistent",
+    cwd: DATA,
+    nowMs: () => 0,
+  };
+  assert.equal(await runBacktestCommand(["--candles", "upbit-KRW-ETH-1d.csv", "--json"], io), 0);
+  assert.equal(JSON.parse(out).market, "KRW-ETH");
 });
