@@ -287,11 +287,21 @@ Deno.test("property: the account never commits more than its cap, share or posit
           assert.equal(amountKrw % SCALE, 0n);
           assert.ok(amountKrw >= MIN_ORDER_KRW);
           assert.equal(reserveKrw, withFee(amountKrw, 5));
-          if (r.sizing.mode === "fixed") assert.ok(amountKrw <= krw(r.sizing.value));
-          if (r.sizing.mode === "equity_pct") {
-            assert.ok(amountKrw <= krw(Math.floor((equity * r.sizing.value) / 100)));
+          const room = allotmentKrw(view(), s.market, r);
+          assert.ok(reserveKrw <= room);
+          // Exact when it fits: the mode's amount itself, else the most that fits (whole won).
+          const wanted = r.sizing.mode === "fixed"
+            ? krw(r.sizing.value)
+            : r.sizing.mode === "equity_pct"
+            ? krw(Math.floor((equity * r.sizing.value) / 100))
+            : undefined;
+          if (wanted !== undefined) {
+            if (withFee(wanted, 5) <= room) assert.equal(amountKrw, wanted);
+            else assert.ok(amountKrw < wanted && withFee(amountKrw + SCALE, 5) > room);
           }
-          assert.ok(reserveKrw <= allotmentKrw(view(), s.market, r));
+          if (r.sizing.mode === "all" && r.sizing.value === 100) {
+            assert.ok(withFee(amountKrw + SCALE, 5) > room, "all leaves a whole won unspent");
+          }
           // The store's check agrees with the plan.
           const checked = checkReservation(view(), {
             market: s.market,
