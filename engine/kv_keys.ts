@@ -29,6 +29,8 @@
  * | `["marker"]` | the last change (ms, what): one key to `kv.watch` for "something changed" |
  * | `["instance"]` | who holds the instance lock (pid, since): informative; the OS file lock excludes |
  * | `["meta"]` | whose store this is: bot id, mode, markets, account hash (never the key), creator |
+ * | `["chat_update", updateId]` | a Telegram update already handled (seen at); expires after 48 h |
+ * | `["chat_confirm", nonce]` | a destructive chat command waiting for its Confirm button (60 s) |
  */
 
 /** A KV key tuple. */
@@ -197,4 +199,14 @@ export function instanceKey(): Key {
 /** `["meta"]`. */
 export function metaKey(): Key {
   return ["meta"];
+}
+
+/** `["chat_update", updateId]`. */
+export function chatUpdateKey(updateId: number): Key {
+  return ["chat_update", updateId];
+}
+
+/** `["chat_confirm", nonce]`. */
+export function chatConfirmKey(nonce: string): Key {
+  return ["chat_confirm", nonce];
 }

@@ -663,3 +663,26 @@ export type Store =
   & JournalStore
   & TraderStateStore
   & OperatorStore;
+
+/** A destructive chat command waiting for its Confirm button (one-time, expiring). */
+export interface PendingConfirmation {
+  /** The random one-time value in the button's callback data. */
+  readonly nonce: string;
+  /** What runs once confirmed: an emergency stop, or a stop that sells every position. */
+  readonly action: "stop" | "sell_all";
+  /** Only this user may confirm it, in this chat. */
+  readonly userId: number;
+  readonly chatId: number;
+  readonly createdAtMs: number;
+  readonly expiresAtMs: number;
+}
+
+/** What a chat surface (Telegram) keeps: the updates it has seen and pending confirmations. */
+export interface ChatStore {
+  /** Records an update id once; false when it was seen already (a duplicate or a replay). */
+  claimUpdate(updateId: number, atMs: number): Promise<boolean>;
+  /** Stores a pending confirmation under its nonce. */
+  putConfirmation(confirmation: PendingConfirmation): Promise<void>;
+  /** Takes a confirmation once: undefined when unknown, already taken or expired at `nowMs`. */
+  takeConfirmation(nonce: string, nowMs: number): Promise<PendingConfirmation | undefined>;
+}

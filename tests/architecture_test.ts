@@ -112,7 +112,7 @@ function layerOf(path: string): Layer | undefined {
   if (/^engine\/operator(\/|_\w+\.ts$|\.ts$)/.test(path)) return "operator";
   if (path.startsWith("engine/report/")) return "report";
   if (path === "engine/mod.ts") return "mod";
-  if (/^(engine\/(cli|bot)|routes)\//.test(path)) return "surface";
+  if (/^(engine\/(cli|bot|telegram)|routes)\//.test(path)) return "surface";
   if (path.startsWith("islands/")) return "islands";
   if (/^engine\/[a-z_]+\.tsx?$/.test(path)) return "support";
   return undefined;

@@ -1,0 +1,248 @@
+/**
+ * A Telegram test world: the operator over a paper store (two markets, one position, one day of
+ * fills), the bot pointed at the fake Bot API, its webhook route served on `127.0.0.1:0`, and
+ * builders of the updates Telegram posts. Everything crosses real HTTP both ways.
+ */
+
+import { KvChatStore } from "../../../engine/adapters/kv_chat_store.ts";
+import { DEFAULT_RISK_RULES } from "../../../engine/core/risk.ts";
+import type { LogData, Logger } from "../../../engine/log.ts";
+import { createOperator, type Operator } from "../../../engine/mod.ts";
+import type { FillBatch, RunRecord } from "../../../engine/ports.ts";
+import { Secret } from "../../../engine/secret.ts";
+import {
+  createTelegramBot,
+  createTelegramRoutes,
+  type Language,
+  type TelegramBot,
+  WEBHOOK_PATH,
+} from "../../../engine/telegram/mod.ts";
+import { u } from "../_order_fixtures.ts";
+import { T0_MS, type World, world } from "../_trader_fixtures.ts";
+import { FAKE_BOT_INFO, type FakeBotApi, startFakeBotApi } from "./_fake_bot_api.ts";
+
+/** The owner's user id (and private chat id). */
+export const OWNER = 111_222_333;
+/** A read-only viewer. */
+export const VIEWER = 444_555_666;
+/** Someone else. */
+export const STRANGER = 987_654_321;
+/** The webhook's secret token. */
+export const SECRET = "s3cr3t-webhook-token_0123456789abcdefXYZ";
+
+const RUN: RunRecord = {
+  botId: "bot",
+  mode: "paper",
+  traders: [{ botId: "bot-btc", market: "KRW-BTC" }, { botId: "bot-eth", market: "KRW-ETH" }],
+  timeframe: "1m",
+  strategy: "bb",
+  strategyParams: { period: 20, std: 2.5 },
+  rules: DEFAULT_RISK_RULES,
+  budgetPct: 100,
+  staleAfterMs: 120_000,
+  feeBps: 5,
+  startedAtMs: T0_MS,
+};
+
+function fill(market: string, side: "bid" | "ask", o: { price: string; vol: string; at: number }) {
+  const funds = (Number(o.price) * Number(o.vol)).toString();
+  return {
+    market,
+    side,
+    orderUuid: `${market}-${side}-${o.at}`,
+    intentId: undefined,
+    paidFee: u("0"),
+    trades: [{
+      uuid: `t-${market}-${side}-${o.at}`,
+      price: u(o.price),
+      volume: u(o.vol),
+      funds: u(funds),
+      createdAtMs: o.at,
+    }],
+    feeBps: 0,
+    atMs: o.at,
+  } satisfies FillBatch;
+}
+
+/** A logger that keeps every line. */
+export class RecordingLogger implements Logger {
+  readonly lines: { level: string; message: string; data: LogData | undefined }[] = [];
+  debug(message: string, data?: LogData): void {
+    this.lines.push({ level: "debug", message, data });
+  }
+  info(message: string, data?: LogData): void {
+    this.lines.push({ level: "info", message, data });
+  }
+  warn(message: string, data?: LogData): void {
+    this.lines.push({ level: "warn", message, data });
+  }
+  error(message: string, data?: LogData): void {
+    this.lines.push({ level: "error", message, data });
+  }
+}
+
+/** Everything a Telegram test touches. */
+export interface TgWorld {
+  readonly w: World;
+  readonly fake: FakeBotApi;
+  readonly operator: Operator;
+  readonly telegram: TelegramBot;
+  readonly log: RecordingLogger;
+  /** The webhook's URL. */
+  readonly url: string;
+  /** Posts `update` to the webhook (with the secret unless told otherwise); the HTTP status. */
+  post(update: unknown, secret?: string | null): Promise<number>;
+  /** The next update id. */
+  nextId(): number;
+  /** Telegram's `date` for a message sent `agoMs` before the clock's now. */
+  date(agoMs?: number): number;
+  close(): Promise<void>;
+}
+
+/** Starts a world: store with fills, operator (of a stopped bot), fake Bot API, bot, webhook. */
+export async function tgWorld(
+  options: { readonly language?: Language; readonly timeoutMs?: number } = {},
+): Promise<TgWorld> {
+  const w = await world();
+  await w.store.putRunRecord(RUN);
+  await w.store.openLedger("KRW-BTC", u("1000000"));
+  await w.store.openLedger("KRW-ETH", u("1000000"));
+  const at = T0_MS + 60_000;
+  await w.store.applyFills(fill("KRW-ETH", "bid", { price: "4000000", vol: "0.1", at }));
+  await w.store.applyFills(
+    fill("KRW-ETH", "ask", { price: "4100000", vol: "0.1", at: at + 60_000 }),
+  );
+  await w.store.applyFills(
+    fill("KRW-BTC", "bid", { price: "100000000", vol: "0.002", at: at + 120_000 }),
+  );
+  await w.store.putTraderState("bot-btc", {
+    guard: null,
+    levels: { stop: u("95000000"), target: u("110000000"), highestPx: 104_000_000, entryMs: at },
+    cooldownUntilMs: 0,
+    lastDecisionMs: 0,
+    lastPrice: 103_000_000,
+    lastPriceAtMs: T0_MS + 590_000,
+    updatedAtMs: T0_MS + 590_000,
+  });
+  w.clock.set(T0_MS + 600_000);
+  const operator = createOperator({ store: w.store, clock: w.clock, notifier: w.notifier });
+  const fake = await startFakeBotApi();
+  const log = new RecordingLogger();
+  let nonces = 0;
+  const telegram = createTelegramBot(
+    {
+      operator,
+      chats: new KvChatStore(w.kv),
+      clock: w.clock,
+      log,
+      newNonce: () => `nonce-${String(++nonces).padStart(12, "0")}`,
+    },
+    {
+      token: new Secret(fake.token),
+      ownerId: OWNER,
+      viewerIds: [VIEWER],
+      apiRoot: fake.apiRoot,
+      botInfo: FAKE_BOT_INFO,
+      ...(options.language === undefined ? {} : { language: options.language }),
+      timeoutSeconds: 5,
+    },
+  );
+  const app = createTelegramRoutes(telegram, {
+    secretToken: new Secret(SECRET),
+    log,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
+  let port = 0;
+  const listening = Promise.withResolvers<void>();
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: (addr) => {
+      port = addr.port;
+      listening.resolve();
+    },
+  }, app.fetch);
+  await listening.promise;
+  const url = `http://127.0.0.1:${port}${WEBHOOK_PATH}`;
+  let id = 500_000;
+  return {
+    w,
+    fake,
+    operator,
+    telegram,
+    log,
+    url,
+    async post(update, secret = SECRET) {
+      const headers: Record<string, string> = { "content-type": "application/json" };
+      if (secret !== null) headers["X-Telegram-Bot-Api-Secret-Token"] = secret;
+      const res = await fetch(url, { method: "POST", headers, body: JSON.stringify(update) });
+      await res.body?.cancel();
+      return res.status;
+    },
+    nextId: () => ++id,
+    date: (agoMs = 0) => Math.floor((w.clock.nowMs() - agoMs) / 1000),
+    async close() {
+      await server.shutdown();
+      await fake.close();
+      w.kv.close();
+    },
+  };
+}
+
+/** A text message update. */
+export function message(
+  t: TgWorld,
+  text: string,
+  o: {
+    readonly from?: number;
+    readonly chatId?: number;
+    readonly chatType?: string;
+    readonly agoMs?: number;
+    readonly updateId?: number;
+    readonly isBot?: boolean;
+  } = {},
+): Record<string, unknown> {
+  const from = o.from ?? OWNER;
+  return {
+    update_id: o.updateId ?? t.nextId(),
+    message: {
+      message_id: Math.floor(Math.random() * 1e6),
+      from: { id: from, is_bot: o.isBot ?? false, first_name: "Someone" },
+      chat: { id: o.chatId ?? from, type: o.chatType ?? "private" },
+      date: t.date(o.agoMs ?? 0),
+      text,
+      ...(text.startsWith("/")
+        ? { entities: [{ type: "bot_command", offset: 0, length: text.split(" ")[0]!.length }] }
+        : {}),
+    },
+  };
+}
+
+/** A button tap on message `messageId` of `chatId`. */
+export function tap(
+  t: TgWorld,
+  data: string,
+  o: {
+    readonly from?: number;
+    readonly chatId?: number;
+    readonly messageId?: number;
+    readonly updateId?: number;
+  } = {},
+): Record<string, unknown> {
+  const from = o.from ?? OWNER;
+  return {
+    update_id: o.updateId ?? t.nextId(),
+    callback_query: {
+      id: `cbq-${Math.floor(Math.random() * 1e9)}`,
+      from: { id: from, is_bot: false, first_name: "Someone" },
+      chat_instance: "ci",
+      data,
+      message: {
+        message_id: o.messageId ?? 1,
+        date: t.date(),
+        chat: { id: o.chatId ?? OWNER, type: "private" },
+        text: "confirm?",
+      },
+    },
+  };
+}
