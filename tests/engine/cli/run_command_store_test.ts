@@ -71,8 +71,18 @@ async function run(
   return { code, stdout: out.join(""), stderr: err.join("") };
 }
 
-function live(sb: Sandbox, kv: string, extra: readonly string[] = []): Promise<Ran> {
-  return run(sb, "live", ["--i-understand-real-money", "--kv", kv, "--timeframe", "1h", ...extra]);
+/**
+ * A live start expected to refuse. One that starts instead is stopped after 3 s and then fails
+ * its assertions (the market keeps moving meanwhile, as a stop needs the sandbox's time to run).
+ */
+async function live(sb: Sandbox, kv: string, extra: readonly string[] = []): Promise<Ran> {
+  const args = ["--i-understand-real-money", "--kv", kv, "--timeframe", "1h", ...extra];
+  const tick = setInterval(() => sb.replay.advanceBy(1_000), 50);
+  try {
+    return await run(sb, "live", args, AbortSignal.timeout(3_000));
+  } finally {
+    clearInterval(tick);
+  }
 }
 
 function oneLine(text: string): string {
