@@ -328,7 +328,11 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
     bot,
     async poll(signal) {
       if (signal.aborted) return;
-      const stop = () => void bot.stop();
+      const stop = () => {
+        bot.stop().catch((error) => {
+          log.warn("telegram: polling did not stop cleanly", { error: firstLine(error) });
+        });
+      };
       signal.addEventListener("abort", stop, { once: true });
       try {
         await bot.start({ allowed_updates: ["message", "callback_query"] });

@@ -96,12 +96,19 @@ export interface TgWorld {
   nextId(): number;
   /** Telegram's `date` for a message sent `agoMs` before the clock's now. */
   date(agoMs?: number): number;
+  /** Stops the bot's process and starts a new one over the same store (a restart). */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Starts a world: store with fills, operator (of a stopped bot), fake Bot API, bot, webhook. */
 export async function tgWorld(
-  options: { readonly language?: Language; readonly timeoutMs?: number } = {},
+  options: {
+    readonly language?: Language;
+    readonly timeoutMs?: number;
+    /** Long polling instead of the webhook (the route is then not built: grammY allows one). */
+    readonly polling?: boolean;
+  } = {},
 ): Promise<TgWorld> {
   const w = await world();
   await w.store.putRunRecord(RUN);
@@ -125,64 +132,84 @@ export async function tgWorld(
     updatedAtMs: T0_MS + 590_000,
   });
   w.clock.set(T0_MS + 600_000);
-  const operator = createOperator({ store: w.store, clock: w.clock, notifier: w.notifier });
   const fake = await startFakeBotApi();
   const log = new RecordingLogger();
   let nonces = 0;
-  const telegram = createTelegramBot(
-    {
-      operator,
-      chats: new KvChatStore(w.kv),
-      clock: w.clock,
-      log,
-      newNonce: () => `nonce-${String(++nonces).padStart(12, "0")}`,
-    },
-    {
-      token: new Secret(fake.token),
-      ownerId: OWNER,
-      viewerIds: [VIEWER],
-      apiRoot: fake.apiRoot,
-      botInfo: FAKE_BOT_INFO,
-      ...(options.language === undefined ? {} : { language: options.language }),
-      timeoutSeconds: 5,
-    },
-  );
-  const app = createTelegramRoutes(telegram, {
-    secretToken: new Secret(SECRET),
-    log,
-    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
-  });
-  let port = 0;
-  const listening = Promise.withResolvers<void>();
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    onListen: (addr) => {
-      port = addr.port;
-      listening.resolve();
-    },
-  }, app.fetch);
-  await listening.promise;
-  const url = `http://127.0.0.1:${port}${WEBHOOK_PATH}`;
+  /** A process start: a new operator, bot and webhook server over the same store and fake. */
+  async function boot() {
+    const operator = createOperator({ store: w.store, clock: w.clock, notifier: w.notifier });
+    const telegram = createTelegramBot(
+      {
+        operator,
+        chats: new KvChatStore(w.kv),
+        clock: w.clock,
+        log,
+        newNonce: () => `nonce-${String(++nonces).padStart(12, "0")}`,
+      },
+      {
+        token: new Secret(fake.token),
+        ownerId: OWNER,
+        viewerIds: [VIEWER],
+        apiRoot: fake.apiRoot,
+        botInfo: FAKE_BOT_INFO,
+        ...(options.language === undefined ? {} : { language: options.language }),
+        timeoutSeconds: 5,
+      },
+    );
+    const app = options.polling === true
+      ? { fetch: () => new Response(null, { status: 404 }) }
+      : createTelegramRoutes(telegram, {
+        secretToken: new Secret(SECRET),
+        log,
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      });
+    let port = 0;
+    const listening = Promise.withResolvers<void>();
+    const server = Deno.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      onListen: (addr) => {
+        port = addr.port;
+        listening.resolve();
+      },
+    }, app.fetch);
+    await listening.promise;
+    return { operator, telegram, server, url: `http://127.0.0.1:${port}${WEBHOOK_PATH}` };
+  }
+  let running = await boot();
   let id = 500_000;
   return {
     w,
     fake,
-    operator,
-    telegram,
+    get operator() {
+      return running.operator;
+    },
+    get telegram() {
+      return running.telegram;
+    },
     log,
-    url,
+    get url() {
+      return running.url;
+    },
     async post(update, secret = SECRET) {
       const headers: Record<string, string> = { "content-type": "application/json" };
       if (secret !== null) headers["X-Telegram-Bot-Api-Secret-Token"] = secret;
-      const res = await fetch(url, { method: "POST", headers, body: JSON.stringify(update) });
+      const res = await fetch(running.url, {
+        method: "POST",
+        headers,
+        body: JSON.stringify(update),
+      });
       await res.body?.cancel();
       return res.status;
     },
     nextId: () => ++id,
     date: (agoMs = 0) => Math.floor((w.clock.nowMs() - agoMs) / 1000),
+    async restart() {
+      await running.server.shutdown();
+      running = await boot();
+    },
     async close() {
-      await server.shutdown();
+      await running.server.shutdown();
       await fake.close();
       w.kv.close();
     },

@@ -356,3 +356,26 @@ Deno.test("Telegram: ignored updates are logged once per sender and reason, with
     assert.deepEqual(await t.operator.auditLog({ limit: 10 }), []);
   });
 });
+
+Deno.test("Telegram long polling: updates from getUpdates go through the same rules", async () => {
+  await withWorld(async (t) => {
+    t.fake.queueUpdate(message(t, "/pause", { from: STRANGER }));
+    t.fake.queueUpdate(message(t, "/balance"));
+    const stop = new AbortController();
+    const polling = t.telegram.poll(stop.signal);
+    for (let i = 0; i < 100 && t.fake.sentTexts().length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    stop.abort();
+    await polling;
+    assert.deepEqual(t.fake.sentTexts(), [
+      "Balance\ncash: 1,810,000 KRW\npositions at cost: 200,000 KRW\nequity: 2,016,000 KRW\ncommitted: 200,000 KRW",
+    ]);
+    assert.equal(t.fake.callsOf("deleteWebhook").length, 1, "polling removes a webhook first");
+    assert.deepEqual(t.fake.callsOf("getUpdates")[0]!.params.allowed_updates, [
+      "message",
+      "callback_query",
+    ]);
+    assert.deepEqual(await t.operator.auditLog({ limit: 10 }), []);
+  }, { polling: true });
+});
