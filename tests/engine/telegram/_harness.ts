@@ -108,6 +108,8 @@ export async function tgWorld(
     readonly timeoutMs?: number;
     /** Long polling instead of the webhook (the route is then not built: grammY allows one). */
     readonly polling?: boolean;
+    /** The bot's Bot API call timeout (default 5 s). */
+    readonly apiTimeoutSeconds?: number;
   } = {},
 ): Promise<TgWorld> {
   const w = await world();
@@ -153,7 +155,7 @@ export async function tgWorld(
         apiRoot: fake.apiRoot,
         botInfo: FAKE_BOT_INFO,
         ...(options.language === undefined ? {} : { language: options.language }),
-        timeoutSeconds: 5,
+        timeoutSeconds: options.apiTimeoutSeconds ?? 5,
       },
     );
     const app = options.polling === true
