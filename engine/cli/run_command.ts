@@ -201,7 +201,7 @@ const DEMO_MARKET = "KRW-BTC";
 /**
  * The close of a BB(20, 2.5) entry on 5-minute candles (the 13:05-13:10 bucket of 2022-06-02)
  * that starts the week's busiest stretch: its exit comes 2h15m later (2¼ real minutes at 60x),
- * then three more round trips within the next 25 replayed hours, so a newcomer sees a whole
+ * then two more round trips close within the next 26 replayed hours, so a newcomer sees a whole
  * trade, with its P&L, in the first minutes.
  */
 const DEMO_FIRST_ENTRY_MS = Date.UTC(2022, 5, 2, 13, 10);
