@@ -143,7 +143,15 @@ const MISTAKES: readonly Mistake[] = [
   { task: "demo", args: ["--log-format", "xml"], names: /^demo: --log-format: expected json/ },
   { task: "demo", args: ["--bot-id", "Bad Id"], names: /^demo: --bot-id: expected 1-16/ },
   { task: "demo", args: ["--speed", "-5"], names: /^demo: --speed: must be >= 1/, viaTask: "data" },
+  { task: "demo", args: ["--synthetic=yes"], names: /^demo: --synthetic: takes no value/ },
   // paper
+  { task: "paper", args: ["--adopt"], names: /^paper: --adopt: not an option of this mode/ },
+  { task: "paper", args: ["--sizing", "all-in"], names: /^paper: --sizing: expected one of/ },
+  {
+    task: "paper",
+    args: ["--max-positions", "-1"],
+    names: /^paper: --max-positions: must be >= 0/,
+  },
   { task: "paper", args: ["--capital", "-1000"], names: /^paper: --capital: must be >= 5000/ },
   { task: "paper", args: ["--capital", "12345.5"], names: /^paper: --capital: expected a whole/ },
   { task: "paper", args: ["--stop-loss", "150"], names: /^paper: --stop-loss: must be <= 99/ },
@@ -193,7 +201,15 @@ const MISTAKES: readonly Mistake[] = [
   },
   { task: "live", args: ["--capital", "-5"], env: LIVE, names: /^live: --capital: must be >= / },
   { task: "live", args: ["--kv", `${tmp}/l.kv`], env: LIVE, names: /^live: --kv: .*outside/ },
+  {
+    task: "live",
+    args: ["--adopt", "--ignore-holdings"],
+    env: LIVE,
+    names: /^live: --adopt, --ignore-holdings: pick one/,
+  },
   // ctl
+  { task: "ctl", args: ["audit", "--limit", "-5"], names: /^ctl: --limit: must be >= 1/ },
+  { task: "ctl", args: ["set"], names: /^ctl: set: expected a parameter and a value/ },
   { task: "ctl", args: [], names: /^ctl: command: missing/ },
   { task: "ctl", args: ["halt"], names: /^ctl: command: expected pause.*"halt"/ },
   { task: "ctl", args: ["status", "--sell"], names: /^ctl: --sell: not an option of ctl status/ },

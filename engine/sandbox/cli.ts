@@ -264,6 +264,10 @@ function startError(err: unknown, parsed: CliArgs): string {
   if (name === "AddrInUse") {
     return `--port ${parsed.port}: already in use (pick another port, or --port 0 for any free one)`;
   }
+  if (name === "PermissionDenied" && parsed.port > 0 && parsed.port < 1024) {
+    return `--port ${parsed.port}: not allowed (ports below 1024 need root; use --port 0 for any ` +
+      "free port)";
+  }
   if (name === "PermissionDenied" || name === "NotCapable") return `${name}: ${message}`;
   if (
     parsed.dataFiles !== undefined && (name === "CandleFileError" || /replay data/.test(message))
