@@ -12,3 +12,9 @@ export {
 } from "./bot.ts";
 export { createTelegramRoutes, WEBHOOK_PATH, type WebhookOptions } from "./routes.ts";
 export { type Language, messagesOf } from "./messages.ts";
+export {
+  parseTelegramEnv,
+  TELEGRAM_ENV,
+  type TelegramMode,
+  type TelegramSettings,
+} from "./settings.ts";
