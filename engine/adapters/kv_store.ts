@@ -1248,6 +1248,25 @@ export class KvStore implements Store {
     for await (const e of this.#kv.list({ prefix: ["signal"] })) {
       parseStored(signalSchema, e.key, e.value);
     }
+    // Run-time parameters: a lost override must not silently fall back to the start-up value.
+    const params = await this.#kv.get(keys.paramsKey());
+    let lastVersion = 0;
+    for await (const e of this.#kv.list({ prefix: keys.paramHistoryPrefix() })) {
+      lastVersion = Math.max(lastVersion, parseStored(paramChangeSchema, e.key, e.value).version);
+    }
+    const version = params.versionstamp === null
+      ? 0
+      : parseStored(paramsSchema, params.key, params.value).version;
+    if (version !== lastVersion) {
+      throw new CorruptStateError(
+        params.key,
+        params.versionstamp === null ? "(value)" : "version",
+        `${params.versionstamp === null ? "missing" : `version ${version}`}, but the history ` +
+          `goes to version ${lastVersion}`,
+      );
+    }
+    const run = await this.#kv.get(keys.runRecordKey());
+    if (run.versionstamp !== null) parseStored(runRecordSchema, run.key, run.value);
   }
 
   // ---- beyond the ports ----
@@ -1290,7 +1309,7 @@ export class KvStore implements Store {
   /** The run-time parameters in force (version 0, none, before any change). */
   async getParams(): Promise<StoredParams> {
     const entry = await this.#kv.get(keys.paramsKey());
-    if (entry.value === null) return { version: 0, values: {}, changedAtMs: 0 };
+    if (entry.versionstamp === null) return { version: 0, values: {}, changedAtMs: 0 };
     const { v: _v, ...params } = parseStored(paramsSchema, entry.key, entry.value);
     return params;
   }
@@ -1306,7 +1325,7 @@ export class KvStore implements Store {
     expectVersion: number,
   ): Promise<StoredParams | undefined> {
     const entry = await this.#kv.get(keys.paramsKey());
-    const before = entry.value === null
+    const before = entry.versionstamp === null
       ? { version: 0, values: {} as Record<string, number> }
       : parseStored(paramsSchema, entry.key, entry.value);
     if (before.version !== expectVersion) return undefined;
@@ -1343,7 +1362,7 @@ export class KvStore implements Store {
   /** The last run's record, or undefined before the first start. */
   async getRunRecord(): Promise<RunRecord | undefined> {
     const entry = await this.#kv.get(keys.runRecordKey());
-    if (entry.value === null) return undefined;
+    if (entry.versionstamp === null) return undefined;
     const { v: _v, ...record } = parseStored(runRecordSchema, entry.key, entry.value);
     return record;
   }

@@ -371,6 +371,11 @@ async function baseline(path: string): Promise<void> {
       atMs: 2,
     });
     assert.ok(applied.ok && applied.value.length === 1);
+    const params = await store.setParam(
+      { name: "stopLossPct", value: 3, actor: "ctl", atMs: 3 },
+      0,
+    );
+    assert.equal(params?.version, 1);
     await store.putTraderState("bot", {
       guard: null,
       levels: { stop: 150_000_000n * U, target: 0n, highestPx: 160_000_000, entryMs: 2 },
@@ -524,6 +529,24 @@ const CORRUPTIONS: readonly Corruption[] = [
     '["intent_by_state", "OPEN", "ghost"]',
     "id",
     (kv) => kv.set(["intent_by_state", "OPEN", "ghost"], { v: 1, id: "ghost" }),
+  ],
+  [
+    "null run-time parameters",
+    '["settings", "params"]',
+    "(value)",
+    (kv) => kv.set(["settings", "params"], null),
+  ],
+  [
+    "run-time parameters lost",
+    '["settings", "params"]',
+    "(value)",
+    (kv) => kv.delete(["settings", "params"]),
+  ],
+  [
+    "garbage run record",
+    '["settings", "run"]',
+    "(value)",
+    (kv) => kv.set(["settings", "run"], [1, 2, 3]),
   ],
   [
     "negative reservation",
