@@ -71,18 +71,23 @@ async function run(
   return { code, stdout: out.join(""), stderr: err.join("") };
 }
 
+/** Awaits `running` while the sandbox's market keeps moving (a stop needs the sandbox's time). */
+async function ticking<T>(sb: Sandbox, running: Promise<T>): Promise<T> {
+  const tick = setInterval(() => sb.replay.advanceBy(1_000), 50);
+  try {
+    return await running;
+  } finally {
+    clearInterval(tick);
+  }
+}
+
 /**
  * A live start expected to refuse. One that starts instead is stopped after 3 s and then fails
  * its assertions (the market keeps moving meanwhile, as a stop needs the sandbox's time to run).
  */
 async function live(sb: Sandbox, kv: string, extra: readonly string[] = []): Promise<Ran> {
   const args = ["--i-understand-real-money", "--kv", kv, "--timeframe", "1h", ...extra];
-  const tick = setInterval(() => sb.replay.advanceBy(1_000), 50);
-  try {
-    return await run(sb, "live", args, AbortSignal.timeout(3_000));
-  } finally {
-    clearInterval(tick);
-  }
+  return await ticking(sb, run(sb, "live", args, AbortSignal.timeout(3_000)));
 }
 
 function oneLine(text: string): string {
@@ -243,7 +248,7 @@ Deno.test("live --adopt takes the BTC over at avg_buy_price and its stop loss se
       assert.equal(mode.toString(8), "600", `bot.kv${suffix}`);
     }
     stop.abort();
-    const ran = await running;
+    const ran = await ticking(sb, running);
     assert.equal(ran.code, 0, ran.stderr);
     const lines = ran.stdout.trim().split("\n").map((l) => JSON.parse(l));
     assert.ok(
@@ -599,7 +604,7 @@ Deno.test("corrupt stored values refuse the start naming key and field; none tra
       await new Promise((r) => setTimeout(r, 50));
     }
     stop.abort();
-    const ok = await running;
+    const ok = await ticking(sb, running);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /live: trading KRW-BTC/);
   } finally {
@@ -671,7 +676,7 @@ Deno.test("live on a new store: open orders, --ignore-holdings, a store without 
     }
     await new Promise((r) => setTimeout(r, 500));
     stop.abort();
-    const ran = await running;
+    const ran = await ticking(sb, running);
     assert.equal(ran.code, 0, ran.stderr);
     assert.match(ran.stdout, /leaving [\d.]+ BTC alone \(--ignore-holdings\)/);
     // The bot may trade its own entries; it never sells more than it bought.
