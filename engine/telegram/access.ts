@@ -110,19 +110,21 @@ export function classifyUpdate(update: unknown, policy: AccessPolicy, nowMs: num
       };
     }
   }
-  if (u.message !== undefined) return classifyMessage(updateId, obj(u.message), policy, nowMs);
-  if (u.callback_query !== undefined) {
-    return classifyButton(updateId, obj(u.callback_query), policy);
-  }
+  const ctx = { updateId, policy, nowMs };
+  if (u.message !== undefined) return classifyMessage(obj(u.message), ctx);
+  if (u.callback_query !== undefined) return classifyButton(obj(u.callback_query), ctx);
   return { kind: "ignore", reason: "unsupported", userId: null };
 }
 
-function classifyMessage(
-  updateId: number,
-  message: Json | undefined,
-  policy: AccessPolicy,
-  nowMs: number,
-): Verdict {
+/** The update's id, the rules and the time it is judged at. */
+interface Judging {
+  readonly updateId: number;
+  readonly policy: AccessPolicy;
+  readonly nowMs: number;
+}
+
+function classifyMessage(message: Json | undefined, ctx: Judging): Verdict {
+  const { updateId, policy, nowMs } = ctx;
   const from = obj(message?.from);
   const chat = obj(message?.chat);
   const userId = int(from?.id);
@@ -160,7 +162,8 @@ function classifyMessage(
   };
 }
 
-function classifyButton(updateId: number, query: Json | undefined, policy: AccessPolicy): Verdict {
+function classifyButton(query: Json | undefined, ctx: Judging): Verdict {
+  const { updateId, policy } = ctx;
   const userId = int(obj(query?.from)?.id);
   const message = obj(query?.message);
   const chat = obj(message?.chat);

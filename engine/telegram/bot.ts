@@ -197,16 +197,16 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
     });
   }
 
-  /** The reply to a reading command (or null: not a reading command). */
+  /** The reply to a reading command. */
   async function read(name: string, args: readonly string[]): Promise<string> {
-    const nowMs = clock.nowMs();
+    const ctx = { t, nowMs: clock.nowMs() };
     switch (name) {
       case "status":
-        return statusText(await operator.status(), t, nowMs);
+        return statusText(await operator.status(), ctx);
       case "balance":
         return balanceText(await operator.status(), t);
       case "positions":
-        return positionsText(await operator.positions(), t, nowMs);
+        return positionsText(await operator.positions(), ctx);
       case "trades": {
         const n = countArg(args, 10, 50);
         return n === null
@@ -222,7 +222,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
       case "settings":
         return settingsText(await operator.params(), t);
       case "health":
-        return healthText(await operator.status(), t, nowMs);
+        return healthText(await operator.status(), ctx);
       default:
         return t.help;
     }
@@ -281,12 +281,12 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
     }
     if (v.action === "cancel") {
       await answer(v.queryId, t.cancelled);
-      await edit(v.chatId, v.messageId, t.cancelled);
+      await edit(v, t.cancelled);
       return;
     }
     await answer(v.queryId, t.confirmed(t.actionName[pending.action]));
     const text = await execute(v.userId, { kind: "stop", sell: pending.action === "sell_all" });
-    await edit(v.chatId, v.messageId, `${t.confirmed(t.actionName[pending.action])}\n${text}`);
+    await edit(v, `${t.confirmed(t.actionName[pending.action])}\n${text}`);
   }
 
   async function answer(queryId: string, text: string): Promise<void> {
@@ -297,9 +297,13 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
     }
   }
 
-  async function edit(chatId: number, messageId: number, text: string): Promise<void> {
+  /** Replaces the text of the message with the buttons (and removes them). */
+  async function edit(
+    on: { readonly chatId: number; readonly messageId: number },
+    text: string,
+  ): Promise<void> {
     try {
-      await bot.api.editMessageText(chatId, messageId, text, {
+      await bot.api.editMessageText(on.chatId, on.messageId, text, {
         reply_markup: { inline_keyboard: [] },
       });
     } catch (error) {

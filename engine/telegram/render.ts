@@ -22,6 +22,12 @@ import type {
 } from "../mod.ts";
 import type { Labels, Messages } from "./messages.ts";
 
+/** What every text needs: the language's words and the time it is written at. */
+export interface RenderContext {
+  readonly t: Messages;
+  readonly nowMs: number;
+}
+
 /** `"1234.5"` (exact decimal text) → `1,235 KRW`; `signed` adds `+`. */
 function krw(text: string | number | null, signed = false): string {
   if (text === null) return "n/a";
@@ -29,9 +35,9 @@ function krw(text: string | number | null, signed = false): string {
   return `${formatKrw(value, { signed })} KRW`;
 }
 
-function price(value: string | number | null, market: string, atMs: number): string {
+function price(value: string | number | null, at: { market: string; atMs: number }): string {
   if (value === null) return "n/a";
-  return formatPrice(typeof value === "number" ? value : parseUnits(value), { atMs, market });
+  return formatPrice(typeof value === "number" ? value : parseUnits(value), at);
 }
 
 function switches(status: BotStatus, l: Labels): string {
@@ -43,38 +49,41 @@ function switches(status: BotStatus, l: Labels): string {
   return status.reason === "" ? parts.join(", ") : `${parts.join(", ")} (${status.reason})`;
 }
 
-function ageOf(m: MarketStatus, nowMs: number, l: Labels): string {
+function ageOf(m: MarketStatus, ctx: RenderContext): string {
+  const l = ctx.t.labels;
   if (m.lastPriceAtMs === null) return l.noPrice;
-  return l.dataAge(Math.max(0, Math.round((nowMs - m.lastPriceAtMs) / 1000)));
+  return l.dataAge(Math.max(0, Math.round((ctx.nowMs - m.lastPriceAtMs) / 1000)));
 }
 
-function marketLines(m: MarketStatus, nowMs: number, l: Labels): string[] {
+function marketLines(m: MarketStatus, ctx: RenderContext): string[] {
+  const l = ctx.t.labels;
   const p = m.position;
-  if (p === null) return [`${m.market}: ${l.flat} · ${ageOf(m, nowMs, l)}`];
+  if (p === null) return [`${m.market}: ${l.flat} · ${ageOf(m, ctx)}`];
+  const at = { market: m.market, atMs: ctx.nowMs };
   const levels = [
-    p.stop === null ? null : `${l.stop} ${price(p.stop, m.market, nowMs)}`,
-    p.target === null ? null : `${l.target} ${price(p.target, m.market, nowMs)}`,
-    p.trailingStop === null ? null : `${l.trailing} ${price(p.trailingStop, m.market, nowMs)}`,
+    p.stop === null ? null : `${l.stop} ${price(p.stop, at)}`,
+    p.target === null ? null : `${l.target} ${price(p.target, at)}`,
+    p.trailingStop === null ? null : `${l.trailing} ${price(p.trailingStop, at)}`,
   ].filter((x) => x !== null);
   return [
     `${m.market}: ${formatVolume(parseUnits(p.volume))} @ ${l.entry} ${
-      price(p.avgPrice, m.market, nowMs)
-    } · ${l.now} ${price(m.lastPrice, m.market, nowMs)} · ${l.pnl} ${krw(m.unrealizedPnl, true)}`,
+      price(p.avgPrice, at)
+    } · ${l.now} ${price(m.lastPrice, at)} · ${l.pnl} ${krw(m.unrealizedPnl, true)}`,
     ...(levels.length === 0 ? [] : [`  ${levels.join(" · ")}`]),
-    `  ${ageOf(m, nowMs, l)}`,
+    `  ${ageOf(m, ctx)}`,
   ];
 }
 
 /** `/status`: mode, switches, every market with its position and levels, the account. */
-export function statusText(status: BotStatus, t: Messages, nowMs: number): string {
-  const l = t.labels;
+export function statusText(status: BotStatus, ctx: RenderContext): string {
+  const l = ctx.t.labels;
   const a = status.account;
   return [
     `${l.status}: ${status.mode} · ${status.botId} · ${status.running ? l.running : l.storeOnly}`,
     `${l.trading}: ${switches(status, l)}${
       status.changedAtMs === 0 ? "" : ` · ${l.since} ${formatDateTime(status.changedAtMs)} UTC`
     }`,
-    ...status.markets.flatMap((m) => marketLines(m, nowMs, l)),
+    ...status.markets.flatMap((m) => marketLines(m, ctx)),
     `${l.account}: ${l.equity} ${krw(a.equity)} · ${l.pnl} ${krw(a.pnl, true)} · ${l.today} ${
       krw(a.dailyPnl, true)
     }`,
@@ -96,14 +105,10 @@ export function balanceText(status: BotStatus, t: Messages): string {
 }
 
 /** `/positions`: the markets holding a position. */
-export function positionsText(
-  positions: readonly MarketStatus[],
-  t: Messages,
-  nowMs: number,
-): string {
-  const l = t.labels;
+export function positionsText(positions: readonly MarketStatus[], ctx: RenderContext): string {
+  const l = ctx.t.labels;
   if (positions.length === 0) return l.noPositions;
-  return [l.positions, ...positions.flatMap((m) => marketLines(m, nowMs, l))].join("\n");
+  return [l.positions, ...positions.flatMap((m) => marketLines(m, ctx))].join("\n");
 }
 
 /** `/trades [n]`: the newest fills, newest first. */
@@ -115,7 +120,7 @@ export function tradesText(trades: readonly TradeView[], t: Messages): string {
     ...trades.map((f) =>
       `${formatDateTime(f.atMs)} ${f.market} ${f.side === "bid" ? l.buy : l.sell} ${
         formatVolume(parseUnits(f.volume))
-      } @ ${price(f.price, f.market, f.atMs)} = ${krw(f.funds)} (${l.fee} ${krw(f.fee)})`
+      } @ ${price(f.price, f)} = ${krw(f.funds)} (${l.fee} ${krw(f.fee)})`
     ),
   ].join("\n");
 }
@@ -161,13 +166,13 @@ export function settingsText(view: ParamsView, t: Messages): string {
 }
 
 /** `/health`: is the process up, how fresh is each market's price, what is in flight. */
-export function healthText(status: BotStatus, t: Messages, nowMs: number): string {
-  const l = t.labels;
+export function healthText(status: BotStatus, ctx: RenderContext): string {
+  const l = ctx.t.labels;
   return [
     l.health,
     `${l.process}: ${status.running ? l.running : l.storeOnly}`,
     `${l.trading}: ${switches(status, l)}`,
-    ...status.markets.map((m) => `${m.market}: ${ageOf(m, nowMs, l)}`),
+    ...status.markets.map((m) => `${m.market}: ${ageOf(m, ctx)}`),
     `${l.ordersInFlight}: ${status.account.openOrders}`,
     `${l.dailyLoss}: ${status.account.dailyLossBlocked ? l.blocked : l.ok}`,
   ].join("\n");
