@@ -13,9 +13,9 @@ import { CandleFileError } from "../core/candle_csv.ts";
 import { computeMetrics, yearlyBreakdown } from "../core/metrics.ts";
 import { unitsFromNumber } from "../core/money.ts";
 import { createStrategy } from "../core/strategies/mod.ts";
-import { dirname, isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join, sep } from "node:path";
 import { renderHtmlReport } from "../report/html_report.ts";
-import { htmlReportPath } from "../report/report_path.ts";
+import { htmlReportPath, REPORTS_DIR } from "../report/report_path.ts";
 import { toJsonReport } from "../report/json_report.ts";
 import { renderTextReport } from "../report/text_report.ts";
 import { clip } from "../flags.ts";
@@ -30,7 +30,7 @@ export interface CommandIo {
   readonly isTerminal: boolean;
   /** Folder of the bundled candle files. */
   readonly dataDir: string;
-  /** The user's working folder: relative `--candles` / `--html` paths start there. */
+  /** The user's working folder: a relative `--candles` (or `--html ../x.html`) starts there. */
   readonly cwd?: string;
   /** Monotonic clock in ms (for the progress bar's one-second rule). */
   readonly nowMs: () => number;
@@ -74,12 +74,12 @@ export async function runBacktestCommand(args: readonly string[], io: CommandIo)
 }
 
 async function backtest(options: BacktestOptions, io: CommandIo): Promise<void> {
-  const html = options.html === undefined ? undefined : userPath(htmlReportPath(options.html), io);
+  const html = options.html === undefined ? undefined : reportFile(options.html, io);
   // Refuse an unwritable report path before the run, not after printing the whole report.
   if (html !== undefined) {
     // The reports folder is ours to create; a folder the user named must exist.
-    if (!isAbsolute(options.html!)) await Deno.mkdir(dirname(html), { recursive: true });
-    await checkOutputFile(html);
+    if (html.inReports) await Deno.mkdir(dirname(html.path), { recursive: true });
+    await checkOutputFile(html.path);
   }
   const { path, market } = await candleSource(options, io);
   const progress = createProgressBar(io);
@@ -117,12 +117,24 @@ async function backtest(options: BacktestOptions, io: CommandIo): Promise<void> 
       : undefined;
     const page = await renderHtmlReport({ result, metrics, years, title, bands });
     try {
-      await Deno.writeTextFile(html, page);
+      await Deno.writeTextFile(html.path, page);
     } catch (error) {
-      throw new UsageError(`--html: cannot write ${html}: ${clip((error as Error).message, 200)}`);
+      const reason = clip((error as Error).message, 200);
+      throw new UsageError(`--html: cannot write ${html.path}: ${reason}`);
     }
-    if (!options.json) io.stdout(`HTML report written to ${html}\n`);
+    if (!options.json) io.stdout(`HTML report written to ${html.path}\n`);
   }
+}
+
+/**
+ * Where `--html FILE` writes: a plain relative name under the project's git-ignored reports
+ * folder (wherever the user is); a path climbing out with `../` from the user's folder.
+ */
+function reportFile(file: string, io: CommandIo): { path: string; inReports: boolean } {
+  const target = htmlReportPath(file);
+  if (isAbsolute(target)) return { path: target, inReports: false };
+  if (target.startsWith(REPORTS_DIR + sep)) return { path: target, inReports: true };
+  return { path: userPath(target, io), inReports: false };
 }
 
 /** A path the user typed, taken from their working folder. */

@@ -210,3 +210,22 @@ Deno.test("live takes --adopt or --ignore-holdings (not both); other modes refus
   );
   assert.equal(parseConfig("paper", { env: {}, args: ["--adopt"] }).ok, false);
 });
+
+Deno.test("parseConfig() reads negative numbers and refuses them by range, naming the flag", () => {
+  assert.equal(
+    error(parseConfig("paper", { env: {}, args: ["--capital", "-1000"] })),
+    "--capital: must be >= 5000",
+  );
+  assert.equal(
+    error(parseConfig("demo", { env: {}, args: ["--speed", "-5"] })),
+    "--speed: must be >= 1",
+  );
+  assert.equal(
+    error(parseConfig("demo", { env: {}, args: ["--speed", "100000"] })),
+    "--speed: must be <= 1000",
+  );
+  const ok = parseConfig("paper", { env: {}, args: ["--kv", "x.kv"], cwd: "/home/u/data" });
+  assert.ok(ok.ok);
+  assert.equal(ok.value.kvPath, "/home/u/data/x.kv");
+  assert.equal(ok.value.labels.kvPath, "--kv");
+});

@@ -179,3 +179,29 @@ Deno.test("backtest takes the market from the candle file's name and paths from 
   assert.equal(await runBacktestCommand(["--candles", "upbit-KRW-ETH-1d.csv", "--json"], io), 0);
   assert.equal(JSON.parse(out).market, "KRW-ETH");
 });
+
+Deno.test("backtest --html ../FILE is taken from the user's folder, and checked before the run", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/sub`);
+    let out = "";
+    let err = "";
+    const io: CommandIo = {
+      stdout: (t) => (out += t),
+      stderr: (t) => (err += t),
+      isTerminal: false,
+      dataDir: DATA,
+      cwd: `${dir}/sub`,
+      nowMs: () => 0,
+    };
+    const args = ["--from", "2024-01-01", "--json"];
+    assert.equal(await runBacktestCommand([...args, "--html", "../r.html"], io), 0, err);
+    assert.ok((await Deno.stat(`${dir}/r.html`)).size > 1000);
+    out = "";
+    assert.equal(await runBacktestCommand([...args, "--html", "../none/r.html"], io), 2);
+    assert.equal(out, "", "nothing printed before the refusal");
+    assert.match(err, /--html: cannot write .*none\/r\.html: folder .*none does not exist/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
