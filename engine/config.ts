@@ -656,6 +656,9 @@ export function parseCtlConfig(input: ConfigInput): Result<CtlConfig, string> {
   }, { h: "help" });
   if (!flags.ok) return flags;
   const values = flags.value;
+  if (typeof values.kv === "string" && values.kv.trim() === "") {
+    return err("--kv: must not be empty");
+  }
   const kvText = values.kv as string | undefined ?? input.env.DENO_KV_PATH;
   const kvPath = kvText === undefined || kvText.trim() === ""
     ? DEFAULT_KV_PATH

@@ -97,8 +97,10 @@ const MISTAKES: readonly Mistake[] = [
   {
     task: "backtest",
     args: ["--candles", "data/upbit-KRW-BTC-1d.csv", "--timeframe", "1h"],
-    names: /1d candles cannot make 1h candles/,
+    names: /--timeframe: .*upbit-KRW-BTC-1d\.csv holds 1d candles, which cannot make 1h/,
   },
+  { task: "backtest", args: ["--candles", ""], names: /^backtest: --candles: must not be empty/ },
+  { task: "backtest", args: ["--timeframe", "1m"], names: /^backtest: --timeframe: .*1d candles/ },
   { task: "backtest", args: ["--from", "2030-01-01"], names: /--from\/--to: 0 1d candles/ },
   {
     task: "backtest",
@@ -144,6 +146,7 @@ const MISTAKES: readonly Mistake[] = [
   { task: "demo", args: ["--bot-id", "Bad Id"], names: /^demo: --bot-id: expected 1-16/ },
   { task: "demo", args: ["--speed", "-5"], names: /^demo: --speed: must be >= 1/, viaTask: "data" },
   { task: "demo", args: ["--synthetic=yes"], names: /^demo: --synthetic: takes no value/ },
+  { task: "demo", args: ["--kv", "data/x/"], names: /^demo: --kv: .*data\/x\/ names a folder/ },
   // paper
   { task: "paper", args: ["--adopt"], names: /^paper: --adopt: not an option of this mode/ },
   { task: "paper", args: ["--sizing", "all-in"], names: /^paper: --sizing: expected one of/ },
@@ -209,6 +212,7 @@ const MISTAKES: readonly Mistake[] = [
   },
   // ctl
   { task: "ctl", args: ["audit", "--limit", "-5"], names: /^ctl: --limit: must be >= 1/ },
+  { task: "ctl", args: ["status", "--kv", ""], names: /^ctl: --kv: must not be empty/ },
   { task: "ctl", args: ["set"], names: /^ctl: set: expected a parameter and a value/ },
   { task: "ctl", args: [], names: /^ctl: command: missing/ },
   { task: "ctl", args: ["halt"], names: /^ctl: command: expected pause.*"halt"/ },

@@ -67,7 +67,7 @@ function range(min: number, max: number): z.ZodNumber {
 }
 
 const SCHEMA = z.object({
-  candles: z.string().min(1).optional(),
+  candles: z.string().trim().min(1, "must not be empty").optional(),
   market: z.string().trim().toUpperCase().regex(
     /^KRW-[A-Z0-9]{1,15}$/,
     "expected a KRW market like KRW-BTC",
@@ -89,7 +89,7 @@ const SCHEMA = z.object({
   from: DATE.optional(),
   to: DATE.optional(),
   json: z.boolean().default(false),
-  html: z.string().min(1).optional(),
+  html: z.string().trim().min(1, "must not be empty").optional(),
   help: z.boolean().default(false),
 });
 

@@ -241,7 +241,7 @@ function toTimeframe(
   const fileTf = timeframeFromFileName(options.path) ?? inferTimeframe(candles);
   if (fileTf === undefined) {
     throw new UsageError(
-      `${options.path}: cannot tell the candles' timeframe from the name or the data`,
+      `--candles: ${options.path}: cannot tell the candles' timeframe from the name or the data`,
     );
   }
   if (fileTf === options.timeframe) return candles;
@@ -249,7 +249,8 @@ function toTimeframe(
   const wantMs = TIMEFRAME_MS[options.timeframe];
   if (wantMs < fileMs || wantMs % fileMs !== 0) {
     throw new UsageError(
-      `${options.path}: ${fileTf} candles cannot make ${options.timeframe} candles`,
+      `--timeframe: ${options.path} holds ${fileTf} candles, which cannot make ` +
+        `${options.timeframe} candles`,
     );
   }
   return aggregateCandles(candles, options.timeframe);

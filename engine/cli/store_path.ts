@@ -22,6 +22,7 @@ export async function storePathRefusal(kvPath: string, label: string): Promise<s
         `${name === "write" ? "write" : "use"}: pick a path under ./data`;
     }
   }
+  if (/[/\\]$/.test(kvPath)) return `${label}: ${kvPath} names a folder, not a store file`;
   const info = await statOrUndefined(kvPath);
   if (info?.isDirectory) return `${label}: ${kvPath} is a folder, not a store file`;
   let dir = dirname(kvPath);

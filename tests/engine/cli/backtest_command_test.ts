@@ -106,7 +106,7 @@ for (
     [["--candles", "nope.csv"], /nope\.csv: file not found/],
     [
       ["--candles", `${DATA}/upbit-KRW-BTC-1d.csv`, "--timeframe", "1h"],
-      /1d candles cannot make 1h candles/,
+      /--timeframe: .* holds 1d candles, which cannot make 1h candles/,
     ],
     [["--from", "2025-12-30"], /--from\/--to: \d+ 1d candles of .* in range/],
   ] as const
