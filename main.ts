@@ -10,7 +10,7 @@
  */
 
 import { parseEnv } from "node:util";
-import { isAbsolute } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { runBacktestCommand } from "./engine/cli/backtest_command.ts";
 import { runCtlCommand } from "./engine/cli/ctl_command.ts";
 import { createInterrupt } from "./engine/cli/interrupt.ts";
@@ -66,13 +66,17 @@ function readDotEnv(path: string): Record<string, string | undefined> {
  * folder of deno.json and passes the caller's folder as `INIT_CWD`.
  */
 function userCwd(): string {
+  const cwd = Deno.cwd();
+  // Only a run in the project folder (where deno task runs) can be a task's: a direct
+  // `deno run` elsewhere may have inherited a stale INIT_CWD from a parent task.
+  if (join(cwd, "/") !== new URL("./", import.meta.url).pathname) return cwd;
   try {
     const init = Deno.env.get("INIT_CWD");
     if (init !== undefined && isAbsolute(init)) return init;
   } catch {
     // Not granted: the process's own folder.
   }
-  return Deno.cwd();
+  return cwd;
 }
 
 /** Aborted on the first SIGINT or SIGTERM; a deliberate second Ctrl-C forces the exit (130). */
