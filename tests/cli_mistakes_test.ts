@@ -213,6 +213,13 @@ const MISTAKES: readonly Mistake[] = [
   // ctl
   { task: "ctl", args: ["audit", "--limit", "-5"], names: /^ctl: --limit: must be >= 1/ },
   { task: "ctl", args: ["status", "--kv", ""], names: /^ctl: --kv: must not be empty/ },
+  {
+    // From data/, a relative --kv is taken from data/ (where the user is).
+    task: "ctl",
+    args: ["status", "--kv", NONE_KV.slice("data/".length)],
+    names: /^ctl: --kv: no bot state at \/.*\/data\/no-such-store-\d+\.kv/,
+    viaTask: "data",
+  },
   { task: "ctl", args: ["set"], names: /^ctl: set: expected a parameter and a value/ },
   { task: "ctl", args: [], names: /^ctl: command: missing/ },
   { task: "ctl", args: ["halt"], names: /^ctl: command: expected pause.*"halt"/ },
