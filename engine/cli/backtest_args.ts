@@ -55,7 +55,8 @@ const STRATEGY_FLAGS: Record<StrategyId, readonly string[]> = {
 
 const DATE = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected YYYY-MM-DD").transform((s, ctx) => {
   const ms = Date.parse(`${s}T00:00:00Z`);
-  if (Number.isNaN(ms)) {
+  // V8 rolls 2024-02-30 over to 2024-03-01: a day the month does not have is not a date.
+  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== s) {
     ctx.addIssue({ code: "custom", message: "not a real date" });
     return z.NEVER;
   }

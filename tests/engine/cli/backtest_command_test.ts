@@ -102,6 +102,7 @@ for (
     [["--period", "1"], /--period: /],
     [["--std", "2", "--strategy", "rsi"], /--std: not a parameter of strategy rsi/],
     [["--from", "2024-13-01"], /--from: /],
+    [["--to", "2024-02-30"], /--to: not a real date \(got "2024-02-30"\)/],
     [["--from", "2024-02-01", "--to", "2024-01-01"], /--to: must not be before --from/],
     [["--candles", "nope.csv"], /nope\.csv: file not found/],
     [
