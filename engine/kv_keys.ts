@@ -31,6 +31,8 @@
  * | `["meta"]` | whose store this is: bot id, mode, markets, account hash (never the key), creator |
  * | `["chat_update", updateId]` | a Telegram update already handled (seen at); expires after 48 h |
  * | `["chat_confirm", nonce]` | a destructive chat command waiting for its Confirm button (60 s) |
+ * | `["web_session", idHash]` | a status-page session (SHA-256 of the cookie's id, never the id); expires |
+ * | `["web_login_fail", scope, atMs, id]` | one failed status-page login (scope: client address or `*`); expires after 2 h |
  */
 
 /** A KV key tuple. */
@@ -209,4 +211,19 @@ export function chatUpdateKey(updateId: number): Key {
 /** `["chat_confirm", nonce]`. */
 export function chatConfirmKey(nonce: string): Key {
   return ["chat_confirm", nonce];
+}
+
+/** `["web_session", idHash]`. */
+export function webSessionKey(idHash: string): Key {
+  return ["web_session", idHash];
+}
+
+/** `["web_login_fail", scope, atMs, id]`. */
+export function webLoginFailKey(scope: string, atMs: number, id: string): Key {
+  return ["web_login_fail", scope, atMs, id];
+}
+
+/** Prefix of the failed logins of one scope. */
+export function webLoginFailPrefix(scope: string): Key {
+  return ["web_login_fail", scope];
 }

@@ -27,3 +27,11 @@ export type {
   StopReport,
   TradeView,
 } from "./operator/mod.ts";
+
+// The status page (routes/): its ports, the neutral errors, secrets and the one formatter.
+export type { Clock, LoginAttemptStore, SessionStore, WebSession } from "./ports.ts";
+export { ConfigError } from "./errors.ts";
+export { Secret } from "./secret.ts";
+export type { Logger } from "./log.ts";
+export { parseUnits } from "./core/money.ts";
+export { formatDateTime, formatKrw, formatPct, formatPrice, formatVolume } from "./core/format.ts";

@@ -686,3 +686,33 @@ export interface ChatStore {
   /** Takes a confirmation once: undefined when unknown, already taken or expired at `nowMs`. */
   takeConfirmation(nonce: string, nowMs: number): Promise<PendingConfirmation | undefined>;
 }
+
+// ---- Web sessions (the status page) ------------------------------------------------------------
+
+/** A signed-in status-page session. The cookie's id is never stored: only its SHA-256. */
+export interface WebSession {
+  /** SHA-256 of the cookie's session id, hex: the key (its first 16 characters name the actor). */
+  readonly idHash: string;
+  /** The session's CSRF token, echoed by its forms (`_csrf`) and JSON posts (`X-CSRF-Token`). */
+  readonly csrfToken: string;
+  readonly createdAtMs: number;
+  readonly expiresAtMs: number;
+}
+
+/** The status page's sessions. */
+export interface SessionStore {
+  /** Stores `session` (it lapses at its `expiresAtMs`). */
+  putSession(session: WebSession): Promise<void>;
+  /** The session of `idHash`: undefined when unknown or expired at `nowMs`. */
+  getSession(idHash: string, nowMs: number): Promise<WebSession | undefined>;
+  /** Deletes the session (log out); a missing one is not an error. */
+  deleteSession(idHash: string): Promise<void>;
+}
+
+/** Failed logins, kept in the store so the login rate limit survives a restart. */
+export interface LoginAttemptStore {
+  /** Records one failed login at `atMs` under each scope (a client address, `*` for all). */
+  recordLoginFailure(scopes: readonly string[], atMs: number): Promise<void>;
+  /** How many failed logins `scope` had from `sinceMs` on (counting stops at `max`). */
+  countLoginFailures(scope: string, options: { sinceMs: number; max: number }): Promise<number>;
+}

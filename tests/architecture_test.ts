@@ -34,6 +34,7 @@ type Layer =
   | "report"
   | "mod"
   | "surface"
+  | "routes"
   | "islands"
   | "main"
   | "test";
@@ -49,6 +50,7 @@ const EVERY_LAYER: readonly Layer[] = [
   "report",
   "mod",
   "surface",
+  "routes",
   "islands",
 ];
 
@@ -67,6 +69,9 @@ const MAY_IMPORT: Readonly<Record<Layer, readonly Layer[]>> = {
   // STYLE.md's goal is `engine/mod.ts` only; core/ports/support/report stay allowed until it
   // exists. Edges into the loop, adapters and sandbox are only the ones in SURFACE_EDGES_TODAY.
   surface: ["core", "ports", "support", "report", "mod", "surface"],
+  // The status page (STYLE.md): `engine/mod.ts` only, plus its own files and the islands it
+  // renders on the server.
+  routes: ["mod", "routes", "islands"],
   islands: ["islands"],
   main: EVERY_LAYER,
   test: [...EVERY_LAYER, "test"],
@@ -76,6 +81,7 @@ const MAY_IMPORT: Readonly<Record<Layer, readonly Layer[]>> = {
 const PACKAGES: Partial<Readonly<Record<Layer, readonly string[]>>> = {
   core: ["zod"],
   ports: [],
+  routes: ["hono", "preact", "preact-render-to-string", "zod"],
   islands: ["preact", "@preact/signals"],
 };
 
@@ -112,7 +118,8 @@ function layerOf(path: string): Layer | undefined {
   if (/^engine\/operator(\/|_\w+\.ts$|\.ts$)/.test(path)) return "operator";
   if (path.startsWith("engine/report/")) return "report";
   if (path === "engine/mod.ts") return "mod";
-  if (/^(engine\/(cli|bot|telegram)|routes)\//.test(path)) return "surface";
+  if (/^engine\/(cli|bot|telegram)\//.test(path)) return "surface";
+  if (path.startsWith("routes/")) return "routes";
   if (path.startsWith("islands/")) return "islands";
   if (/^engine\/[a-z_]+\.tsx?$/.test(path)) return "support";
   return undefined;
@@ -355,6 +362,10 @@ const GOOD_TREE: Readonly<Record<string, string>> = {
   "main.ts":
     `import { X } from "./engine/cli/ctl.ts";\nimport { K } from "./engine/adapters/kv_store.ts";\nexport const Y = [X, K];\n`,
   "tests/ctl_test.ts": `import { X } from "../engine/cli/ctl.ts";\nexport const Z = X;\n`,
+  "islands/Badge.ts":
+    `import { signal } from "npm:@preact/signals@2.11.4";\nexport const B = signal(1);\n`,
+  "routes/page.ts":
+    `import { C } from "../engine/mod.ts";\nimport { B } from "../islands/Badge.ts";\nexport const R = [C, B];\n`,
 };
 
 /** One wrong import each: [file, line appended to it, the violation expected]. */
@@ -418,6 +429,31 @@ const WRONG_IMPORTS: ReadonlyArray<readonly [string, string, string]> = [
     "engine/cli/ctl.ts",
     `const m = await import("../adapters/system_clock.ts");\nexport const D = m;`,
     "engine/cli/ctl.ts -> engine/adapters/system_clock.ts: surface may not import adapter",
+  ],
+  [
+    "routes/page.ts",
+    `import type { P } from "../engine/ports.ts";`,
+    "routes/page.ts -> engine/ports.ts: routes may not import ports",
+  ],
+  [
+    "routes/page.ts",
+    `import { K } from "../engine/adapters/kv_store.ts";`,
+    "routes/page.ts -> engine/adapters/kv_store.ts: routes may not import adapter",
+  ],
+  [
+    "routes/page.ts",
+    `import { X } from "../engine/cli/ctl.ts";`,
+    "routes/page.ts -> engine/cli/ctl.ts: routes may not import surface",
+  ],
+  [
+    "islands/Badge.ts",
+    `import { C } from "../engine/mod.ts";`,
+    "islands/Badge.ts -> engine/mod.ts: islands may not import mod",
+  ],
+  [
+    "islands/Badge.ts",
+    `import { z } from "npm:zod@4.6.7";`,
+    "islands/Badge.ts -> npm:zod: islands may not import npm:zod",
   ],
   [
     "tests/ctl_test.ts",

@@ -1,0 +1,138 @@
+/**
+ * The status page as one Hono app, built from its areas' sub-apps (`createXRoutes(deps)`), for
+ * the bot's one HTTP server. The order of the middleware is the security design (reliability.md
+ * §4):
+ *
+ * 1. secure headers on every answer: a strict CSP with a per-request nonce, `X-Frame-Options:
+ *    DENY`, no referrer; HSTS only when the origin is https;
+ * 2. a body limit (16 KB) before any work: a bigger body is 413 before a handler reads it;
+ * 3. `hono/csrf` on every post: a form-like post must come from the page's own origin
+ *    (`Origin` or `Sec-Fetch-Site: same-origin`), else 403;
+ * 4. per area: the session (401, or a redirect to `/login` for pages) and the session's CSRF
+ *    token on every post (403), which covers JSON posts too.
+ *
+ * Errors: an `HTTPException` answers its status with a short text; anything else is logged and
+ * answered 500 with a generic text (no detail reaches the client).
+ */
+
+import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { csrf } from "hono/csrf";
+import { HTTPException } from "hono/http-exception";
+import { NONCE, secureHeaders } from "hono/secure-headers";
+import {
+  type Clock,
+  ConfigError,
+  type Logger,
+  type LoginAttemptStore,
+  type Operator,
+  type Secret,
+  type SessionStore,
+} from "../engine/mod.ts";
+import { createApiRoutes } from "./api.ts";
+import { createAuthRoutes } from "./auth.tsx";
+import { createDashboardRoutes } from "./dashboard.tsx";
+import { createHealthRoutes } from "./health.ts";
+import { newSessionId, sessionCookieOf, type WebEnv } from "./session.ts";
+import { createStaticRoutes, type StaticAssets } from "./static.ts";
+
+export { loadStaticAssets, type StaticAssets } from "./static.ts";
+
+/** The shortest `WEB_PASSWORD` accepted. */
+export const MIN_PASSWORD_LENGTH = 16;
+/** The largest request body any route reads. */
+export const MAX_BODY_BYTES = 16 * 1024;
+/** How long a session lasts (12 hours). */
+export const SESSION_TTL_MS = 12 * 3_600_000;
+
+/** What the status page uses. */
+export interface WebDeps {
+  readonly operator: Operator;
+  readonly sessions: SessionStore & LoginAttemptStore;
+  readonly clock: Clock;
+  /** `WEB_PASSWORD`: at least 16 characters. */
+  readonly password: Secret;
+  /**
+   * The page's public origin as the browser sees it (`http://127.0.0.1:8080`, or behind a TLS
+   * proxy `https://bot.example.com`): the allowed `Origin` of posts and the cookie's kind.
+   */
+  readonly origin: string;
+  readonly assets: StaticAssets;
+  readonly log?: Logger;
+  /** The client's address, the login rate limit's scope (default: the socket's peer). */
+  readonly clientAddress?: (c: Context) => string;
+  /** Session ids (default: 256 random bits). */
+  readonly newSessionId?: () => string;
+  /** Default `SESSION_TTL_MS`. */
+  readonly sessionTtlMs?: number;
+}
+
+/** The status page; throws a `ConfigError` on a short password or an unsafe origin. */
+export function createWebApp(deps: WebDeps): Hono<WebEnv> {
+  if (deps.password.reveal().length < MIN_PASSWORD_LENGTH) {
+    throw new ConfigError(
+      `WEB_PASSWORD: must be at least ${MIN_PASSWORD_LENGTH} characters: current length is ${deps.password.reveal().length}`,
+    );
+  }
+  const cookie = sessionCookieOf(deps.origin);
+  const sessionDeps = { sessions: deps.sessions, clock: deps.clock, cookie };
+  const cssUrl = deps.assets.url("app.css");
+  const app = new Hono<WebEnv>();
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'", NONCE],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        connectSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'none'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+      },
+      xFrameOptions: "DENY",
+      referrerPolicy: "no-referrer",
+      strictTransportSecurity: cookie.secure ? "max-age=15552000; includeSubDomains" : false,
+    }),
+  );
+  app.use(bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => c.text("request body too large", 413),
+  }));
+  app.use(csrf({ origin: deps.origin }));
+  app.route("/", createHealthRoutes());
+  app.route("/", createStaticRoutes(deps.assets));
+  app.route(
+    "/",
+    createAuthRoutes({
+      ...sessionDeps,
+      password: deps.password,
+      cssUrl,
+      sessionTtlMs: deps.sessionTtlMs ?? SESSION_TTL_MS,
+      newSessionId: deps.newSessionId ?? newSessionId,
+      clientAddress: deps.clientAddress ?? peerAddress,
+      ...(deps.log === undefined ? {} : { log: deps.log }),
+    }),
+  );
+  app.route("/", createApiRoutes({ ...sessionDeps, operator: deps.operator }));
+  app.route("/", createDashboardRoutes({ ...sessionDeps, operator: deps.operator, cssUrl }));
+  app.notFound((c) => c.text("not found", 404));
+  app.onError((error, c) => {
+    if (error instanceof HTTPException) {
+      return c.text(error.message || "forbidden", error.status);
+    }
+    deps.log?.error("web: request failed", {
+      path: c.req.path,
+      error: (error instanceof Error ? error.message : String(error)).split("\n")[0]!,
+    });
+    return c.text("internal error", 500);
+  });
+  return app;
+}
+
+/** The socket's peer address (Deno.serve's handler info), or `unknown`. */
+function peerAddress(c: Context): string {
+  const env = c.env as { remoteAddr?: { hostname?: string } } | undefined;
+  return env?.remoteAddr?.hostname ?? "unknown";
+}

@@ -1,0 +1,173 @@
+/**
+ * A status-page test world: the operator over a paper store (two markets, one position with its
+ * levels, three fills, a day's P&L), the web app over a KV session store, and helpers that sign
+ * in and post the way a browser does (`Origin`, the session cookie, the CSRF token).
+ * `restart()` closes the KV file and builds a new app over it: a restart of the bot's process.
+ */
+
+import { KvSessionStore } from "../../engine/adapters/kv_session_store.ts";
+import { KvStore } from "../../engine/adapters/kv_store.ts";
+import { DEFAULT_RISK_RULES } from "../../engine/core/risk.ts";
+import { createOperator, type Operator, Secret } from "../../engine/mod.ts";
+import type { FillBatch, RunRecord } from "../../engine/ports.ts";
+import { createWebApp, loadStaticAssets } from "../../routes/mod.ts";
+import { u } from "../engine/_order_fixtures.ts";
+import { RecordingNotifier, StepClock, T0_MS } from "../engine/_trader_fixtures.ts";
+
+/** The test password (20 characters). */
+export const PASSWORD = "correct-horse-battery";
+/** Where the page is served in the tests. */
+export const ORIGIN = "http://127.0.0.1:8080";
+/** The client address the tests post from (unless told otherwise). */
+export const CLIENT = "203.0.113.7";
+
+const RUN: RunRecord = {
+  botId: "bot",
+  mode: "paper",
+  traders: [{ botId: "bot-btc", market: "KRW-BTC" }, { botId: "bot-eth", market: "KRW-ETH" }],
+  timeframe: "1m",
+  strategy: "bb",
+  strategyParams: { period: 20, std: 2.5 },
+  rules: DEFAULT_RISK_RULES,
+  budgetPct: 100,
+  staleAfterMs: 120_000,
+  feeBps: 5,
+  startedAtMs: T0_MS,
+  capitalKrw: "1000000",
+};
+
+function fill(market: string, side: "bid" | "ask", o: { price: string; vol: string; at: number }) {
+  return {
+    market,
+    side,
+    orderUuid: `${market}-${side}-${o.at}`,
+    intentId: undefined,
+    paidFee: u("0"),
+    trades: [{
+      uuid: `t-${market}-${side}-${o.at}`,
+      price: u(o.price),
+      volume: u(o.vol),
+      funds: u((Number(o.price) * Number(o.vol)).toString()),
+      createdAtMs: o.at,
+    }],
+    feeBps: 0,
+    atMs: o.at,
+  } satisfies FillBatch;
+}
+
+/** A web test world. */
+export interface WebWorld {
+  readonly clock: StepClock;
+  readonly store: KvStore;
+  readonly operator: Operator;
+  /** The app's `request`, with the test origin as the base URL. */
+  request(path: string, init?: RequestInit & { client?: string }): Promise<Response>;
+  /** Signs in; the session cookie (`name=value`). */
+  login(): Promise<string>;
+  /** The CSRF token of a signed-in session (read from its main page, as the browser does). */
+  csrfOf(cookie: string): Promise<string>;
+  /** Posts a form as the page does (same origin, the cookie). */
+  postForm(path: string, fields: Record<string, string>, cookie?: string): Promise<Response>;
+  /** Closes the KV and starts a new app over the same file (a process restart). */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A world over a KV file in a temp folder; `origin` changes the page's origin. */
+export async function webWorld(options: { readonly origin?: string } = {}): Promise<WebWorld> {
+  const dir = await Deno.makeTempDir({ prefix: "web_" });
+  const path = `${dir}/web.kv`;
+  const clock = new StepClock();
+  const origin = options.origin ?? ORIGIN;
+  const assets = await loadStaticAssets(new URL("../../static/", import.meta.url));
+  let kv = await Deno.openKv(path);
+  const seed = new KvStore(kv);
+  await seed.putRunRecord(RUN);
+  await seed.openLedger("KRW-BTC", u("1000000"));
+  await seed.openLedger("KRW-ETH", u("1000000"));
+  const at = T0_MS + 60_000;
+  await seed.applyFills(fill("KRW-ETH", "bid", { price: "4000000", vol: "0.1", at }));
+  await seed.applyFills(fill("KRW-ETH", "ask", { price: "3900000", vol: "0.1", at: at + 60_000 }));
+  await seed.applyFills(
+    fill("KRW-BTC", "bid", { price: "100000000", vol: "0.002", at: at + 120_000 }),
+  );
+  await seed.putTraderState("bot-btc", {
+    guard: null,
+    levels: { stop: u("95000000"), target: u("110000000"), highestPx: 104_000_000, entryMs: at },
+    cooldownUntilMs: 0,
+    lastDecisionMs: 0,
+    lastPrice: 103_000_000,
+    lastPriceAtMs: T0_MS + 590_000,
+    updatedAtMs: T0_MS + 590_000,
+  });
+  clock.set(T0_MS + 600_000);
+  function boot(kv: Deno.Kv) {
+    const store = new KvStore(kv);
+    const operator = createOperator({ store, clock, notifier: new RecordingNotifier() });
+    let client = CLIENT;
+    const app = createWebApp({
+      operator,
+      sessions: new KvSessionStore(kv),
+      clock,
+      password: new Secret(PASSWORD),
+      origin,
+      assets,
+      clientAddress: () => client,
+    });
+    return {
+      store,
+      operator,
+      async request(p: string, init: RequestInit & { client?: string } = {}) {
+        const { client: from, ...rest } = init;
+        client = from ?? CLIENT;
+        return await app.request(new URL(p, origin).href, rest);
+      },
+    };
+  }
+  let running = boot(kv);
+  const world: WebWorld = {
+    clock,
+    get store() {
+      return running.store;
+    },
+    get operator() {
+      return running.operator;
+    },
+    request: (p, init) => running.request(p, init),
+    async login() {
+      const res = await world.postForm("/login", { password: PASSWORD });
+      if (res.status !== 303) throw new Error(`login failed: ${res.status}`);
+      const cookie = res.headers.get("set-cookie")?.split(";")[0];
+      if (cookie === undefined) throw new Error("login set no cookie");
+      return cookie;
+    },
+    async csrfOf(cookie) {
+      const html = await (await world.request("/", { headers: { cookie } })).text();
+      const token = /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
+      if (token === undefined) throw new Error("no CSRF token on the page");
+      return token;
+    },
+    async postForm(p, fields, cookie) {
+      return await world.request(p, {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          origin,
+          ...(cookie === undefined ? {} : { cookie }),
+        },
+        body: new URLSearchParams(fields).toString(),
+        redirect: "manual",
+      });
+    },
+    async restart() {
+      kv.close();
+      kv = await Deno.openKv(path);
+      running = boot(kv);
+    },
+    async close() {
+      kv.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+  return world;
+}
