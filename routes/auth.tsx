@@ -13,7 +13,7 @@ import { type Context, Hono } from "hono";
 import type { VNode } from "preact";
 import { z } from "zod";
 import type { Clock, Logger, LoginAttemptStore, Secret, SessionStore } from "../engine/mod.ts";
-import { renderPage, Shell } from "./layout.tsx";
+import { type PageAssets, renderPage, Shell } from "./layout.tsx";
 import {
   CSRF_FIELD,
   endSession,
@@ -41,7 +41,7 @@ export interface AuthDeps {
   readonly clock: Clock;
   readonly cookie: SessionCookie;
   readonly password: Secret;
-  readonly cssUrl: string;
+  readonly assets: PageAssets;
   readonly sessionTtlMs: number;
   readonly newSessionId: () => string;
   /** The client's address (the rate limit's scope). */
@@ -56,7 +56,7 @@ export function createAuthRoutes(deps: AuthDeps): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.get("/login", async (c) => {
     if (await sessionOf(c, deps) !== undefined) return c.redirect("/", 303);
-    return c.html(renderPage(<LoginPage cssUrl={deps.cssUrl} error={null} />));
+    return c.html(renderPage(<LoginPage assets={deps.assets} error={null} />));
   });
   app.post("/login", async (c) => {
     const nowMs = deps.clock.nowMs();
@@ -78,7 +78,7 @@ export function createAuthRoutes(deps: AuthDeps): Hono<WebEnv> {
       deps.log?.warn("web: login refused: too many failed logins", { client });
       c.header("retry-after", String(retryAfterS));
       return c.html(
-        renderPage(<LoginPage cssUrl={deps.cssUrl} error="Too many attempts. Try again later." />),
+        renderPage(<LoginPage assets={deps.assets} error="Too many attempts. Try again later." />),
         429,
       );
     }
@@ -88,7 +88,7 @@ export function createAuthRoutes(deps: AuthDeps): Hono<WebEnv> {
       await deps.sessions.recordLoginFailure([`ip:${client}`, "*"], nowMs);
       deps.log?.warn("web: failed login", { client });
       return c.html(
-        renderPage(<LoginPage cssUrl={deps.cssUrl} error="Wrong password." />),
+        renderPage(<LoginPage assets={deps.assets} error="Wrong password." />),
         401,
       );
     }
@@ -103,9 +103,9 @@ export function createAuthRoutes(deps: AuthDeps): Hono<WebEnv> {
 }
 
 /** The sign-in form. */
-function LoginPage(props: { readonly cssUrl: string; readonly error: string | null }): VNode {
+function LoginPage(props: { readonly assets: PageAssets; readonly error: string | null }): VNode {
   return (
-    <Shell title="Sign in · upbit-trader" cssUrl={props.cssUrl}>
+    <Shell title="Sign in · upbit-trader" assets={props.assets}>
       <main class="login">
         <h1>upbit-trader</h1>
         <form method="post" action="/login">

@@ -12,7 +12,7 @@ import type { Clock, Operator } from "../engine/mod.ts";
 import { CsrfField } from "./auth.tsx";
 import { commandOf, CONTROL_TEXT, type ControlName, isControl } from "./controls.ts";
 import { DashboardPage } from "./dashboard_page.tsx";
-import { renderPage, Shell } from "./layout.tsx";
+import { type PageAssets, renderPage, Shell } from "./layout.tsx";
 import {
   actorOf,
   requireCsrfToken,
@@ -25,7 +25,7 @@ import {
 export interface DashboardDeps extends SessionDeps {
   readonly operator: Operator;
   readonly clock: Clock;
-  readonly cssUrl: string;
+  readonly assets: PageAssets;
 }
 
 /** How many recent trades the main page lists. */
@@ -62,7 +62,7 @@ export function createDashboardRoutes(deps: DashboardDeps): Hono<WebEnv> {
             ? null
             : `${last.command}: ${last.result}, ${last.detail}`,
           csrfToken: c.get("session").csrfToken,
-          cssUrl: deps.cssUrl,
+          assets: deps.assets,
         }}
       />,
     );
@@ -72,7 +72,7 @@ export function createDashboardRoutes(deps: DashboardDeps): Hono<WebEnv> {
     const name = controlOf(c.req.param("name"));
     return c.html(
       renderPage(
-        <ConfirmPage name={name} csrfToken={c.get("session").csrfToken} cssUrl={deps.cssUrl} />,
+        <ConfirmPage name={name} csrfToken={c.get("session").csrfToken} assets={deps.assets} />,
       ),
       200,
       { "cache-control": "no-store" },
@@ -96,11 +96,11 @@ function controlOf(name: string): ControlName {
 
 /** The confirmation of one control: what it does, Confirm (a form post) or Cancel. */
 function ConfirmPage(
-  props: { readonly name: ControlName; readonly csrfToken: string; readonly cssUrl: string },
+  props: { readonly name: ControlName; readonly csrfToken: string; readonly assets: PageAssets },
 ): VNode {
   const text = CONTROL_TEXT[props.name];
   return (
-    <Shell title={`${text.question} · upbit-trader`} cssUrl={props.cssUrl}>
+    <Shell title={`${text.question} · upbit-trader`} assets={props.assets}>
       <main class="confirm">
         <h1>{text.question}</h1>
         <p>{text.effect}</p>

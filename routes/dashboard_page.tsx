@@ -21,7 +21,7 @@ import {
 } from "../engine/mod.ts";
 import { CsrfField } from "./auth.tsx";
 import { CONTROL_TEXT, CONTROLS } from "./controls.ts";
-import { Shell } from "./layout.tsx";
+import { type PageAssets, Shell } from "./layout.tsx";
 
 /** Everything the main page shows. */
 export interface DashboardData {
@@ -36,7 +36,7 @@ export interface DashboardData {
   /** The newest operator command, one line, or null. */
   readonly lastCommand: string | null;
   readonly csrfToken: string;
-  readonly cssUrl: string;
+  readonly assets: PageAssets;
 }
 
 /** The bot's state in one word, and its tone. */
@@ -71,7 +71,7 @@ export function DashboardPage(props: { readonly data: DashboardData }): VNode {
   const used = budgetUsedPct(data);
   const held = s.markets.filter((m) => m.position !== null);
   return (
-    <Shell title={`${state.text} · ${s.botId} · upbit-trader`} cssUrl={data.cssUrl}>
+    <Shell title={`${state.text} · ${s.botId} · upbit-trader`} assets={data.assets}>
       <header class="top">
         <span class={`badge ${state.tone}`}>{state.text}</span>
         <span class="bot">{s.botId} · {s.mode}</span>
@@ -85,7 +85,7 @@ export function DashboardPage(props: { readonly data: DashboardData }): VNode {
           <p class="reason">
             {s.reason === "" ? "No switch changed yet." : s.reason}
             {s.changedAtMs > 0
-              ? <span class="muted">· {formatDateTime(s.changedAtMs)} UTC</span>
+              ? <span class="muted">{" · "}{formatDateTime(s.changedAtMs)} UTC</span>
               : null}
           </p>
           <ul class="health">
@@ -148,7 +148,7 @@ export function DashboardPage(props: { readonly data: DashboardData }): VNode {
         </section>
 
         <section aria-label="Recent trades">
-          <h2>Recent trades</h2>
+          <h2>Recent trades (UTC)</h2>
           {data.trades.length === 0 ? <p class="muted">No trade yet.</p> : (
             <ul class="rows">
               {data.trades.map((t) => (
@@ -231,9 +231,11 @@ function Position(props: { readonly market: MarketStatus; readonly nowMs: number
         <dd>{formatPrice(parseUnits(p.avgPrice), ctx)}</dd>
         <dt>Mark</dt>
         <dd>{m.lastPrice === null ? "n/a" : formatPrice(m.lastPrice, ctx)}</dd>
-        <dt>Stop / target</dt>
-        <dd>{level(p.stop)} / {level(p.target)}</dd>
-        <dt>Trailing stop</dt>
+        <dt>Stop</dt>
+        <dd>{level(p.stop)}</dd>
+        <dt>Target</dt>
+        <dd>{level(p.target)}</dd>
+        <dt>Trailing</dt>
         <dd>{p.trailingStop === null ? "off" : formatPrice(p.trailingStop, ctx)}</dd>
       </dl>
     </article>

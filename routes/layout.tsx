@@ -7,11 +7,17 @@
 import type { ComponentChildren, VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
 
+/** The URLs of the files every page links (hashed, immutably cached). */
+export interface PageAssets {
+  readonly css: string;
+  /** Without an icon, browsers ask for /favicon.ico. */
+  readonly icon: string;
+}
+
 /** What every page's shell needs. */
 export interface ShellProps {
   readonly title: string;
-  /** The stylesheet's URL (hashed, immutably cached). */
-  readonly cssUrl: string;
+  readonly assets: PageAssets;
   readonly children: ComponentChildren;
 }
 
@@ -24,7 +30,8 @@ export function Shell(props: ShellProps): VNode {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="no-referrer" />
         <title>{props.title}</title>
-        <link rel="stylesheet" href={props.cssUrl} />
+        <link rel="icon" href={props.assets.icon} type="image/svg+xml" />
+        <link rel="stylesheet" href={props.assets.css} />
       </head>
       <body>{props.children}</body>
     </html>

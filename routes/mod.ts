@@ -76,7 +76,7 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
   }
   const cookie = sessionCookieOf(deps.origin);
   const sessionDeps = { sessions: deps.sessions, clock: deps.clock, cookie };
-  const cssUrl = deps.assets.url("app.css");
+  const pageAssets = { css: deps.assets.url("app.css"), icon: deps.assets.url("favicon.svg") };
   const app = new Hono<WebEnv>();
   app.use(
     secureHeaders({
@@ -108,7 +108,7 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
     createAuthRoutes({
       ...sessionDeps,
       password: deps.password,
-      cssUrl,
+      assets: pageAssets,
       sessionTtlMs: deps.sessionTtlMs ?? SESSION_TTL_MS,
       newSessionId: deps.newSessionId ?? newSessionId,
       clientAddress: deps.clientAddress ?? peerAddress,
@@ -116,7 +116,10 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
     }),
   );
   app.route("/", createApiRoutes({ ...sessionDeps, operator: deps.operator }));
-  app.route("/", createDashboardRoutes({ ...sessionDeps, operator: deps.operator, cssUrl }));
+  app.route(
+    "/",
+    createDashboardRoutes({ ...sessionDeps, operator: deps.operator, assets: pageAssets }),
+  );
   app.notFound((c) => c.text("not found", 404));
   app.onError((error, c) => {
     if (error instanceof HTTPException) {

@@ -68,17 +68,34 @@ export interface WebWorld {
   csrfOf(cookie: string): Promise<string>;
   /** Posts a form as the page does (same origin, the cookie). */
   postForm(path: string, fields: Record<string, string>, cookie?: string): Promise<Response>;
+  /** The page's origin (with `serve`, the real server's). */
+  readonly origin: string;
   /** Closes the KV and starts a new app over the same file (a process restart). */
   restart(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** A world over a KV file in a temp folder; `origin` changes the page's origin. */
-export async function webWorld(options: { readonly origin?: string } = {}): Promise<WebWorld> {
+/**
+ * A world over a KV file in a temp folder; `origin` changes the page's origin; `serve` also
+ * serves the app on `127.0.0.1:0` (the origin is then the server's).
+ */
+export async function webWorld(
+  options: { readonly origin?: string; readonly serve?: boolean } = {},
+): Promise<WebWorld> {
   const dir = await Deno.makeTempDir({ prefix: "web_" });
   const path = `${dir}/web.kv`;
   const clock = new StepClock();
-  const origin = options.origin ?? ORIGIN;
+  let server: Deno.HttpServer | undefined;
+  let origin = options.origin ?? ORIGIN;
+  if (options.serve === true) {
+    const listening = Promise.withResolvers<number>();
+    server = Deno.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      onListen: (addr) => listening.resolve(addr.port),
+    }, (req, info) => running.app.fetch(req, info));
+    origin = `http://127.0.0.1:${await listening.promise}`;
+  }
   const assets = await loadStaticAssets(new URL("../../static/", import.meta.url));
   let kv = await Deno.openKv(path);
   const seed = new KvStore(kv);
@@ -115,6 +132,7 @@ export async function webWorld(options: { readonly origin?: string } = {}): Prom
       clientAddress: () => client,
     });
     return {
+      app,
       store,
       operator,
       async request(p: string, init: RequestInit & { client?: string } = {}) {
@@ -127,6 +145,7 @@ export async function webWorld(options: { readonly origin?: string } = {}): Prom
   let running = boot(kv);
   const world: WebWorld = {
     clock,
+    origin,
     get store() {
       return running.store;
     },
@@ -165,6 +184,7 @@ export async function webWorld(options: { readonly origin?: string } = {}): Prom
       running = boot(kv);
     },
     async close() {
+      await server?.shutdown();
       kv.close();
       await Deno.remove(dir, { recursive: true });
     },

@@ -1,0 +1,109 @@
+/**
+ * The status page in a real browser: Debian's `chromium` driven by `playwright-core`, against the
+ * app served on `127.0.0.1:0` (plain http on loopback: the `sid` cookie). Signs in through the
+ * form, shows the main page at 360×740 and 1280×800 with no sideways scroll and no console error
+ * (a CSP violation is one), pauses and resumes through the confirmation, and saves the
+ * screenshots under `reports/screenshots/` (`web-360.png`, `web-1280.png`).
+ */
+
+import assert from "node:assert/strict";
+import { chromium } from "playwright-core";
+import { PASSWORD, webWorld } from "./_web_world.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const SHOTS = `${ROOT}reports/screenshots`;
+
+/** Headless, no sandbox (root in CI), nothing phoning home. */
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+function chromiumPath(): string {
+  const which = new Deno.Command("which", { args: ["chromium"], stdout: "piped", stderr: "null" })
+    .outputSync();
+  const path = new TextDecoder().decode(which.stdout).trim();
+  assert.ok(which.success && path !== "", "chromium not found: apt-get install -y chromium");
+  return path;
+}
+
+/** Browser code (a string: the test's types are not the DOM's) measuring sideways overflow. */
+const WIDTHS_JS = `(() => ({
+  inner: window.innerWidth,
+  scroll: document.documentElement.scrollWidth,
+  wide: [...document.querySelectorAll("main *")]
+    .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
+    .map((el) => el.tagName + "." + el.className).slice(0, 5),
+}))()`;
+
+Deno.test("the page works in Chromium at 360 px and 1280 px: sign in, pause, resume", async () => {
+  const w = await webWorld({ serve: true });
+  const work = await Deno.makeTempDir({ prefix: "web-browser-" });
+  await Deno.mkdir(SHOTS, { recursive: true });
+  const context = await chromium.launchPersistentContext(`${work}/profile`, {
+    executablePath: chromiumPath(),
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+  try {
+    for (const [width, height] of [[360, 740], [1280, 800]] as const) {
+      const page = await context.newPage();
+      await page.setViewportSize({ width, height });
+      if (width === 360) {
+        // A wrong password is answered 401 (Chromium logs that as a console error: not counted).
+        await page.goto(`${w.origin}/login`);
+        await page.fill("#password", "wrong-password-123");
+        await page.click("button[type=submit]");
+        assert.ok((await page.textContent(".error"))?.includes("Wrong password"));
+      }
+      const errors: string[] = [];
+      page.on("console", (msg) => {
+        if (msg.type() === "error") errors.push(msg.text());
+      });
+      page.on("pageerror", (error) => errors.push(error.message));
+      await page.goto(`${w.origin}/`);
+      assert.equal(new URL(page.url()).pathname, "/login", "no session: the login page");
+      await page.fill("#password", PASSWORD);
+      await page.click("button[type=submit]");
+      await page.waitForURL(`${w.origin}/`);
+      assert.ok((await page.textContent("main"))?.includes("Positions (1)"));
+      const shown = await page.evaluate(WIDTHS_JS) as {
+        inner: number;
+        scroll: number;
+        wide: string[];
+      };
+      await page.screenshot({ path: `${SHOTS}/web-${width}.png`, fullPage: true });
+      assert.ok(
+        shown.scroll <= shown.inner,
+        `no sideways scroll at ${width} px: ${shown.scroll} > ${shown.inner} (${shown.wide})`,
+      );
+      assert.deepEqual(shown.wide, [], `everything fits at ${width} px`);
+
+      await page.click("a[href='/control/pause']");
+      await page.waitForURL(`${w.origin}/control/pause`);
+      assert.equal((await w.operator.status()).paused, false, "asking does nothing");
+      await page.click("button[type=submit]");
+      await page.waitForURL(`${w.origin}/`);
+      assert.equal((await w.operator.status()).paused, true, `paused at ${width} px`);
+      await page.click("a[href='/control/resume']");
+      await page.click("button[type=submit]");
+      await page.waitForURL(`${w.origin}/`);
+      assert.equal((await w.operator.status()).paused, false, `resumed at ${width} px`);
+
+      await page.click("button.link"); // sign out
+      await page.waitForURL(`${w.origin}/login`);
+      assert.deepEqual(errors, [], `console errors at ${width} px`);
+      await page.close();
+    }
+  } finally {
+    await context.close();
+    await w.close();
+    await Deno.remove(work, { recursive: true });
+  }
+});
