@@ -85,7 +85,7 @@ export function DashboardPage(props: { readonly data: DashboardData }): VNode {
           <p class="reason">
             {s.reason === "" ? "No switch changed yet." : s.reason}
             {s.changedAtMs > 0
-              ? <span class="muted">{" · "}{formatDateTime(s.changedAtMs)} UTC</span>
+              ? <span class="muted">{` · ${formatDateTime(s.changedAtMs)} UTC`}</span>
               : null}
           </p>
           <ul class="health">

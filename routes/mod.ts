@@ -23,6 +23,7 @@ import { NONCE, secureHeaders } from "hono/secure-headers";
 import {
   type Clock,
   ConfigError,
+  type EventStream,
   type Logger,
   type LoginAttemptStore,
   type Operator,
@@ -32,6 +33,7 @@ import {
 import { createApiRoutes } from "./api.ts";
 import { createAuthRoutes } from "./auth.tsx";
 import { createDashboardRoutes } from "./dashboard.tsx";
+import { createEventRoutes } from "./events.ts";
 import { createHealthRoutes } from "./health.ts";
 import { newSessionId, sessionCookieOf, type WebEnv } from "./session.ts";
 import { createStaticRoutes, type StaticAssets } from "./static.ts";
@@ -48,6 +50,8 @@ export const SESSION_TTL_MS = 12 * 3_600_000;
 /** What the status page uses. */
 export interface WebDeps {
   readonly operator: Operator;
+  /** The engine's event stream (live updates). */
+  readonly events: Pick<EventStream, "follow" | "lastId">;
   readonly sessions: SessionStore & LoginAttemptStore;
   readonly clock: Clock;
   /** `WEB_PASSWORD`: at least 16 characters. */
@@ -116,6 +120,7 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
     }),
   );
   app.route("/", createApiRoutes({ ...sessionDeps, operator: deps.operator }));
+  app.route("/", createEventRoutes({ ...sessionDeps, events: deps.events }));
   app.route(
     "/",
     createDashboardRoutes({ ...sessionDeps, operator: deps.operator, assets: pageAssets }),

@@ -80,6 +80,8 @@ export class EventStream implements Notifier {
         yield entry;
       }
       if (batch.length === BATCH || this.#notified !== seen) continue;
+      // Aborted while reading: the abort listener below would never fire.
+      if (options.signal.aborted) return;
       // Wait for a notify (the event may commit just after it: the poll catches that) or a poll.
       const nudge = new AbortController();
       const stop = () => nudge.abort();

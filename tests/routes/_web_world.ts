@@ -8,11 +8,11 @@
 import { KvSessionStore } from "../../engine/adapters/kv_session_store.ts";
 import { KvStore } from "../../engine/adapters/kv_store.ts";
 import { DEFAULT_RISK_RULES } from "../../engine/core/risk.ts";
-import { createOperator, type Operator, Secret } from "../../engine/mod.ts";
+import { createOperator, EventStream, type Operator, Secret } from "../../engine/mod.ts";
 import type { FillBatch, RunRecord } from "../../engine/ports.ts";
 import { createWebApp, loadStaticAssets } from "../../routes/mod.ts";
 import { u } from "../engine/_order_fixtures.ts";
-import { RecordingNotifier, StepClock, T0_MS } from "../engine/_trader_fixtures.ts";
+import { StepClock, T0_MS } from "../engine/_trader_fixtures.ts";
 
 /** The test password (20 characters). */
 export const PASSWORD = "correct-horse-battery";
@@ -60,6 +60,8 @@ export interface WebWorld {
   readonly clock: StepClock;
   readonly store: KvStore;
   readonly operator: Operator;
+  /** The engine's event stream (the operator's notifier). */
+  readonly events: EventStream;
   /** The app's `request`, with the test origin as the base URL. */
   request(path: string, init?: RequestInit & { client?: string }): Promise<Response>;
   /** Signs in; the session cookie (`name=value`). */
@@ -120,10 +122,12 @@ export async function webWorld(
   clock.set(T0_MS + 600_000);
   function boot(kv: Deno.Kv) {
     const store = new KvStore(kv);
-    const operator = createOperator({ store, clock, notifier: new RecordingNotifier() });
+    const events = new EventStream(store, clock);
+    const operator = createOperator({ store, clock, notifier: events });
     let client = CLIENT;
     const app = createWebApp({
       operator,
+      events,
       sessions: new KvSessionStore(kv),
       clock,
       password: new Secret(PASSWORD),
@@ -133,6 +137,7 @@ export async function webWorld(
     });
     return {
       app,
+      events,
       store,
       operator,
       async request(p: string, init: RequestInit & { client?: string } = {}) {
@@ -151,6 +156,9 @@ export async function webWorld(
     },
     get operator() {
       return running.operator;
+    },
+    get events() {
+      return running.events;
     },
     request: (p, init) => running.request(p, init),
     async login() {

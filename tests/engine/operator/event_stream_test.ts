@@ -57,3 +57,27 @@ Deno.test("follow() replays the journal after an id, then yields new events as t
   assert.equal(new Set(ids).size, 4, "ids are unique");
   w.kv.close();
 });
+
+Deno.test("follow() ends when aborted while it reads the journal (it does not sleep on)", async () => {
+  // A clock whose sleeps end only on abort: a follower that sleeps after the abort never ends.
+  const clock = {
+    nowMs: () => 0,
+    sleep: (_ms: number, signal?: AbortSignal) =>
+      new Promise<void>((resolve) => signal?.addEventListener("abort", () => resolve())),
+  };
+  const stop = new AbortController();
+  const stream = new EventStream({
+    listJournal: () => {
+      stop.abort(); // the listener goes away while the journal is being read
+      return Promise.resolve([]);
+    },
+  }, clock);
+  const ended = (async () => {
+    for await (const _ of stream.follow({ signal: stop.signal })) {
+      // nothing is journaled
+    }
+    return "ended";
+  })();
+  const timeout = new Promise((r) => setTimeout(() => r("still sleeping"), 500));
+  assert.equal(await Promise.race([ended, timeout]), "ended");
+});
