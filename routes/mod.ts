@@ -35,6 +35,7 @@ import { createAuthRoutes } from "./auth.tsx";
 import { createDashboardRoutes } from "./dashboard.tsx";
 import { createEventRoutes } from "./events.ts";
 import { createHealthRoutes } from "./health.ts";
+import { createMetricsRoutes } from "./metrics.ts";
 import { newSessionId, sessionCookieOf, type WebEnv } from "./session.ts";
 import { createStaticRoutes, type StaticAssets } from "./static.ts";
 
@@ -56,6 +57,8 @@ export interface WebDeps {
   readonly clock: Clock;
   /** `WEB_PASSWORD`: at least 16 characters. */
   readonly password: Secret;
+  /** A Prometheus scraper's bearer token for `/metrics` (none: a session only). */
+  readonly metricsToken?: Secret;
   /**
    * The page's public origin as the browser sees it (`http://127.0.0.1:8080`, or behind a TLS
    * proxy `https://bot.example.com`): the allowed `Origin` of posts and the cookie's kind.
@@ -121,6 +124,14 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
   );
   app.route("/", createApiRoutes({ ...sessionDeps, operator: deps.operator }));
   app.route("/", createEventRoutes({ ...sessionDeps, events: deps.events }));
+  app.route(
+    "/",
+    createMetricsRoutes({
+      ...sessionDeps,
+      operator: deps.operator,
+      ...(deps.metricsToken === undefined ? {} : { metricsToken: deps.metricsToken }),
+    }),
+  );
   app.route(
     "/",
     createDashboardRoutes({ ...sessionDeps, operator: deps.operator, assets: pageAssets }),

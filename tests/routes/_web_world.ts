@@ -82,7 +82,11 @@ export interface WebWorld {
  * serves the app on `127.0.0.1:0` (the origin is then the server's).
  */
 export async function webWorld(
-  options: { readonly origin?: string; readonly serve?: boolean } = {},
+  options: {
+    readonly origin?: string;
+    readonly serve?: boolean;
+    readonly metricsToken?: string;
+  } = {},
 ): Promise<WebWorld> {
   const dir = await Deno.makeTempDir({ prefix: "web_" });
   const path = `${dir}/web.kv`;
@@ -134,6 +138,9 @@ export async function webWorld(
       origin,
       assets,
       clientAddress: () => client,
+      ...(options.metricsToken === undefined
+        ? {}
+        : { metricsToken: new Secret(options.metricsToken) }),
     });
     return {
       app,
