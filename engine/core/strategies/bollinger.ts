@@ -11,10 +11,12 @@ import { formatPrice } from "../format.ts";
 import {
   HOLD,
   type Holding,
+  numberParam,
   type Signal,
   type Strategy,
   type StrategyDefinition,
   WARMING_UP,
+  wholeParam,
 } from "./strategy.ts";
 
 /** Parameters of the Bollinger Bands strategy. */
@@ -24,8 +26,8 @@ export interface BollingerParams {
 }
 
 const PARAMS = z.object({
-  period: z.number().int().min(2).max(1000).default(20),
-  std: z.number().positive().max(10).default(2.5),
+  period: wholeParam(2, 1000).default(20),
+  std: numberParam(0, 10, true).default(2.5),
 });
 
 /** The Bollinger Bands strategy definition (`bb`). */

@@ -14,6 +14,7 @@ import {
   type Strategy,
   type StrategyDefinition,
   WARMING_UP,
+  wholeParam,
 } from "./strategy.ts";
 
 /** Parameters of the MACD strategy. */
@@ -24,9 +25,9 @@ export interface MacdParams {
 }
 
 const PARAMS = z.object({
-  fast: z.number().int().min(1).max(1000).default(12),
-  slow: z.number().int().min(2).max(1000).default(26),
-  signal: z.number().int().min(1).max(1000).default(9),
+  fast: wholeParam(1, 1000).default(12),
+  slow: wholeParam(2, 1000).default(26),
+  signal: wholeParam(1, 1000).default(9),
 }).refine((p) => p.fast < p.slow, { message: "fast must be below slow", path: ["fast"] });
 
 /** The MACD strategy definition (`macd`). */

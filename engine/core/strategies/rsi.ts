@@ -11,10 +11,12 @@ import { Rsi } from "../indicators/rsi.ts";
 import {
   HOLD,
   type Holding,
+  numberParam,
   type Signal,
   type Strategy,
   type StrategyDefinition,
   WARMING_UP,
+  wholeParam,
 } from "./strategy.ts";
 
 /** Parameters of the RSI strategy. */
@@ -25,9 +27,9 @@ export interface RsiParams {
 }
 
 const PARAMS = z.object({
-  period: z.number().int().min(2).max(1000).default(14),
-  oversold: z.number().min(0).max(100).default(30),
-  overbought: z.number().min(0).max(100).default(70),
+  period: wholeParam(2, 1000).default(14),
+  oversold: numberParam(0, 100).default(30),
+  overbought: numberParam(0, 100).default(70),
 }).refine((p) => p.oversold < p.overbought, {
   message: "oversold must be below overbought",
   path: ["oversold"],

@@ -4,7 +4,7 @@
  * to do with a signal (risk gates, sizing, execution).
  */
 
-import type { z } from "zod";
+import { z } from "zod";
 import type { Candle } from "../candle.ts";
 
 /** What a strategy asks for at a candle's close. */
@@ -43,3 +43,17 @@ export const HOLD: Signal = Object.freeze({ action: "hold", reason: "no signal" 
 
 /** The signal returned while indicators are still warming up. */
 export const WARMING_UP: Signal = Object.freeze({ action: "hold", reason: "warming up" });
+
+/** A whole-number parameter in [min, max]; every refusal reads "must be ..." like the flags'. */
+export function wholeParam(min: number, max: number): z.ZodNumber {
+  return z.number().int("must be a whole number").min(min, `must be >= ${min}`)
+    .max(max, `must be <= ${max}`);
+}
+
+/** A number parameter in [min, max] (`min` 0 exclusive when `positive`), "must be ..." wording. */
+export function numberParam(min: number, max: number, positive = false): z.ZodNumber {
+  const n = positive
+    ? z.number().positive(`must be > ${min}`)
+    : z.number().min(min, `must be >= ${min}`);
+  return n.max(max, `must be <= ${max}`);
+}

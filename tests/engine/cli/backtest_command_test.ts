@@ -100,6 +100,8 @@ for (
     [["--strategy", "xyz"], /--strategy: /],
     [["--bogus"], /bogus/],
     [["--period", "1"], /--period: /],
+    [["--period", "0"], /--period: must be >= 2 \(got "0"\)/],
+    [["--period", "2.5"], /--period: must be a whole number \(got "2\.5"\)/],
     [["--std", "2", "--strategy", "rsi"], /--std: not a parameter of strategy rsi/],
     [["--from", "2024-13-01"], /--from: /],
     [["--to", "2024-02-30"], /--to: not a real date \(got "2024-02-30"\)/],
