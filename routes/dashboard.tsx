@@ -62,6 +62,7 @@ export function createDashboardRoutes(deps: DashboardDeps): Hono<WebEnv> {
             ? null
             : `${last.command}: ${last.result}, ${last.detail}`,
           csrfToken: c.get("session").csrfToken,
+          nonce: c.get("secureHeadersNonce") ?? "",
           assets: deps.assets,
         }}
       />,

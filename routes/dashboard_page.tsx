@@ -21,7 +21,8 @@ import {
 } from "../engine/mod.ts";
 import { CsrfField } from "./auth.tsx";
 import { CONTROL_TEXT, CONTROLS } from "./controls.ts";
-import { type PageAssets, Shell } from "./layout.tsx";
+import LiveStatus, { stateOf } from "../islands/LiveStatus.tsx";
+import { Island, type PageAssets, Shell } from "./layout.tsx";
 
 /** Everything the main page shows. */
 export interface DashboardData {
@@ -37,17 +38,8 @@ export interface DashboardData {
   readonly lastCommand: string | null;
   readonly csrfToken: string;
   readonly assets: PageAssets;
-}
-
-/** The bot's state in one word, and its tone. */
-export function stateOf(
-  s: BotStatus,
-): { readonly text: string; readonly tone: "ok" | "warn" | "bad" } {
-  if (s.halted) return { text: "Halted", tone: "bad" };
-  if (!s.running) return { text: "Not running", tone: "bad" };
-  if (s.safeMode) return { text: "Safe mode", tone: "warn" };
-  if (s.paused) return { text: "Paused", tone: "warn" };
-  return { text: "Running", tone: "ok" };
+  /** The request's CSP nonce (the islands' bundle carries it). */
+  readonly nonce: string;
 }
 
 /**
@@ -71,9 +63,22 @@ export function DashboardPage(props: { readonly data: DashboardData }): VNode {
   const used = budgetUsedPct(data);
   const held = s.markets.filter((m) => m.position !== null);
   return (
-    <Shell title={`${state.text} · ${s.botId} · upbit-trader`} assets={data.assets}>
+    <Shell
+      title={`${state.text} · ${s.botId} · upbit-trader`}
+      assets={data.assets}
+      nonce={data.nonce}
+    >
       <header class="top">
-        <span class={`badge ${state.tone}`}>{state.text}</span>
+        <Island
+          name="LiveStatus"
+          component={LiveStatus}
+          props={{
+            running: s.running,
+            paused: s.paused,
+            safeMode: s.safeMode,
+            halted: s.halted,
+          }}
+        />
         <span class="bot">{s.botId} · {s.mode}</span>
         <form method="post" action="/logout" class="inline">
           <CsrfField token={data.csrfToken} />

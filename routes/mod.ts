@@ -83,7 +83,11 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
   }
   const cookie = sessionCookieOf(deps.origin);
   const sessionDeps = { sessions: deps.sessions, clock: deps.clock, cookie };
-  const pageAssets = { css: deps.assets.url("app.css"), icon: deps.assets.url("favicon.svg") };
+  const pageAssets = {
+    css: deps.assets.url("app.css"),
+    icon: deps.assets.url("favicon.svg"),
+    islands: deps.assets.url("islands.js"),
+  };
   const app = new Hono<WebEnv>();
   app.use(
     secureHeaders({

@@ -897,6 +897,7 @@ export class KvStore implements Store {
         atMs,
         paused: next.paused,
         safeMode: next.safeMode,
+        halted: next.halted,
         reason: next.reason,
       });
       this.#mark(op, atMs, "control");

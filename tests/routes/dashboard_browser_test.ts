@@ -2,7 +2,8 @@
  * The status page in a real browser: Debian's `chromium` driven by `playwright-core`, against the
  * app served on `127.0.0.1:0` (plain http on loopback: the `sid` cookie). Signs in through the
  * form, shows the main page at 360×740 and 1280×800 with no sideways scroll and no console error
- * (a CSP violation is one), pauses and resumes through the confirmation, and saves the
+ * (a CSP violation is one), updates the state badge (an island) live from the event stream
+ * within a second, pauses and resumes through the confirmation, and saves the
  * screenshots under `reports/screenshots/` (`web-360.png`, `web-1280.png`).
  */
 
@@ -84,6 +85,14 @@ Deno.test("the page works in Chromium at 360 px and 1280 px: sign in, pause, res
         `no sideways scroll at ${width} px: ${shown.scroll} > ${shown.inner} (${shown.wide})`,
       );
       assert.deepEqual(shown.wide, [], `everything fits at ${width} px`);
+
+      // The badge is an island: live from /api/events, within a second, without a reload.
+      const badge = "[data-island=LiveStatus] .badge";
+      assert.equal(await page.textContent(badge), "Not running");
+      await w.operator.execute("ctl", { kind: "stop" });
+      await page.waitForSelector(`${badge}[data-state=Halted]`, { timeout: 1_000 });
+      await w.operator.execute("ctl", { kind: "resume" });
+      await page.waitForSelector(`${badge}[data-state='Not running']`, { timeout: 1_000 });
 
       await page.click("a[href='/control/pause']");
       await page.waitForURL(`${w.origin}/control/pause`);

@@ -6,7 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { budgetUsedPct, type DashboardData, stateOf } from "../../routes/dashboard_page.tsx";
+import { stateOf } from "../../islands/LiveStatus.tsx";
+import { budgetUsedPct, type DashboardData } from "../../routes/dashboard_page.tsx";
 import { loadStaticAssets } from "../../routes/mod.ts";
 import { ORIGIN, PASSWORD, type WebWorld, webWorld } from "./_web_world.ts";
 

@@ -101,6 +101,9 @@ Deno.test("events stream live with ids, and a reconnect resumes after Last-Event
       "resume",
       "stop",
     ]);
+    // The journal keeps the halt (a page that reconnects learns the bot is halted).
+    const states = resumed.seen.filter((e) => e.event === "StateChanged").map((e) => e.data);
+    assert.equal(states.at(-1)?.halted, true, JSON.stringify(states));
     const before = new Set(seen.map((e) => e.id));
     assert.ok(resumed.seen.every((e) => !before.has(e.id)), "nothing seen before comes again");
     const ids = resumed.seen.map((e) => e.id);
