@@ -34,4 +34,5 @@ export { ConfigError } from "./errors.ts";
 export { Secret } from "./secret.ts";
 export type { Logger } from "./log.ts";
 export { parseUnits } from "./core/money.ts";
+export { err, ok, type Result } from "./core/result.ts";
 export { formatDateTime, formatKrw, formatPct, formatPrice, formatVolume } from "./core/format.ts";

@@ -17,6 +17,8 @@ export interface EventDeps extends SessionDeps {
   readonly clock: Clock;
   /** How often the journal is polled between notifies (default 1 s). */
   readonly pollMs?: number;
+  /** Aborts at the server's shutdown: every stream ends (a server waits for open answers). */
+  readonly closing?: AbortSignal;
 }
 
 /** A journal id: `<tsMs>-<seq>`. */
@@ -34,6 +36,9 @@ export function createEventRoutes(deps: EventDeps): Hono<WebEnv> {
     const res = streamSSE(c, async (stream) => {
       const done = new AbortController();
       stream.onAbort(() => done.abort());
+      const close = () => done.abort();
+      deps.closing?.addEventListener("abort", close, { once: true });
+      if (deps.closing?.aborted === true) done.abort();
       // The session's end closes the stream (the browser then gets 401 on reconnecting).
       const left = session.expiresAtMs - deps.clock.nowMs();
       void deps.clock.sleep(Math.max(0, left), done.signal).then(() => done.abort());
@@ -53,6 +58,7 @@ export function createEventRoutes(deps: EventDeps): Hono<WebEnv> {
         }
       } finally {
         done.abort();
+        deps.closing?.removeEventListener("abort", close);
       }
     });
     // Private data: never kept by a cache (streamSSE says only no-cache).

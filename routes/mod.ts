@@ -72,6 +72,8 @@ export interface WebDeps {
   readonly newSessionId?: () => string;
   /** Default `SESSION_TTL_MS`. */
   readonly sessionTtlMs?: number;
+  /** Aborts at the server's shutdown (event streams end on it). */
+  readonly closing?: AbortSignal;
 }
 
 /** The status page; throws a `ConfigError` on a short password or an unsafe origin. */
@@ -127,7 +129,14 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
     }),
   );
   app.route("/", createApiRoutes({ ...sessionDeps, operator: deps.operator }));
-  app.route("/", createEventRoutes({ ...sessionDeps, events: deps.events }));
+  app.route(
+    "/",
+    createEventRoutes({
+      ...sessionDeps,
+      events: deps.events,
+      ...(deps.closing === undefined ? {} : { closing: deps.closing }),
+    }),
+  );
   app.route(
     "/",
     createMetricsRoutes({
