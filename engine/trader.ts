@@ -254,6 +254,8 @@ export async function runTrader(
     stop.abort();
     await background;
   }
+  // The last price seen, for the status of the stopped bot (and the end-of-run block).
+  await trader.persist();
 }
 
 /** One bot's loop state; `runTrader` is the entry point. */
@@ -701,6 +703,8 @@ class Trader {
       if (last !== undefined) closed.push(last);
     }
     for (const bucket of closed) await this.onClose(bucket, live);
+    // One write a minute keeps the status's last price fresh (never one per trade message).
+    if (live) await this.persist();
   }
 
   /** The strategy sees a closed bucket; the engine decides (the backtester's code). */

@@ -455,3 +455,32 @@ Deno.test("runTrader() starts with the stored run-time parameters: they survive 
   ]);
   w.kv.close();
 });
+
+Deno.test("runTrader() keeps the status's last price fresh: each candle close, and at stop", async () => {
+  const w = await world();
+  const seen: (number | null)[] = [];
+  const look = (atMs: number) => ({
+    atMs,
+    run: async () => void seen.push((await marketStatusAt(w, atMs)).lastPrice),
+  });
+  await runSteps(w, traderConfig(), [
+    { atMs: minute(0) + 30_000, price: 100_000_000 },
+    { atMs: minute(1) + 500, candle: candle(0, 100_000_000) },
+    { atMs: minute(1) + 20_000, price: 101_000_000 },
+    { atMs: minute(2) + 500, candle: candle(1, 102_000_000) },
+    look(minute(2) + 600),
+    { atMs: minute(2) + 30_000, price: 103_000_000 },
+    { atMs: minute(3) + 500, candle: candle(2, 104_000_000) },
+    look(minute(3) + 600),
+    // Trade messages alone write nothing (the price path has no KV write)...
+    { atMs: minute(3) + 10_000, price: 105_000_000 },
+    look(minute(3) + 10_100),
+    // ...and the stop writes the last one.
+    { atMs: minute(3) + 20_000, price: 106_000_000 },
+  ]);
+  assert.deepEqual(seen, [102_000_000, 104_000_000, 104_000_000]);
+  const stopped = await marketStatusAt(w, minute(4));
+  assert.equal(stopped.lastPrice, 106_000_000);
+  assert.equal(stopped.lastPriceAtMs, minute(3) + 20_000);
+  w.kv.close();
+});
