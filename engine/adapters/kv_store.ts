@@ -312,6 +312,23 @@ function reservationsValue(list: readonly Reservation[]): z.input<typeof reserva
   return { v: 1, list: list.map((r) => ({ ...r, amountKrw: formatUnits(r.amountKrw) })) };
 }
 
+/** The reservations with the buy's own one reduced by `spent` (floored at 0); undefined: none. */
+function reservedAfterFills(
+  entry: Deno.KvEntryMaybe<unknown> | undefined,
+  batch: FillBatch,
+  spent: Units,
+): Reservation[] | undefined {
+  if (batch.side !== "bid" || spent <= 0n || entry === undefined || entry.value === null) {
+    return undefined;
+  }
+  const { list } = parseStored(reservationsSchema, entry.key, entry.value);
+  const i = list.findIndex((r) => r.market === batch.market && r.intentId === batch.intentId);
+  if (i < 0) return undefined;
+  return list.map((r, j) =>
+    j === i ? { ...r, amountKrw: r.amountKrw > spent ? r.amountKrw - spent : 0n } : r
+  );
+}
+
 const guardSchema = z.object({
   v: z.literal(1),
   dayStartMs: z.number(),
@@ -658,11 +675,12 @@ export class KvStore implements Store {
   ): Promise<Result<readonly StoredFill[], FillError>> {
     const coin = baseCurrency(batch.market);
     for (let attempt = 0; attempt < MAX_COMMIT_TRIES; attempt++) {
-      const [ledgerEntry, orderEntry, krwEntry, coinEntry] = await this.#kv.getMany([
+      const [ledgerEntry, orderEntry, krwEntry, coinEntry, reservedEntry] = await this.#kv.getMany([
         keys.ledgerKey(batch.market),
         keys.orderKey(batch.orderUuid),
         keys.balanceKey("KRW"),
         keys.balanceKey(coin),
+        keys.reservationsKey(),
       ]);
       if (ledgerEntry === undefined || ledgerEntry.value === null) {
         return err({ kind: "no_ledger", market: batch.market });
@@ -691,6 +709,7 @@ export class KvStore implements Store {
       }
       const fees = splitFees(fresh, { budget, feeBps: batch.feeBps });
       let ledger = parseLedger(ledgerEntry.key, ledgerEntry.value);
+      const costBefore = ledger.cost;
       const krw = krwEntry?.value == null
         ? undefined
         : parseStored(amountSchema, krwEntry.key, krwEntry.value).amount;
@@ -774,6 +793,12 @@ export class KvStore implements Store {
         op.check(mEntry ?? { key: keys.pnlDayMarketKey(day, batch.market), versionstamp: null });
         op.set(keys.pnlDayMarketKey(day, batch.market), amountValue(mBefore + delta));
       });
+      // What the buy's fills cost moves from its reservation to the position in this commit, so
+      // the account never counts the same won twice (positions at cost + reservations).
+      const reserved = reservedAfterFills(reservedEntry, batch, ledger.cost - costBefore);
+      if (reserved !== undefined && reservedEntry !== undefined) {
+        op.check(reservedEntry).set(keys.reservationsKey(), reservationsValue(reserved));
+      }
       for (const f of fills) {
         op.check({ key: keys.fillKey(f.orderUuid, f.tradeUuid), versionstamp: null });
         op.set(keys.fillKey(f.orderUuid, f.tradeUuid), fillValue(f));
@@ -983,7 +1008,13 @@ export class KvStore implements Store {
 
   /** Every market's book and the reservations in flight. */
   async accountView(): Promise<AccountView> {
-    return (await this.#readAccount()).view;
+    // One snapshot: the ledgers and the reservations are read apart, so the read is kept only if
+    // none of them changed meanwhile (a fill moves KRW from a reservation to a position).
+    for (let attempt = 0; attempt < MAX_COMMIT_TRIES; attempt++) {
+      const { view, entries } = await this.#readAccount();
+      if ((await this.#kv.atomic().check(...entries).commit()).ok) return view;
+    }
+    throw new ConflictError("Cannot read the account: the store kept changing");
   }
 
   /**

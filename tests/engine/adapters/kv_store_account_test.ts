@@ -166,3 +166,79 @@ Deno.test("putAccountGuard() keeps a blocked day blocked and never goes back a d
     assert.deepEqual(await store.putAccountGuard(next, T0_MS), next);
   });
 });
+
+Deno.test("property: a buy's fills move KRW from its reservation to the position, never counted twice", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 6 }),
+      fc.integer({ min: 0, max: 30 }),
+      async (parts, unspent) => {
+        await withStore(async (store) => {
+          for (const m of ["KRW-BTC", "KRW-ETH"]) await store.openLedger(m, u("100000"));
+          // Trades of 0.00002 BTC at 50,000,000: 1,000 KRW each (fee 5 bps).
+          const trades = parts.flatMap((n, i) =>
+            Array.from({ length: n }, (_, j) => trade(`t${i}-${j}`, "50000000", "0.00002"))
+          );
+          const funds = trades.reduce((s, t) => s + t.funds, 0n);
+          const fee = (funds * 5n + 9_999n) / 10_000n;
+          const btc = funds + fee + u(String(unspent));
+          const id = "KRW-BTC:bid:1";
+          assert.ok(
+            (await store.reserve(
+              { market: "KRW-BTC", intentId: id, amountKrw: btc, atMs: T0_MS },
+              RULES,
+            )).ok,
+          );
+          // The rest of the cap is held by another market: the account is exactly at its cap.
+          const eth = RULES.capitalKrw - btc;
+          assert.ok(
+            (await store.reserve(
+              { market: "KRW-ETH", intentId: "KRW-ETH:bid:1", amountKrw: eth, atMs: T0_MS },
+              RULES,
+            )).ok,
+          );
+          const samples: bigint[] = [];
+          let filling = true;
+          const reader = (async () => {
+            while (filling) samples.push(committedKrw(await store.accountView()));
+          })();
+          // The order's snapshots grow part by part (each with its paid fee so far).
+          let upTo = 0;
+          for (const n of parts) {
+            upTo += n;
+            const seen = trades.slice(0, upTo);
+            const seenFunds = seen.reduce((s, t) => s + t.funds, 0n);
+            const res = await store.applyFills({
+              market: "KRW-BTC",
+              side: "bid",
+              orderUuid: "o1",
+              intentId: id,
+              paidFee: (seenFunds * 5n + 9_999n) / 10_000n,
+              trades: seen,
+              feeBps: 5,
+              atMs: T0_MS,
+            });
+            assert.ok(res.ok);
+            samples.push(committedKrw(await store.accountView()));
+          }
+          filling = false;
+          await reader;
+          for (const c of samples) assert.ok(c <= RULES.capitalKrw, `committed ${c} > cap`);
+          // Filled: the position holds what the fills cost, the reservation only what is unspent.
+          const view = await store.accountView();
+          assert.equal(committedKrw(view), RULES.capitalKrw);
+          assert.equal(
+            view.reservations.find((r) => r.market === "KRW-BTC")?.amountKrw,
+            u(String(unspent)),
+          );
+          assert.equal(await store.release("KRW-BTC", id), true);
+          assert.equal(
+            committedKrw(await store.accountView()),
+            RULES.capitalKrw - u(String(unspent)),
+          );
+        });
+      },
+    ),
+    { numRuns: 25 },
+  );
+});
