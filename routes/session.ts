@@ -74,16 +74,15 @@ export async function sha256Hex(text: string): Promise<string> {
 }
 
 /** The key `equalSecret` hashes with: random per process, so the digests reveal nothing. */
-const COMPARE_KEY = crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, [
-  "sign",
-]);
+let compareKey: Promise<CryptoKey> | undefined;
 
 /**
  * Compares two secrets in constant time: both are HMAC'd first (so their lengths do not show),
  * then every byte of the digests is compared.
  */
 export async function equalSecret(a: string, b: string): Promise<boolean> {
-  const key = await COMPARE_KEY;
+  compareKey ??= crypto.subtle.generateKey({ name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await compareKey;
   const enc = new TextEncoder();
   const [x, y] = await Promise.all([
     crypto.subtle.sign("HMAC", key, enc.encode(a)),
