@@ -311,8 +311,9 @@ export function planEntry(
   const { market, rules, price, feeBps, equityKrw } = request;
   const flagged = flagDenial(market, { flags: request.flags, blockCaution: rules.blockCaution });
   if (flagged !== null) return err(flagged);
+  // With the account's limit off (0), a day blocked before (under another limit) blocks nothing.
   const guard = request.guard;
-  if (guard !== undefined && guard !== null && guard.blocked) {
+  if (guard !== undefined && guard !== null && guard.blocked && rules.accountDailyLossPct > 0) {
     return err({ kind: "account_daily_loss", untilMs: guard.dayStartMs + 86_400_000 });
   }
   const open = openMarkets(view);

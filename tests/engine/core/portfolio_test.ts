@@ -182,9 +182,11 @@ Deno.test("planEntry() stops entries once the account's day guard is blocked", (
   const blocked = checkAccountLoss(guard, { accountDailyLossPct: 2, equity: 98_000 });
   assert.equal(blocked.blocked, true);
   assert.equal(checkAccountLoss(guard, { accountDailyLossPct: 0, equity: 1 }), guard);
-  const p = plan(EMPTY, { guard: blocked });
+  const p = plan(EMPTY, { guard: blocked, rules: rules({ accountDailyLossPct: 2 }) });
   assert.ok(!p.ok);
   assert.equal(p.error.kind, "account_daily_loss");
+  // Restarted with the limit off (0): the day's stored block no longer refuses entries.
+  assert.ok(plan(EMPTY, { guard: blocked, rules: rules({ accountDailyLossPct: 0 }) }).ok);
   // A new Upbit day unblocks.
   assert.equal(rollAccountDay(blocked, T + 86_400_000, 98_000).blocked, false);
 });
