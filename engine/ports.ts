@@ -230,7 +230,10 @@ export type EngineEvent =
     readonly type: "RiskTriggered";
     readonly market: string;
     readonly rule: string;
+    /** The market's price; for `account_daily_loss_limit`, the account's equity (KRW). */
     readonly price: string;
+    /** For `account_daily_loss_limit`: the account's equity at the day's start (KRW). */
+    readonly dayStartEquity?: string;
   }
   | EventBase & {
     readonly type: "ErrorRaised";

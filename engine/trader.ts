@@ -863,6 +863,7 @@ class Trader {
         market: this.config.market,
         rule: "account_daily_loss_limit",
         price: formatUnits(unitsFromNumber(Math.max(0, Math.round(equity)))),
+        dayStartEquity: formatUnits(unitsFromNumber(Math.max(0, Math.round(checked.startEquity)))),
       };
       await store.recordEvent(event);
       this.deps.notifier.notify(event);

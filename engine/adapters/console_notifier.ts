@@ -5,7 +5,7 @@
  */
 
 import { formatIsoUtc } from "../core/time.ts";
-import { formatKrw, formatPrice, formatVolume } from "../core/format.ts";
+import { formatKrw, formatPct, formatPrice, formatVolume } from "../core/format.ts";
 import { parseUnits } from "../core/money.ts";
 import type { Logger, LogLevel } from "../log.ts";
 import type { EngineEvent, Notifier } from "../ports.ts";
@@ -86,6 +86,7 @@ export function describeEvent(
     case "OrderRejected":
       return ["warn", `order ${event.market} rejected: ${event.name}: ${event.message}`];
     case "RiskTriggered":
+      if (event.rule === "account_daily_loss_limit") return ["warn", accountLossLine(event)];
       return [
         "warn",
         `risk ${event.rule.replaceAll("_", " ")} ${event.market} at ${
@@ -126,4 +127,17 @@ function krw(decimal: string): string {
 
 function price(decimal: string, market: string, atMs: number): string {
   return formatPrice(parseUnits(decimal), { atMs, market });
+}
+
+/** The account's daily loss line: its equity against the day's start, not a market's price. */
+function accountLossLine(event: Extract<EngineEvent, { type: "RiskTriggered" }>): string {
+  const equity = parseUnits(event.price);
+  const head = `account daily loss limit reached: equity ${formatKrw(equity)} KRW`;
+  const tail = "no new entries on any market today";
+  if (event.dayStartEquity === undefined) return `${head}; ${tail}`;
+  const start = parseUnits(event.dayStartEquity);
+  const lostPct = start > 0n ? (Number(start - equity) / Number(start)) * 100 : 0;
+  return `${head} is ${formatPct(lostPct, { signed: false, decimals: 1 })} below the day's start ${
+    formatKrw(start)
+  } KRW; ${tail}`;
 }

@@ -208,6 +208,7 @@ const eventSchema: z.ZodType<EngineEvent> = z.discriminatedUnion("type", [
     market: z.string(),
     rule: z.string(),
     price: decimalText,
+    dayStartEquity: decimalText.optional(),
   }),
   z.object({ type: z.literal("ErrorRaised"), atMs, code: z.string(), message: z.string() }),
   z.object({
