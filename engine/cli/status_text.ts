@@ -18,8 +18,8 @@ export interface StatusTextOptions {
 }
 
 /**
- * A few lines per market (switches, position, cash, equity, P&L, open orders), then the account
- * (the sums of the markets).
+ * A few lines per market (switches, position, cash and equity, or with several markets under
+ * one cap the position's value, P&L, open orders), then the account (the sums of the markets).
  */
 export function formatStatus(s: BotStatus, options: StatusTextOptions = {}): string {
   const switches = s.halted ? "STOPPED (emergency stop)" : s.paused ? "PAUSED" : "";
@@ -31,6 +31,9 @@ export function formatStatus(s: BotStatus, options: StatusTextOptions = {}): str
   const state = `${run}${s.safeMode ? ", SAFE MODE (no new entries)" : ""}${
     s.reason === "" ? "" : ` — ${s.reason}`
   }`;
+  // Several markets under one cap: each ledger sees the whole cap, so its cash is no market's
+  // own; the account's cash is shown once, each market its position's value.
+  const shared = s.markets.length > 1 && s.account.capitalKrw !== null;
   const blocks = s.markets.map((m) => {
     const at = { atMs: m.lastPriceAtMs ?? m.position?.entryMs ?? 0, market: m.market };
     const p = m.position;
@@ -46,9 +49,13 @@ export function formatStatus(s: BotStatus, options: StatusTextOptions = {}): str
           (m.unrealizedPnl === null
             ? ""
             : `, unrealized ${formatKrw(m.unrealizedPnl, { signed: true })} KRW`),
-      `  cash: ${formatKrw(parseUnits(m.cash))} KRW` +
-      (m.equity === null ? "" : `, equity ${formatKrw(m.equity)} KRW`) +
-      (m.lastPrice === null ? "" : `, last price ${formatPrice(m.lastPrice, at)}`),
+      shared
+        ? `  position value: ${
+          m.equity === null ? "unknown" : `${formatKrw(m.equity - Number(m.cash))} KRW`
+        }` + (m.lastPrice === null ? "" : `, last price ${formatPrice(m.lastPrice, at)}`)
+        : `  cash: ${formatKrw(parseUnits(m.cash))} KRW` +
+          (m.equity === null ? "" : `, equity ${formatKrw(m.equity)} KRW`) +
+          (m.lastPrice === null ? "" : `, last price ${formatPrice(m.lastPrice, at)}`),
       `  today's realized P&L: ${formatKrw(parseUnits(m.dailyPnl), { signed: true })} KRW${
         m.dailyLossBlocked ? " (daily loss limit hit: entries blocked)" : ""
       }; since start ${formatKrw(parseUnits(m.realizedPnl), { signed: true })} KRW` +
