@@ -146,6 +146,40 @@ export async function checkDemoStore(path: string): Promise<void> {
   }
 }
 
+/** What a start found at a local store path: the files there (a snapshot `undoStoreStart` uses). */
+export interface StoreFilesBefore {
+  readonly path: string;
+  /** `""`, `-wal`, `-shm`: the files that existed. */
+  readonly present: readonly string[];
+  /** The main file existed with 0 bytes. */
+  readonly emptyMain: boolean;
+}
+
+/** Notes which store files exist at `path` (undefined for a remote KV or `:memory:`). */
+export async function storeFilesBefore(path: string): Promise<StoreFilesBefore | undefined> {
+  if (isRemoteOrMemory(path)) return undefined;
+  const present: string[] = [];
+  for (const suffix of ["", ...SIDE_FILES]) {
+    if (await exists(path + suffix)) present.push(suffix);
+  }
+  const emptyMain = present.includes("") && (await Deno.stat(path)).size === 0;
+  return { path, present, emptyMain };
+}
+
+/**
+ * After a refused start (the store closed): removes the files this start created and empties a
+ * main file that was 0 bytes, so the next start finds what this one found.
+ */
+export async function undoStoreStart(before: StoreFilesBefore | undefined): Promise<void> {
+  if (before === undefined) return;
+  for (const suffix of ["", ...SIDE_FILES]) {
+    if (!before.present.includes(suffix)) {
+      await Deno.remove(before.path + suffix).catch(() => {});
+    }
+  }
+  if (before.emptyMain) await Deno.truncate(before.path, 0).catch(() => {});
+}
+
 /** Removes the demo's previous store (checked by `checkDemoStore` first). */
 export async function removeStoreFiles(path: string): Promise<void> {
   for (const suffix of ["", ...SIDE_FILES]) await Deno.remove(path + suffix).catch(() => {});

@@ -67,8 +67,10 @@ export {
   removeStoreFiles,
   resolveStorePath,
   StartRefusal,
+  storeFilesBefore,
   type StoreFound,
   type StoreMeta,
+  undoStoreStart,
 } from "./kv_identity.ts";
 
 /** How many times a write re-reads and retries after a lost race before giving up. */

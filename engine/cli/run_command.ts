@@ -29,7 +29,9 @@ import {
   removeStoreFiles,
   resolveStorePath,
   StartRefusal,
+  storeFilesBefore,
   type StoreFound,
+  undoStoreStart,
 } from "../adapters/kv_store.ts";
 import { PaperExchange } from "../adapters/paper_exchange.ts";
 import {
@@ -158,38 +160,43 @@ async function run(config: BotConfig, ctx: RunContext): Promise<void> {
   config = { ...config, kvPath: resolveStorePath(config.kvPath, ctx.io.cwd) };
   // Before the sandbox, the lock or anything else: a refused store stays byte-equal.
   if (config.mode === "demo") await checkDemoStore(config.kvPath);
+  // Before the demo's first line: a second bot on this store refuses with the lock's line only.
+  const lock = await takeLock(lockBaseOf(config.kvPath), config.labels.kvPath);
+  let lockHanded = false;
   let restUrl = config.restUrl;
   let wsUrl = config.wsUrl;
   let demo: DemoRun | undefined;
-  if (config.mode === "demo") {
-    sandbox = await createSandbox({
-      port: 0,
-      speed: config.speed,
-      seed: config.seed,
-      ...(config.synthetic ? {} : demoReplayOf(config)),
-    });
-    const unknown = config.markets.filter((m) => !sandbox!.replay.markets.includes(m));
-    if (unknown.length > 0) {
-      await sandbox.close();
-      throw new Refusal(
-        `${config.labels.markets}: ${unknown.join(",")}: not in the demo's data (it replays ` +
-          `${sandbox.replay.markets.join(", ")})`,
-      );
-    }
-    restUrl = sandbox.restUrl;
-    wsUrl = sandbox.wsUrl;
-    clock = sandboxClock(sandbox, config.speed);
-    demo = startDemo(config, { sandbox, logger: ctx.logger, logClock: ctx.logClock });
-  }
-  // The demo's feed is local: a few seconds' stall of a busy machine (at 60x, 2 s is the default
-  // 120 replayed seconds) must not block its entries as stale market data.
-  const botConfig = demo === undefined ? config : {
-    ...config,
-    staleAfterMs: Math.max(config.staleAfterMs, config.speed * DEMO_STALE_REAL_MS),
-  };
   try {
-    await runBot(botConfig, { ...ctx, clock, restUrl, wsUrl, demo });
+    if (config.mode === "demo") {
+      sandbox = await createSandbox({
+        port: 0,
+        speed: config.speed,
+        seed: config.seed,
+        ...(config.synthetic ? {} : demoReplayOf(config)),
+      });
+      const unknown = config.markets.filter((m) => !sandbox!.replay.markets.includes(m));
+      if (unknown.length > 0) {
+        await sandbox.close();
+        throw new Refusal(
+          `${config.labels.markets}: ${unknown.join(",")}: not in the demo's data (it replays ` +
+            `${sandbox.replay.markets.join(", ")})`,
+        );
+      }
+      restUrl = sandbox.restUrl;
+      wsUrl = sandbox.wsUrl;
+      clock = sandboxClock(sandbox, config.speed);
+      demo = startDemo(config, { sandbox, logger: ctx.logger, logClock: ctx.logClock });
+    }
+    // The demo's feed is local: a few seconds' stall of a busy machine (at 60x, 2 s is the default
+    // 120 replayed seconds) must not block its entries as stale market data.
+    const botConfig = demo === undefined ? config : {
+      ...config,
+      staleAfterMs: Math.max(config.staleAfterMs, config.speed * DEMO_STALE_REAL_MS),
+    };
+    lockHanded = true;
+    await runBot(botConfig, { ...ctx, clock, restUrl, wsUrl, demo, lock });
   } finally {
+    if (!lockHanded) lock.release();
     demo?.finish();
     await sandbox?.close();
   }
@@ -369,6 +376,8 @@ interface BotContext extends RunContext {
   readonly wsUrl: string;
   /** The running demo (its log clock and trade story). */
   readonly demo?: DemoRun;
+  /** The instance lock (taken before the demo prints; released here). */
+  readonly lock: InstanceLock;
 }
 
 async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
@@ -386,9 +395,12 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
   if (config.mode === "live") await checkKeys(rest);
 
   const lockBase = lockBaseOf(config.kvPath);
-  const lock = await takeLock(lockBase, config.labels.kvPath);
+  const lock = ctx.lock;
   let kv: Deno.Kv | undefined;
   let finalStatus: BotStatus | undefined;
+  // A refused start leaves the store's files as it found them (the demo replaces its own).
+  const before = config.mode === "demo" ? undefined : await storeFilesBefore(config.kvPath);
+  let claimed = false;
   try {
     if (config.mode === "demo") await removeStoreFiles(config.kvPath);
     const found = await inspectStoreFile(config.kvPath);
@@ -398,6 +410,7 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
     await store.verifyState();
     await startStore(store, { config, rest, books, found, clock, logger });
     await store.claimInstance(io.pid, clock.nowMs());
+    claimed = true;
     const consoleNotifier = new ConsoleNotifier(logger, { displayMs: ctx.demo?.displayMs });
     // The one event stream: every listener (the console, the demo's story) hears every event.
     const notifier = new EventStream(store, clock);
@@ -535,6 +548,13 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       for (const q of queues.values()) q.end();
       await pump;
     }
+  } catch (error) {
+    if (!claimed) {
+      kv?.close();
+      kv = undefined;
+      await undoStoreStart(before);
+    }
+    throw error;
   } finally {
     kv?.close();
     lock.release();

@@ -160,8 +160,14 @@ Deno.test("live on an account holding BTC refuses a store that is not its own, w
     const held = `${formatUnits(BigInt(Math.round(Number(btc) * 1e8)))} BTC`;
 
     await Deno.writeFile(`${dir}/empty.kv`, new Uint8Array());
+    const emptyBefore = await filesOf(`${dir}/empty.kv`);
     const empty = await live(sb, `${dir}/empty.kv`);
     assert.equal(empty.code, 2);
+    assert.deepEqual(
+      await filesOf(`${dir}/empty.kv`),
+      emptyBefore,
+      "still 0 bytes, nothing beside",
+    );
     assert.match(
       oneLine(empty.stderr),
       new RegExp(
@@ -176,6 +182,14 @@ Deno.test("live on an account holding BTC refuses a store that is not its own, w
       oneLine(fresh.stderr),
       /^live: store .*new\.kv: found no file, but the account already holds/,
     );
+    assert.deepEqual(
+      [...(await filesOf(`${dir}/new.kv`)).values()].filter((f) => f !== null),
+      [],
+      "a refused start leaves no file (nor -wal, -shm, .lock) at a new path",
+    );
+    // So the next start finds what the first one found.
+    const again = await live(sb, `${dir}/new.kv`);
+    assert.match(oneLine(again.stderr), /found no file, but the account already holds/);
 
     await writeStore(`${dir}/cut.kv`, async (store, kv) => {
       await store.createMeta(await metaOf({}));
@@ -190,8 +204,10 @@ Deno.test("live on an account holding BTC refuses a store that is not its own, w
     await writeStore(`${dir}/other.kv`, async (store) => {
       await store.createMeta(await metaOf({ account: await accountHash("someone-elses-key") }));
     });
+    const otherBefore = await filesOf(`${dir}/other.kv`);
     const other = await live(sb, `${dir}/other.kv`);
     assert.equal(other.code, 2);
+    assert.deepEqual(await filesOf(`${dir}/other.kv`), otherBefore, "another's store byte-equal");
     assert.match(
       oneLine(other.stderr),
       /^live: store .*other\.kv belongs to another Upbit account/,
@@ -315,6 +331,23 @@ Deno.test("demo --kv refuses a store it did not create and leaves its files byte
     await checkDemoStore(`${dir}/demo.kv`);
     await checkDemoStore(`${dir}/none.kv`);
   } finally {
+    await sb.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a second demo on a locked store prints only the lock's one line, exit 2", async () => {
+  const { sb } = await sandboxHoldingBtc();
+  const dir = await Deno.makeTempDir();
+  const { acquireInstanceLock } = await import("../../../engine/adapters/kv_store.ts");
+  const held = await acquireInstanceLock(`${dir}/demo.kv`);
+  try {
+    const ran = await run(sb, "demo", ["--kv", `${dir}/demo.kv`, "--minutes", "0.05"]);
+    assert.equal(ran.code, 2);
+    assert.match(oneLine(ran.stderr), /^demo: Cannot open the store: another process \(pid /);
+    assert.equal(ran.stdout, "", "no intro and no summary for a demo that did not start");
+  } finally {
+    held.release();
     await sb.close();
     await Deno.remove(dir, { recursive: true });
   }
