@@ -10,6 +10,7 @@ export {
   NoRunRecordError,
   OPERATOR_COMMAND,
   recordRun,
+  recordRunEnd,
 } from "./operator/mod.ts";
 export type {
   AccountStatus,

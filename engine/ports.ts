@@ -605,6 +605,8 @@ export interface RunRecord {
   readonly startedAtMs: number;
   /** The account's cap over all markets, exact decimal KRW (absent in older records). */
   readonly capitalKrw?: string;
+  /** When the run stopped cleanly (absent while it runs, or after a crash). */
+  readonly endedAtMs?: number;
 }
 
 /** A journal event with its id (`<tsMs>-<seq>`): a listener resumes after the last id it saw. */

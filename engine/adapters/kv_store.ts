@@ -288,6 +288,7 @@ const runRecordSchema = z.object({
   feeBps: z.number(),
   startedAtMs: z.number(),
   capitalKrw: z.string().regex(DECIMAL, "not an exact decimal").optional(),
+  endedAtMs: z.number().optional(),
 });
 
 const equitySchema = z.object({ v: z.literal(1), equity: units, cash: units });

@@ -56,7 +56,7 @@ import { createSandbox, defaultDataDir, type Sandbox } from "../sandbox/mod.ts";
 import type { BookSnapshot } from "../core/order_book.ts";
 import { controlFilePath, startControlServer } from "./control.ts";
 import type { TraderApi, TraderConfig, TraderDeps } from "./trader_api.ts";
-import { type BotStatus, createOperator, EventStream, recordRun } from "../mod.ts";
+import { type BotStatus, createOperator, EventStream, recordRun, recordRunEnd } from "../mod.ts";
 import { STRATEGIES } from "../core/strategies/mod.ts";
 import { formatStatus, group } from "./status_text.ts";
 import { storePathRefusal } from "./store_path.ts";
@@ -534,6 +534,7 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       await Promise.all(
         traderConfigs.map((c, i) => ctx.trader.runTrader(allDeps[i]!, c, controller.signal)),
       );
+      await recordRunEnd(store, clock.nowMs());
     } finally {
       clearTimeout(timer);
       io.interrupt.removeEventListener("abort", onInterrupt);

@@ -22,21 +22,30 @@ export interface StatusTextOptions {
  * one cap the position's value, P&L, open orders), then the account (the sums of the markets).
  */
 export function formatStatus(s: BotStatus, options: StatusTextOptions = {}): string {
-  const switches = s.halted ? "STOPPED (emergency stop)" : s.paused ? "PAUSED" : "";
-  const run = options.stopped === true
-    ? `stopped${switches === "" ? "" : ` (${switches})`}`
-    : switches === ""
-    ? "running"
-    : switches;
-  const state = `${run}${s.safeMode ? ", SAFE MODE (no new entries)" : ""}${
-    s.reason === "" ? "" : ` — ${s.reason}`
-  }`;
+  const stopped = options.stopped === true || !s.running;
+  const safe = s.safeMode ? ", SAFE MODE (no new entries)" : "";
+  // The reason explains a switch that is set; with none set it is history ("resumed").
+  const why = (s.halted || s.paused || s.safeMode) && s.reason !== "" ? ` — ${s.reason}` : "";
+  const state = stopped
+    ? `stopped (${
+      s.endedAtMs === null
+        ? `the run started ${minuteOf(s.startedAtMs)} did not stop cleanly`
+        : `last run ended ${minuteOf(s.endedAtMs)}`
+    }); trading switch: ${
+      s.halted ? "halted (emergency stop)" : s.paused ? "paused" : "on"
+    }${safe}${why}`
+    : `${s.halted ? "STOPPED (emergency stop)" : s.paused ? "PAUSED" : "running"}${safe}${why}`;
   // Several markets under one cap: each ledger sees the whole cap, so its cash is no market's
   // own; the account's cash is shown once, each market its position's value.
   const shared = s.markets.length > 1 && s.account.capitalKrw !== null;
   const blocks = s.markets.map((m) => {
     const at = { atMs: m.lastPriceAtMs ?? m.position?.entryMs ?? 0, market: m.market };
     const p = m.position;
+    const price = (m.lastPrice === null ? "" : `, last price ${formatPrice(m.lastPrice, at)}`) +
+      // A stopped bot's price is as old as its last run: say when.
+      (m.lastPrice === null || !stopped || m.lastPriceAtMs === null
+        ? ""
+        : ` (at ${minuteOf(m.lastPriceAtMs)})`);
     const lines = [
       `${m.market} (bot ${m.botId}): ${state}`,
       p === null
@@ -52,10 +61,9 @@ export function formatStatus(s: BotStatus, options: StatusTextOptions = {}): str
       shared
         ? `  position value: ${
           m.equity === null ? "unknown" : `${formatKrw(m.equity - Number(m.cash))} KRW`
-        }` + (m.lastPrice === null ? "" : `, last price ${formatPrice(m.lastPrice, at)}`)
+        }` + price
         : `  cash: ${formatKrw(parseUnits(m.cash))} KRW` +
-          (m.equity === null ? "" : `, equity ${formatKrw(m.equity)} KRW`) +
-          (m.lastPrice === null ? "" : `, last price ${formatPrice(m.lastPrice, at)}`),
+          (m.equity === null ? "" : `, equity ${formatKrw(m.equity)} KRW`) + price,
       `  today's realized P&L: ${formatKrw(parseUnits(m.dailyPnl), { signed: true })} KRW${
         m.dailyLossBlocked ? " (daily loss limit hit: entries blocked)" : ""
       }; since start ${formatKrw(parseUnits(m.realizedPnl), { signed: true })} KRW` +
@@ -83,6 +91,11 @@ export function formatStatus(s: BotStatus, options: StatusTextOptions = {}): str
   P&L (realized + unrealized, all markets): ${formatKrw(a.pnl, { signed: true })} KRW`),
   );
   return blocks.join("\n");
+}
+
+/** `"2022-06-02 15:46 UTC"`. */
+function minuteOf(ms: number): string {
+  return `${formatDateTime(ms).slice(0, 16)} UTC`;
 }
 
 /** `ctl params`: the values in force (marking overrides), then the history. */

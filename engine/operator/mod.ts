@@ -156,6 +156,12 @@ export async function recordRun(store: Store, record: RunRecord): Promise<void> 
   await store.putRunRecord(record);
 }
 
+/** Marks the run as stopped cleanly at `atMs` (a crash leaves it unmarked). */
+export async function recordRunEnd(store: Store, atMs: number): Promise<void> {
+  const record = await store.getRunRecord();
+  if (record !== undefined) await store.putRunRecord({ ...record, endedAtMs: atMs });
+}
+
 /** The operator over `deps` (a running bot's, or a stopped bot's store alone). */
 export function createOperator(deps: OperatorDeps): Operator {
   const { store, clock } = deps;

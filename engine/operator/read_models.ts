@@ -100,6 +100,10 @@ export interface BotStatus {
   /** Why the switches are as they are. */
   readonly reason: string;
   readonly changedAtMs: number;
+  /** When the last run started. */
+  readonly startedAtMs: number;
+  /** When the last run stopped cleanly (null while it runs, or when it did not stop cleanly). */
+  readonly endedAtMs: number | null;
   /** Version of the run-time parameters in force. */
   readonly paramsVersion: number;
   readonly markets: readonly MarketStatus[];
@@ -228,6 +232,8 @@ export async function botStatus(
     halted: control.halted,
     reason: control.reason,
     changedAtMs: control.changedAtMs,
+    startedAtMs: run.startedAtMs,
+    endedAtMs: run.endedAtMs ?? null,
     paramsVersion: settings.version,
     markets,
     account: {

@@ -74,7 +74,12 @@ Deno.test("ctl status on a stopped bot shows the markets it ran with, not MARKET
   assert.deepEqual(status.markets.map((m: { market: string }) => m.market), ["KRW-BTC", "KRW-ETH"]);
   assert.equal(status.markets[1].position.volume, "0.01", "the open ETH position is shown");
   const text = await ctl(["status", "--kv", kv], { MARKETS: "KRW-BTC" });
-  assert.match(text.stdout, /KRW-ETH \(bot eth-bot-eth\): running\n {2}position: 0\.01 @ /);
+  // No end recorded and the lock free: the last run did not stop cleanly.
+  assert.match(
+    text.stdout,
+    /KRW-ETH \(bot eth-bot-eth\): stopped \(the run started 2026-11-24 00:00 UTC did not stop cleanly\); trading switch: on\n {2}position: 0\.01 @ /,
+  );
+  assert.doesNotMatch(text.stdout, /running/);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -141,5 +146,29 @@ Deno.test("ctl resume re-runs the safety checks: a corrupt ledger refuses it (ex
   assert.equal(out.stderr.split("\n").length, 2);
   const status = JSON.parse((await ctl(["status", "--kv", kv, "--json"])).stdout);
   assert.equal(status.paused, true, "a refused resume leaves trading paused");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("ctl status on a cleanly stopped bot: when its run ended, the switch, no stale reason", async () => {
+  const { dir, kv } = await stoppedBot();
+  const db = await Deno.openKv(kv);
+  const store = new KvStore(db);
+  const run = await store.getRunRecord();
+  await store.putRunRecord({ ...run!, endedAtMs: Date.UTC(2026, 10, 24, 15, 46, 30) });
+  await store.setControl({ paused: false, reason: "resumed" }, Date.UTC(2026, 10, 24, 2));
+  db.close();
+  const on = await ctl(["status", "--kv", kv]);
+  assert.equal(on.code, 0, on.stderr);
+  assert.match(
+    on.stdout,
+    /^KRW-BTC \(bot eth-bot-btc\): stopped \(last run ended 2026-11-24 15:46 UTC\); trading switch: on\n/,
+  );
+  assert.doesNotMatch(on.stdout, /resumed|running/);
+  const paused = await ctl(["pause", "--kv", kv, "--reason", "night"]);
+  assert.equal(paused.code, 0, paused.stderr);
+  assert.match(
+    paused.stdout,
+    /KRW-BTC \(bot eth-bot-btc\): stopped \(last run ended 2026-11-24 15:46 UTC\); trading switch: paused — night\n/,
+  );
   await Deno.remove(dir, { recursive: true });
 });
