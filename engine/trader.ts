@@ -370,14 +370,13 @@ class Trader {
       atMs: nowMs,
       paused: control.paused,
       safeMode: control.safeMode,
-      reason:
-        `trader ${botId} started: ${market} ${this.config.timeframe} ${this.config.strategy.name}, ${
-          ledger.qty > 0n
-            ? `holding ${formatVolume(ledger.qty)} (stop ${
-              formatPrice(this.levels?.stop ?? 0n, { atMs: nowMs, market })
-            })`
-            : "flat"
-        }, cash ${formatKrw(ledger.cash)} KRW`,
+      reason: `trader started: ${market} ${this.config.timeframe} ${this.config.strategy.name}, ${
+        ledger.qty > 0n
+          ? `holding ${formatVolume(ledger.qty)} (stop ${
+            formatPrice(this.levels?.stop ?? 0n, { atMs: nowMs, market })
+          })`
+          : "flat"
+      }, cash ${formatKrw(ledger.cash)} KRW`,
     });
   }
 

@@ -98,9 +98,12 @@ export function describeEvent(
     case "StateChanged":
       return [
         event.paused || event.safeMode ? "warn" : "info",
-        `state: ${event.halted === true ? "STOPPED" : event.paused ? "PAUSED" : "running"}${
-          event.safeMode ? ", safe mode (no new entries)" : ""
-        }: ${event.reason}`,
+        // With no switch set the reason says it all ("trader started: KRW-BTC 5m ...").
+        event.halted !== true && !event.paused && !event.safeMode
+          ? event.reason
+          : `state: ${event.halted === true ? "STOPPED" : event.paused ? "PAUSED" : "running"}${
+            event.safeMode ? ", safe mode (no new entries)" : ""
+          }: ${event.reason}`,
       ];
     case "ReconciliationFailed":
       return ["error", `reconciliation failed: ${event.reason} (safe mode)`];

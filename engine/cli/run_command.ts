@@ -251,6 +251,8 @@ interface DemoRun {
   readonly displayMs: (sandboxMs: number) => number;
   /** Every engine event (trade count, P&L). */
   readonly onEvent: (event: EngineEvent) => void;
+  /** The bot stopped: the final summary marks at its last prices, as its status did. */
+  stopped(status: BotStatus): void;
   /** Stops the timers and prints the final summary. */
   finish(): void;
 }
@@ -296,11 +298,12 @@ function startDemo(
     } min; ` +
       (config.minutes === undefined ? "Ctrl-C to stop" : `stops after ${config.minutes} min`),
   );
+  const finalPrices = new Map<string, Units>();
   const story = new DemoStory({
     markets: config.markets,
     capital: unitsFromNumber(config.capitalKrw),
     feeBps: config.feeBps,
-    lastPrice: (market) => replay.lastTrade(market)?.price,
+    lastPrice: (market) => finalPrices.get(market) ?? replay.lastTrade(market)?.price,
     nowMs: () => displayMs(replay.nowMs()),
     replayMs: () => replay.nowMs(),
   });
@@ -335,6 +338,11 @@ function startDemo(
     onEvent(event) {
       const line = story.onEvent(event);
       if (line !== undefined) logger.info(line, { event: "TradeClosed", trades: story.trades });
+    },
+    stopped(status) {
+      for (const m of status.markets) {
+        if (m.lastPrice !== null) finalPrices.set(m.market, unitsFromNumber(m.lastPrice));
+      }
     },
     finish() {
       clearInterval(timer);
@@ -541,6 +549,7 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       controller.abort();
       try {
         finalStatus = await operator.status();
+        ctx.demo?.stopped(finalStatus);
       } catch {
         // The summary is a courtesy; the state is already committed.
       }

@@ -29,6 +29,15 @@ Deno.test("demo: real data named up front, a trade within seconds, a dated story
     }).output();
   const out = await demo("0.3");
   const again = await demo("0.05");
+  // The stopped bot's store, read by ctl (the lock is free).
+  const ctl = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "ctl", "status", "--kv", kv],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", PATH: Deno.env.get("PATH") ?? "" },
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   for (const suffix of ["", "-wal", "-shm", ".lock"]) {
     await Deno.remove(`${ROOT}${kv}${suffix}`).catch(() => {});
   }
@@ -74,10 +83,30 @@ Deno.test("demo: real data named up front, a trade within seconds, a dated story
   // The end: the bot says it stopped (not "running"), then the summary beside buy-and-hold.
   assert.ok(!lines.some((l) => / \(bot bot\): running/.test(l)), stdout);
   assert.ok(lines.some((l) => / KRW-BTC \(bot bot\): stopped/.test(l)), stdout);
+  // ...when, and the trading switch, with no stale reason ("— resumed").
+  const ended =
+    /KRW-BTC \(bot bot\): stopped \(last run ended \d{4}-\d\d-\d\d \d\d:\d\d UTC\); trading switch: on$/;
+  assert.ok(lines.some((l) => ended.test(l)), stdout);
+  assert.ok(!lines.some((l) => / — resumed|state: running: trader/.test(l)), stdout);
+  assert.ok(lines.some((l) => / trader started: KRW-BTC 5m /.test(l)), stdout);
+  // ctl on the stopped bot says so too (not "running").
+  const ctlOut = new TextDecoder().decode(ctl.stdout);
+  assert.equal(ctl.code, 0, new TextDecoder().decode(ctl.stderr));
+  assert.match(
+    ctlOut,
+    /^KRW-BTC \(bot bot\): stopped \(last run ended .* UTC\); trading switch: on\n/,
+  );
   const summary = lines.findIndex((l) =>
     / final summary after [\d.]+ min: replayed 2022-06-02 12:58 → /.test(l)
   );
   assert.ok(summary > fill, stdout);
+  // The end-of-run status and the final summary mark at the same last price: same P&L.
+  const statusPnl = lines.map((l) => /since start [^;]+; P&L (\S+) KRW$/.exec(l)?.[1]).find((p) =>
+    p !== undefined
+  );
+  const summaryPnl = /; P&L (\S+) KRW \(/.exec(lines[summary + 1]!)?.[1];
+  assert.ok(statusPnl !== undefined, stdout);
+  assert.equal(statusPnl, summaryPnl, stdout);
   assert.match(
     lines[summary + 1]!,
     / \d+ trades? \(\d+ won, \d+ lost.*\); P&L [+-]?[\d,]+ KRW \([+-]?\d+\.\d\d%\).*fees [\d,]+ KRW$/,
