@@ -39,6 +39,8 @@ function status(markets: readonly MarketStatus[], capitalKrw: string | null): Bo
     halted: false,
     reason: "",
     changedAtMs: 0,
+    startedAtMs: 0,
+    endedAtMs: null,
     paramsVersion: 1,
     markets,
     account: {
