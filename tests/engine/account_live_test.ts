@@ -116,6 +116,9 @@ interface Run {
   readonly midStatus: { readonly json: string; readonly text: string };
   readonly maxCommitted: Units;
   readonly samples: number;
+  /** The most `ctl status --json` ever said the account commits, over `statusSamples` asks. */
+  readonly maxStatusCommitted: Units;
+  readonly statusSamples: number;
   readonly output: string;
   readonly code: number;
   readonly replayedMs: number;
@@ -133,16 +136,34 @@ async function runLive(
   let samples = 0;
   const midStatus = { json: "", text: "" };
   let asked: Promise<unknown> | undefined;
-  const ctl = async (args: string[]): Promise<string> => {
+  let maxStatusCommitted = 0n;
+  let statusSamples = 0;
+  const ctlRun = async (args: string[]): Promise<{ code: number; out: string }> => {
     let out = "";
     const code = await runCtlCommand([...args, "--kv", options.kvPath], {
       stdout: (t) => out += t,
       stderr: (t) => out += t,
       env: {},
     });
+    return { code, out };
+  };
+  const ctl = async (args: string[]): Promise<string> => {
+    const { code, out } = await ctlRun(args);
     assert.equal(code, 0, out);
     return out;
   };
+  // The user's view, asked in a loop all run long (fills land between the asks and during them).
+  const looping = (async () => {
+    while (!stop.signal.aborted) {
+      const { code, out } = await ctlRun(["status", "--json"]);
+      if (code === 0) {
+        const committed = parseUnits((JSON.parse(out) as BotStatus).account.committedKrw);
+        statusSamples++;
+        if (committed > maxStatusCommitted) maxStatusCommitted = committed;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  })();
   const sampler = setInterval(() => {
     const c = exchangeCommitted(sandbox);
     samples++;
@@ -184,10 +205,13 @@ async function runLive(
       },
     }, trader);
     await asked;
+    await looping;
     return {
       midStatus,
       maxCommitted,
       samples,
+      maxStatusCommitted,
+      statusSamples,
       output,
       code,
       replayedMs: sandbox.replay.nowMs() - startMs,
@@ -269,6 +293,18 @@ Deno.test({
           `ctl status halfway: account P&L ${mid.account.pnl?.toFixed(2)} KRW = sum of ${
             mid.markets.map((m) => `${m.market} ${m.pnl?.toFixed(2)}`).join(" + ")
           }; realized ${mid.account.realizedPnl}; committed ${mid.account.committedKrw}`,
+        );
+        // deno-lint-ignore no-console -- the measured figure, for the report
+        console.log(
+          `ctl status --json in a loop: ${run.statusSamples} samples, max committed ${
+            formatUnits(run.maxStatusCommitted)
+          } KRW (cap ${CAP_KRW})`,
+        );
+        // The user's view never counts a won twice: at most the cap at every ask.
+        assert.ok(run.statusSamples > 100, `${run.statusSamples}`);
+        assert.ok(
+          run.maxStatusCommitted <= BigInt(CAP_KRW) * SCALE,
+          formatUnits(run.maxStatusCommitted),
         );
         // THE figure: never over the one cap, measured at the exchange.
         assert.ok(run.maxCommitted <= BigInt(CAP_KRW) * SCALE, formatUnits(run.maxCommitted));
