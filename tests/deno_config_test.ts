@@ -65,3 +65,16 @@ Deno.test("deno.lock holds exactly the packages main.ts and the sandbox import",
     assert.ok(!locked.some((p) => p.startsWith(`${testOnly}@`)), `${testOnly} is test-only`);
   }
 });
+
+Deno.test("deno task test names every folder of tests/ (a workspace member's folder hides the rest when tests/ is passed whole)", async () => {
+  const config = await readJson("deno.json");
+  const task = String((config.tasks as Record<string, string>).test);
+  const args = task.split(/\s+/);
+  assert.ok(!args.includes("tests/"), `the test task passes tests/ whole: ${task}`);
+  for await (const entry of Deno.readDir(new URL("tests/", ROOT))) {
+    const named = entry.isDirectory
+      ? args.includes(`tests/${entry.name}`)
+      : !/_test\.tsx?$/.test(entry.name) || args.includes("tests/*_test.ts");
+    assert.ok(named, `tests/${entry.name} is not run by the test task: ${task}`);
+  }
+});
