@@ -11,10 +11,12 @@ export {
   OPERATOR_COMMAND,
   recordRun,
   recordRunEnd,
+  statusJson,
 } from "./operator/mod.ts";
 export type {
   AccountStatus,
   BotStatus,
+  BotStatusJson,
   CommandOutcome,
   DayPnl,
   EquityPoint,

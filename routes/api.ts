@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
-import type { Operator } from "../engine/mod.ts";
+import { type Operator, statusJson } from "../engine/mod.ts";
 import { commandOf, CONTROLS } from "./controls.ts";
 import {
   actorOf,
@@ -32,7 +32,7 @@ export function createApiRoutes(deps: ApiDeps): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.use("/api/*", requireSession(deps));
   app.get("/api/status", async (c) => {
-    return c.json(await deps.operator.status(), 200, { "cache-control": "no-store" });
+    return c.json(statusJson(await deps.operator.status()), 200, { "cache-control": "no-store" });
   });
   app.post("/api/control", requireCsrfToken(), async (c) => {
     let body: unknown;

@@ -18,6 +18,7 @@ import {
   createOperator,
   type OperatorCommand,
   type ParamsView,
+  statusJson,
   type StopReport,
 } from "../mod.ts";
 import type { Clock, CommandRecord } from "../ports.ts";
@@ -178,7 +179,9 @@ async function perform(command: CtlCommand, target: Target, io: CtlIo): Promise<
   switch (command.kind) {
     case "status": {
       const status = await target.status() as BotStatus;
-      io.stdout(command.json ? `${JSON.stringify(status)}\n` : `${formatStatus(status)}\n`);
+      io.stdout(
+        command.json ? `${JSON.stringify(statusJson(status))}\n` : `${formatStatus(status)}\n`,
+      );
       return 0;
     }
     case "params": {

@@ -49,6 +49,7 @@ import {
 export type {
   AccountStatus,
   BotStatus,
+  BotStatusJson,
   DayPnl,
   EquityPoint,
   MarketStatus,
@@ -59,6 +60,7 @@ export type {
 } from "./read_models.ts";
 export type { StopReport } from "./commands.ts";
 export { EventStream } from "./event_stream.ts";
+export { statusJson } from "./read_models.ts";
 
 /** Who gives a command: `ctl`, `telegram:<user id>` or `web:<session>`. */
 export const ACTOR: z.ZodType<string> = z.string().regex(

@@ -1,7 +1,8 @@
 /**
  * The operator's read models: what every surface (ctl, Telegram, the status page) shows, read
  * from the store through its ports, so no surface reads KV keys itself. Money is exact decimal
- * text (`"5000.5"`); prices and equity at a last price are numbers (they come from floats).
+ * text (`"5000.5"`); prices and equity at a last price are numbers inside the engine (they come
+ * from floats) and become decimal strings too at every JSON edge (`statusJson`).
  *
  * The per-market figures add up to the account's: cash, realized P&L, today's realized P&L
  * (kept per market and for the account in the same commit as each fill), unrealized P&L and
@@ -9,7 +10,8 @@
  */
 
 import { upbitDayStartMs } from "../core/candle.ts";
-import { formatUnits, parseUnits, SCALE, type Units } from "../core/money.ts";
+import { jsonMoney } from "../core/format.ts";
+import { formatUnits, parseUnits, SCALE, type Units, unitsFromNumber } from "../core/money.ts";
 import { committedKrw } from "../core/portfolio.ts";
 import { applyParams, paramValue, RISK_PARAMS, STRATEGY_PARAMS } from "../core/params.ts";
 import { trailingStopPx } from "../core/risk.ts";
@@ -253,6 +255,63 @@ export async function botStatus(
       pnl: unrealized === null ? null : toNumber(realized) + unrealized,
     },
   };
+}
+
+/** A value at a last price, as JSON prints it: a decimal string (null: no price yet). */
+type JsonAmount = string | null;
+
+/** `BotStatus` as JSON surfaces print it: every amount a decimal string (`format.ts`'s rule). */
+export type BotStatusJson = Omit<BotStatus, "markets" | "account"> & {
+  readonly markets: readonly (
+    & Omit<MarketStatus, "position" | "equity" | "unrealizedPnl" | "lastPrice" | "pnl">
+    & {
+      readonly position:
+        | (Omit<NonNullable<MarketStatus["position"]>, "trailingStop"> & {
+          readonly trailingStop: JsonAmount;
+        })
+        | null;
+      readonly equity: JsonAmount;
+      readonly unrealizedPnl: JsonAmount;
+      readonly lastPrice: JsonAmount;
+      readonly pnl: JsonAmount;
+    }
+  )[];
+  readonly account: Omit<AccountStatus, "equity" | "unrealizedPnl" | "pnl"> & {
+    readonly equity: JsonAmount;
+    readonly unrealizedPnl: JsonAmount;
+    readonly pnl: JsonAmount;
+  };
+};
+
+/**
+ * The status for JSON outputs (`ctl status --json`, `/api/status`): the amounts valued at a last
+ * price (numbers inside the engine) become decimal strings like every other amount, rounded to
+ * 1e-8 KRW.
+ */
+export function statusJson(status: BotStatus): BotStatusJson {
+  return {
+    ...status,
+    markets: status.markets.map((m) => ({
+      ...m,
+      position: m.position === null
+        ? null
+        : { ...m.position, trailingStop: moneyJson(m.position.trailingStop) },
+      equity: moneyJson(m.equity),
+      unrealizedPnl: moneyJson(m.unrealizedPnl),
+      lastPrice: moneyJson(m.lastPrice),
+      pnl: moneyJson(m.pnl),
+    })),
+    account: {
+      ...status.account,
+      equity: moneyJson(status.account.equity),
+      unrealizedPnl: moneyJson(status.account.unrealizedPnl),
+      pnl: moneyJson(status.account.pnl),
+    },
+  };
+}
+
+function moneyJson(value: number | null): JsonAmount {
+  return value === null ? null : jsonMoney(unitsFromNumber(value));
 }
 
 function unitsOf(text: string): Units {

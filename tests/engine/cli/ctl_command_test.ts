@@ -73,6 +73,8 @@ Deno.test("ctl status on a stopped bot shows the markets it ran with, not MARKET
   assert.equal(status.running, false);
   assert.deepEqual(status.markets.map((m: { market: string }) => m.market), ["KRW-BTC", "KRW-ETH"]);
   assert.equal(status.markets[1].position.volume, "0.01", "the open ETH position is shown");
+  assert.deepEqual(numericAmounts(status), [], "every amount in the JSON is a decimal string");
+  assert.match(status.markets[0].equity, /^\d+(\.\d+)?$/);
   const text = await ctl(["status", "--kv", kv], { MARKETS: "KRW-BTC" });
   // No end recorded and the lock free: the last run did not stop cleanly.
   assert.match(
@@ -172,3 +174,17 @@ Deno.test("ctl status on a cleanly stopped bot: when its run ended, the switch, 
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+/** The paths of amounts (money, prices, volumes) printed as JSON numbers instead of strings. */
+function numericAmounts(value: unknown, path = "$"): string[] {
+  if (Array.isArray(value)) return value.flatMap((v, i) => numericAmounts(v, `${path}[${i}]`));
+  if (value === null || typeof value !== "object") return [];
+  const out: string[] = [];
+  for (const [key, v] of Object.entries(value)) {
+    const amount = /equity|pnl|price|cash|fees|cost|krw|stop|target|volume/i.test(key) &&
+      !/Ms$|Blocked$|Pct$/.test(key);
+    if (amount && typeof v === "number") out.push(`${path}.${key}`);
+    out.push(...numericAmounts(v, `${path}.${key}`));
+  }
+  return out;
+}
