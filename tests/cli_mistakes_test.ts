@@ -48,7 +48,8 @@ const KEYS = {
 const LIVE = { ...KEYS, UPBIT_TRADER_REAL_MONEY: "yes" };
 const NONE_KV = `data/no-such-store-${Deno.pid}.kv`;
 /** A store of the demo's own (none of the cases gets as far as creating it). */
-const DEMO_KV = `data/cli-mistakes-demo-${Deno.pid}.kv`;
+/** One store per demo case: the table runs cases side by side, and a demo locks its store. */
+const DEMO_KVS = ["a", "b", "c"].map((c) => `data/cli-mistakes-demo-${Deno.pid}-${c}.kv`);
 
 const MISTAKES: readonly Mistake[] = [
   // backtest
@@ -123,17 +124,17 @@ const MISTAKES: readonly Mistake[] = [
   { task: "demo", args: ["--seed", "1.5"], names: /^demo: --seed: / },
   {
     task: "demo",
-    args: ["--market", "KRW-ETH", "--kv", DEMO_KV],
+    args: ["--market", "KRW-ETH", "--kv", DEMO_KVS[0]!],
     names: /^demo: --market: KRW-ETH: the demo's real 1-minute data is KRW-BTC only/,
   },
   {
     task: "demo",
-    args: ["--synthetic", "--market", "KRW-XXX", "--kv", DEMO_KV],
+    args: ["--synthetic", "--market", "KRW-XXX", "--kv", DEMO_KVS[1]!],
     names: /^demo: --market: KRW-XXX: not in the demo's data \(it replays .*KRW-BTC/,
   },
   {
     task: "demo",
-    args: ["--kv", DEMO_KV],
+    args: ["--kv", DEMO_KVS[2]!],
     env: { MARKETS: "KRW-XXX" },
     names: /^demo: MARKETS: KRW-XXX: the demo's real 1-minute data is KRW-BTC only/,
   },
@@ -364,8 +365,10 @@ Deno.test(`${MISTAKES.length} CLI mistakes: each is one line naming it, exit cod
   } finally {
     busy.close();
     await Deno.remove(tmp, { recursive: true });
-    for (const suffix of ["", ".lock", "-wal", "-shm"]) {
-      await Deno.remove(`${ROOT}${DEMO_KV}${suffix}`).catch(() => {});
+    for (const kv of DEMO_KVS) {
+      for (const suffix of ["", ".lock", "-wal", "-shm"]) {
+        await Deno.remove(`${ROOT}${kv}${suffix}`).catch(() => {});
+      }
     }
   }
   assert.deepEqual(failures, []);

@@ -232,7 +232,10 @@ Deno.test("ctl stop --sell on a running demo pauses, cancels and goes flat; with
     oneLine(offline.stderr),
     /^ctl: no bot is running: trading is halted and paused; .*sell positions$/,
   );
-  assert.match(offline.stdout, /^halted\nKRW-BTC \(bot bot\): STOPPED \(emergency stop\)/);
+  assert.match(
+    offline.stdout,
+    /^halted\nKRW-BTC \(bot bot\): stopped \(last run ended [^)]+\); trading switch: halted \(emergency stop\)/,
+  );
   const paused = await run(["ctl", "status", "--kv", kv, "--json"]);
   assert.equal(JSON.parse(paused.stdout).halted, true);
   const audit = await run(["ctl", "audit", "--kv", kv, "--json"]);
