@@ -412,7 +412,8 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
   try {
     if (config.mode === "demo") await removeStoreFiles(config.kvPath);
     const found = await inspectStoreFile(config.kvPath);
-    logger.info(`${config.mode}: store ${config.kvPath} (${found}; lock ${lock.path})`);
+    const state = found === "no file" ? "new" : found === "a store" ? "existing" : found;
+    logger.info(`${config.mode}: store ${config.kvPath} (${state}; lock ${lock.path})`);
     kv = await openStoreFile(config.kvPath);
     const store = new KvStore(kv);
     await store.verifyState();
