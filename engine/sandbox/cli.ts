@@ -126,6 +126,39 @@ function numberArg(flag: string, text: string | undefined, integer: boolean): nu
   return n;
 }
 
+/** Why `--start` names no moment of the data (a day that does not exist, or outside the data). */
+function startRefusal(
+  startAt: string | undefined,
+  span: { readonly firstMs: number; readonly endMs: number } | undefined,
+): string | undefined {
+  if (startAt === undefined || span === undefined) return undefined;
+  const ms = Date.parse(startAt);
+  const reason = !isCalendarDate(startAt)
+    ? "not a calendar date (no such day or time)"
+    : ms < span.firstMs
+    ? "before the data: nothing to replay"
+    : ms >= span.endMs
+    ? "after the data: nothing to replay"
+    : undefined;
+  if (reason === undefined) return undefined;
+  const at = (t: number) => new Date(t).toISOString().slice(0, 16).replace("T", " ");
+  return `--start ${startAt}: ${reason} (the data covers ${at(span.firstMs)} → ${
+    at(span.endMs)
+  } UTC)`;
+}
+
+/** `true` when the date part (and a time's hours, minutes, seconds) names a real moment. */
+function isCalendarDate(text: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?/.exec(text);
+  if (m === null) return false;
+  const [y, mo, d, h = 0, mi = 0, s = 0] = m.slice(1).map((v) =>
+    v === undefined ? undefined : Number(v)
+  );
+  const day = new Date(Date.UTC(y!, mo! - 1, d!));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === mo! - 1 && day.getUTCDate() === d &&
+    h! < 24 && mi! < 60 && s! < 60;
+}
+
 /** Parses `args`; throws `RangeError` with a one-line message on bad input. */
 export function parseCliArgs(args: readonly string[]): CliArgs {
   let port = 7770;
@@ -305,6 +338,11 @@ async function serve(parsed: CliArgs): Promise<void> {
       ? undefined
       : Object.fromEntries(file.accounts.map((a) => [a.id, a.balances])),
   });
+  const refusal = startRefusal(parsed.startAt, sb.replay.dataSpan);
+  if (refusal !== undefined) {
+    await sb.close();
+    throw new RangeError(refusal);
+  }
   // deno-lint-ignore no-console
   console.log(`sandbox rest=${sb.restUrl} ws=${sb.wsUrl}`);
   // deno-lint-ignore no-console

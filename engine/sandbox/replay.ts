@@ -120,6 +120,8 @@ export interface Replay extends MarketFeed {
   readonly speed: number;
   /** What a looping replay repeats (undefined when it does not loop). */
   readonly loop: LoopSpan | undefined;
+  /** The data's time span: the first candle's start and the last one's end (undefined: no data). */
+  readonly dataSpan: { readonly firstMs: number; readonly endMs: number } | undefined;
   /** The data time a sandbox time shows, and which pass over the data it is in (0 = first). */
   dataTimeOf(ms: number): { readonly dataMs: number; readonly pass: number };
   /** Moves the clock forward to `ms`, emitting every trade up to it (no-op if in the past). */
@@ -646,6 +648,7 @@ export async function createReplay(options: ReplayOptions = {}): Promise<Replay>
     markets,
     shiftMs,
     seed,
+    dataSpan: Number.isFinite(firstDataMs) ? { firstMs: firstDataMs, endMs: endDataMs } : undefined,
     speed,
     loop,
     dataTimeOf(ms) {

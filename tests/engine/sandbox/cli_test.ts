@@ -187,6 +187,41 @@ Deno.test("cli: a bad flag prints one line and exits 2", async () => {
   }
 });
 
+Deno.test("cli: --start outside the data or on a day that does not exist refuses in one line", async () => {
+  const range = "\\(the data covers \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} → \\d{4}-\\d{2}-\\d{2} " +
+    "\\d{2}:\\d{2} UTC\\)$";
+  for (
+    const [start, reason] of [
+      ["2099-01-01", "after the data: nothing to replay"],
+      ["2000-01-01T00:00:00Z", "before the data: nothing to replay"],
+      ["2024-02-30", "not a calendar date \\(no such day or time\\)"],
+      ["2023-02-29T10:00:00Z", "not a calendar date \\(no such day or time\\)"],
+    ] as const
+  ) {
+    // The task's command itself (a kill reaches it, not only `deno task`): one that starts
+    // serving instead is killed after 20 s, and fails.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "--allow-net", "--allow-env", fileURLToPath(CLI_SOURCE)]
+        .concat(["--port", "0", "--start", start]),
+      cwd: ROOT,
+      clearEnv: true,
+      env: env(),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const kill = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    const out = await child.output();
+    clearTimeout(kill);
+    assert.equal(out.code, 2, start);
+    assert.equal(new TextDecoder().decode(out.stdout), "", `${start}: nothing served`);
+    const lines = new TextDecoder().decode(out.stderr).split("\n")
+      .filter((l) => l !== "" && !TASK_HEADER.test(l));
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.match(lines[0]!, new RegExp(`^sandbox: --start ${start}: ${reason} ${range}`));
+  }
+});
+
 Deno.test("cli: --accounts FILE serves several accounts, one per key pair", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/accounts.json`;
