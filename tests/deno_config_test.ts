@@ -51,7 +51,9 @@ Deno.test("deno.json names no npm package itself: deno task would install them a
   assert.equal(config.importMap, "./import_map.json");
   assert.equal(config.lock, false, "a plain deno check/test writes no lockfile");
   const tasks = config.tasks as Record<string, string>;
-  for (const name of APP_TASKS) assert.match(tasks[name]!, /^deno run --lock=deno\.lock /, name);
+  for (const name of APP_TASKS) {
+    assert.match(tasks[name]!, /^deno run (--quiet )?--lock=deno\.lock /, name);
+  }
   for (const name of ["test", "bench"]) assert.match(tasks[name]!, /--lock=deno\.test\.lock /);
 });
 

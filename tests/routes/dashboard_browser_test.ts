@@ -8,31 +8,11 @@
  */
 
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../_chromium.ts";
 import { PASSWORD, webWorld } from "./_web_world.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SHOTS = `${ROOT}reports/screenshots`;
-
-/** Headless, no sandbox (root in CI), nothing phoning home. */
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
-function chromiumPath(): string {
-  const which = new Deno.Command("which", { args: ["chromium"], stdout: "piped", stderr: "null" })
-    .outputSync();
-  const path = new TextDecoder().decode(which.stdout).trim();
-  assert.ok(which.success && path !== "", "chromium not found: apt-get install -y chromium");
-  return path;
-}
 
 /** Browser code (a string: the test's types are not the DOM's) measuring sideways overflow. */
 const WIDTHS_JS = `(() => ({
@@ -47,11 +27,7 @@ Deno.test("the page works in Chromium at 360 px and 1280 px: sign in, pause, res
   const w = await webWorld({ serve: true });
   const work = await Deno.makeTempDir({ prefix: "web-browser-" });
   await Deno.mkdir(SHOTS, { recursive: true });
-  const context = await chromium.launchPersistentContext(`${work}/profile`, {
-    executablePath: chromiumPath(),
-    headless: true,
-    args: CHROMIUM_ARGS,
-  });
+  const context = await launchChromium(work);
   try {
     for (const [width, height] of [[360, 740], [1280, 800]] as const) {
       const page = await context.newPage();

@@ -8,31 +8,12 @@
  */
 
 import assert from "node:assert/strict";
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { launchChromium } from "../../_chromium.ts";
 import { type CommandIo, runBacktestCommand } from "../../../engine/cli/backtest_command.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 const SHOTS = `${ROOT}reports/screenshots`;
-
-/** The flags the issue asks for: headless, no sandbox (root in CI), nothing phoning home. */
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
-function chromiumPath(): string {
-  const which = new Deno.Command("which", { args: ["chromium"], stdout: "piped", stderr: "null" })
-    .outputSync();
-  const path = new TextDecoder().decode(which.stdout).trim();
-  assert.ok(which.success && path !== "", "chromium not found: apt-get install -y chromium");
-  return path;
-}
 
 /** Writes the report exactly as `deno task backtest --html FILE` does. */
 async function writeReport(file: string): Promise<void> {
@@ -110,11 +91,7 @@ Deno.test("the HTML report renders in Chromium at 1280 px and 360 px with legibl
   const file = `${work}/report.html`;
   await writeReport(file);
   await Deno.mkdir(SHOTS, { recursive: true });
-  const context = await chromium.launchPersistentContext(`${work}/profile`, {
-    executablePath: chromiumPath(),
-    headless: true,
-    args: CHROMIUM_ARGS,
-  });
+  const context = await launchChromium(work);
   try {
     for (const [width, height] of [[1280, 800], [360, 740]] as const) {
       const page = await context.newPage();
