@@ -75,7 +75,7 @@ export interface IdentityStore {
 const SIDE_FILES = ["-wal", "-shm"];
 
 /** `true` for a remote KV URL or `:memory:` (no local file). */
-export function isRemoteOrMemory(kvPath: string): boolean {
+function isRemoteOrMemory(kvPath: string): boolean {
   return kvPath === ":memory:" || /^[a-z]+:\/\//i.test(kvPath);
 }
 

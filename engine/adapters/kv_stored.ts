@@ -24,7 +24,7 @@ export class CorruptStateError extends ConfigError {
 }
 
 /** A KV key as text: `["ledger", "KRW-BTC"]`. */
-export function formatKey(key: Deno.KvKey): string {
+function formatKey(key: Deno.KvKey): string {
   const parts = key.map((p) =>
     typeof p === "string" ? JSON.stringify(p) : p instanceof Uint8Array ? "<bytes>" : String(p)
   );

@@ -16,7 +16,6 @@
  * atomically through `checkReservation`) and the backtester (`planEntry`).
  */
 
-import { z } from "zod";
 import { MAX_ORDER_KRW, MIN_ORDER_KRW } from "./ledger.ts";
 import { applyBps, divRound, formatUnits, roundToStep, SCALE, type Units } from "./money.ts";
 import { dailyLossFloor, type DayGuard, DEFAULT_RISK_RULES, rollDay } from "./risk.ts";
@@ -60,20 +59,6 @@ export const DEFAULT_PORTFOLIO_RULES: Omit<PortfolioRules, "capitalKrw"> = Objec
   accountDailyLossPct: 0,
   sizing: { mode: "all", value: 100 } as Sizing,
   blockCaution: false,
-});
-
-/** zod schema of the account rules (amounts as `Units`). */
-export const PORTFOLIO_RULES_SCHEMA: z.ZodType<PortfolioRules> = z.object({
-  capitalKrw: z.bigint().min(0n),
-  maxOpenPositions: z.number().int().min(0).max(100),
-  maxMarketSharePct: z.number().gt(0).max(100),
-  accountDailyLossPct: z.number().min(0).max(100),
-  sizing: z.object({
-    mode: z.enum(["all", "fixed", "equity_pct", "risk"]),
-    value: z.number().gt(0),
-  })
-    .refine((s) => s.mode === "fixed" || s.value <= 100, "a percentage must be <= 100"),
-  blockCaution: z.boolean(),
 });
 
 /** One market as the account sees it (from its ledger). */
@@ -127,14 +112,14 @@ export function marketCommittedKrw(view: AccountView, market: string): Units {
 }
 
 /** Realized P&L of the whole account. */
-export function realizedPnlKrw(view: AccountView): Units {
+function realizedPnlKrw(view: AccountView): Units {
   let sum = 0n;
   for (const b of view.books) sum += b.realizedPnl;
   return sum;
 }
 
 /** The account's KRW not committed: capital + realized P&L − committed (may be negative). */
-export function freeCashKrw(view: AccountView, capitalKrw: Units): Units {
+function freeCashKrw(view: AccountView, capitalKrw: Units): Units {
   return capitalKrw + realizedPnlKrw(view) - committedKrw(view);
 }
 

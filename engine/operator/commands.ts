@@ -205,7 +205,7 @@ export async function emergencyStop(
 }
 
 /** One line of what the stop did on a market. */
-export function stopLine(r: StopReport): string {
+function stopLine(r: StopReport): string {
   const cancelled = `${r.cancelled.length} order${r.cancelled.length === 1 ? "" : "s"} cancelled`;
   const sold = r.sold === null ? "" : `, sold ${r.sold.volume} for ${r.sold.funds} KRW`;
   return `${r.market}: ${cancelled}${sold}`;
