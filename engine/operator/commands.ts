@@ -169,7 +169,6 @@ export async function emergencyStop(
       for (const t of options.run.traders) {
         reports.push(
           await stopMarket(om, {
-            run: options.run,
             market: t.market,
             botId: t.botId,
             sell: options.sell,
@@ -214,7 +213,6 @@ function stopLine(r: StopReport): string {
 async function stopMarket(
   om: OrderManagerDeps,
   ctx: {
-    readonly run: RunRecord;
     readonly market: string;
     readonly botId: string;
     readonly sell: boolean;
@@ -335,6 +333,7 @@ export async function setParam(
   });
 }
 
-function firstLine(error: unknown): string {
+/** The first line of an error's message. */
+export function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
 }

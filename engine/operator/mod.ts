@@ -28,7 +28,7 @@ import type {
   Store,
 } from "../ports.ts";
 import type { TraderConfig } from "../trader.ts";
-import { emergencyStop, pause, resume, setParam, type StopReport } from "./commands.ts";
+import { emergencyStop, firstLine, pause, resume, setParam, type StopReport } from "./commands.ts";
 import {
   auditLog,
   type BotStatus,
@@ -291,8 +291,4 @@ function commandText(command: z.output<typeof OPERATOR_COMMAND>): string {
     case "unset":
       return `unset ${command.name}`;
   }
-}
-
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
 }
