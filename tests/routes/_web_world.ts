@@ -7,10 +7,10 @@
 
 import { KvSessionStore } from "../../engine/adapters/kv_session_store.ts";
 import { KvStore } from "../../engine/adapters/kv_store.ts";
-import { DEFAULT_RISK_RULES } from "../../engine/core/risk.ts";
 import { createOperator, EventStream, type Operator, Secret } from "../../engine/mod.ts";
-import type { FillBatch, RunRecord } from "../../engine/ports.ts";
+import type { RunRecord } from "../../engine/ports.ts";
 import { createWebApp, loadStaticAssets } from "../../routes/mod.ts";
+import { fillBatch, PAPER_RUN } from "../engine/_operator_world.ts";
 import { u } from "../engine/_order_fixtures.ts";
 import { StepClock, T0_MS } from "../engine/_trader_fixtures.ts";
 
@@ -21,39 +21,7 @@ export const ORIGIN = "http://127.0.0.1:8080";
 /** The client address the tests post from (unless told otherwise). */
 export const CLIENT = "203.0.113.7";
 
-const RUN: RunRecord = {
-  botId: "bot",
-  mode: "paper",
-  traders: [{ botId: "bot-btc", market: "KRW-BTC" }, { botId: "bot-eth", market: "KRW-ETH" }],
-  timeframe: "1m",
-  strategy: "bb",
-  strategyParams: { period: 20, std: 2.5 },
-  rules: DEFAULT_RISK_RULES,
-  budgetPct: 100,
-  staleAfterMs: 120_000,
-  feeBps: 5,
-  startedAtMs: T0_MS,
-  capitalKrw: "1000000",
-};
-
-function fill(market: string, side: "bid" | "ask", o: { price: string; vol: string; at: number }) {
-  return {
-    market,
-    side,
-    orderUuid: `${market}-${side}-${o.at}`,
-    intentId: undefined,
-    paidFee: u("0"),
-    trades: [{
-      uuid: `t-${market}-${side}-${o.at}`,
-      price: u(o.price),
-      volume: u(o.vol),
-      funds: u((Number(o.price) * Number(o.vol)).toString()),
-      createdAtMs: o.at,
-    }],
-    feeBps: 0,
-    atMs: o.at,
-  } satisfies FillBatch;
-}
+const RUN: RunRecord = { ...PAPER_RUN, capitalKrw: "1000000" };
 
 /** A web test world. */
 export interface WebWorld {
@@ -109,10 +77,12 @@ export async function webWorld(
   await seed.openLedger("KRW-BTC", u("1000000"));
   await seed.openLedger("KRW-ETH", u("1000000"));
   const at = T0_MS + 60_000;
-  await seed.applyFills(fill("KRW-ETH", "bid", { price: "4000000", vol: "0.1", at }));
-  await seed.applyFills(fill("KRW-ETH", "ask", { price: "3900000", vol: "0.1", at: at + 60_000 }));
+  await seed.applyFills(fillBatch("KRW-ETH", "bid", { price: "4000000", vol: "0.1", at }));
   await seed.applyFills(
-    fill("KRW-BTC", "bid", { price: "100000000", vol: "0.002", at: at + 120_000 }),
+    fillBatch("KRW-ETH", "ask", { price: "3900000", vol: "0.1", at: at + 60_000 }),
+  );
+  await seed.applyFills(
+    fillBatch("KRW-BTC", "bid", { price: "100000000", vol: "0.002", at: at + 120_000 }),
   );
   await seed.putTraderState("bot-btc", {
     guard: null,

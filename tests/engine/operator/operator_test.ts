@@ -1,27 +1,13 @@
 import assert from "node:assert/strict";
 import { createOperator, type Operator } from "../../../engine/operator/mod.ts";
-import type { FillBatch, RunRecord } from "../../../engine/ports.ts";
 import { DEFAULT_RISK_RULES } from "../../../engine/core/risk.ts";
-import { minute, RecordingNotifier, T0_MS, type World, world } from "../_trader_fixtures.ts";
+import { minute, RecordingNotifier, type World, world } from "../_trader_fixtures.ts";
+import { fillBatch, PAPER_RUN } from "../_operator_world.ts";
 import { u } from "../_order_fixtures.ts";
-
-const RUN: RunRecord = {
-  botId: "bot",
-  mode: "paper",
-  traders: [{ botId: "bot-btc", market: "KRW-BTC" }, { botId: "bot-eth", market: "KRW-ETH" }],
-  timeframe: "1m",
-  strategy: "bb",
-  strategyParams: { period: 20, std: 2.5 },
-  rules: DEFAULT_RISK_RULES,
-  budgetPct: 100,
-  staleAfterMs: 120_000,
-  feeBps: 5,
-  startedAtMs: T0_MS,
-};
 
 /** A stopped bot's store with a run record (the operator over the store alone). */
 async function stopped(w: World, ids: string[] = []): Promise<Operator> {
-  await w.store.putRunRecord(RUN);
+  await w.store.putRunRecord(PAPER_RUN);
   let n = 0;
   return createOperator({
     store: w.store,
@@ -29,26 +15,6 @@ async function stopped(w: World, ids: string[] = []): Promise<Operator> {
     notifier: w.notifier,
     newId: () => ids[n++] ?? `id-${n}`,
   });
-}
-
-function batch(market: string, side: "bid" | "ask", o: { price: string; vol: string; at: number }) {
-  const funds = (Number(o.price) * Number(o.vol)).toString();
-  return {
-    market,
-    side,
-    orderUuid: `${market}-${side}-${o.at}`,
-    intentId: undefined,
-    paidFee: u("0"),
-    trades: [{
-      uuid: `t-${market}-${side}-${o.at}`,
-      price: u(o.price),
-      volume: u(o.vol),
-      funds: u(funds),
-      createdAtMs: o.at,
-    }],
-    feeBps: 0,
-    atMs: o.at,
-  } satisfies FillBatch;
 }
 
 Deno.test("execute() records who, what, when and the result in the audit log, newest first", async () => {
@@ -108,19 +74,19 @@ Deno.test("status() shows every market of the run record and the account's sums"
   await w.store.openLedger("KRW-ETH", u("500000"));
   // BTC: bought and sold at a profit of 10,000; ETH: bought and sold at a loss of 4,000, then held.
   await w.store.applyFills(
-    batch("KRW-BTC", "bid", { price: "100000000", vol: "0.001", at: minute(1) }),
+    fillBatch("KRW-BTC", "bid", { price: "100000000", vol: "0.001", at: minute(1) }),
   );
   await w.store.applyFills(
-    batch("KRW-BTC", "ask", { price: "110000000", vol: "0.001", at: minute(2) }),
+    fillBatch("KRW-BTC", "ask", { price: "110000000", vol: "0.001", at: minute(2) }),
   );
   await w.store.applyFills(
-    batch("KRW-ETH", "bid", { price: "5000000", vol: "0.02", at: minute(3) }),
+    fillBatch("KRW-ETH", "bid", { price: "5000000", vol: "0.02", at: minute(3) }),
   );
   await w.store.applyFills(
-    batch("KRW-ETH", "ask", { price: "4800000", vol: "0.02", at: minute(4) }),
+    fillBatch("KRW-ETH", "ask", { price: "4800000", vol: "0.02", at: minute(4) }),
   );
   await w.store.applyFills(
-    batch("KRW-ETH", "bid", { price: "4000000", vol: "0.01", at: minute(5) }),
+    fillBatch("KRW-ETH", "bid", { price: "4000000", vol: "0.01", at: minute(5) }),
   );
   w.clock.set(minute(6));
   const s = await op.status();

@@ -5,10 +5,8 @@
  */
 
 import { KvChatStore } from "../../../engine/adapters/kv_chat_store.ts";
-import { DEFAULT_RISK_RULES } from "../../../engine/core/risk.ts";
 import type { LogData, Logger } from "../../../engine/log.ts";
 import { createOperator, type Operator } from "../../../engine/mod.ts";
-import type { FillBatch, RunRecord } from "../../../engine/ports.ts";
 import { Secret } from "../../../engine/secret.ts";
 import {
   createTelegramBot,
@@ -17,6 +15,7 @@ import {
   type TelegramBot,
   WEBHOOK_PATH,
 } from "../../../engine/telegram/mod.ts";
+import { fillBatch, PAPER_RUN } from "../_operator_world.ts";
 import { u } from "../_order_fixtures.ts";
 import { T0_MS, type World, world } from "../_trader_fixtures.ts";
 import { FAKE_BOT_INFO, type FakeBotApi, startFakeBotApi } from "./_fake_bot_api.ts";
@@ -29,40 +28,6 @@ export const VIEWER = 444_555_666;
 export const STRANGER = 987_654_321;
 /** The webhook's secret token. */
 export const SECRET = "s3cr3t-webhook-token_0123456789abcdefXYZ";
-
-const RUN: RunRecord = {
-  botId: "bot",
-  mode: "paper",
-  traders: [{ botId: "bot-btc", market: "KRW-BTC" }, { botId: "bot-eth", market: "KRW-ETH" }],
-  timeframe: "1m",
-  strategy: "bb",
-  strategyParams: { period: 20, std: 2.5 },
-  rules: DEFAULT_RISK_RULES,
-  budgetPct: 100,
-  staleAfterMs: 120_000,
-  feeBps: 5,
-  startedAtMs: T0_MS,
-};
-
-function fill(market: string, side: "bid" | "ask", o: { price: string; vol: string; at: number }) {
-  const funds = (Number(o.price) * Number(o.vol)).toString();
-  return {
-    market,
-    side,
-    orderUuid: `${market}-${side}-${o.at}`,
-    intentId: undefined,
-    paidFee: u("0"),
-    trades: [{
-      uuid: `t-${market}-${side}-${o.at}`,
-      price: u(o.price),
-      volume: u(o.vol),
-      funds: u(funds),
-      createdAtMs: o.at,
-    }],
-    feeBps: 0,
-    atMs: o.at,
-  } satisfies FillBatch;
-}
 
 /** A logger that keeps every line. */
 export class RecordingLogger implements Logger {
@@ -113,16 +78,16 @@ export async function tgWorld(
   } = {},
 ): Promise<TgWorld> {
   const w = await world();
-  await w.store.putRunRecord(RUN);
+  await w.store.putRunRecord(PAPER_RUN);
   await w.store.openLedger("KRW-BTC", u("1000000"));
   await w.store.openLedger("KRW-ETH", u("1000000"));
   const at = T0_MS + 60_000;
-  await w.store.applyFills(fill("KRW-ETH", "bid", { price: "4000000", vol: "0.1", at }));
+  await w.store.applyFills(fillBatch("KRW-ETH", "bid", { price: "4000000", vol: "0.1", at }));
   await w.store.applyFills(
-    fill("KRW-ETH", "ask", { price: "4100000", vol: "0.1", at: at + 60_000 }),
+    fillBatch("KRW-ETH", "ask", { price: "4100000", vol: "0.1", at: at + 60_000 }),
   );
   await w.store.applyFills(
-    fill("KRW-BTC", "bid", { price: "100000000", vol: "0.002", at: at + 120_000 }),
+    fillBatch("KRW-BTC", "bid", { price: "100000000", vol: "0.002", at: at + 120_000 }),
   );
   await w.store.putTraderState("bot-btc", {
     guard: null,
