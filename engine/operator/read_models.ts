@@ -209,10 +209,10 @@ export async function botStatus(
   let equity: number | null = 0;
   let unrealized: number | null = 0;
   for (const m of markets) {
-    cash += unitsOf(m.cash);
-    cost += m.position === null ? 0n : unitsOf(m.position.cost);
-    realized += unitsOf(m.realizedPnl);
-    fees += unitsOf(m.fees);
+    cash += parseUnits(m.cash);
+    cost += m.position === null ? 0n : parseUnits(m.position.cost);
+    realized += parseUnits(m.realizedPnl);
+    fees += parseUnits(m.fees);
     equity = equity === null || m.equity === null ? null : equity + m.equity;
     unrealized = unrealized === null || m.unrealizedPnl === null
       ? null
@@ -220,7 +220,7 @@ export async function botStatus(
   }
   // With the one cap known, the account's cash is the cap plus what it realized, less what its
   // positions cost (each market's ledger sees the whole cap, so their cash does not add up).
-  const capital = run.capitalKrw === undefined ? null : unitsOf(run.capitalKrw);
+  const capital = run.capitalKrw === undefined ? null : parseUnits(run.capitalKrw);
   if (capital !== null) {
     cash = capital + realized - cost;
     equity = unrealized === null ? null : toNumber(capital + realized) + unrealized;
@@ -312,10 +312,6 @@ export function statusJson(status: BotStatus): BotStatusJson {
 
 function moneyJson(value: number | null): JsonAmount {
   return value === null ? null : jsonMoney(unitsFromNumber(value));
-}
-
-function unitsOf(text: string): Units {
-  return parseUnits(text);
 }
 
 async function marketStatus(
