@@ -183,7 +183,7 @@ export function eventKey(tsMs: number, seq: number): Key {
   return ["events", tsMs, seq];
 }
 
-/** Prefix of the audit log. */
+/** Prefix of the event journal. */
 export function eventPrefix(): Key {
   return ["events"];
 }

@@ -1519,7 +1519,7 @@ async function verifyLedgers(kv: Deno.Kv): Promise<void> {
       key: s.key,
     });
   }
-  for await (const e of kv.list({ prefix: ["ledger"] })) {
+  for await (const e of kv.list({ prefix: keys.ledgerPrefix() })) {
     const market = String(e.key[1]);
     const l = parseLedger(e.key, e.value);
     nonNegative(e.key, {
