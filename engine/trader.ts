@@ -126,7 +126,7 @@ export interface TraderConfig {
 }
 
 /** How long equity snapshots are kept (at one per candle close and fill, per market). */
-export const EQUITY_RETENTION_MS = 30 * 24 * 3_600_000;
+const EQUITY_RETENTION_MS = 30 * 24 * 3_600_000;
 
 /** What the loop uses. */
 export interface TraderDeps {
