@@ -55,7 +55,7 @@ function pick(value: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 /** A stored value as short text for a message. */
-export function show(value: unknown): string {
+function show(value: unknown): string {
   let text: string;
   try {
     text = value === undefined ? "missing" : JSON.stringify(value) ?? String(value);
