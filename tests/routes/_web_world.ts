@@ -10,8 +10,7 @@ import { KvStore } from "../../engine/adapters/kv_store.ts";
 import { createOperator, EventStream, type Operator, Secret } from "../../engine/mod.ts";
 import type { RunRecord } from "../../engine/ports.ts";
 import { createWebApp, loadStaticAssets } from "../../routes/mod.ts";
-import { fillBatch, PAPER_RUN } from "../engine/_operator_world.ts";
-import { u } from "../engine/_order_fixtures.ts";
+import { PAPER_RUN, seedPaperStore } from "../engine/_operator_world.ts";
 import { StepClock, T0_MS } from "../engine/_trader_fixtures.ts";
 
 /** The test password (20 characters). */
@@ -73,26 +72,7 @@ export async function webWorld(
   const assets = await loadStaticAssets(new URL("../../static/", import.meta.url));
   let kv = await Deno.openKv(path);
   const seed = new KvStore(kv);
-  await seed.putRunRecord(RUN);
-  await seed.openLedger("KRW-BTC", u("1000000"));
-  await seed.openLedger("KRW-ETH", u("1000000"));
-  const at = T0_MS + 60_000;
-  await seed.applyFills(fillBatch("KRW-ETH", "bid", { price: "4000000", vol: "0.1", at }));
-  await seed.applyFills(
-    fillBatch("KRW-ETH", "ask", { price: "3900000", vol: "0.1", at: at + 60_000 }),
-  );
-  await seed.applyFills(
-    fillBatch("KRW-BTC", "bid", { price: "100000000", vol: "0.002", at: at + 120_000 }),
-  );
-  await seed.putTraderState("bot-btc", {
-    guard: null,
-    levels: { stop: u("95000000"), target: u("110000000"), highestPx: 104_000_000, entryMs: at },
-    cooldownUntilMs: 0,
-    lastDecisionMs: 0,
-    lastPrice: 103_000_000,
-    lastPriceAtMs: T0_MS + 590_000,
-    updatedAtMs: T0_MS + 590_000,
-  });
+  await seedPaperStore(seed, RUN, "3900000");
   clock.set(T0_MS + 600_000);
   function boot(kv: Deno.Kv) {
     const store = new KvStore(kv);

@@ -15,8 +15,7 @@ import {
   type TelegramBot,
   WEBHOOK_PATH,
 } from "../../../engine/telegram/mod.ts";
-import { fillBatch, PAPER_RUN } from "../_operator_world.ts";
-import { u } from "../_order_fixtures.ts";
+import { PAPER_RUN, seedPaperStore } from "../_operator_world.ts";
 import { T0_MS, type World, world } from "../_trader_fixtures.ts";
 import { FAKE_BOT_INFO, type FakeBotApi, startFakeBotApi } from "./_fake_bot_api.ts";
 
@@ -66,6 +65,19 @@ export interface TgWorld {
   close(): Promise<void>;
 }
 
+/** Runs `fn` in a fresh world (built with `options`), closing it afterwards. */
+export async function withWorld(
+  fn: (t: TgWorld) => Promise<void>,
+  options: Parameters<typeof tgWorld>[0] = {},
+): Promise<void> {
+  const t = await tgWorld(options);
+  try {
+    await fn(t);
+  } finally {
+    await t.close();
+  }
+}
+
 /** Starts a world: store with fills, operator (of a stopped bot), fake Bot API, bot, webhook. */
 export async function tgWorld(
   options: {
@@ -78,26 +90,7 @@ export async function tgWorld(
   } = {},
 ): Promise<TgWorld> {
   const w = await world();
-  await w.store.putRunRecord(PAPER_RUN);
-  await w.store.openLedger("KRW-BTC", u("1000000"));
-  await w.store.openLedger("KRW-ETH", u("1000000"));
-  const at = T0_MS + 60_000;
-  await w.store.applyFills(fillBatch("KRW-ETH", "bid", { price: "4000000", vol: "0.1", at }));
-  await w.store.applyFills(
-    fillBatch("KRW-ETH", "ask", { price: "4100000", vol: "0.1", at: at + 60_000 }),
-  );
-  await w.store.applyFills(
-    fillBatch("KRW-BTC", "bid", { price: "100000000", vol: "0.002", at: at + 120_000 }),
-  );
-  await w.store.putTraderState("bot-btc", {
-    guard: null,
-    levels: { stop: u("95000000"), target: u("110000000"), highestPx: 104_000_000, entryMs: at },
-    cooldownUntilMs: 0,
-    lastDecisionMs: 0,
-    lastPrice: 103_000_000,
-    lastPriceAtMs: T0_MS + 590_000,
-    updatedAtMs: T0_MS + 590_000,
-  });
+  await seedPaperStore(w.store, PAPER_RUN, "4100000");
   w.clock.set(T0_MS + 600_000);
   const fake = await startFakeBotApi();
   const log = new RecordingLogger();

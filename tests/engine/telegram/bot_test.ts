@@ -15,21 +15,9 @@ import {
   STRANGER,
   tap,
   type TgWorld,
-  tgWorld,
   VIEWER,
+  withWorld,
 } from "./_harness.ts";
-
-async function withWorld(
-  fn: (t: TgWorld) => Promise<void>,
-  options: Parameters<typeof tgWorld>[0] = {},
-): Promise<void> {
-  const t = await tgWorld(options);
-  try {
-    await fn(t);
-  } finally {
-    await t.close();
-  }
-}
 
 /** Sends `text` as the owner and returns the one reply it got. */
 async function reply(t: TgWorld, text: string, from = OWNER, tickMs = 0): Promise<string> {

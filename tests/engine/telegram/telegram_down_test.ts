@@ -6,19 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { message, OWNER, type TgWorld, tgWorld } from "./_harness.ts";
-
-async function withWorld(
-  fn: (t: TgWorld) => Promise<void>,
-  options: Parameters<typeof tgWorld>[0] = {},
-): Promise<void> {
-  const t = await tgWorld(options);
-  try {
-    await fn(t);
-  } finally {
-    await t.close();
-  }
-}
+import { message, OWNER, withWorld } from "./_harness.ts";
 
 Deno.test("Telegram down or rate-limiting: the command runs once, the lost reply is logged", async () => {
   await withWorld(async (t) => {
