@@ -5,6 +5,7 @@
  */
 
 import { z } from "zod";
+import { formatDateTime } from "../core/format.ts";
 import { createSandbox, DEFAULT_ACCOUNT, DEMO_ACCESS_KEY, DEMO_SECRET_KEY } from "./mod.ts";
 
 /** The `--help` text. */
@@ -141,7 +142,7 @@ function startRefusal(
     ? "after the data: nothing to replay"
     : undefined;
   if (reason === undefined) return undefined;
-  const at = (t: number) => new Date(t).toISOString().slice(0, 16).replace("T", " ");
+  const at = (t: number) => formatDateTime(t).slice(0, 16);
   return `--start ${startAt}: ${reason} (the data covers ${at(span.firstMs)} → ${
     at(span.endMs)
   } UTC)`;
