@@ -114,14 +114,6 @@ export function createLogger(options: LoggerOptions): Logger {
   };
 }
 
-/** A logger that drops everything (tests). */
-export const SILENT_LOGGER: Logger = Object.freeze({
-  debug() {},
-  info() {},
-  warn() {},
-  error() {},
-});
-
 function jsonLine(
   line: { level: LogLevel; atMs: number; message: string; base?: LogData; data?: LogData },
 ): string {
