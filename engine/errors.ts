@@ -156,3 +156,8 @@ export class RejectedError extends EngineError {
     this.reason = options.reason;
   }
 }
+
+/** The first line of an error's message (or of `String(value)` for a non-Error), for one log line. */
+export function errorLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
+}

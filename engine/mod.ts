@@ -33,7 +33,7 @@ export type {
 
 // The status page (routes/): its ports, the neutral errors, secrets and the one formatter.
 export type { Clock, LoginAttemptStore, SessionStore, WebSession } from "./ports.ts";
-export { ConfigError } from "./errors.ts";
+export { ConfigError, errorLine } from "./errors.ts";
 export { Secret } from "./secret.ts";
 export type { Logger } from "./log.ts";
 export { parseUnits } from "./core/money.ts";

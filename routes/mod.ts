@@ -23,6 +23,7 @@ import { NONCE, secureHeaders } from "hono/secure-headers";
 import {
   type Clock,
   ConfigError,
+  errorLine,
   type EventStream,
   type Logger,
   type LoginAttemptStore,
@@ -156,7 +157,7 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
     }
     deps.log?.error("web: request failed", {
       path: c.req.path,
-      error: (error instanceof Error ? error.message : String(error)).split("\n")[0]!,
+      error: errorLine(error),
     });
     return c.text("internal error", 500);
   });

@@ -10,7 +10,7 @@
  */
 
 import { acquireInstanceLock, KvStore } from "../adapters/kv_store.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorLine } from "../errors.ts";
 import { type CtlCommand, parseCtlConfig } from "../config.ts";
 import {
   type BotStatus,
@@ -96,7 +96,7 @@ export async function runCtlCommand(args: readonly string[], io: CtlIo): Promise
       lock = await acquireInstanceLock(lockBase);
     } catch (error) {
       if (!(error instanceof ConfigError)) {
-        io.stderr(`ctl: cannot use ${kvPath}: ${firstLine(error)}\n`);
+        io.stderr(`ctl: cannot use ${kvPath}: ${errorLine(error)}\n`);
         return 1;
       }
     }
@@ -147,7 +147,7 @@ export async function runCtlCommand(args: readonly string[], io: CtlIo): Promise
       lock.release();
     }
   } catch (error) {
-    io.stderr(`ctl: ${firstLine(error)}\n`);
+    io.stderr(`ctl: ${errorLine(error)}\n`);
     return 1;
   }
 }
@@ -276,8 +276,4 @@ function stopText(r: StopReport): string {
     ? ""
     : `, sold ${r.sold.volume} for ${group(r.sold.funds)} KRW (${r.sold.state})`;
   return `${r.market}: ${cancelled}${sold}`;
-}
-
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
 }

@@ -22,7 +22,7 @@ import { Bot, type Context } from "grammy/web";
 import type { ChatStore, Clock, PendingConfirmation } from "../ports.ts";
 import type { Logger } from "../log.ts";
 import type { Secret } from "../secret.ts";
-import { NoRunRecordError, type Operator, type OperatorCommand } from "../mod.ts";
+import { errorLine, NoRunRecordError, type Operator, type OperatorCommand } from "../mod.ts";
 import { type AccessPolicy, classifyUpdate, type IgnoreReason, type Verdict } from "./access.ts";
 import { type Language, type Messages, messagesOf } from "./messages.ts";
 import {
@@ -109,10 +109,6 @@ function maskId(id: number | null): string {
   return `${"*".repeat(Math.max(0, text.length - 4))}${text.slice(-4)}`;
 }
 
-function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
-}
-
 /** A whole number from `args[0]` within [1, max], `fallback` when absent, null when bad. */
 function countArg(args: readonly string[], fallback: number, max: number): number | null {
   if (args.length === 0) return fallback;
@@ -158,7 +154,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
     try {
       await bot.api.sendMessage(chatId, text, extra);
     } catch (error) {
-      log.warn("telegram: reply not sent", { error: firstLine(error) });
+      log.warn("telegram: reply not sent", { error: errorLine(error) });
     }
   }
 
@@ -167,8 +163,8 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
       return outcomeText(await operator.execute(`telegram:${userId}`, command), t);
     } catch (error) {
       if (error instanceof NoRunRecordError) return t.noRunRecord;
-      log.error("telegram: command failed", { error: firstLine(error) });
-      return t.failed(firstLine(error));
+      log.error("telegram: command failed", { error: errorLine(error) });
+      return t.failed(errorLine(error));
     }
   }
 
@@ -239,8 +235,8 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
       } catch (error) {
         if (error instanceof NoRunRecordError) text = t.noRunRecord;
         else {
-          log.error("telegram: read failed", { command: v.name, error: firstLine(error) });
-          text = t.failed(firstLine(error));
+          log.error("telegram: read failed", { command: v.name, error: errorLine(error) });
+          text = t.failed(errorLine(error));
         }
       }
       return await send(v.chatId, text);
@@ -293,7 +289,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
     try {
       await bot.api.answerCallbackQuery(queryId, { text });
     } catch (error) {
-      log.warn("telegram: button answer not sent", { error: firstLine(error) });
+      log.warn("telegram: button answer not sent", { error: errorLine(error) });
     }
   }
 
@@ -307,7 +303,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
         reply_markup: { inline_keyboard: [] },
       });
     } catch (error) {
-      log.warn("telegram: message not edited", { error: firstLine(error) });
+      log.warn("telegram: message not edited", { error: errorLine(error) });
     }
   }
 
@@ -325,7 +321,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
 
   bot.use((ctx: Context) => handle(ctx.update));
   bot.catch((error) => {
-    log.error("telegram: update failed", { error: firstLine(error.error) });
+    log.error("telegram: update failed", { error: errorLine(error.error) });
   });
 
   return {
@@ -334,7 +330,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
       if (signal.aborted) return;
       const stop = () => {
         bot.stop().catch((error) => {
-          log.warn("telegram: polling did not stop cleanly", { error: firstLine(error) });
+          log.warn("telegram: polling did not stop cleanly", { error: errorLine(error) });
         });
       };
       signal.addEventListener("abort", stop, { once: true });

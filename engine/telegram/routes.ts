@@ -14,7 +14,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { webhookCallback } from "grammy/web";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorLine } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { Secret } from "../secret.ts";
 import type { TelegramBot } from "./bot.ts";
@@ -62,7 +62,7 @@ export function createTelegramRoutes(telegram: TelegramBot, options: WebhookOpti
       } catch (error) {
         const bad = error instanceof SyntaxError;
         options.log.warn("telegram: webhook request failed", {
-          error: (error instanceof Error ? error.message : String(error)).split("\n")[0]!,
+          error: errorLine(error),
         });
         return c.body(null, bad ? 400 : 500);
       }
