@@ -27,10 +27,6 @@ export interface TextReportInput {
   readonly source: string;
 }
 
-function pct(value: number): string {
-  return formatPct(value);
-}
-
 function drawdown(value: number): string {
   return formatPct(-value);
 }
@@ -66,8 +62,8 @@ export function renderTextReport(input: TextReportInput): string {
   );
   lines.push("");
   row("", "strategy", "buy & hold");
-  row("total return", pct(m.totalReturnPct), pct(m.buyHoldReturnPct));
-  row("CAGR", pct(m.cagrPct), pct(m.buyHoldCagrPct));
+  row("total return", formatPct(m.totalReturnPct), formatPct(m.buyHoldReturnPct));
+  row("CAGR", formatPct(m.cagrPct), formatPct(m.buyHoldCagrPct));
   row("max drawdown", drawdown(m.maxDrawdownPct), drawdown(m.buyHoldMaxDrawdownPct));
   row(
     "final equity (KRW)",
@@ -86,8 +82,8 @@ export function renderTextReport(input: TextReportInput): string {
   const verdict = m.totalReturnPct >= m.buyHoldReturnPct ? "beat" : "did NOT beat";
   lines.push("");
   lines.push(
-    `  The strategy ${verdict} buy-and-hold over the period (${pct(m.totalReturnPct)} vs ${
-      pct(m.buyHoldReturnPct)
+    `  The strategy ${verdict} buy-and-hold over the period (${formatPct(m.totalReturnPct)} vs ${
+      formatPct(m.buyHoldReturnPct)
     }).`,
   );
   lines.push("");
@@ -98,9 +94,11 @@ export function renderTextReport(input: TextReportInput): string {
   );
   for (const y of years) {
     lines.push(
-      `  ${(String(y.year) + (y.partial ? "*" : "")).padEnd(8)}${pct(y.returnPct).padStart(12)}${
-        pct(y.buyHoldReturnPct).padStart(12)
-      }${drawdown(y.maxDrawdownPct).padStart(10)}${String(y.trades).padStart(8)}`,
+      `  ${(String(y.year) + (y.partial ? "*" : "")).padEnd(8)}${
+        formatPct(y.returnPct).padStart(12)
+      }${formatPct(y.buyHoldReturnPct).padStart(12)}${drawdown(y.maxDrawdownPct).padStart(10)}${
+        String(y.trades).padStart(8)
+      }`,
     );
   }
   if (years.some((y) => y.partial)) lines.push("  * part of the year only");
@@ -112,7 +110,7 @@ export function renderTextReport(input: TextReportInput): string {
         `  ${formatDate(t.entryMs)} → ${formatDate(t.exitMs)}  ${
           formatPrice(t.entryPrice, { atMs: t.entryMs }).padStart(12)
         } → ${formatPrice(t.exitPrice, { atMs: t.exitMs }).padStart(12)}  ${
-          pct(t.returnPct).padStart(8)
+          formatPct(t.returnPct).padStart(8)
         }  ${t.exit.replace("_", " ")}`,
       );
     }
