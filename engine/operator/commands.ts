@@ -303,8 +303,8 @@ export async function setParam(
   return await gateOf(store).exclusive(async () => {
     const { name } = options;
     for (let attempt = 0; attempt < 5; attempt++) {
-      const settings = await settingsOf(store, options.run);
       const params = await store.getParams();
+      const settings = settingsOf(options.run, params);
       let value: number | null = null;
       if (options.value !== null) {
         const parsed = parseRuntimeParam(name, options.value, {

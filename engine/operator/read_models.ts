@@ -13,7 +13,13 @@ import { upbitDayStartMs } from "../core/candle.ts";
 import { jsonMoney } from "../core/format.ts";
 import { formatUnits, parseUnits, SCALE, type Units, unitsFromNumber } from "../core/money.ts";
 import { committedKrw } from "../core/portfolio.ts";
-import { applyParams, paramValue, RISK_PARAMS, STRATEGY_PARAMS } from "../core/params.ts";
+import {
+  applyParams,
+  paramValue,
+  RISK_PARAMS,
+  STRATEGY_PARAMS,
+  type TunableSettings,
+} from "../core/params.ts";
 import { trailingStopPx } from "../core/risk.ts";
 import type {
   CommandRecord,
@@ -22,6 +28,7 @@ import type {
   RunRecord,
   Store,
   StoredFill,
+  StoredParams,
 } from "../ports.ts";
 import { LIVE_INTENT_STATES } from "../ports.ts";
 import { levelsOf } from "../trader.ts";
@@ -168,19 +175,22 @@ export interface ParamsView {
   readonly history: readonly ParamChange[];
 }
 
-/** The run's start-up settings with the stored overrides applied. */
-export async function settingsOf(
-  store: Store,
-  run: RunRecord,
-): Promise<ReturnType<typeof applyParams> & { readonly version: number }> {
-  const params = await store.getParams();
-  const tuned = applyParams({
+/** The run's start-up settings (before any override). */
+function startupOf(run: RunRecord): TunableSettings {
+  return {
     rules: run.rules,
     budgetPct: run.budgetPct,
     staleAfterMs: run.staleAfterMs,
     strategyParams: run.strategyParams,
-  }, params.values);
-  return { ...tuned, version: params.version };
+  };
+}
+
+/** The run's start-up settings with the overrides of `params` applied. */
+export function settingsOf(
+  run: RunRecord,
+  params: StoredParams,
+): TunableSettings & { readonly version: number } {
+  return { ...applyParams(startupOf(run), params.values), version: params.version };
 }
 
 /** The status of the bot `run` describes (read-only). */
@@ -190,13 +200,14 @@ export async function botStatus(
   options: { readonly nowMs: number; readonly running: boolean },
 ): Promise<BotStatus> {
   const { nowMs } = options;
-  const [control, settings, intents, view, guard] = await Promise.all([
+  const [control, params, intents, view, guard] = await Promise.all([
     store.getControl(),
-    settingsOf(store, run),
+    store.getParams(),
     store.listIntents(LIVE_INTENT_STATES),
     store.accountView(),
     store.getAccountGuard(),
   ]);
+  const settings = settingsOf(run, params);
   const dayStartMs = upbitDayStartMs(nowMs);
   const markets: MarketStatus[] = [];
   for (const t of run.traders) {
@@ -468,12 +479,7 @@ export function auditLog(
 /** The run-time parameters: start-up values, overrides in force, and the history. */
 export async function paramsView(store: Store, run: RunRecord): Promise<ParamsView> {
   const [params, history] = await Promise.all([store.getParams(), store.listParamHistory()]);
-  const startup = {
-    rules: run.rules,
-    budgetPct: run.budgetPct,
-    staleAfterMs: run.staleAfterMs,
-    strategyParams: run.strategyParams,
-  };
+  const startup = startupOf(run);
   const inForce = applyParams(startup, params.values);
   const names = [
     ...RISK_PARAMS,
