@@ -37,11 +37,26 @@ export interface WebWorld {
   csrfOf(cookie: string): Promise<string>;
   /** Posts a form as the page does (same origin, the cookie). */
   postForm(path: string, fields: Record<string, string>, cookie?: string): Promise<Response>;
+  /** Posts JSON as the page's script does (same origin, the cookie, the CSRF header). */
+  postJson(path: string, body: unknown, cookie: string, token: string): Promise<Response>;
   /** The page's origin (with `serve`, the real server's). */
   readonly origin: string;
   /** Closes the KV and starts a new app over the same file (a process restart). */
   restart(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Runs `fn` in a fresh world (built with `options`), closing it afterwards. */
+export async function withWorld(
+  fn: (w: WebWorld) => Promise<void>,
+  options: Parameters<typeof webWorld>[0] = {},
+): Promise<void> {
+  const w = await webWorld(options);
+  try {
+    await fn(w);
+  } finally {
+    await w.close();
+  }
 }
 
 /**
@@ -141,6 +156,13 @@ export async function webWorld(
         },
         body: new URLSearchParams(fields).toString(),
         redirect: "manual",
+      });
+    },
+    async postJson(p, body, cookie, token) {
+      return await world.request(p, {
+        method: "POST",
+        headers: { cookie, origin, "content-type": "application/json", "x-csrf-token": token },
+        body: JSON.stringify(body),
       });
     },
     async restart() {

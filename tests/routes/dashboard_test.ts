@@ -9,16 +9,7 @@ import assert from "node:assert/strict";
 import { stateOf } from "../../islands/LiveStatus.tsx";
 import { budgetUsedPct, type DashboardData } from "../../routes/dashboard_page.tsx";
 import { loadStaticAssets } from "../../routes/mod.ts";
-import { ORIGIN, PASSWORD, type WebWorld, webWorld } from "./_web_world.ts";
-
-async function withWorld(fn: (w: WebWorld) => Promise<void>): Promise<void> {
-  const w = await webWorld();
-  try {
-    await fn(w);
-  } finally {
-    await w.close();
-  }
-}
+import { PASSWORD, withWorld } from "./_web_world.ts";
 
 /** The page's text without tags (entities of `&` decoded). */
 function textOf(html: string): string {
@@ -104,16 +95,7 @@ Deno.test("the emergency stop halts through the JSON API with a confirmation", a
   await withWorld(async (w) => {
     const cookie = await w.login();
     const token = await w.csrfOf(cookie);
-    const res = await w.request("/api/control", {
-      method: "POST",
-      headers: {
-        cookie,
-        origin: ORIGIN,
-        "content-type": "application/json",
-        "x-csrf-token": token,
-      },
-      body: JSON.stringify({ kind: "stop", confirmed: true }),
-    });
+    const res = await w.postJson("/api/control", { kind: "stop", confirmed: true }, cookie, token);
     assert.equal(res.status, 200);
     const body = await res.json();
     assert.equal(body.result, "done");

@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { SESSION_TTL_MS } from "../../routes/mod.ts";
-import { ORIGIN, type WebWorld, webWorld } from "./_web_world.ts";
+import { type WebWorld, webWorld } from "./_web_world.ts";
 
 interface Sse {
   readonly id: string;
@@ -59,11 +59,7 @@ async function readSse(
 }
 
 async function pause(w: WebWorld, cookie: string, token: string, kind = "pause") {
-  const res = await w.request("/api/control", {
-    method: "POST",
-    headers: { cookie, origin: ORIGIN, "content-type": "application/json", "x-csrf-token": token },
-    body: JSON.stringify({ kind, confirmed: true }),
-  });
+  const res = await w.postJson("/api/control", { kind, confirmed: true }, cookie, token);
   assert.equal(res.status, 200);
 }
 

@@ -17,19 +17,7 @@ import {
 } from "../../routes/mod.ts";
 import { equalSecret } from "../../routes/session.ts";
 import { RecordingNotifier, StepClock } from "../engine/_trader_fixtures.ts";
-import { CLIENT, ORIGIN, PASSWORD, type WebWorld, webWorld } from "./_web_world.ts";
-
-async function withWorld(
-  fn: (w: WebWorld) => Promise<void>,
-  options: { origin?: string } = {},
-): Promise<void> {
-  const w = await webWorld(options);
-  try {
-    await fn(w);
-  } finally {
-    await w.close();
-  }
-}
+import { CLIENT, ORIGIN, PASSWORD, type WebWorld, withWorld } from "./_web_world.ts";
 
 /** Every control route with a valid body of its kind (form or JSON). */
 function controlPosts(cookie: string | undefined, token: string | undefined, origin = ORIGIN) {
@@ -348,28 +336,10 @@ Deno.test("wrong methods and unknown controls do nothing", async () => {
     assert.equal(put.status, 404);
     const unknown = await w.postForm("/control/sell", { _csrf: token, confirm: "yes" }, cookie);
     assert.equal(unknown.status, 404);
-    const bad = await w.request("/api/control", {
-      method: "POST",
-      headers: {
-        cookie,
-        origin: ORIGIN,
-        "content-type": "application/json",
-        "x-csrf-token": token,
-      },
-      body: JSON.stringify({ kind: "sell", confirmed: true }),
-    });
+    const bad = await w.postJson("/api/control", { kind: "sell", confirmed: true }, cookie, token);
     assert.equal(bad.status, 400);
     assert.match(await bad.text(), /^kind: /);
-    const unconfirmed = await w.request("/api/control", {
-      method: "POST",
-      headers: {
-        cookie,
-        origin: ORIGIN,
-        "content-type": "application/json",
-        "x-csrf-token": token,
-      },
-      body: JSON.stringify({ kind: "stop" }),
-    });
+    const unconfirmed = await w.postJson("/api/control", { kind: "stop" }, cookie, token);
     assert.equal(unconfirmed.status, 400);
     assert.match(await unconfirmed.text(), /^confirmed: /);
     assert.equal(await paused(w), false);
