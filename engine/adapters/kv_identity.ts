@@ -15,7 +15,7 @@ import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import type { HoldingsPolicy, TradingMode } from "../config.ts";
 import { formatUnits, type Units } from "../core/money.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, errorLine } from "../errors.ts";
 import * as keys from "../kv_keys.ts";
 import type { ExchangeOrder } from "../ports.ts";
 import { parseStored } from "./kv_stored.ts";
@@ -204,7 +204,7 @@ export async function openStoreFile(path: string): Promise<Deno.Kv> {
   try {
     return await Deno.openKv(path);
   } catch (error) {
-    const reason = (error instanceof Error ? error.message : String(error)).split("\n")[0];
+    const reason = errorLine(error);
     throw new StartRefusal(
       `store ${path}: damaged or not a Deno KV file (${reason}); nothing was traded ` +
         "(restore it from a backup, or move it away)",

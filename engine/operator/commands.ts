@@ -22,6 +22,7 @@ import type { Account, Clock, Exchange, Notifier, RunRecord, Store } from "../po
 import { LIVE_INTENT_STATES } from "../ports.ts";
 import { describeSubmitDenial, orderManagerConfigOf, type TraderConfig } from "../trader.ts";
 import { gateOf } from "../order_gate.ts";
+import { errorLine } from "../errors.ts";
 import { parseRuntimeParam } from "../config.ts";
 import { settingsOf } from "./read_models.ts";
 
@@ -99,7 +100,7 @@ export async function resume(
       try {
         await deps.checkState();
       } catch (error) {
-        return { result: "refused", detail: `safety check failed: ${firstLine(error)}` };
+        return { result: "refused", detail: `safety check failed: ${errorLine(error)}` };
       }
     } else {
       checks = "orders and balances are reconciled when the bot starts";
@@ -234,7 +235,7 @@ async function stopMarket(
         if (res.ok) cancelled.push(order.uuid);
         else errors.push(`cancel ${order.uuid}: ${res.error.name}`);
       } catch (error) {
-        errors.push(`cancel ${order.uuid}: ${firstLine(error)}`);
+        errors.push(`cancel ${order.uuid}: ${errorLine(error)}`);
       }
     }
     // Read the cancels (and whatever filled before them) into the ledger.
@@ -243,7 +244,7 @@ async function stopMarket(
       await driveIntent(om, ctx.omConfig, intent, { send: false, waitForFills: false });
     }
   } catch (error) {
-    errors.push(`cancel: ${firstLine(error)}`);
+    errors.push(`cancel: ${errorLine(error)}`);
   }
   let sold: StopReport["sold"] = null;
   const ledger = await store.getLedger(market);
@@ -279,7 +280,7 @@ async function stopMarket(
         if (intent.state !== "FILLED") errors.push(`sell: order ${intent.state.toLowerCase()}`);
       }
     } catch (error) {
-      errors.push(`sell: ${firstLine(error)}`);
+      errors.push(`sell: ${errorLine(error)}`);
     }
   }
   return { market, cancelled, sold, errors };
@@ -331,9 +332,4 @@ export async function setParam(
     }
     return { result: "failed", detail: `${name}: the parameters kept changing; try again` };
   });
-}
-
-/** The first line of an error's message. */
-export function firstLine(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).split("\n")[0]!;
 }

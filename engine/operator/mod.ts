@@ -28,7 +28,8 @@ import type {
   Store,
 } from "../ports.ts";
 import type { TraderConfig } from "../trader.ts";
-import { emergencyStop, firstLine, pause, resume, setParam, type StopReport } from "./commands.ts";
+import { emergencyStop, pause, resume, setParam, type StopReport } from "./commands.ts";
+import { errorLine } from "../errors.ts";
 import {
   auditLog,
   type BotStatus,
@@ -231,7 +232,7 @@ export function createOperator(deps: OperatorDeps): Operator {
           end = await perform(who.data, parsed.data);
         } catch (error) {
           if (error instanceof NoRunRecordError) throw error;
-          end = { result: "failed", detail: firstLine(error), reports: [] };
+          end = { result: "failed", detail: errorLine(error), reports: [] };
         }
       }
       const record: CommandRecord = {
