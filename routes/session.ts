@@ -34,7 +34,7 @@ export interface SessionCookie {
 }
 
 /** The header a JSON post carries its CSRF token in. */
-export const CSRF_HEADER = "x-csrf-token";
+const CSRF_HEADER = "x-csrf-token";
 /** The form field a form post carries its CSRF token in. */
 export const CSRF_FIELD = "_csrf";
 
@@ -68,7 +68,7 @@ export function newSessionId(): string {
 }
 
 /** SHA-256 of `text`, hex. */
-export async function sha256Hex(text: string): Promise<string> {
+async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

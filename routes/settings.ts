@@ -17,7 +17,7 @@ import { err, ok, type Result, Secret } from "../engine/mod.ts";
 import { MIN_PASSWORD_LENGTH } from "./mod.ts";
 
 /** Every variable this module reads. */
-export const WEB_ENV = [
+const WEB_ENV = [
   "HTTP_PORT",
   "HTTP_HOSTNAME",
   "WEB_PASSWORD",

@@ -44,7 +44,7 @@ export function controlFilePath(lockBase: string): string {
 }
 
 /** A fresh random token (hex of 32 bytes). */
-export function newControlToken(): string {
+function newControlToken(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -53,7 +53,7 @@ export function newControlToken(): string {
  * The control routes: `POST /command` (an operator command, validated by the operator),
  * `GET /status`, `GET /params`, `GET /audit?limit=N`.
  */
-export function createControlRoutes(token: string, handlers: ControlHandlers): Hono {
+function createControlRoutes(token: string, handlers: ControlHandlers): Hono {
   const app = new Hono();
   app.use("*", async (c, next) => {
     const given = /^Bearer ([0-9a-f]{64})$/.exec(c.req.header("authorization") ?? "")?.[1];

@@ -37,7 +37,7 @@ export interface CtlIo {
 }
 
 /** `--help` of ctl. */
-export const CTL_USAGE = `Usage: deno task ctl <command> [--kv PATH]
+const CTL_USAGE = `Usage: deno task ctl <command> [--kv PATH]
 
 Operates the bot whose state is in DENO_KV_PATH (default ./data/bot.kv; --kv overrides).
 A running bot is reached through its local control channel (127.0.0.1, token in

@@ -590,7 +590,7 @@ function strategyParamsOf(config: BotConfig): Record<string, number> {
 }
 
 /** The trader's config for one market. */
-export function traderConfigOf(config: BotConfig, market: string): TraderConfig {
+function traderConfigOf(config: BotConfig, market: string): TraderConfig {
   // The loop's state is keyed by bot id: one id per market when several are traded.
   const coin = (market.split("-")[1] ?? market).toLowerCase();
   return {
@@ -834,7 +834,7 @@ The start prints the values that override; \`ctl params\` lists them with their 
 `;
 
 /** `--help` of each trading mode. */
-export const RUN_USAGE: Readonly<Record<TradingMode, string>> = {
+const RUN_USAGE: Readonly<Record<TradingMode, string>> = {
   paper: `Usage: deno task paper [options]
 
 Paper trading on real Upbit market data (public endpoints, no keys): orders are simulated by

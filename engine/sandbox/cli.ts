@@ -93,7 +93,7 @@ const ACCOUNTS_FILE = z.object({
 });
 
 /** Reads and validates an `--accounts` file; throws `RangeError` with a one-line message. */
-export async function readAccountsFile(path: string): Promise<z.infer<typeof ACCOUNTS_FILE>> {
+async function readAccountsFile(path: string): Promise<z.infer<typeof ACCOUNTS_FILE>> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -161,7 +161,7 @@ function isCalendarDate(text: string): boolean {
 }
 
 /** Parses `args`; throws `RangeError` with a one-line message on bad input. */
-export function parseCliArgs(args: readonly string[]): CliArgs {
+function parseCliArgs(args: readonly string[]): CliArgs {
   let port = 7770;
   let speed = 1;
   let seed = 1;

@@ -81,7 +81,7 @@ function int(value: unknown): number | undefined {
 }
 
 /** `/cmd@bot args` → name and args; text that is no command has the empty name. */
-export function parseCommand(
+function parseCommand(
   text: string,
 ): { readonly name: string; readonly bot: string | null; readonly args: readonly string[] } {
   const m = COMMAND.exec(text.trim());
