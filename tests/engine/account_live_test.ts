@@ -221,6 +221,32 @@ async function runLive(
   }
 }
 
+/**
+ * Runs `live` on a fresh sandbox into a temporary store named `kvName` (as `runLive`), asserts it
+ * exited 0, then hands the run and its store to `check`; cleans everything up afterwards.
+ */
+async function withLiveRun(
+  options: { readonly kvName: string; readonly replayMs: number; readonly args: readonly string[] },
+  check: (run: Run, store: KvStore) => Promise<void>,
+): Promise<void> {
+  const sandbox = await sandboxNow();
+  const dir = await Deno.makeTempDir();
+  try {
+    const kvPath = `${dir}/${options.kvName}`;
+    const run = await runLive(sandbox, { kvPath, replayMs: options.replayMs, args: options.args });
+    assert.equal(run.code, 0, run.output.slice(-2000));
+    const kv = await Deno.openKv(kvPath);
+    try {
+      await check(run, new KvStore(kv));
+    } finally {
+      kv.close();
+    }
+  } finally {
+    await sandbox.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 /** The status's per-market P&L adds up to the account's, and the account stays under the cap. */
 function assertStatusAddsUp(json: string): BotStatusJson {
   const s = JSON.parse(json) as BotStatusJson;
@@ -246,82 +272,68 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const sandbox = await sandboxNow();
-    const dir = await Deno.makeTempDir();
-    try {
-      const kvPath = `${dir}/live.kv`;
-      const run = await runLive(sandbox, {
-        kvPath,
-        replayMs: 12 * HOUR_MS,
-        args: [...TRADE_OFTEN, "--account-daily-loss", "0"],
-      });
-      assert.equal(run.code, 0, run.output.slice(-2000));
+    await withLiveRun({
+      kvName: "live.kv",
+      replayMs: 12 * HOUR_MS,
+      args: [...TRADE_OFTEN, "--account-daily-loss", "0"],
+    }, async (run, store) => {
       assert.ok(run.replayedMs >= 12 * HOUR_MS);
-      const kv = await Deno.openKv(kvPath);
-      try {
-        const store = new KvStore(kv);
-        const view = await store.accountView();
-        const fills = await store.listFills();
-        const buys = fills.filter((f) => f.side === "bid");
-        const marketsTraded = new Set(buys.map((f) => f.market));
-        const refusals = (await Promise.all(MARKETS.map((m) => store.listSignals(m)))).flat()
-          .filter((s) => /not entered: the account commits/.test(s.reason));
-        // deno-lint-ignore no-console -- the measured figure, for the report
-        console.log(
-          `account live run: ${(run.replayedMs / HOUR_MS).toFixed(1)} h replayed, ${run.samples} ` +
-            `samples, max committed ${formatUnits(run.maxCommitted)} KRW (cap ${CAP_KRW}), ` +
-            `${buys.length} buy fills on ${marketsTraded.size} markets, ${refusals.length} ` +
-            `entries refused by the cap; committed at stop ${formatUnits(committedKrw(view))}`,
-        );
-        const why = new Map<string, number>();
-        for (const m of MARKETS) {
-          for (const sg of await store.listSignals(m)) {
-            const k = sg.reason.replace(/^.*?; /, "").replace(/[\d.,]+/g, "N").slice(0, 70);
-            why.set(k, (why.get(k) ?? 0) + 1);
-          }
+      const view = await store.accountView();
+      const fills = await store.listFills();
+      const buys = fills.filter((f) => f.side === "bid");
+      const marketsTraded = new Set(buys.map((f) => f.market));
+      const refusals = (await Promise.all(MARKETS.map((m) => store.listSignals(m)))).flat()
+        .filter((s) => /not entered: the account commits/.test(s.reason));
+      // deno-lint-ignore no-console -- the measured figure, for the report
+      console.log(
+        `account live run: ${(run.replayedMs / HOUR_MS).toFixed(1)} h replayed, ${run.samples} ` +
+          `samples, max committed ${formatUnits(run.maxCommitted)} KRW (cap ${CAP_KRW}), ` +
+          `${buys.length} buy fills on ${marketsTraded.size} markets, ${refusals.length} ` +
+          `entries refused by the cap; committed at stop ${formatUnits(committedKrw(view))}`,
+      );
+      const why = new Map<string, number>();
+      for (const m of MARKETS) {
+        for (const sg of await store.listSignals(m)) {
+          const k = sg.reason.replace(/^.*?; /, "").replace(/[\d.,]+/g, "N").slice(0, 70);
+          why.set(k, (why.get(k) ?? 0) + 1);
         }
-        // deno-lint-ignore no-console -- the measured figure, for the report
-        console.log(`signal outcomes: ${JSON.stringify(Object.fromEntries(why))}`);
-        // It traded, on every market, and the cap bound more than once.
-        assert.ok(buys.length >= 20, `only ${buys.length} buys`);
-        assert.equal(marketsTraded.size, 5);
-        assert.ok(refusals.length > 0, "the cap never had to refuse an entry");
-        assert.ok(run.samples > 1_000);
-        // `ctl status` asked of the running bot: per-market P&L adds up to the account's.
-        const mid = assertStatusAddsUp(run.midStatus.json);
-        assert.match(run.midStatus.text, /committed [\d,.]+ of the 100,000 KRW/);
-        assert.match(run.midStatus.text, /P&L \(realized \+ unrealized, all markets\)/);
-        // deno-lint-ignore no-console -- the measured figure, for the report
-        console.log(
-          `ctl status halfway: account P&L ${mid.account.pnl} KRW = sum of ${
-            mid.markets.map((m) => `${m.market} ${m.pnl}`).join(" + ")
-          }; realized ${mid.account.realizedPnl}; committed ${mid.account.committedKrw}`,
-        );
-        // deno-lint-ignore no-console -- the measured figure, for the report
-        console.log(
-          `ctl status --json in a loop: ${run.statusSamples} samples, max committed ${
-            formatUnits(run.maxStatusCommitted)
-          } KRW (cap ${CAP_KRW})`,
-        );
-        // The user's view never counts a won twice: at most the cap at every ask.
-        assert.ok(run.statusSamples > 100, `${run.statusSamples}`);
-        assert.ok(
-          run.maxStatusCommitted <= BigInt(CAP_KRW) * SCALE,
-          formatUnits(run.maxStatusCommitted),
-        );
-        // THE figure: never over the one cap, measured at the exchange.
-        assert.ok(run.maxCommitted <= BigInt(CAP_KRW) * SCALE, formatUnits(run.maxCommitted));
-        assert.ok(run.maxCommitted > 60_000n * SCALE, "the run never came near the cap");
-        // After the stop, no reservation is left and the books hold no more than the cap.
-        assert.equal(view.reservations.length, 0);
-        assert.ok(committedKrw(view) <= BigInt(CAP_KRW) * SCALE);
-      } finally {
-        kv.close();
       }
-    } finally {
-      await sandbox.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+      // deno-lint-ignore no-console -- the measured figure, for the report
+      console.log(`signal outcomes: ${JSON.stringify(Object.fromEntries(why))}`);
+      // It traded, on every market, and the cap bound more than once.
+      assert.ok(buys.length >= 20, `only ${buys.length} buys`);
+      assert.equal(marketsTraded.size, 5);
+      assert.ok(refusals.length > 0, "the cap never had to refuse an entry");
+      assert.ok(run.samples > 1_000);
+      // `ctl status` asked of the running bot: per-market P&L adds up to the account's.
+      const mid = assertStatusAddsUp(run.midStatus.json);
+      assert.match(run.midStatus.text, /committed [\d,.]+ of the 100,000 KRW/);
+      assert.match(run.midStatus.text, /P&L \(realized \+ unrealized, all markets\)/);
+      // deno-lint-ignore no-console -- the measured figure, for the report
+      console.log(
+        `ctl status halfway: account P&L ${mid.account.pnl} KRW = sum of ${
+          mid.markets.map((m) => `${m.market} ${m.pnl}`).join(" + ")
+        }; realized ${mid.account.realizedPnl}; committed ${mid.account.committedKrw}`,
+      );
+      // deno-lint-ignore no-console -- the measured figure, for the report
+      console.log(
+        `ctl status --json in a loop: ${run.statusSamples} samples, max committed ${
+          formatUnits(run.maxStatusCommitted)
+        } KRW (cap ${CAP_KRW})`,
+      );
+      // The user's view never counts a won twice: at most the cap at every ask.
+      assert.ok(run.statusSamples > 100, `${run.statusSamples}`);
+      assert.ok(
+        run.maxStatusCommitted <= BigInt(CAP_KRW) * SCALE,
+        formatUnits(run.maxStatusCommitted),
+      );
+      // THE figure: never over the one cap, measured at the exchange.
+      assert.ok(run.maxCommitted <= BigInt(CAP_KRW) * SCALE, formatUnits(run.maxCommitted));
+      assert.ok(run.maxCommitted > 60_000n * SCALE, "the run never came near the cap");
+      // After the stop, no reservation is left and the books hold no more than the cap.
+      assert.equal(view.reservations.length, 0);
+      assert.ok(committedKrw(view) <= BigInt(CAP_KRW) * SCALE);
+    });
   },
 });
 
@@ -330,56 +342,42 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const sandbox = await sandboxNow();
-    const dir = await Deno.makeTempDir();
-    try {
-      const kvPath = `${dir}/loss.kv`;
-      const run = await runLive(sandbox, {
-        kvPath,
-        replayMs: 8 * HOUR_MS,
-        // A low limit forces the block within the run: 0.3% of the day's starting equity.
-        args: [...TRADE_OFTEN, "--account-daily-loss", "0.3"],
-      });
-      assert.equal(run.code, 0, run.output.slice(-2000));
-      const kv = await Deno.openKv(kvPath);
-      try {
-        const store = new KvStore(kv);
-        const events = await store.listEvents();
-        const block = events.find((e) =>
-          e.type === "RiskTriggered" && e.rule === "account_daily_loss_limit"
-        );
-        assert.ok(block !== undefined, "the account's loss limit never triggered");
-        const guard = await store.getAccountGuard();
-        assert.equal(guard?.blocked, true);
-        const bids =
-          (await store.listIntents(["NEW", "UNKNOWN", "OPEN", "FILLED", "CANCELLED", "REJECTED"]))
-            .filter((i) => i.side === "bid");
-        const before = bids.filter((i) => i.createdAtMs <= block.atMs);
-        const after = bids.filter((i) => i.createdAtMs > block.atMs);
-        const signals = (await Promise.all(MARKETS.map((m) => store.listSignals(m)))).flat();
-        const refused = signals.filter((s) =>
-          s.atMs > block.atMs && /not entered: the account's daily loss limit/.test(s.reason)
-        );
-        const refusedMarkets = new Set(refused.map((s) => s.market));
-        // deno-lint-ignore no-console -- the measured figure, for the report
-        console.log(
-          `account loss run: limit hit after ${before.length} buys (${
-            ((block.atMs - bids[0]!.createdAtMs) / 60_000).toFixed(0)
-          } market minutes); after it: ${after.length} buys, ${refused.length} buy signals refused on ${refusedMarkets.size} markets`,
-        );
-        assert.ok(before.length > 0);
-        const mid = assertStatusAddsUp(run.midStatus.json);
-        assert.equal(mid.account.dailyLossBlocked, true, "halfway, the account is blocked");
-        assert.match(run.midStatus.text, /account daily loss limit hit: entries blocked/);
-        // No entry on ANY market after the block; buy signals kept coming and were refused.
-        assert.equal(after.length, 0, after.map((i) => i.id).join(", "));
-        assert.ok(refusedMarkets.size >= 3, [...refusedMarkets].join(","));
-      } finally {
-        kv.close();
-      }
-    } finally {
-      await sandbox.close();
-      await Deno.remove(dir, { recursive: true });
-    }
+    await withLiveRun({
+      kvName: "loss.kv",
+      replayMs: 8 * HOUR_MS,
+      // A low limit forces the block within the run: 0.3% of the day's starting equity.
+      args: [...TRADE_OFTEN, "--account-daily-loss", "0.3"],
+    }, async (run, store) => {
+      const events = await store.listEvents();
+      const block = events.find((e) =>
+        e.type === "RiskTriggered" && e.rule === "account_daily_loss_limit"
+      );
+      assert.ok(block !== undefined, "the account's loss limit never triggered");
+      const guard = await store.getAccountGuard();
+      assert.equal(guard?.blocked, true);
+      const bids =
+        (await store.listIntents(["NEW", "UNKNOWN", "OPEN", "FILLED", "CANCELLED", "REJECTED"]))
+          .filter((i) => i.side === "bid");
+      const before = bids.filter((i) => i.createdAtMs <= block.atMs);
+      const after = bids.filter((i) => i.createdAtMs > block.atMs);
+      const signals = (await Promise.all(MARKETS.map((m) => store.listSignals(m)))).flat();
+      const refused = signals.filter((s) =>
+        s.atMs > block.atMs && /not entered: the account's daily loss limit/.test(s.reason)
+      );
+      const refusedMarkets = new Set(refused.map((s) => s.market));
+      // deno-lint-ignore no-console -- the measured figure, for the report
+      console.log(
+        `account loss run: limit hit after ${before.length} buys (${
+          ((block.atMs - bids[0]!.createdAtMs) / 60_000).toFixed(0)
+        } market minutes); after it: ${after.length} buys, ${refused.length} buy signals refused on ${refusedMarkets.size} markets`,
+      );
+      assert.ok(before.length > 0);
+      const mid = assertStatusAddsUp(run.midStatus.json);
+      assert.equal(mid.account.dailyLossBlocked, true, "halfway, the account is blocked");
+      assert.match(run.midStatus.text, /account daily loss limit hit: entries blocked/);
+      // No entry on ANY market after the block; buy signals kept coming and were refused.
+      assert.equal(after.length, 0, after.map((i) => i.id).join(", "));
+      assert.ok(refusedMarkets.size >= 3, [...refusedMarkets].join(","));
+    });
   },
 });
