@@ -1,5 +1,6 @@
 /**
- * The operator's commands: pause, resume, emergency stop and run-time parameter changes. Each
+ * The operator's commands: pause, resume, emergency stop, selling one market's position and
+ * run-time parameter changes. Each
  * runs under the order gate (`exclusive`: it waits for the order in flight and no order handling
  * starts until it is done), so an emergency stop never meets a submit halfway and, once it has
  * committed the halt, every later submit is refused (`halted`).
@@ -174,7 +175,7 @@ export async function emergencyStop(
             botId: t.botId,
             sell: options.sell,
             omConfig: omConfigOf(options.run, t.market, options.traders),
-            atMs,
+            signalId: `emergency@${atMs}`,
           }),
         );
       }
@@ -218,7 +219,8 @@ async function stopMarket(
     readonly botId: string;
     readonly sell: boolean;
     readonly omConfig: OrderManagerConfig;
-    readonly atMs: number;
+    /** The sale's signal id (one intent per id). */
+    readonly signalId: string;
   },
 ): Promise<StopReport> {
   const { store, exchange } = om;
@@ -257,7 +259,7 @@ async function stopMarket(
       const res = await submitOrder(om, ctx.omConfig, {
         kind: "market_sell",
         market,
-        signalId: `emergency@${ctx.atMs}`,
+        signalId: ctx.signalId,
         volume: ledger.qty,
         referencePrice: price,
       }, { emergency: true });
@@ -284,6 +286,59 @@ async function stopMarket(
     }
   }
   return { market, cancelled, sold, errors };
+}
+
+/**
+ * Sells one market's position at market: waits for the order in flight, cancels our open orders
+ * there, reads what filled, then sells what the ledger holds (allowed while paused, halted or in
+ * safe mode: it only closes). Trading goes on: the strategy may enter again on its next buy
+ * signal (pause first to prevent that). Refused for a market the bot does not trade, with no
+ * bot running (selling needs its exchange) or with nothing to sell.
+ */
+export async function sellMarket(
+  deps: CommandDeps,
+  options: {
+    readonly run: RunRecord;
+    readonly traders?: readonly TraderConfig[];
+    readonly market: string;
+  },
+): Promise<CommandEnd & { readonly reports: readonly StopReport[] }> {
+  const { store, clock, notifier, exchange } = deps;
+  const { market } = options;
+  const ref = options.run.traders.find((t) => t.market === market);
+  if (ref === undefined) {
+    const traded = options.run.traders.map((t) => t.market).join(", ");
+    return { result: "refused", reports: [], detail: `${market}: not traded (${traded})` };
+  }
+  if (exchange === undefined) {
+    return {
+      result: "refused",
+      reports: [],
+      detail: `${market}: no bot is running; selling needs its exchange (start the bot first)`,
+    };
+  }
+  return await gateOf(store).exclusive(async () => {
+    const atMs = clock.nowMs();
+    const om: OrderManagerDeps = { exchange, store, clock, notifier };
+    const report = await stopMarket(om, {
+      market,
+      botId: ref.botId,
+      sell: true,
+      omConfig: omConfigOf(options.run, market, options.traders),
+      signalId: `operator-sell@${atMs}`,
+    });
+    if (report.errors.length > 0) {
+      return {
+        result: "failed",
+        reports: [report],
+        detail: `${market}: INCOMPLETE: ${report.errors.join("; ")}`,
+      };
+    }
+    if (report.sold === null && report.cancelled.length === 0) {
+      return { result: "refused", reports: [report], detail: `${market}: no position to sell` };
+    }
+    return { result: "done", reports: [report], detail: stopLine(report) };
+  });
 }
 
 /**

@@ -4,7 +4,7 @@
  * reads KV keys or touches the loop).
  *
  * - `execute(actor, command)`: pause, resume (after the safety checks), emergency stop (with or
- *   without selling), set or unset a run-time parameter. The command is validated (zod), runs
+ *   without selling), sell one market's position, set or unset a run-time parameter. The command is validated (zod), runs
  *   under the order gate, is recorded in the audit log (who, what, when, result) with a
  *   `CommandExecuted` event, and answers with the status after it. Bad input is a `refused`
  *   outcome with one line naming the field, never a throw.
@@ -28,7 +28,7 @@ import type {
   Store,
 } from "../ports.ts";
 import type { TraderConfig } from "../trader.ts";
-import { emergencyStop, pause, resume, setParam, type StopReport } from "./commands.ts";
+import { emergencyStop, pause, resume, sellMarket, setParam, type StopReport } from "./commands.ts";
 import { errorLine } from "../errors.ts";
 import {
   auditLog,
@@ -79,6 +79,13 @@ export const OPERATOR_COMMAND = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("resume"), clearSafeMode: z.boolean().default(false) }).strict(),
   z.object({ kind: z.literal("stop"), sell: z.boolean().default(false) }).strict(),
   z.object({
+    kind: z.literal("sell"),
+    market: z.string().trim().toUpperCase().regex(
+      /^KRW-[A-Z0-9]{1,15}$/,
+      "expected a KRW market like KRW-BTC",
+    ),
+  }).strict(),
+  z.object({
     kind: z.literal("set"),
     name: z.string().trim().min(1, "must not be empty").max(40, "at most 40 characters"),
     value: z.string().trim().min(1, "must not be empty").max(40, "at most 40 characters"),
@@ -87,7 +94,7 @@ export const OPERATOR_COMMAND = z.discriminatedUnion("kind", [
     kind: z.literal("unset"),
     name: z.string().trim().min(1, "must not be empty").max(40, "at most 40 characters"),
   }).strict(),
-], { error: "expected kind pause, resume, stop, set or unset" });
+], { error: "expected kind pause, resume, stop, sell, set or unset" });
 
 /** A command as a surface sends it (defaults filled in by the operator). */
 export type OperatorCommand = z.input<typeof OPERATOR_COMMAND>;
@@ -102,7 +109,7 @@ export interface CommandOutcome {
   readonly command: string;
   readonly result: CommandResultKind;
   readonly detail: string;
-  /** What an emergency stop did per market (empty for the other commands). */
+  /** What an emergency stop or a sale did per market (empty for the other commands). */
   readonly reports: readonly StopReport[];
   readonly status: BotStatus;
 }
@@ -197,6 +204,8 @@ export function createOperator(deps: OperatorDeps): Operator {
         };
       case "stop":
         return await emergencyStop(deps, { ...common, sell: command.sell });
+      case "sell":
+        return await sellMarket(deps, { ...common, market: command.market });
       case "set":
       case "unset":
         return {
@@ -287,6 +296,8 @@ function commandText(command: z.output<typeof OPERATOR_COMMAND>): string {
       return command.clearSafeMode ? "resume --clear-safe-mode" : "resume";
     case "stop":
       return command.sell ? "stop --sell" : "stop";
+    case "sell":
+      return `sell ${command.market}`;
     case "set":
       return `set ${command.name} ${command.value}`;
     case "unset":
