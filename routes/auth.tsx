@@ -13,7 +13,8 @@ import { type Context, Hono } from "hono";
 import type { VNode } from "preact";
 import { z } from "zod";
 import type { Clock, Logger, LoginAttemptStore, Secret, SessionStore } from "../engine/mod.ts";
-import { type PageAssets, renderPage, Shell } from "./layout.tsx";
+import { type Lang, messagesOf } from "./i18n.ts";
+import { LangSwitch, type PageAssets, renderPage, Shell } from "./layout.tsx";
 import {
   CSRF_FIELD,
   endSession,
@@ -56,7 +57,9 @@ export function createAuthRoutes(deps: AuthDeps): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.get("/login", async (c) => {
     if (await sessionOf(c, deps) !== undefined) return c.redirect("/", 303);
-    return c.html(renderPage(<LoginPage assets={deps.assets} error={null} />));
+    return c.html(
+      renderPage(<LoginPage assets={deps.assets} lang={c.get("lang")} error={null} />),
+    );
   });
   app.post("/login", async (c) => {
     const nowMs = deps.clock.nowMs();
@@ -78,7 +81,7 @@ export function createAuthRoutes(deps: AuthDeps): Hono<WebEnv> {
       deps.log?.warn("web: login refused: too many failed logins", { client });
       c.header("retry-after", String(retryAfterS));
       return c.html(
-        renderPage(<LoginPage assets={deps.assets} error="Too many attempts. Try again later." />),
+        renderPage(<LoginPage assets={deps.assets} lang={c.get("lang")} error="login.tooMany" />),
         429,
       );
     }
@@ -88,7 +91,7 @@ export function createAuthRoutes(deps: AuthDeps): Hono<WebEnv> {
       await deps.sessions.recordLoginFailure([`ip:${client}`, "*"], nowMs);
       deps.log?.warn("web: failed login", { client });
       return c.html(
-        renderPage(<LoginPage assets={deps.assets} error="Wrong password." />),
+        renderPage(<LoginPage assets={deps.assets} lang={c.get("lang")} error="login.wrong" />),
         401,
       );
     }
@@ -103,13 +106,21 @@ export function createAuthRoutes(deps: AuthDeps): Hono<WebEnv> {
 }
 
 /** The sign-in form. */
-function LoginPage(props: { readonly assets: PageAssets; readonly error: string | null }): VNode {
+function LoginPage(
+  props: {
+    readonly assets: PageAssets;
+    readonly lang: Lang;
+    readonly error: "login.wrong" | "login.tooMany" | null;
+  },
+): VNode {
+  const t = messagesOf(props.lang);
   return (
-    <Shell title="Sign in · upbit-trader" assets={props.assets}>
+    <Shell title={`${t("login.title")} · upbit-trader`} assets={props.assets} lang={props.lang}>
       <main class="login">
         <h1>upbit-trader</h1>
+        <LangSwitch lang={props.lang} path="/login" />
         <form method="post" action="/login">
-          <label for="password">Password</label>
+          <label for="password">{t("login.password")}</label>
           <input
             id="password"
             name="password"
@@ -118,8 +129,8 @@ function LoginPage(props: { readonly assets: PageAssets; readonly error: string 
             required
             autofocus
           />
-          {props.error === null ? null : <p class="error" role="alert">{props.error}</p>}
-          <button type="submit">Sign in</button>
+          {props.error === null ? null : <p class="error" role="alert">{t(props.error)}</p>}
+          <button type="submit">{t("login.submit")}</button>
         </form>
       </main>
     </Shell>

@@ -4,6 +4,7 @@
  */
 
 import type { OperatorCommand } from "../engine/mod.ts";
+import { type Lang, messagesOf } from "./i18n.ts";
 
 /** A control's name in URLs and JSON. */
 export type ControlName = "pause" | "resume" | "stop";
@@ -20,31 +21,23 @@ export interface ControlText {
   readonly danger: boolean;
 }
 
-/** The texts of each control. */
+/** The texts of a control in `lang` (the message tables of `i18n.ts`). */
+export function controlText(lang: Lang, name: ControlName): ControlText {
+  const t = messagesOf(lang);
+  return {
+    button: t(`control.${name}.button`),
+    question: t(`control.${name}.question`),
+    effect: t(`control.${name}.effect`),
+    confirm: t(`control.${name}.confirm`),
+    danger: name === "stop",
+  };
+}
+
+/** The texts of each control in English. */
 export const CONTROL_TEXT: Readonly<Record<ControlName, ControlText>> = {
-  pause: {
-    button: "Pause",
-    question: "Pause the bot?",
-    effect: "No new entries. Exits (stop loss, target, trailing stop) keep working.",
-    confirm: "Yes, pause",
-    danger: false,
-  },
-  resume: {
-    button: "Resume",
-    question: "Resume trading?",
-    effect: "The safety checks run first (stored state, orders, balances); entries start again " +
-      "only if they pass.",
-    confirm: "Yes, resume",
-    danger: false,
-  },
-  stop: {
-    button: "Emergency stop",
-    question: "Emergency stop?",
-    effect: "Cancels the bot's open orders and halts ALL trading, exits included, until you " +
-      "resume. Positions are kept (not sold).",
-    confirm: "Yes, stop now",
-    danger: true,
-  },
+  pause: controlText("en", "pause"),
+  resume: controlText("en", "resume"),
+  stop: controlText("en", "stop"),
 };
 
 /** Whether `name` is a control. */

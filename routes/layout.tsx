@@ -7,6 +7,8 @@
 
 import { type ComponentChildren, h, type VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
+import { type Lang, LANGS, langSwitchHref, type MessageKey, messagesOf } from "./i18n.ts";
+import { CSRF_FIELD } from "./session.ts";
 
 /** The URLs of the files every page links (hashed, immutably cached). */
 export interface PageAssets {
@@ -23,13 +25,15 @@ export interface ShellProps {
   readonly assets: PageAssets;
   /** The request's CSP nonce: given, the page loads the islands' bundle with it. */
   readonly nonce?: string;
+  /** The page's language (default English). */
+  readonly lang?: Lang;
   readonly children: ComponentChildren;
 }
 
 /** The `<html>` of a page, phone first (the viewport fits the device width). */
 export function Shell(props: ShellProps): VNode {
   return (
-    <html lang="en">
+    <html lang={props.lang ?? "en"}>
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -63,4 +67,68 @@ export function Island<P extends object>(
 /** A page as the HTML document the server sends. */
 export function renderPage(page: VNode): string {
   return `<!doctype html>${renderToString(page)}`;
+}
+
+/** A page of the site's navigation. */
+export type NavPage = "home" | "trades" | "reports" | "settings" | "backtests";
+
+const NAV: readonly { readonly page: NavPage; readonly href: string; readonly key: MessageKey }[] =
+  [
+    { page: "home", href: "/", key: "nav.home" },
+    { page: "trades", href: "/trades", key: "nav.trades" },
+    { page: "reports", href: "/reports", key: "nav.reports" },
+    { page: "settings", href: "/settings", key: "nav.settings" },
+    { page: "backtests", href: "/backtests", key: "nav.backtests" },
+  ];
+
+/**
+ * The bar atop every signed-in page: the pages (the current one marked), the language switch
+ * (back to `path`) and sign-out. It wraps on a phone instead of scrolling sideways.
+ */
+export function NavBar(
+  props: {
+    readonly lang: Lang;
+    readonly current: NavPage | null;
+    /** The current path (with its query), where the language switch comes back to. */
+    readonly path: string;
+    readonly csrfToken: string;
+    /** Shown first (the main page's live status). */
+    readonly children?: ComponentChildren;
+  },
+): VNode {
+  const t = messagesOf(props.lang);
+  return (
+    <header class="top">
+      {props.children}
+      <nav class="nav" aria-label={t("nav.label")}>
+        {NAV.map((n) => (
+          <a
+            key={n.page}
+            href={n.href}
+            {...(n.page === props.current ? { "aria-current": "page" } : {})}
+          >
+            {t(n.key)}
+          </a>
+        ))}
+      </nav>
+      <LangSwitch lang={props.lang} path={props.path} />
+      <form method="post" action="/logout" class="inline">
+        <input type="hidden" name={CSRF_FIELD} value={props.csrfToken} />
+        <button type="submit" class="link">{t("nav.signOut")}</button>
+      </form>
+    </header>
+  );
+}
+
+/** Links to the other languages, each named in its own language. */
+export function LangSwitch(props: { readonly lang: Lang; readonly path: string }): VNode {
+  return (
+    <span class="langs" aria-label={messagesOf(props.lang)("lang.switch")}>
+      {LANGS.filter((l) => l !== props.lang).map((l) => (
+        <a key={l} href={langSwitchHref(l, props.path)} hreflang={l} lang={l}>
+          {messagesOf(l)("lang.name")}
+        </a>
+      ))}
+    </span>
+  );
 }

@@ -8,7 +8,8 @@
  * 2. a body limit (16 KB) before any work: a bigger body is 413 before a handler reads it;
  * 3. `hono/csrf` on every post: a form-like post must come from the page's own origin
  *    (`Origin` or `Sec-Fetch-Site: same-origin`), else 403;
- * 4. per area: the session (401, or a redirect to `/login` for pages) and the session's CSRF
+ * 4. the request's language (`i18n.ts`: the `lang` cookie, else `Accept-Language`);
+ * 5. per area: the session (401, or a redirect to `/login` for pages) and the session's CSRF
  *    token on every post (403), which covers JSON posts too.
  *
  * Errors: an `HTTPException` answers its status with a short text; anything else is logged and
@@ -36,6 +37,7 @@ import { createAuthRoutes } from "./auth.tsx";
 import { createDashboardRoutes } from "./dashboard.tsx";
 import { createEventRoutes } from "./events.ts";
 import { createHealthRoutes } from "./health.ts";
+import { handleLangSwitch, languageMiddleware } from "./i18n.ts";
 import { createMetricsRoutes } from "./metrics.ts";
 import { newSessionId, sessionCookieOf, type WebEnv } from "./session.ts";
 import { createStaticRoutes, type StaticAssets } from "./static.ts";
@@ -115,7 +117,9 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
     onError: (c) => c.text("request body too large", 413),
   }));
   app.use(csrf({ origin: deps.origin }));
+  app.use(languageMiddleware());
   app.route("/", createHealthRoutes());
+  app.get("/lang/:lang", (c) => handleLangSwitch(c, { secure: cookie.secure }));
   app.route("/", createStaticRoutes(deps.assets));
   app.route(
     "/",

@@ -18,12 +18,15 @@ import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { HTTPException } from "hono/http-exception";
 import { type Clock, ConfigError, type SessionStore, type WebSession } from "../engine/mod.ts";
+import type { Lang } from "./i18n.ts";
 
 /** The variables a request carries once the session middleware passed. */
 export interface WebEnv {
   Variables: {
     session: WebSession;
     secureHeadersNonce?: string;
+    /** The request's language (`languageMiddleware`). */
+    lang: Lang;
   };
 }
 

@@ -1,0 +1,302 @@
+/**
+ * Korean and English for the status page: the message tables, the request's language and the
+ * switch between them.
+ *
+ * The language is the `lang` cookie when it names one we have (set by `GET /lang/<en|ko>`, the
+ * switch link every page shows), else the best of `Accept-Language` (q-values honoured), else
+ * English. `languageMiddleware()` puts it on the request as `c.get("lang")`; a page then takes
+ * `messagesOf(lang)` and calls `t("key")` or `t("key", { name: value })` (`{name}` in the text).
+ * Every key exists in both tables (the type says so), so a missing translation does not compile.
+ */
+
+import type { Context, MiddlewareHandler } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
+
+/** A language of the page. */
+export type Lang = "en" | "ko";
+
+/** Every language, in the order the switch shows them. */
+export const LANGS: readonly Lang[] = ["en", "ko"];
+
+/** The cookie that keeps the chosen language. */
+export const LANG_COOKIE = "lang";
+
+const EN = {
+  "app.name": "upbit-trader",
+  "lang.name": "English",
+  "lang.switch": "Language",
+  "nav.label": "Pages",
+  "nav.home": "Status",
+  "nav.trades": "Trades",
+  "nav.reports": "Daily reports",
+  "nav.settings": "Settings",
+  "nav.backtests": "Backtests",
+  "nav.signOut": "Sign out",
+  "login.title": "Sign in",
+  "login.password": "Password",
+  "login.submit": "Sign in",
+  "login.wrong": "Wrong password.",
+  "login.tooMany": "Too many attempts. Try again later.",
+  "common.cancel": "Cancel",
+  "common.none": "None yet.",
+  "common.newer": "Newer",
+  "common.older": "Older",
+  "common.first": "Newest",
+  "common.na": "n/a",
+  "common.utc": "UTC",
+  "control.pause.button": "Pause",
+  "control.pause.question": "Pause the bot?",
+  "control.pause.effect": "No new entries. Exits (stop loss, target, trailing stop) keep working.",
+  "control.pause.confirm": "Yes, pause",
+  "control.resume.button": "Resume",
+  "control.resume.question": "Resume trading?",
+  "control.resume.effect": "The safety checks run first (stored state, orders, balances); " +
+    "entries start again only if they pass.",
+  "control.resume.confirm": "Yes, resume",
+  "control.stop.button": "Emergency stop",
+  "control.stop.question": "Emergency stop?",
+  "control.stop.effect": "Cancels the bot's open orders and halts ALL trading, exits included, " +
+    "until you resume. Positions are kept (not sold).",
+  "control.stop.confirm": "Yes, stop now",
+  "sell.button": "Sell {market}",
+  "sell.question": "Sell all of {market}?",
+  "sell.effect": "Cancels the bot's open orders on {market} and sells the whole position at the " +
+    "market price now. Other markets are not touched.",
+  "sell.holding": "Held: {volume} at an average of {price} KRW.",
+  "sell.flat": "The bot holds nothing on {market}.",
+  "sell.confirm": "Yes, sell {market}",
+  "sell.unavailable": "Selling one market is not available in this version of the bot.",
+  "sell.outcome": "Last command: {text}",
+  "trades.title": "Trades",
+  "trades.csv": "Download CSV",
+  "trades.empty": "No trades yet.",
+  "trades.buy": "Buy",
+  "trades.sell": "Sell",
+  "trades.price": "Price",
+  "trades.volume": "Volume",
+  "trades.funds": "Amount",
+  "trades.fee": "Fee",
+  "trades.page": "{count} trades on this page",
+  "trades.badCursor": "cursor: not a page of this list; start from the newest",
+  "reports.title": "Daily reports",
+  "reports.empty": "No reports yet.",
+  "reports.day": "Day (UTC)",
+  "reports.account": "Account P&L",
+  "reports.market": "Market",
+  "reports.pnl": "Realized P&L",
+  "reports.back": "All reports",
+  "reports.notFound": "No report for {date}.",
+  "settings.title": "Settings",
+  "settings.strategy": "Strategy: {name} · version {version}",
+  "settings.name": "Parameter",
+  "settings.value": "In force",
+  "settings.startup": "At start-up",
+  "settings.overridden": "override",
+  "settings.change": "Change",
+  "settings.reset": "Back to start-up",
+  "settings.saved": "{name} is now {value}.",
+  "settings.resetDone": "{name} is back to its start-up value.",
+  "settings.history": "History of changes",
+  "settings.historyEmpty": "No change yet.",
+  "settings.audit": "Audit log",
+  "settings.auditEmpty": "No command yet.",
+  "settings.unknown": "name: no such parameter",
+  "backtests.title": "Backtest reports",
+  "backtests.empty": "No backtest report yet. Run `deno task backtest` to write one.",
+  "backtests.open": "Open",
+  "backtests.size": "{kb} KB",
+} as const;
+
+/** A message's key. */
+export type MessageKey = keyof typeof EN;
+
+const KO: Readonly<Record<MessageKey, string>> = {
+  "app.name": "upbit-trader",
+  "lang.name": "한국어",
+  "lang.switch": "언어",
+  "nav.label": "페이지",
+  "nav.home": "상태",
+  "nav.trades": "체결 내역",
+  "nav.reports": "일일 리포트",
+  "nav.settings": "설정",
+  "nav.backtests": "백테스트",
+  "nav.signOut": "로그아웃",
+  "login.title": "로그인",
+  "login.password": "비밀번호",
+  "login.submit": "로그인",
+  "login.wrong": "비밀번호가 틀렸습니다.",
+  "login.tooMany": "시도가 너무 많습니다. 잠시 후 다시 시도하세요.",
+  "common.cancel": "취소",
+  "common.none": "아직 없습니다.",
+  "common.newer": "최근",
+  "common.older": "이전",
+  "common.first": "최신",
+  "common.na": "없음",
+  "common.utc": "UTC",
+  "control.pause.button": "일시 정지",
+  "control.pause.question": "봇을 일시 정지할까요?",
+  "control.pause.effect":
+    "새 진입을 하지 않습니다. 청산(손절, 목표가, 트레일링 스탑)은 계속 작동합니다.",
+  "control.pause.confirm": "네, 일시 정지",
+  "control.resume.button": "재개",
+  "control.resume.question": "거래를 재개할까요?",
+  "control.resume.effect":
+    "먼저 안전 점검(저장 상태, 주문, 잔고)을 실행하고, 통과한 경우에만 진입을 다시 시작합니다.",
+  "control.resume.confirm": "네, 재개",
+  "control.stop.button": "긴급 정지",
+  "control.stop.question": "긴급 정지할까요?",
+  "control.stop.effect":
+    "봇의 미체결 주문을 취소하고, 재개할 때까지 청산을 포함한 모든 거래를 멈춥니다. " +
+    "포지션은 유지됩니다(매도하지 않음).",
+  "control.stop.confirm": "네, 지금 정지",
+  "sell.button": "{market} 매도",
+  "sell.question": "{market} 전량을 매도할까요?",
+  "sell.effect": "{market}의 미체결 주문을 취소하고 보유 수량 전부를 지금 시장가로 매도합니다. " +
+    "다른 마켓은 건드리지 않습니다.",
+  "sell.holding": "보유: {volume}, 평균 단가 {price} KRW.",
+  "sell.flat": "{market}에 보유한 수량이 없습니다.",
+  "sell.confirm": "네, {market} 매도",
+  "sell.unavailable": "이 버전의 봇은 마켓별 매도를 지원하지 않습니다.",
+  "sell.outcome": "마지막 명령: {text}",
+  "trades.title": "체결 내역",
+  "trades.csv": "CSV 내려받기",
+  "trades.empty": "아직 체결이 없습니다.",
+  "trades.buy": "매수",
+  "trades.sell": "매도",
+  "trades.price": "가격",
+  "trades.volume": "수량",
+  "trades.funds": "금액",
+  "trades.fee": "수수료",
+  "trades.page": "이 페이지의 체결 {count}건",
+  "trades.badCursor": "cursor: 이 목록의 페이지가 아닙니다. 최신부터 다시 보세요",
+  "reports.title": "일일 리포트",
+  "reports.empty": "아직 리포트가 없습니다.",
+  "reports.day": "날짜 (UTC)",
+  "reports.account": "계좌 손익",
+  "reports.market": "마켓",
+  "reports.pnl": "실현 손익",
+  "reports.back": "전체 리포트",
+  "reports.notFound": "{date} 리포트가 없습니다.",
+  "settings.title": "설정",
+  "settings.strategy": "전략: {name} · 버전 {version}",
+  "settings.name": "파라미터",
+  "settings.value": "현재 값",
+  "settings.startup": "시작 시 값",
+  "settings.overridden": "변경됨",
+  "settings.change": "변경",
+  "settings.reset": "시작 값으로 되돌리기",
+  "settings.saved": "{name} 값이 {value}(으)로 바뀌었습니다.",
+  "settings.resetDone": "{name} 값이 시작 시 값으로 돌아갔습니다.",
+  "settings.history": "변경 이력",
+  "settings.historyEmpty": "아직 변경이 없습니다.",
+  "settings.audit": "감사 로그",
+  "settings.auditEmpty": "아직 명령이 없습니다.",
+  "settings.unknown": "name: 없는 파라미터입니다",
+  "backtests.title": "백테스트 리포트",
+  "backtests.empty": "아직 백테스트 리포트가 없습니다. `deno task backtest`로 만드세요.",
+  "backtests.open": "열기",
+  "backtests.size": "{kb} KB",
+};
+
+const TABLES: Readonly<Record<Lang, Readonly<Record<MessageKey, string>>>> = { en: EN, ko: KO };
+
+/** Looks a message up in one language, filling `{name}` placeholders from `vars`. */
+export type Translate = (
+  key: MessageKey,
+  vars?: Readonly<Record<string, string | number>>,
+) => string;
+
+/**
+ * The messages of `lang`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(messagesOf("ko")("sell.button", { market: "KRW-BTC" }), "KRW-BTC 매도");
+ * ```
+ */
+export function messagesOf(lang: Lang): Translate {
+  const table = TABLES[lang];
+  return (key, vars) => {
+    const text = table[key];
+    if (vars === undefined) return text;
+    return text.replace(/\{(\w+)\}/g, (whole, name: string) => {
+      const value = vars[name];
+      return value === undefined ? whole : String(value);
+    });
+  };
+}
+
+/** Whether `text` names a language of the page. */
+export function isLang(text: string | undefined): text is Lang {
+  return text === "en" || text === "ko";
+}
+
+/**
+ * The best language of an `Accept-Language` header (`ko-KR,ko;q=0.9,en;q=0.8`), or undefined
+ * when it names none of ours. Only the first 256 characters are read.
+ */
+export function langOfAcceptLanguage(header: string | undefined): Lang | undefined {
+  if (header === undefined) return undefined;
+  let best: { lang: Lang; q: number } | undefined;
+  for (const part of header.slice(0, 256).split(",").slice(0, 16)) {
+    const [tag = "", ...params] = part.trim().split(";");
+    const primary = tag.trim().toLowerCase().split("-")[0];
+    if (!isLang(primary)) continue;
+    let q = 1;
+    for (const p of params) {
+      const m = /^\s*q\s*=\s*([01](?:\.\d{0,3})?)\s*$/.exec(p);
+      if (m !== null) q = Number(m[1]);
+    }
+    if (q > 0 && (best === undefined || q > best.q)) best = { lang: primary, q };
+  }
+  return best?.lang;
+}
+
+/** The language of a request: the `lang` cookie, else `Accept-Language`, else English. */
+export function langOf(c: Context): Lang {
+  const chosen = getCookie(c, LANG_COOKIE);
+  if (isLang(chosen)) return chosen;
+  return langOfAcceptLanguage(c.req.header("accept-language")) ?? "en";
+}
+
+/** Sets `c.get("lang")` for the handlers (and `Vary` on what it was chosen from). */
+export function languageMiddleware(): MiddlewareHandler<{ Variables: { lang: Lang } }> {
+  return async (c, next) => {
+    c.set("lang", langOf(c));
+    await next();
+    c.header("vary", "Cookie, Accept-Language", { append: true });
+  };
+}
+
+/** Where the switch may send the browser back to: a path of this site, else `/`. */
+export function safeNext(next: string | undefined): string {
+  if (next === undefined || next.length > 512) return "/";
+  return /^\/(?![/\\])[A-Za-z0-9/_.~%?=&+-]*$/.test(next) ? next : "/";
+}
+
+/** The switch's link: to `lang`, coming back to `next`. */
+export function langSwitchHref(lang: Lang, next: string): string {
+  return `/lang/${lang}?next=${encodeURIComponent(safeNext(next))}`;
+}
+
+/**
+ * `GET /lang/<en|ko>?next=/path`: keeps the choice in the `lang` cookie (a year, SameSite=Lax,
+ * `Secure` over TLS) and goes back to `next` (a path of this site only). No session needed: the
+ * sign-in page has the switch too, and a language reveals nothing.
+ */
+export function handleLangSwitch(
+  c: Context,
+  options: { readonly secure: boolean },
+): Response {
+  const lang = c.req.param("lang");
+  if (!isLang(lang)) return c.text("lang: expected en or ko", 404);
+  setCookie(c, LANG_COOKIE, lang, {
+    path: "/",
+    maxAge: 365 * 86_400,
+    sameSite: "Lax",
+    httpOnly: true,
+    secure: options.secure,
+  });
+  return c.redirect(safeNext(c.req.query("next")), 303);
+}
