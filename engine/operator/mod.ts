@@ -23,6 +23,7 @@ import type {
   CommandRecord,
   CommandResultKind,
   Exchange,
+  MinuteHistoryPort,
   Notifier,
   RunRecord,
   Store,
@@ -44,9 +45,19 @@ import {
   type ParamsView,
   paramsView,
   recentTrades,
+  settingsOf,
   type TradeView,
 } from "./read_models.ts";
+import {
+  type ChartView,
+  chartView,
+  type HealthView,
+  healthView,
+  recentSignals,
+  type SignalView,
+} from "./live_view.ts";
 
+export type { ChartView, HealthView, LinkState, SignalView } from "./live_view.ts";
 export type {
   AccountStatus,
   BotStatus,
@@ -127,6 +138,8 @@ export interface OperatorDeps {
   readonly traders?: readonly TraderConfig[];
   /** Audit record ids (default: random UUIDs). */
   readonly newId?: () => string;
+  /** The running bot's 1-minute candle history (the charts' candles); absent: empty charts. */
+  readonly candles?: MinuteHistoryPort;
 }
 
 /** The operator of one bot. */
@@ -151,6 +164,12 @@ export interface Operator {
   auditLog(options: { readonly limit: number }): Promise<readonly CommandRecord[]>;
   /** Run-time parameters: values in force, start-up values, history. */
   params(): Promise<ParamsView>;
+  /** Data freshness, the loop's last tick, the market-data link, the last error. */
+  health(): Promise<HealthView>;
+  /** The newest signals with their reasons, newest first. */
+  recentSignals(options: { readonly limit: number }): Promise<readonly SignalView[]>;
+  /** One market's candles of the run's timeframe (at most `bars`), bands and fills. */
+  chart(options: { readonly market: string; readonly bars: number }): Promise<ChartView>;
 }
 
 /** The store has no run record: no bot ever started on it (with this version). */
@@ -278,6 +297,29 @@ export function createOperator(deps: OperatorDeps): Operator {
     auditLog: (options) => auditLog(store, options),
     async params() {
       return await paramsView(store, await run());
+    },
+    async health() {
+      const record = await run();
+      const settings = settingsOf(record, await store.getParams());
+      return await healthView(store, record, {
+        nowMs: clock.nowMs(),
+        running: deps.exchange !== undefined,
+        staleAfterMs: settings.staleAfterMs,
+      });
+    },
+    recentSignals: (options) => recentSignals(store, options),
+    async chart(options) {
+      const record = await run();
+      if (!record.traders.some((t) => t.market === options.market)) {
+        throw new RangeError(`market: ${options.market} is not traded by this bot`);
+      }
+      const settings = settingsOf(record, await store.getParams());
+      return await chartView(store, record, {
+        ...options,
+        nowMs: clock.nowMs(),
+        history: deps.candles,
+        strategyParams: settings.strategyParams,
+      });
     },
   };
 }
