@@ -7,11 +7,14 @@
  *   deno task paper                 real market data, simulated fills
  *   deno task live                  real orders (keys, --i-understand-real-money, capital cap)
  *   deno task ctl <command>         pause | resume | stop | status | set | params | audit
+ *   deno task backup | restore      the store as a checked JSON-lines file, and back
  */
 
 import { parseEnv } from "node:util";
 import { isAbsolute, join } from "node:path";
+import { backupStoreFile, restoreStoreFile } from "./engine/adapters/kv_backup_file.ts";
 import { runBacktestCommand } from "./engine/cli/backtest_command.ts";
+import { runBackupCommand, runRestoreCommand } from "./engine/cli/backup_command.ts";
 import { runCtlCommand } from "./engine/cli/ctl_command.ts";
 import { createInterrupt } from "./engine/cli/interrupt.ts";
 import { runTradingCommand } from "./engine/cli/run_command.ts";
@@ -27,6 +30,8 @@ Modes:
   paper      real Upbit market data, simulated fills, state in Deno KV
   live       real orders (needs keys, --i-understand-real-money and a capital cap)
   ctl        pause | resume | stop | status | set | unset | params | audit (see ctl --help)
+  backup     the store as a JSON-lines file with a checksum (safe while the bot runs)
+  restore    a backup into a new store, checked before it is put in place
 `;
 
 /**
@@ -134,6 +139,16 @@ async function main(args: string[]): Promise<number> {
         env: readEnv({ dotEnv: true }),
         cwd: userCwd(),
       });
+    case "backup":
+    case "restore":
+      return await (mode === "backup" ? runBackupCommand : runRestoreCommand)(rest, {
+        stdout: (text) => write(Deno.stdout, text),
+        stderr: (text) => write(Deno.stderr, text),
+        env: readEnv({ dotEnv: true }),
+        cwd: userCwd(),
+        nowMs: () => Date.now(),
+        backups: { take: backupStoreFile, restore: restoreStoreFile },
+      });
     case "--help":
     case "-h":
     case "help":
@@ -144,7 +159,7 @@ async function main(args: string[]): Promise<number> {
         Deno.stderr,
         `upbit-trader: ${
           mode === undefined ? "missing mode" : `unknown mode "${clip(mode)}"`
-        }: expected backtest, demo, paper, live or ctl (see --help)\n`,
+        }: expected backtest, demo, paper, live, ctl, backup or restore (see --help)\n`,
       );
       return 2;
   }

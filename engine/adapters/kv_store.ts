@@ -13,6 +13,7 @@
  * sidecar file and refuses to start when another process holds it.
  */
 
+import { backupText, snapshotStore } from "./kv_backup.ts";
 import { z } from "zod";
 import { upbitDayStartMs } from "../core/candle.ts";
 import { applyFill, type Fill, FillIds, type Ledger, openLedger } from "../core/ledger.ts";
@@ -1408,6 +1409,11 @@ export class KvStore implements Store {
     const op = this.#kv.atomic().set(keys.runRecordKey(), { v: 1, ...record });
     this.#mark(op, record.startedAtMs, "run record");
     await op.commit();
+  }
+
+  /** The store as a backup file (kv_backup.ts): a consistent copy, taken while trading. */
+  async backupText(nowMs: number): Promise<string> {
+    return backupText(await snapshotStore(this.#kv), nowMs);
   }
 
   /** Journal events after `afterId` (`<tsMs>-<seq>`; all when undefined), oldest first. */

@@ -23,6 +23,8 @@ export interface ControlHandlers {
   params(): Promise<unknown>;
   /** `GET /audit?limit=N`. */
   audit(limit: number): Promise<unknown>;
+  /** `GET /backup`: the store's backup file (kv_backup.ts), taken by the bot's own process. */
+  backup(): Promise<string>;
 }
 
 /** The control file's content. */
@@ -51,7 +53,7 @@ function newControlToken(): string {
 
 /**
  * The control routes: `POST /command` (an operator command, validated by the operator),
- * `GET /status`, `GET /params`, `GET /audit?limit=N`.
+ * `GET /status`, `GET /params`, `GET /audit?limit=N`, `GET /backup` (the backup file's text).
  */
 function createControlRoutes(token: string, handlers: ControlHandlers): Hono {
   const app = new Hono();
@@ -70,6 +72,7 @@ function createControlRoutes(token: string, handlers: ControlHandlers): Hono {
     if (!limit.success) return c.json({ ok: false, error: "limit: expected 1 to 1000" }, 400);
     return c.json({ ok: true, value: await handlers.audit(limit.data) });
   });
+  app.get("/backup", async (c) => c.json({ ok: true, value: await handlers.backup() }));
   app.post("/command", async (c) => {
     const body = await c.req.json().catch(() => undefined);
     if (body === undefined) return c.json({ ok: false, error: "body: expected JSON" }, 400);

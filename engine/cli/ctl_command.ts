@@ -70,7 +70,7 @@ configuration (flags, environment, defaults), also after a restart, until \`ctl 
 `;
 
 /** The bot's operator as ctl reaches it: over the control channel, or over the store. */
-type Target = ControlHandlers;
+type Target = Omit<ControlHandlers, "backup">;
 
 /** Runs ctl and returns the exit code. */
 export async function runCtlCommand(args: readonly string[], io: CtlIo): Promise<number> {

@@ -531,6 +531,7 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       status: () => operator.status(),
       params: () => operator.params(),
       audit: (limit) => operator.auditLog({ limit }),
+      backup: () => store.backupText(clock.nowMs()),
     });
     logger.info(
       `${config.mode}: trading ${
