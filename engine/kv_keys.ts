@@ -33,6 +33,10 @@
  * | `["chat_confirm", nonce]` | a destructive chat command waiting for its Confirm button (60 s) |
  * | `["web_session", idHash]` | a status-page session (SHA-256 of the cookie's id, never the id); expires |
  * | `["web_login_fail", scope, atMs, id]` | one failed status-page login (scope: client address or `*`); expires after 2 h |
+ * | `["candle", market, startMs]` | a final 1-minute candle the loop traded on (or warmed up on); pruned after 35 days |
+ * | `["daily_report", dayStartMs]` | the marker of the issued daily report of one Upbit day; inserted with `versionstamp: null` in the commit of its `DailyReport` event |
+ * | `["run_log", startedAtMs]` | one run of the bot: start, last heartbeat (each minute), clean end; pruned after 35 days |
+ * | `["watchdog", check, market]` | whether the watchdog's check (loop, market data) is alerted; changed in the commit of its `WatchdogAlert` event |
  */
 
 /** A KV key tuple. */
@@ -226,4 +230,39 @@ export function webLoginFailKey(scope: string, atMs: number, id: string): Key {
 /** Prefix of the failed logins of one scope. */
 export function webLoginFailPrefix(scope: string): Key {
   return ["web_login_fail", scope];
+}
+
+/** `["candle", market, startMs]`. */
+export function candleKey(market: string, startMs: number): Key {
+  return ["candle", market, startMs];
+}
+
+/** Prefix of the recorded candles of one market. */
+export function candlePrefix(market: string): Key {
+  return ["candle", market];
+}
+
+/** `["daily_report", dayStartMs]`. */
+export function dailyReportKey(dayStartMs: number): Key {
+  return ["daily_report", dayStartMs];
+}
+
+/** Prefix of the daily report markers. */
+export function dailyReportPrefix(): Key {
+  return ["daily_report"];
+}
+
+/** `["run_log", startedAtMs]`. */
+export function runLogKey(startedAtMs: number): Key {
+  return ["run_log", startedAtMs];
+}
+
+/** Prefix of the run log. */
+export function runLogPrefix(): Key {
+  return ["run_log"];
+}
+
+/** `["watchdog", check, market]`. */
+export function watchdogKey(check: string, market: string): Key {
+  return ["watchdog", check, market];
 }

@@ -259,6 +259,48 @@ export type EngineEvent =
     readonly detail: string;
   }
   | EventBase & {
+    /**
+     * The daily report of one Upbit day (00:00 UTC = 09:00 KST), issued once: its marker commits
+     * with this event. The headline figures; the whole report is `dailyReport(date)`.
+     */
+    readonly type: "DailyReport";
+    /** The day, `YYYY-MM-DD` (its start: 09:00 KST = 00:00 UTC of that date). */
+    readonly date: string;
+    /** Issued by the start-up catch-up or after the report time had passed by over a minute. */
+    readonly late: boolean;
+    readonly realizedPnl: string;
+    readonly unrealizedPnl: string;
+    readonly fees: string;
+    /** KRW lost to fill prices worse than the last close before the order (negative: gained). */
+    readonly slippage: string;
+    readonly fills: number;
+    /** Sells closing a position. */
+    readonly exits: number;
+    /** Largest fall of the account's equity from a high of the day, % (null: no snapshot). */
+    readonly maxDrawdownPct: number | null;
+    /** The day's worst loss against the daily loss limit, % of it (null: no limit). */
+    readonly lossBudgetUsedPct: number | null;
+    /** Share of the day the bot ran, %. */
+    readonly uptimePct: number;
+    /** Realized P&L of the backtest over the day's recorded candles (null: none recorded). */
+    readonly backtestPnl: string | null;
+    /** The bot's and the backtest's fills that match (same side, same bucket). */
+    readonly matched: number;
+    /** The realized P&L replayed from the fills equals the ledger's figure to the won. */
+    readonly reconciled: boolean;
+  }
+  | EventBase & {
+    /** The watchdog saw the loop or the market data of a market go stale (once), or recover (once). */
+    readonly type: "WatchdogAlert";
+    readonly check: WatchdogCheck;
+    readonly market: string;
+    /** true: stale past the limit; false: recovered. */
+    readonly stale: boolean;
+    /** Age of the newest sign of life (loop write, market update), ms. */
+    readonly ageMs: number;
+    readonly limitMs: number;
+  }
+  | EventBase & {
     readonly type: "ReconciliationFailed";
     readonly reason: string;
     /** Per currency: what the ledger says and what the exchange says. */
@@ -268,6 +310,9 @@ export type EngineEvent =
       readonly exchange: string;
     }[];
   };
+
+/** What the watchdog checks: the trading loop's writes, or the market data's age. */
+export type WatchdogCheck = "loop" | "market_data";
 
 /** How an operator command ended: carried out, refused (bad input, checks failed) or failed. */
 export type CommandResultKind = "done" | "refused" | "failed";
@@ -657,8 +702,69 @@ export interface OperatorStore {
   pruneEquity(market: string, beforeMs: number, limit: number): Promise<number>;
 }
 
+/** The final candles the loop traded on, kept a bounded time for the daily report's backtest. */
+export interface CandleStore {
+  /** Records final 1-minute candles of `market` (a candle recorded again is replaced). */
+  recordCandles(market: string, candles: readonly Candle[]): Promise<void>;
+  /** The recorded candles of `market` starting in [fromMs, toMs), oldest first. */
+  listCandles(
+    market: string,
+    range: { readonly fromMs: number; readonly toMs: number },
+  ): Promise<readonly Candle[]>;
+  /** Deletes the candles of `market` older than `beforeMs` (at most `limit`); how many went. */
+  pruneCandles(market: string, beforeMs: number, limit: number): Promise<number>;
+}
+
+/** The marker of an issued daily report (`["daily_report", dayStartMs]`). */
+export interface ReportMarker {
+  readonly dayStartMs: number;
+  readonly date: string;
+  readonly issuedAtMs: number;
+}
+
+/** One run of the bot (`["run_log", startedAtMs]`): its heartbeat bounds a crashed run's end. */
+export interface RunSpan {
+  readonly startedAtMs: number;
+  /** The last heartbeat (each minute while running). */
+  readonly lastSeenMs: number;
+  /** Set by a clean stop. */
+  readonly endedAtMs: number | null;
+}
+
+/** Daily reports issued exactly once, and the run log their uptime comes from. */
+export interface ReportStore {
+  /**
+   * Commits the marker of `event.date`'s report with its `DailyReport` event, if the marker is
+   * absent (`versionstamp: null`); false when the report was issued before.
+   */
+  issueDailyReport(
+    marker: ReportMarker,
+    event: Extract<EngineEvent, { type: "DailyReport" }>,
+  ): Promise<boolean>;
+  /** Markers of the issued reports, newest first (at most `limit`). */
+  listReportMarkers(options: { readonly limit: number }): Promise<readonly ReportMarker[]>;
+  /** Writes a run's heartbeat (and its clean end); drops runs that ended before `pruneBeforeMs`. */
+  noteRun(span: RunSpan, pruneBeforeMs: number): Promise<void>;
+  /** Every run in the log, oldest first. */
+  listRuns(): Promise<readonly RunSpan[]>;
+}
+
+/** The watchdog's alert state, changed only together with its alert event. */
+export interface WatchdogStore {
+  /** Whether `check` of `market` is alerted (stale) now. */
+  isAlerted(check: WatchdogCheck, market: string): Promise<boolean>;
+  /**
+   * Sets the alerted state to `event.stale` and records the event, in one commit, if the state
+   * was not that already; false when it was (another check got there first).
+   */
+  alert(event: Extract<EngineEvent, { type: "WatchdogAlert" }>): Promise<boolean>;
+}
+
 /** Everything the engine keeps: `KvStore` implements all of it. */
 export type Store =
+  & CandleStore
+  & ReportStore
+  & WatchdogStore
   & IntentStore
   & FillStore
   & PortfolioStore

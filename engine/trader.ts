@@ -23,7 +23,8 @@
  * - run-time parameters (`ctl set`) are applied at the next candle close (a strategy parameter
  *   creates the strategy anew and re-warms it); an emergency stop (the control's `halted`) stops
  *   every order, exits included, until an operator resumes;
- * - equity snapshots are recorded at each candle close and fill, kept `EQUITY_RETENTION_MS`.
+ * - equity snapshots are recorded at each candle close and fill, kept `EQUITY_RETENTION_MS`;
+ *   the final 1-minute candles (warm-up and live) are recorded, kept `CANDLE_RETENTION_MS`.
  *
  * The clock is injected: nothing here reads the wall clock. The operator commands and the
  * status read model live in `engine/operator/`; the order gate in `engine/order_gate.ts`.
@@ -127,6 +128,9 @@ export interface TraderConfig {
 
 /** How long equity snapshots are kept (at one per candle close and fill, per market). */
 const EQUITY_RETENTION_MS = 30 * 24 * 3_600_000;
+
+/** How long the final candles traded on are kept (the daily report's backtest re-runs them). */
+const CANDLE_RETENTION_MS = 35 * 24 * 3_600_000;
 
 /** What the loop uses. */
 export interface TraderDeps {
@@ -474,6 +478,8 @@ class Trader {
       .filter((c) => c.startMs >= fromMs && c.startMs < toMs)
       .sort((a, b) => a.startMs - b.startMs);
     for (const c of candles) await this.ingest(c, false);
+    // The daily report's backtest warms up on the same candles.
+    await this.deps.store.recordCandles(market, candles);
   }
 
   // ---- the loop ----
@@ -685,6 +691,9 @@ class Trader {
     if (candle.startMs <= this.lastCandleMs) return;
     this.lastCandleMs = candle.startMs;
     if (live) {
+      const { store } = this.deps;
+      await store.recordCandles(this.config.market, [candle]);
+      await store.pruneCandles(this.config.market, candle.startMs - CANDLE_RETENTION_MS, 100);
       // The close is a price too: a feed of candles alone still gets its exits, before entries.
       const closeAtMs = candle.startMs + MINUTE_MS - 1;
       if (closeAtMs >= this.lastPriceAtMs) await this.onPrice(candle.close, closeAtMs);

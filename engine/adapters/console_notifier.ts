@@ -107,6 +107,32 @@ export function describeEvent(
       ];
     case "ReconciliationFailed":
       return ["error", `reconciliation failed: ${event.reason} (safe mode)`];
+    case "DailyReport":
+      return [
+        "info",
+        `daily report ${event.date}${event.late ? " (late)" : ""}: realized ${
+          formatKrw(parseUnits(event.realizedPnl), { signed: true })
+        } KRW, unrealized ${
+          formatKrw(parseUnits(event.unrealizedPnl), { signed: true })
+        } KRW, fees ${krw(event.fees)} KRW, ${event.fills} fills, uptime ${
+          formatPct(event.uptimePct)
+        }${
+          event.backtestPnl === null
+            ? ""
+            : `, backtest ${formatKrw(parseUnits(event.backtestPnl), { signed: true })} KRW`
+        }`,
+      ];
+    case "WatchdogAlert": {
+      const what = event.check === "loop" ? "trading loop" : "market data";
+      return event.stale
+        ? [
+          "error",
+          `watchdog: ${what} of ${event.market} stale: ${
+            Math.round(event.ageMs / 1000)
+          } s old (limit ${Math.round(event.limitMs / 1000)} s)`,
+        ]
+        : ["info", `watchdog: ${what} of ${event.market} recovered`];
+    }
     case "CommandExecuted":
       return [
         event.result === "done" ? "info" : "warn",

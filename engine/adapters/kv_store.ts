@@ -15,7 +15,7 @@
 
 import { backupText, snapshotStore } from "./kv_backup.ts";
 import { z } from "zod";
-import { upbitDayStartMs } from "../core/candle.ts";
+import { type Candle, upbitDayStartMs } from "../core/candle.ts";
 import { applyFill, type Fill, FillIds, type Ledger, openLedger } from "../core/ledger.ts";
 import { applyBps, formatUnits, mulUnits, parseUnits, type Units } from "../core/money.ts";
 import { err, ok, type Result } from "../core/result.ts";
@@ -43,12 +43,15 @@ import type {
   IntentUpdateError,
   JournalEntry,
   ParamChange,
+  ReportMarker,
   RunRecord,
+  RunSpan,
   SignalRecord,
   Store,
   StoredFill,
   StoredParams,
   TraderState,
+  WatchdogCheck,
 } from "../ports.ts";
 import { LIVE_INTENT_STATES, orderFilledEvent, TERMINAL_INTENT_STATES } from "../ports.ts";
 import { baseCurrency } from "../core/market.ts";
@@ -231,6 +234,33 @@ const eventSchema: z.ZodType<EngineEvent> = z.discriminatedUnion("type", [
     detail: z.string(),
   }),
   z.object({
+    type: z.literal("DailyReport"),
+    atMs,
+    date: z.string(),
+    late: z.boolean(),
+    realizedPnl: decimalText,
+    unrealizedPnl: decimalText,
+    fees: decimalText,
+    slippage: decimalText,
+    fills: z.number(),
+    exits: z.number(),
+    maxDrawdownPct: z.number().nullable(),
+    lossBudgetUsedPct: z.number().nullable(),
+    uptimePct: z.number(),
+    backtestPnl: decimalText.nullable(),
+    matched: z.number(),
+    reconciled: z.boolean(),
+  }),
+  z.object({
+    type: z.literal("WatchdogAlert"),
+    atMs,
+    check: z.enum(["loop", "market_data"]),
+    market: z.string(),
+    stale: z.boolean(),
+    ageMs: z.number(),
+    limitMs: z.number(),
+  }),
+  z.object({
     type: z.literal("ReconciliationFailed"),
     atMs,
     reason: z.string(),
@@ -293,6 +323,34 @@ const runRecordSchema = z.object({
 });
 
 const equitySchema = z.object({ v: z.literal(1), equity: units, cash: units });
+
+const candleSchema = z.object({
+  v: z.literal(1),
+  open: z.number(),
+  high: z.number(),
+  low: z.number(),
+  close: z.number(),
+  volume: z.number(),
+  // NaN (a source without it) is stored as null.
+  value: z.number().nullable(),
+});
+
+const reportMarkerSchema = z.object({
+  v: z.literal(1),
+  date: z.string(),
+  issuedAtMs: z.number(),
+});
+
+const runSpanSchema = z.object({
+  v: z.literal(1),
+  lastSeenMs: z.number(),
+  endedAtMs: z.number().nullable(),
+});
+
+const watchdogSchema = z.object({ v: z.literal(1), stale: z.boolean(), atMs: z.number() });
+
+/** Candles per commit when recording a warm-up (well under a commit's 1000 mutations). */
+const CANDLES_PER_COMMIT = 500;
 
 const signalSchema = z.object({
   v: z.literal(1),
@@ -1469,6 +1527,165 @@ export class KvStore implements Store {
       deleted++;
     }
     return deleted;
+  }
+
+  // ---- CandleStore ----
+
+  /** Records final 1-minute candles of `market`. */
+  async recordCandles(market: string, candles: readonly Candle[]): Promise<void> {
+    for (let from = 0; from < candles.length; from += CANDLES_PER_COMMIT) {
+      const op = this.#kv.atomic();
+      for (const c of candles.slice(from, from + CANDLES_PER_COMMIT)) {
+        op.set(keys.candleKey(market, c.startMs), {
+          v: 1,
+          open: c.open,
+          high: c.high,
+          low: c.low,
+          close: c.close,
+          volume: c.volume,
+          value: Number.isNaN(c.value) ? null : c.value,
+        });
+      }
+      await op.commit();
+    }
+  }
+
+  /** The recorded candles of `market` starting in [fromMs, toMs), oldest first. */
+  async listCandles(
+    market: string,
+    range: { readonly fromMs: number; readonly toMs: number },
+  ): Promise<readonly Candle[]> {
+    const out: Candle[] = [];
+    const iter = this.#kv.list({
+      start: keys.candleKey(market, range.fromMs),
+      end: keys.candleKey(market, range.toMs),
+    });
+    for await (const entry of iter) {
+      const c = parseStored(candleSchema, entry.key, entry.value);
+      out.push({
+        startMs: Number(entry.key[2]),
+        open: c.open,
+        high: c.high,
+        low: c.low,
+        close: c.close,
+        volume: c.volume,
+        value: c.value ?? Number.NaN,
+      });
+    }
+    return out;
+  }
+
+  /** Deletes the candles of `market` older than `beforeMs` (at most `limit`). */
+  async pruneCandles(market: string, beforeMs: number, limit: number): Promise<number> {
+    let op = this.#kv.atomic();
+    let deleted = 0;
+    const old = this.#kv.list({
+      start: keys.candlePrefix(market),
+      end: keys.candleKey(market, beforeMs),
+    }, { limit });
+    for await (const entry of old) {
+      op.delete(entry.key);
+      if (++deleted % CANDLES_PER_COMMIT === 0) {
+        await op.commit();
+        op = this.#kv.atomic();
+      }
+    }
+    if (deleted % CANDLES_PER_COMMIT !== 0) await op.commit();
+    return deleted;
+  }
+
+  // ---- ReportStore ----
+
+  /** The report's marker and its `DailyReport` event in one commit, if the marker is absent. */
+  async issueDailyReport(
+    marker: ReportMarker,
+    event: Extract<EngineEvent, { type: "DailyReport" }>,
+  ): Promise<boolean> {
+    const key = keys.dailyReportKey(marker.dayStartMs);
+    const op = this.#kv.atomic().check({ key, versionstamp: null }).set(key, {
+      v: 1,
+      date: marker.date,
+      issuedAtMs: marker.issuedAtMs,
+    });
+    this.#event(op, event);
+    this.#mark(op, event.atMs, `daily report ${marker.date}`);
+    return (await op.commit()).ok;
+  }
+
+  /** Markers of the issued reports, newest first. */
+  async listReportMarkers(options: { readonly limit: number }): Promise<readonly ReportMarker[]> {
+    const out: ReportMarker[] = [];
+    const iter = this.#kv.list({ prefix: keys.dailyReportPrefix() }, {
+      limit: options.limit,
+      reverse: true,
+    });
+    for await (const entry of iter) {
+      const m = parseStored(reportMarkerSchema, entry.key, entry.value);
+      out.push({ dayStartMs: Number(entry.key[1]), date: m.date, issuedAtMs: m.issuedAtMs });
+    }
+    return out;
+  }
+
+  /** Writes a run's heartbeat; drops the runs that ended before `pruneBeforeMs`. */
+  async noteRun(span: RunSpan, pruneBeforeMs: number): Promise<void> {
+    await this.#kv.set(keys.runLogKey(span.startedAtMs), {
+      v: 1,
+      lastSeenMs: span.lastSeenMs,
+      endedAtMs: span.endedAtMs,
+    });
+    const op = this.#kv.atomic();
+    let stale = 0;
+    for (const run of await this.listRuns()) {
+      if ((run.endedAtMs ?? run.lastSeenMs) >= pruneBeforeMs) break;
+      op.delete(keys.runLogKey(run.startedAtMs));
+      stale++;
+    }
+    if (stale > 0) await op.commit();
+  }
+
+  /** Every run in the log, oldest first. */
+  async listRuns(): Promise<readonly RunSpan[]> {
+    const out: RunSpan[] = [];
+    for await (const entry of this.#kv.list({ prefix: keys.runLogPrefix() })) {
+      const r = parseStored(runSpanSchema, entry.key, entry.value);
+      out.push({
+        startedAtMs: Number(entry.key[1]),
+        lastSeenMs: r.lastSeenMs,
+        endedAtMs: r.endedAtMs,
+      });
+    }
+    return out;
+  }
+
+  // ---- WatchdogStore ----
+
+  /** Whether the watchdog's `check` of `market` is alerted now. */
+  async isAlerted(check: WatchdogCheck, market: string): Promise<boolean> {
+    const entry = await this.#kv.get(keys.watchdogKey(check, market));
+    return entry.versionstamp !== null &&
+      parseStored(watchdogSchema, entry.key, entry.value).stale;
+  }
+
+  /** Moves the alert state to `event.stale` with its event, unless it is there already. */
+  async alert(event: Extract<EngineEvent, { type: "WatchdogAlert" }>): Promise<boolean> {
+    const key = keys.watchdogKey(event.check, event.market);
+    for (let i = 0; i < MAX_COMMIT_TRIES; i++) {
+      const entry = await this.#kv.get(key);
+      const stale = entry.versionstamp !== null &&
+        parseStored(watchdogSchema, entry.key, entry.value).stale;
+      if (stale === event.stale) return false;
+      const op = this.#kv.atomic().check(entry).set(key, {
+        v: 1,
+        stale: event.stale,
+        atMs: event.atMs,
+      });
+      this.#event(op, event);
+      this.#mark(op, event.atMs, `watchdog ${event.check} ${event.market}`);
+      if ((await op.commit()).ok) return true;
+    }
+    throw new ConflictError(
+      `Cannot change the watchdog of ${event.market}: the store kept changing`,
+    );
   }
 
   /** Notes who holds the instance lock (informative: `acquireInstanceLock` excludes). */
