@@ -11,6 +11,8 @@
  * | `["inflight", market]` | intent id of the market's one live intent (one order in flight per market) |
  * | `["order", uuid]` | intent id (or null for an adopted order) and the fees already split over its fills |
  * | `["fill", orderUuid, tradeUuid]` | one fill; inserted with `versionstamp: null` together with the ledger change |
+ * | `["fill_at", tsMs, orderUuid, tradeUuid]` | the same fill, by time: the trades page reads one page of it (newest first) |
+ * | `["fill_at_ready"]` | every fill older than this index is in it (set once, after the back-fill) |
  * | `["ledger", market]` | the market's ledger (position, avg price, cost, cash, realized P&L, fees) |
  * | `["balance", currency]` | the account total the fills say we hold (seeded once from the exchange) |
  * | `["equity", market, tsMs]` | an equity snapshot of one market (each candle close and fill; pruned after 30 days) |
@@ -85,6 +87,21 @@ export function fillKey(orderUuid: string, tradeUuid: string): Key {
 /** Prefix of the fills of one order, or of all fills. */
 export function fillPrefix(orderUuid?: string): Key {
   return orderUuid === undefined ? ["fill"] : ["fill", orderUuid];
+}
+
+/** `["fill_at", tsMs, orderUuid, tradeUuid]`: a fill by time. */
+export function fillAtKey(tsMs: number, orderUuid: string, tradeUuid: string): Key {
+  return ["fill_at", tsMs, orderUuid, tradeUuid];
+}
+
+/** Prefix of the fills by time. */
+export function fillAtPrefix(): Key {
+  return ["fill_at"];
+}
+
+/** `["fill_at_ready"]`: the by-time index holds every fill. */
+export function fillAtReadyKey(): Key {
+  return ["fill_at_ready"];
 }
 
 /** `["ledger", market]`. */

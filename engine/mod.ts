@@ -32,6 +32,7 @@ export type {
   ParamView,
   SignalView,
   StopReport,
+  TradesPage,
   TradeView,
 } from "./operator/mod.ts";
 

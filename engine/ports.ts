@@ -430,6 +430,19 @@ export interface StoredFill {
   readonly tsMs: number;
 }
 
+/** Where a page of fills (newest first) ends: the next page starts just past it. */
+export interface FillCursor {
+  readonly tsMs: number;
+  readonly orderUuid: string;
+  readonly tradeUuid: string;
+}
+
+/** One page of fills, newest first, and where the next (older) page starts (null: none). */
+export interface FillPage {
+  readonly fills: readonly StoredFill[];
+  readonly next: FillCursor | null;
+}
+
 /** The `OrderFilled` event of a stored fill (amounts as exact decimal strings). */
 export function orderFilledEvent(
   fill: StoredFill,
@@ -464,6 +477,10 @@ export interface FillStore {
   applyFills(batch: FillBatch): Promise<Result<readonly StoredFill[], FillError>>;
   /** Stored fills, of one order or all. */
   listFills(orderUuid?: string): Promise<readonly StoredFill[]>;
+  /** Up to `limit` fills older than `after` (from the newest without it), newest first. */
+  listFillsPage(
+    options: { readonly after?: FillCursor; readonly limit: number },
+  ): Promise<FillPage>;
   /** Realized P&L of the Upbit day (00:00 UTC) starting at `dayStartMs`. */
   dailyPnl(dayStartMs: number): Promise<Units>;
 }

@@ -58,6 +58,7 @@ const EN = {
   "control.stop.effect": "Cancels the bot's open orders and halts ALL trading, exits included, " +
     "until you resume. Positions are kept (not sold).",
   "control.stop.confirm": "Yes, stop now",
+  "sell.title": "Open positions",
   "sell.button": "Sell {market}",
   "sell.question": "Sell all of {market}?",
   "sell.effect": "Cancels the bot's open orders on {market} and sells the whole position at the " +
@@ -149,6 +150,7 @@ const KO: Readonly<Record<MessageKey, string>> = {
     "봇의 미체결 주문을 취소하고, 재개할 때까지 청산을 포함한 모든 거래를 멈춥니다. " +
     "포지션은 유지됩니다(매도하지 않음).",
   "control.stop.confirm": "네, 지금 정지",
+  "sell.title": "보유 포지션",
   "sell.button": "{market} 매도",
   "sell.question": "{market} 전량을 매도할까요?",
   "sell.effect": "{market}의 미체결 주문을 취소하고 보유 수량 전부를 지금 시장가로 매도합니다. " +

@@ -132,3 +132,33 @@ export function LangSwitch(props: { readonly lang: Lang; readonly path: string }
     </span>
   );
 }
+
+/** What a signed-in page of the site needs besides its content. */
+export interface SitePageProps {
+  readonly title: string;
+  readonly lang: Lang;
+  readonly current: NavPage | null;
+  /** The current path (with its query). */
+  readonly path: string;
+  readonly csrfToken: string;
+  readonly assets: PageAssets;
+  readonly children: ComponentChildren;
+}
+
+/** A signed-in page: the shell, the navigation bar and the content in `main`. */
+export function SitePage(props: SitePageProps): VNode {
+  return (
+    <Shell title={`${props.title} · upbit-trader`} assets={props.assets} lang={props.lang}>
+      <NavBar
+        lang={props.lang}
+        current={props.current}
+        path={props.path}
+        csrfToken={props.csrfToken}
+      />
+      <main>
+        <h1>{props.title}</h1>
+        {props.children}
+      </main>
+    </Shell>
+  );
+}

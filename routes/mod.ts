@@ -41,6 +41,7 @@ import { handleLangSwitch, languageMiddleware } from "./i18n.ts";
 import { createMetricsRoutes } from "./metrics.ts";
 import { newSessionId, sessionCookieOf, type WebEnv } from "./session.ts";
 import { createStaticRoutes, type StaticAssets } from "./static.ts";
+import { createTradesRoutes } from "./trades.tsx";
 
 export { loadStaticAssets, type StaticAssets } from "./static.ts";
 
@@ -153,6 +154,10 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
   app.route(
     "/",
     createDashboardRoutes({ ...sessionDeps, operator: deps.operator, assets: pageAssets }),
+  );
+  app.route(
+    "/",
+    createTradesRoutes({ ...sessionDeps, operator: deps.operator, assets: pageAssets }),
   );
   app.notFound((c) => c.text("not found", 404));
   app.onError((error, c) => {

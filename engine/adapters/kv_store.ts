@@ -36,7 +36,9 @@ import type {
   EquitySnapshot,
   ExchangeTrade,
   FillBatch,
+  FillCursor,
   FillError,
+  FillPage,
   Intent,
   IntentConflict,
   IntentState,
@@ -560,6 +562,8 @@ function sameIntent(a: Intent, b: Intent): boolean {
 export class KvStore implements Store {
   readonly #kv: Deno.Kv;
   #seq: number;
+  /** The by-time index of fills is known complete (`#indexFills`). */
+  #fillsIndexed = false;
 
   /** Wraps an open KV database (`Deno.openKv(path)`, or `":memory:"` in tests). */
   constructor(kv: Deno.Kv) {
@@ -865,6 +869,7 @@ export class KvStore implements Store {
       for (const f of fills) {
         op.check({ key: keys.fillKey(f.orderUuid, f.tradeUuid), versionstamp: null });
         op.set(keys.fillKey(f.orderUuid, f.tradeUuid), fillValue(f));
+        op.set(keys.fillAtKey(f.tsMs, f.orderUuid, f.tradeUuid), fillValue(f));
         this.#event(op, orderFilledEvent(f, batch.atMs));
       }
       this.#mark(op, batch.atMs, `fills ${batch.orderUuid}`);
@@ -882,6 +887,58 @@ export class KvStore implements Store {
       out.push(parseFill(entry.key, entry.value));
     }
     return out;
+  }
+
+  /**
+   * One page of fills, newest first, read from the by-time index (`["fill_at", …]`): only the
+   * page's entries are read, however many fills there are. A store written before the index
+   * existed is back-filled once, on the first call.
+   */
+  async listFillsPage(
+    options: { readonly after?: FillCursor; readonly limit: number },
+  ): Promise<FillPage> {
+    await this.#indexFills();
+    const limit = Math.max(1, Math.min(1000, Math.floor(options.limit)));
+    const prefix = keys.fillAtPrefix();
+    const selector: Deno.KvListSelector = options.after === undefined ? { prefix } : {
+      prefix,
+      end: keys.fillAtKey(options.after.tsMs, options.after.orderUuid, options.after.tradeUuid),
+    };
+    const fills: StoredFill[] = [];
+    let more = false;
+    for await (const entry of this.#kv.list(selector, { reverse: true, limit: limit + 1 })) {
+      if (fills.length === limit) {
+        more = true;
+        break;
+      }
+      fills.push(parseFill(entry.key, entry.value));
+    }
+    const last = fills.at(-1);
+    return {
+      fills,
+      next: more && last !== undefined
+        ? { tsMs: last.tsMs, orderUuid: last.orderUuid, tradeUuid: last.tradeUuid }
+        : null,
+    };
+  }
+
+  /** Puts every fill in the by-time index once (fills written before it existed). */
+  async #indexFills(): Promise<void> {
+    if (this.#fillsIndexed) return;
+    if ((await this.#kv.get(keys.fillAtReadyKey())).versionstamp === null) {
+      let op = this.#kv.atomic();
+      let n = 0;
+      for await (const entry of this.#kv.list({ prefix: keys.fillPrefix() })) {
+        const f = parseFill(entry.key, entry.value);
+        op.set(keys.fillAtKey(f.tsMs, f.orderUuid, f.tradeUuid), fillValue(f));
+        if (++n % 200 === 0) {
+          await op.commit();
+          op = this.#kv.atomic();
+        }
+      }
+      await op.set(keys.fillAtReadyKey(), { v: 1 }).commit();
+    }
+    this.#fillsIndexed = true;
   }
 
   /** Realized P&L of one Upbit day. */
@@ -1293,7 +1350,8 @@ export class KvStore implements Store {
       .check({ key: keys.ledgerKey(market), versionstamp: null })
       .check({ key: fillKey, versionstamp: null })
       .set(keys.ledgerKey(market), ledgerValue(applied.value))
-      .set(fillKey, fillValue(fill));
+      .set(fillKey, fillValue(fill))
+      .set(keys.fillAtKey(fill.tsMs, fill.orderUuid, fill.tradeUuid), fillValue(fill));
     this.#mark(op, atMs, `adopted ${market}`);
     return (await op.commit()).ok;
   }

@@ -28,6 +28,7 @@ import type {
   RunRecord,
   Store,
 } from "../ports.ts";
+import type { Result } from "../core/result.ts";
 import type { TraderConfig } from "../trader.ts";
 import { emergencyStop, pause, resume, sellMarket, setParam, type StopReport } from "./commands.ts";
 import { errorLine } from "../errors.ts";
@@ -46,6 +47,8 @@ import {
   paramsView,
   recentTrades,
   settingsOf,
+  type TradesPage,
+  tradesPage,
   type TradeView,
 } from "./read_models.ts";
 import {
@@ -68,6 +71,7 @@ export type {
   OrderView,
   ParamsView,
   ParamView,
+  TradesPage,
   TradeView,
 } from "./read_models.ts";
 export type { StopReport } from "./commands.ts";
@@ -154,6 +158,13 @@ export interface Operator {
   openOrders(): Promise<readonly OrderView[]>;
   /** The newest fills, newest first. */
   recentTrades(options: { readonly limit: number }): Promise<readonly TradeView[]>;
+  /**
+   * One page of trades (newest first) from `cursor` (a page's `next`), reading only the page;
+   * an unknown cursor is an error naming the field.
+   */
+  tradesPage(
+    options: { readonly cursor?: string; readonly limit: number },
+  ): Promise<Result<TradesPage, string>>;
   /** The account's equity curve (or one market's) from `fromMs` on. */
   equityHistory(
     options: { readonly fromMs?: number; readonly market?: string },
@@ -281,6 +292,7 @@ export function createOperator(deps: OperatorDeps): Operator {
     },
     openOrders: () => openOrders(store),
     recentTrades: (options) => recentTrades(store, options),
+    tradesPage: (options) => tradesPage(store, options),
     async equityHistory(options) {
       const markets = options.market !== undefined
         ? [options.market]

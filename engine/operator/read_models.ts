@@ -20,10 +20,13 @@ import {
   STRATEGY_PARAMS,
   type TunableSettings,
 } from "../core/params.ts";
+import { err, ok, type Result } from "../core/result.ts";
 import { trailingStopPx } from "../core/risk.ts";
+import { z } from "zod";
 import type {
   CommandRecord,
   EquitySnapshot,
+  FillCursor,
   ParamChange,
   RunRecord,
   Store,
@@ -393,13 +396,73 @@ export async function openOrders(store: Store): Promise<readonly OrderView[]> {
   return (await store.listIntents(LIVE_INTENT_STATES)).map(orderView);
 }
 
-/** The newest `limit` fills, newest first. */
+/** The newest `limit` fills, newest first (one page of the by-time index). */
 export async function recentTrades(
   store: Store,
   options: { readonly limit: number },
 ): Promise<readonly TradeView[]> {
-  const fills = [...await store.listFills()].sort((a, b) => b.tsMs - a.tsMs);
-  return fills.slice(0, options.limit).map(tradeView);
+  return (await store.listFillsPage({ limit: options.limit })).fills.map(tradeView);
+}
+
+/** One page of trades, newest first, and the cursor of the next (older) page, or null. */
+export interface TradesPage {
+  readonly trades: readonly TradeView[];
+  readonly next: string | null;
+}
+
+const CURSOR = z.tuple([
+  z.number().int().min(0).max(8.64e15),
+  z.string().min(1).max(128),
+  z.string().min(1).max(128),
+]);
+
+/** A page's cursor as URL-safe text (base64url of `[tsMs, orderUuid, tradeUuid]`). */
+function cursorText(c: FillCursor): string {
+  const bytes = new TextEncoder().encode(JSON.stringify([c.tsMs, c.orderUuid, c.tradeUuid]));
+  let text = "";
+  for (const b of bytes) text += String.fromCharCode(b);
+  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** The cursor of `text`, or undefined when it is not one `tradesPage` made. */
+function cursorOf(text: string): FillCursor | undefined {
+  if (text.length > 600 || !/^[A-Za-z0-9_-]+$/.test(text)) return undefined;
+  try {
+    const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+    const json = new TextDecoder("utf-8", { fatal: true }).decode(
+      Uint8Array.from(binary, (ch) => ch.charCodeAt(0)),
+    );
+    const parsed = CURSOR.safeParse(JSON.parse(json));
+    if (!parsed.success) return undefined;
+    const [tsMs, orderUuid, tradeUuid] = parsed.data;
+    return { tsMs, orderUuid, tradeUuid };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * `limit` trades (1-1000) older than `cursor` (from the newest without one), newest first: only
+ * the page is read from the store. A cursor that is not one this function made is an error
+ * naming the field.
+ */
+export async function tradesPage(
+  store: Store,
+  options: { readonly cursor?: string; readonly limit: number },
+): Promise<Result<TradesPage, string>> {
+  let after: FillCursor | undefined;
+  if (options.cursor !== undefined) {
+    after = cursorOf(options.cursor);
+    if (after === undefined) return err("cursor: not a page of the trades list");
+  }
+  const page = await store.listFillsPage({
+    limit: options.limit,
+    ...(after === undefined ? {} : { after }),
+  });
+  return ok({
+    trades: page.fills.map(tradeView),
+    next: page.next === null ? null : cursorText(page.next),
+  });
 }
 
 function tradeView(f: StoredFill): TradeView {
