@@ -3,6 +3,7 @@
  * line on a terminal. Every finished line goes through a redactor, so no secret can reach the
  * output even when a caller passes one by mistake (reliability.md §5: the `Secret` wrapper is the
  * first layer, this scrubber the second). The writer is injected: this module does no I/O.
+ * A `LogRing` keeps the newest lines (redacted, readable form) for Telegram's `/logs`.
  */
 
 import { formatDateTime } from "./core/format.ts";
@@ -41,6 +42,37 @@ export interface LoggerOptions {
   readonly level?: LogLevel;
   /** Fields added to every line (e.g. `{ mode: "paper" }`; JSON only). */
   readonly base?: LogData;
+  /** Also keeps each written line, redacted and in the readable form, in this ring. */
+  readonly recent?: LogRing;
+}
+
+/** The newest log lines in memory, bounded by count and line length (for `/logs`). */
+export class LogRing {
+  readonly #lines: string[] = [];
+  readonly #capacity: number;
+  readonly #maxLineLength: number;
+
+  /** Keeps at most `capacity` lines of at most `maxLineLength` characters each. */
+  constructor(options: { readonly capacity?: number; readonly maxLineLength?: number } = {}) {
+    this.#capacity = options.capacity ?? 200;
+    this.#maxLineLength = options.maxLineLength ?? 300;
+  }
+
+  /** Adds one finished (already redacted) line, dropping the oldest past the capacity. */
+  push(line: string): void {
+    const text = line.replace(/\n$/, "");
+    this.#lines.push(
+      text.length > this.#maxLineLength ? `${text.slice(0, this.#maxLineLength - 1)}…` : text,
+    );
+    if (this.#lines.length > this.#capacity) {
+      this.#lines.splice(0, this.#lines.length - this.#capacity);
+    }
+  }
+
+  /** The newest `n` lines, oldest first. */
+  recent(n: number): readonly string[] {
+    return n <= 0 ? [] : this.#lines.slice(-n);
+  }
 }
 
 const LEVELS: Readonly<Record<LogLevel, number>> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -105,6 +137,12 @@ export function createLogger(options: LoggerOptions): Logger {
       ? jsonLine({ level, atMs, message, base: options.base, data })
       : prettyLine({ level, atMs, message, data });
     options.write(redact(line) + "\n");
+    if (options.recent !== undefined) {
+      const readable = options.format === "pretty"
+        ? line
+        : prettyLine({ level, atMs, message, data });
+      for (const one of redact(readable).split("\n")) options.recent.push(one);
+    }
   }
   return {
     debug: (message, data) => log("debug", message, data),

@@ -796,8 +796,13 @@ export type Store =
 export interface PendingConfirmation {
   /** The random one-time value in the button's callback data. */
   readonly nonce: string;
-  /** What runs once confirmed: an emergency stop, or a stop that sells every position. */
-  readonly action: "stop" | "sell_all";
+  /**
+   * What runs once confirmed: an emergency stop, a stop that sells every position, or the sale
+   * of one market's position (`market`).
+   */
+  readonly action: "stop" | "sell_all" | "sell";
+  /** The market to sell (set for `sell` only). */
+  readonly market?: string;
   /** Only this user may confirm it, in this chat. */
   readonly userId: number;
   readonly chatId: number;

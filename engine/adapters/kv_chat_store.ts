@@ -22,7 +22,8 @@ const updateSchema = z.object({ v: z.literal(1), seenAtMs: z.number() });
 const confirmationSchema = z.object({
   v: z.literal(1),
   nonce: z.string().min(1),
-  action: z.enum(["stop", "sell_all"]),
+  action: z.enum(["stop", "sell_all", "sell"]),
+  market: z.string().optional(),
   userId: z.number().int(),
   chatId: z.number().int(),
   createdAtMs: z.number(),
@@ -63,7 +64,8 @@ export class KvChatStore implements ChatStore {
     const key = keys.chatConfirmKey(nonce);
     const entry = await this.#kv.get(key);
     if (entry.versionstamp === null) return undefined;
-    const { v: _v, ...confirmation } = parseStored(confirmationSchema, key, entry.value);
+    const { v: _v, market, ...rest } = parseStored(confirmationSchema, key, entry.value);
+    const confirmation: PendingConfirmation = market === undefined ? rest : { ...rest, market };
     const taken = await this.#kv.atomic().check(entry).delete(key).commit();
     if (!taken.ok) return undefined;
     return nowMs <= confirmation.expiresAtMs ? confirmation : undefined;

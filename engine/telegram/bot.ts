@@ -10,8 +10,9 @@
  *    sender and reason, without its text;
  * 2. the update-id claim (`ChatStore.claimUpdate`, one atomic check): a duplicate delivery or a
  *    replayed request runs nothing;
- * 3. the command. `/stop` and `/sell all` only store a one-time nonce (expiring in 60 s) and ask
- *    for a Confirm button; the tap takes the nonce atomically, so one confirmation runs one stop.
+ * 3. the command. `/stop`, `/sell all` and `/sell <market>` only store a one-time nonce (expiring
+ *    in 60 s) and ask for a Confirm button; the tap takes the nonce atomically, so one
+ *    confirmation runs one command.
  *
  * The claim comes before the work: a crash in between loses that command (the owner sends it
  * again) rather than running it twice. Replies that fail to send are logged, not retried (the
@@ -29,9 +30,11 @@ import {
   balanceText,
   dailyText,
   healthText,
+  logsText,
   outcomeText,
   positionsText,
   profitText,
+  sellQuestion,
   settingsText,
   statusText,
   tradesText,
@@ -70,6 +73,8 @@ export interface TelegramDeps {
   readonly log: Logger;
   /** One-time nonces for Confirm buttons (default: 16 random bytes, base64url). */
   readonly newNonce?: () => string;
+  /** The process's newest log lines, redacted (the logger's `LogRing`); `/logs` reads them. */
+  readonly logs?: { recent(n: number): readonly string[] };
 }
 
 /** The bot: grammY's `Bot` with our handler installed, and ways to feed it updates. */
@@ -91,7 +96,18 @@ const READ_COMMANDS = new Set([
   "daily",
   "settings",
   "health",
+  "logs",
 ]);
+
+/** Reading commands for the owner only (log lines say more than the figures). */
+const OWNER_READS = new Set(["logs"]);
+
+/** `btc`, `KRW-btc` → `KRW-BTC`; null when it cannot be a KRW market. */
+function marketArg(arg: string): string | null {
+  const upper = arg.toUpperCase();
+  const market = upper.startsWith("KRW-") ? upper : `KRW-${upper}`;
+  return /^KRW-[A-Z0-9]{1,15}$/.test(market) ? market : null;
+}
 
 /** How many (sender, reason) pairs the "log once" memory keeps. */
 const LOGGED_ONCE_MAX = 1_000;
@@ -168,22 +184,23 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
     }
   }
 
+  /** Stores a one-time nonce for `what` and sends `question` with Confirm and Cancel buttons. */
   async function askConfirmation(
     v: Extract<Verdict, { kind: "command" }>,
-    action: PendingConfirmation["action"],
+    what: Pick<PendingConfirmation, "action" | "market">,
+    question: (seconds: number) => string,
   ): Promise<void> {
     const createdAtMs = clock.nowMs();
     const nonce = newNonce();
     await chats.putConfirmation({
       nonce,
-      action,
+      ...what,
       userId: v.userId,
       chatId: v.chatId,
       createdAtMs,
       expiresAtMs: createdAtMs + confirmTtlMs,
     });
-    const seconds = Math.round(confirmTtlMs / 1000);
-    await send(v.chatId, action === "stop" ? t.confirmStop(seconds) : t.confirmSellAll(seconds), {
+    await send(v.chatId, question(Math.round(confirmTtlMs / 1000)), {
       reply_markup: {
         inline_keyboard: [[
           { text: t.confirmButton, callback_data: `confirm:${nonce}` },
@@ -197,8 +214,10 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
   async function read(name: string, args: readonly string[]): Promise<string> {
     const ctx = { t, nowMs: clock.nowMs() };
     switch (name) {
-      case "status":
-        return statusText(await operator.status(), ctx);
+      case "status": {
+        const [status, health] = await Promise.all([operator.status(), operator.health()]);
+        return statusText(status, ctx, health.lastError);
+      }
       case "balance":
         return balanceText(await operator.status(), t);
       case "positions":
@@ -217,8 +236,15 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
       }
       case "settings":
         return settingsText(await operator.params(), t);
-      case "health":
-        return healthText(await operator.status(), ctx);
+      case "health": {
+        const [status, health] = await Promise.all([operator.status(), operator.health()]);
+        return healthText(status, health, ctx);
+      }
+      case "logs": {
+        const n = countArg(args, 20, 100);
+        if (n === null) return t.usageLogs;
+        return deps.logs === undefined ? t.noLogs : logsText(deps.logs.recent(n), t);
+      }
       default:
         return t.help;
     }
@@ -229,6 +255,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
       return await send(v.chatId, v.role === "owner" ? t.help : t.helpViewer);
     }
     if (READ_COMMANDS.has(v.name)) {
+      if (OWNER_READS.has(v.name) && v.role !== "owner") return await send(v.chatId, t.readOnly);
       let text: string;
       try {
         text = await read(v.name, v.args);
@@ -258,13 +285,35 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
         return await send(v.chatId, await execute(v.userId, { kind: "set", name, value }));
       }
       case "stop":
-        return await askConfirmation(v, "stop");
-      default: {
-        if (v.args.length !== 1) return await send(v.chatId, t.usageSell);
-        if (v.args[0]!.toLowerCase() !== "all") return await send(v.chatId, t.sellOneMarket);
-        return await askConfirmation(v, "sell_all");
-      }
+        return await askConfirmation(v, { action: "stop" }, t.confirmStop);
+      default:
+        return await sell(v);
     }
+  }
+
+  /** `/sell all` or `/sell <market>`: checks what there is to sell, then asks to confirm. */
+  async function sell(v: Extract<Verdict, { kind: "command" }>): Promise<void> {
+    const arg = v.args.length === 1 ? v.args[0]! : "";
+    if (arg.toLowerCase() === "all") {
+      return await askConfirmation(v, { action: "sell_all" }, t.confirmSellAll);
+    }
+    const market = marketArg(arg);
+    if (market === null) return await send(v.chatId, t.usageSell);
+    let status;
+    try {
+      status = await operator.status();
+    } catch (error) {
+      if (error instanceof NoRunRecordError) return await send(v.chatId, t.noRunRecord);
+      log.error("telegram: read failed", { command: "sell", error: errorLine(error) });
+      return await send(v.chatId, t.failed(errorLine(error)));
+    }
+    const m = status.markets.find((x) => x.market === market);
+    if (m === undefined) {
+      return await send(v.chatId, t.notTraded(market, status.markets.map((x) => x.market)));
+    }
+    if (m.position === null) return await send(v.chatId, t.nothingToSell(market));
+    const question = sellQuestion(m, { t, nowMs: clock.nowMs() });
+    return await askConfirmation(v, { action: "sell", market }, question);
   }
 
   async function button(v: Extract<Verdict, { kind: "button" }>): Promise<void> {
@@ -280,9 +329,15 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
       await edit(v, t.cancelled);
       return;
     }
-    await answer(v.queryId, t.confirmed(t.actionName[pending.action]));
-    const text = await execute(v.userId, { kind: "stop", sell: pending.action === "sell_all" });
-    await edit(v, `${t.confirmed(t.actionName[pending.action])}\n${text}`);
+    const what = pending.action === "sell"
+      ? t.sellName(pending.market ?? "")
+      : t.actionName[pending.action];
+    await answer(v.queryId, t.confirmed(what));
+    const command: OperatorCommand = pending.action === "sell"
+      ? { kind: "sell", market: pending.market ?? "" }
+      : { kind: "stop", sell: pending.action === "sell_all" };
+    const text = await execute(v.userId, command);
+    await edit(v, `${t.confirmed(what)}\n${text}`);
   }
 
   async function answer(queryId: string, text: string): Promise<void> {

@@ -16,18 +16,24 @@ export interface Messages {
   readonly usageDaily: string;
   readonly usageSet: string;
   readonly usageSell: string;
-  readonly sellOneMarket: string;
+  readonly usageLogs: string;
+  readonly noLogs: string;
+  readonly notTraded: (market: string, traded: readonly string[]) => string;
+  readonly nothingToSell: (market: string) => string;
   readonly noRunRecord: string;
   readonly failed: (detail: string) => string;
   readonly outcome: Readonly<Record<"done" | "refused" | "failed", string>>;
   readonly confirmStop: (seconds: number) => string;
   readonly confirmSellAll: (seconds: number) => string;
+  /** `held`: the volume, market, entry, price and P&L, as one phrase. */
+  readonly confirmSell: (held: string, seconds: number) => string;
   readonly confirmButton: string;
   readonly cancelButton: string;
   readonly cancelled: string;
   readonly expired: string;
   readonly confirmed: (what: string) => string;
   readonly actionName: Readonly<Record<"stop" | "sell_all", string>>;
+  readonly sellName: (market: string) => string;
   readonly pausedFromTelegram: string;
   readonly labels: Labels;
 }
@@ -86,6 +92,17 @@ export interface Labels {
   readonly cancelledOrders: string;
   readonly sold: string;
   readonly errors: string;
+  readonly lastError: string;
+  readonly none: string;
+  readonly marketData: string;
+  readonly link: Readonly<Record<"connected" | "stale" | "disconnected" | "stopped", string>>;
+  readonly loopTick: string;
+  readonly ago: (seconds: number) => string;
+  readonly never: string;
+  readonly up: string;
+  readonly lastStart: string;
+  readonly logs: (n: number) => string;
+  readonly noLogLines: string;
 }
 
 const EN: Messages = {
@@ -98,12 +115,14 @@ const EN: Messages = {
     "/profit - realized and unrealized P&L, fees",
     "/daily [n] - realized P&L of the last n days (7)",
     "/settings - run-time parameters",
-    "/health - process, data freshness, orders in flight",
+    "/health - process, data freshness, orders in flight, errors",
+    "/logs [n] - the last n log lines (20)",
     "/pause [reason] - no new entries (exits go on)",
     "/resume - trade again after the safety checks",
     "/set <param> <value> - change a run-time parameter",
-    "/stop - emergency stop (asks to confirm)",
+    "/sell <market> - sell one market's position (asks to confirm)",
     "/sell all - stop and sell every position (asks to confirm)",
+    "/stop - emergency stop (asks to confirm)",
   ].join("\n"),
   helpViewer: [
     "Commands (read-only)",
@@ -114,9 +133,11 @@ const EN: Messages = {
   usageTrades: "Usage: /trades [n], n a whole number from 1 to 50",
   usageDaily: "Usage: /daily [n], n a whole number from 1 to 30",
   usageSet: "Usage: /set <param> <value> (see /settings)",
-  usageSell: "Usage: /sell all",
-  sellOneMarket:
-    "Selling one market is not available yet. /sell all stops trading and sells every position.",
+  usageSell: "Usage: /sell <market> (e.g. /sell KRW-BTC or /sell btc) or /sell all",
+  usageLogs: "Usage: /logs [n], n a whole number from 1 to 100",
+  noLogs: "This process keeps no log lines for /logs.",
+  notTraded: (market, traded) => `${market} is not traded by this bot (${traded.join(", ")}).`,
+  nothingToSell: (market) => `${market}: no position to sell.`,
   noRunRecord: "The bot has not started on this store yet.",
   failed: (detail) => `Failed: ${detail}`,
   outcome: { done: "Done", refused: "Refused", failed: "Failed" },
@@ -124,12 +145,14 @@ const EN: Messages = {
     `Emergency stop: cancel every open order and halt all trading?\nTap Confirm within ${s} s.`,
   confirmSellAll: (s) =>
     `Stop trading and sell EVERY position at market?\nTap Confirm within ${s} s.`,
+  confirmSell: (held, s) => `Sell ${held} at market? Trading goes on.\nTap Confirm within ${s} s.`,
   confirmButton: "Confirm",
   cancelButton: "Cancel",
   cancelled: "Cancelled: nothing was done.",
   expired: "This confirmation has expired or was already used.",
   confirmed: (what) => `Confirmed: ${what}`,
   actionName: { stop: "emergency stop", sell_all: "stop and sell every position" },
+  sellName: (market) => `sell ${market}`,
   pausedFromTelegram: "paused from Telegram",
   labels: {
     status: "Status",
@@ -184,6 +207,22 @@ const EN: Messages = {
     cancelledOrders: "cancelled orders",
     sold: "sold",
     errors: "errors",
+    lastError: "Last error",
+    none: "none",
+    marketData: "market data",
+    link: {
+      connected: "connected",
+      stale: "STALE",
+      disconnected: "DISCONNECTED",
+      stopped: "no bot running",
+    },
+    loopTick: "loop's last tick",
+    ago: (s) => `${s} s ago`,
+    never: "never",
+    up: "up",
+    lastStart: "last start",
+    logs: (n) => `Last ${n} log line${n === 1 ? "" : "s"} (UTC)`,
+    noLogLines: "No log lines yet.",
   },
 };
 
@@ -197,12 +236,14 @@ const KO: Messages = {
     "/profit - 실현·미실현 손익, 수수료",
     "/daily [n] - 최근 n일 실현 손익 (7)",
     "/settings - 실행 중 파라미터",
-    "/health - 프로세스, 시세 신선도, 진행 중 주문",
+    "/health - 프로세스, 시세 신선도, 진행 중 주문, 오류",
+    "/logs [n] - 최근 로그 n줄 (20)",
     "/pause [사유] - 신규 진입 중지 (청산은 계속)",
     "/resume - 안전 점검 후 거래 재개",
     "/set <파라미터> <값> - 실행 중 파라미터 변경",
-    "/stop - 긴급 정지 (확인 필요)",
+    "/sell <마켓> - 한 마켓의 포지션 매도 (확인 필요)",
     "/sell all - 정지 후 전 포지션 매도 (확인 필요)",
+    "/stop - 긴급 정지 (확인 필요)",
   ].join("\n"),
   helpViewer: [
     "명령어 (읽기 전용)",
@@ -213,9 +254,12 @@ const KO: Messages = {
   usageTrades: "사용법: /trades [n], n은 1에서 50 사이의 정수",
   usageDaily: "사용법: /daily [n], n은 1에서 30 사이의 정수",
   usageSet: "사용법: /set <파라미터> <값> (/settings 참고)",
-  usageSell: "사용법: /sell all",
-  sellOneMarket:
-    "마켓 하나만 매도하는 기능은 아직 없습니다. /sell all 은 거래를 멈추고 전 포지션을 매도합니다.",
+  usageSell: "사용법: /sell <마켓> (예: /sell KRW-BTC 또는 /sell btc) 또는 /sell all",
+  usageLogs: "사용법: /logs [n], n은 1에서 100 사이의 정수",
+  noLogs: "이 프로세스는 /logs 용 로그를 보관하지 않습니다.",
+  notTraded: (market, traded) =>
+    `${market} 은(는) 이 봇이 거래하지 않습니다 (${traded.join(", ")}).`,
+  nothingToSell: (market) => `${market}: 매도할 포지션이 없습니다.`,
   noRunRecord: "이 저장소에서 봇이 아직 시작된 적이 없습니다.",
   failed: (detail) => `실패: ${detail}`,
   outcome: { done: "완료", refused: "거부됨", failed: "실패" },
@@ -223,12 +267,15 @@ const KO: Messages = {
     `긴급 정지: 모든 미체결 주문을 취소하고 거래를 멈출까요?\n${s}초 안에 확인을 누르세요.`,
   confirmSellAll: (s) =>
     `거래를 멈추고 모든 포지션을 시장가로 매도할까요?\n${s}초 안에 확인을 누르세요.`,
+  confirmSell: (held, s) =>
+    `${held} 을(를) 시장가로 매도할까요? 거래는 계속됩니다.\n${s}초 안에 확인을 누르세요.`,
   confirmButton: "확인",
   cancelButton: "취소",
   cancelled: "취소됨: 아무것도 실행하지 않았습니다.",
   expired: "이 확인은 만료되었거나 이미 사용되었습니다.",
   confirmed: (what) => `확인됨: ${what}`,
   actionName: { stop: "긴급 정지", sell_all: "정지 후 전 포지션 매도" },
+  sellName: (market) => `${market} 매도`,
   pausedFromTelegram: "텔레그램에서 일시정지",
   labels: {
     status: "상태",
@@ -283,6 +330,22 @@ const KO: Messages = {
     cancelledOrders: "취소된 주문",
     sold: "매도",
     errors: "오류",
+    lastError: "최근 오류",
+    none: "없음",
+    marketData: "시세 연결",
+    link: {
+      connected: "연결됨",
+      stale: "지연됨",
+      disconnected: "끊김",
+      stopped: "봇 정지",
+    },
+    loopTick: "루프 마지막 실행",
+    ago: (s) => `${s}초 전`,
+    never: "없음",
+    up: "가동",
+    lastStart: "마지막 시작",
+    logs: (n) => `최근 로그 ${n}줄 (UTC)`,
+    noLogLines: "아직 로그가 없습니다.",
   },
 };
 

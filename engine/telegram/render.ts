@@ -16,6 +16,7 @@ import type {
   BotStatus,
   CommandOutcome,
   DayPnl,
+  HealthView,
   MarketStatus,
   ParamsView,
   TradeView,
@@ -74,8 +75,24 @@ function marketLines(m: MarketStatus, ctx: RenderContext): string[] {
   ];
 }
 
-/** `/status`: mode, switches, every market with its position and levels, the account. */
-export function statusText(status: BotStatus, ctx: RenderContext): string {
+/** Telegram refuses texts over 4,096 characters; replies stay under this. */
+const MAX_TEXT = 3_900;
+
+/** One error as a line: when, code, message (cut at 200 characters). */
+function errorText(e: NonNullable<HealthView["lastError"]>): string {
+  const message = e.message.length > 200 ? `${e.message.slice(0, 199)}…` : e.message;
+  return `${formatDateTime(e.atMs)} UTC ${e.code}: ${message}`;
+}
+
+/**
+ * `/status`: mode, switches, every market with its position, levels and data age, the account,
+ * and the newest error.
+ */
+export function statusText(
+  status: BotStatus,
+  ctx: RenderContext,
+  lastError: HealthView["lastError"],
+): string {
   const l = ctx.t.labels;
   const a = status.account;
   return [
@@ -87,7 +104,19 @@ export function statusText(status: BotStatus, ctx: RenderContext): string {
     `${l.account}: ${l.equity} ${krw(a.equity)} · ${l.pnl} ${krw(a.pnl, true)} · ${l.today} ${
       krw(a.dailyPnl, true)
     }`,
+    `${l.lastError}: ${lastError === null ? l.none : errorText(lastError)}`,
   ].join("\n");
+}
+
+/** The question of `/sell <market>`: what is held, at what, and the button's time limit. */
+export function sellQuestion(m: MarketStatus, ctx: RenderContext): (seconds: number) => string {
+  const l = ctx.t.labels;
+  const p = m.position!;
+  const at = { market: m.market, atMs: ctx.nowMs };
+  const held = `${formatVolume(parseUnits(p.volume))} ${m.market} (${l.entry} ${
+    price(p.avgPrice, at)
+  } · ${l.now} ${price(m.lastPrice, at)} · ${l.pnl} ${krw(m.unrealizedPnl, true)})`;
+  return (seconds) => ctx.t.confirmSell(held, seconds);
 }
 
 /** `/balance`: the account's money. */
@@ -165,17 +194,54 @@ export function settingsText(view: ParamsView, t: Messages): string {
   ].join("\n");
 }
 
-/** `/health`: is the process up, how fresh is each market's price, what is in flight. */
-export function healthText(status: BotStatus, ctx: RenderContext): string {
+/** `2 h 5 min` (whole minutes; `0 min` under one). */
+function duration(ms: number): string {
+  const minutes = Math.max(0, Math.floor(ms / 60_000));
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  return [
+    ...(days > 0 ? [`${days} d`] : []),
+    ...(days > 0 || hours > 0 ? [`${hours} h`] : []),
+    `${minutes % 60} min`,
+  ].join(" ");
+}
+
+/**
+ * `/health`: is the process up and since when, the market-data link, the loop's last tick, how
+ * fresh is each market's price, what is in flight, the daily loss limit, the last error.
+ */
+export function healthText(status: BotStatus, health: HealthView, ctx: RenderContext): string {
   const l = ctx.t.labels;
+  const started = `${formatDateTime(status.startedAtMs)} UTC`;
+  const process = status.running
+    ? `${l.running} · ${l.up} ${duration(ctx.nowMs - status.startedAtMs)} (${l.since} ${started})`
+    : `${l.storeOnly} · ${l.lastStart} ${started}`;
+  const tick = health.lastTickMs === null
+    ? l.never
+    : l.ago(Math.max(0, Math.round((ctx.nowMs - health.lastTickMs) / 1000)));
   return [
     l.health,
-    `${l.process}: ${status.running ? l.running : l.storeOnly}`,
+    `${l.process}: ${process}`,
     `${l.trading}: ${switches(status, l)}`,
+    `${l.marketData}: ${l.link[health.link]} · ${l.loopTick} ${tick}`,
     ...status.markets.map((m) => `${m.market}: ${ageOf(m, ctx)}`),
     `${l.ordersInFlight}: ${status.account.openOrders}`,
     `${l.dailyLoss}: ${status.account.dailyLossBlocked ? l.blocked : l.ok}`,
+    `${l.lastError}: ${health.lastError === null ? l.none : errorText(health.lastError)}`,
   ].join("\n");
+}
+
+/** `/logs [n]`: the newest log lines, oldest first, as many as fit in one message. */
+export function logsText(lines: readonly string[], t: Messages): string {
+  if (lines.length === 0) return t.labels.noLogLines;
+  const kept: string[] = [];
+  let size = 0;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    size += lines[i]!.length + 1;
+    if (size > MAX_TEXT) break;
+    kept.unshift(lines[i]!);
+  }
+  return [t.labels.logs(kept.length), ...kept].join("\n");
 }
 
 /** What a command did: the result, its one line, and per market what a stop did. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createLogger, createRedactor } from "../../engine/log.ts";
+import { createLogger, createRedactor, LogRing } from "../../engine/log.ts";
 import { Secret } from "../../engine/secret.ts";
 
 const CANARY = "canary-secret-91b2c";
@@ -48,4 +48,36 @@ Deno.test("createLogger() pretty lines are short and still redacted", () => {
     lines[0],
     '2025-01-01 09:30:05 WARN stale data  market=KRW-BTC note="has [REDACTED]"\n',
   );
+});
+
+Deno.test("LogRing keeps the newest lines, redacted and readable, bounded in count and length", () => {
+  const ring = new LogRing({ capacity: 3, maxLineLength: 60 });
+  const log = createLogger({
+    format: "json",
+    write: () => {},
+    nowMs: () => 0,
+    secrets: [CANARY],
+    recent: ring,
+  });
+  log.info("first");
+  log.warn(`two lines\nwith ${CANARY}`, { key: CANARY });
+  log.error("x".repeat(100));
+  assert.deepEqual(ring.recent(10), [
+    "1970-01-01 00:00:00 WARN two lines",
+    "1970-01-01 00:00:00 WARN with [REDACTED]  key=[REDACTED]",
+    `1970-01-01 00:00:00 ERROR ${"x".repeat(33)}…`,
+  ]);
+  assert.deepEqual(ring.recent(1), [`1970-01-01 00:00:00 ERROR ${"x".repeat(33)}…`]);
+  assert.deepEqual(ring.recent(0), []);
+  // A secret cut by the length limit is redacted before the cut: no prefix of it remains.
+  const cut = new LogRing({ maxLineLength: 40 });
+  createLogger({
+    format: "pretty",
+    write: () => {},
+    nowMs: () => 0,
+    secrets: [CANARY],
+    recent: cut,
+  })
+    .info(`${"y".repeat(20)}${CANARY}`);
+  assert.ok(!cut.recent(1)[0]!.includes(CANARY.slice(0, 6)), cut.recent(1)[0]);
 });

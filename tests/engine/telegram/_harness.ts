@@ -1,11 +1,16 @@
 /**
  * A Telegram test world: the operator over a paper store (two markets, one position, one day of
  * fills), the bot pointed at the fake Bot API, its webhook route served on `127.0.0.1:0`, and
- * builders of the updates Telegram posts. Everything crosses real HTTP both ways.
+ * builders of the updates Telegram posts. Everything crosses real HTTP both ways. With
+ * `running`, the operator is a running bot's: a paper exchange holding the store's position, so
+ * `/sell` and `/stop` really cancel and sell. The bot logs through a real logger (redacting the
+ * token, the webhook secret and `CANARY`) into the `LogRing` that `/logs` reads.
  */
 
 import { KvChatStore } from "../../../engine/adapters/kv_chat_store.ts";
-import type { LogData, Logger } from "../../../engine/log.ts";
+import { PaperExchange } from "../../../engine/adapters/paper_exchange.ts";
+import { unitsFromNumber } from "../../../engine/core/money.ts";
+import { createLogger, type LogData, type Logger, LogRing } from "../../../engine/log.ts";
 import { createOperator, type Operator } from "../../../engine/mod.ts";
 import { Secret } from "../../../engine/secret.ts";
 import {
@@ -16,7 +21,7 @@ import {
   WEBHOOK_PATH,
 } from "../../../engine/telegram/mod.ts";
 import { PAPER_RUN, seedPaperStore } from "../_operator_world.ts";
-import { T0_MS, type World, world } from "../_trader_fixtures.ts";
+import { bookAt, T0_MS, type World, world } from "../_trader_fixtures.ts";
 import { FAKE_BOT_INFO, type FakeBotApi, startFakeBotApi } from "./_fake_bot_api.ts";
 
 /** The owner's user id (and private chat id). */
@@ -27,6 +32,10 @@ export const VIEWER = 444_555_666;
 export const STRANGER = 987_654_321;
 /** The webhook's secret token. */
 export const SECRET = "s3cr3t-webhook-token_0123456789abcdefXYZ";
+/** A configured secret that must never show in `/logs` (or anything else the bot sends). */
+export const CANARY = "canary-9f8e7d6c5b4a-never-show-me";
+/** The markets' prices on the paper exchange's book. */
+const PRICES: Readonly<Record<string, number>> = { "KRW-BTC": 103_000_000, "KRW-ETH": 4_100_000 };
 
 /** A logger that keeps every line. */
 export class RecordingLogger implements Logger {
@@ -52,6 +61,12 @@ export interface TgWorld {
   readonly operator: Operator;
   readonly telegram: TelegramBot;
   readonly log: RecordingLogger;
+  /** The process's logger (into `ring`, redacting the token, the secret and `CANARY`). */
+  readonly appLog: Logger;
+  /** The newest log lines, as `/logs` reads them. */
+  readonly ring: LogRing;
+  /** The paper exchange of a `running` world. */
+  readonly exchange: PaperExchange | undefined;
   /** The webhook's URL. */
   readonly url: string;
   /** Posts `update` to the webhook (with the secret unless told otherwise); the HTTP status. */
@@ -87,6 +102,10 @@ export async function tgWorld(
     readonly polling?: boolean;
     /** The bot's Bot API call timeout (default 5 s). */
     readonly apiTimeoutSeconds?: number;
+    /** A running bot's operator (with a paper exchange holding the position). */
+    readonly running?: boolean;
+    /** Give the bot no log ring (`/logs` then says so). */
+    readonly noRing?: boolean;
   } = {},
 ): Promise<TgWorld> {
   const w = await world();
@@ -94,17 +113,46 @@ export async function tgWorld(
   w.clock.set(T0_MS + 600_000);
   const fake = await startFakeBotApi();
   const log = new RecordingLogger();
+  const ring = new LogRing({ capacity: 100 });
+  const appLog = createLogger({
+    format: "json",
+    write: () => {},
+    nowMs: () => w.clock.nowMs(),
+    secrets: [fake.token, SECRET, CANARY],
+    level: "debug",
+    recent: ring,
+  });
+  const both: Logger = {
+    debug: (m, d) => (log.debug(m, d), appLog.debug(m, d)),
+    info: (m, d) => (log.info(m, d), appLog.info(m, d)),
+    warn: (m, d) => (log.warn(m, d), appLog.warn(m, d)),
+    error: (m, d) => (log.error(m, d), appLog.error(m, d)),
+  };
+  const exchange = options.running === true
+    ? new PaperExchange({
+      book: (market) => bookAt(market, PRICES[market] ?? 1_000, w.clock.nowMs()),
+      nowMs: () => w.clock.nowMs(),
+      balances: { KRW: unitsFromNumber(1_810_000), BTC: unitsFromNumber(0.002) },
+      feeBps: 5,
+    })
+    : undefined;
   let nonces = 0;
   /** A process start: a new operator, bot and webhook server over the same store and fake. */
   async function boot() {
-    const operator = createOperator({ store: w.store, clock: w.clock, notifier: w.notifier });
+    const operator = createOperator({
+      store: w.store,
+      clock: w.clock,
+      notifier: w.notifier,
+      ...(exchange === undefined ? {} : { exchange }),
+    });
     const telegram = createTelegramBot(
       {
         operator,
         chats: new KvChatStore(w.kv),
         clock: w.clock,
-        log,
+        log: both,
         newNonce: () => `nonce-${String(++nonces).padStart(12, "0")}`,
+        ...(options.noRing === true ? {} : { logs: ring }),
       },
       {
         token: new Secret(fake.token),
@@ -148,6 +196,9 @@ export async function tgWorld(
       return running.telegram;
     },
     log,
+    appLog,
+    ring,
+    exchange,
     get url() {
       return running.url;
     },

@@ -38,12 +38,14 @@ const HELP = [
   "/profit - realized and unrealized P&L, fees",
   "/daily [n] - realized P&L of the last n days (7)",
   "/settings - run-time parameters",
-  "/health - process, data freshness, orders in flight",
+  "/health - process, data freshness, orders in flight, errors",
+  "/logs [n] - the last n log lines (20)",
   "/pause [reason] - no new entries (exits go on)",
   "/resume - trade again after the safety checks",
   "/set <param> <value> - change a run-time parameter",
-  "/stop - emergency stop (asks to confirm)",
+  "/sell <market> - sell one market's position (asks to confirm)",
   "/sell all - stop and sell every position (asks to confirm)",
+  "/stop - emergency stop (asks to confirm)",
 ].join("\n");
 
 const BTC_LINES = [
@@ -64,6 +66,7 @@ Deno.test("Telegram: each reading command answers with the operator's figures", 
         ...BTC_LINES,
         "KRW-ETH: flat · no price yet",
         "Account: equity 2,016,000 KRW · P&L +16,000 KRW · today +10,000 KRW",
+        "Last error: none",
       ].join("\n"),
     );
     assert.equal(
@@ -127,12 +130,14 @@ Deno.test("Telegram: each reading command answers with the operator's figures", 
       await reply(t, "/health"),
       [
         "Health",
-        "process: stopped (store only)",
+        "process: stopped (store only) · last start 2026-11-24 01:00:00 UTC",
         "Trading: on",
+        "market data: no bot running · loop's last tick 10 s ago",
         "KRW-BTC: price 10 s old",
         "KRW-ETH: no price yet",
         "orders in flight: 0",
         "daily loss limit: ok",
+        "Last error: none",
       ].join("\n"),
     );
     assert.equal(await reply(t, "/nope"), "Unknown command. Send /help for the list.");
@@ -281,10 +286,6 @@ Deno.test("Telegram: an expired or cancelled confirmation runs nothing; /sell al
     assert.deepEqual(await t.operator.auditLog({ limit: 10 }), []);
     assert.equal((await t.operator.status()).halted, false);
     assert.equal(t.fake.messages.get(second.messageId)!.text, "Cancelled: nothing was done.");
-    assert.equal(
-      await reply(t, "/sell KRW-BTC"),
-      "Selling one market is not available yet. /sell all stops trading and sells every position.",
-    );
     assert.equal(
       await reply(t, "/sell all"),
       "Stop trading and sell EVERY position at market?\nTap Confirm within 60 s.",
