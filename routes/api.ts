@@ -1,7 +1,8 @@
 /**
  * The JSON API of the page (for the islands): `GET /api/status` (the operator's status) and
- * `POST /api/control` (`{ "kind": "pause" | "resume" | "stop", "confirmed": true }` with the
- * session's token in `X-CSRF-Token`), answering the operator's outcome.
+ * `POST /api/control` (`{ "kind": "pause" | "resume" | "stop", "confirmed": true }`, or
+ * `{ "kind": "sell", "market": "KRW-BTC", "confirmed": true }`, with the session's token in
+ * `X-CSRF-Token`), answering the operator's outcome.
  */
 
 import { Hono } from "hono";
@@ -22,10 +23,16 @@ export interface ApiDeps extends SessionDeps {
   readonly operator: Operator;
 }
 
-const CONTROL_BODY = z.object({
-  kind: z.enum(CONTROLS),
-  confirmed: z.literal(true, { error: "must be true (ask the user first)" }),
-}).strict();
+const CONFIRMED = z.literal(true, { error: "must be true (ask the user first)" });
+
+const CONTROL_BODY = z.discriminatedUnion("kind", [
+  z.object({ kind: z.enum(CONTROLS), confirmed: CONFIRMED }).strict(),
+  z.object({
+    kind: z.literal("sell"),
+    market: z.string().regex(/^KRW-[A-Z0-9]{1,15}$/, "expected a KRW market like KRW-BTC"),
+    confirmed: CONFIRMED,
+  }).strict(),
+], { error: `expected kind ${CONTROLS.join(", ")} or sell` });
 
 /** `/api/status` and `/api/control`. */
 export function createApiRoutes(deps: ApiDeps): Hono<WebEnv> {
@@ -47,9 +54,10 @@ export function createApiRoutes(deps: ApiDeps): Hono<WebEnv> {
       const field = issue.path.length === 0 ? "body" : issue.path.join(".");
       throw new HTTPException(400, { message: `${field}: ${issue.message}` });
     }
+    const asked = parsed.data;
     const outcome = await deps.operator.execute(
       actorOf(c.get("session")),
-      commandOf(parsed.data.kind),
+      asked.kind === "sell" ? { kind: "sell", market: asked.market } : commandOf(asked.kind),
     );
     const { id, atMs, command, result, detail } = outcome;
     return c.json({ id, atMs, command, result, detail, status: outcome.status });

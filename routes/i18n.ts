@@ -102,6 +102,7 @@ const EN = {
   "settings.audit": "Audit log",
   "settings.auditEmpty": "No command yet.",
   "settings.unknown": "name: no such parameter",
+  "settings.rejected": "Not changed: {reason}",
   "backtests.title": "Backtest reports",
   "backtests.empty": "No backtest report yet. Run `deno task backtest` to write one.",
   "backtests.open": "Open",
@@ -194,6 +195,7 @@ const KO: Readonly<Record<MessageKey, string>> = {
   "settings.audit": "감사 로그",
   "settings.auditEmpty": "아직 명령이 없습니다.",
   "settings.unknown": "name: 없는 파라미터입니다",
+  "settings.rejected": "변경되지 않음: {reason}",
   "backtests.title": "백테스트 리포트",
   "backtests.empty": "아직 백테스트 리포트가 없습니다. `deno task backtest`로 만드세요.",
   "backtests.open": "열기",
@@ -227,6 +229,46 @@ export function messagesOf(lang: Lang): Translate {
       return value === undefined ? whole : String(value);
     });
   };
+}
+
+const PARAM_HINTS: Readonly<Record<Lang, Readonly<Record<string, string>>>> = {
+  en: {
+    "stop-loss": "% below the entry price that sells",
+    "take-profit": "% above the entry price that sells",
+    "max-daily-loss": "% of the day's starting equity lost that blocks entries (0: off)",
+    "trailing-stop": "% below the highest price since entry that sells (0: off)",
+    "cooldown-hours": "hours without entries after a stop loss",
+    "budget": "% of the capital one entry uses",
+    "stale-after": "seconds after which a price is stale (no entries)",
+    "period": "candles the indicator looks back",
+    "std": "band width in standard deviations",
+    "oversold": "RSI at or below which it buys",
+    "overbought": "RSI at or above which it sells",
+    "fast": "fast average, candles",
+    "slow": "slow average, candles",
+    "signal": "signal line, candles",
+  },
+  ko: {
+    "stop-loss": "진입가 대비 이 % 하락 시 매도",
+    "take-profit": "진입가 대비 이 % 상승 시 매도",
+    "max-daily-loss": "당일 시작 자산 대비 이 % 손실 시 진입 차단 (0: 끔)",
+    "trailing-stop": "진입 후 최고가 대비 이 % 하락 시 매도 (0: 끔)",
+    "cooldown-hours": "손절 후 진입하지 않는 시간",
+    "budget": "한 번 진입에 쓰는 자본의 %",
+    "stale-after": "가격이 오래된 것으로 보는 초 (진입 안 함)",
+    "period": "지표가 보는 캔들 수",
+    "std": "밴드 폭 (표준편차 배수)",
+    "oversold": "이 RSI 이하에서 매수",
+    "overbought": "이 RSI 이상에서 매도",
+    "fast": "빠른 이동평균 (캔들 수)",
+    "slow": "느린 이동평균 (캔들 수)",
+    "signal": "시그널선 (캔들 수)",
+  },
+};
+
+/** A run-time parameter's one-line meaning in `lang` (empty for a name without one). */
+export function paramHint(lang: Lang, name: string): string {
+  return Object.hasOwn(PARAM_HINTS[lang], name) ? PARAM_HINTS[lang][name]! : "";
 }
 
 /** Whether `text` names a language of the page. */

@@ -41,6 +41,8 @@ import { handleLangSwitch, languageMiddleware } from "./i18n.ts";
 import { createMetricsRoutes } from "./metrics.ts";
 import { newSessionId, sessionCookieOf, type WebEnv } from "./session.ts";
 import { createStaticRoutes, type StaticAssets } from "./static.ts";
+import { createSellRoutes } from "./sell.tsx";
+import { createSettingsPageRoutes } from "./settings_page.tsx";
 import { createTradesRoutes } from "./trades.tsx";
 
 export { loadStaticAssets, type StaticAssets } from "./static.ts";
@@ -158,6 +160,11 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
   app.route(
     "/",
     createTradesRoutes({ ...sessionDeps, operator: deps.operator, assets: pageAssets }),
+  );
+  app.route("/", createSellRoutes({ ...sessionDeps, operator: deps.operator, assets: pageAssets }));
+  app.route(
+    "/",
+    createSettingsPageRoutes({ ...sessionDeps, operator: deps.operator, assets: pageAssets }),
   );
   app.notFound((c) => c.text("not found", 404));
   app.onError((error, c) => {

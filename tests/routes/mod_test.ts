@@ -54,7 +54,47 @@ function controlPosts(cookie: string | undefined, token: string | undefined, ori
         body: new URLSearchParams(token === undefined ? {} : { _csrf: token }).toString(),
       },
     },
+    form("/sell/KRW-BTC", { confirm: "yes" }),
+    {
+      path: "/api/control",
+      init: {
+        method: "POST",
+        headers: {
+          ...base,
+          "content-type": "application/json",
+          ...(token === undefined ? {} : { "x-csrf-token": token }),
+        },
+        body: JSON.stringify({ kind: "sell", market: "KRW-BTC", confirmed: true }),
+      },
+    },
+    form("/settings", { name: "stop-loss", value: "2", action: "set" }),
   ];
+  function form(path: string, fields: Record<string, string>) {
+    return {
+      path,
+      init: {
+        method: "POST",
+        headers: { ...base, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          ...fields,
+          ...(token === undefined ? {} : { _csrf: token }),
+        }).toString(),
+      },
+    };
+  }
+}
+
+/** Every control route that takes a form (the cross-site check is by Origin). */
+function formPosts(cookie: string, token: string, origin: string) {
+  return controlPosts(cookie, token, origin).filter((p) =>
+    (p.init.headers as Record<string, string>)["content-type"] !==
+      "application/json"
+  );
+}
+
+/** No command reached the operator (none audited, not paused). */
+async function nothingRan(w: WebWorld): Promise<boolean> {
+  return (await w.operator.auditLog({ limit: 1 })).length === 0 && !await paused(w);
 }
 
 async function paused(w: WebWorld): Promise<boolean> {
@@ -83,7 +123,7 @@ Deno.test("without a session: pages redirect to /login, the API and controls ans
     }
     const forged = "sid=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
     assert.equal((await w.request("/api/status", { headers: { cookie: forged } })).status, 401);
-    assert.equal(await paused(w), false);
+    assert.equal(await nothingRan(w), true);
   });
 });
 
@@ -153,7 +193,7 @@ Deno.test("an expired session is refused everywhere; a live one works until then
     for (const { path, init } of controlPosts(cookie, token)) {
       assert.equal((await w.request(path, init)).status, 401, path);
     }
-    assert.equal(await paused(w), false);
+    assert.equal(await nothingRan(w), true);
   });
 });
 
@@ -176,9 +216,9 @@ Deno.test("a cross-site post is 403 (forms by Origin, JSON by its token) and run
     // A cross-site form post carries the site's cookie only without SameSite=Strict; with it,
     // the Origin check still refuses it.
     for (const origin of ["https://evil.example", "http://127.0.0.1:9999", "null"]) {
-      const [form, , logout] = controlPosts(cookie, token, origin);
-      assert.equal((await w.request(form!.path, form!.init)).status, 403, origin);
-      assert.equal((await w.request(logout!.path, logout!.init)).status, 403, origin);
+      for (const { path, init } of formPosts(cookie, token, origin)) {
+        assert.equal((await w.request(path, init)).status, 403, `${path} from ${origin}`);
+      }
     }
     // A form post without Origin and Sec-Fetch-Site is refused too.
     const bare = await w.request("/control/pause", {
@@ -197,7 +237,7 @@ Deno.test("a cross-site post is 403 (forms by Origin, JSON by its token) and run
       body: new URLSearchParams({ password: PASSWORD }).toString(),
     });
     assert.equal(login.status, 403);
-    assert.equal(await paused(w), false);
+    assert.equal(await nothingRan(w), true);
   });
 });
 
@@ -224,7 +264,7 @@ Deno.test("a missing or wrong CSRF token is 403 on forms and JSON; other bodies 
       body: "{}",
     });
     assert.equal(plain.status, 415);
-    assert.equal(await paused(w), false);
+    assert.equal(await nothingRan(w), true);
     // The same post with the token runs.
     const [, json] = controlPosts(cookie, token);
     const ok = await w.request(json!.path, json!.init);
@@ -262,7 +302,7 @@ Deno.test("a body over the limit is 413 before any session, token or password ch
       body: stream,
     });
     assert.equal(res.status, 413);
-    assert.equal(await paused(w), false);
+    assert.equal(await nothingRan(w), true);
     // The oversized logins were not counted as failed logins (no work was done).
     assert.equal((await w.postForm("/login", { password: PASSWORD })).status, 303);
   });
@@ -336,13 +376,41 @@ Deno.test("wrong methods and unknown controls do nothing", async () => {
     assert.equal(put.status, 404);
     const unknown = await w.postForm("/control/sell", { _csrf: token, confirm: "yes" }, cookie);
     assert.equal(unknown.status, 404);
-    const bad = await w.postJson("/api/control", { kind: "sell", confirmed: true }, cookie, token);
+    const bad = await w.postJson("/api/control", { kind: "buy", confirmed: true }, cookie, token);
     assert.equal(bad.status, 400);
     assert.match(await bad.text(), /^kind: /);
+    const noMarket = await w.postJson(
+      "/api/control",
+      { kind: "sell", confirmed: true },
+      cookie,
+      token,
+    );
+    assert.equal(noMarket.status, 400);
+    assert.match(await noMarket.text(), /^market: /);
+    for (const path of ["/sell/KRW-BTC", "/settings"]) {
+      for (const method of ["PUT", "PATCH", "DELETE"]) {
+        const res = await w.request(path, {
+          method,
+          headers: {
+            cookie,
+            origin: ORIGIN,
+            "content-type": "application/x-www-form-urlencoded",
+          },
+          body: new URLSearchParams({ _csrf: token, confirm: "yes" }).toString(),
+        });
+        assert.equal(res.status, 405, `${method} ${path}`);
+        assert.match(res.headers.get("allow") ?? "", /POST/);
+      }
+    }
+    for (const market of ["KRW-XRP", "krw-btc", "KRW-BTC%2F..", "x"]) {
+      assert.equal((await w.request(`/sell/${market}`, { headers: { cookie } })).status, 404);
+      const post = await w.postForm(`/sell/${market}`, { _csrf: token, confirm: "yes" }, cookie);
+      assert.equal(post.status, 404, market);
+    }
     const unconfirmed = await w.postJson("/api/control", { kind: "stop" }, cookie, token);
     assert.equal(unconfirmed.status, 400);
     assert.match(await unconfirmed.text(), /^confirmed: /);
-    assert.equal(await paused(w), false);
+    assert.equal(await nothingRan(w), true);
   });
 });
 
@@ -355,6 +423,9 @@ Deno.test("every HTML answer carries a strict CSP with a fresh nonce and no inli
       ["/", cookie],
       ["/control/pause", cookie],
       ["/control/stop", cookie],
+      ["/trades", cookie],
+      ["/settings", cookie],
+      ["/sell/KRW-BTC", cookie],
     ];
     for (const [path, c] of pages) {
       const res = await w.request(path, c === undefined ? {} : { headers: { cookie: c } });
