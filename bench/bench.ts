@@ -5,12 +5,14 @@
  * - streaming indicators, ours against npm `trading-signals` 8.3.0, ns per update;
  * - the full BB(20, 2.5) backtest with risk manager and ledger over 1,000,000 one-minute
  *   candles, in candles/s and as a ratio to a plain `Float64Array` loop;
- * - loading 1,000,000 candle rows from CSV.
+ * - loading 1,000,000 candle rows from CSV;
+ * - the Telegram webhook's answer time with the fake Bot API up (p50/p99, ms).
  */
 
 import { benchBacktest } from "./backtest_bench.ts";
 import { benchCsvLoad } from "./csv_bench.ts";
 import { benchIndicators } from "./indicators_bench.ts";
+import { benchTelegramWebhook } from "./telegram_bench.ts";
 
 const json = Deno.args.includes("--json");
 
@@ -44,6 +46,14 @@ log(
     csv.ms.toFixed(0)
   } ms)`,
 );
+const telegram = await benchTelegramWebhook();
+log(
+  `  Telegram webhook answer (fake Bot API up): command p50 ${
+    telegram.commandP50Ms.toFixed(1)
+  } ms, p99 ${telegram.commandP99Ms.toFixed(1)} ms; ignored update p99 ${
+    telegram.ignoredP99Ms.toFixed(1)
+  } ms (${telegram.commands} each)`,
+);
 
 if (json) {
   const result = {
@@ -52,6 +62,9 @@ if (json) {
     tight_loop_candles_per_sec: backtest.tight_loop_candles_per_sec,
     backtest_trades: backtest.trades,
     csv_load_ms_per_million: Math.round(csv.ms_per_million),
+    telegram_webhook_p50_ms: round2(telegram.commandP50Ms),
+    telegram_webhook_p99_ms: round2(telegram.commandP99Ms),
+    telegram_webhook_ignored_p99_ms: round2(telegram.ignoredP99Ms),
     indicators: Object.fromEntries(
       Object.entries(indicators).map((
         [name, r],
