@@ -19,6 +19,7 @@ export type {
   BotStatusJson,
   ChartView,
   CommandOutcome,
+  CurvePoint,
   DayPnl,
   EquityPoint,
   HealthView,
@@ -37,7 +38,7 @@ export type {
 } from "./operator/mod.ts";
 
 // The status page (routes/): its ports, the neutral errors, secrets and the one formatter.
-export type { Clock, LoginAttemptStore, SessionStore, WebSession } from "./ports.ts";
+export type { Clock, JournalEntry, LoginAttemptStore, SessionStore, WebSession } from "./ports.ts";
 export { ConfigError, errorLine } from "./errors.ts";
 export { Secret } from "./secret.ts";
 export type { Logger } from "./log.ts";

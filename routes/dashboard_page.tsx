@@ -1,74 +1,112 @@
 /**
- * The main page's markup: the bot at a glance from the operator's read models (mode and health,
- * account equity, today's P&L against the daily loss budget, positions with their levels, open
- * orders, recent trades, the last command) and the controls. Phone first: cards and two-line
- * rows, never a table wider than the screen. Every number goes through the engine's one
- * formatter.
+ * The main page's markup: the bot at a glance from the operator's read models, phone first
+ * (cards and two-line rows, never a table wider than the screen), in English or Korean.
+ *
+ * - The summary (`Summary`: health, account, positions, open orders) is server-rendered and the
+ *   browser fetches it again (`GET /api/summary`) after each event that changes it.
+ * - Islands: the state badge, the trade and signal lists (new rows come with their events) and
+ *   the charts (their library loads only after the first paint).
+ *
+ * Every number goes through the engine's one formatter.
  */
 
 import type { VNode } from "preact";
 import {
+  type AccountStatus,
   type BotStatus,
   formatDateTime,
   formatKrw,
   formatPct,
   formatPrice,
   formatVolume,
+  type HealthView,
   type MarketStatus,
   type OrderView,
   parseUnits,
-  type TradeView,
 } from "../engine/mod.ts";
-import { CsrfField } from "./auth.tsx";
-import { CONTROL_TEXT, CONTROLS } from "./controls.ts";
-import LiveStatus, { stateOf } from "../islands/LiveStatus.tsx";
-import { Island, type PageAssets, Shell } from "./layout.tsx";
+import Charts from "../islands/Charts.tsx";
+import LiveSignals, { type SignalRow } from "../islands/LiveSignals.tsx";
+import LiveStatus, { stateOf, type StateWords } from "../islands/LiveStatus.tsx";
+import LiveTrades, { type TradeRow } from "../islands/LiveTrades.tsx";
+import { CONTROLS, controlText } from "./controls.ts";
+import { type DashboardText, dashboardText } from "./dashboard_text.ts";
+import { type Lang, messagesOf } from "./i18n.ts";
+import { Island, NavBar, type PageAssets, Shell } from "./layout.tsx";
 
-/** Everything the main page shows. */
-export interface DashboardData {
+/** What the summary block shows. */
+export interface SummaryData {
+  readonly lang: Lang;
   readonly nowMs: number;
   readonly status: BotStatus;
+  readonly health: HealthView;
   readonly orders: readonly OrderView[];
-  readonly trades: readonly TradeView[];
   /** The daily loss limit in force, % of the day's starting equity (0 = off). */
   readonly maxDailyLossPct: number | undefined;
-  /** Prices older than this are stale. */
-  readonly staleAfterMs: number;
+}
+
+/** Everything the main page shows. */
+export interface DashboardData extends SummaryData {
+  readonly trades: readonly TradeRow[];
+  readonly signals: readonly SignalRow[];
+  /** How many rows the live lists keep. */
+  readonly listLimit: number;
   /** The newest operator command, one line, or null. */
   readonly lastCommand: string | null;
   readonly csrfToken: string;
   readonly assets: PageAssets;
+  /** The chart bundle's hashed URL (fetched after the first paint). */
+  readonly chartsBundle: string;
   /** The request's CSP nonce (the islands' bundle carries it). */
   readonly nonce: string;
+  /** The request's path (the language switch comes back to it). */
+  readonly path: string;
 }
 
 /**
  * Today's realized loss as a share of the daily loss budget (the limit's % of the account's
  * capital, or of its equity when no cap is set); null when there is no limit or no base.
  */
-export function budgetUsedPct(data: DashboardData): number | null {
-  const a = data.status.account;
-  const pct = data.maxDailyLossPct;
-  const base = a.capitalKrw !== null ? Number(a.capitalKrw) : a.equity;
-  if (pct === undefined || pct <= 0 || base === null || base <= 0) return null;
-  const loss = Math.max(0, -Number(a.dailyPnl));
-  return (loss / (base * pct / 100)) * 100;
+export function budgetUsedPct(
+  account: AccountStatus,
+  maxDailyLossPct: number | undefined,
+): number | null {
+  const base = account.capitalKrw !== null ? Number(account.capitalKrw) : account.equity;
+  if (maxDailyLossPct === undefined || maxDailyLossPct <= 0 || base === null || base <= 0) {
+    return null;
+  }
+  const loss = Math.max(0, -Number(account.dailyPnl));
+  return (loss / (base * maxDailyLossPct / 100)) * 100;
+}
+
+/** The badge's words in `lang`. */
+export function stateWords(lang: Lang): StateWords {
+  const ko = lang === "ko";
+  const t = dashboardText(lang);
+  return {
+    halted: ko ? "정지됨" : "Halted",
+    notRunning: ko ? "실행 중 아님" : "Not running",
+    safeMode: ko ? "안전 모드" : "Safe mode",
+    paused: ko ? "일시정지" : "Paused",
+    running: ko ? "실행 중" : "Running",
+    live: t("live.on"),
+    reconnecting: t("live.off"),
+  };
 }
 
 /** The main page. */
 export function DashboardPage(props: { readonly data: DashboardData }): VNode {
   const { data } = props;
   const s = data.status;
-  const state = stateOf(s);
-  const used = budgetUsedPct(data);
-  const held = s.markets.filter((m) => m.position !== null);
+  const t = dashboardText(data.lang);
+  const words = stateWords(data.lang);
   return (
     <Shell
-      title={`${state.text} · ${s.botId} · upbit-trader`}
+      title={`${words[stateOf(s).state]} · ${s.botId} · upbit-trader`}
       assets={data.assets}
       nonce={data.nonce}
+      lang={data.lang}
     >
-      <header class="top">
+      <NavBar lang={data.lang} current="home" path={data.path} csrfToken={data.csrfToken}>
         <Island
           name="LiveStatus"
           component={LiveStatus}
@@ -77,130 +115,220 @@ export function DashboardPage(props: { readonly data: DashboardData }): VNode {
             paused: s.paused,
             safeMode: s.safeMode,
             halted: s.halted,
+            words,
           }}
         />
         <span class="bot">{s.botId} · {s.mode}</span>
-        <form method="post" action="/logout" class="inline">
-          <CsrfField token={data.csrfToken} />
-          <button type="submit" class="link">Sign out</button>
-        </form>
-      </header>
+      </NavBar>
       <main>
-        <section class="card" aria-label="Health">
-          <p class="reason">
-            {s.reason === "" ? "No switch changed yet." : s.reason}
-            {s.changedAtMs > 0
-              ? <span class="muted">{` · ${formatDateTime(s.changedAtMs)} UTC`}</span>
-              : null}
-          </p>
-          <ul class="health">
-            {s.markets.map((m) => (
-              <Freshness
-                key={m.market}
-                market={m}
-                nowMs={data.nowMs}
-                staleAfterMs={data.staleAfterMs}
-              />
-            ))}
-          </ul>
+        <div data-live-src="/api/summary">
+          <Summary data={data} />
+        </div>
+
+        <section aria-label={t("charts")}>
+          <h2>{t("charts")}</h2>
+          <Island
+            name="Charts"
+            component={Charts}
+            props={{
+              bundle: data.chartsBundle,
+              markets: s.markets.map((m) => m.market),
+              equityTitle: t("charts.equity"),
+              titles: Object.fromEntries(
+                s.markets.map((m) => [
+                  m.market,
+                  t("charts.candles", { market: m.market }),
+                ]),
+              ),
+              loading: t("charts.loading"),
+              empty: t("charts.empty"),
+            }}
+          />
         </section>
 
-        <section class="card" aria-label="Account">
-          <dl class="figures">
-            <dt>Equity</dt>
-            <dd>{s.account.equity === null ? "n/a" : `${formatKrw(s.account.equity)} KRW`}</dd>
-            <dt>Today's P&amp;L</dt>
-            <dd class={tone(Number(s.account.dailyPnl))}>
-              {formatKrw(parseUnits(s.account.dailyPnl), { signed: true })} KRW
-            </dd>
-            <dt>Daily loss budget used</dt>
-            <dd class={s.account.dailyLossBlocked ? "neg" : ""}>
-              {used === null ? "no limit" : formatPct(used, { signed: false, decimals: 0 })}
-              {s.account.dailyLossBlocked ? " · entries blocked today" : ""}
-            </dd>
-            <dt>Cash</dt>
-            <dd>{formatKrw(parseUnits(s.account.cash))} KRW</dd>
-            <dt>Unrealized P&amp;L</dt>
-            <dd class={tone(s.account.unrealizedPnl ?? 0)}>
-              {s.account.unrealizedPnl === null
-                ? "n/a"
-                : `${formatKrw(s.account.unrealizedPnl, { signed: true })} KRW`}
-            </dd>
-          </dl>
+        <section aria-label={t("trades")}>
+          <h2>{t("trades")}</h2>
+          <Island
+            name="LiveTrades"
+            component={LiveTrades}
+            props={{ rows: data.trades, limit: data.listLimit, empty: t("trades.none") }}
+          />
         </section>
 
-        <section aria-label="Positions">
-          <h2>Positions ({held.length})</h2>
-          {held.length === 0
-            ? <p class="muted">No open position.</p>
-            : held.map((m) => <Position key={m.market} market={m} nowMs={data.nowMs} />)}
+        <section aria-label={t("signals")}>
+          <h2>{t("signals")}</h2>
+          <Island
+            name="LiveSignals"
+            component={LiveSignals}
+            props={{ rows: data.signals, limit: data.listLimit, empty: t("signals.none") }}
+          />
         </section>
 
-        <section aria-label="Open orders">
-          <h2>Open orders ({data.orders.length})</h2>
-          {data.orders.length === 0 ? <p class="muted">No order in flight.</p> : (
-            <ul class="rows">
-              {data.orders.map((o) => (
-                <li key={o.id}>
-                  <span>
-                    {o.market} <b class={o.side === "bid" ? "pos" : "neg"}>{sideText(o.side)}</b>
-                  </span>
-                  <span class="muted">{o.state} · {formatDateTime(o.createdAtMs)}</span>
-                </li>
-              ))}
-            </ul>
-          )}
-        </section>
-
-        <section aria-label="Recent trades">
-          <h2>Recent trades (UTC)</h2>
-          {data.trades.length === 0 ? <p class="muted">No trade yet.</p> : (
-            <ul class="rows">
-              {data.trades.map((t) => (
-                <li key={t.tradeUuid}>
-                  <span>
-                    {t.market} <b class={t.side === "bid" ? "pos" : "neg"}>{sideText(t.side)}</b>
-                    {" "}
-                    {formatVolume(parseUnits(t.volume))} @{" "}
-                    {formatPrice(parseUnits(t.price), { atMs: t.atMs, market: t.market })}
-                  </span>
-                  <span class="muted">
-                    {formatKrw(parseUnits(t.funds))} KRW · {formatDateTime(t.atMs)}
-                  </span>
-                </li>
-              ))}
-            </ul>
-          )}
-        </section>
-
-        <section class="card" aria-label="Controls">
-          <h2>Controls</h2>
+        <section class="card" aria-label={t("controls")}>
+          <h2>{t("controls")}</h2>
           <nav class="controls">
-            {CONTROLS.map((name) => (
-              <a
-                key={name}
-                class={`button${CONTROL_TEXT[name].danger ? " danger" : ""}`}
-                href={`/control/${name}`}
-              >
-                {CONTROL_TEXT[name].button}
-              </a>
-            ))}
+            {CONTROLS.map((name) => {
+              const c = controlText(data.lang, name);
+              return (
+                <a
+                  key={name}
+                  class={`button${c.danger ? " danger" : ""}`}
+                  href={`/control/${name}`}
+                >
+                  {c.button}
+                </a>
+              );
+            })}
           </nav>
-          {data.lastCommand === null ? null : <p class="muted">Last command: {data.lastCommand}</p>}
+          {data.lastCommand === null
+            ? null
+            : <p class="muted">{t("controls.last", { text: data.lastCommand })}</p>}
         </section>
       </main>
     </Shell>
   );
 }
 
+/** Health, account, positions and open orders: the block the browser refreshes. */
+export function Summary(props: { readonly data: SummaryData }): VNode {
+  const { data } = props;
+  const s = data.status;
+  const h = data.health;
+  const t = dashboardText(data.lang);
+  const used = budgetUsedPct(s.account, data.maxDailyLossPct);
+  const held = s.markets.filter((m) => m.position !== null);
+  const na = messagesOf(data.lang)("common.na");
+  return (
+    <>
+      <section class="card" aria-label={t("health")}>
+        <p class="reason">
+          {s.reason === "" ? t("health.noSwitch") : s.reason}
+          {s.changedAtMs > 0
+            ? <span class="muted">{` · ${formatDateTime(s.changedAtMs)} UTC`}</span>
+            : null}
+        </p>
+        <dl class="figures health">
+          <dt>{t("health.mode")}</dt>
+          <dd>{s.mode}</dd>
+          <dt>{t("health.link")}</dt>
+          <dd class={h.link === "connected" ? "pos" : "neg"} data-link={h.link}>
+            {t(`health.link.${h.link}`)}
+          </dd>
+          <dt>{t("health.fresh")}</dt>
+          <dd class={freshTone(h)}>
+            {ageLine(h.dataAgeMs, h.dataAgeMs !== null && h.dataAgeMs > h.staleAfterMs, t)}
+          </dd>
+          <dt>{t("health.tick")}</dt>
+          <dd>
+            {ageLine(
+              h.lastTickMs === null ? null : Math.max(0, data.nowMs - h.lastTickMs),
+              false,
+              t,
+            )}
+          </dd>
+          <dt>{t("health.error")}</dt>
+          <dd class={h.lastError === null ? "" : "neg"}>
+            {h.lastError === null
+              ? t("health.noError")
+              : `${h.lastError.message} · ${formatDateTime(h.lastError.atMs)}`}
+          </dd>
+        </dl>
+        <ul class="freshness">
+          {s.markets.map((m) => (
+            <Freshness
+              key={m.market}
+              market={m}
+              nowMs={data.nowMs}
+              staleAfterMs={h.staleAfterMs}
+              t={t}
+            />
+          ))}
+        </ul>
+      </section>
+
+      <section class="card" aria-label={t("account")}>
+        <dl class="figures">
+          <dt>{t("account.equity")}</dt>
+          <dd>{s.account.equity === null ? na : `${formatKrw(s.account.equity)} KRW`}</dd>
+          <dt>{t("account.dailyPnl")}</dt>
+          <dd class={tone(Number(s.account.dailyPnl))}>
+            {formatKrw(parseUnits(s.account.dailyPnl), { signed: true })} KRW
+          </dd>
+          <dt>{t("account.budget")}</dt>
+          <dd class={s.account.dailyLossBlocked ? "neg" : ""}>
+            {used === null ? t("account.noLimit") : formatPct(used, { signed: false, decimals: 0 })}
+            {s.account.dailyLossBlocked ? t("account.blocked") : ""}
+          </dd>
+          <dt>{t("account.cash")}</dt>
+          <dd>{formatKrw(parseUnits(s.account.cash))} KRW</dd>
+          <dt>{t("account.unrealized")}</dt>
+          <dd class={tone(s.account.unrealizedPnl ?? 0)}>
+            {s.account.unrealizedPnl === null
+              ? na
+              : `${formatKrw(s.account.unrealizedPnl, { signed: true })} KRW`}
+          </dd>
+        </dl>
+        {used === null ? null : (
+          <meter
+            class="budget"
+            min={0}
+            max={100}
+            low={50}
+            high={80}
+            optimum={0}
+            value={Math.min(100, used)}
+          />
+        )}
+      </section>
+
+      <section aria-label={t("positions", { count: held.length })}>
+        <h2>{t("positions", { count: held.length })}</h2>
+        {held.length === 0 ? <p class="muted">{t("positions.none")}</p> : held.map((m) => (
+          <Position
+            key={m.market}
+            market={m}
+            nowMs={data.nowMs}
+            t={t}
+            na={na}
+          />
+        ))}
+      </section>
+
+      <section aria-label={t("orders", { count: data.orders.length })}>
+        <h2>{t("orders", { count: data.orders.length })}</h2>
+        {data.orders.length === 0 ? <p class="muted">{t("orders.none")}</p> : (
+          <ul class="rows">
+            {data.orders.map((o) => (
+              <li key={o.id}>
+                <span>
+                  {o.market}{" "}
+                  <b class={o.side === "bid" ? "pos" : "neg"}>
+                    {t(o.side === "bid" ? "side.bid" : "side.ask")}
+                  </b>
+                </span>
+                <span class="muted">{o.state} · {formatDateTime(o.createdAtMs)}</span>
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </>
+  );
+}
+
 function Freshness(
-  props: { readonly market: MarketStatus; readonly nowMs: number; readonly staleAfterMs: number },
+  props: {
+    readonly market: MarketStatus;
+    readonly nowMs: number;
+    readonly staleAfterMs: number;
+    readonly t: DashboardText;
+  },
 ): VNode {
   const m = props.market;
   if (m.lastPriceAtMs === null) {
     return (
       <li>
-        <span>{m.market}</span> <span class="neg">no price yet</span>
+        <span>{m.market}</span> <span class="neg">{props.t("health.noPrice")}</span>
       </li>
     );
   }
@@ -209,50 +337,62 @@ function Freshness(
   return (
     <li>
       <span>{m.market}</span>{" "}
-      <span class={stale ? "neg" : "pos"}>
-        price {ageText(ageMs)} ago{stale ? " (stale)" : ""}
-      </span>
+      <span class={stale ? "neg" : "pos"}>{ageLine(ageMs, stale, props.t)}</span>
     </li>
   );
 }
 
-function Position(props: { readonly market: MarketStatus; readonly nowMs: number }): VNode {
+function Position(
+  props: {
+    readonly market: MarketStatus;
+    readonly nowMs: number;
+    readonly t: DashboardText;
+    readonly na: string;
+  },
+): VNode {
+  const { t, na } = props;
   const m = props.market;
   const p = m.position!;
   const ctx = { atMs: props.nowMs, market: m.market };
   const level = (v: string | null) => v === null ? "-" : formatPrice(parseUnits(v), ctx);
   return (
-    <article class="card position">
+    <article class="card position" data-market={m.market}>
       <h3>
         {m.market}{" "}
         <span class={tone(m.unrealizedPnl ?? 0)}>
-          {m.unrealizedPnl === null ? "n/a" : `${formatKrw(m.unrealizedPnl, { signed: true })} KRW`}
+          {m.unrealizedPnl === null ? na : `${formatKrw(m.unrealizedPnl, { signed: true })} KRW`}
         </span>
       </h3>
       <dl class="figures">
-        <dt>Volume</dt>
+        <dt>{t("positions.volume")}</dt>
         <dd>{formatVolume(parseUnits(p.volume))}</dd>
-        <dt>Entry</dt>
+        <dt>{t("positions.entry")}</dt>
         <dd>{formatPrice(parseUnits(p.avgPrice), ctx)}</dd>
-        <dt>Mark</dt>
-        <dd>{m.lastPrice === null ? "n/a" : formatPrice(m.lastPrice, ctx)}</dd>
-        <dt>Stop</dt>
+        <dt>{t("positions.mark")}</dt>
+        <dd>{m.lastPrice === null ? na : formatPrice(m.lastPrice, ctx)}</dd>
+        <dt>{t("positions.stop")}</dt>
         <dd>{level(p.stop)}</dd>
-        <dt>Target</dt>
+        <dt>{t("positions.target")}</dt>
         <dd>{level(p.target)}</dd>
-        <dt>Trailing</dt>
-        <dd>{p.trailingStop === null ? "off" : formatPrice(p.trailingStop, ctx)}</dd>
+        <dt>{t("positions.trailing")}</dt>
+        <dd>{p.trailingStop === null ? t("positions.off") : formatPrice(p.trailingStop, ctx)}</dd>
       </dl>
     </article>
   );
 }
 
-function sideText(side: "bid" | "ask"): string {
-  return side === "bid" ? "buy" : "sell";
+function freshTone(h: HealthView): string {
+  if (h.dataAgeMs === null) return "neg";
+  return h.dataAgeMs > h.staleAfterMs ? "neg" : "pos";
 }
 
 function tone(value: number): string {
   return value > 0 ? "pos" : value < 0 ? "neg" : "";
+}
+
+function ageLine(ageMs: number | null, stale: boolean, t: DashboardText): string {
+  if (ageMs === null) return t("health.never");
+  return t(stale ? "health.stale" : "health.ago", { age: ageText(ageMs) });
 }
 
 function ageText(ms: number): string {

@@ -4,11 +4,15 @@
  * that reconnects (EventSource does by itself) sends `Last-Event-ID` and resumes after the last
  * event it saw, missing nothing. A new client starts after the newest stored event (no replay of
  * the whole journal). The stream ends when the client goes away or its session expires.
+ * A fill or a signal also carries its `row` for the page's lists, formatted on the server in the
+ * request's language (`live_rows.ts`).
  */
 
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
-import type { Clock, EventStream } from "../engine/mod.ts";
+import type { Clock, EventStream, JournalEntry } from "../engine/mod.ts";
+import { type DashboardText, dashboardText } from "./dashboard_text.ts";
+import { signalRow, tradeRow } from "./live_rows.ts";
 import { requireSession, type SessionDeps, type WebEnv } from "./session.ts";
 
 /** What the event route uses. */
@@ -29,6 +33,7 @@ export function createEventRoutes(deps: EventDeps): Hono<WebEnv> {
   const app = new Hono<WebEnv>();
   app.get("/api/events", requireSession(deps), async (c) => {
     const session = c.get("session");
+    const text = dashboardText(c.get("lang"));
     const asked = c.req.header("last-event-id") ?? c.req.query("after");
     const afterId = asked !== undefined && EVENT_ID.test(asked)
       ? asked
@@ -53,7 +58,7 @@ export function createEventRoutes(deps: EventDeps): Hono<WebEnv> {
           await stream.writeSSE({
             id: entry.id,
             event: entry.event.type,
-            data: JSON.stringify(entry.event),
+            data: JSON.stringify(withRow(entry, text)),
           });
         }
       } finally {
@@ -66,4 +71,22 @@ export function createEventRoutes(deps: EventDeps): Hono<WebEnv> {
     return res;
   });
   return app;
+}
+
+/** The event as the page gets it: with the display row of a fill or a signal. */
+function withRow(entry: JournalEntry, text: DashboardText): object {
+  const e = entry.event;
+  if (e.type === "OrderFilled") return { ...e, row: tradeRow(e, text) };
+  if (e.type === "SignalRaised" || e.type === "SignalFailed") {
+    const signal = {
+      id: e.signalId,
+      atMs: e.atMs,
+      market: e.market,
+      action: e.action,
+      reason: e.reason,
+      executed: e.type === "SignalRaised",
+    };
+    return { ...e, row: signalRow(signal, text) };
+  }
+  return e;
 }

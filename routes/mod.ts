@@ -34,6 +34,7 @@ import {
 } from "../engine/mod.ts";
 import { createApiRoutes } from "./api.ts";
 import { createAuthRoutes } from "./auth.tsx";
+import { createChartRoutes } from "./charts.ts";
 import { createDashboardRoutes } from "./dashboard.tsx";
 import { createEventRoutes } from "./events.ts";
 import { createHealthRoutes } from "./health.ts";
@@ -153,9 +154,15 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
       ...(deps.metricsToken === undefined ? {} : { metricsToken: deps.metricsToken }),
     }),
   );
+  app.route("/", createChartRoutes({ ...sessionDeps, operator: deps.operator }));
   app.route(
     "/",
-    createDashboardRoutes({ ...sessionDeps, operator: deps.operator, assets: pageAssets }),
+    createDashboardRoutes({
+      ...sessionDeps,
+      operator: deps.operator,
+      assets: pageAssets,
+      chartsBundle: deps.assets.url("charts.js"),
+    }),
   );
   app.route(
     "/",

@@ -82,7 +82,8 @@ const PACKAGES: Partial<Readonly<Record<Layer, readonly string[]>>> = {
   core: ["zod"],
   ports: [],
   routes: ["hono", "preact", "preact-render-to-string", "zod"],
-  islands: ["preact", "@preact/signals"],
+  // lightweight-charts only in the chart bundle (`islands/charts.ts`), fetched after first paint.
+  islands: ["preact", "@preact/signals", "lightweight-charts"],
 };
 
 /**

@@ -9,7 +9,7 @@
 import { aggregateCandles, bucketStartMs } from "../core/aggregate.ts";
 import { type Candle, isTimeframe, type Timeframe, TIMEFRAME_MS } from "../core/candle.ts";
 import { bollingerBandsBatch } from "../core/indicators/mod.ts";
-import { SCALE } from "../core/money.ts";
+import { parseUnits, SCALE, type Units } from "../core/money.ts";
 import type { MinuteHistoryPort, RunRecord, Store } from "../ports.ts";
 
 /** How many journal events the health and signal views look back over. */
@@ -200,4 +200,50 @@ export async function chartView(
         price: Number(f.price) / Number(SCALE),
       })),
   };
+}
+
+/** One point of the account's equity curve (UTC seconds, KRW). */
+export interface CurvePoint {
+  readonly time: number;
+  readonly value: number;
+}
+
+/**
+ * The account's equity from `fromMs` on, at most `points` points (evenly thinned, the newest
+ * kept). With the run's capital cap, each market's ledger starts with the whole cap, so the
+ * account is the cap plus every market's gain over its opening cash (not the sum of the
+ * markets' equity); without one, the sum.
+ */
+export async function equityCurve(
+  store: Store,
+  run: RunRecord,
+  options: { readonly fromMs: number; readonly points: number },
+): Promise<readonly CurvePoint[]> {
+  const markets = run.traders.map((t) => t.market);
+  const [ledgers, series] = await Promise.all([
+    Promise.all(markets.map((m) => store.getLedger(m))),
+    Promise.all(markets.map((market) => store.listEquity({ market, fromMs: options.fromMs }))),
+  ]);
+  const capital = run.capitalKrw === undefined ? null : parseUnits(run.capitalKrw);
+  const opening = new Map(markets.map((m, i) => [m, ledgers[i]?.initialCash ?? 0n]));
+  const all = series.flat().sort((a, b) => a.tsMs - b.tsMs);
+  const latest = new Map<string, Units>();
+  const out: CurvePoint[] = [];
+  for (const s of all) {
+    latest.set(s.market, s.equity);
+    let sum = capital ?? 0n;
+    for (const [market, equity] of latest) {
+      sum += capital === null ? equity : equity - (opening.get(market) ?? 0n);
+    }
+    const point = { time: Math.floor(s.tsMs / 1000), value: Number(sum) / Number(SCALE) };
+    if (out.at(-1)?.time === point.time) out[out.length - 1] = point;
+    else out.push(point);
+  }
+  if (out.length <= options.points) return out;
+  const step = out.length / options.points;
+  const thin: CurvePoint[] = [];
+  for (let i = out.length - 1; i >= 0 && thin.length < options.points; i -= step) {
+    thin.push(out[Math.floor(i)]!);
+  }
+  return thin.reverse();
 }

@@ -54,13 +54,15 @@ import {
 import {
   type ChartView,
   chartView,
+  type CurvePoint,
+  equityCurve,
   type HealthView,
   healthView,
   recentSignals,
   type SignalView,
 } from "./live_view.ts";
 
-export type { ChartView, HealthView, LinkState, SignalView } from "./live_view.ts";
+export type { ChartView, CurvePoint, HealthView, LinkState, SignalView } from "./live_view.ts";
 export type {
   AccountStatus,
   BotStatus,
@@ -175,6 +177,10 @@ export interface Operator {
   auditLog(options: { readonly limit: number }): Promise<readonly CommandRecord[]>;
   /** Run-time parameters: values in force, start-up values, history. */
   params(): Promise<ParamsView>;
+  /** The account's equity curve from `fromMs` on, at most `points` points. */
+  equityCurve(
+    options: { readonly fromMs: number; readonly points: number },
+  ): Promise<readonly CurvePoint[]>;
   /** Data freshness, the loop's last tick, the market-data link, the last error. */
   health(): Promise<HealthView>;
   /** The newest signals with their reasons, newest first. */
@@ -320,6 +326,9 @@ export function createOperator(deps: OperatorDeps): Operator {
       });
     },
     recentSignals: (options) => recentSignals(store, options),
+    async equityCurve(options) {
+      return await equityCurve(store, await run(), options);
+    },
     async chart(options) {
       const record = await run();
       if (!record.traders.some((t) => t.market === options.market)) {

@@ -64,11 +64,11 @@ Deno.test("the page works in Chromium at 360 px and 1280 px: sign in, pause, res
 
       // The badge is an island: live from /api/events, within a second, without a reload.
       const badge = "[data-island=LiveStatus] .badge";
-      assert.equal(await page.textContent(badge), "Not running");
+      assert.equal(await page.getAttribute(badge, "data-state"), "notRunning");
       await w.operator.execute("ctl", { kind: "stop" });
-      await page.waitForSelector(`${badge}[data-state=Halted]`, { timeout: 1_000 });
+      await page.waitForSelector(`${badge}[data-state=halted]`, { timeout: 1_000 });
       await w.operator.execute("ctl", { kind: "resume" });
-      await page.waitForSelector(`${badge}[data-state='Not running']`, { timeout: 1_000 });
+      await page.waitForSelector(`${badge}[data-state=notRunning]`, { timeout: 1_000 });
 
       await page.click("a[href='/control/pause']");
       await page.waitForURL(`${w.origin}/control/pause`);

@@ -7,7 +7,8 @@
 
 import assert from "node:assert/strict";
 import { stateOf } from "../../islands/LiveStatus.tsx";
-import { budgetUsedPct, type DashboardData } from "../../routes/dashboard_page.tsx";
+import type { AccountStatus } from "../../engine/mod.ts";
+import { budgetUsedPct } from "../../routes/dashboard_page.tsx";
 import { loadStaticAssets } from "../../routes/mod.ts";
 import { PASSWORD, withWorld } from "./_web_world.ts";
 
@@ -27,7 +28,12 @@ Deno.test("the main page shows the bot from the operator's read models", async (
       const part of [
         "Not running", // the operator of a stopped bot (no exchange)
         "bot · paper",
-        "KRW-BTC price 10 s ago",
+        "Mode paper",
+        "Market data bot not running",
+        "Last price 10 s ago",
+        "Last loop tick 10 s ago",
+        "Last error none",
+        "KRW-BTC 10 s ago",
         "KRW-ETH no price yet",
         // Equity: the 1,000,000 cap, -10,000 realized on ETH, BTC bought at 100,000,000 and
         // marked at 103,000,000 (+6,000).
@@ -146,35 +152,81 @@ Deno.test("static files are served under hashed names, immutable, without a sess
   assert.throws(() => assets.url("missing.css"), /static\/missing\.css is missing/);
 });
 
-function data(account: Partial<DashboardData["status"]["account"]>, pct?: number): DashboardData {
-  return {
-    status: {
-      account: {
-        capitalKrw: null,
-        equity: null,
-        dailyPnl: "0",
-        ...account,
-      },
-    },
-    maxDailyLossPct: pct,
-  } as unknown as DashboardData;
+function used(account: Partial<AccountStatus>, pct?: number): number | null {
+  const base = { capitalKrw: null, equity: null, dailyPnl: "0" };
+  return budgetUsedPct({ ...base, ...account } as AccountStatus, pct);
 }
 
 Deno.test("budgetUsedPct(): the day's loss against the limit's share of the cap or equity", () => {
-  assert.equal(budgetUsedPct(data({ capitalKrw: "1000000", dailyPnl: "-50000" }, 10)), 50);
-  assert.equal(budgetUsedPct(data({ equity: 2_000_000, dailyPnl: "-50000" }, 10)), 25);
-  assert.equal(budgetUsedPct(data({ capitalKrw: "1000000", dailyPnl: "30000" }, 10)), 0);
-  assert.equal(budgetUsedPct(data({ capitalKrw: "1000000", dailyPnl: "-1" }, 0)), null);
-  assert.equal(budgetUsedPct(data({ capitalKrw: "1000000" })), null);
-  assert.equal(budgetUsedPct(data({ dailyPnl: "-1" }, 10)), null, "no cap, no equity");
+  assert.equal(used({ capitalKrw: "1000000", dailyPnl: "-50000" }, 10), 50);
+  assert.equal(used({ equity: 2_000_000, dailyPnl: "-50000" }, 10), 25);
+  assert.equal(used({ capitalKrw: "1000000", dailyPnl: "30000" }, 10), 0);
+  assert.equal(used({ capitalKrw: "1000000", dailyPnl: "-1" }, 0), null);
+  assert.equal(used({ capitalKrw: "1000000" }), null);
+  assert.equal(used({ dailyPnl: "-1" }, 10), null, "no cap, no equity");
 });
 
 Deno.test("stateOf(): halted beats not running beats safe mode beats paused", () => {
   const s = (o: Record<string, boolean>) =>
-    stateOf({ halted: false, running: true, safeMode: false, paused: false, ...o } as never).text;
-  assert.equal(s({}), "Running");
-  assert.equal(s({ paused: true }), "Paused");
-  assert.equal(s({ paused: true, safeMode: true }), "Safe mode");
-  assert.equal(s({ paused: true, running: false }), "Not running");
-  assert.equal(s({ halted: true, running: false }), "Halted");
+    stateOf({ halted: false, running: true, safeMode: false, paused: false, ...o }).state;
+  assert.equal(s({}), "running");
+  assert.equal(s({ paused: true }), "paused");
+  assert.equal(s({ paused: true, safeMode: true }), "safeMode");
+  assert.equal(s({ paused: true, running: false }), "notRunning");
+  assert.equal(s({ halted: true, running: false }), "halted");
+});
+
+Deno.test("the summary block, the chart data and the Korean page, each behind the session", async () => {
+  await withWorld(async (w) => {
+    for (const path of ["/api/summary", "/api/equity", "/api/chart?market=KRW-BTC"]) {
+      const res = await w.request(path, { redirect: "manual" });
+      assert.equal(res.status, 401, `${path} without a session`);
+      await res.body?.cancel();
+    }
+    const cookie = await w.login();
+    const summary = await w.request("/api/summary", { headers: { cookie } });
+    assert.equal(summary.headers.get("cache-control"), "no-store");
+    const html = await summary.text();
+    assert.ok(!html.includes("<html"), "a fragment, not a page");
+    assert.ok(textOf(html).includes("Equity 996,000 KRW"), html);
+    assert.ok(textOf(html).includes("Positions (1)"), html);
+
+    // The equity curve: ETH's and BTC's snapshots over the 1,000,000 cap.
+    await w.store.recordEquity({
+      market: "KRW-BTC",
+      tsMs: w.clock.nowMs() - 60_000,
+      equity: 1_006_000n * 100_000_000n,
+      cash: 0n,
+    });
+    const curve = await (await w.request("/api/equity", { headers: { cookie } })).json();
+    assert.deepEqual(curve, [{
+      time: Math.floor((w.clock.nowMs() - 60_000) / 1000),
+      value: 1_006_000,
+    }]);
+    const chart = await w.request("/api/chart?market=KRW-BTC", { headers: { cookie } });
+    assert.equal(chart.status, 200);
+    const body = await chart.json();
+    assert.equal(body.market, "KRW-BTC");
+    assert.deepEqual(body.candles, [], "a stopped bot has no candle history");
+    for (const bad of ["KRW-XRP", "<script>", ""]) {
+      const res = await w.request(`/api/chart?market=${encodeURIComponent(bad)}`, {
+        headers: { cookie },
+      });
+      assert.equal(res.status, 400, bad);
+      assert.equal(await res.text(), "market: not a market this bot trades");
+    }
+
+    const page = await (await w.request("/", { headers: { cookie: `${cookie}; lang=ko` } })).text();
+    assert.match(page, /<html lang="ko">/);
+    for (
+      const part of ["평가 자산 996,000 KRW", "오늘 손익 -10,000 KRW", "최근 체결", "최근 신호"]
+    ) {
+      assert.ok(textOf(page).includes(part), part);
+    }
+    // The first paint loads one script, the islands' bundle; the chart bundle is only named.
+    const scripts = [...page.matchAll(/<script[^>]*src="([^"]+)"/g)].map((m) => m[1]);
+    assert.equal(scripts.length, 1);
+    assert.match(scripts[0]!, /^\/static\/islands\.[0-9a-f]{8}\.js$/);
+    assert.match(page, /\/static\/charts\.[0-9a-f]{8}\.js/);
+  });
 });

@@ -133,3 +133,58 @@ Deno.test("the event stream needs a session and ends when it expires", async () 
     await w.close();
   }
 });
+
+Deno.test("a fill and a signal arrive with their display rows, in the page's language", async () => {
+  const w = await webWorld();
+  try {
+    const cookie = await w.login();
+    const res = await w.request("/api/events", { headers: { cookie: `${cookie}; lang=ko` } });
+    const reading = readSse(res, (seen) => seen.length >= 2);
+    const atMs = w.clock.nowMs();
+    const signal = {
+      type: "SignalRaised" as const,
+      atMs,
+      market: "KRW-BTC",
+      signalId: "sig-1",
+      action: "buy" as const,
+      reason: "close under the lower band",
+    };
+    await w.store.recordEvent(signal);
+    w.events.notify(signal);
+    const fill = {
+      type: "OrderFilled" as const,
+      atMs,
+      market: "KRW-BTC",
+      side: "bid" as const,
+      orderUuid: "o-1",
+      tradeUuid: "t-1",
+      price: "101000000",
+      volume: "0.001",
+      funds: "101000",
+      fee: "50.5",
+    };
+    await w.store.recordEvent(fill);
+    w.events.notify(fill);
+    const { seen } = await reading;
+    assert.deepEqual(seen.map((e) => e.event), ["SignalRaised", "OrderFilled"]);
+    assert.deepEqual(seen[0]!.data.row, {
+      id: "sig-1",
+      market: "KRW-BTC",
+      action: "buy",
+      actionText: "매수",
+      reason: "close under the lower band",
+      when: "2026-11-24 01:10:00",
+      note: "",
+    });
+    assert.deepEqual(seen[1]!.data.row, {
+      id: "t-1",
+      market: "KRW-BTC",
+      side: "bid",
+      sideText: "매수",
+      what: "0.001 @ 101,000,000",
+      detail: "101,000 KRW · 2026-11-24 01:10:00",
+    });
+  } finally {
+    await w.close();
+  }
+});
