@@ -2,19 +2,19 @@
  * The main page's read models beyond the status: the bot's health (data freshness, the loop's
  * last tick, the market-data link, the last error), the recent signals with their reasons, and a
  * candle chart (candles, Bollinger bands, the fills as markers). Health and signals come from the
- * store (trader states and the event journal); the chart's candles from the running bot's
- * market-data history (none on a stopped bot).
+ * store (trader states and the event journal); the chart's candles are the 1-minute candles the
+ * loop recorded as it traded (`CandleStore`).
  */
 
 import { aggregateCandles, bucketStartMs } from "../core/aggregate.ts";
-import { type Candle, isTimeframe, type Timeframe, TIMEFRAME_MS } from "../core/candle.ts";
+import { isTimeframe, type Timeframe, TIMEFRAME_MS } from "../core/candle.ts";
 import { bollingerBandsBatch } from "../core/indicators/mod.ts";
 import { parseUnits, SCALE, type Units } from "../core/money.ts";
-import type { MinuteHistoryPort, RunRecord, Store } from "../ports.ts";
+import type { RunRecord, Store } from "../ports.ts";
 
 /** How many journal events the health and signal views look back over. */
 const JOURNAL_LOOKBACK = 500;
-/** The most 1-minute candles a chart asks the history for (a few REST pages). */
+/** The most 1-minute candles a chart reads. */
 const MAX_CHART_MINUTES = 1_000;
 
 /** The market-data link as the page shows it. */
@@ -155,7 +155,6 @@ export async function chartView(
     readonly market: string;
     readonly bars: number;
     readonly nowMs: number;
-    readonly history: MinuteHistoryPort | undefined;
     readonly strategyParams: Readonly<Record<string, number>>;
   },
 ): Promise<ChartView> {
@@ -164,10 +163,8 @@ export async function chartView(
   const minutes = Math.min(MAX_CHART_MINUTES, Math.max(1, options.bars) * (tfMs / 60_000));
   const toMs = Math.floor(options.nowMs / 60_000) * 60_000 + 60_000;
   const fromMs = toMs - minutes * 60_000;
-  const minute: Candle[] = options.history === undefined
-    ? []
-    : await options.history(options.market, { fromMs, toMs });
-  const candles = aggregateCandles(minute.filter((c) => c.startMs >= fromMs), timeframe);
+  const minute = await store.listCandles(options.market, { fromMs, toMs });
+  const candles = aggregateCandles(minute, timeframe);
   const period = options.strategyParams["period"] ?? 20;
   const std = options.strategyParams["std"] ?? 2;
   const bands = bollingerBandsBatch(candles.map((c) => c.close), { period, stdDev: std });

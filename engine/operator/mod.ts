@@ -23,7 +23,6 @@ import type {
   CommandRecord,
   CommandResultKind,
   Exchange,
-  MinuteHistoryPort,
   Notifier,
   RunRecord,
   Store,
@@ -144,8 +143,6 @@ export interface OperatorDeps {
   readonly traders?: readonly TraderConfig[];
   /** Audit record ids (default: random UUIDs). */
   readonly newId?: () => string;
-  /** The running bot's 1-minute candle history (the charts' candles); absent: empty charts. */
-  readonly candles?: MinuteHistoryPort;
 }
 
 /** The operator of one bot. */
@@ -338,7 +335,6 @@ export function createOperator(deps: OperatorDeps): Operator {
       return await chartView(store, record, {
         ...options,
         nowMs: clock.nowMs(),
-        history: deps.candles,
         strategyParams: settings.strategyParams,
       });
     },

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createOperator } from "../../../engine/operator/mod.ts";
 import type { Candle } from "../../../engine/core/candle.ts";
-import type { Exchange, MinuteHistoryPort } from "../../../engine/ports.ts";
+import type { Exchange } from "../../../engine/ports.ts";
 import { T0_MS, world } from "../_trader_fixtures.ts";
 import { PAPER_RUN, seedPaperStore } from "../_operator_world.ts";
 
@@ -100,33 +100,24 @@ Deno.test("chart(): candles of the run's timeframe, bands after the warm-up, fil
   const w = await world();
   const run = { ...PAPER_RUN, timeframe: "5m", strategyParams: { period: 3, std: 2 } };
   await seedPaperStore(w.store, run, "3900000");
-  const asked: { fromMs: number; toMs: number }[] = [];
-  const history: MinuteHistoryPort = (_market, range) => {
-    asked.push(range);
-    const out: Candle[] = [];
-    for (let t = range.fromMs; t < range.toMs; t += 60_000) {
-      const px = 100_000_000 + ((t - T0_MS) / 60_000) * 10_000;
-      out.push({
-        startMs: t,
-        open: px,
-        high: px + 5,
-        low: px - 5,
-        close: px,
-        volume: 1,
-        value: px,
-      });
-    }
-    return Promise.resolve(out);
-  };
-  const op = createOperator({
-    store: w.store,
-    clock: w.clock,
-    notifier: w.notifier,
-    candles: history,
-  });
+  // The loop's recorded 1-minute candles, from 15 minutes before the window to its end.
+  const recorded: Candle[] = [];
+  for (let t = T0_MS - 25 * 60_000; t < T0_MS + 10 * 60_000; t += 60_000) {
+    const px = 100_000_000 + ((t - T0_MS) / 60_000) * 10_000;
+    recorded.push({
+      startMs: t,
+      open: px,
+      high: px + 5,
+      low: px - 5,
+      close: px,
+      volume: 1,
+      value: px,
+    });
+  }
+  await w.store.recordCandles("KRW-BTC", recorded);
+  const op = createOperator({ store: w.store, clock: w.clock, notifier: w.notifier });
   w.clock.set(T0_MS + 10 * 60_000 - 1);
   const chart = await op.chart({ market: "KRW-BTC", bars: 4 });
-  assert.deepEqual(asked, [{ fromMs: T0_MS - 10 * 60_000, toMs: T0_MS + 10 * 60_000 }]);
   assert.equal(chart.timeframe, "5m");
   assert.deepEqual(
     chart.candles.map((c) => c.time * 1000),
@@ -139,7 +130,41 @@ Deno.test("chart(): candles of the run's timeframe, bands after the warm-up, fil
   // The BTC buy at T0 + 3 min sits on the 5-minute candle starting at T0.
   assert.deepEqual(chart.markers, [{ time: T0_MS / 1000, side: "bid", price: 100_000_000 }]);
   await assert.rejects(op.chart({ market: "KRW-XRP", bars: 4 }), /market: KRW-XRP is not traded/);
-  const none = createOperator({ store: w.store, clock: w.clock, notifier: w.notifier });
-  assert.deepEqual((await none.chart({ market: "KRW-BTC", bars: 4 })).candles, []);
+  assert.deepEqual((await op.chart({ market: "KRW-ETH", bars: 4 })).candles, [], "none recorded");
+  w.kv.close();
+});
+
+Deno.test("equityCurve(): with a cap, the cap plus each market's gain; thinned keeping the newest", async () => {
+  const w = await world();
+  await seedPaperStore(w.store, { ...PAPER_RUN, capitalKrw: "1000000" }, "3900000");
+  const op = createOperator({ store: w.store, clock: w.clock, notifier: w.notifier });
+  const krw = (n: number) => BigInt(n) * 100_000_000n;
+  // Each market's ledger opened with the whole 1,000,000 cap.
+  await w.store.recordEquity({
+    market: "KRW-BTC",
+    tsMs: T0_MS + 1_000,
+    equity: krw(1_006_000),
+    cash: 0n,
+  });
+  await w.store.recordEquity({
+    market: "KRW-ETH",
+    tsMs: T0_MS + 2_000,
+    equity: krw(990_000),
+    cash: 0n,
+  });
+  await w.store.recordEquity({
+    market: "KRW-BTC",
+    tsMs: T0_MS + 3_000,
+    equity: krw(1_010_000),
+    cash: 0n,
+  });
+  const curve = await op.equityCurve({ fromMs: T0_MS, points: 10 });
+  assert.deepEqual(curve.map((p) => [p.time * 1000 - T0_MS, p.value]), [
+    [1_000, 1_006_000],
+    [2_000, 996_000],
+    [3_000, 1_000_000],
+  ]);
+  const thin = await op.equityCurve({ fromMs: T0_MS, points: 2 });
+  assert.deepEqual(thin.map((p) => p.value), [1_006_000, 1_000_000], "evenly spaced, newest kept");
   w.kv.close();
 });
