@@ -289,7 +289,7 @@ export function Summary(props: { readonly data: SummaryData }): VNode {
             market={m}
             nowMs={data.nowMs}
             t={t}
-            na={na}
+            lang={data.lang}
           />
         ))}
       </section>
@@ -347,10 +347,11 @@ function Position(
     readonly market: MarketStatus;
     readonly nowMs: number;
     readonly t: DashboardText;
-    readonly na: string;
+    readonly lang: Lang;
   },
 ): VNode {
-  const { t, na } = props;
+  const { t } = props;
+  const na = messagesOf(props.lang)("common.na");
   const m = props.market;
   const p = m.position!;
   const ctx = { atMs: props.nowMs, market: m.market };
@@ -377,6 +378,11 @@ function Position(
         <dt>{t("positions.trailing")}</dt>
         <dd>{p.trailingStop === null ? t("positions.off") : formatPrice(p.trailingStop, ctx)}</dd>
       </dl>
+      <p class="actions">
+        <a class="button small danger" href={`/sell/${m.market}`}>
+          {messagesOf(props.lang)("sell.button", { market: m.market })}
+        </a>
+      </p>
     </article>
   );
 }
