@@ -41,6 +41,13 @@ export type {
 export type { Clock, JournalEntry, LoginAttemptStore, SessionStore, WebSession } from "./ports.ts";
 export { ConfigError, errorLine } from "./errors.ts";
 export { Secret } from "./secret.ts";
+export {
+  DEFAULT_GUARD_LIMITS,
+  type GuardedFront,
+  type GuardLimits,
+  limitBody,
+  startGuardedFront,
+} from "./http_guard.ts";
 export type { Logger } from "./log.ts";
 export { parseUnits } from "./core/money.ts";
 export { err, ok, type Result } from "./core/result.ts";

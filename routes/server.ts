@@ -1,9 +1,18 @@
 /**
- * The bot's one HTTP server: `Deno.serve` bound to the settings' address (127.0.0.1 unless told
- * otherwise: `Deno.serve` alone would bind every interface), serving the app built for the
- * origin the browser will use (with port 0, the port the server got). `shutdown()` closes it
- * (open event streams included).
+ * The bot's one HTTP server: bound to the settings' address (127.0.0.1 unless told otherwise),
+ * serving the app built for the origin the browser will use (with port 0, the port the server
+ * got). It listens behind the guarded TCP front (`engine/http_guard.ts`: head deadline, idle
+ * timeout, connection cap) and caps request bodies before any route runs, so a slow or huge
+ * request costs a bounded amount. The app sees the client's own address as `remoteAddr`.
+ * `shutdown()` closes it (open event streams included).
  */
+
+import {
+  DEFAULT_GUARD_LIMITS,
+  type GuardLimits,
+  limitBody,
+  startGuardedFront,
+} from "../engine/mod.ts";
 
 /** Anything with a fetch handler (a Hono app). */
 export interface Fetcher {
@@ -20,6 +29,9 @@ export interface WebServer {
   shutdown(): Promise<void>;
 }
 
+/** The bot's bounds: the guard's defaults with room for a Telegram update or a form. */
+export const WEB_LIMITS: GuardLimits = { ...DEFAULT_GUARD_LIMITS, maxBodyBytes: 262_144 };
+
 /** Starts serving; `build` makes the app for the page's origin once the port is known. */
 export async function startWebServer(options: {
   readonly hostname: string;
@@ -28,34 +40,54 @@ export async function startWebServer(options: {
   readonly origin: string | undefined;
   /** `closing` aborts at shutdown: long answers (event streams) end on it. */
   readonly build: (origin: string, closing: AbortSignal) => Fetcher;
+  /** Overrides of `WEB_LIMITS` (tests). */
+  readonly limits?: Partial<GuardLimits>;
 }): Promise<WebServer> {
+  const limits: GuardLimits = { ...WEB_LIMITS, ...options.limits };
   let app: Fetcher | undefined;
+  let clientOf: (port: number) => Deno.NetAddr | undefined = () => undefined;
   const closing = new AbortController();
   const listening = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve(
-    {
-      hostname: options.hostname,
-      port: options.port,
-      onListen: (addr) => listening.resolve(addr),
+    { hostname: "127.0.0.1", port: 0, onListen: (addr) => listening.resolve(addr) },
+    async (request, info) => {
+      if (app === undefined) return new Response("starting", { status: 503 });
+      const limited = await limitBody(request, {
+        maxBytes: limits.maxBodyBytes,
+        tooLarge: () =>
+          new Response("Payload Too Large", { status: 413, headers: { connection: "close" } }),
+      });
+      if (limited instanceof Response) return limited;
+      const remoteAddr = clientOf(info.remoteAddr.port) ?? info.remoteAddr;
+      return app.fetch(limited, { ...info, remoteAddr });
     },
-    (request, info) =>
-      app === undefined ? new Response("starting", { status: 503 }) : app.fetch(request, info),
   );
-  const addr = await listening.promise;
-  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  const origin = options.origin ?? `http://${host}:${addr.port}`;
+  const inner = await listening.promise;
+  let front;
   try {
-    app = options.build(origin, closing.signal);
+    front = startGuardedFront({
+      listen: { hostname: options.hostname, port: options.port },
+      target: inner,
+      limits,
+    });
   } catch (error) {
     await server.shutdown();
     throw error;
   }
-  return {
-    origin,
-    address: `${host}:${addr.port}`,
-    async shutdown() {
-      closing.abort();
-      await server.shutdown();
-    },
-  };
+  clientOf = front.clientOf;
+  const addr = front.addr;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  const origin = options.origin ?? `http://${host}:${addr.port}`;
+  async function shutdown(): Promise<void> {
+    closing.abort();
+    await server.shutdown(); // Ends the open answers cleanly; the front passes their last bytes.
+    await front!.drain();
+  }
+  try {
+    app = options.build(origin, closing.signal);
+  } catch (error) {
+    await shutdown();
+    throw error;
+  }
+  return { origin, address: `${host}:${addr.port}`, shutdown };
 }

@@ -60,7 +60,8 @@ const MAY_IMPORT: Readonly<Record<Layer, readonly Layer[]>> = {
   ports: ["core", "ports"],
   support: ["core", "ports", "support"],
   adapter: ["core", "ports", "support", "adapter"],
-  sandbox: ["core", "sandbox"],
+  // `support` for `engine/http_guard.ts`: the sandbox's HTTP surface is hardened like the bot's.
+  sandbox: ["core", "support", "sandbox"],
   loop: ["core", "ports", "loop"],
   // `support` for config.ts: run-time parameters are checked by the start-up config's schema.
   operator: ["core", "ports", "support", "loop", "operator"],

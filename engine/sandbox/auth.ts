@@ -49,23 +49,94 @@ export interface Authenticated {
 }
 
 const ALGORITHMS = ["HS256", "HS512"];
+
+/**
+ * How long a spent nonce is remembered (real ms). Upbit's tokens carry no time claim (API.md
+ * §2.2), so no window is published; 10 minutes is far beyond any retry, and the memory is
+ * bounded: at most the pocket's request budget over the window.
+ */
+export const NONCE_WINDOW_MS = 600_000;
+/** Spent nonces remembered per key at most (reached only with rate limits off). */
+export const MAX_NONCES_PER_KEY = 100_000;
 const ALL_PERMISSIONS: readonly Permission[] = ["view_assets", "view_orders", "place_orders"];
 
-/** The key registry plus the set of nonces already spent (per access key). */
+/** Options of `SandboxAuth`. */
+export interface SandboxAuthOptions {
+  /** The clock of key expiry (sandbox time). */
+  readonly nowMs: () => number;
+  /** The clock of the nonce memory (real time; default `Date.now`). */
+  readonly realNowMs?: () => number;
+  /** Default `NONCE_WINDOW_MS`. */
+  readonly nonceWindowMs?: number;
+  /** Default `MAX_NONCES_PER_KEY`. */
+  readonly maxNoncesPerKey?: number;
+}
+
+/** The key registry plus the nonces spent recently (per access key, bounded). */
 export class SandboxAuth {
   readonly #keys = new Map<string, ApiKeyConfig>();
-  readonly #nonces = new Map<string, Set<string>>();
+  /** Access key → nonce → when it was spent (insertion order = age). */
+  readonly #nonces = new Map<string, Map<string, number>>();
   readonly #nowMs: () => number;
+  readonly #realNowMs: () => number;
+  readonly #nonceWindowMs: number;
+  readonly #maxNonces: number;
 
-  /** Registers `keys`; `nowMs` is the clock used for key expiry. */
-  constructor(keys: readonly ApiKeyConfig[], options: { readonly nowMs: () => number }) {
+  /** Registers `keys`; see `SandboxAuthOptions` for the clocks and nonce bounds. */
+  constructor(keys: readonly ApiKeyConfig[], options: SandboxAuthOptions) {
     for (const key of keys) this.#keys.set(key.accessKey, key);
     this.#nowMs = options.nowMs;
+    this.#realNowMs = options.realNowMs ?? (() => Date.now());
+    this.#nonceWindowMs = options.nonceWindowMs ?? NONCE_WINDOW_MS;
+    this.#maxNonces = options.maxNoncesPerKey ?? MAX_NONCES_PER_KEY;
   }
 
   /** The account of `accessKey`, or undefined for an unknown key. */
   accountOf(accessKey: string): string | undefined {
     return this.#keys.get(accessKey)?.accountId;
+  }
+
+  /** Spent nonces remembered now, over every key (for the bounds test). */
+  nonceCount(): number {
+    let n = 0;
+    for (const spent of this.#nonces.values()) n += spent.size;
+    return n;
+  }
+
+  /**
+   * The account of a bearer token whose signature checks out (nonce, expiry and scope not
+   * checked, nothing spent); undefined otherwise. Rate limits charge a pocket only through this.
+   */
+  async verifiedAccount(authorization: string | undefined): Promise<string | undefined> {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+    if (match === null) return undefined;
+    const token = match[1] ?? "";
+    try {
+      const accessKey = decodeJwt(token)["access_key"];
+      const key = typeof accessKey === "string" ? this.#keys.get(accessKey) : undefined;
+      if (key === undefined) return undefined;
+      await jwtVerify(token, new TextEncoder().encode(key.secretKey), { algorithms: ALGORITHMS });
+      return key.accountId;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Spends `nonce` for `accessKey`; false when it was spent within the window. */
+  #spend(accessKey: string, nonce: string): boolean {
+    const now = this.#realNowMs();
+    let spent = this.#nonces.get(accessKey);
+    if (spent === undefined) {
+      spent = new Map();
+      this.#nonces.set(accessKey, spent);
+    }
+    for (const [old, atMs] of spent) {
+      if (now - atMs < this.#nonceWindowMs && spent.size < this.#maxNonces) break;
+      spent.delete(old);
+    }
+    if (spent.has(nonce)) return false;
+    spent.set(nonce, now);
+    return true;
   }
 
   /** Verifies a request's token as Upbit does; spends the nonce once the signature is valid. */
@@ -98,13 +169,7 @@ export class SandboxAuth {
     }
     const nonce = claims["nonce"];
     if (typeof nonce !== "string" || nonce === "") return fail("jwt_verification");
-    let spent = this.#nonces.get(accessKey);
-    if (spent === undefined) {
-      spent = new Set();
-      this.#nonces.set(accessKey, spent);
-    }
-    if (spent.has(nonce)) return fail("nonce_used");
-    spent.add(nonce);
+    if (!this.#spend(accessKey, nonce)) return fail("nonce_used");
 
     const hashed = request.body === undefined
       ? canonicalQuery(request.rawQuery)
@@ -165,16 +230,4 @@ function scalarText(value: unknown): string {
 export async function sha512Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-512", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** The `access_key` claim of a bearer token without verifying it (for rate-limit keys). */
-export function unverifiedAccessKey(authorization: string | undefined): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
-  if (match === null) return undefined;
-  try {
-    const key = decodeJwt(match[1] ?? "")["access_key"];
-    return typeof key === "string" ? key : undefined;
-  } catch {
-    return undefined;
-  }
 }

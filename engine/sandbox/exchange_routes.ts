@@ -11,12 +11,13 @@ import { type Permission, type SandboxAuth } from "./auth.ts";
 import { errorBody, type ExchangeFailure, exchangeFailure } from "./errors.ts";
 import type { OrderListQuery, OrderRef, SandboxExchange } from "./matching.ts";
 import { orderJson, type OrderState, type SandboxOrder } from "./orders.ts";
+import { callerIp } from "./rate_limit.ts";
 
 /** What the exchange routes need. */
 export interface ExchangeRouteDeps {
   readonly exchange: SandboxExchange;
   readonly auth: SandboxAuth;
-  /** The caller's IP (for `allowedIps`); default: the `x-forwarded-for` header or `""`. */
+  /** The caller's IP (for `allowedIps`); default: the socket's peer (`callerIp`). */
   readonly clientIp?: (c: Context) => string;
 }
 
@@ -372,7 +373,7 @@ async function authenticate(
     }
     params = query;
   }
-  const ip = deps.clientIp?.(c) ?? c.req.header("x-forwarded-for") ?? "";
+  const ip = deps.clientIp?.(c) ?? callerIp(c);
   const verified = await deps.auth.verify({
     authorization,
     rawQuery,

@@ -5,11 +5,19 @@
  *
  * Layout: one Hono app (rate limiter → REST faults → quotation + exchange routes, plus the
  * fault admin routes when `adminFaults` is on), one inner `Deno.serve` that also upgrades
- * `/websocket/v1`, and a TCP pass-through on the public port so sockets can be cut without a
- * close frame.
+ * `/websocket/v1`, and the guarded TCP front (`engine/http_guard.ts`) on the public port: head
+ * deadline, idle timeout, connection cap, WebSocket message cap, and sockets that can be cut
+ * without a close frame. Request bodies are capped before any route (auth included) runs.
  */
 
 import { Hono } from "hono";
+import {
+  DEFAULT_GUARD_LIMITS,
+  type GuardedFront,
+  type GuardLimits,
+  limitBody,
+  startGuardedFront,
+} from "../http_guard.ts";
 import type { ApiKeyConfig } from "./auth.ts";
 import { SandboxAuth } from "./auth.ts";
 import type { InitialBalances } from "./accounts.ts";
@@ -17,11 +25,10 @@ import { createExchangeRoutes } from "./exchange_routes.ts";
 import { createFaultAdminRoutes, Faults } from "./faults.ts";
 import { SandboxExchange } from "./matching.ts";
 import { createQuotationRoutes, notFoundBody } from "./quotation_routes.ts";
-import { RateLimiter } from "./rate_limit.ts";
+import { callerIp, RateLimiter } from "./rate_limit.ts";
 import { createReplay, type Replay } from "./replay.ts";
 
 export { defaultDataDir } from "./replay.ts";
-import { startTcpProxy, type TcpProxy } from "./tcp_proxy.ts";
 import { createWsServer, type WsFaults } from "./ws_server.ts";
 
 /** Demo keys accepted when no keys are configured (they guard nothing: the sandbox is local). */
@@ -63,6 +70,10 @@ export interface SandboxOptions {
   readonly wsIdleTimeoutMs?: number;
   /** Serve the fault switches over HTTP at `/sandbox/faults` (default false: not exposed). */
   readonly adminFaults?: boolean;
+  /** Per-IP limits use `X-Forwarded-For` (only behind a proxy that sets it). Default false. */
+  readonly trustForwardedFor?: boolean;
+  /** Overrides of the HTTP bounds (`DEFAULT_GUARD_LIMITS`; idle default: WS idle + 10 s). */
+  readonly limits?: Partial<GuardLimits>;
 }
 
 /** A running sandbox. */
@@ -115,19 +126,35 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
   const app = new Hono();
   // The limiter runs first so that every answer, injected faults included, has `Remaining-Req`.
   if (options.rateLimits ?? true) {
-    const limiter = new RateLimiter({ pocketOf: (key) => auth.accountOf(key) });
+    const limiter = new RateLimiter({
+      verifiedPocket: (authorization) => auth.verifiedAccount(authorization),
+      trustForwardedFor: options.trustForwardedFor ?? false,
+    });
     app.use("/v1/*", limiter.middleware());
   }
   app.use("/v1/*", restFaults.middleware());
   // Mount point of every REST API: quotation (public) first, then the exchange (private).
   app.route("/", createQuotationRoutes(replay));
-  app.route("/", createExchangeRoutes({ exchange, auth }));
+  app.route(
+    "/",
+    createExchangeRoutes({
+      exchange,
+      auth,
+      clientIp: (c) => callerIp(c, options.trustForwardedFor ?? false),
+    }),
+  );
   // The admin routes carry their full `/sandbox/faults` paths; exposed only when asked for.
   if (options.adminFaults === true) app.route("/", createFaultAdminRoutes(restFaults));
   app.notFound((c) => c.json(notFoundBody(), 404));
 
-  // The proxy starts after the inner server it forwards to; the WS server reaches it late.
-  const proxyRef: { current?: TcpProxy } = {};
+  // The front starts after the inner server it forwards to; the handlers reach it late.
+  const frontRef: { current?: GuardedFront } = {};
+  const wsIdleMs = options.wsIdleTimeoutMs ?? 120_000;
+  const limits: GuardLimits = {
+    ...DEFAULT_GUARD_LIMITS,
+    idleTimeoutMs: wsIdleMs + 10_000,
+    ...options.limits,
+  };
   const ws = createWsServer({
     replay,
     idleTimeoutMs: options.wsIdleTimeoutMs,
@@ -144,23 +171,40 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
       },
       onPrivateEvent: (listener) => exchange.onPrivateEvent(listener),
     },
-    abortConnection: (remote) => proxyRef.current?.abort(remote.port) ?? false,
+    abortConnection: (remote) => frontRef.current?.abort(remote.port) ?? false,
   });
 
   const server = Deno.serve({
     hostname: "127.0.0.1",
     port: 0,
     onListen: () => {},
-  }, (req, info) => {
+  }, async (req, info) => {
+    // The client behind the front's upstream socket (its port stays the connection's id).
+    const client = frontRef.current?.clientOf(info.remoteAddr.port);
     const path = new URL(req.url).pathname;
     if (path === "/websocket/v1" || path === "/websocket/v1/private") {
-      return ws.handle(req, { remoteAddr: info.remoteAddr });
+      return ws.handle(req, { remoteAddr: info.remoteAddr, clientIp: client?.hostname });
     }
-    return app.fetch(req, { remoteAddr: info.remoteAddr });
+    const limited = await limitBody(req, {
+      maxBytes: limits.maxBodyBytes,
+      tooLarge: () => payloadTooLarge(limits.maxBodyBytes),
+    });
+    if (limited instanceof Response) return limited;
+    return app.fetch(limited, { remoteAddr: client ?? info.remoteAddr });
   });
-  const proxy = startTcpProxy({ hostname, port: options.port ?? 7770 }, server.addr);
-  proxyRef.current = proxy;
-  const base = `${hostname}:${proxy.addr.port}`;
+  const front = startGuardedFront({
+    listen: { hostname, port: options.port ?? 7770 },
+    target: server.addr,
+    limits,
+    wsTooLongText: JSON.stringify({
+      error: {
+        name: "WRONG_FORMAT",
+        message: `message longer than ${limits.maxWsMessageBytes} bytes`,
+      },
+    }),
+  });
+  frontRef.current = front;
+  const base = `${hostname}:${front.addr.port}`;
 
   return {
     restUrl: `http://${base}`,
@@ -174,8 +218,18 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
       ws.close();
       replay.close();
       exchange.close();
-      proxy.close();
+      front.close();
       await server.shutdown();
     },
   };
+}
+
+/** 413 in Upbit's error shape; the connection closes (the rest of the body is never read). */
+function payloadTooLarge(maxBytes: number): Response {
+  return new Response(
+    JSON.stringify({
+      error: { name: "payload_too_large", message: `the body is longer than ${maxBytes} bytes` },
+    }),
+    { status: 413, headers: { "content-type": "application/json", connection: "close" } },
+  );
 }

@@ -5,10 +5,13 @@
  * going after 429s (each further block is twice as long).
  *
  * One limiter serves the whole sandbox app: mount `limiter.middleware()` before every route.
+ * A call counts against a pocket only when its token's signature verifies (a forged token with
+ * someone's access key counts against the caller's IP); the caller's IP is the socket's peer,
+ * never `X-Forwarded-For` unless `trustForwardedFor` says a proxy in front sets it. The state is
+ * bounded: at most `maxBuckets` (group, caller) buckets, the least recently used dropped first.
  */
 
 import type { Context, MiddlewareHandler } from "hono";
-import { unverifiedAccessKey } from "./auth.ts";
 
 /** Upbit's rate-limit groups (DOC names), plus `origin` for calls with an `Origin` header. */
 export type RateGroup =
@@ -80,10 +83,14 @@ export function rateGroupOf(method: string, path: string): RateGroup {
 export interface RateLimiterOptions {
   /** Clock, UTC epoch ms (default `Date.now`: limits are about real request rates). */
   readonly nowMs?: () => number;
-  /** The pocket (account) of an access key; unknown keys are counted by IP. */
-  readonly pocketOf?: (accessKey: string) => string | undefined;
-  /** The caller's IP (default: `x-forwarded-for`, else `"local"`). */
+  /** The pocket (account) of a bearer token whose signature verifies; others count by IP. */
+  readonly verifiedPocket?: (authorization: string) => Promise<string | undefined>;
+  /** The caller's IP (default `callerIp(c, trustForwardedFor)`). */
   readonly clientIp?: (c: Context) => string;
+  /** Take the IP from `X-Forwarded-For` (set by a trusted proxy in front). Default false. */
+  readonly trustForwardedFor?: boolean;
+  /** Buckets kept at most (default `MAX_BUCKETS`). */
+  readonly maxBuckets?: number;
   /** 429s within `strikeWindowMs` that turn into a block (default 5). */
   readonly strikesToBlock?: number;
   /** Window counting strikes (default 10 s). */
@@ -92,6 +99,22 @@ export interface RateLimiterOptions {
   readonly blockMs?: number;
   /** Overrides of group budgets (calls per window). */
   readonly limits?: Partial<Record<RateGroup, number>>;
+}
+
+/** Rate-limit buckets kept at most: one per (group, caller) in use, least recently used go. */
+export const MAX_BUCKETS = 10_000;
+
+/**
+ * The caller's IP: the socket's peer (`c.env.remoteAddr`, as `Deno.serve` passes it), or with
+ * `trustForwardedFor` the last `X-Forwarded-For` entry (the one the trusted proxy appended).
+ */
+export function callerIp(c: Context, trustForwardedFor = false): string {
+  if (trustForwardedFor) {
+    const last = c.req.header("x-forwarded-for")?.split(",").at(-1)?.trim();
+    if (last !== undefined && last !== "") return last;
+  }
+  const addr = (c.env as { remoteAddr?: Deno.Addr } | undefined)?.remoteAddr;
+  return addr !== undefined && "hostname" in addr ? addr.hostname : "local";
 }
 
 interface Bucket {
@@ -119,6 +142,11 @@ export class RateLimiter {
     this.#buckets.clear();
   }
 
+  /** Buckets held now (for the bounds test). */
+  bucketCount(): number {
+    return this.#buckets.size;
+  }
+
   /** The Hono middleware: counts the call, answers 429/418, sets `Remaining-Req` always. */
   middleware(): MiddlewareHandler {
     return async (c, next) => {
@@ -128,11 +156,12 @@ export class RateLimiter {
       if (rule0.scope === "ip" && c.req.header("origin") !== undefined) group = "origin";
       const rule = RATE_GROUPS[group];
       const limit = this.#options.limits?.[group] ?? rule.limit;
-      const ip = this.#options.clientIp?.(c) ?? c.req.header("x-forwarded-for") ?? "local";
+      const ip = this.#options.clientIp?.(c) ??
+        callerIp(c, this.#options.trustForwardedFor ?? false);
       let who = `ip:${ip}`;
-      if (rule.scope === "pocket") {
-        const key = unverifiedAccessKey(c.req.header("authorization"));
-        const pocket = key === undefined ? undefined : this.#options.pocketOf?.(key);
+      const authorization = c.req.header("authorization");
+      if (rule.scope === "pocket" && authorization !== undefined) {
+        const pocket = await this.#options.verifiedPocket?.(authorization);
         if (pocket !== undefined) who = `pocket:${pocket}`;
       }
       const now = this.#nowMs();
@@ -170,7 +199,14 @@ export class RateLimiter {
     let bucket = this.#buckets.get(key);
     if (bucket === undefined) {
       bucket = { windowStartMs, used: 0, strikes: [], blockedUntilMs: 0, offences: 0 };
-      this.#buckets.set(key, bucket);
+    } else {
+      this.#buckets.delete(key); // Re-inserted below: the map's order is least recently used first.
+    }
+    this.#buckets.set(key, bucket);
+    const max = this.#options.maxBuckets ?? MAX_BUCKETS;
+    for (const oldest of this.#buckets.keys()) {
+      if (this.#buckets.size <= max) break;
+      this.#buckets.delete(oldest);
     }
     if (bucket.windowStartMs !== windowStartMs) {
       bucket.windowStartMs = windowStartMs;

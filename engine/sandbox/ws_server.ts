@@ -61,8 +61,11 @@ export interface WsFaults {
 
 /** The WebSocket endpoint. */
 export interface WsServer {
-  /** Upgrades `req` (call for `/websocket/v1` and `/websocket/v1/private`). */
-  handle(req: Request, info: { remoteAddr: Deno.Addr }): Promise<Response>;
+  /**
+   * Upgrades `req` (call for `/websocket/v1` and `/websocket/v1/private`); `remoteAddr` is the
+   * socket's peer (what `abortConnection` gets), `clientIp` the caller when a front stands between.
+   */
+  handle(req: Request, info: { remoteAddr: Deno.Addr; clientIp?: string }): Promise<Response>;
   readonly faults: WsFaults;
   /** Open sockets. */
   connectionCount(): number;
@@ -81,6 +84,10 @@ const PUBLIC_TYPES = [
 ];
 const PRIVATE_TYPES = ["myOrder", "myAsset"];
 const BOOK_DEPTHS = [1, 5, 15, 30];
+/** Codes per typed request at most (Upbit lists about 700 markets in all). */
+export const MAX_CODES = 1000;
+/** Typed requests per message at most (one per type is all a client needs). */
+export const MAX_TYPES = 32;
 
 interface Subscription {
   readonly type: string;
@@ -142,6 +149,9 @@ function parseRequest(
     throw new RequestError("WRONG_FORMAT", "Format 이 맞지 않습니다.");
   }
   const items = data as Record<string, unknown>[];
+  if (items.length > MAX_TYPES + 3) {
+    throw new RequestError("INVALID_PARAM", `요청은 최대 ${MAX_TYPES} 개의 타입까지 가능합니다.`);
+  }
   const ticketItem = items.find((x) => "ticket" in x);
   if (
     ticketItem === undefined || typeof ticketItem.ticket !== "string" || ticketItem.ticket === ""
@@ -198,6 +208,9 @@ function parseRequest(
       throw new RequestError("WRONG_FORMAT", "Format 이 맞지 않습니다.");
     }
     const rawCodes = (codesRaw ?? []) as string[];
+    if (rawCodes.length > MAX_CODES) {
+      throw new RequestError("INVALID_PARAM", `codes 는 최대 ${MAX_CODES} 개까지 가능합니다.`);
+    }
     const codes = new Map<string, number>();
     for (const raw of rawCodes) {
       const [code = "", suffix] = raw.split(".");
@@ -374,6 +387,10 @@ export function createWsServer(options: WsServerOptions): WsServer {
 
   const idleTimer = setInterval(() => {
     const now = Date.now();
+    // Connect counts older than a second are spent: forget them (one entry per recent caller).
+    for (const [ip, times] of connectTimes) {
+      if (times.every((t) => now - t >= 1000)) connectTimes.delete(ip);
+    }
     for (const conn of conns) {
       if (now - conn.lastActivity > idleMs && conn.socket.readyState === WebSocket.OPEN) {
         conn.socket.close(1000, "idle");
@@ -430,8 +447,12 @@ export function createWsServer(options: WsServerOptions): WsServer {
     }
   }
 
-  async function handle(req: Request, info: { remoteAddr: Deno.Addr }): Promise<Response> {
-    const ip = "hostname" in info.remoteAddr ? info.remoteAddr.hostname : "local";
+  async function handle(
+    req: Request,
+    info: { remoteAddr: Deno.Addr; clientIp?: string },
+  ): Promise<Response> {
+    const ip = info.clientIp ??
+      ("hostname" in info.remoteAddr ? info.remoteAddr.hostname : "local");
     const now = Date.now();
     const times = (connectTimes.get(ip) ?? []).filter((t) => now - t < 1000);
     if (times.length >= connectLimit) {

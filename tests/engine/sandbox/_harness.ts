@@ -144,7 +144,7 @@ export function createHarness(
   const clock = { now: 1_000_000 };
   const limiter = new RateLimiter({
     nowMs: () => clock.now,
-    pocketOf: (key) => auth.accountOf(key),
+    verifiedPocket: (authorization) => auth.verifiedAccount(authorization),
     // Generous budgets unless a test is about the limiter itself.
     ...(options.limiter ??
       {

@@ -19,7 +19,7 @@ Deno.test("rateGroupOf() maps paths to API.md §6 groups", () => {
 
 Deno.test("quotation routes get Remaining-Req per IP, 429 past 10/s, fresh budget next second", async () => {
   const clock = { now: 5_000 };
-  const limiter = new RateLimiter({ nowMs: () => clock.now });
+  const limiter = new RateLimiter({ nowMs: () => clock.now, trustForwardedFor: true });
   const app = new Hono();
   app.use("*", limiter.middleware());
   app.get("/v1/candles/minutes/:unit", (c) => c.json([]));
@@ -49,7 +49,7 @@ Deno.test("quotation routes get Remaining-Req per IP, 429 past 10/s, fresh budge
 
 Deno.test("an Origin header drops quotation calls to 1 per 10 s (group=origin)", async () => {
   const clock = { now: 0 };
-  const limiter = new RateLimiter({ nowMs: () => clock.now });
+  const limiter = new RateLimiter({ nowMs: () => clock.now, trustForwardedFor: true });
   const app = new Hono();
   app.use("*", limiter.middleware());
   app.get("/v1/ticker", (c) => c.json([]));
@@ -114,7 +114,12 @@ Deno.test("batch cancel is 1 call per 2 s", async () => {
 
 Deno.test("continued calls after 429s get 418 with the block time; blocks double", async () => {
   const clock = { now: 0 };
-  const limiter = new RateLimiter({ nowMs: () => clock.now, strikesToBlock: 3, blockMs: 4000 });
+  const limiter = new RateLimiter({
+    nowMs: () => clock.now,
+    trustForwardedFor: true,
+    strikesToBlock: 3,
+    blockMs: 4000,
+  });
   const app = new Hono();
   app.use("*", limiter.middleware());
   app.get("/v1/market/all", (c) => c.json([]));
