@@ -5,25 +5,34 @@
 
 export {
   ACTOR,
+  BadReportDateError,
   createOperator,
   EventStream,
+  EXIT_KINDS,
   NoRunRecordError,
   OPERATOR_COMMAND,
   recordRun,
   recordRunEnd,
+  startDailyWorker,
   statusJson,
 } from "./operator/mod.ts";
 export type {
   AccountStatus,
+  BacktestComparison,
   BotStatus,
   BotStatusJson,
   ChartView,
   CommandOutcome,
   CurvePoint,
+  DailyReport,
+  DailyWorker,
+  DailyWorkerConfig,
   DayPnl,
+  DiffReason,
   EquityPoint,
   HealthView,
   LinkState,
+  MarketDay,
   MarketStatus,
   Operator,
   OperatorCommand,
@@ -31,6 +40,7 @@ export type {
   OrderView,
   ParamsView,
   ParamView,
+  ReportListItem,
   SignalView,
   StopReport,
   TradesPage,
@@ -52,3 +62,9 @@ export type { Logger } from "./log.ts";
 export { parseUnits } from "./core/money.ts";
 export { err, ok, type Result } from "./core/result.ts";
 export { formatDateTime, formatKrw, formatPct, formatPrice, formatVolume } from "./core/format.ts";
+export {
+  DEFAULT_REPORT_TIME,
+  formatReportTime,
+  parseReportTime,
+  type ReportTime,
+} from "./core/daily.ts";

@@ -31,6 +31,14 @@ import type { Result } from "../core/result.ts";
 import type { TraderConfig } from "../trader.ts";
 import { emergencyStop, pause, resume, sellMarket, setParam, type StopReport } from "./commands.ts";
 import { errorLine } from "../errors.ts";
+import { DAY_MS, upbitDayStartMs } from "../core/candle.ts";
+import {
+  type DailyReport,
+  dailyReport,
+  listReports,
+  reportDayStart,
+  type ReportListItem,
+} from "./daily_report.ts";
 import {
   auditLog,
   type BotStatus,
@@ -77,6 +85,15 @@ export type {
 } from "./read_models.ts";
 export type { StopReport } from "./commands.ts";
 export { EventStream } from "./event_stream.ts";
+export { BadReportDateError, EXIT_KINDS } from "./daily_report.ts";
+export type {
+  BacktestComparison,
+  DailyReport,
+  DiffReason,
+  MarketDay,
+  ReportListItem,
+} from "./daily_report.ts";
+export { type DailyWorker, type DailyWorkerConfig, startDailyWorker } from "./daily_worker.ts";
 export { statusJson } from "./read_models.ts";
 
 /** Who gives a command: `ctl`, `telegram:<user id>` or `web:<session>`. */
@@ -184,6 +201,13 @@ export interface Operator {
   recentSignals(options: { readonly limit: number }): Promise<readonly SignalView[]>;
   /** One market's candles of the run's timeframe (at most `bars`), bands and fills. */
   chart(options: { readonly market: string; readonly bars: number }): Promise<ChartView>;
+  /**
+   * The daily report of a `YYYY-MM-DD` Upbit day (09:00 KST that date to the next), default the
+   * last complete day; throws `BadReportDateError` on a bad date.
+   */
+  dailyReport(date?: string): Promise<DailyReport>;
+  /** The issued daily reports, newest first. */
+  listReports(options: { readonly limit: number }): Promise<readonly ReportListItem[]>;
 }
 
 /** The store has no run record: no bot ever started on it (with this version). */
@@ -338,6 +362,14 @@ export function createOperator(deps: OperatorDeps): Operator {
         strategyParams: settings.strategyParams,
       });
     },
+    async dailyReport(date) {
+      const nowMs = clock.nowMs();
+      const dayStartMs = date === undefined
+        ? upbitDayStartMs(nowMs) - DAY_MS
+        : reportDayStart(date);
+      return await dailyReport(store, await run(), { dayStartMs, nowMs });
+    },
+    listReports: (options) => listReports(store, options),
   };
 }
 
