@@ -18,9 +18,25 @@ import { runBackupCommand, runRestoreCommand } from "./engine/cli/backup_command
 import { runCtlCommand } from "./engine/cli/ctl_command.ts";
 import { createInterrupt } from "./engine/cli/interrupt.ts";
 import { runTradingCommand } from "./engine/cli/run_command.ts";
-import { ENV_VARS } from "./engine/config.ts";
+import type { SurfaceContext, SurfaceFactory, SurfacePlan, Worker } from "./engine/cli/surfaces.ts";
+import { ENV_VARS, type HttpConfig, type TradingMode } from "./engine/config.ts";
 import { clip } from "./engine/flags.ts";
 import * as trader from "./engine/trader.ts";
+import { KvChatStore } from "./engine/adapters/kv_chat_store.ts";
+import { KvSessionStore } from "./engine/adapters/kv_session_store.ts";
+import { ConfigError } from "./engine/errors.ts";
+import { err, ok } from "./engine/core/result.ts";
+import {
+  createTelegramBot,
+  createTelegramRoutes,
+  parseTelegramEnv,
+  type TelegramSettings,
+  WEBHOOK_PATH,
+} from "./engine/telegram/mod.ts";
+import { registerWebhook, startPolling } from "./engine/telegram/runner.ts";
+import { createWebApp, loadStaticAssets } from "./routes/mod.ts";
+import { type Fetcher, startWebServer, type WebServer } from "./routes/server.ts";
+import { generatePassword, parseWebEnv, type WebSettings } from "./routes/settings.ts";
 
 const USAGE = `Usage: deno run -A main.ts <mode> [options]
 
@@ -99,6 +115,159 @@ function interruptSignal(): AbortSignal {
   return interrupt.signal;
 }
 
+/** The demo serves its page here unless told otherwise (any free port when this one is taken). */
+const DEMO_HTTP_PORT = 8080;
+
+/**
+ * The surfaces of a trading run: the one HTTP server (the status page, and Telegram's webhook at
+ * `POST /telegram/webhook` on the same server) and Telegram (webhook or long polling). Paper and
+ * live serve the page only with `HTTP_PORT` (and then need `WEB_PASSWORD`); the demo serves it by
+ * default and makes a password. More workers (notifications, crons) start in `startSurfaces`.
+ */
+function botSurfaces(mode: TradingMode): SurfaceFactory {
+  return (config, env) => {
+    const demoDefault = mode === "demo" && config.http.port === undefined;
+    const web = parseWebEnv(env, {
+      port: demoDefault ? DEMO_HTTP_PORT : config.http.port,
+      hostname: config.http.host,
+      hostLabel: config.http.labels.host,
+      ...(mode === "demo" ? { generatePassword } : {}),
+    });
+    if (!web.ok) return web;
+    const telegram = parseTelegramEnv(env);
+    if (!telegram.ok) return telegram;
+    if (telegram.value?.mode === "webhook" && web.value === null) {
+      return err(
+        `${config.http.labels.port}: must be set for the Telegram webhook (it is served on the ` +
+          "bot's HTTP server), or set TELEGRAM_MODE=polling",
+      );
+    }
+    const secrets = [
+      ...web.value === null || web.value.passwordGenerated ? [] : [web.value.password.reveal()],
+      ...web.value?.metricsToken === undefined ? [] : [web.value.metricsToken.reveal()],
+      ...telegram.value === null ? [] : [telegram.value.bot.token.reveal()],
+      ...telegram.value?.webhookSecret === undefined ? [] : [telegram.value.webhookSecret.reveal()],
+    ];
+    const plan: SurfacePlan = {
+      secrets,
+      start: (ctx, add) =>
+        startSurfaces(ctx, add, {
+          web: web.value,
+          telegram: telegram.value,
+          anyPortIfTaken: demoDefault,
+        }),
+    };
+    return ok(plan);
+  };
+}
+
+/** Starts the run's surfaces (see `botSurfaces`); each started piece goes to `add` at once. */
+async function startSurfaces(
+  ctx: SurfaceContext,
+  add: (worker: Worker) => void,
+  settings: {
+    readonly web: WebSettings | null;
+    readonly telegram: TelegramSettings | null;
+    /** The demo's default port: when it is taken, any free one. */
+    readonly anyPortIfTaken: boolean;
+  },
+): Promise<void> {
+  const { logger, config } = ctx;
+  const tg = settings.telegram;
+  const telegram = tg === null ? undefined : createTelegramBot({
+    operator: ctx.operator,
+    chats: new KvChatStore(ctx.kv),
+    clock: ctx.wallClock,
+    log: logger,
+  }, tg.bot);
+  if (settings.web !== null) {
+    const web = settings.web;
+    if (web.warning !== null) logger.warn(`${config.mode}: ${web.warning}`);
+    const assets = await loadStaticAssets(new URL("./static/", import.meta.url));
+    const webhook = telegram === undefined || tg?.mode !== "webhook"
+      ? undefined
+      : createTelegramRoutes(telegram, { secretToken: tg.webhookSecret, log: logger });
+    const server = await listen(web, config.http, {
+      anyPortIfTaken: settings.anyPortIfTaken,
+      build: (origin, closing): Fetcher => {
+        const page = createWebApp({
+          operator: ctx.operator,
+          events: ctx.events,
+          sessions: new KvSessionStore(ctx.kv),
+          clock: ctx.clock,
+          password: web.password,
+          ...(web.metricsToken === undefined ? {} : { metricsToken: web.metricsToken }),
+          origin,
+          assets,
+          log: logger,
+          closing,
+        });
+        if (webhook === undefined) return page;
+        return {
+          fetch: (request, info) =>
+            new URL(request.url).pathname === WEBHOOK_PATH
+              ? webhook.fetch(request, info)
+              : page.fetch(request, info),
+        };
+      },
+    });
+    add({ name: "http", close: () => server.shutdown() });
+    logger.info(
+      `${config.mode}: status page at ${server.origin}/ ` +
+        (web.passwordGenerated
+          ? `(password for this run: ${web.password.reveal()}; set WEB_PASSWORD to choose one)`
+          : "(sign in with WEB_PASSWORD)"),
+      { event: "WebStarted", address: server.address },
+    );
+    if (telegram !== undefined && webhook !== undefined && tg?.webhookSecret !== undefined) {
+      add(registerWebhook(telegram, {
+        url: `${server.origin}${WEBHOOK_PATH}`,
+        secretToken: tg.webhookSecret,
+        log: logger,
+      }));
+    }
+  }
+  if (telegram !== undefined && tg?.mode === "polling") {
+    add(startPolling(telegram, { log: logger }));
+  }
+}
+
+/** The HTTP server; a taken port or a refused address is one line naming the setting. */
+async function listen(
+  web: WebSettings,
+  http: HttpConfig,
+  options: {
+    readonly anyPortIfTaken: boolean;
+    readonly build: (origin: string, closing: AbortSignal) => Fetcher;
+  },
+): Promise<WebServer> {
+  const start = (port: number) =>
+    startWebServer({ hostname: web.hostname, port, origin: web.origin, build: options.build });
+  try {
+    return await start(web.port);
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      if (options.anyPortIfTaken) return await start(0);
+      throw new ConfigError(
+        `${http.labels.port}: port ${web.port} on ${web.hostname} is in use (pick another, ` +
+          "or 0 for any free port)",
+      );
+    }
+    if (error instanceof Deno.errors.PermissionDenied) {
+      throw new ConfigError(
+        `${http.labels.host}: not allowed to listen on ${web.hostname}:${web.port} ` +
+          "(the task's --allow-net)",
+      );
+    }
+    if (error instanceof Deno.errors.AddrNotAvailable) {
+      throw new ConfigError(
+        `${http.labels.host}: ${web.hostname} is not an address of this machine`,
+      );
+    }
+    throw error;
+  }
+}
+
 const encoder = new TextEncoder();
 
 function write(stream: { writeSync(p: Uint8Array): number }, text: string): void {
@@ -131,6 +300,7 @@ async function main(args: string[]): Promise<number> {
         interrupt: interruptSignal(),
         pid: Deno.pid,
         cwd: Deno.cwd(),
+        surfaces: botSurfaces(mode),
       }, trader);
     case "ctl":
       return await runCtlCommand(rest, {

@@ -74,6 +74,20 @@ export const ENV_VARS = [
   "BOT_ID",
   "LOG_FORMAT",
   "UPBIT_TRADER_REAL_MONEY",
+  // The bot's one HTTP server (the status page and the Telegram webhook).
+  "HTTP_PORT",
+  "HTTP_HOST",
+  "WEB_PASSWORD",
+  "WEB_ORIGIN",
+  "WEB_METRICS_TOKEN",
+  // Telegram (engine/telegram/settings.ts reads them).
+  "TELEGRAM_BOT_TOKEN",
+  "TELEGRAM_OWNER_ID",
+  "TELEGRAM_VIEWER_IDS",
+  "TELEGRAM_MODE",
+  "TELEGRAM_WEBHOOK_SECRET",
+  "TELEGRAM_API_ROOT",
+  "TELEGRAM_LANGUAGE",
 ] as const;
 
 /** A variable name the bot reads. */
@@ -118,6 +132,18 @@ export interface BotConfig {
   readonly holdings: HoldingsPolicy;
   /** How the user named the store path and the markets (`--kv` or `DENO_KV_PATH`), for errors. */
   readonly labels: { readonly kvPath: string; readonly markets: string };
+  /** The bot's one HTTP server (status page, Telegram webhook). */
+  readonly http: HttpConfig;
+}
+
+/** Where the bot's HTTP server listens (`HTTP_PORT` / `--http-port`, `HTTP_HOST` / `--http-host`). */
+export interface HttpConfig {
+  /** Undefined: not set (paper and live serve nothing; the demo picks its default). */
+  readonly port: number | undefined;
+  /** The address to bind (default 127.0.0.1). */
+  readonly host: string;
+  /** How the user named them, for errors. */
+  readonly labels: { readonly port: string; readonly host: string };
 }
 
 /** `--adopt` (take them over as positions), `--ignore-holdings` (leave them), or refuse. */
@@ -161,6 +187,8 @@ const FIELDS = {
   botId: { env: "BOT_ID", flag: "bot-id" },
   logFormat: { env: "LOG_FORMAT", flag: "log-format" },
   realMoney: { env: "UPBIT_TRADER_REAL_MONEY", flag: "i-understand-real-money", boolean: true },
+  httpPort: { env: "HTTP_PORT", flag: "http-port" },
+  httpHost: { env: "HTTP_HOST", flag: "http-host" },
   speed: { flag: "speed" },
   minutes: { flag: "minutes" },
   seed: { flag: "seed" },
@@ -258,6 +286,12 @@ const SCHEMA = z.object({
   logFormat: z.enum(["json", "pretty", "auto"], { error: "expected json, pretty or auto" })
     .default("auto"),
   realMoney: z.union([z.boolean(), YES], { error: "expected yes or no" }).default(false),
+  httpPort: z.string().trim().regex(/^\d{1,5}$/, "expected a port number 0-65535")
+    .transform(Number).refine((n) => n <= 65_535, "expected a port number 0-65535").optional(),
+  httpHost: z.string().trim().regex(
+    /^[A-Za-z0-9.:-]{1,253}$/,
+    "expected an address such as 127.0.0.1",
+  ).default("127.0.0.1"),
   // Faster replays outrun the bot on a shared CPU: its market data goes stale, and at 100000x the
   // replay starves the event loop (Ctrl-C and --minutes are not honoured).
   speed: number({ min: 1, max: MAX_DEMO_SPEED }).default(60),
@@ -447,6 +481,11 @@ export function parseConfig(mode: TradingMode, input: ConfigInput): Result<BotCo
     help: v.help,
     holdings: v.adopt ? "adopt" : v.ignoreHoldings ? "ignore" : "refuse",
     labels: { kvPath: label("kvPath", source), markets: label("markets", source) },
+    http: {
+      port: v.httpPort,
+      host: v.httpHost,
+      labels: { port: label("httpPort", source), host: label("httpHost", source) },
+    },
   };
   if (mode === "live" && !config.help) {
     const refusal = liveRefusal(config, source);

@@ -1,12 +1,11 @@
 /**
- * The status page's settings from the environment (main.ts reads `Deno.env` and the flags and
- * passes them here). The page is off unless a port is given (`HTTP_PORT` or `--http-port`).
+ * The status page's settings: where to listen comes from the bot's config (`HTTP_PORT` /
+ * `--http-port`, `HTTP_HOST` / `--http-host`, checked there), the rest from the environment
+ * (main.ts reads `Deno.env` and passes it here). The page is off unless a port is given.
  * A mistake is one line naming the variable and the reason.
  *
  * | Variable | Meaning |
  * |---|---|
- * | `HTTP_PORT` | the port to serve on (0: any free port); `--http-port` overrides it |
- * | `HTTP_HOSTNAME` | the address to bind (default `127.0.0.1`; anything else gets a warning) |
  * | `WEB_PASSWORD` | the login password, at least 16 characters (the demo makes one when unset) |
  * | `WEB_ORIGIN` | the page's origin as the browser sees it (default `http://127.0.0.1:<port>`; behind a TLS proxy `https://…`, required when not bound to loopback) |
  * | `WEB_METRICS_TOKEN` | a Prometheus scraper's bearer token for `/metrics`, at least 32 characters (optional) |
@@ -17,13 +16,7 @@ import { err, ok, type Result, Secret } from "../engine/mod.ts";
 import { MIN_PASSWORD_LENGTH } from "./mod.ts";
 
 /** Every variable this module reads. */
-const WEB_ENV = [
-  "HTTP_PORT",
-  "HTTP_HOSTNAME",
-  "WEB_PASSWORD",
-  "WEB_ORIGIN",
-  "WEB_METRICS_TOKEN",
-] as const;
+const WEB_ENV = ["WEB_PASSWORD", "WEB_ORIGIN", "WEB_METRICS_TOKEN"] as const;
 
 /** What the bot process needs to serve the page. */
 export interface WebSettings {
@@ -42,15 +35,7 @@ export interface WebSettings {
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 
-const PORT = z.string().trim().regex(/^\d{1,5}$/, "expected a port number 0-65535")
-  .transform(Number).refine((n) => n <= 65_535, "expected a port number 0-65535");
-
 const SCHEMA = z.object({
-  HTTP_PORT: PORT.optional(),
-  HTTP_HOSTNAME: z.string().trim().regex(
-    /^[A-Za-z0-9.:-]{1,253}$/,
-    "expected an address such as 127.0.0.1",
-  ).default("127.0.0.1"),
   WEB_PASSWORD: z.string().min(
     MIN_PASSWORD_LENGTH,
     `must be at least ${MIN_PASSWORD_LENGTH} characters`,
@@ -62,22 +47,30 @@ const SCHEMA = z.object({
   WEB_METRICS_TOKEN: z.string().trim().min(32, "must be at least 32 characters").optional(),
 });
 
+/** Where the server listens, as the bot's config parsed it. */
+export interface ListenConfig {
+  /** Undefined: the page is off. */
+  readonly port: number | undefined;
+  readonly hostname: string;
+  /** How the user named the address (`HTTP_HOST` or `--http-host`), for errors. */
+  readonly hostLabel?: string;
+}
+
 /**
  * The page's settings, or null when it is off (no port).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * assert.deepEqual(parseWebEnv({}, {}), { ok: true, value: null });
- * const bad = parseWebEnv({ HTTP_PORT: "8080", WEB_PASSWORD: "short" }, {});
+ * const at = { port: 8080, hostname: "127.0.0.1" };
+ * assert.deepEqual(parseWebEnv({}, { ...at, port: undefined }), { ok: true, value: null });
+ * const bad = parseWebEnv({ WEB_PASSWORD: "short" }, at);
  * assert.equal(!bad.ok && bad.error, "WEB_PASSWORD: must be at least 16 characters");
  * ```
  */
 export function parseWebEnv(
   env: Readonly<Record<string, string | undefined>>,
-  options: {
-    /** `--http-port`, which wins over `HTTP_PORT`. */
-    readonly port?: string;
+  listen: ListenConfig & {
     /** Makes a password when none is set (the demo); without it a password is required. */
     readonly generatePassword?: () => string;
   },
@@ -87,40 +80,39 @@ export function parseWebEnv(
     const value = env[name];
     if (value !== undefined && value !== "") given[name] = value;
   }
-  if (options.port !== undefined) given.HTTP_PORT = options.port;
   const parsed = SCHEMA.safeParse(given);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const name = String(issue.path[0] ?? "HTTP_PORT");
-    const shown = name === "HTTP_PORT" && options.port !== undefined ? "--http-port" : name;
-    return err(`${shown}: ${issue.message}`);
+    return err(`${String(issue.path[0] ?? "WEB_PASSWORD")}: ${issue.message}`);
   }
   const v = parsed.data;
-  if (v.HTTP_PORT === undefined) return ok(null);
+  if (listen.port === undefined) return ok(null);
   let password = v.WEB_PASSWORD;
-  const generated = password === undefined && options.generatePassword !== undefined;
-  if (password === undefined && options.generatePassword !== undefined) {
-    password = options.generatePassword();
+  const generated = password === undefined && listen.generatePassword !== undefined;
+  if (password === undefined && listen.generatePassword !== undefined) {
+    password = listen.generatePassword();
   }
   if (password === undefined) {
     return err("WEB_PASSWORD: must be set to serve the status page (at least 16 characters)");
   }
-  const loopback = LOOPBACK.has(v.HTTP_HOSTNAME);
+  const loopback = LOOPBACK.has(listen.hostname);
   if (!loopback && v.WEB_ORIGIN === undefined) {
     return err(
-      `WEB_ORIGIN: must be set (https://…, a TLS proxy in front) when HTTP_HOSTNAME is ${v.HTTP_HOSTNAME}, not loopback`,
+      `WEB_ORIGIN: must be set (https://…, a TLS proxy in front) when ${
+        listen.hostLabel ?? "HTTP_HOST"
+      } is ${listen.hostname}, not loopback`,
     );
   }
   return ok({
-    hostname: v.HTTP_HOSTNAME,
-    port: v.HTTP_PORT,
+    hostname: listen.hostname,
+    port: listen.port,
     password: new Secret(password),
     passwordGenerated: generated,
     origin: v.WEB_ORIGIN,
     metricsToken: v.WEB_METRICS_TOKEN === undefined ? undefined : new Secret(v.WEB_METRICS_TOKEN),
     warning: loopback
       ? null
-      : `the status page listens on ${v.HTTP_HOSTNAME}, beyond this machine: ` +
+      : `the status page listens on ${listen.hostname}, beyond this machine: ` +
         "keep it behind a TLS proxy, an SSH tunnel or a VPN",
   });
 }

@@ -103,7 +103,11 @@ async function runOnce(way: Way, index: number, runArgs: readonly string[]): Pro
   let onTrading: () => void = () => {};
   const trading = new Promise<void>((resolve) => onTrading = resolve);
   const readAll = async (stream: ReadableStream<Uint8Array>, into: (text: string) => void) => {
-    for await (const text of stream.pipeThrough(new TextDecoderStream())) into(text);
+    for await (
+      const text of stream.pipeThrough(
+        new TextDecoderStream() as TransformStream<Uint8Array, string>,
+      )
+    ) into(text);
   };
   const reading = Promise.all([
     readAll(child.stdout, (text) => {

@@ -60,6 +60,7 @@ import { type BotStatus, createOperator, EventStream, recordRun, recordRunEnd } 
 import { STRATEGIES } from "../core/strategies/mod.ts";
 import { formatStatus, group } from "./status_text.ts";
 import { storePathRefusal } from "./store_path.ts";
+import { startSurfaces, type SurfaceFactory, type SurfacePlan, type Surfaces } from "./surfaces.ts";
 
 /** What a trading command needs from the process (built by `main.ts`). */
 export interface RunIo {
@@ -79,6 +80,8 @@ export interface RunIo {
   readonly cwd: string;
   /** Paper and live: the clock (default the wall clock; tests pass the sandbox's). */
   readonly clock?: Clock;
+  /** The status page, Telegram and the workers, composed by `main.ts` (none: the loop only). */
+  readonly surfaces?: SurfaceFactory;
 }
 
 /** A failure the user can fix: one line, exit code 2. */
@@ -103,6 +106,13 @@ export async function runTradingCommand(
     io.stdout(RUN_USAGE[mode]);
     return 0;
   }
+  const planned = io.surfaces?.(config, io.env);
+  if (planned !== undefined && !planned.ok) {
+    io.stderr(`${mode}: ${planned.error} (see --help)\n`);
+    return 2;
+  }
+  const plan = planned?.value;
+  const secrets = [...secretValues(config), ...plan?.secrets ?? []];
   const storeRefusal = await storePathRefusal(config.kvPath, config.labels.kvPath);
   if (storeRefusal !== undefined) {
     io.stderr(`${mode}: ${storeRefusal}\n`);
@@ -116,14 +126,14 @@ export async function runTradingCommand(
     format: pretty ? "pretty" : "json",
     write: io.stdout,
     nowMs: () => logClock.nowMs(),
-    secrets: secretValues(config),
+    secrets,
     base: { mode },
   });
   try {
-    await run(config, { io, logger, trader, logClock });
+    await run(config, { io, logger, trader, logClock, plan });
     return 0;
   } catch (error) {
-    const scrub = createRedactor(secretValues(config));
+    const scrub = createRedactor(secrets);
     const redact = (text: string) => `${scrub(text)}\n`;
     if (error instanceof Refusal || error instanceof StartRefusal) {
       io.stderr(redact(`${mode}: ${error.message}`));
@@ -152,6 +162,8 @@ interface RunContext {
   readonly io: RunIo;
   readonly logger: Logger;
   readonly trader: TraderApi;
+  /** What to start beside the loop once the operator is up (none: the loop only). */
+  readonly plan: SurfacePlan | undefined;
 }
 
 async function run(config: BotConfig, ctx: RunContext): Promise<void> {
@@ -533,14 +545,28 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       audit: (limit) => operator.auditLog({ limit }),
       backup: () => store.backupText(clock.nowMs()),
     });
-    logger.info(
-      `${config.mode}: trading ${
-        config.markets.join(", ")
-      } (${config.timeframe}, ${config.strategy}` +
-        `, capital ${formatKrw(config.capitalKrw)} KRW); state in ${config.kvPath}; ` +
-        `control with: deno task ctl status --kv ${config.kvPath}`,
-    );
+    let surfaces: Surfaces | undefined;
     try {
+      if (ctx.plan !== undefined) {
+        surfaces = await startSurfaces(ctx.plan, {
+          config,
+          operator,
+          events: notifier,
+          kv,
+          clock,
+          wallClock: WALL_CLOCK,
+          logger,
+        }).catch((error) => {
+          throw error instanceof ConfigError ? new Refusal(error.message) : error;
+        });
+      }
+      logger.info(
+        `${config.mode}: trading ${
+          config.markets.join(", ")
+        } (${config.timeframe}, ${config.strategy}` +
+          `, capital ${formatKrw(config.capitalKrw)} KRW); state in ${config.kvPath}; ` +
+          `control with: deno task ctl status --kv ${config.kvPath}`,
+      );
       await Promise.all(
         traderConfigs.map((c, i) => ctx.trader.runTrader(allDeps[i]!, c, controller.signal)),
       );
@@ -556,6 +582,8 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
         // The summary is a courtesy; the state is already committed.
       }
       await control.close();
+      // The page, Telegram and the workers read the KV: they stop before it closes.
+      await surfaces?.close();
       await stream.close();
       for (const q of queues.values()) q.end();
       await pump;

@@ -4,11 +4,13 @@ import assert from "node:assert/strict";
 import { generatePassword, parseWebEnv } from "../../routes/settings.ts";
 
 const PASSWORD = "correct-horse-battery";
+const AT = { port: 8080, hostname: "127.0.0.1" };
 
-Deno.test("the page is off without a port, on with HTTP_PORT or --http-port", () => {
-  assert.deepEqual(parseWebEnv({}, {}), { ok: true, value: null });
-  assert.deepEqual(parseWebEnv({ WEB_PASSWORD: PASSWORD }, {}), { ok: true, value: null });
-  const on = parseWebEnv({ HTTP_PORT: "8080", WEB_PASSWORD: PASSWORD }, {});
+Deno.test("the page is off without a port, on with one", () => {
+  const off = { port: undefined, hostname: "127.0.0.1" };
+  assert.deepEqual(parseWebEnv({}, off), { ok: true, value: null });
+  assert.deepEqual(parseWebEnv({ WEB_PASSWORD: PASSWORD }, off), { ok: true, value: null });
+  const on = parseWebEnv({ WEB_PASSWORD: PASSWORD }, AT);
   assert.ok(on.ok && on.value !== null);
   assert.equal(on.value.hostname, "127.0.0.1");
   assert.equal(on.value.port, 8080);
@@ -17,16 +19,15 @@ Deno.test("the page is off without a port, on with HTTP_PORT or --http-port", ()
   assert.equal(on.value.passwordGenerated, false);
   assert.equal(on.value.origin, undefined);
   assert.equal(on.value.warning, null);
-  const flag = parseWebEnv({ HTTP_PORT: "8080", WEB_PASSWORD: PASSWORD }, { port: "0" });
-  assert.ok(flag.ok && flag.value?.port === 0, "--http-port wins");
 });
 
 Deno.test("the demo gets a generated password; paper and live must set one", () => {
-  const demo = parseWebEnv({ HTTP_PORT: "0" }, { generatePassword: () => "g".repeat(24) });
+  const demo = parseWebEnv({}, { ...AT, port: 0, generatePassword: () => "g".repeat(24) });
   assert.ok(demo.ok && demo.value !== null);
   assert.equal(demo.value.password.reveal(), "g".repeat(24));
   assert.equal(demo.value.passwordGenerated, true);
-  const set = parseWebEnv({ HTTP_PORT: "0", WEB_PASSWORD: PASSWORD }, {
+  const set = parseWebEnv({ WEB_PASSWORD: PASSWORD }, {
+    ...AT,
     generatePassword: () => "g".repeat(24),
   });
   assert.ok(
@@ -38,42 +39,36 @@ Deno.test("the demo gets a generated password; paper and live must set one", () 
 });
 
 Deno.test("each mistake is one line naming the variable", () => {
-  const cases: [Record<string, string>, { port?: string }, string][] = [
-    [{ HTTP_PORT: "80a", WEB_PASSWORD: PASSWORD }, {}, "HTTP_PORT: expected a port number 0-65535"],
+  const cases: [Record<string, string>, Parameters<typeof parseWebEnv>[1], string][] = [
+    [{}, AT, "WEB_PASSWORD: must be set to serve the status page (at least 16 characters)"],
     [
-      { HTTP_PORT: "65536", WEB_PASSWORD: PASSWORD },
-      {},
-      "HTTP_PORT: expected a port number 0-65535",
-    ],
-    [{ WEB_PASSWORD: PASSWORD }, { port: "-1" }, "--http-port: expected a port number 0-65535"],
-    [
-      { HTTP_PORT: "8080" },
-      {},
-      "WEB_PASSWORD: must be set to serve the status page (at least 16 characters)",
-    ],
-    [
-      { HTTP_PORT: "8080", WEB_PASSWORD: "fifteen-chars15" },
-      {},
+      { WEB_PASSWORD: "fifteen-chars15" },
+      AT,
       "WEB_PASSWORD: must be at least 16 characters",
     ],
     [
-      { HTTP_PORT: "8080", WEB_PASSWORD: PASSWORD, HTTP_HOSTNAME: "0.0.0.0" },
-      {},
-      "WEB_ORIGIN: must be set (https://…, a TLS proxy in front) when HTTP_HOSTNAME is 0.0.0.0, not loopback",
+      { WEB_PASSWORD: "fifteen-chars15" },
+      { ...AT, port: undefined },
+      "WEB_PASSWORD: must be at least 16 characters",
     ],
     [
-      { HTTP_PORT: "8080", WEB_PASSWORD: PASSWORD, HTTP_HOSTNAME: "a b" },
-      {},
-      "HTTP_HOSTNAME: expected an address such as 127.0.0.1",
+      { WEB_PASSWORD: PASSWORD },
+      { ...AT, hostname: "0.0.0.0" },
+      "WEB_ORIGIN: must be set (https://…, a TLS proxy in front) when HTTP_HOST is 0.0.0.0, not loopback",
     ],
     [
-      { HTTP_PORT: "8080", WEB_PASSWORD: PASSWORD, WEB_ORIGIN: "https://bot.example.com/" },
-      {},
+      { WEB_PASSWORD: PASSWORD },
+      { ...AT, hostname: "0.0.0.0", hostLabel: "--http-host" },
+      "WEB_ORIGIN: must be set (https://…, a TLS proxy in front) when --http-host is 0.0.0.0, not loopback",
+    ],
+    [
+      { WEB_PASSWORD: PASSWORD, WEB_ORIGIN: "https://bot.example.com/" },
+      AT,
       "WEB_ORIGIN: expected an origin such as https://bot.example.com (no path)",
     ],
     [
-      { HTTP_PORT: "8080", WEB_PASSWORD: PASSWORD, WEB_METRICS_TOKEN: "short" },
-      {},
+      { WEB_PASSWORD: PASSWORD, WEB_METRICS_TOKEN: "short" },
+      AT,
       "WEB_METRICS_TOKEN: must be at least 32 characters",
     ],
   ];
@@ -87,12 +82,10 @@ Deno.test("each mistake is one line naming the variable", () => {
 
 Deno.test("binding beyond loopback works behind an https origin, with a warning", () => {
   const result = parseWebEnv({
-    HTTP_PORT: "8080",
     WEB_PASSWORD: PASSWORD,
-    HTTP_HOSTNAME: "0.0.0.0",
     WEB_ORIGIN: "https://bot.example.com",
     WEB_METRICS_TOKEN: "m".repeat(32),
-  }, {});
+  }, { ...AT, hostname: "0.0.0.0" });
   assert.ok(result.ok && result.value !== null);
   assert.equal(result.value.origin, "https://bot.example.com");
   assert.equal(result.value.metricsToken?.reveal(), "m".repeat(32));

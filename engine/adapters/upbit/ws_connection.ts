@@ -162,8 +162,13 @@ function defaultSleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-function defaultOpenSocket(url: string, init: { headers?: Record<string, string> }): WebSocket {
-  return init.headers === undefined ? new WebSocket(url) : new WebSocket(url, init);
+/** Deno's WebSocket client, with `init.headers` sent on the upgrade request. */
+export function openDenoSocket(url: string, init: { headers?: Record<string, string> }): WebSocket {
+  if (init.headers === undefined) return new WebSocket(url);
+  // Deno's WebSocket takes `{ headers }`; the DOM lib's type (main.ts's program includes the
+  // status page, checked with it) knows only protocols.
+  const options = init as unknown as ConstructorParameters<typeof WebSocket>[1];
+  return new WebSocket(url, options);
 }
 
 /** Starts a connection that runs until `close()`. */
@@ -174,7 +179,7 @@ export function startWsConnection(
   const nowMs = options.nowMs ?? Date.now;
   const sleep = options.sleep ?? defaultSleep;
   const random = options.random ?? Math.random;
-  const openSocket = options.openSocket ?? defaultOpenSocket;
+  const openSocket = options.openSocket ?? openDenoSocket;
   const pingMs = options.pingIntervalMs ?? 30_000;
   const stallMs = options.stallTimeoutMs ?? 60_000;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;

@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { openDenoSocket } from "../../../engine/adapters/upbit/ws_connection.ts";
 import { formatUnits, parseUnits, SCALE, type Units } from "../../../engine/core/money.ts";
 import { createSandbox, type Sandbox } from "../../../engine/sandbox/mod.ts";
 import { bodyPlain, signToken, type TestKey } from "./_sign.ts";
@@ -112,7 +113,7 @@ interface Client {
 }
 
 function connect(url: string, token?: string): Promise<Client> {
-  const ws = new WebSocket(
+  const ws = openDenoSocket(
     url,
     token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } },
   );

@@ -13,7 +13,7 @@ import {
   backfillMinuteCandles,
   UpbitRestClient,
 } from "../../../../engine/adapters/upbit/rest_client.ts";
-import { backoffDelayMs } from "../../../../engine/adapters/upbit/ws_connection.ts";
+import { backoffDelayMs, openDenoSocket } from "../../../../engine/adapters/upbit/ws_connection.ts";
 import { createSandbox } from "../../../../engine/sandbox/mod.ts";
 import { collect, delay, ONE_MINUTE_FILE, seededRandom } from "./ws_harness_test.ts";
 
@@ -63,7 +63,7 @@ Deno.test({
       logger: { warn: (m) => warnings.push(m) },
       openSocket(url, init) {
         attempts.push(performance.now());
-        return new WebSocket(url, init);
+        return openDenoSocket(url, init);
       },
     });
     const events = collect(stream.events());

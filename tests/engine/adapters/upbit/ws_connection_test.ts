@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import {
   backoffDelayMs,
+  openDenoSocket,
   type ReconnectPlan,
   startWsConnection,
 } from "../../../../engine/adapters/upbit/ws_connection.ts";
@@ -57,7 +58,7 @@ Deno.test({
       random: () => draws[d++ % draws.length]!,
       openSocket(url, init) {
         attempts.push(time.nowMs());
-        return new WebSocket(url, init);
+        return openDenoSocket(url, init);
       },
     }, {
       request: () => "[]",
@@ -107,7 +108,7 @@ Deno.test({
       backoff: { baseMs: 1, maxMs: 1 },
       openSocket(url, init) {
         attempts.push(time.nowMs());
-        return new WebSocket(url, init);
+        return openDenoSocket(url, init);
       },
     }, {
       request: () => "[]",
