@@ -61,6 +61,7 @@ export {
 export type { Logger } from "./log.ts";
 export { parseUnits } from "./core/money.ts";
 export { err, ok, type Result } from "./core/result.ts";
+export { REPORTS_DIR } from "./report/report_path.ts";
 export { formatDateTime, formatKrw, formatPct, formatPrice, formatVolume } from "./core/format.ts";
 export {
   DEFAULT_REPORT_TIME,

@@ -29,10 +29,12 @@ import {
   type Logger,
   type LoginAttemptStore,
   type Operator,
+  REPORTS_DIR,
   type Secret,
   type SessionStore,
 } from "../engine/mod.ts";
 import { createApiRoutes } from "./api.ts";
+import { createBacktestRoutes, REPORT_PATH_PREFIX, reportSecureHeaders } from "./backtests.tsx";
 import { createAuthRoutes } from "./auth.tsx";
 import { createChartRoutes } from "./charts.ts";
 import { createDashboardRoutes } from "./dashboard.tsx";
@@ -42,6 +44,7 @@ import { handleLangSwitch, languageMiddleware } from "./i18n.ts";
 import { createMetricsRoutes } from "./metrics.ts";
 import { newSessionId, sessionCookieOf, type WebEnv } from "./session.ts";
 import { createStaticRoutes, type StaticAssets } from "./static.ts";
+import { createReportsRoutes } from "./reports.tsx";
 import { createSellRoutes } from "./sell.tsx";
 import { createSettingsPageRoutes } from "./settings_page.tsx";
 import { createTradesRoutes } from "./trades.tsx";
@@ -79,6 +82,8 @@ export interface WebDeps {
   readonly newSessionId?: () => string;
   /** Default `SESSION_TTL_MS`. */
   readonly sessionTtlMs?: number;
+  /** The folder of the backtester's HTML reports (default `reports/` in the working folder). */
+  readonly reportsDir?: string;
   /** Aborts at the server's shutdown (event streams end on it). */
   readonly closing?: AbortSignal;
 }
@@ -98,23 +103,26 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
     islands: deps.assets.url("islands.js"),
   };
   const app = new Hono<WebEnv>();
-  app.use(
-    secureHeaders({
-      contentSecurityPolicy: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'", NONCE],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", "data:"],
-        connectSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'none'"],
-        frameAncestors: ["'none'"],
-        formAction: ["'self'"],
-      },
-      xFrameOptions: "DENY",
-      referrerPolicy: "no-referrer",
-      strictTransportSecurity: cookie.secure ? "max-age=15552000; includeSubDomains" : false,
-    }),
+  const pageHeaders = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'", NONCE],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+      frameAncestors: ["'none'"],
+      formAction: ["'self'"],
+    },
+    xFrameOptions: "DENY",
+    referrerPolicy: "no-referrer",
+    strictTransportSecurity: cookie.secure ? "max-age=15552000; includeSubDomains" : false,
+  });
+  const reportHeaders = reportSecureHeaders({ hsts: cookie.secure });
+  // A backtest report (inline scripts, sandboxed) gets its own policy; every other answer the page's.
+  app.use((c, next) =>
+    c.req.path.startsWith(REPORT_PATH_PREFIX) ? reportHeaders(c, next) : pageHeaders(c, next)
   );
   app.use(bodyLimit({
     maxSize: MAX_BODY_BYTES,
@@ -172,6 +180,18 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
   app.route(
     "/",
     createSettingsPageRoutes({ ...sessionDeps, operator: deps.operator, assets: pageAssets }),
+  );
+  app.route(
+    "/",
+    createBacktestRoutes({
+      ...sessionDeps,
+      dir: deps.reportsDir ?? REPORTS_DIR,
+      assets: pageAssets,
+    }),
+  );
+  app.route(
+    "/",
+    createReportsRoutes({ ...sessionDeps, operator: deps.operator, assets: pageAssets }),
   );
   app.notFound((c) => c.text("not found", 404));
   app.onError((error, c) => {

@@ -68,6 +68,8 @@ export async function webWorld(
     readonly origin?: string;
     readonly serve?: boolean;
     readonly metricsToken?: string;
+    /** The folder of backtest reports the page lists (default: `reports/`). */
+    readonly reportsDir?: string;
   } = {},
 ): Promise<WebWorld> {
   const dir = await Deno.makeTempDir({ prefix: "web_" });
@@ -103,6 +105,7 @@ export async function webWorld(
       origin,
       assets,
       clientAddress: () => client,
+      ...(options.reportsDir === undefined ? {} : { reportsDir: options.reportsDir }),
       ...(options.metricsToken === undefined
         ? {}
         : { metricsToken: new Secret(options.metricsToken) }),

@@ -426,6 +426,8 @@ Deno.test("every HTML answer carries a strict CSP with a fresh nonce and no inli
       ["/trades", cookie],
       ["/settings", cookie],
       ["/sell/KRW-BTC", cookie],
+      ["/reports", cookie],
+      ["/backtests", cookie],
     ];
     for (const [path, c] of pages) {
       const res = await w.request(path, c === undefined ? {} : { headers: { cookie: c } });
