@@ -3,6 +3,7 @@
  * (arguments, environment, exit codes).
  *
  *   deno task backtest [options]    run a strategy over real Upbit candles (see --help)
+ *   deno task sweep [options]       the backtest over a parameter space, on all cores
  *   deno task demo                  the whole bot offline against an in-process sandbox
  *   deno task paper                 real market data, simulated fills
  *   deno task live                  real orders (keys, --i-understand-real-money, capital cap)
@@ -16,6 +17,8 @@ import { backupStoreFile, restoreStoreFile } from "./engine/adapters/kv_backup_f
 import { runBacktestCommand } from "./engine/cli/backtest_command.ts";
 import { runBackupCommand, runRestoreCommand } from "./engine/cli/backup_command.ts";
 import { runCtlCommand } from "./engine/cli/ctl_command.ts";
+import { runSweepCommand } from "./engine/cli/sweep_command.ts";
+import { loadCandleFile } from "./engine/adapters/candle_file.ts";
 import { createInterrupt } from "./engine/cli/interrupt.ts";
 import { runTradingCommand } from "./engine/cli/run_command.ts";
 import type { SurfaceContext, SurfaceFactory, SurfacePlan, Worker } from "./engine/cli/surfaces.ts";
@@ -42,6 +45,7 @@ const USAGE = `Usage: deno run -A main.ts <mode> [options]
 
 Modes:
   backtest   run a strategy with the risk manager over real Upbit candles (--help for options)
+  sweep      the backtest over a space of parameters on all CPU cores, ranked (--help)
   demo       the sandbox replaying real candles at high speed plus the paper bot, offline
   paper      real Upbit market data, simulated fills, state in Deno KV
   live       real orders (needs keys, --i-understand-real-money and a capital cap)
@@ -288,6 +292,17 @@ async function main(args: string[]): Promise<number> {
         cwd: userCwd(),
         nowMs: () => performance.now(),
       });
+    case "sweep":
+      return await runSweepCommand(rest, {
+        stdout: (text) => write(Deno.stdout, text),
+        stderr: (text) => write(Deno.stderr, text),
+        isTerminal: Deno.stderr.isTerminal(),
+        dataDir: new URL("./data", import.meta.url).pathname,
+        cwd: userCwd(),
+        nowMs: () => performance.now(),
+        cores: navigator.hardwareConcurrency,
+        loadCandles: loadCandleFile,
+      });
     case "paper":
     case "live":
     case "demo":
@@ -329,7 +344,7 @@ async function main(args: string[]): Promise<number> {
         Deno.stderr,
         `upbit-trader: ${
           mode === undefined ? "missing mode" : `unknown mode "${clip(mode)}"`
-        }: expected backtest, demo, paper, live, ctl, backup or restore (see --help)\n`,
+        }: expected backtest, sweep, demo, paper, live, ctl, backup or restore (see --help)\n`,
       );
       return 2;
   }

@@ -18,17 +18,28 @@ export interface ProgressBar {
 
 const WIDTH = 30;
 
+/** What the bar counts (default "candles"), and whether it shows the time left. */
+export interface ProgressStyle {
+  readonly unit?: string;
+  readonly eta?: boolean;
+}
+
 /** Creates a progress bar that stays silent off a terminal or for runs under a second. */
-export function createProgressBar(io: ProgressIo): ProgressBar {
+export function createProgressBar(io: ProgressIo, style: ProgressStyle = {}): ProgressBar {
   const startMs = io.nowMs();
+  const unit = style.unit ?? "candles";
   let drawn = false;
   return {
     update(done: number, total: number): void {
-      if (!io.isTerminal || io.nowMs() - startMs < 1000) return;
+      const elapsedMs = io.nowMs() - startMs;
+      if (!io.isTerminal || elapsedMs < 1000) return;
       const filled = Math.round((done / total) * WIDTH);
       const pct = ((done / total) * 100).toFixed(0).padStart(3);
       io.stderr(
-        `\r[${"#".repeat(filled)}${" ".repeat(WIDTH - filled)}] ${pct}% ${done}/${total} candles`,
+        `\r[${"#".repeat(filled)}${" ".repeat(WIDTH - filled)}] ${pct}% ${done}/${total} ${unit}` +
+          (style.eta === true && done > 0
+            ? ` ETA ${eta((elapsedMs * (total - done)) / done)}`
+            : ""),
       );
       drawn = true;
     },
@@ -36,4 +47,14 @@ export function createProgressBar(io: ProgressIo): ProgressBar {
       if (drawn) io.stderr("\r\x1b[2K");
     },
   };
+}
+
+/** A duration as `1h02m`, `3m05s` or `12s`. */
+function eta(ms: number): string {
+  const s = Math.ceil(ms / 1000);
+  if (s >= 3600) {
+    return `${Math.floor(s / 3600)}h${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`;
+  }
+  if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+  return `${s}s`;
 }

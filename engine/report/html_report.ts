@@ -459,6 +459,9 @@ table.trades td:first-child::before{content:"Trade ";display:inline}
 }
 `;
 
+/** The report pages' shared style sheet (the sweep and walk-forward reports use it too). */
+export const REPORT_STYLE: string = STYLE;
+
 /** Browser code: builds both charts from #report-data with the global `LightweightCharts`. */
 const CHART_SCRIPT = `
 (function () {

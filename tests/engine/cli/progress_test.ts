@@ -36,3 +36,18 @@ Deno.test("createProgressBar() never draws when stderr is not a terminal", () =>
   h.bar.done();
   assert.deepEqual(h.out, []);
 });
+
+Deno.test("createProgressBar() shows the unit and the time left when asked", () => {
+  const out: string[] = [];
+  let now = 0;
+  const bar = createProgressBar(
+    { stderr: (t) => out.push(t), isTerminal: true, nowMs: () => now },
+    {
+      unit: "backtests",
+      eta: true,
+    },
+  );
+  now = 30_000;
+  bar.update(25, 100);
+  assert.match(out[0]!, / 25\/100 backtests ETA 1m30s$/);
+});

@@ -1,0 +1,72 @@
+/**
+ * The sweep's worker pool: N Web Workers, each given the data sets once, then fed small batches
+ * of parameter sets as it finishes the previous one (so a slow worker never holds the run back).
+ * Rows come back keyed by their index, so the result is the same whatever the number of workers.
+ */
+
+import type { SweepBase, SweepRow } from "../core/sweep.ts";
+import type { FromWorker, SweepDataset, SweepJob, ToWorker } from "./sweep_worker.ts";
+
+/** How the pool runs. */
+export interface PoolOptions {
+  readonly workers: number;
+  readonly base: SweepBase;
+  /** Called after each batch with the number of backtests done. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Runs every job on `workers` workers; resolves to the rows in job-index order. */
+export async function runSweepPool(
+  datasets: readonly SweepDataset[],
+  jobs: readonly SweepJob[],
+  options: PoolOptions,
+): Promise<SweepRow[]> {
+  const count = Math.max(1, Math.min(options.workers, jobs.length));
+  // Batches small enough to balance the load, big enough that messages cost nothing.
+  const batch = Math.max(1, Math.min(16, Math.ceil(jobs.length / (count * 8))));
+  const rows: SweepRow[] = new Array(jobs.length);
+  const position = new Map(jobs.map((job, i) => [job.index, i]));
+  let next = 0;
+  let done = 0;
+  const workers: Worker[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let running = count;
+      const feed = (worker: Worker): void => {
+        if (next >= jobs.length) {
+          if (--running === 0) resolve();
+          return;
+        }
+        const slice = jobs.slice(next, next + batch);
+        next += slice.length;
+        worker.postMessage({ kind: "run", jobs: slice } satisfies ToWorker);
+      };
+      for (let w = 0; w < count; w++) {
+        const worker = new Worker(new URL("./sweep_worker.ts", import.meta.url), {
+          type: "module",
+        });
+        workers.push(worker);
+        worker.onmessage = (event: MessageEvent<FromWorker>) => {
+          const message = event.data;
+          if (message.kind === "error") {
+            reject(new Error(message.message));
+            return;
+          }
+          for (const row of message.rows) rows[position.get(row.index)!] = row;
+          done += message.rows.length;
+          options.onProgress?.(done, jobs.length);
+          feed(worker);
+        };
+        worker.onerror = (event: ErrorEvent) => {
+          event.preventDefault();
+          reject(new Error(event.message));
+        };
+        worker.postMessage({ kind: "init", datasets, base: options.base } satisfies ToWorker);
+        feed(worker);
+      }
+    });
+  } finally {
+    for (const worker of workers) worker.terminate();
+  }
+  return rows;
+}
