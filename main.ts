@@ -183,6 +183,7 @@ async function startSurfaces(
     chats: new KvChatStore(ctx.kv),
     clock: ctx.wallClock,
     log: logger,
+    logs: ctx.recentLogs,
   }, tg.bot);
   if (settings.web !== null) {
     const web = settings.web;

@@ -48,7 +48,7 @@ import {
   type MarketEvent as StreamEvent,
 } from "../adapters/upbit/ws_client.ts";
 import { createEventQueue, type EventQueue } from "../adapters/upbit/ws_events.ts";
-import { createLogger, createRedactor, type Logger } from "../log.ts";
+import { createLogger, createRedactor, type Logger, LogRing } from "../log.ts";
 import type { Account, Clock, EngineEvent, Exchange, MarketEvent } from "../ports.ts";
 import { formatDateTime, formatKrw, formatNumber, formatPct } from "../core/format.ts";
 import { DemoStory } from "./demo_story.ts";
@@ -122,15 +122,18 @@ export async function runTradingCommand(
     (config.logFormat === "auto" && (io.isTerminal || mode === "demo"));
   // The demo logs on the sandbox's clock, so the times match the replayed market.
   const logClock = { nowMs: () => Date.now() };
+  // The newest lines, for Telegram's /logs (redacted like the output).
+  const recentLogs = new LogRing();
   const logger = createLogger({
     format: pretty ? "pretty" : "json",
     write: io.stdout,
     nowMs: () => logClock.nowMs(),
     secrets,
     base: { mode },
+    recent: recentLogs,
   });
   try {
-    await run(config, { io, logger, trader, logClock, plan });
+    await run(config, { io, logger, recentLogs, trader, logClock, plan });
     return 0;
   } catch (error) {
     const scrub = createRedactor(secrets);
@@ -161,6 +164,8 @@ interface RunContext {
   readonly logClock: { nowMs: () => number };
   readonly io: RunIo;
   readonly logger: Logger;
+  /** The newest log lines (Telegram's /logs). */
+  readonly recentLogs: LogRing;
   readonly trader: TraderApi;
   /** What to start beside the loop once the operator is up (none: the loop only). */
   readonly plan: SurfacePlan | undefined;
@@ -556,6 +561,7 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
           clock,
           wallClock: WALL_CLOCK,
           logger,
+          recentLogs: ctx.recentLogs,
         }).catch((error) => {
           throw error instanceof ConfigError ? new Refusal(error.message) : error;
         });
@@ -853,6 +859,15 @@ const SHARED_OPTIONS = `Configuration (flag, or variable in the environment / .e
   --kv ./data/bot.kv      DENO_KV_PATH         state file (or a remote KV URL)
   --rest-url URL          UPBIT_REST_URL       default https://api.upbit.com
   --ws-url URL            UPBIT_WS_URL         default wss://api.upbit.com/websocket/v1
+  --http-port N           HTTP_PORT            the status page and Telegram's webhook
+                                               (off; demo 8080; 0 = any free port)
+  --http-host 127.0.0.1   HTTP_HOST            address to bind (beyond loopback: a warning,
+                                               and WEB_ORIGIN https is required)
+                          WEB_PASSWORD         the page's password, >= 16 characters
+                                               (required with HTTP_PORT; demo: printed)
+                          WEB_ORIGIN           public origin behind a TLS proxy
+                          TELEGRAM_BOT_TOKEN, TELEGRAM_OWNER_ID, TELEGRAM_MODE (webhook or
+                          polling), TELEGRAM_WEBHOOK_SECRET, ...: see the README
   --help                  this text
 
 Run-time parameters: \`deno task ctl set <param> <value>\` (stop-loss, take-profit,

@@ -37,6 +37,8 @@ export interface SurfaceContext {
   /** The wall clock (Telegram's dates are real ones, also in the demo). */
   readonly wallClock: Clock;
   readonly logger: Logger;
+  /** The newest log lines, redacted (Telegram's `/logs`). */
+  readonly recentLogs: { recent(n: number): readonly string[] };
 }
 
 /** What `main.ts` composed for one run. */
