@@ -143,7 +143,7 @@ function statusReplies(fake: FakeBotApi): string[] {
     .filter((t) => t.startsWith("Status: demo"));
 }
 
-async function portIsFree(port: number): Promise<boolean> {
+function portIsFree(port: number): boolean {
   try {
     const listener = Deno.listen({ hostname: "127.0.0.1", port });
     listener.close();
@@ -217,7 +217,7 @@ Deno.test("the demo serves the page and Telegram's webhook on one server, and fr
     assert.equal(stopped.code, 0, stopped.stderr);
     assert.equal(stopped.stderr, "");
     assert.match(stopped.stdout, /demo: stopped/);
-    assert.ok(await portIsFree(Number(port)), "the server let go of its port");
+    assert.ok(portIsFree(Number(port)), "the server let go of its port");
     const printed = stopped.stdout.split(password!).length - 1;
     assert.equal(printed, 1, "the generated password is printed once");
     for (const secret of [fake.token, WEBHOOK_SECRET]) {
