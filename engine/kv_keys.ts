@@ -16,8 +16,8 @@
  * | `["ledger", market]` | the market's ledger (position, avg price, cost, cash, realized P&L, fees) |
  * | `["balance", currency]` | the account total the fills say we hold (seeded once from the exchange) |
  * | `["equity", market, tsMs]` | an equity snapshot of one market (each candle close and fill; pruned after 30 days) |
- * | `["signal", market, signalId]` | a strategy signal, recorded once |
- * | `["pnl_day", dayStartMs]` | realized P&L of one Upbit day (00:00 UTC), updated with each fill |
+ * | `["signal", market, signalId]` | a strategy signal, recorded once; pruned after 35 days |
+ * | `["pnl_day", dayStartMs]` | realized P&L of one Upbit day (00:00 UTC), updated with each fill; pruned after 400 days |
  * | `["pnl_day_market", dayStartMs, market]` | the same, of one market |
  * | `["account", "reservations"]` | KRW reserved for the buys in flight, one per market (the cap counts them); ONE key so a commit can check them all |
  * | `["account", "guard"]` | the account's daily loss guard (day, starting equity, blocked) |
@@ -25,9 +25,9 @@
  * | `["settings", "params"]` | the run-time parameter overrides in force, versioned |
  * | `["params_history", version]` | one change of a run-time parameter (who, from, to, when) |
  * | `["settings", "run"]` | what the bot last ran with (bot id, mode, markets, strategy, rules) |
- * | `["audit", atMs, id]` | the operator's audit log: who, what, when, result |
+ * | `["audit", atMs, id]` | the operator's audit log: who, what, when, result; pruned after 365 days |
  * | `["trader", botId]` | the trading loop's state: day guard, exit levels, cooldown, last decision |
- * | `["events", tsMs, seq]` | the audit log: every engine event |
+ * | `["events", tsMs, seq]` | the journal: every engine event, committed with its state change; pruned after 35 days |
  * | `["marker"]` | the last change (ms, what): one key to `kv.watch` for "something changed" |
  * | `["instance"]` | who holds the instance lock (pid, since): informative; the OS file lock excludes |
  * | `["meta"]` | whose store this is: bot id, mode, markets, account hash (never the key), creator |

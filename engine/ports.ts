@@ -717,6 +717,12 @@ export interface OperatorStore {
   ): Promise<readonly EquitySnapshot[]>;
   /** Deletes the snapshots of `market` older than `beforeMs` (at most `limit`); how many went. */
   pruneEquity(market: string, beforeMs: number, limit: number): Promise<number>;
+  /**
+   * Deletes the account's history past its retention (`HISTORY_RETENTION` in kv_store.ts: the
+   * journal and signals 35 days, the audit log 1 year, daily P&L 400 days), at most `limit`
+   * keys of each kind; how many went.
+   */
+  pruneHistory(nowMs: number, limit: number): Promise<number>;
 }
 
 /** The final candles the loop traded on, kept a bounded time for the daily report's backtest. */

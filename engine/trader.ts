@@ -131,6 +131,8 @@ const EQUITY_RETENTION_MS = 30 * 24 * 3_600_000;
 
 /** How long the final candles traded on are kept (the daily report's backtest re-runs them). */
 const CANDLE_RETENTION_MS = 35 * 24 * 3_600_000;
+/** How often the account's history (journal, signals, audit, daily P&L) is pruned. */
+const HISTORY_PRUNE_EVERY_MS = 3_600_000;
 
 /** What the loop uses. */
 export interface TraderDeps {
@@ -298,6 +300,8 @@ class Trader {
   exitRetryAtMs = 0;
   /** The signal logged ahead of its order: its record then logs only a failure. */
   announced: { signalId: string; reason: string; atMs: number } | null = null;
+  /** When the account's history is pruned next (market time). */
+  #nextHistoryPruneMs = 0;
 
   constructor(deps: TraderDeps, config: TraderConfig) {
     this.deps = deps;
@@ -466,6 +470,10 @@ class Trader {
     const equity = this.ledger.cash + (this.ledger.qty * unitsFromNumber(price)) / SCALE;
     await store.recordEquity({ market, tsMs: nowMs, equity, cash: this.ledger.cash });
     await store.pruneEquity(market, nowMs - EQUITY_RETENTION_MS, 100);
+    if (nowMs >= this.#nextHistoryPruneMs) {
+      this.#nextHistoryPruneMs = nowMs + HISTORY_PRUNE_EVERY_MS;
+      await store.pruneHistory(nowMs, 1_000);
+    }
   }
 
   /** Feeds the strategy the closed buckets of the recent 1-minute history (no orders). */

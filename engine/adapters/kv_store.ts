@@ -556,6 +556,21 @@ function sameIntent(a: Intent, b: Intent): boolean {
   return JSON.stringify(intentValue(a)) === JSON.stringify(intentValue(b));
 }
 
+/**
+ * How long the account's history is kept (days); `pruneHistory` enforces it. Fills, orders,
+ * intents and ledgers are the books and are never pruned (their size grows with the trades).
+ */
+export const HISTORY_RETENTION = {
+  /** The event journal (the Telegram outbox and the page's live feed read it). */
+  eventsDays: 35,
+  /** Strategy signals (recorded once each; an older candle never signals again). */
+  signalsDays: 35,
+  /** The operator's audit log. */
+  auditDays: 365,
+  /** Realized P&L per Upbit day. */
+  dailyPnlDays: 400,
+} as const;
+
 // ---- the store --------------------------------------------------------------------------------
 
 /** The engine's state in one Deno KV database. */
@@ -1585,6 +1600,48 @@ export class KvStore implements Store {
       deleted++;
     }
     return deleted;
+  }
+
+  /** Deletes the history past `HISTORY_RETENTION` (at most `limit` keys of each kind). */
+  async pruneHistory(nowMs: number, limit: number): Promise<number> {
+    const day = 24 * 3_600_000;
+    const ranges: Deno.KvListSelector[] = [
+      {
+        start: keys.eventPrefix(),
+        end: keys.eventKey(nowMs - HISTORY_RETENTION.eventsDays * day, 0),
+      },
+      {
+        start: keys.auditPrefix(),
+        end: [...keys.auditPrefix(), nowMs - HISTORY_RETENTION.auditDays * day],
+      },
+      {
+        start: ["pnl_day"],
+        end: keys.pnlDayKey(nowMs - HISTORY_RETENTION.dailyPnlDays * day),
+      },
+      {
+        start: ["pnl_day_market"],
+        end: ["pnl_day_market", nowMs - HISTORY_RETENTION.dailyPnlDays * day],
+      },
+    ];
+    let deleted = 0;
+    for (const selector of ranges) {
+      for await (const entry of this.#kv.list(selector, { limit })) {
+        await this.#kv.delete(entry.key);
+        deleted++;
+      }
+    }
+    // Signals are keyed by id, not time: the scan reads their time (one per strategy signal).
+    const signalsBefore = nowMs - HISTORY_RETENTION.signalsDays * day;
+    let signals = 0;
+    for await (const entry of this.#kv.list<{ atMs?: unknown }>({ prefix: ["signal"] })) {
+      if (signals >= limit) break;
+      const atMs = entry.value?.atMs;
+      if (typeof atMs === "number" && atMs < signalsBefore) {
+        await this.#kv.delete(entry.key);
+        signals++;
+      }
+    }
+    return deleted + signals;
   }
 
   // ---- CandleStore ----
