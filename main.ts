@@ -22,11 +22,13 @@ import { loadCandleFile } from "./engine/adapters/candle_file.ts";
 import { createInterrupt } from "./engine/cli/interrupt.ts";
 import { runTradingCommand } from "./engine/cli/run_command.ts";
 import type { SurfaceContext, SurfaceFactory, SurfacePlan, Worker } from "./engine/cli/surfaces.ts";
+import { startDailySurface } from "./engine/cli/daily_surface.ts";
 import { ENV_VARS, type HttpConfig, type TradingMode } from "./engine/config.ts";
 import { clip } from "./engine/flags.ts";
 import * as trader from "./engine/trader.ts";
 import { KvChatStore } from "./engine/adapters/kv_chat_store.ts";
 import { KvSessionStore } from "./engine/adapters/kv_session_store.ts";
+import { KvStore } from "./engine/adapters/kv_store.ts";
 import { ConfigError } from "./engine/errors.ts";
 import { err, ok } from "./engine/core/result.ts";
 import {
@@ -177,6 +179,7 @@ async function startSurfaces(
   },
 ): Promise<void> {
   const { logger, config } = ctx;
+  add(startDailySurface(ctx, new KvStore(ctx.kv)));
   const tg = settings.telegram;
   const telegram = tg === null ? undefined : createTelegramBot({
     operator: ctx.operator,

@@ -17,6 +17,7 @@ import { DEFAULT_RISK_RULES, type RiskRules } from "./core/risk.ts";
 import { type PortfolioRules, SIZING_MODES, type SizingMode } from "./core/portfolio.ts";
 import { DEFAULT_STRATEGY, STRATEGIES, type StrategyId } from "./core/strategies/mod.ts";
 import { err, ok, type Result } from "./core/result.ts";
+import { DEFAULT_REPORT_TIME, parseReportTime, type ReportTime } from "./core/daily.ts";
 import { clip, parseFlags } from "./flags.ts";
 import { Secret } from "./secret.ts";
 import { isRiskParam, type RiskParam, STRATEGY_PARAMS } from "./core/params.ts";
@@ -88,6 +89,8 @@ export const ENV_VARS = [
   "TELEGRAM_WEBHOOK_SECRET",
   "TELEGRAM_API_ROOT",
   "TELEGRAM_LANGUAGE",
+  // The daily report's time, KST (HH:MM).
+  "REPORT_TIME",
 ] as const;
 
 /** A variable name the bot reads. */
@@ -116,6 +119,8 @@ export interface BotConfig {
   /** Risk sizing's ATR stop multiple (0 = off). */
   readonly atrStopMultiple: number;
   readonly staleAfterMs: number;
+  /** The daily report's time of day, KST (default 09:00: the Upbit day's end). */
+  readonly reportTime: ReportTime;
   readonly botId: string;
   readonly logFormat: LogFormat;
   readonly realMoney: boolean;
@@ -184,6 +189,7 @@ const FIELDS = {
   blockCaution: { env: "BLOCK_CAUTION", flag: "block-caution", boolean: true },
   atrStop: { env: "ATR_STOP_MULTIPLE", flag: "atr-stop" },
   staleAfter: { env: "STALE_AFTER_SECONDS", flag: "stale-after" },
+  reportTime: { env: "REPORT_TIME", flag: "report-time" },
   botId: { env: "BOT_ID", flag: "bot-id" },
   logFormat: { env: "LOG_FORMAT", flag: "log-format" },
   realMoney: { env: "UPBIT_TRADER_REAL_MONEY", flag: "i-understand-real-money", boolean: true },
@@ -281,6 +287,12 @@ const SCHEMA = z.object({
   blockCaution: z.union([z.boolean(), YES], { error: "expected yes or no" }).default(false),
   atrStop: number({ min: 0, max: 100 }).default(0),
   staleAfter: number({ min: 1, max: 86_400 }).default(120),
+  reportTime: z.string().transform((text, ctx) => {
+    const parsed = parseReportTime(text);
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: "custom", message: parsed.error });
+    return z.NEVER;
+  }).optional(),
   botId: z.string().trim().regex(/^[a-z0-9][a-z0-9-]{0,15}$/, "expected 1-16 of a-z, 0-9, -")
     .default("bot"),
   logFormat: z.enum(["json", "pretty", "auto"], { error: "expected json, pretty or auto" })
@@ -471,6 +483,7 @@ export function parseConfig(mode: TradingMode, input: ConfigInput): Result<BotCo
     },
     atrStopMultiple: v.atrStop,
     staleAfterMs: v.staleAfter * 1000,
+    reportTime: v.reportTime ?? DEFAULT_REPORT_TIME,
     botId: v.botId,
     logFormat: v.logFormat,
     realMoney: v.realMoney,

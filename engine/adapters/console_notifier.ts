@@ -115,7 +115,7 @@ export function describeEvent(
         } KRW, unrealized ${
           formatKrw(parseUnits(event.unrealizedPnl), { signed: true })
         } KRW, fees ${krw(event.fees)} KRW, ${event.fills} fills, uptime ${
-          formatPct(event.uptimePct)
+          formatPct(event.uptimePct, { signed: false })
         }${
           event.backtestPnl === null
             ? ""

@@ -854,6 +854,8 @@ const SHARED_OPTIONS = `Configuration (flag, or variable in the environment / .e
                                                (유의종목 warnings always block)
   --atr-stop 0            ATR_STOP_MULTIPLE    risk sizing: stop at N x ATR(14) if tighter
   --stale-after 120       STALE_AFTER_SECONDS  no entries when market data is older
+  --report-time 09:00     REPORT_TIME          the daily report's time, KST (HH:MM); a report
+                                               missed while stopped is sent at the next start
   --bot-id bot            BOT_ID               part of every order identifier
   --log-format auto       LOG_FORMAT           json, pretty or auto (pretty on a terminal)
   --kv ./data/bot.kv      DENO_KV_PATH         state file (or a remote KV URL)
