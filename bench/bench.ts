@@ -12,6 +12,7 @@
 import { benchBacktest } from "./backtest_bench.ts";
 import { benchCsvLoad } from "./csv_bench.ts";
 import { benchIndicators } from "./indicators_bench.ts";
+import { benchSweep } from "./sweep_bench.ts";
 import { benchTelegramWebhook } from "./telegram_bench.ts";
 
 const json = Deno.args.includes("--json");
@@ -46,6 +47,14 @@ log(
     csv.ms.toFixed(0)
   } ms)`,
 );
+const sweep = await benchSweep();
+log(
+  `  sweep of ${sweep.sets} BB sets over ${sweep.candles} 30m candles: ${
+    (sweep.sweep_candles_per_sec / 1e6).toFixed(1)
+  } M candle-steps/s with 1 worker (${
+    (sweep.sweep_candles_per_cpu_sec / 1e6).toFixed(1)
+  } M per CPU second), ${sweep.sweep_speedup_2_workers}× with 2 (load ${sweep.load_average_1m})`,
+);
 const telegram = await benchTelegramWebhook();
 log(
   `  Telegram webhook answer (fake Bot API up): command p50 ${
@@ -62,6 +71,10 @@ if (json) {
     tight_loop_candles_per_sec: backtest.tight_loop_candles_per_sec,
     backtest_trades: backtest.trades,
     csv_load_ms_per_million: Math.round(csv.ms_per_million),
+    sweep_candles_per_sec: sweep.sweep_candles_per_sec,
+    sweep_speedup_2_workers: sweep.sweep_speedup_2_workers,
+    sweep_candles_per_cpu_sec: sweep.sweep_candles_per_cpu_sec,
+    sweep_load_average_1m: sweep.load_average_1m,
     telegram_webhook_p50_ms: round2(telegram.commandP50Ms),
     telegram_webhook_p99_ms: round2(telegram.commandP99Ms),
     telegram_webhook_ignored_p99_ms: round2(telegram.ignoredP99Ms),

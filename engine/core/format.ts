@@ -38,7 +38,9 @@ export interface NumberFormat {
 export function groupDigits(decimal: string): string {
   const negative = decimal.startsWith("-");
   const [whole = "", frac] = (negative ? decimal.slice(1) : decimal).split(".");
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  // A loop, not a look-ahead regex: prices are formatted in every backtest's signal reasons.
+  let grouped = whole.slice(0, ((whole.length - 1) % 3) + 1);
+  for (let i = grouped.length; i < whole.length; i += 3) grouped += "," + whole.slice(i, i + 3);
   return (negative ? MINUS : "") + grouped + (frac === undefined ? "" : `.${frac}`);
 }
 

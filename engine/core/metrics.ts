@@ -5,7 +5,7 @@
  */
 
 import type { BacktestResult } from "./backtest.ts";
-import { DAY_MS, upbitDayStartMs } from "./candle.ts";
+import { type Candle, DAY_MS, upbitDayStartMs } from "./candle.ts";
 import { unitsToNumber } from "./money.ts";
 
 /** The metrics a report shows (percentages in percent). */
@@ -90,6 +90,54 @@ function cagrPct(ratio: number, days: number): number {
   return days > 0 && ratio > 0 ? (ratio ** (365 / days) - 1) * 100 : 0;
 }
 
+/** What the metrics need of the candles alone, computed once per candle array (sweeps reuse it). */
+interface CandleFacts {
+  /** Index of the last candle of each Upbit day. */
+  readonly dayEnds: Int32Array;
+  readonly buyHoldMaxDrawdownPct: number;
+}
+
+const CANDLE_FACTS = new WeakMap<readonly Candle[], CandleFacts>();
+
+function candleFacts(candles: readonly Candle[]): CandleFacts {
+  const cached = CANDLE_FACTS.get(candles);
+  if (cached !== undefined) return cached;
+  const ends: number[] = [];
+  let day = NaN;
+  for (let i = 0; i < candles.length; i++) {
+    const d = upbitDayStartMs(candles[i]!.startMs);
+    if (d === day) ends[ends.length - 1] = i;
+    else {
+      day = d;
+      ends.push(i);
+    }
+  }
+  let peak = candles[0]!.open;
+  let worst = 0;
+  for (let i = 0; i < candles.length; i++) {
+    const v = candles[i]!.close;
+    if (v > peak) peak = v;
+    const dd = (peak - v) / peak;
+    if (dd > worst) worst = dd;
+  }
+  const facts = { dayEnds: Int32Array.from(ends), buyHoldMaxDrawdownPct: worst * 100 };
+  CANDLE_FACTS.set(candles, facts);
+  return facts;
+}
+
+/** `maxDrawdownPct([start, ...values])` without building the array. */
+function maxDrawdownFromPct(start: number, values: ArrayLike<number>): number {
+  let peak = start;
+  let worst = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v > peak) peak = v;
+    const dd = (peak - v) / peak;
+    if (dd > worst) worst = dd;
+  }
+  return worst * 100;
+}
+
 /**
  * Computes the metrics of a backtest. The period runs from the first candle's start to the last
  * candle's end. Buy-and-hold buys at the first open and sells at the last close, paying the fee
@@ -108,9 +156,9 @@ export function computeMetrics(result: BacktestResult): Metrics {
   const startEquity = unitsToNumber(result.ledger.initialCash);
   const endEquity = equity[n - 1]!;
 
-  const times = candles.map((c) => c.startMs);
-  const daily = dailyEquity(times, equity);
-  const { sharpe, sortino } = sharpeSortino(startEquity, daily.equity);
+  const facts = candleFacts(candles);
+  const daily = Array.from(facts.dayEnds, (i) => equity[i]!);
+  const { sharpe, sortino } = sharpeSortino(startEquity, daily);
 
   let grossWin = 0;
   let grossLoss = 0;
@@ -129,7 +177,6 @@ export function computeMetrics(result: BacktestResult): Metrics {
 
   const cost = (result.feeBps + result.slippageBps) / 10_000;
   const holdRatio = (last.close * (1 - cost)) / (first.open * (1 + cost));
-  const holdCurve = candles.map((c) => c.close);
   return {
     startMs,
     endMs,
@@ -140,7 +187,7 @@ export function computeMetrics(result: BacktestResult): Metrics {
     cagrPct: cagrPct(endEquity / startEquity, days),
     sharpe,
     sortino,
-    maxDrawdownPct: maxDrawdownPct([startEquity, ...equity]),
+    maxDrawdownPct: maxDrawdownFromPct(startEquity, equity),
     winRatePct: trades.length > 0 ? (wins / trades.length) * 100 : 0,
     profitFactor: grossLoss > 0 ? grossWin / grossLoss : grossWin > 0 ? Infinity : 0,
     trades: trades.length,
@@ -150,7 +197,7 @@ export function computeMetrics(result: BacktestResult): Metrics {
     feesKrw: unitsToNumber(result.ledger.fees),
     buyHoldReturnPct: (holdRatio - 1) * 100,
     buyHoldCagrPct: cagrPct(holdRatio, days),
-    buyHoldMaxDrawdownPct: maxDrawdownPct([first.open, ...holdCurve]),
+    buyHoldMaxDrawdownPct: facts.buyHoldMaxDrawdownPct,
   };
 }
 

@@ -68,6 +68,8 @@ export function parseUnits(text: string, rounding?: Rounding): Units {
  * ```
  */
 export function unitsFromNumber(value: number, rounding: Rounding = "half_up"): Units {
+  // Whole numbers (most KRW prices) are exact as they are: no decimal string needed.
+  if (Number.isSafeInteger(value)) return BigInt(value) * SCALE;
   if (!Number.isFinite(value)) {
     throw new RangeError(`Cannot convert amount: ${value} is not finite`);
   }
