@@ -70,12 +70,20 @@ export interface Surfaces {
 const CLOSE_TIMEOUT_MS = 10_000;
 
 /** Starts `plan`; on a failure closes what it had started and rethrows. */
-export async function startSurfaces(plan: SurfacePlan, ctx: SurfaceContext): Promise<Surfaces> {
+export async function startSurfaces(
+  plan: SurfacePlan,
+  ctx: SurfaceContext,
+  options: {
+    /** How long one worker may take to close (default 10 s). */
+    readonly closeTimeoutMs?: number;
+  } = {},
+): Promise<Surfaces> {
   const workers: Worker[] = [];
+  const timeoutMs = options.closeTimeoutMs ?? CLOSE_TIMEOUT_MS;
   const surfaces: Surfaces = {
     workers,
     async close() {
-      while (workers.length > 0) await closeOne(workers.pop()!, ctx.logger);
+      while (workers.length > 0) await closeOne(workers.pop()!, ctx.logger, timeoutMs);
     },
   };
   try {
@@ -87,15 +95,15 @@ export async function startSurfaces(plan: SurfacePlan, ctx: SurfaceContext): Pro
   return surfaces;
 }
 
-async function closeOne(worker: Worker, logger: Logger): Promise<void> {
+async function closeOne(worker: Worker, logger: Logger, timeoutMs: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     const late = new Promise<"late">((resolve) => {
-      timer = setTimeout(() => resolve("late"), CLOSE_TIMEOUT_MS);
+      timer = setTimeout(() => resolve("late"), timeoutMs);
     });
     const outcome = await Promise.race([worker.close().then(() => "closed" as const), late]);
     if (outcome === "late") {
-      logger.warn(`${worker.name}: not closed after ${CLOSE_TIMEOUT_MS / 1000} s; going on`);
+      logger.warn(`${worker.name}: not closed after ${timeoutMs / 1000} s; going on`);
     }
   } catch (error) {
     logger.warn(`${worker.name}: close failed`, { error: errorLine(error) });

@@ -79,6 +79,7 @@ export function registerWebhook(
   const done = (async () => {
     const backoff = createBackoff(options);
     while (!stop.signal.aborted) {
+      let retryAfterMs = 0;
       try {
         if (await connect(telegram, { log, backoff, signal: stop.signal })) {
           await telegram.bot.api.setWebhook(options.url, {
@@ -90,18 +91,20 @@ export function registerWebhook(
         }
       } catch (error) {
         if (stop.signal.aborted) return;
-        if (error instanceof GrammyError && error.error_code >= 400 && error.error_code < 500) {
-          if (error.error_code !== 429) {
-            log.warn(
-              `telegram: the Bot API refused the webhook ${options.url}: ${error.description}` +
-                " (a public https origin is needed: set WEB_ORIGIN, or use TELEGRAM_MODE=polling)",
-            );
-            return;
-          }
+        if (error instanceof GrammyError && error.error_code === 429) {
+          retryAfterMs = (error.parameters.retry_after ?? 0) * 1000;
+        } else if (
+          error instanceof GrammyError && error.error_code >= 400 && error.error_code < 500
+        ) {
+          log.warn(
+            `telegram: the Bot API refused the webhook ${options.url}: ${error.description}` +
+              " (a public https origin is needed: set WEB_ORIGIN, or use TELEGRAM_MODE=polling)",
+          );
+          return;
         }
         log.debug("telegram: setWebhook failed; retrying", { error: errorLine(error) });
       }
-      await backoff.wait(stop.signal);
+      await backoff.wait(stop.signal, retryAfterMs);
     }
   })();
   return {
@@ -114,8 +117,8 @@ export function registerWebhook(
 }
 
 interface Backoff {
-  /** Waits the current delay (ends early on `signal`), then doubles it. */
-  wait(signal: AbortSignal): Promise<void>;
+  /** Waits the current delay, or `atLeastMs` when longer (ends early on `signal`); doubles it. */
+  wait(signal: AbortSignal, atLeastMs?: number): Promise<void>;
   reset(): void;
 }
 
@@ -124,8 +127,8 @@ function createBackoff(options: RetryOptions): Backoff {
   const max = options.maxDelayMs ?? 60_000;
   let delayMs = first;
   return {
-    async wait(signal) {
-      await sleep(delayMs, signal);
+    async wait(signal, atLeastMs = 0) {
+      await sleep(Math.max(delayMs, atLeastMs), signal);
       delayMs = Math.min(max, delayMs * 2);
     },
     reset() {
