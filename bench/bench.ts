@@ -6,7 +6,9 @@
  * - the full BB(20, 2.5) backtest with risk manager and ledger over 1,000,000 one-minute
  *   candles, in candles/s and as a ratio to a plain `Float64Array` loop;
  * - loading 1,000,000 candle rows from CSV;
- * - the Telegram webhook's answer time with the fake Bot API up (p50/p99, ms).
+ * - the Telegram webhook's answer time with the fake Bot API up (p50/p99, ms);
+ * - the status page: first-paint JavaScript and page weight without the chart (KB as a gzip
+ *   browser receives them), time to first byte of the main page, SSE fan-out to 100 clients.
  */
 
 import { benchBacktest } from "./backtest_bench.ts";
@@ -14,6 +16,7 @@ import { benchCsvLoad } from "./csv_bench.ts";
 import { benchIndicators } from "./indicators_bench.ts";
 import { benchSweep } from "./sweep_bench.ts";
 import { benchTelegramWebhook } from "./telegram_bench.ts";
+import { benchWeb } from "./web_bench.ts";
 
 const json = Deno.args.includes("--json");
 
@@ -63,6 +66,16 @@ log(
     telegram.ignoredP99Ms.toFixed(1)
   } ms (${telegram.commands} each)`,
 );
+const web = await benchWeb();
+log(
+  `  status page: first-paint JS ${web.firstPaintJsGzipKb} KB gzipped (chart bundle ${web.chartJsGzipKb} KB, after paint), page weight ${web.pageWeightKb} KB; TTFB p50 ${
+    web.ttfbP50Ms.toFixed(1)
+  } ms, p99 ${
+    web.ttfbP99Ms.toFixed(1)
+  } ms; SSE to ${web.sseClients} clients, event to last client p50 ${
+    web.sseFanoutP50Ms.toFixed(1)
+  } ms, p99 ${web.sseFanoutP99Ms.toFixed(1)} ms`,
+);
 
 if (json) {
   const result = {
@@ -78,6 +91,13 @@ if (json) {
     telegram_webhook_p50_ms: round2(telegram.commandP50Ms),
     telegram_webhook_p99_ms: round2(telegram.commandP99Ms),
     telegram_webhook_ignored_p99_ms: round2(telegram.ignoredP99Ms),
+    web_first_paint_js_gzip_kb: web.firstPaintJsGzipKb,
+    web_page_weight_kb: web.pageWeightKb,
+    web_chart_js_gzip_kb: web.chartJsGzipKb,
+    web_ttfb_p50_ms: round2(web.ttfbP50Ms),
+    web_ttfb_p99_ms: round2(web.ttfbP99Ms),
+    web_sse_fanout_100_p50_ms: round2(web.sseFanoutP50Ms),
+    web_sse_fanout_100_p99_ms: round2(web.sseFanoutP99Ms),
     indicators: Object.fromEntries(
       Object.entries(indicators).map((
         [name, r],

@@ -145,6 +145,20 @@ Deno.test("static files are served under hashed names, immutable, without a sess
       await css.text(),
       await Deno.readTextFile(new URL("../../static/app.css", import.meta.url)),
     );
+    // With gzip accepted: the same bytes, compressed once at start.
+    const gz = await w.request(href, { headers: { "accept-encoding": "gzip, br" } });
+    assert.equal(gz.headers.get("content-encoding"), "gzip");
+    assert.match(gz.headers.get("vary") ?? "", /^accept-encoding\b/);
+    const packed = new Uint8Array(await gz.arrayBuffer());
+    assert.ok(
+      packed.length <
+        (await Deno.readFile(new URL("../../static/app.css", import.meta.url))).length,
+    );
+    const unpacked = new Blob([packed]).stream().pipeThrough(new DecompressionStream("gzip"));
+    assert.equal(
+      await new Response(unpacked).text(),
+      await Deno.readTextFile(new URL("../../static/app.css", import.meta.url)),
+    );
     assert.equal((await w.request("/static/app.css")).status, 404, "only the hashed name");
     assert.equal((await w.request("/static/app.00000000.css")).status, 404);
   });
