@@ -17,7 +17,12 @@ import { DEFAULT_RISK_RULES, type RiskRules } from "./core/risk.ts";
 import { type PortfolioRules, SIZING_MODES, type SizingMode } from "./core/portfolio.ts";
 import { DEFAULT_STRATEGY, STRATEGIES, type StrategyId } from "./core/strategies/mod.ts";
 import { err, ok, type Result } from "./core/result.ts";
-import { DEFAULT_REPORT_TIME, parseReportTime, type ReportTime } from "./core/daily.ts";
+import {
+  dayStartOfDate,
+  DEFAULT_REPORT_TIME,
+  parseReportTime,
+  type ReportTime,
+} from "./core/daily.ts";
 import { clip, parseFlags } from "./flags.ts";
 import { Secret } from "./secret.ts";
 import { isRiskParam, type RiskParam, STRATEGY_PARAMS } from "./core/params.ts";
@@ -660,7 +665,8 @@ export type CtlCommand =
   | { readonly kind: "set"; readonly name: string; readonly value: string }
   | { readonly kind: "unset"; readonly name: string }
   | { readonly kind: "params"; readonly json: boolean }
-  | { readonly kind: "audit"; readonly json: boolean; readonly limit: number };
+  | { readonly kind: "audit"; readonly json: boolean; readonly limit: number }
+  | { readonly kind: "report"; readonly json: boolean; readonly date: string | undefined };
 
 /** The configuration of `deno task ctl`. */
 export interface CtlConfig {
@@ -681,12 +687,13 @@ const CTL_OPTIONS: Readonly<Record<CtlCommand["kind"], readonly string[]>> = {
   unset: [],
   params: ["json"],
   audit: ["json", "limit"],
+  report: ["json", "date"],
 };
 
 /** Parses `ctl <command> [options]`; the error is one line naming the field. */
 export function parseCtlConfig(input: ConfigInput): Result<CtlConfig, string> {
   const [verb, ...rest] = input.args;
-  const verbs = "pause, resume, stop, status, set, unset, params or audit";
+  const verbs = "pause, resume, stop, status, set, unset, params, audit or report";
   if (verb === undefined) return err(`command: missing: expected ${verbs}`);
   if (verb.startsWith("-") && verb !== "--help" && verb !== "-h") {
     return err(`command: missing: it comes first (expected ${verbs}), got "${clip(verb)}"`);
@@ -704,6 +711,7 @@ export function parseCtlConfig(input: ConfigInput): Result<CtlConfig, string> {
     reason: "string",
     "clear-safe-mode": "boolean",
     limit: "string",
+    date: "string",
     help: "boolean",
   }, { h: "help" });
   if (!flags.ok) return flags;
@@ -756,6 +764,14 @@ export function parseCtlConfig(input: ConfigInput): Result<CtlConfig, string> {
       );
       if (!limit.success) return err(`--limit: ${limit.error.issues[0]!.message}`);
       command = { kind: "audit", json: values.json === true, limit: limit.data };
+      break;
+    }
+    case "report": {
+      const date = values.date as string | undefined;
+      if (date !== undefined && dayStartOfDate(date.trim()) === undefined) {
+        return err(`--date: expected a date YYYY-MM-DD, got "${clip(date)}"`);
+      }
+      command = { kind: "report", json: values.json === true, date: date?.trim() };
       break;
     }
     default:

@@ -64,6 +64,7 @@ export { err, ok, type Result } from "./core/result.ts";
 export { REPORTS_DIR } from "./report/report_path.ts";
 export { formatDateTime, formatKrw, formatPct, formatPrice, formatVolume } from "./core/format.ts";
 export {
+  dayStartOfDate,
   DEFAULT_REPORT_TIME,
   formatReportTime,
   parseReportTime,

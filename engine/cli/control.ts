@@ -25,6 +25,8 @@ export interface ControlHandlers {
   audit(limit: number): Promise<unknown>;
   /** `GET /backup`: the store's backup file (kv_backup.ts), taken by the bot's own process. */
   backup(): Promise<string>;
+  /** `GET /report?date=YYYY-MM-DD`: the daily report (default the last complete day). */
+  report?(date: string | undefined): Promise<unknown>;
 }
 
 /** The control file's content. */
@@ -73,6 +75,14 @@ function createControlRoutes(token: string, handlers: ControlHandlers): Hono {
     return c.json({ ok: true, value: await handlers.audit(limit.data) });
   });
   app.get("/backup", async (c) => c.json({ ok: true, value: await handlers.backup() }));
+  app.get("/report", async (c) => {
+    const date = c.req.query("date");
+    if (date !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(date)) {
+      return c.json({ ok: false, error: "date: expected YYYY-MM-DD" }, 400);
+    }
+    if (handlers.report === undefined) return c.json({ ok: false, error: "no reports" }, 404);
+    return c.json({ ok: true, value: await handlers.report(date) });
+  });
   app.post("/command", async (c) => {
     const body = await c.req.json().catch(() => undefined);
     if (body === undefined) return c.json({ ok: false, error: "body: expected JSON" }, 400);

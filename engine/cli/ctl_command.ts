@@ -16,6 +16,7 @@ import {
   type BotStatus,
   type CommandOutcome,
   createOperator,
+  type DailyReport,
   type OperatorCommand,
   type ParamsView,
   statusJson,
@@ -25,6 +26,7 @@ import type { Clock, CommandRecord } from "../ports.ts";
 import { controlFilePath, type ControlHandlers, readControlFile, sendControl } from "./control.ts";
 import { lockBaseOf } from "./run_command.ts";
 import { formatAudit, formatParams, formatStatus, group } from "./status_text.ts";
+import { formatDailyReport } from "./report_text.ts";
 import { existingStoreRefusal } from "./store_path.ts";
 
 /** What ctl needs from the process. */
@@ -64,6 +66,11 @@ bot id it last ran with. Every command is recorded in the audit log (ctl audit).
   unset <param>           drop the run-time value: the start-up value applies again
   params [--json]         the parameters in force, their start-up values and every change
   audit [--json] [--limit N]   the newest operator commands (who, what, when, result)
+  report [--date YYYY-MM-DD] [--json]
+                          the daily report of an Upbit day (09:00 KST that date to the
+                          next; default the last complete day): P&L, fees, slippage, exits,
+                          drawdown, data health, uptime, the backtest beside the bot; reads
+                          only (\`deno task report\` is this command)
 
 Precedence: a value set at run time is stored (versioned, audited) and wins over the start-up
 configuration (flags, environment, defaults), also after a restart, until \`ctl unset\`.
@@ -116,6 +123,11 @@ export async function runCtlCommand(args: readonly string[], io: CtlIo): Promise
         status: () => sendControl(file, { method: "GET", path: "/status" }),
         params: () => sendControl(file, { method: "GET", path: "/params" }),
         audit: (limit) => sendControl(file, { method: "GET", path: `/audit?limit=${limit}` }),
+        report: (date) =>
+          sendControl(file, {
+            method: "GET",
+            path: `/report${date === undefined ? "" : `?date=${date}`}`,
+          }),
       };
       return await perform(command, remote, io);
     }
@@ -139,6 +151,7 @@ export async function runCtlCommand(args: readonly string[], io: CtlIo): Promise
           status: () => operator.status(),
           params: () => operator.params(),
           audit: (limit) => operator.auditLog({ limit }),
+          report: (date) => operator.dailyReport(date),
         }, io);
       } finally {
         kv.close();
@@ -192,6 +205,11 @@ async function perform(command: CtlCommand, target: Target, io: CtlIo): Promise<
     case "audit": {
       const records = await target.audit(command.limit) as CommandRecord[];
       io.stdout(command.json ? `${JSON.stringify(records)}\n` : `${formatAudit(records)}\n`);
+      return 0;
+    }
+    case "report": {
+      const daily = await target.report!(command.date) as DailyReport;
+      io.stdout(command.json ? `${JSON.stringify(daily)}\n` : `${formatDailyReport(daily)}\n`);
       return 0;
     }
   }

@@ -549,6 +549,7 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       params: () => operator.params(),
       audit: (limit) => operator.auditLog({ limit }),
       backup: () => store.backupText(clock.nowMs()),
+      report: (date) => operator.dailyReport(date),
     });
     let surfaces: Surfaces | undefined;
     try {
