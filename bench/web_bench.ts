@@ -71,6 +71,8 @@ export async function benchWeb(
   const operator = createOperator({ store, clock: CLOCK, notifier: stream });
   const closing = new AbortController();
   const listening = Promise.withResolvers<number>();
+  // Set once the server knows its origin; requests only come after that.
+  // deno-lint-ignore prefer-const
   let app: ReturnType<typeof createWebApp> | undefined;
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: (a) => listening.resolve(a.port) },
