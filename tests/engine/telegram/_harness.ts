@@ -132,7 +132,10 @@ export async function tgWorld(
     ? new PaperExchange({
       book: (market) => bookAt(market, PRICES[market] ?? 1_000, w.clock.nowMs()),
       nowMs: () => w.clock.nowMs(),
-      balances: { KRW: unitsFromNumber(1_810_000), BTC: unitsFromNumber(0.002) },
+      balances: {
+        KRW: unitsFromNumber(1_810_000),
+        BTC: unitsFromNumber(0.002),
+      },
       feeBps: 5,
     })
     : undefined;

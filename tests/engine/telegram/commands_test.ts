@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { unitsFromNumber } from "../../../engine/core/money.ts";
 import { CANARY, message, OWNER, tap, type TgWorld, VIEWER, withWorld } from "./_harness.ts";
 
 /** Sends `text` (as the owner unless `from`) and returns the one reply it got. */
@@ -184,5 +185,34 @@ Deno.test("Telegram /stop and /sell all on a running bot: cancel, sell, halt, af
     assert.equal(await reply(t, "/positions"), "No open positions.");
     const log = await t.operator.auditLog({ limit: 10 });
     assert.deepEqual(log.map((r) => r.command).reverse(), ["stop", "stop --sell"]);
+  }, { running: true });
+});
+
+Deno.test("Telegram /resume re-runs the safety checks: a balance changed outside the bot refuses it", async () => {
+  await withWorld(async (t) => {
+    assert.equal(
+      await reply(t, "/pause checking"),
+      "Done: paused: checking\nTrading: paused (checking)",
+    );
+    // The first reconciliation records what the exchange holds.
+    assert.equal(await reply(t, "/resume"), "Done: resumed (reconciliation passed)\nTrading: on");
+    await reply(t, "/pause checking");
+    // Someone sells half the BTC on the exchange, outside the bot.
+    const sold = await t.exchange!.placeOrder({
+      market: "KRW-BTC",
+      side: "ask",
+      ordType: "market",
+      volume: unitsFromNumber(0.001),
+      identifier: "outside-the-bot",
+    });
+    assert.ok(sold.ok);
+    const differ = "BTC ledger 0.002 vs exchange 0.001, KRW ledger 1810000 vs exchange 1912948.5";
+    assert.equal(
+      await reply(t, "/resume"),
+      `Refused: safety check failed: balances differ: ${differ}\n` +
+        "Trading: paused, safe mode (balances differ: BTC: ledger 0.002 vs exchange 0.001; KRW: ledger 1810000 vs exchange 1912948.5)",
+    );
+    const status = await t.operator.status();
+    assert.deepEqual([status.paused, status.safeMode], [true, true], "still paused, safe mode on");
   }, { running: true });
 });
