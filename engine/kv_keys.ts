@@ -33,6 +33,7 @@
  * | `["meta"]` | whose store this is: bot id, mode, markets, account hash (never the key), creator |
  * | `["chat_update", updateId]` | a Telegram update already handled (seen at); expires after 48 h |
  * | `["chat_confirm", nonce]` | a destructive chat command waiting for its Confirm button (60 s) |
+ * | `["chat_outbox_cursor"]` | the last journal id the Telegram notification outbox handled |
  * | `["web_session", idHash]` | a status-page session (SHA-256 of the cookie's id, never the id); expires |
  * | `["web_login_fail", scope, atMs, id]` | one failed status-page login (scope: client address or `*`); expires after 2 h |
  * | `["candle", market, startMs]` | a final 1-minute candle the loop traded on (or warmed up on); pruned after 35 days |
@@ -227,6 +228,11 @@ export function metaKey(): Key {
 /** `["chat_update", updateId]`. */
 export function chatUpdateKey(updateId: number): Key {
   return ["chat_update", updateId];
+}
+
+/** `["chat_outbox_cursor"]`. */
+export function chatOutboxCursorKey(): Key {
+  return ["chat_outbox_cursor"];
 }
 
 /** `["chat_confirm", nonce]`. */

@@ -48,7 +48,9 @@ export type {
 } from "./operator/mod.ts";
 
 // The status page (routes/): its ports, the neutral errors, secrets and the one formatter.
-export type { Clock, JournalEntry, LoginAttemptStore, SessionStore, WebSession } from "./ports.ts";
+export type { Clock, LoginAttemptStore, SessionStore, WebSession } from "./ports.ts";
+// Telegram's notification outbox: the journal's events and the outbox's cursor.
+export type { EngineEvent, EngineEventType, JournalEntry, OutboxCursorStore } from "./ports.ts";
 export { ConfigError, errorLine } from "./errors.ts";
 export { Secret } from "./secret.ts";
 export {
@@ -62,7 +64,6 @@ export type { Logger } from "./log.ts";
 export { parseUnits } from "./core/money.ts";
 export { err, ok, type Result } from "./core/result.ts";
 export { REPORTS_DIR } from "./report/report_path.ts";
-export { formatDateTime, formatKrw, formatPct, formatPrice, formatVolume } from "./core/format.ts";
 export {
   dayStartOfDate,
   DEFAULT_REPORT_TIME,
@@ -70,3 +71,11 @@ export {
   parseReportTime,
   type ReportTime,
 } from "./core/daily.ts";
+export {
+  formatDateTime,
+  formatKrw,
+  formatNumber,
+  formatPct,
+  formatPrice,
+  formatVolume,
+} from "./core/format.ts";

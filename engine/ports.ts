@@ -301,6 +301,23 @@ export type EngineEvent =
     readonly limitMs: number;
   }
   | EventBase & {
+    /** The bot started (journaled with its run record). */
+    readonly type: "RunStarted";
+    readonly mode: string;
+    readonly markets: readonly string[];
+    readonly strategy: string;
+    readonly timeframe: string;
+    /** The run before did not stop cleanly (a crash or a kill): its end was never recorded. */
+    readonly recovered: boolean;
+  }
+  | EventBase & {
+    /** The bot stopped cleanly (journaled with the run record's end). */
+    readonly type: "RunStopped";
+    readonly mode: string;
+    /** How long the run lasted. */
+    readonly uptimeMs: number;
+  }
+  | EventBase & {
     readonly type: "ReconciliationFailed";
     readonly reason: string;
     /** Per currency: what the ledger says and what the exchange says. */
@@ -702,8 +719,8 @@ export interface OperatorStore {
   listParamHistory(): Promise<readonly ParamChange[]>;
   /** The last run's record, or undefined before the first start. */
   getRunRecord(): Promise<RunRecord | undefined>;
-  /** Replaces the run record. */
-  putRunRecord(record: RunRecord): Promise<void>;
+  /** Replaces the run record (with `event` journaled in the same commit). */
+  putRunRecord(record: RunRecord, event?: EngineEvent): Promise<void>;
   /**
    * Journal events after `afterId` (from the start when undefined), oldest first, at most
    * `limit`; with `newest`, the newest `limit` events instead (still oldest first).
@@ -824,6 +841,17 @@ export interface ChatStore {
   putConfirmation(confirmation: PendingConfirmation): Promise<void>;
   /** Takes a confirmation once: undefined when unknown, already taken or expired at `nowMs`. */
   takeConfirmation(nonce: string, nowMs: number): Promise<PendingConfirmation | undefined>;
+}
+
+/**
+ * Where the notification outbox stands in the event journal: the id of the last event it
+ * handled (sent, coalesced into a sent message, or skipped because its type is off).
+ */
+export interface OutboxCursorStore {
+  /** The last handled journal id, or undefined before the first. */
+  getOutboxCursor(): Promise<string | undefined>;
+  /** Records `id` as handled. */
+  setOutboxCursor(id: string): Promise<void>;
 }
 
 // ---- Web sessions (the status page) ------------------------------------------------------------

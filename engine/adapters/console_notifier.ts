@@ -105,6 +105,10 @@ export function describeEvent(
             event.safeMode ? ", safe mode (no new entries)" : ""
           }: ${event.reason}`,
       ];
+    case "RunStarted":
+      return ["info", `run started: ${event.mode} ${event.markets.join(", ")}`];
+    case "RunStopped":
+      return ["info", `run stopped: ${event.mode}`];
     case "ReconciliationFailed":
       return ["error", `reconciliation failed: ${event.reason} (safe mode)`];
     case "DailyReport":

@@ -7,17 +7,20 @@
  *   sequential, random only after a week without updates).
  * - A confirmation is taken with one atomic check of its versionstamp and a delete, so two taps
  *   of one Confirm button run one command. `expireIn` is lazy, so expiry is checked on read.
+ * - The notification outbox's cursor: the id of the last journal event it handled.
  */
 
 import { z } from "zod";
 import * as keys from "../kv_keys.ts";
-import type { ChatStore, PendingConfirmation } from "../ports.ts";
+import type { ChatStore, OutboxCursorStore, PendingConfirmation } from "../ports.ts";
 import { parseStored } from "./kv_stored.ts";
 
 /** How long an update id is remembered. */
 const UPDATE_TTL_MS = 48 * 3_600_000;
 
 const updateSchema = z.object({ v: z.literal(1), seenAtMs: z.number() });
+
+const cursorSchema = z.object({ v: z.literal(1), id: z.string().regex(/^\d+-\d+$/) });
 
 const confirmationSchema = z.object({
   v: z.literal(1),
@@ -31,7 +34,7 @@ const confirmationSchema = z.object({
 });
 
 /** The chat surface's store over a `Deno.Kv` (the bot's one store). */
-export class KvChatStore implements ChatStore {
+export class KvChatStore implements ChatStore, OutboxCursorStore {
   readonly #kv: Deno.Kv;
 
   /** Over `kv`. */
@@ -69,5 +72,23 @@ export class KvChatStore implements ChatStore {
     const taken = await this.#kv.atomic().check(entry).delete(key).commit();
     if (!taken.ok) return undefined;
     return nowMs <= confirmation.expiresAtMs ? confirmation : undefined;
+  }
+
+  /** The last journal id the outbox handled, or undefined before the first. */
+  async getOutboxCursor(): Promise<string | undefined> {
+    const key = keys.chatOutboxCursorKey();
+    const entry = await this.#kv.get(key);
+    if (entry.versionstamp === null) return undefined;
+    return parseStored(cursorSchema, key, entry.value).id;
+  }
+
+  /** Records `id` as the last journal id the outbox handled. */
+  async setOutboxCursor(id: string): Promise<void> {
+    await this.#kv.set(
+      keys.chatOutboxCursorKey(),
+      { v: 1, id } satisfies z.input<
+        typeof cursorSchema
+      >,
+    );
   }
 }

@@ -263,6 +263,16 @@ const eventSchema: z.ZodType<EngineEvent> = z.discriminatedUnion("type", [
     limitMs: z.number(),
   }),
   z.object({
+    type: z.literal("RunStarted"),
+    atMs,
+    mode: z.string(),
+    markets: z.array(z.string()),
+    strategy: z.string(),
+    timeframe: z.string(),
+    recovered: z.boolean(),
+  }),
+  z.object({ type: z.literal("RunStopped"), atMs, mode: z.string(), uptimeMs: z.number() }),
+  z.object({
     type: z.literal("ReconciliationFailed"),
     atMs,
     reason: z.string(),
@@ -579,6 +589,8 @@ export class KvStore implements Store {
   #seq: number;
   /** The by-time index of fills is known complete (`#indexFills`). */
   #fillsIndexed = false;
+  /** The time part of the last event key written: keys never go back in time (see #event). */
+  #lastEventMs = 0;
 
   /** Wraps an open KV database (`Deno.openKv(path)`, or `":memory:"` in tests). */
   constructor(kv: Deno.Kv) {
@@ -588,8 +600,15 @@ export class KvStore implements Store {
     this.#seq = Math.floor(Math.random() * 1e9) * 1000;
   }
 
+  /**
+   * Journals `event` in `op`. Its key's time is `max(atMs, the last key's)`: an event stamped
+   * earlier but committed later (a signal is recorded with its time after its order filled) sorts
+   * after what was committed before it, so a reader that follows the journal by key (the
+   * notification outbox) never finds an event behind its cursor. The event keeps its own `atMs`.
+   */
   #event(op: Deno.AtomicOperation, event: EngineEvent): void {
-    op.set(keys.eventKey(event.atMs, this.#seq++), { v: 1, event });
+    this.#lastEventMs = Math.max(this.#lastEventMs, event.atMs);
+    op.set(keys.eventKey(this.#lastEventMs, this.#seq++), { v: 1, event });
   }
 
   #mark(op: Deno.AtomicOperation, atMs: number, what: string): void {
@@ -1535,9 +1554,10 @@ export class KvStore implements Store {
     return record;
   }
 
-  /** Replaces the run record. */
-  async putRunRecord(record: RunRecord): Promise<void> {
+  /** Replaces the run record (with `event` journaled in the same commit). */
+  async putRunRecord(record: RunRecord, event?: EngineEvent): Promise<void> {
     const op = this.#kv.atomic().set(keys.runRecordKey(), { v: 1, ...record });
+    if (event !== undefined) this.#event(op, event);
     this.#mark(op, record.startedAtMs, "run record");
     await op.commit();
   }

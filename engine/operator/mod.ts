@@ -220,13 +220,28 @@ export class NoRunRecordError extends Error {
 
 /** Records what the bot runs with (at each start), for the operator of a stopped bot. */
 export async function recordRun(store: Store, record: RunRecord): Promise<void> {
-  await store.putRunRecord(record);
+  const before = await store.getRunRecord();
+  await store.putRunRecord(record, {
+    type: "RunStarted",
+    atMs: record.startedAtMs,
+    mode: record.mode,
+    markets: record.traders.map((t) => t.market),
+    strategy: record.strategy,
+    timeframe: record.timeframe,
+    recovered: before !== undefined && before.endedAtMs === undefined,
+  });
 }
 
 /** Marks the run as stopped cleanly at `atMs` (a crash leaves it unmarked). */
 export async function recordRunEnd(store: Store, atMs: number): Promise<void> {
   const record = await store.getRunRecord();
-  if (record !== undefined) await store.putRunRecord({ ...record, endedAtMs: atMs });
+  if (record === undefined) return;
+  await store.putRunRecord({ ...record, endedAtMs: atMs }, {
+    type: "RunStopped",
+    atMs,
+    mode: record.mode,
+    uptimeMs: Math.max(0, atMs - record.startedAtMs),
+  });
 }
 
 /** The operator over `deps` (a running bot's, or a stopped bot's store alone). */

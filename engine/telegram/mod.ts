@@ -1,6 +1,7 @@
 /**
  * The Telegram surface: a grammY bot over the operator (commands, read models) with the access
- * rules, update dedupe and confirmations of reliability.md §3, and its webhook route.
+ * rules, update dedupe and confirmations of reliability.md §3, and its webhook route; the
+ * notifications of the engine's events and their delivery worker (the outbox).
  */
 
 export {
@@ -18,3 +19,20 @@ export {
   type TelegramMode,
   type TelegramSettings,
 } from "./settings.ts";
+export {
+  COALESCE_MS,
+  DEFAULT_NOTIFY,
+  type Delivery,
+  NOTIFICATION_KINDS,
+  type NotificationKind,
+  notificationKind,
+  notificationText,
+  type NotifyPolicy,
+} from "./notifications.ts";
+export {
+  type Outbox,
+  type OutboxConfig,
+  type OutboxDeps,
+  type OutboxStats,
+  startOutbox,
+} from "./outbox.ts";

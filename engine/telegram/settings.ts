@@ -13,12 +13,20 @@
  * | `TELEGRAM_WEBHOOK_SECRET` | the webhook's secret token: 32-256 of `A-Z a-z 0-9 _ -` |
  * | `TELEGRAM_API_ROOT` | the Bot API's root URL (default `https://api.telegram.org`; tests: the fake) |
  * | `TELEGRAM_LANGUAGE` | `en` (default) or `ko` |
+ * | `TELEGRAM_NOTIFY` | per notification type `on`, `silent` or `off`, e.g. `fill:on,signal:silent,order:off` (`all:` sets every type; later pairs win) |
  */
 
 import { z } from "zod";
 import { err, ok, type Result } from "../core/result.ts";
 import { Secret } from "../secret.ts";
 import type { TelegramConfig } from "./bot.ts";
+import {
+  DEFAULT_NOTIFY,
+  type Delivery,
+  NOTIFICATION_KINDS,
+  type NotificationKind,
+  type NotifyPolicy,
+} from "./notifications.ts";
 
 /** Every variable this module reads. */
 export const TELEGRAM_ENV = [
@@ -29,6 +37,7 @@ export const TELEGRAM_ENV = [
   "TELEGRAM_WEBHOOK_SECRET",
   "TELEGRAM_API_ROOT",
   "TELEGRAM_LANGUAGE",
+  "TELEGRAM_NOTIFY",
 ] as const;
 
 /** How updates arrive. */
@@ -41,7 +50,42 @@ export interface TelegramSettings {
   readonly webhookSecret: Secret | undefined;
   /** The bot's configuration (no `botInfo`: `getMe` tells it at start). */
   readonly bot: TelegramConfig;
+  /** How each kind of notification is delivered. */
+  readonly notify: NotifyPolicy;
 }
+
+const DELIVERY = z.enum(["on", "silent", "off"]);
+
+/** `TELEGRAM_NOTIFY`'s `type:delivery` pairs over the defaults; a mistake names the pair. */
+const NOTIFY = z.string().trim().default("").transform((text, ctx) => {
+  const policy: Record<NotificationKind, Delivery> = { ...DEFAULT_NOTIFY };
+  for (const pair of text.split(",").map((p) => p.trim()).filter((p) => p !== "")) {
+    const [name = "", value = "", extra] = pair.split(":").map((p) => p.trim().toLowerCase());
+    const delivery = DELIVERY.safeParse(value);
+    if (extra !== undefined || name === "" || value === "") {
+      ctx.addIssue({ code: "custom", message: `expected type:on|silent|off, got "${pair}"` });
+      return z.NEVER;
+    }
+    if (name !== "all" && !(NOTIFICATION_KINDS as readonly string[]).includes(name)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `unknown type "${name}" (expected all, ${NOTIFICATION_KINDS.join(", ")})`,
+      });
+      return z.NEVER;
+    }
+    if (!delivery.success) {
+      ctx.addIssue({
+        code: "custom",
+        message: `${name}: expected on, silent or off, got "${value}"`,
+      });
+      return z.NEVER;
+    }
+    for (const kind of name === "all" ? NOTIFICATION_KINDS : [name as NotificationKind]) {
+      policy[kind] = delivery.data;
+    }
+  }
+  return policy as NotifyPolicy;
+});
 
 const SCHEMA = z.object({
   TELEGRAM_BOT_TOKEN: z.string({ error: "must be set when Telegram is configured" }).trim()
@@ -76,6 +120,7 @@ const SCHEMA = z.object({
     "expected an http(s) URL without a trailing /",
   ).default("https://api.telegram.org"),
   TELEGRAM_LANGUAGE: z.enum(["en", "ko"], { error: "expected en or ko" }).default("en"),
+  TELEGRAM_NOTIFY: NOTIFY,
 });
 
 /**
@@ -124,5 +169,6 @@ export function parseTelegramEnv(
       apiRoot: v.TELEGRAM_API_ROOT,
       language: v.TELEGRAM_LANGUAGE,
     },
+    notify: v.TELEGRAM_NOTIFY,
   });
 }

@@ -296,11 +296,14 @@ Deno.test("control, signals, equity and events survive a restart (file KV)", asy
       }),
       false,
     );
+    // In commit order: the signal, stamped T0 but recorded last, sorts last and keeps its time
+    // (a reader following the journal by key never finds an event behind its cursor).
     assert.deepEqual(before.events.map((e) => e.type), [
       "OrderFilled",
-      "SignalRaised",
       "StateChanged",
+      "SignalRaised",
     ]);
+    assert.equal(before.events[2]!.atMs, T0_MS);
     kv.close();
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseTelegramEnv } from "../../../engine/telegram/mod.ts";
+import { DEFAULT_NOTIFY, parseTelegramEnv } from "../../../engine/telegram/mod.ts";
 
 const TOKEN = "123456789:AAH-abcdefghijklmnopqrstuvwxyz_0123";
 const SECRET = "A".repeat(43);
@@ -90,5 +90,34 @@ Deno.test("parseTelegramEnv(): each mistake is one line naming the variable", ()
       !result.error.includes(TOKEN) && !result.error.includes(SECRET),
       "no secret in the line",
     );
+  }
+});
+
+Deno.test("TELEGRAM_NOTIFY: type:on|silent|off pairs over the defaults, `all` first; a mistake is one line", () => {
+  const defaults = parseTelegramEnv(GOOD);
+  assert.ok(defaults.ok && defaults.value !== null);
+  assert.deepEqual(defaults.value.notify, DEFAULT_NOTIFY);
+  const set = parseTelegramEnv({
+    ...GOOD,
+    TELEGRAM_NOTIFY: " all:off, fill:on ,Signal:SILENT,stop_loss:on",
+  });
+  assert.ok(set.ok && set.value !== null);
+  assert.equal(set.value.notify.fill, "on");
+  assert.equal(set.value.notify.signal, "silent");
+  assert.equal(set.value.notify.stop_loss, "on");
+  assert.equal(set.value.notify.order, "off");
+  assert.equal(set.value.notify.start, "off");
+  for (
+    const [value, error] of [
+      ["fils:on", 'TELEGRAM_NOTIFY: unknown type "fils" (expected all, signal, order, fill,'],
+      ["fill:loud", 'TELEGRAM_NOTIFY: fill: expected on, silent or off, got "loud"'],
+      ["fill", 'TELEGRAM_NOTIFY: expected type:on|silent|off, got "fill"'],
+      ["fill:on:x", 'TELEGRAM_NOTIFY: expected type:on|silent|off, got "fill:on:x"'],
+    ] as const
+  ) {
+    const bad = parseTelegramEnv({ ...GOOD, TELEGRAM_NOTIFY: value });
+    assert.ok(!bad.ok, value);
+    assert.ok(bad.error.startsWith(error), `${value}: ${bad.error}`);
+    assert.ok(!bad.error.includes("\n"), "one line");
   }
 });
