@@ -25,7 +25,8 @@
  * a timeout can also cause one duplicate. Nothing is ever lost or reordered.
  *
  * It never blocks trading or start-up: `startOutbox` returns at once, the worker runs on its own,
- * every error is caught and logged, and `close()` waits at most `closeGraceMs` for a send.
+ * every error is caught and logged, and `close()` waits at most `closeGraceMs` for a send and
+ * its cursor write.
  */
 
 import { type Api, GrammyError } from "grammy/web";
@@ -268,8 +269,9 @@ export function startOutbox(deps: OutboxDeps, config: OutboxConfig): Outbox {
     cursor = id;
     for (let attempt = 0; persisted !== id; attempt++) {
       try {
-        // Closing mid-write: the write may land or not, as in a crash (one duplicate at most).
-        await untilAborted(deps.cursor.setOutboxCursor(id), stop);
+        // Closing: the write gets the grace of a send; past it, it may land or not, as in a
+        // crash (one duplicate at most).
+        await untilAborted(deps.cursor.setOutboxCursor(id), sends.signal);
         persisted = id;
       } catch (error) {
         if (error instanceof Aborted) throw error;
@@ -398,13 +400,13 @@ export function startOutbox(deps: OutboxDeps, config: OutboxConfig): Outbox {
     stats: () => ({ sent, events, failures, cursor, lastError }),
     async close() {
       stopping.abort();
-      const grace = new AbortController();
-      const timer = clock.sleep(config.closeGraceMs ?? 2_000, grace.signal).then(() =>
-        sends.abort()
-      );
-      await done;
-      grace.abort();
-      await timer;
+      // Real time, not the injected clock: this bounds how long the process takes to stop.
+      const timer = setTimeout(() => sends.abort(), config.closeGraceMs ?? 2_000);
+      try {
+        await done;
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }

@@ -67,10 +67,12 @@ export const REAL_CLOCK: Clock = {
 /** A cursor store that can "crash" on a write: the write never finishes (nor lands). */
 export class CrashingCursor implements OutboxCursorStore {
   readonly inner: OutboxCursorStore;
-  /** Set: the next write hangs and this becomes `crashed`. */
-  crashNext = false;
+  /** Set: the write after `writes` reaches this number hangs and this becomes `crashed`. */
+  crashAfter: number | null = null;
   crashed = false;
   writes = 0;
+  /** Called after each write that landed, with the count. */
+  onWrite: ((writes: number) => void) | undefined;
   constructor(inner: OutboxCursorStore) {
     this.inner = inner;
   }
@@ -78,13 +80,15 @@ export class CrashingCursor implements OutboxCursorStore {
     return this.inner.getOutboxCursor();
   }
   setOutboxCursor(id: string): Promise<void> {
-    if (this.crashNext) {
-      this.crashNext = false;
+    if (this.crashAfter === this.writes) {
+      this.crashAfter = null;
       this.crashed = true;
       return new Promise(() => {});
     }
-    this.writes++;
-    return this.inner.setOutboxCursor(id);
+    return this.inner.setOutboxCursor(id).then(() => {
+      this.writes++;
+      this.onWrite?.(this.writes);
+    });
   }
 }
 
@@ -183,7 +187,7 @@ export async function outboxWorld(): Promise<OutboxWorld> {
       const { clock: workerClock, ...rest } = config;
       world.outbox = startOutbox(
         { journal: stream, cursor, api, clock: workerClock ?? clock, log, random: () => 0.5 },
-        { chatId: OWNER, pollMs: 20, firstStartFromMs: 0, ...rest },
+        { chatId: OWNER, pollMs: 20, firstStartFromMs: 0, closeGraceMs: 300, ...rest },
       );
       return world.outbox;
     },

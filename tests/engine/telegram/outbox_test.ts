@@ -152,11 +152,16 @@ Deno.test("50 fills in a second while Telegram is down: one message once it is b
 Deno.test("a restart mid-backlog resumes at the cursor: nothing lost, repeated or reordered", async () => {
   await withOutboxWorld(async (o) => {
     for (let n = 1; n <= 30; n++) await o.journal(signal(n, START_MS + n));
+    let stopped: Promise<void> | undefined;
+    // The process is stopped right after the 10th message's cursor write.
+    o.cursor.onWrite = (n) => {
+      if (n === 10) stopped = o.stop();
+    };
     o.start();
-    assert.ok(await o.until(() => o.texts().length >= 10));
-    await o.stop();
-    const afterStop = o.texts().length;
-    assert.ok(afterStop < 30, "stopped mid-backlog");
+    assert.ok(await o.until(() => stopped !== undefined));
+    await stopped;
+    o.cursor.onWrite = undefined;
+    assert.equal(o.texts().length, 10, "stopped mid-backlog");
     o.start();
     assert.ok(await o.until(() => o.texts().length >= 30));
     await new Promise((r) => setTimeout(r, 100));
@@ -167,12 +172,12 @@ Deno.test("a restart mid-backlog resumes at the cursor: nothing lost, repeated o
 Deno.test("a crash between a send and its cursor write repeats that one message, nothing else", async () => {
   await withOutboxWorld(async (o) => {
     for (let n = 1; n <= 12; n++) await o.journal(signal(n, START_MS + n));
+    o.cursor.crashAfter = 5;
     o.start();
-    assert.ok(await o.until(() => o.texts().length >= 5));
-    o.cursor.crashNext = true;
     assert.ok(await o.until(() => o.cursor.crashed));
     const crashedAfter = o.texts().length;
-    await o.stop(); // the process dies: its cursor write never lands
+    assert.equal(crashedAfter, 6, "the 6th message was sent, its cursor write never landed");
+    await o.stop(); // the process dies: its cursor write never lands (the grace runs out)
     o.start();
     assert.ok(await o.until(() => o.texts().length >= 13));
     await new Promise((r) => setTimeout(r, 100));
