@@ -25,8 +25,8 @@
  * a timeout can also cause one duplicate. Nothing is ever lost or reordered.
  *
  * It never blocks trading or start-up: `startOutbox` returns at once, the worker runs on its own,
- * every error is caught and logged, and `close()` waits at most `closeGraceMs` for a send and
- * its cursor write.
+ * every error is caught and logged, and `close()` waits at most `closeGraceMs` (real time) for
+ * the worker to catch up and a send and its cursor write to finish.
  */
 
 import { type Api, GrammyError } from "grammy/web";
@@ -60,12 +60,19 @@ export interface OutboxDeps {
       readonly signal: AbortSignal;
       readonly pollMs?: number;
     }): AsyncIterable<JournalEntry>;
+    /** The newest journal id (`close()` lets the worker catch up to it first). */
+    lastId?(): Promise<string | undefined>;
   };
+  /**
+   * Sleeps between tries (default `clock`): the wall clock when the engine's clock runs fast (the
+   * demo), so an unreachable Telegram is not hammered.
+   */
+  readonly sleepClock?: Clock;
   /** Where the cursor is kept (`KvChatStore`). */
   readonly cursor: OutboxCursorStore;
   /** grammY's API client (`bot.api`). */
   readonly api: Pick<Api, "sendMessage">;
-  /** Backoff sleeps and the coalescing window. */
+  /** The engine's clock (events are stamped with it): the coalescing window, late messages. */
   readonly clock: Clock;
   readonly log: Logger;
   /** Jitter in [0, 1) (default `Math.random`). */
@@ -86,7 +93,10 @@ export interface OutboxConfig {
   readonly maxRun?: number;
   /** How often the journal is polled between notifies (default 1 s). */
   readonly pollMs?: number;
-  /** How long `close()` lets a send in flight finish (default 2 s). */
+  /**
+   * How long `close()` lets the worker catch up with the journal (a stop's own "Bot stopped"),
+   * when Telegram answers, and then a send in flight finish (real time, default 3 s).
+   */
   readonly closeGraceMs?: number;
   /**
    * With no cursor stored yet (Telegram's first start on this store), events before this time
@@ -113,7 +123,7 @@ export interface OutboxStats {
 /** The running worker. */
 export interface Outbox {
   stats(): OutboxStats;
-  /** Stops the worker: waits for it (a send in flight gets `closeGraceMs`). */
+  /** Stops the worker after it caught up (at most `closeGraceMs`, when Telegram answers). */
   close(): Promise<void>;
 }
 
@@ -195,6 +205,7 @@ async function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promis
 /** Starts the worker in the background; it runs until `close()`. */
 export function startOutbox(deps: OutboxDeps, config: OutboxConfig): Outbox {
   const { clock, log } = deps;
+  const sleepClock = deps.sleepClock ?? clock;
   const random = deps.random ?? Math.random;
   const policy = config.notify ?? DEFAULT_NOTIFY;
   const language = config.language ?? "en";
@@ -215,7 +226,7 @@ export function startOutbox(deps: OutboxDeps, config: OutboxConfig): Outbox {
 
   /** Waits `ms`; throws `Aborted` when closing. */
   async function pause(ms: number): Promise<void> {
-    await clock.sleep(ms, stop);
+    await sleepClock.sleep(ms, stop);
     if (stop.aborted) throw new Aborted();
   }
 
@@ -399,10 +410,18 @@ export function startOutbox(deps: OutboxDeps, config: OutboxConfig): Outbox {
   return {
     stats: () => ({ sent, events, failures, cursor, lastError }),
     async close() {
-      stopping.abort();
       // Real time, not the injected clock: this bounds how long the process takes to stop.
-      const timer = setTimeout(() => sends.abort(), config.closeGraceMs ?? 2_000);
+      const graceMs = config.closeGraceMs ?? 3_000;
+      const deadline = Date.now() + graceMs;
+      const timer = setTimeout(() => sends.abort(), graceMs);
       try {
+        // Catch up first (the run's end was just journaled), unless Telegram is failing.
+        while (Date.now() < deadline && lastError === null && !stop.aborted) {
+          const last = await deps.journal.lastId?.();
+          if (last === undefined || last === cursor) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        stopping.abort();
         await done;
       } finally {
         clearTimeout(timer);

@@ -153,15 +153,18 @@ Deno.test("a restart mid-backlog resumes at the cursor: nothing lost, repeated o
   await withOutboxWorld(async (o) => {
     for (let n = 1; n <= 30; n++) await o.journal(signal(n, START_MS + n));
     let stopped: Promise<void> | undefined;
-    // The process is stopped right after the 10th message's cursor write.
+    // Right after the 10th message's cursor write Telegram starts refusing (429) and the
+    // process is stopped (a clean stop does not wait to catch up while Telegram refuses).
     o.cursor.onWrite = (n) => {
-      if (n === 10) stopped = o.stop();
+      if (n !== 10) return;
+      stopped = o.fake.setFault({ kind: "rate_limit", retryAfterS: 5 }).then(() => o.stop());
     };
     o.start();
     assert.ok(await o.until(() => stopped !== undefined));
     await stopped;
     o.cursor.onWrite = undefined;
     assert.equal(o.texts().length, 10, "stopped mid-backlog");
+    await o.fake.setFault(null);
     o.start();
     assert.ok(await o.until(() => o.texts().length >= 30));
     await new Promise((r) => setTimeout(r, 100));
@@ -296,6 +299,21 @@ Deno.test("each kind is on, silent or off; the texts sent for every engine event
       "Command by ctl: pause: lunch: done (paused)",
       "Market data: market data disconnected: idle",
       "Bot stopped cleanly (paper, up 2 h 5 min)",
+    ]);
+  });
+});
+
+Deno.test("a clean stop first delivers what the journal already holds (the run's own end)", async () => {
+  await withOutboxWorld(async (o) => {
+    o.start({ clock: REAL_CLOCK, closeGraceMs: 3_000 });
+    await o.journal(signal(1, Date.now()));
+    assert.ok(await o.until(() => o.texts().length === 1));
+    // Journaled without a notify (as `recordRunEnd` does), just before the stop.
+    await o.store.recordEvent({ type: "RunStopped", atMs: Date.now(), mode: "paper", uptimeMs: 0 });
+    await o.stop();
+    assert.deepEqual(o.texts(), [
+      "Signal BUY KRW-BTC: #1",
+      "Bot stopped cleanly (paper, up 0 min)",
     ]);
   });
 });
