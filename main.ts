@@ -35,6 +35,7 @@ import {
   createTelegramBot,
   createTelegramRoutes,
   parseTelegramEnv,
+  startOutbox,
   type TelegramSettings,
   WEBHOOK_PATH,
 } from "./engine/telegram/mod.ts";
@@ -188,6 +189,22 @@ async function startSurfaces(
     log: logger,
     logs: ctx.recentLogs,
   }, tg.bot);
+  if (telegram !== undefined && tg !== null) {
+    // The notification outbox: the journal to the owner's chat, in the background.
+    const outbox = startOutbox({
+      journal: ctx.events,
+      cursor: new KvChatStore(ctx.kv),
+      api: telegram.bot.api,
+      clock: ctx.clock,
+      sleepClock: ctx.wallClock,
+      log: logger,
+    }, {
+      chatId: tg.bot.ownerId,
+      ...(tg.bot.language === undefined ? {} : { language: tg.bot.language }),
+      notify: tg.notify,
+    });
+    add({ name: "telegram notifications", close: () => outbox.close() });
+  }
   if (settings.web !== null) {
     const web = settings.web;
     if (web.warning !== null) logger.warn(`${config.mode}: ${web.warning}`);

@@ -94,6 +94,7 @@ export const ENV_VARS = [
   "TELEGRAM_WEBHOOK_SECRET",
   "TELEGRAM_API_ROOT",
   "TELEGRAM_LANGUAGE",
+  "TELEGRAM_NOTIFY",
   // The daily report's time, KST (HH:MM).
   "REPORT_TIME",
 ] as const;
