@@ -23,7 +23,13 @@ import { Bot, type Context } from "grammy/web";
 import type { ChatStore, Clock, PendingConfirmation } from "../ports.ts";
 import type { Logger } from "../log.ts";
 import type { Secret } from "../secret.ts";
-import { errorLine, NoRunRecordError, type Operator, type OperatorCommand } from "../mod.ts";
+import {
+  dayStartOfDate,
+  errorLine,
+  NoRunRecordError,
+  type Operator,
+  type OperatorCommand,
+} from "../mod.ts";
 import { type AccessPolicy, classifyUpdate, type IgnoreReason, type Verdict } from "./access.ts";
 import { type Language, type Messages, messagesOf } from "./messages.ts";
 import {
@@ -34,6 +40,7 @@ import {
   outcomeText,
   positionsText,
   profitText,
+  reportText,
   sellQuestion,
   settingsText,
   statusText,
@@ -94,6 +101,7 @@ const READ_COMMANDS = new Set([
   "trades",
   "profit",
   "daily",
+  "report",
   "settings",
   "health",
   "logs",
@@ -233,6 +241,12 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
       case "daily": {
         const n = countArg(args, 7, 30);
         return n === null ? t.usageDaily : dailyText(await operator.dailyPnl({ days: n }), t);
+      }
+      case "report": {
+        if (args.length > 1 || (args[0] !== undefined && dayStartOfDate(args[0]) === undefined)) {
+          return t.report.usage;
+        }
+        return reportText(await operator.dailyReport(args[0]), t);
       }
       case "settings":
         return settingsText(await operator.params(), t);

@@ -3,6 +3,8 @@
  * amounts and dates inside them come from the one formatter (`engine/core/format.ts`).
  */
 
+import { REPORT_EN, REPORT_KO, type ReportWords } from "./report_messages.ts";
+
 /** The reply language. */
 export type Language = "en" | "ko";
 
@@ -10,6 +12,8 @@ export type Language = "en" | "ko";
 export interface Messages {
   readonly help: string;
   readonly helpViewer: string;
+  /** The daily report and the watchdog's alerts. */
+  readonly report: ReportWords;
   readonly unknown: string;
   readonly readOnly: string;
   readonly usageTrades: string;
@@ -114,6 +118,7 @@ const EN: Messages = {
     "/trades [n] - the last n fills (10)",
     "/profit - realized and unrealized P&L, fees",
     "/daily [n] - realized P&L of the last n days (7)",
+    "/report [date] - the daily report (default: the last complete day)",
     "/settings - run-time parameters",
     "/health - process, data freshness, orders in flight, errors",
     "/logs [n] - the last n log lines (20)",
@@ -126,8 +131,9 @@ const EN: Messages = {
   ].join("\n"),
   helpViewer: [
     "Commands (read-only)",
-    "/status, /balance, /positions, /trades [n], /profit, /daily [n], /settings, /health",
+    "/status, /balance, /positions, /trades [n], /profit, /daily [n], /report [date], /settings, /health",
   ].join("\n"),
+  report: REPORT_EN,
   unknown: "Unknown command. Send /help for the list.",
   readOnly: "Read-only access: this command is for the owner.",
   usageTrades: "Usage: /trades [n], n a whole number from 1 to 50",
@@ -235,6 +241,7 @@ const KO: Messages = {
     "/trades [n] - 최근 체결 n건 (10)",
     "/profit - 실현·미실현 손익, 수수료",
     "/daily [n] - 최근 n일 실현 손익 (7)",
+    "/report [날짜] - 일일 보고서 (기본: 마지막으로 끝난 날)",
     "/settings - 실행 중 파라미터",
     "/health - 프로세스, 시세 신선도, 진행 중 주문, 오류",
     "/logs [n] - 최근 로그 n줄 (20)",
@@ -247,8 +254,9 @@ const KO: Messages = {
   ].join("\n"),
   helpViewer: [
     "명령어 (읽기 전용)",
-    "/status, /balance, /positions, /trades [n], /profit, /daily [n], /settings, /health",
+    "/status, /balance, /positions, /trades [n], /profit, /daily [n], /report [date], /settings, /health",
   ].join("\n"),
+  report: REPORT_KO,
   unknown: "알 수 없는 명령어입니다. /help 로 목록을 보세요.",
   readOnly: "읽기 전용 권한입니다: 이 명령은 소유자만 쓸 수 있습니다.",
   usageTrades: "사용법: /trades [n], n은 1에서 50 사이의 정수",

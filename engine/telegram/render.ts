@@ -8,6 +8,7 @@ import {
   formatDate,
   formatDateTime,
   formatKrw,
+  formatPct,
   formatPrice,
   formatVolume,
 } from "../core/format.ts";
@@ -15,12 +16,15 @@ import { parseUnits } from "../core/money.ts";
 import type {
   BotStatus,
   CommandOutcome,
+  DailyReport,
   DayPnl,
   HealthView,
   MarketStatus,
   ParamsView,
   TradeView,
 } from "../mod.ts";
+import { EXIT_KINDS } from "../mod.ts";
+import type { EngineEvent } from "../ports.ts";
 import type { Labels, Messages } from "./messages.ts";
 
 /** What every text needs: the language's words and the time it is written at. */
@@ -260,4 +264,85 @@ export function outcomeText(outcome: CommandOutcome, t: Messages): string {
     ),
     `${l.trading}: ${switches(outcome.status, l)}`,
   ].join("\n");
+}
+
+/** `/report [date]`: the daily report, the account's figures and one block per market. */
+export function reportText(report: DailyReport, t: Messages): string {
+  const w = t.report;
+  const a = report.account;
+  const h = report.dataHealth;
+  const pctOf = (v: number | null) => v === null ? w.off : formatPct(v, { signed: false });
+  const exits = EXIT_KINDS.filter((k) => a.exits[k] > 0).map((k) =>
+    `${w.exitKind[k]} ${a.exits[k]}`
+  );
+  const lines = [
+    `${w.title(report.date)}${report.complete ? "" : ` (${w.soFar})`}`,
+    `${w.realized} ${krw(a.realizedPnl, true)} · ${w.unrealized} ${krw(a.unrealizedPnl, true)}`,
+    `${w.fees} ${krw(a.fees)} · ${w.slippage} ${krw(a.slippage)}`,
+    `${w.fills(a.fills)} · ${w.exits}: ${exits.length === 0 ? w.none : exits.join(", ")}`,
+    `${w.drawdown} ${pctOf(a.maxDrawdownPct)} (${krw(a.maxDrawdownKrw)}) · ${w.lossBudget} ${
+      pctOf(a.lossBudgetUsedPct)
+    }`,
+    w.data({
+      reconnects: h.reconnects,
+      stale: h.staleData,
+      watchdog: h.watchdogAlerts,
+      missing: h.missingMinutes,
+    }),
+    `${w.uptime} ${formatPct(report.uptime.pct, { signed: false })}`,
+    report.backtest.ran
+      ? `${w.backtest} ${krw(report.backtest.backtestRealizedPnl, true)} · ${
+        w.matched(report.backtest.matched)
+      } · ${w.diff} ${krw(report.backtest.pnlDiff, true)}`
+      : `${w.backtest}: ${w.notRun}`,
+    ...report.markets.flatMap((m) => {
+      const reasons = m.backtest.reasons.map((r) => w.why(r, (x) => krw(x, true)));
+      return report.markets.length === 1 && reasons.length === 0 ? [] : [
+        `${m.market}: ${krw(m.realizedPnl, true)} · ${w.fills(m.fills)}${
+          reasons.length === 0 ? "" : ` · ${reasons.join("; ")}`
+        }`,
+      ];
+    }),
+    report.reconciled ? w.reconciled : w.notReconciled,
+  ];
+  const text = lines.join("\n");
+  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
+}
+
+/** The notification of an issued daily report (the outbox sends it). */
+export function dailyReportNotice(
+  event: Extract<EngineEvent, { type: "DailyReport" }>,
+  t: Messages,
+): string {
+  const w = t.report;
+  const pctOf = (v: number | null) => v === null ? w.off : formatPct(v, { signed: false });
+  return [
+    `${w.title(event.date)}${event.late ? ` (${w.late})` : ""}`,
+    `${w.realized} ${krw(event.realizedPnl, true)} · ${w.unrealized} ${
+      krw(event.unrealizedPnl, true)
+    }`,
+    `${w.fees} ${krw(event.fees)} · ${w.slippage} ${krw(event.slippage)}`,
+    `${w.fills(event.fills)} · ${w.exits} ${event.exits}`,
+    `${w.drawdown} ${pctOf(event.maxDrawdownPct)} · ${w.lossBudget} ${
+      pctOf(event.lossBudgetUsedPct)
+    }`,
+    `${w.uptime} ${formatPct(event.uptimePct, { signed: false })}`,
+    event.backtestPnl === null
+      ? `${w.backtest}: ${w.notRun}`
+      : `${w.backtest} ${krw(event.backtestPnl, true)} · ${w.matched(event.matched)}`,
+    event.reconciled ? w.reconciled : w.notReconciled,
+    `/report ${event.date}`,
+  ].join("\n");
+}
+
+/** The notification of a watchdog alert or recovery (the outbox sends it). */
+export function watchdogNotice(
+  event: Extract<EngineEvent, { type: "WatchdogAlert" }>,
+  t: Messages,
+): string {
+  const w = t.report;
+  const what = w.check[event.check];
+  return event.stale
+    ? w.stale(what, event.market, Math.round(event.ageMs / 1000), Math.round(event.limitMs / 1000))
+    : w.recovered(what, event.market);
 }

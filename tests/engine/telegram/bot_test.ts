@@ -37,6 +37,7 @@ const HELP = [
   "/trades [n] - the last n fills (10)",
   "/profit - realized and unrealized P&L, fees",
   "/daily [n] - realized P&L of the last n days (7)",
+  "/report [date] - the daily report (default: the last complete day)",
   "/settings - run-time parameters",
   "/health - process, data freshness, orders in flight, errors",
   "/logs [n] - the last n log lines (20)",
@@ -186,7 +187,7 @@ Deno.test("Telegram: a viewer reads but cannot act; Korean replies by config", a
     assert.match(await reply(t, "/status", VIEWER), /^Status: paper · bot/);
     assert.equal(
       await reply(t, "/help", VIEWER),
-      "Commands (read-only)\n/status, /balance, /positions, /trades [n], /profit, /daily [n], /settings, /health",
+      "Commands (read-only)\n/status, /balance, /positions, /trades [n], /profit, /daily [n], /report [date], /settings, /health",
     );
     for (const act of ["/pause", "/resume", "/set stop-loss 4", "/stop", "/sell all"]) {
       assert.equal(
