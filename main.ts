@@ -40,7 +40,7 @@ import {
   WEBHOOK_PATH,
 } from "./engine/telegram/mod.ts";
 import { registerWebhook, startPolling } from "./engine/telegram/runner.ts";
-import { createWebApp, loadStaticAssets } from "./routes/mod.ts";
+import { createWebApp, loadStaticAssets, SESSION_TTL_MS } from "./routes/mod.ts";
 import { type Fetcher, startWebServer, type WebServer } from "./routes/server.ts";
 import { generatePassword, parseWebEnv, type WebSettings } from "./routes/settings.ts";
 
@@ -226,6 +226,8 @@ async function startSurfaces(
           assets,
           log: logger,
           closing,
+          // The demo's clock runs `speed` times faster: a session still lasts 12 real hours.
+          ...(config.mode === "demo" ? { sessionTtlMs: SESSION_TTL_MS * config.speed } : {}),
         });
         if (webhook === undefined) return page;
         return {

@@ -176,7 +176,10 @@ Deno.test("the demo serves the page and Telegram's webhook on one server, and fr
     });
     await login.body?.cancel();
     assert.equal(login.status, 303, "the printed password signs in");
-    const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+    const setCookie = login.headers.get("set-cookie")!;
+    // 12 hours of the demo's 60x clock: 12 real hours.
+    assert.match(setCookie, new RegExp(`Max-Age=${12 * 3_600 * 60}\\b`, "i"));
+    const cookie = setCookie.split(";")[0]!;
     const status = await fetch(`${origin}/api/status`, { headers: { cookie } });
     assert.equal(status.status, 200);
     const body = await status.json() as { mode: string; markets: { market: string }[] };
