@@ -8,7 +8,8 @@
  * - loading 1,000,000 candle rows from CSV;
  * - the Telegram webhook's answer time with the fake Bot API up (p50/p99, ms);
  * - the status page: first-paint JavaScript and page weight without the chart (KB as a gzip
- *   browser receives them), time to first byte of the main page, SSE fan-out to 100 clients.
+ *   browser receives them), time to first byte of the main page, SSE fan-out to 100 clients;
+ * - the trades page with 10,000 trades over real HTTP (p50/p99, ms) and its CSV of them all.
  */
 
 import { benchBacktest } from "./backtest_bench.ts";
@@ -16,6 +17,7 @@ import { benchCsvLoad } from "./csv_bench.ts";
 import { benchIndicators } from "./indicators_bench.ts";
 import { benchSweep } from "./sweep_bench.ts";
 import { benchTelegramWebhook } from "./telegram_bench.ts";
+import { benchTradesPage } from "./trades_page_bench.ts";
 import { benchWeb } from "./web_bench.ts";
 
 const json = Deno.args.includes("--json");
@@ -76,6 +78,14 @@ log(
     web.sseFanoutP50Ms.toFixed(1)
   } ms, p99 ${web.sseFanoutP99Ms.toFixed(1)} ms`,
 );
+const tradesPage = await benchTradesPage();
+log(
+  `  trades page with ${tradesPage.trades} trades (real HTTP): p50 ${
+    tradesPage.p50Ms.toFixed(1)
+  } ms, p99 ${tradesPage.p99Ms.toFixed(1)} ms (${tradesPage.requests} requests); CSV of all ${
+    tradesPage.csvMs.toFixed(0)
+  } ms`,
+);
 
 if (json) {
   const result = {
@@ -98,6 +108,9 @@ if (json) {
     web_ttfb_p99_ms: round2(web.ttfbP99Ms),
     web_sse_fanout_100_p50_ms: round2(web.sseFanoutP50Ms),
     web_sse_fanout_100_p99_ms: round2(web.sseFanoutP99Ms),
+    web_trades_page_10k_p50_ms: round2(tradesPage.p50Ms),
+    web_trades_page_10k_p99_ms: round2(tradesPage.p99Ms),
+    web_trades_csv_10k_ms: Math.round(tradesPage.csvMs),
     indicators: Object.fromEntries(
       Object.entries(indicators).map((
         [name, r],
