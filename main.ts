@@ -4,6 +4,7 @@
  *
  *   deno task backtest [options]    run a strategy over real Upbit candles (see --help)
  *   deno task sweep [options]       the backtest over a parameter space, on all cores
+ *   deno task walkforward [options] in-sample choice, out-of-sample trading, overfitting odds
  *   deno task demo                  the whole bot offline against an in-process sandbox
  *   deno task paper                 real market data, simulated fills
  *   deno task live                  real orders (keys, --i-understand-real-money, capital cap)
@@ -18,6 +19,7 @@ import { runBacktestCommand } from "./engine/cli/backtest_command.ts";
 import { runBackupCommand, runRestoreCommand } from "./engine/cli/backup_command.ts";
 import { runCtlCommand } from "./engine/cli/ctl_command.ts";
 import { runSweepCommand } from "./engine/cli/sweep_command.ts";
+import { runWalkForwardCommand } from "./engine/cli/walkforward_command.ts";
 import { loadCandleFile } from "./engine/adapters/candle_file.ts";
 import { createInterrupt } from "./engine/cli/interrupt.ts";
 import { runTradingCommand } from "./engine/cli/run_command.ts";
@@ -49,6 +51,7 @@ const USAGE = `Usage: deno run -A main.ts <mode> [options]
 Modes:
   backtest   run a strategy with the risk manager over real Upbit candles (--help for options)
   sweep      the backtest over a space of parameters on all CPU cores, ranked (--help)
+  walkforward  choose in sample, trade out of sample, stitched, with DSR and PBO (--help)
   demo       the sandbox replaying real candles at high speed plus the paper bot, offline
   paper      real Upbit market data, simulated fills, state in Deno KV
   live       real orders (needs keys, --i-understand-real-money and a capital cap)
@@ -316,7 +319,8 @@ async function main(args: string[]): Promise<number> {
         nowMs: () => performance.now(),
       });
     case "sweep":
-      return await runSweepCommand(rest, {
+    case "walkforward":
+      return await (mode === "sweep" ? runSweepCommand : runWalkForwardCommand)(rest, {
         stdout: (text) => write(Deno.stdout, text),
         stderr: (text) => write(Deno.stderr, text),
         isTerminal: Deno.stderr.isTerminal(),
@@ -367,7 +371,7 @@ async function main(args: string[]): Promise<number> {
         Deno.stderr,
         `upbit-trader: ${
           mode === undefined ? "missing mode" : `unknown mode "${clip(mode)}"`
-        }: expected backtest, sweep, demo, paper, live, ctl, backup or restore (see --help)\n`,
+        }: expected backtest, sweep, walkforward, demo, paper, live, ctl, backup or restore (see --help)\n`,
       );
       return 2;
   }

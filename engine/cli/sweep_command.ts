@@ -45,7 +45,7 @@ export interface SweepIo {
 }
 
 /** A failure the user can fix: printed as one line, exit code 2. */
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 /** Runs the sweep command and returns its exit code. */
 export async function runSweepCommand(args: readonly string[], io: SweepIo): Promise<number> {
@@ -91,7 +91,16 @@ export interface SweepOutcome {
   readonly seconds: number;
 }
 
-async function sweep(options: SweepOptions, io: SweepIo): Promise<void> {
+/** What a sweep runs: the space, its valid sets, the data sets and the shared settings. */
+export interface SweepInputs {
+  readonly space: ParamSpace;
+  readonly sets: ParamSet[];
+  readonly datasets: SweepDataset[];
+  readonly base: SweepBase;
+}
+
+/** Reads the space (flags, `--space`), draws the sets and loads the data sets; throws `UsageError`. */
+export async function sweepInputs(options: SweepOptions, io: SweepIo): Promise<SweepInputs> {
   const space = await loadSpace(options, io);
   const sets = validSets(
     options.random === undefined
@@ -100,8 +109,11 @@ async function sweep(options: SweepOptions, io: SweepIo): Promise<void> {
     options,
     io,
   );
-  const datasets = await loadDatasets(options, io);
-  const base = sweepBase(options);
+  return { space, sets, datasets: await loadDatasets(options, io), base: sweepBase(options) };
+}
+
+async function sweep(options: SweepOptions, io: SweepIo): Promise<void> {
+  const { space, sets, datasets, base } = await sweepInputs(options, io);
   const jobs = datasets.flatMap((_, d) =>
     sets.map((params, s) => ({ index: d * sets.length + s, dataset: d, params }))
   );
@@ -302,11 +314,13 @@ function inRange(candles: Candle[], options: SweepOptions): Candle[] {
   return candles.filter((c) => c.startMs >= from && c.startMs < to);
 }
 
-function userPath(path: string, io: SweepIo): string {
+/** A path the user typed, from their working folder. */
+export function userPath(path: string, io: SweepIo): string {
   return io.cwd === undefined || isAbsolute(path) ? path : join(io.cwd, path);
 }
 
-async function htmlPath(file: string, io: SweepIo): Promise<string> {
+/** Where `--html FILE` writes (a relative name under ./reports/, created). */
+export async function htmlPath(file: string, io: SweepIo): Promise<string> {
   const target = htmlReportPath(file);
   if (isAbsolute(target)) return target;
   if (target.startsWith(REPORTS_DIR + sep)) {
@@ -317,7 +331,8 @@ async function htmlPath(file: string, io: SweepIo): Promise<string> {
   return userPath(target, io);
 }
 
-async function writeOutput(path: string, text: string, flag: string): Promise<void> {
+/** Writes an output file; a refusal is a `UsageError` naming the flag. */
+export async function writeOutput(path: string, text: string, flag: string): Promise<void> {
   try {
     await Deno.writeTextFile(path, text);
   } catch (error) {

@@ -4,13 +4,15 @@
  * Rows come back keyed by their index, so the result is the same whatever the number of workers.
  */
 
-import type { SweepBase, SweepRow } from "../core/sweep.ts";
-import type { FromWorker, SweepDataset, SweepJob, ToWorker } from "./sweep_worker.ts";
+import type { SweepBase } from "../core/sweep.ts";
+import type { FromWorker, SweepDataset, SweepJob, ToWorker, WorkerRow } from "./sweep_worker.ts";
 
 /** How the pool runs. */
 export interface PoolOptions {
   readonly workers: number;
   readonly base: SweepBase;
+  /** Also return each row's daily returns (`WorkerRow.daily`). */
+  readonly daily?: boolean;
   /** Called after each batch with the number of backtests done. */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -20,11 +22,11 @@ export async function runSweepPool(
   datasets: readonly SweepDataset[],
   jobs: readonly SweepJob[],
   options: PoolOptions,
-): Promise<SweepRow[]> {
+): Promise<WorkerRow[]> {
   const count = Math.max(1, Math.min(options.workers, jobs.length));
   // Batches small enough to balance the load, big enough that messages cost nothing.
   const batch = Math.max(1, Math.min(16, Math.ceil(jobs.length / (count * 8))));
-  const rows: SweepRow[] = new Array(jobs.length);
+  const rows: WorkerRow[] = new Array(jobs.length);
   const position = new Map(jobs.map((job, i) => [job.index, i]));
   let next = 0;
   let done = 0;
@@ -61,7 +63,9 @@ export async function runSweepPool(
           event.preventDefault();
           reject(new Error(event.message));
         };
-        worker.postMessage({ kind: "init", datasets, base: options.base } satisfies ToWorker);
+        worker.postMessage(
+          { kind: "init", datasets, base: options.base, daily: options.daily } satisfies ToWorker,
+        );
         feed(worker);
       }
     });

@@ -4,8 +4,17 @@
  * files and keeps no state besides the data sets, so any worker gives any set the same figures.
  */
 
+import { runBacktest } from "../core/backtest.ts";
 import type { Candle } from "../core/candle.ts";
-import { evaluateSet, type ParamSet, type SweepBase, type SweepRow } from "../core/sweep.ts";
+import { computeMetrics } from "../core/metrics.ts";
+import {
+  evaluateSet,
+  type ParamSet,
+  type SweepBase,
+  sweepConfig,
+  type SweepRow,
+} from "../core/sweep.ts";
+import { dailyReturns } from "../core/walk_forward.ts";
 
 /** A data set as the workers receive it. */
 export interface SweepDataset {
@@ -23,12 +32,23 @@ export interface SweepJob {
 
 /** What the pool sends a worker. */
 export type ToWorker =
-  | { readonly kind: "init"; readonly datasets: readonly SweepDataset[]; readonly base: SweepBase }
+  | {
+    readonly kind: "init";
+    readonly datasets: readonly SweepDataset[];
+    readonly base: SweepBase;
+    /** Also answer each row's daily returns (for the deflated Sharpe ratio and CSCV). */
+    readonly daily?: boolean;
+  }
   | { readonly kind: "run"; readonly jobs: readonly SweepJob[] };
+
+/** A row with its daily returns when the pool asked for them. */
+export interface WorkerRow extends SweepRow {
+  readonly daily?: Float64Array;
+}
 
 /** What a worker answers. */
 export type FromWorker =
-  | { readonly kind: "rows"; readonly rows: readonly SweepRow[] }
+  | { readonly kind: "rows"; readonly rows: readonly WorkerRow[] }
   | { readonly kind: "error"; readonly message: string };
 
 interface WorkerScope {
@@ -39,23 +59,31 @@ interface WorkerScope {
 const scope = globalThis as unknown as WorkerScope;
 let datasets: readonly SweepDataset[] = [];
 let base: SweepBase | null = null;
+let daily = false;
 
 scope.onmessage = (event: MessageEvent<ToWorker>): void => {
   const message = event.data;
   if (message.kind === "init") {
     datasets = message.datasets;
     base = message.base;
+    daily = message.daily === true;
     return;
   }
   try {
-    const rows: SweepRow[] = [];
+    const rows: WorkerRow[] = [];
     for (const job of message.jobs) {
       const dataset = datasets[job.dataset]!;
-      const metrics = evaluateSet(dataset.candles, {
-        base: { ...base!, market: dataset.market },
-        params: job.params,
-      });
-      rows.push({ index: job.index, dataset: dataset.name, params: job.params, metrics });
+      const setBase = { ...base!, market: dataset.market };
+      const row = { index: job.index, dataset: dataset.name, params: job.params };
+      if (daily) {
+        const result = runBacktest(dataset.candles, sweepConfig(setBase, job.params));
+        rows.push({ ...row, metrics: computeMetrics(result), daily: dailyReturns(result) });
+      } else {
+        rows.push({
+          ...row,
+          metrics: evaluateSet(dataset.candles, { base: setBase, params: job.params }),
+        });
+      }
     }
     scope.postMessage({ kind: "rows", rows });
   } catch (error) {
