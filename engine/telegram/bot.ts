@@ -15,11 +15,13 @@
  *    confirmation runs one command.
  *
  * The claim comes before the work: a crash in between loses that command (the owner sends it
- * again) rather than running it twice. Replies that fail to send are logged, not retried (the
- * outbox comes later).
+ * again) rather than running it twice. Replies go through their own `Api` with grammY's
+ * auto-retry plugin: one more try after a 429 (waiting its `retry_after`, up to 5 s) or a 5xx
+ * (after 3 s), so the webhook's answer stays bounded; a reply still not sent is logged. Notifications are the outbox worker's, on `bot.api`, with its own retries.
  */
 
-import { Bot, type Context } from "grammy/web";
+import { Api, Bot, type Context } from "grammy/web";
+import { autoRetry } from "@grammyjs/auto-retry";
 import type { ChatStore, Clock, PendingConfirmation } from "../ports.ts";
 import type { Logger } from "../log.ts";
 import type { Secret } from "../secret.ts";
@@ -147,14 +149,17 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
   const t: Messages = messagesOf(config.language ?? "en");
   const newNonce = deps.newNonce ?? randomNonce;
   const confirmTtlMs = config.confirmTtlMs ?? 60_000;
+  const client = {
+    apiRoot: config.apiRoot ?? "https://api.telegram.org",
+    timeoutSeconds: config.timeoutSeconds ?? 30,
+    sensitiveLogs: false,
+  };
   const bot = new Bot(config.token.reveal(), {
     ...(config.botInfo === undefined ? {} : { botInfo: config.botInfo }),
-    client: {
-      apiRoot: config.apiRoot ?? "https://api.telegram.org",
-      timeoutSeconds: config.timeoutSeconds ?? 30,
-      sensitiveLogs: false,
-    },
+    client,
   });
+  const replies = new Api(config.token.reveal(), client);
+  replies.config.use(autoRetry({ maxRetryAttempts: 1, maxDelaySeconds: 5 }));
   const loggedOnce = new Set<string>();
 
   function policy(): AccessPolicy {
@@ -176,7 +181,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
 
   async function send(chatId: number, text: string, extra: object = {}): Promise<void> {
     try {
-      await bot.api.sendMessage(chatId, text, extra);
+      await replies.sendMessage(chatId, text, extra);
     } catch (error) {
       log.warn("telegram: reply not sent", { error: errorLine(error) });
     }
@@ -356,7 +361,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
 
   async function answer(queryId: string, text: string): Promise<void> {
     try {
-      await bot.api.answerCallbackQuery(queryId, { text });
+      await replies.answerCallbackQuery(queryId, { text });
     } catch (error) {
       log.warn("telegram: button answer not sent", { error: errorLine(error) });
     }
@@ -368,7 +373,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
     text: string,
   ): Promise<void> {
     try {
-      await bot.api.editMessageText(on.chatId, on.messageId, text, {
+      await replies.editMessageText(on.chatId, on.messageId, text, {
         reply_markup: { inline_keyboard: [] },
       });
     } catch (error) {

@@ -216,3 +216,22 @@ Deno.test("Telegram /resume re-runs the safety checks: a balance changed outside
     assert.deepEqual([status.paused, status.safeMode], [true, true], "still paused, safe mode on");
   }, { running: true });
 });
+
+Deno.test("Telegram replies are tried once more after a 429 (its retry_after) or a 5xx, then logged", async () => {
+  await withWorld(async (t) => {
+    await t.fake.setFault({ kind: "rate_limit", retryAfterS: 1 }, {
+      methods: ["sendMessage"],
+      times: 1,
+    });
+    const start = performance.now();
+    assert.match(await reply(t, "/balance"), /^Balance\n/);
+    assert.ok(performance.now() - start >= 900, "waited the retry_after");
+    await t.fake.setFault({ kind: "fail", status: 502 }, { methods: ["sendMessage"], times: 1 });
+    assert.match(await reply(t, "/balance"), /^Balance\n/);
+    assert.deepEqual(t.fake.callsOf("sendMessage").map((c) => c.status), [429, 200, 502, 200]);
+    await t.fake.setFault({ kind: "fail" }, { methods: ["sendMessage"], times: 2 });
+    assert.equal(await t.post(message(t, "/balance")), 200, "the webhook still answers");
+    assert.equal(t.fake.callsOf("sendMessage").length, 6, "two tries, then no more");
+    assert.equal(t.log.lines.filter((l) => l.message === "telegram: reply not sent").length, 1);
+  }, { timeoutMs: 30_000 });
+});
