@@ -13,7 +13,8 @@
  *   is refused from its frame header (before its payload is read): an optional error frame, then
  *   close 1009.
  *
- * `limitBody` caps request bodies in the inner handler, before any route (or auth) runs.
+ * `limitBody` caps request bodies in the inner handler, before any route (or auth) runs; the
+ * front closes a connection that got a 413, so the rest of the body is never read.
  * The inner server sees the front's upstream socket; `clientOf` maps it back to the client.
  */
 
@@ -156,7 +157,8 @@ export function startGuardedFront(options: FrontOptions): GuardedFront {
   Deno.unrefTimer(sweep);
 
   async function readHead(link: Link): Promise<Uint8Array | undefined> {
-    const buf = new Uint8Array(Math.min(16_384, limits.maxHeadBytes + 4));
+    // Small reads: a slow connection should cost little (a head rarely needs more than one).
+    const buf = new Uint8Array(2048);
     let head = new Uint8Array(0);
     for (;;) {
       const n = await link.client.read(buf);
@@ -236,6 +238,8 @@ export function startGuardedFront(options: FrontOptions): GuardedFront {
       const chunk = buf.subarray(0, n);
       link.clientWrites = link.clientWrites.then(() => writeAll(link.client, chunk));
       await link.clientWrites;
+      // A 413 ends the connection: the rest of the body is never read (or passed on).
+      if (!link.websocket && startsWith(chunk, "HTTP/1.1 413 ")) return;
     }
   }
 

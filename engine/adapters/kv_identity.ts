@@ -187,11 +187,16 @@ export async function removeStoreFiles(path: string): Promise<void> {
 
 /**
  * Opens the KV file at `path` with owner-only files: a new file is created 0600 before SQLite
- * writes to it, an existing one is narrowed to 0600. A damaged file refuses.
+ * writes to it (SQLite gives `-wal` and `-shm` the main file's mode), an existing one is narrowed
+ * to 0600. A new directory is created 0700, and the project's own `./data` is narrowed to 0700
+ * (a directory the user chose elsewhere is left as it is). A damaged file refuses.
  */
 export async function openStoreFile(path: string): Promise<Deno.Kv> {
   if (!isRemoteOrMemory(path)) {
-    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true });
+    const slash = path.lastIndexOf("/");
+    const dir = slash < 0 ? "." : path.slice(0, slash) || "/";
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    if (resolve(dir) === resolve("data")) await Deno.chmod(dir, 0o700).catch(() => {});
     try {
       await Deno.writeFile(path, new Uint8Array(), { createNew: true, mode: 0o600 });
     } catch (error) {

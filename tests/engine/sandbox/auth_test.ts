@@ -240,3 +240,32 @@ Deno.test("auth keeps accounts apart: key B cannot see account A's orders", asyn
   await res.body?.cancel();
   h.close();
 });
+
+Deno.test("auth remembers spent nonces for the window only, and at most maxNoncesPerKey", async () => {
+  const real = { now: 0 };
+  const auth = new SandboxAuth([{ ...KEY_A, accountId: "a" }], {
+    nowMs: () => 0,
+    realNowMs: () => real.now,
+    nonceWindowMs: 1000,
+    maxNoncesPerKey: 5,
+  });
+  const spend = async (nonce: string) =>
+    await auth.verify({
+      authorization: `Bearer ${await signToken(KEY_A, { nonce })}`,
+      rawQuery: "",
+    });
+  for (let i = 0; i < 10; i++) assert.ok((await spend(`n${i}`)).ok);
+  assert.equal(auth.nonceCount(), 5, "the count cap holds");
+  const replay = await spend("n9");
+  assert.equal(!replay.ok && replay.error.name, "nonce_used", "a recent nonce is still spent");
+  real.now = 1000;
+  assert.ok((await spend("fresh")).ok);
+  assert.equal(auth.nonceCount(), 1, "the window forgets older nonces");
+  // Forged tokens spend nothing: the signature is checked before the nonce.
+  const forged = await auth.verify({
+    authorization: `Bearer ${await signToken({ ...KEY_A, secretKey: "wrong" }, { nonce: "f" })}`,
+    rawQuery: "",
+  });
+  assert.equal(!forged.ok && forged.error.name, "jwt_verification");
+  assert.equal(auth.nonceCount(), 1);
+});

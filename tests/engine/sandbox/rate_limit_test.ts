@@ -143,3 +143,50 @@ Deno.test("continued calls after 429s get 418 with the block time; blocks double
   assert.equal(second.status, 418);
   assert.match(await second.text(), /blocked for 8 seconds/);
 });
+
+Deno.test("forged tokens naming a victim's key count against the caller's IP, not the pocket", async () => {
+  const h = createHarness({ limiter: { nowMs: () => 0, strikesToBlock: 2 } });
+  const forged = { ...KEY_A, secretKey: "not-the-secret" };
+  const statuses: number[] = [];
+  for (let i = 0; i < 40; i++) {
+    const res = await call(h, "GET", "/v1/accounts", [], { key: forged });
+    statuses.push(res.status);
+    await res.body?.cancel();
+  }
+  assert.ok(statuses.includes(418), "the forger is blocked");
+  assert.ok(!statuses.includes(200));
+  const victim = await call(h, "GET", "/v1/accounts", [], { key: KEY_A });
+  assert.equal(victim.status, 200, "the victim's pocket was never charged");
+  assert.match(victim.headers.get("Remaining-Req")!, /sec=29$/);
+  await victim.body?.cancel();
+  h.close();
+});
+
+Deno.test("50,000 forged X-Forwarded-For values: one caller, and the buckets stay bounded", async () => {
+  const limiter = new RateLimiter({ nowMs: () => 0, maxBuckets: 100 });
+  const app = new Hono();
+  app.use("*", limiter.middleware());
+  app.get("/v1/ticker", (c) => c.json([]));
+  let passed = 0;
+  for (let i = 0; i < 50_000; i++) {
+    const res = await app.request("http://s/v1/ticker", {
+      headers: { "x-forwarded-for": `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}` },
+    });
+    if (res.status === 200) passed++;
+    await res.body?.cancel();
+  }
+  assert.equal(passed, 10, "the header is not trusted: one IP, 10 calls per second");
+  assert.equal(limiter.bucketCount(), 1);
+  const trusting = new RateLimiter({ nowMs: () => 0, maxBuckets: 100, trustForwardedFor: true });
+  const app2 = new Hono();
+  app2.use("*", trusting.middleware());
+  app2.get("/v1/ticker", (c) => c.json([]));
+  for (let i = 0; i < 1000; i++) {
+    const res = await app2.request("http://s/v1/ticker", {
+      headers: { "x-forwarded-for": `1.1.1.1, 10.0.${i >> 8}.${i & 255}` },
+    });
+    assert.equal(res.status, 200, "behind a trusted proxy, the last entry is the caller");
+    await res.body?.cancel();
+  }
+  assert.equal(trusting.bucketCount(), 100, "least recently used buckets are dropped");
+});

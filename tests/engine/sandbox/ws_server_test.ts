@@ -171,6 +171,33 @@ Deno.test("ws: request errors are Upbit's and close the socket", async () => {
   await sb.close();
 });
 
+Deno.test("ws: 1,001 codes or over 32 types are refused; a message over 64 KiB is cut at its header", async () => {
+  const sb = await start();
+  const codes = Array.from({ length: 1001 }, (_, i) => `KRW-C${i}`);
+  const types = Array.from({ length: 36 }, () => ({ type: "ticker", codes: ["KRW-BTC"] }));
+  for (const items of [[{ type: "ticker", codes }], types]) {
+    const c = await connect(sb.wsUrl);
+    c.ws.send(JSON.stringify([{ ticket: "x" }, ...items]));
+    assert.equal((await c.next((m) => m.error !== undefined)).error.name, "INVALID_PARAM");
+    assert.equal((await c.closed).code, 1000);
+  }
+  const ok = await connect(sb.wsUrl);
+  ok.ws.send(JSON.stringify([{ ticket: "x" }, { type: "ticker", codes: codes.slice(0, 1000) }]));
+  ok.ws.send(JSON.stringify([{ ticket: "y" }, { method: "LIST_SUBSCRIPTIONS" }]));
+  const listed = await ok.next((m) => m.method === "LIST_SUBSCRIPTIONS");
+  assert.equal(listed.result[0].codes.length, 1000, "1,000 codes are fine");
+  ok.ws.close();
+  await ok.closed;
+  // 40 MB in one message: refused from the frame header, the payload is never read.
+  const big = await connect(sb.wsUrl);
+  big.ws.send(new Uint8Array(40 * 1024 * 1024));
+  const err = await big.next((m) => m.error !== undefined, 5000);
+  assert.equal(err.error.name, "WRONG_FORMAT");
+  assert.match(err.error.message, /65536 bytes/);
+  await big.closed;
+  await sb.close();
+});
+
 Deno.test("ws: faults drop sockets cleanly (1000), abruptly (1006) and stall silently", async () => {
   const sb = await start();
   const sub = JSON.stringify([{ ticket: "f" }, {
