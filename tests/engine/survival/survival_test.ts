@@ -32,8 +32,7 @@ function byName(attacks: readonly AttackFigures[]): Map<string, AttackFigures> {
 function assertSurvived(a: AttackFigures): void {
   const what = `${a.attack}: ${JSON.stringify(a.seen)}`;
   assert.ok(a.rssMaxMb < 300, `${what}: RSS ${a.rssMaxMb} MB`);
-  // A rare reset while 2,000 sockets connect at once is a client's retry, not an outage.
-  assert.ok(a.legitFailures <= a.legitMs.length / 50, `${what}: ${a.legitFailures} failed`);
+  assert.equal(a.legitFailures, 0, what);
   assert.ok(a.legitMs.length > 0, `${what}: no legitimate answer measured`);
   // A starved server, not a speed goal (those are the bench's: 2 shared cores here).
   assert.ok(percentile(a.legitMs, 50) < 1000, `${what}: p50 ${percentile(a.legitMs, 50)} ms`);
@@ -48,10 +47,10 @@ Deno.test({
     const seen = (attack: string, what: string) => a.get(attack)!.seen[what] ?? 0;
     assert.equal(seen("bodies", "413"), CI_SIZES.bodies, "413 before auth, never 401");
     assert.equal(seen("bodies", "body fully sent"), 0, "the connection closes at the 413");
-    assert.equal(
-      seen("slow connections", "closed by the server within head timeout + 2 s"),
-      CI_SIZES.slowConnections,
-    );
+    // Every slow connection was closed by the server (408 at the head deadline, or evicted at
+    // the cap) while the attacker was still trickling its head.
+    assert.equal(seen("slow connections", "still open"), 0);
+    assert.ok(seen("slow connections", "last closed after ms") < 10_000);
     // One IP, whatever X-Forwarded-For says: 10 calls/s at most get through.
     assert.ok(seen("forwarded addresses", "200") <= 10 * 8, "per-IP limit bypassed");
     // The victim's pocket is not charged: besides no 200 here, the probe (same key) never failed.
@@ -70,10 +69,10 @@ Deno.test({
     const seen = (attack: string, what: string) => a.get(attack)!.seen[what] ?? 0;
     assert.equal(seen("bodies", "413"), CI_SIZES.bodies);
     assert.equal(seen("bodies", "body fully sent"), 0);
-    assert.equal(
-      seen("slow connections", "closed by the server within head timeout + 2 s"),
-      CI_SIZES.slowConnections,
-    );
+    // Every slow connection was closed by the server (408 at the head deadline, or evicted at
+    // the cap) while the attacker was still trickling its head.
+    assert.equal(seen("slow connections", "still open"), 0);
+    assert.ok(seen("slow connections", "last closed after ms") < 10_000);
     // The login limiter counts the socket's address, not the header: 5 failures, then 429
     // (plus the ones already in flight: the attacker sends 32 at a time).
     const failed = seen("forwarded addresses", "401");
