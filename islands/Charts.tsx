@@ -100,6 +100,10 @@ export default function Charts(props: ChartsProps): VNode {
         </figcaption>
         <div class="chart" ref={candleEl}>{props.loading}</div>
       </figure>
+      <p class="muted credit">
+        Charts:{" "}
+        <a href="https://www.tradingview.com/" rel="noreferrer">TradingView Lightweight Charts™</a>
+      </p>
     </div>
   );
 }

@@ -39,10 +39,22 @@ function chartIn(el: HTMLElement): IChartApi {
   el.textContent = "";
   const chart = createChart(el, {
     autoSize: true,
-    layout: { background: { color: "transparent" }, textColor: css("--muted"), fontSize: 11 },
+    // The logo injects a <style> element (the CSP forbids it): the page credits
+    // TradingView Lightweight Charts in the charts' caption instead, as its license asks.
+    layout: {
+      background: { color: "transparent" },
+      textColor: css("--muted"),
+      fontSize: 11,
+      attributionLogo: false,
+    },
     grid: { vertLines: { visible: false }, horzLines: { color: css("--line") } },
     rightPriceScale: { borderVisible: false },
     timeScale: { borderVisible: false, timeVisible: true },
+    // KRW, grouped, whole won (prices under 100 keep their decimals).
+    localization: {
+      priceFormatter: (p: number) =>
+        p.toLocaleString("en-US", { maximumFractionDigits: Math.abs(p) < 100 ? 4 : 0 }),
+    },
     handleScroll: false,
     handleScale: false,
   });
