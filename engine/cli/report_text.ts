@@ -96,7 +96,7 @@ export function formatDailyReport(report: DailyReport): string {
     `risk      max drawdown ${pct(a.maxDrawdownPct)} (${krw(a.maxDrawdownKrw)}); daily loss limit ${
       formatPct(a.lossLimitPct, { signed: false })
     }: ${pct(a.lossBudgetUsedPct)} used`,
-    `data      ${h.reconnects} reconnects, ${h.staleData} stale-data alerts, ${h.watchdogAlerts} watchdog alerts, ${h.errors} errors, ${h.missingMinutes} minutes without a candle`,
+    `data      ${h.reconnects} reconnects, ${h.staleData} stale-data alerts, ${h.watchdogAlerts} watchdog alerts, ${h.rateLimited} rate-limit answers (429/418), ${h.errors} errors, ${h.missingMinutes} minutes without a candle`,
     `uptime    ${formatPct(up.pct, { signed: false })} (${Math.round(up.runningMs / 60_000)} of ${
       Math.round(up.periodMs / 60_000)
     } min, ${up.starts} start${up.starts === 1 ? "" : "s"})`,

@@ -137,6 +137,8 @@ export interface DailyReport {
     readonly reconnects: number;
     readonly staleData: number;
     readonly watchdogAlerts: number;
+    /** Upbit's 429/418 answers (journaled as `rate_limited` errors). */
+    readonly rateLimited: number;
     readonly errors: number;
     readonly missingMinutes: number;
   };
@@ -266,6 +268,7 @@ export async function dailyReport(
       reconnects: errorsOf("market_disconnected"),
       staleData: errorsOf("stale_data"),
       watchdogAlerts: dayEvents.filter((ev) => ev.type === "WatchdogAlert" && ev.stale).length,
+      rateLimited: errorsOf("rate_limited"),
       errors: dayEvents.filter((ev) => ev.type === "ErrorRaised").length,
       missingMinutes: markets.reduce((n, m) => n + m.missingMinutes, 0),
     },

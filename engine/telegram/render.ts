@@ -287,6 +287,7 @@ export function reportText(report: DailyReport, t: Messages): string {
       reconnects: h.reconnects,
       stale: h.staleData,
       watchdog: h.watchdogAlerts,
+      limited: h.rateLimited,
       missing: h.missingMinutes,
     }),
     `${w.uptime} ${formatPct(report.uptime.pct, { signed: false })}`,

@@ -26,7 +26,7 @@ export interface ReportWords {
   readonly lossBudget: string;
   readonly off: string;
   readonly data: (
-    f: { reconnects: number; stale: number; watchdog: number; missing: number },
+    f: { reconnects: number; stale: number; watchdog: number; limited: number; missing: number },
   ) => string;
   readonly uptime: string;
   readonly backtest: string;
@@ -66,7 +66,7 @@ export const REPORT_EN: ReportWords = {
   lossBudget: "loss limit used",
   off: "off",
   data: (f) =>
-    `Data: ${f.reconnects} reconnects, ${f.stale} stale, ${f.watchdog} watchdog alerts, ${f.missing} min without candles`,
+    `Data: ${f.reconnects} reconnects, ${f.stale} stale, ${f.watchdog} watchdog alerts, ${f.limited} 429s, ${f.missing} min without candles`,
   uptime: "Uptime",
   backtest: "Backtest",
   notRun: "not run (no candles recorded)",
@@ -121,7 +121,7 @@ export const REPORT_KO: ReportWords = {
   lossBudget: "손실 한도 사용",
   off: "꺼짐",
   data: (f) =>
-    `데이터: 재연결 ${f.reconnects}회, 지연 ${f.stale}회, 감시 경보 ${f.watchdog}회, 캔들 없는 분 ${f.missing}`,
+    `데이터: 재연결 ${f.reconnects}회, 지연 ${f.stale}회, 감시 경보 ${f.watchdog}회, 429 ${f.limited}회, 캔들 없는 분 ${f.missing}`,
   uptime: "가동률",
   backtest: "백테스트",
   notRun: "실행 안 됨 (기록된 캔들 없음)",

@@ -110,6 +110,8 @@ export interface RateLimiterOptions {
   readonly guardMs?: number;
   /** Clock, epoch ms (default `Date.now`). */
   readonly nowMs?: () => number;
+  /** Called with each 429 or 418 answer (the bot journals them for the daily report). */
+  readonly onRefused?: (group: RateGroup, status: 429 | 418) => void;
 }
 
 interface GroupState {
@@ -126,6 +128,7 @@ export class RateLimiter {
   readonly #limits: Readonly<Record<RateGroup, GroupLimit>>;
   readonly #guardMs: number;
   readonly #nowMs: () => number;
+  readonly #onRefused: ((group: RateGroup, status: 429 | 418) => void) | undefined;
   readonly #groups = new Map<RateGroup, GroupState>();
 
   /** Creates a limiter; see `RateLimiterOptions`. */
@@ -142,6 +145,7 @@ export class RateLimiter {
     }
     this.#guardMs = options.guardMs ?? 50;
     this.#nowMs = options.nowMs ?? Date.now;
+    this.#onRefused = options.onRefused;
   }
 
   /** The budget in force for `group`. */
@@ -194,6 +198,9 @@ export class RateLimiter {
     const st = this.#state(group);
     const now = this.#nowMs();
     const nextSecond = Math.floor(now / 1000) * 1000 + 1000 + this.#guardMs;
+    if (observation.status === 429 || observation.status === 418) {
+      this.#onRefused?.(group, observation.status);
+    }
     if (observation.status === 418) {
       st.blockedUntilMs = Math.max(st.blockedUntilMs, now + (observation.blockMs ?? 60_000));
       return;

@@ -54,6 +54,8 @@ export interface RestTransportOptions {
   readonly rateGuardMs?: number;
   /** A limiter shared with other clients of the same IP / pocket (overrides `rateLimits`). */
   readonly limiter?: RateLimiter;
+  /** Called with each 429 or 418 answer (without a shared `limiter`). */
+  readonly onRateRefused?: (group: RateGroup, status: 429 | 418) => void;
   /** Block assumed for a 418 that states no duration (default 60 000 ms). */
   readonly defaultBlockMs?: number;
   /** Jitter source in [0, 1) (default `Math.random`). */
@@ -128,6 +130,7 @@ export class RestTransport {
         ...(options.rateLimits === undefined ? {} : { limits: options.rateLimits }),
         ...(options.rateGuardMs === undefined ? {} : { guardMs: options.rateGuardMs }),
         ...(options.nowMs === undefined ? {} : { nowMs: options.nowMs }),
+        ...(options.onRateRefused === undefined ? {} : { onRefused: options.onRateRefused }),
       });
     this.#defaultBlockMs = options.defaultBlockMs ?? 60_000;
     this.#random = options.random ?? Math.random;

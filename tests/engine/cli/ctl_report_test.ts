@@ -65,6 +65,19 @@ async function stoppedBot(): Promise<string> {
       atMs: day + h * 3_600_000,
     });
   }
+  // What the bot journals for an Upbit 429 and a lost market link.
+  await store.recordEvent({
+    type: "ErrorRaised",
+    atMs: day + 7_200_000,
+    code: "rate_limited",
+    message: "Upbit answered 429 (rate limit) in group ticker",
+  });
+  await store.recordEvent({
+    type: "ErrorRaised",
+    atMs: day + 7_300_000,
+    code: "market_disconnected",
+    message: "market data disconnected",
+  });
   kv.close();
   return path;
 }
@@ -84,6 +97,9 @@ Deno.test("ctl report --date: the day's figures as text and JSON, exact to the w
   assert.equal(report.account.fees, "5050");
   assert.equal(report.markets[0]!.endVolume, "0");
   assert.equal(report.reconciled, true);
+  assert.equal(report.dataHealth.rateLimited, 1);
+  assert.equal(report.dataHealth.reconnects, 1);
+  assert.equal(report.dataHealth.errors, 2);
   // Another day: nothing happened.
   const other = JSON.parse(
     (await ctl(["report", "--date", "2026-11-25", "--kv", kv, "--json"])).stdout,

@@ -171,3 +171,16 @@ Deno.test("a burst of 1,000 mixed calls at Upbit's exact limits gets 0 × 429", 
   }
   assert.ok(elapsed > 8000, `limits held the burst back (${elapsed} ms)`);
 });
+
+Deno.test("RateLimiter calls onRefused with each 429 and 418 answer, never with others", () => {
+  const seen: string[] = [];
+  const limiter = new RateLimiter({
+    nowMs: () => 0,
+    onRefused: (group, status) => seen.push(`${group} ${status}`),
+  });
+  limiter.observe("default", { status: 200, remainingReq: "group=default; min=1800; sec=0" });
+  limiter.observe("ticker", { status: 429 });
+  limiter.observe("order", { status: 418, blockMs: 5000 });
+  limiter.observe("order", { status: 500 });
+  assert.deepEqual(seen, ["ticker 429", "order 418"]);
+});
