@@ -145,11 +145,34 @@ export interface PriceContext {
  */
 export function formatPrice(value: Units | number, context: PriceContext): string {
   if (typeof value === "number" && !Number.isFinite(value)) return nonFinite(value);
+  if (typeof value === "number" && value >= 1 && value < 1e15) {
+    const fast = wholeTickPrice(value, context);
+    if (fast !== undefined) return fast;
+  }
   const units = toUnits(value);
   if (units < 0n) return `${MINUS}${formatPrice(-units, context)}`;
   const tick = krwTickSize(units, context);
   const onGrid = divRound(units, tick, "half_up") * tick;
   return groupDigits(unitsFixed(onGrid, tickDecimals(tick)));
+}
+
+/**
+ * `formatPrice` of a float price whose tick is whole won, without exact decimal arithmetic (signal
+ * reasons format band levels in every backtest): the same text whenever the price is not within
+ * a hair (1e-6) of a whole won below, nor of half a tick, where float error could decide; then
+ * undefined, and the exact path answers. The tick bands start at whole won above 1 KRW, so the
+ * floor of the price lies in the price's band.
+ */
+function wholeTickPrice(value: number, context: PriceContext): string | undefined {
+  const whole = Math.floor(value);
+  if (value - whole > 1 - 1e-6) return undefined;
+  const tick = krwTickSize(BigInt(whole) * SCALE, context);
+  if (tick % SCALE !== 0n) return undefined;
+  const tickKrw = Number(tick / SCALE);
+  const q = value / tickKrw;
+  const frac = q - Math.floor(q);
+  if (Math.abs(frac - 0.5) < 1e-6) return undefined;
+  return groupDigits(String((frac < 0.5 ? Math.floor(q) : Math.floor(q) + 1) * tickKrw));
 }
 
 /** Decimals needed to write every multiple of `tick` (e.g. 0.001 → 3, 1000 → 0). */

@@ -14,7 +14,7 @@ import {
   jsonMoney,
   MINUS,
 } from "../../../engine/core/format.ts";
-import { parseUnits, SCALE } from "../../../engine/core/money.ts";
+import { parseUnits, SCALE, unitsFromNumber } from "../../../engine/core/money.ts";
 import { isOnTick } from "../../../engine/core/tick_size.ts";
 
 const AT_2022 = Date.UTC(2022, 5, 1);
@@ -104,4 +104,53 @@ Deno.test("formatDateTime() and formatDate() print UTC", () => {
   const ms = Date.UTC(2022, 4, 31, 23, 59, 7);
   assert.equal(formatDateTime(ms), "2022-05-31 23:59:07");
   assert.equal(formatDate(ms + 60_000), "2022-06-01");
+});
+
+Deno.test("formatPrice() of a float equals the exact path through Units (fast whole-tick path)", () => {
+  const dates = [
+    Date.UTC(2020, 0, 1),
+    Date.UTC(2024, 5, 1),
+    Date.UTC(2025, 3, 1),
+    Date.UTC(2026, 0, 1),
+  ];
+  const markets = ["KRW-BTC", "KRW-USDT", "KRW-XRP"];
+  const check = (value: number, atMs: number, market: string) => {
+    const context = { atMs, market };
+    assert.equal(
+      formatPrice(value, context),
+      formatPrice(unitsFromNumber(value), context),
+      `${value} at ${atMs} on ${market}`,
+    );
+  };
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.double({ min: 1, max: 1e12, noNaN: true }),
+        // Prices a hair from a band edge or a half tick, where float error could decide.
+        fc.tuple(
+          fc.integer({ min: 1, max: 3_000_000 }),
+          fc.constantFrom(0, 0.5, 1e-9, -1e-9, 0.4999999, 0.5000001, 25, 250, 500),
+        )
+          .map(([k, d]) => Math.max(1, k + d)),
+      ),
+      fc.constantFrom(...dates),
+      fc.constantFrom(...markets),
+      check,
+    ),
+    { numRuns: 3000 },
+  );
+  for (
+    const v of [
+      1,
+      99.99999999,
+      100,
+      1000.5,
+      2_000_000 - 1e-9,
+      150_000_025,
+      150_000_500,
+      41_234_567.891,
+    ]
+  ) {
+    for (const at of dates) check(v, at, "KRW-BTC");
+  }
 });
