@@ -662,6 +662,7 @@ export type CtlCommand =
   | { readonly kind: "pause"; readonly reason: string }
   | { readonly kind: "resume"; readonly clearSafeMode: boolean }
   | { readonly kind: "stop"; readonly sell: boolean }
+  | { readonly kind: "sell"; readonly market: string }
   | { readonly kind: "status"; readonly json: boolean }
   | { readonly kind: "set"; readonly name: string; readonly value: string }
   | { readonly kind: "unset"; readonly name: string }
@@ -683,6 +684,7 @@ const CTL_OPTIONS: Readonly<Record<CtlCommand["kind"], readonly string[]>> = {
   pause: ["reason"],
   resume: ["clear-safe-mode"],
   stop: ["sell"],
+  sell: [],
   status: ["json"],
   set: [],
   unset: [],
@@ -694,13 +696,13 @@ const CTL_OPTIONS: Readonly<Record<CtlCommand["kind"], readonly string[]>> = {
 /** Parses `ctl <command> [options]`; the error is one line naming the field. */
 export function parseCtlConfig(input: ConfigInput): Result<CtlConfig, string> {
   const [verb, ...rest] = input.args;
-  const verbs = "pause, resume, stop, status, set, unset, params, audit or report";
+  const verbs = "pause, resume, stop, sell, status, set, unset, params, audit or report";
   if (verb === undefined) return err(`command: missing: expected ${verbs}`);
   if (verb.startsWith("-") && verb !== "--help" && verb !== "-h") {
     return err(`command: missing: it comes first (expected ${verbs}), got "${clip(verb)}"`);
   }
   // `set <param> <value>` and `unset <param>` take positionals (a value may look like "-1").
-  const positionals = verb === "set" ? 2 : verb === "unset" ? 1 : 0;
+  const positionals = verb === "set" ? 2 : verb === "unset" || verb === "sell" ? 1 : 0;
   const given: string[] = [];
   while (given.length < positionals && rest[given.length]?.startsWith("--") === false) {
     given.push(rest[given.length]!);
@@ -743,6 +745,16 @@ export function parseCtlConfig(input: ConfigInput): Result<CtlConfig, string> {
     case "stop":
       command = { kind: "stop", sell: values.sell === true };
       break;
+    case "sell": {
+      const named = given[0]?.trim().toUpperCase();
+      if (named === undefined) return err("sell: expected a market, e.g. ctl sell KRW-BTC");
+      const market = named.startsWith("KRW-") ? named : `KRW-${named}`;
+      if (!/^KRW-[A-Z0-9]{1,15}$/.test(market)) {
+        return err(`sell: expected a KRW market like KRW-BTC, got "${clip(given[0]!)}"`);
+      }
+      command = { kind: "sell", market };
+      break;
+    }
     case "status":
       command = { kind: "status", json: values.json === true };
       break;

@@ -56,6 +56,10 @@ bot id it last ran with. Every command is recorded in the audit log (ctl audit).
                           order at all (stop losses included) until resume; exit 1 if any of
                           it failed. With no bot running it can only halt (cancelling and
                           selling need the bot's exchange)
+  sell <market>           sells that market's position (KRW-BTC or btc) at market, cancelling
+                          our open orders there first; trading goes on. Needs the running
+                          bot (exit 1 when none runs, the market is not traded or nothing is
+                          held)
   status [--json]         switches, positions, cash and P&L per market and for the account
   set <param> <value>     change a run-time parameter, checked like the start-up flag of the
                           same name; applied at the next candle close (a strategy period
@@ -225,6 +229,8 @@ function operatorCommand(command: CtlCommand): OperatorCommand {
       return { kind: "resume", clearSafeMode: command.clearSafeMode };
     case "stop":
       return { kind: "stop", sell: command.sell };
+    case "sell":
+      return { kind: "sell", market: command.market };
     case "set":
       return { kind: "set", name: command.name, value: command.value };
     case "unset":
@@ -239,8 +245,9 @@ function report(command: CtlCommand, outcome: CommandOutcome, io: CtlIo): number
   const status = formatStatus(outcome.status);
   if (outcome.result === "refused") {
     io.stderr(`ctl: ${command.kind}: ${outcome.detail}\n`);
-    // A refused resume is a failed check (exit 1); anything else was bad input (exit 2).
-    return command.kind === "resume" ? 1 : 2;
+    // A refused resume is a failed check and a refused sale had nothing to act on (exit 1);
+    // anything else was bad input (exit 2).
+    return command.kind === "resume" || command.kind === "sell" ? 1 : 2;
   }
   switch (command.kind) {
     case "stop": {
@@ -261,6 +268,18 @@ function report(command: CtlCommand, outcome: CommandOutcome, io: CtlIo): number
       );
       for (const r of outcome.reports) {
         for (const e of r.errors) io.stderr(`ctl: stop: ${r.market}: ${e}\n`);
+      }
+      return done ? 0 : 1;
+    }
+    case "sell": {
+      const done = outcome.result === "done";
+      io.stdout(
+        `${done ? "sold" : "sale INCOMPLETE"}\n${
+          outcome.reports.map(stopText).join("\n")
+        }\n${status}\n`,
+      );
+      for (const r of outcome.reports) {
+        for (const e of r.errors) io.stderr(`ctl: sell: ${r.market}: ${e}\n`);
       }
       return done ? 0 : 1;
     }

@@ -153,6 +153,21 @@ Deno.test("parseCtlConfig() parses the commands and names a wrong one", () => {
     error(parseCtlConfig({ env: {}, args: ["status", "--sell"] })),
     /^--sell: not an option/,
   );
+  const sell = parseCtlConfig({ env: {}, args: ["sell", "krw-btc"] });
+  assert.ok(sell.ok);
+  assert.deepEqual(sell.value.command, { kind: "sell", market: "KRW-BTC" });
+  assert.equal(
+    error(parseCtlConfig({ env: {}, args: ["sell"] })),
+    "sell: expected a market, e.g. ctl sell KRW-BTC",
+  );
+  assert.equal(
+    error(parseCtlConfig({ env: {}, args: ["sell", "BTC/KRW"] })),
+    'sell: expected a KRW market like KRW-BTC, got "BTC/KRW"',
+  );
+  assert.match(
+    error(parseCtlConfig({ env: {}, args: ["sell", "KRW-BTC", "--sell"] })),
+    /^--sell: not an option of ctl sell/,
+  );
 });
 
 Deno.test("parseConfig() reads the account's rules: sizing, limits, flags", () => {

@@ -188,3 +188,28 @@ function numericAmounts(value: unknown, path = "$"): string[] {
   }
   return out;
 }
+
+Deno.test("ctl sell: checked at parse (exit 2); on a stopped bot refused and audited (exit 1), the position stays", async () => {
+  const { dir, kv } = await stoppedBot();
+  const bad = await ctl(["sell", "--kv", kv]);
+  assert.deepEqual([bad.code, bad.stderr], [
+    2,
+    "ctl: sell: expected a market, e.g. ctl sell KRW-BTC (see --help)\n",
+  ]);
+  const out = await ctl(["sell", "eth", "--kv", kv]);
+  assert.deepEqual([out.code, out.stdout, out.stderr], [
+    1,
+    "",
+    "ctl: sell: KRW-ETH: no bot is running; selling needs its exchange (start the bot first)\n",
+  ]);
+  const audit = await ctl(["audit", "--kv", kv, "--json"]);
+  const [record] = JSON.parse(audit.stdout);
+  assert.deepEqual([record.actor, record.command, record.result], [
+    "ctl",
+    "sell KRW-ETH",
+    "refused",
+  ]);
+  const status = JSON.parse((await ctl(["status", "--kv", kv, "--json"])).stdout);
+  assert.equal(status.markets[1].position.volume, "0.01");
+  await Deno.remove(dir, { recursive: true });
+});
