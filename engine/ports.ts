@@ -593,10 +593,10 @@ export interface JournalStore {
   recordSignal(signal: SignalRecord): Promise<boolean>;
   /** Records an equity snapshot. */
   recordEquity(snapshot: EquitySnapshot): Promise<void>;
-  /** Events from `fromMs` on (default all), oldest first. */
-  listEvents(options?: { readonly fromMs?: number; readonly limit?: number }): Promise<
-    readonly EngineEvent[]
-  >;
+  /** Events from `fromMs` on (default all), before `toMs` (default none after), oldest first. */
+  listEvents(
+    options?: { readonly fromMs?: number; readonly toMs?: number; readonly limit?: number },
+  ): Promise<readonly EngineEvent[]>;
 }
 
 /** The exit levels of the open position, as persisted (prices exact, the running high a float). */

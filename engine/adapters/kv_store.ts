@@ -1115,15 +1115,18 @@ export class KvStore implements Store {
     await op.commit();
   }
 
-  /** Events from `fromMs` on, oldest first. */
+  /** Events from `fromMs` on, before `toMs`, oldest first. */
   async listEvents(
-    options: { readonly fromMs?: number; readonly limit?: number } = {},
+    options: { readonly fromMs?: number; readonly toMs?: number; readonly limit?: number } = {},
   ): Promise<readonly EngineEvent[]> {
     const out: EngineEvent[] = [];
-    const iter = options.fromMs === undefined
+    const end = options.toMs === undefined
+      ? [...keys.eventPrefix(), Infinity]
+      : keys.eventKey(options.toMs, 0);
+    const iter = options.fromMs === undefined && options.toMs === undefined
       ? this.#kv.list({ prefix: keys.eventPrefix() }, { limit: options.limit })
       : this.#kv.list(
-        { start: keys.eventKey(options.fromMs, 0), end: [...keys.eventPrefix(), Infinity] },
+        { start: keys.eventKey(options.fromMs ?? 0, 0), end },
         { limit: options.limit },
       );
     for await (const entry of iter) {

@@ -201,7 +201,7 @@ export async function dailyReport(
     store.listIntents(["NEW", "UNKNOWN", "OPEN", "FILLED", "CANCELLED", "REJECTED"]),
     store.listRuns(),
     store.listReportMarkers({ limit: 400 }),
-    store.listEvents({ fromMs: s }),
+    store.listEvents({ fromMs: s, toMs: e }),
   ]);
   const settings = settingsOf(run, params);
   const signalOf = new Map<string, string>();

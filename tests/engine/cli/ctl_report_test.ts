@@ -106,6 +106,7 @@ Deno.test("ctl report --date: the day's figures as text and JSON, exact to the w
   ) as DailyReport;
   assert.equal(other.account.realizedPnl, "0");
   assert.equal(other.account.fills, 0);
+  assert.equal(other.dataHealth.errors, 0);
 });
 
 Deno.test("ctl report: a bad --date is one line naming the flag, exit 2", async () => {
