@@ -12,6 +12,8 @@
  *   deno task backup | restore      the store as a checked JSON-lines file, and back
  */
 
+// First: silences npm dependencies' Node deprecation warnings before any of them loads.
+import "./engine/quiet_npm.ts";
 import { parseEnv } from "node:util";
 import { isAbsolute, join } from "node:path";
 import { backupStoreFile, restoreStoreFile } from "./engine/adapters/kv_backup_file.ts";
@@ -190,7 +192,7 @@ async function startSurfaces(
     chats: new KvChatStore(ctx.kv),
     clock: ctx.wallClock,
     log: logger,
-    logs: ctx.recentLogs,
+    logs: withoutDemoPassword(ctx.recentLogs, settings.web),
   }, tg.bot);
   if (telegram !== undefined && tg !== null) {
     // The notification outbox: the journal to the owner's chat, in the background.
@@ -260,6 +262,16 @@ async function startSurfaces(
   if (telegram !== undefined && tg?.mode === "polling") {
     add(startPolling(telegram, { log: logger }));
   }
+}
+
+/** The log lines `/logs` shows: the demo's generated password, printed once at start, redacted. */
+function withoutDemoPassword(
+  logs: SurfaceContext["recentLogs"],
+  web: WebSettings | null,
+): SurfaceContext["recentLogs"] {
+  if (web === null || !web.passwordGenerated) return logs;
+  const password = web.password.reveal();
+  return { recent: (n) => logs.recent(n).map((line) => line.split(password).join("[REDACTED]")) };
 }
 
 /** The HTTP server; a taken port or a refused address is one line naming the setting. */

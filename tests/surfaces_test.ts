@@ -121,7 +121,7 @@ function telegramEnv(fake: FakeBotApi, extra: Record<string, string> = {}) {
   };
 }
 
-function statusUpdate(updateId: number): Record<string, unknown> {
+function statusUpdate(updateId: number, text = "/status"): Record<string, unknown> {
   return {
     update_id: updateId,
     message: {
@@ -129,8 +129,8 @@ function statusUpdate(updateId: number): Record<string, unknown> {
       from: { id: OWNER, is_bot: false, first_name: "Owner" },
       chat: { id: OWNER, type: "private" },
       date: Math.floor(Date.now() / 1000),
-      text: "/status",
-      entities: [{ type: "bot_command", offset: 0, length: 7 }],
+      text,
+      entities: [{ type: "bot_command", offset: 0, length: text.split(" ")[0]!.length }],
     },
   };
 }
@@ -215,6 +215,17 @@ Deno.test("the demo serves the page and Telegram's webhook on one server, and fr
     assert.match(reply!, /KRW-BTC/);
     await delay(300);
     assert.equal(statusReplies(fake).length, 1, "the refused posts ran nothing");
+    // /logs shows the run's lines, the page's among them, without the generated password.
+    assert.equal(await post(statusUpdate(900_004, "/logs 100"), WEBHOOK_SECRET), 200);
+    const logs = await until(
+      "the /logs reply",
+      () =>
+        fake.callsOf("sendMessage").map((c) => String(c.params.text)).find((t) =>
+          t.includes("status page at")
+        ),
+    );
+    assert.match(logs, /password for this run: \[REDACTED\]/);
+    assert.ok(!logs.includes(password!));
 
     stopped = await child.stop();
     assert.equal(stopped.code, 0, stopped.stderr);
