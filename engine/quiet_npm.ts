@@ -7,4 +7,5 @@
 
 import process from "node:process";
 
-process.noDeprecation = true;
+// Node reads `process.noDeprecation`; its type is not in Deno's `Process`.
+Object.assign(process, { noDeprecation: true });
