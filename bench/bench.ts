@@ -6,6 +6,7 @@
  * - the full BB(20, 2.5) backtest with risk manager and ledger over 1,000,000 one-minute
  *   candles, in candles/s and as a ratio to a plain `Float64Array` loop;
  * - loading 1,000,000 candle rows from CSV;
+ * - surviving attacks on the sandbox and the bot's web server (RSS, legitimate p99);
  * - the Telegram webhook's answer time with the fake Bot API up (p50/p99, ms);
  * - the status page: first-paint JavaScript and page weight without the chart (KB as a gzip
  *   browser receives them), time to first byte of the main page, SSE fan-out to 100 clients;
@@ -15,6 +16,7 @@
 import { benchBacktest } from "./backtest_bench.ts";
 import { benchCsvLoad } from "./csv_bench.ts";
 import { benchIndicators } from "./indicators_bench.ts";
+import { benchSurvival } from "./survival_bench.ts";
 import { benchSweep } from "./sweep_bench.ts";
 import { benchTelegramWebhook } from "./telegram_bench.ts";
 import { benchTradesPage } from "./trades_page_bench.ts";
@@ -86,9 +88,19 @@ log(
     tradesPage.csvMs.toFixed(0)
   } ms`,
 );
+const survival = await benchSurvival();
+log(
+  `  survival (sandbox + web server, full-size attacks): RSS max ${survival.survive_rss_mb} MB, ` +
+    `legit p99 (worst attack) ${survival.survive_legit_p99_ms} ms, ` +
+    `${survival.survive_legit_failures} legit failures`,
+);
 
 if (json) {
   const result = {
+    survive_rss_mb: survival.survive_rss_mb,
+    survive_legit_p99_ms: survival.survive_legit_p99_ms,
+    survive_legit_failures: survival.survive_legit_failures,
+    survive: survival.targets,
     backtest_candles_per_sec: backtest.backtest_candles_per_sec,
     backtest_ratio_to_tight_loop: backtest.backtest_ratio_to_tight_loop,
     tight_loop_candles_per_sec: backtest.tight_loop_candles_per_sec,
