@@ -12,7 +12,7 @@ export type Language = "en" | "ko";
 export interface Messages {
   readonly help: string;
   readonly helpViewer: string;
-  /** The daily report and the watchdog's alerts. */
+  /** The daily report (`/report`). */
   readonly report: ReportWords;
   readonly unknown: string;
   readonly readOnly: string;

@@ -24,7 +24,6 @@ import type {
   TradeView,
 } from "../mod.ts";
 import { EXIT_KINDS } from "../mod.ts";
-import type { EngineEvent } from "../ports.ts";
 import type { Labels, Messages } from "./messages.ts";
 
 /** What every text needs: the language's words and the time it is written at. */
@@ -308,42 +307,4 @@ export function reportText(report: DailyReport, t: Messages): string {
   ];
   const text = lines.join("\n");
   return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text;
-}
-
-/** The notification of an issued daily report (the outbox sends it). */
-export function dailyReportNotice(
-  event: Extract<EngineEvent, { type: "DailyReport" }>,
-  t: Messages,
-): string {
-  const w = t.report;
-  const pctOf = (v: number | null) => v === null ? w.off : formatPct(v, { signed: false });
-  return [
-    `${w.title(event.date)}${event.late ? ` (${w.late})` : ""}`,
-    `${w.realized} ${krw(event.realizedPnl, true)} · ${w.unrealized} ${
-      krw(event.unrealizedPnl, true)
-    }`,
-    `${w.fees} ${krw(event.fees)} · ${w.slippage} ${krw(event.slippage)}`,
-    `${w.fills(event.fills)} · ${w.exits} ${event.exits}`,
-    `${w.drawdown} ${pctOf(event.maxDrawdownPct)} · ${w.lossBudget} ${
-      pctOf(event.lossBudgetUsedPct)
-    }`,
-    `${w.uptime} ${formatPct(event.uptimePct, { signed: false })}`,
-    event.backtestPnl === null
-      ? `${w.backtest}: ${w.notRun}`
-      : `${w.backtest} ${krw(event.backtestPnl, true)} · ${w.matched(event.matched)}`,
-    event.reconciled ? w.reconciled : w.notReconciled,
-    `/report ${event.date}`,
-  ].join("\n");
-}
-
-/** The notification of a watchdog alert or recovery (the outbox sends it). */
-export function watchdogNotice(
-  event: Extract<EngineEvent, { type: "WatchdogAlert" }>,
-  t: Messages,
-): string {
-  const w = t.report;
-  const what = w.check[event.check];
-  return event.stale
-    ? w.stale(what, event.market, Math.round(event.ageMs / 1000), Math.round(event.limitMs / 1000))
-    : w.recovered(what, event.market);
 }

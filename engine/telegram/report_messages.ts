@@ -1,6 +1,6 @@
 /**
- * The words of the daily report and the watchdog's alerts on Telegram, in English and Korean
- * (`messages.ts` carries them as `report`). Numbers and dates come formatted by the caller.
+ * The words of the daily report on Telegram (`/report`), in English and Korean (`messages.ts`
+ * carries them as `report`). Numbers and dates come formatted by the caller.
  */
 
 import type { DiffReason } from "../mod.ts";
@@ -8,12 +8,11 @@ import type { DiffReason } from "../mod.ts";
 /** The exit kinds as the report counts them. */
 type ExitKindName = "signal" | "stop_loss" | "take_profit" | "trailing_stop" | "manual" | "other";
 
-/** The report's and the watchdog's words of one language. */
+/** The report's words of one language. */
 export interface ReportWords {
   readonly usage: string;
   readonly title: (date: string) => string;
   readonly soFar: string;
-  readonly late: string;
   readonly realized: string;
   readonly unrealized: string;
   readonly fees: string;
@@ -36,9 +35,6 @@ export interface ReportWords {
   readonly why: (reason: DiffReason, krw: (text: string) => string) => string;
   readonly reconciled: string;
   readonly notReconciled: string;
-  readonly check: Readonly<Record<"loop" | "market_data", string>>;
-  readonly stale: (what: string, market: string, ageS: number, limitS: number) => string;
-  readonly recovered: (what: string, market: string) => string;
 }
 
 /** English. */
@@ -46,7 +42,6 @@ export const REPORT_EN: ReportWords = {
   usage: "Usage: /report [YYYY-MM-DD] (default: the last complete day)",
   title: (date) => `Daily report ${date} (09:00 KST to 09:00 KST)`,
   soFar: "so far",
-  late: "late",
   realized: "Realized",
   unrealized: "unrealized",
   fees: "Fees",
@@ -90,10 +85,6 @@ export const REPORT_EN: ReportWords = {
   },
   reconciled: "Ledger: reconciled to the won",
   notReconciled: "Ledger: NOT reconciled",
-  check: { loop: "trading loop", market_data: "market data" },
-  stale: (what, market, age, limit) =>
-    `Watchdog: ${what} of ${market} is stale (${age} s old, limit ${limit} s)`,
-  recovered: (what, market) => `Watchdog: ${what} of ${market} recovered`,
 };
 
 /** Korean. */
@@ -101,7 +92,6 @@ export const REPORT_KO: ReportWords = {
   usage: "사용법: /report [YYYY-MM-DD] (기본: 마지막으로 끝난 날)",
   title: (date) => `${date} 일일 보고서 (09:00 KST ~ 다음날 09:00 KST)`,
   soFar: "진행 중",
-  late: "지연 발송",
   realized: "실현 손익",
   unrealized: "미실현",
   fees: "수수료",
@@ -145,8 +135,4 @@ export const REPORT_KO: ReportWords = {
   },
   reconciled: "원장: 원 단위까지 일치",
   notReconciled: "원장: 불일치",
-  check: { loop: "거래 루프", market_data: "시세 데이터" },
-  stale: (what, market, age, limit) =>
-    `감시: ${market} ${what} 지연 (${age}초 전, 한도 ${limit}초)`,
-  recovered: (what, market) => `감시: ${market} ${what} 복구됨`,
 };
