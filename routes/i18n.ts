@@ -22,7 +22,6 @@ export const LANGS: readonly Lang[] = ["en", "ko"];
 export const LANG_COOKIE = "lang";
 
 const EN = {
-  "app.name": "upbit-trader",
   "lang.name": "English",
   "lang.switch": "Language",
   "nav.label": "Pages",
@@ -38,12 +37,9 @@ const EN = {
   "login.wrong": "Wrong password.",
   "login.tooMany": "Too many attempts. Try again later.",
   "common.cancel": "Cancel",
-  "common.none": "None yet.",
-  "common.newer": "Newer",
   "common.older": "Older",
   "common.first": "Newest",
   "common.na": "n/a",
-  "common.utc": "UTC",
   "control.pause.button": "Pause",
   "control.pause.question": "Pause the bot?",
   "control.pause.effect": "No new entries. Exits (stop loss, target, trailing stop) keep working.",
@@ -66,8 +62,6 @@ const EN = {
   "sell.holding": "Held: {volume} at an average of {price} KRW.",
   "sell.flat": "The bot holds nothing on {market}.",
   "sell.confirm": "Yes, sell {market}",
-  "sell.unavailable": "Selling one market is not available in this version of the bot.",
-  "sell.outcome": "Last command: {text}",
   "trades.title": "Trades",
   "trades.csv": "Download CSV",
   "trades.empty": "No trades yet.",
@@ -77,7 +71,6 @@ const EN = {
   "trades.volume": "Volume",
   "trades.funds": "Amount",
   "trades.fee": "Fee",
-  "trades.page": "{count} trades on this page",
   "trades.badCursor": "cursor: not a page of this list; start from the newest",
   "reports.title": "Daily reports",
   "reports.empty": "No reports yet.",
@@ -124,7 +117,6 @@ const EN = {
   "exit.other": "other",
   "settings.title": "Settings",
   "settings.strategy": "Strategy: {name} · version {version}",
-  "settings.name": "Parameter",
   "settings.value": "In force",
   "settings.startup": "At start-up",
   "settings.overridden": "override",
@@ -140,7 +132,6 @@ const EN = {
   "settings.rejected": "Not changed: {reason}",
   "backtests.title": "Backtest reports",
   "backtests.empty": "No backtest report yet. Run `deno task backtest` to write one.",
-  "backtests.open": "Open",
   "backtests.size": "{kb} KB",
 } as const;
 
@@ -148,7 +139,6 @@ const EN = {
 export type MessageKey = keyof typeof EN;
 
 const KO: Readonly<Record<MessageKey, string>> = {
-  "app.name": "upbit-trader",
   "lang.name": "한국어",
   "lang.switch": "언어",
   "nav.label": "페이지",
@@ -164,12 +154,9 @@ const KO: Readonly<Record<MessageKey, string>> = {
   "login.wrong": "비밀번호가 틀렸습니다.",
   "login.tooMany": "시도가 너무 많습니다. 잠시 후 다시 시도하세요.",
   "common.cancel": "취소",
-  "common.none": "아직 없습니다.",
-  "common.newer": "최근",
   "common.older": "이전",
   "common.first": "최신",
   "common.na": "없음",
-  "common.utc": "UTC",
   "control.pause.button": "일시 정지",
   "control.pause.question": "봇을 일시 정지할까요?",
   "control.pause.effect":
@@ -194,8 +181,6 @@ const KO: Readonly<Record<MessageKey, string>> = {
   "sell.holding": "보유: {volume}, 평균 단가 {price} KRW.",
   "sell.flat": "{market}에 보유한 수량이 없습니다.",
   "sell.confirm": "네, {market} 매도",
-  "sell.unavailable": "이 버전의 봇은 마켓별 매도를 지원하지 않습니다.",
-  "sell.outcome": "마지막 명령: {text}",
   "trades.title": "체결 내역",
   "trades.csv": "CSV 내려받기",
   "trades.empty": "아직 체결이 없습니다.",
@@ -205,7 +190,6 @@ const KO: Readonly<Record<MessageKey, string>> = {
   "trades.volume": "수량",
   "trades.funds": "금액",
   "trades.fee": "수수료",
-  "trades.page": "이 페이지의 체결 {count}건",
   "trades.badCursor": "cursor: 이 목록의 페이지가 아닙니다. 최신부터 다시 보세요",
   "reports.title": "일일 리포트",
   "reports.empty": "아직 리포트가 없습니다.",
@@ -252,7 +236,6 @@ const KO: Readonly<Record<MessageKey, string>> = {
   "exit.other": "기타",
   "settings.title": "설정",
   "settings.strategy": "전략: {name} · 버전 {version}",
-  "settings.name": "파라미터",
   "settings.value": "현재 값",
   "settings.startup": "시작 시 값",
   "settings.overridden": "변경됨",
@@ -268,7 +251,6 @@ const KO: Readonly<Record<MessageKey, string>> = {
   "settings.rejected": "변경되지 않음: {reason}",
   "backtests.title": "백테스트 리포트",
   "backtests.empty": "아직 백테스트 리포트가 없습니다. `deno task backtest`로 만드세요.",
-  "backtests.open": "열기",
   "backtests.size": "{kb} KB",
 };
 

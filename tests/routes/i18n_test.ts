@@ -41,7 +41,7 @@ Deno.test("messages: placeholders filled; Korean differs from English where it s
   const ko = messagesOf("ko");
   assert.equal(en("sell.button", { market: "KRW-BTC" }), "Sell KRW-BTC");
   assert.equal(ko("sell.button", { market: "KRW-BTC" }), "KRW-BTC 매도");
-  assert.equal(ko("trades.page", { count: 50 }), "이 페이지의 체결 50건");
+  assert.equal(ko("reports.buys", { n: 5 }), "매수 5건");
   assert.equal(en("sell.button"), "Sell {market}", "without vars the text is as written");
   assert.equal(ko("nav.trades"), "체결 내역");
   assert.notEqual(ko("login.wrong"), en("login.wrong"));
