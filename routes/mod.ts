@@ -62,7 +62,7 @@ export const SESSION_TTL_MS = 12 * 3_600_000;
 export interface WebDeps {
   readonly operator: Operator;
   /** The engine's event stream (live updates). */
-  readonly events: Pick<EventStream, "follow" | "lastId">;
+  readonly events: Pick<EventStream, "follow" | "lastId" | "read">;
   readonly sessions: SessionStore & LoginAttemptStore;
   readonly clock: Clock;
   /** `WEB_PASSWORD`: at least 16 characters. */
@@ -151,6 +151,7 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
     createEventRoutes({
       ...sessionDeps,
       events: deps.events,
+      ...(deps.log === undefined ? {} : { log: deps.log }),
       ...(deps.closing === undefined ? {} : { closing: deps.closing }),
     }),
   );

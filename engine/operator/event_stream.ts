@@ -54,6 +54,13 @@ export class EventStream implements Notifier {
     return () => this.#listeners.delete(listener);
   }
 
+  /** The stored events after `afterId` (from the start when undefined), oldest first. */
+  async read(
+    options: { readonly afterId?: string; readonly limit: number },
+  ): Promise<readonly JournalEntry[]> {
+    return await this.#journal.listJournal(options);
+  }
+
   /** The id of the newest journal event (undefined: the journal is empty). */
   async lastId(): Promise<string | undefined> {
     return (await this.#journal.listJournal({ limit: 1, newest: true }))[0]?.id;

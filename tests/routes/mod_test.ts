@@ -470,7 +470,11 @@ Deno.test("the app refuses a short password and plain http off loopback", async 
         clock,
         notifier: new RecordingNotifier(),
       }),
-      events: { follow: undefined as never, lastId: () => Promise.resolve(undefined) },
+      events: {
+        follow: undefined as never,
+        read: undefined as never,
+        lastId: () => Promise.resolve(undefined),
+      },
       sessions: new KvSessionStore(kv),
       clock,
       assets: await loadStaticAssets(new URL("../../static/", import.meta.url)),
