@@ -6,7 +6,7 @@
  * taps from others, in other chats, with unknown, expired or already used nonces, and random
  * JSON. Mixed in, valid confirmed `/stop` and `/sell all` redelivered (also concurrently) and
  * re-tapped: the audit log then holds exactly one command per confirmed one, and nothing else;
- * no stranger is ever answered. Then: a confirmed `/stop` and a confirmed `/sell <market>`,
+ * no stranger is ever answered. Then: a confirmed `/stop`, `/sell all` and `/sell <market>`,
  * each across 20 restarts with duplicate deliveries, run once each.
  */
 
@@ -300,9 +300,26 @@ Deno.test("Telegram forgeries: random forged, replayed and mistimed updates run 
   }
 });
 
-for (
-  const [ask, audited] of [["/stop", "stop"], ["/sell btc", "sell KRW-BTC"]] as const
-) {
+/** Each destructive command: what the audit log records, the pop-up, whether it halts, sells. */
+const DESTRUCTIVE = [
+  { ask: "/stop", audited: "stop", popup: "Confirmed: emergency stop", halts: true, sells: false },
+  {
+    ask: "/sell all",
+    audited: "stop --sell",
+    popup: "Confirmed: stop and sell every position",
+    halts: true,
+    sells: true,
+  },
+  {
+    ask: "/sell btc",
+    audited: "sell KRW-BTC",
+    popup: "Confirmed: sell KRW-BTC",
+    halts: false,
+    sells: true,
+  },
+] as const;
+
+for (const { ask, audited, popup, halts, sells } of DESTRUCTIVE) {
   Deno.test(`Telegram: a confirmed ${ask} runs once across 20 restarts with duplicate deliveries`, async () => {
     const t = await tgWorld({ running: true });
     try {
@@ -336,15 +353,15 @@ for (
         t.fake.callsOf("answerCallbackQuery").map((c) => c.params.text).filter((x) =>
           String(x).startsWith("Confirmed")
         ),
-        [ask === "/stop" ? "Confirmed: emergency stop" : "Confirmed: sell KRW-BTC"],
+        [popup],
       );
       const status = await t.operator.status();
-      assert.equal(status.halted, ask === "/stop");
+      assert.equal(status.halted, halts);
       const sales = (await t.w.store.listFills()).filter((f) =>
         f.side === "ask" && f.market === "KRW-BTC"
       );
-      assert.equal(sales.length, ask === "/stop" ? 0 : 1, "at most one sale");
-      assert.equal(status.markets[0]!.position === null, ask !== "/stop");
+      assert.equal(sales.length, sells ? 1 : 0, "at most one sale");
+      assert.equal(status.markets[0]!.position === null, sells);
     } finally {
       await t.close();
     }
