@@ -13,7 +13,6 @@
  */
 
 // First: silences npm dependencies' Node deprecation warnings before any of them loads.
-import "./engine/quiet_npm.ts";
 import { parseEnv } from "node:util";
 import { isAbsolute, join } from "node:path";
 import { backupStoreFile, restoreStoreFile } from "./engine/adapters/kv_backup_file.ts";

@@ -15,13 +15,13 @@
  *    confirmation runs one command.
  *
  * The claim comes before the work: a crash in between loses that command (the owner sends it
- * again) rather than running it twice. Replies go through their own `Api` with grammY's
- * auto-retry plugin: one more try after a 429 (waiting its `retry_after`, up to 5 s) or a 5xx
- * (after 3 s), so the webhook's answer stays bounded; a reply still not sent is logged. Notifications are the outbox worker's, on `bot.api`, with its own retries.
+ * again) rather than running it twice. Replies go through their own `Api` with
+ * `retryReplyOnce`: one more try after a 429 (waiting its `retry_after`, up to 5 s) or a 5xx
+ * (after 1 s), so the webhook's answer stays bounded; a reply still not sent is logged.
+ * Notifications are the outbox worker's, on `bot.api`, with its own retries.
  */
 
 import { Api, Bot, type Context } from "grammy/web";
-import { autoRetry } from "@grammyjs/auto-retry";
 import type { ChatStore, Clock, PendingConfirmation } from "../ports.ts";
 import type { Logger } from "../log.ts";
 import type { Secret } from "../secret.ts";
@@ -34,6 +34,7 @@ import {
 } from "../mod.ts";
 import { type AccessPolicy, classifyUpdate, type IgnoreReason, type Verdict } from "./access.ts";
 import { type Language, type Messages, messagesOf } from "./messages.ts";
+import { retryReplyOnce } from "./reply_retry.ts";
 import {
   balanceText,
   dailyText,
@@ -159,7 +160,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
     client,
   });
   const replies = new Api(config.token.reveal(), client);
-  replies.config.use(autoRetry({ maxRetryAttempts: 1, maxDelaySeconds: 5 }));
+  replies.config.use(retryReplyOnce({ maxDelayMs: 5_000 }));
   const loggedOnce = new Set<string>();
 
   function policy(): AccessPolicy {
