@@ -8,6 +8,8 @@
  * - loading 1,000,000 candle rows from CSV;
  * - surviving attacks on the sandbox and the bot's web server (RSS, legitimate p99);
  * - the Telegram webhook's answer time with the fake Bot API up (p50/p99, ms);
+ * - Telegram notifications: event → `sendMessage` (p50/p99, ms), and the loop's price-to-order
+ *   latency without Telegram, with the outbox and the fake Bot API down, and up;
  * - the status page: first-paint JavaScript and page weight without the chart (KB as a gzip
  *   browser receives them), time to first byte of the main page, SSE fan-out to 100 clients;
  * - the trades page with 10,000 trades over real HTTP (p50/p99, ms) and its CSV of them all.
@@ -20,6 +22,7 @@ import { benchSurvival } from "./survival_bench.ts";
 import { benchSweep } from "./sweep_bench.ts";
 import { benchTelegramWebhook } from "./telegram_bench.ts";
 import { benchTradesPage } from "./trades_page_bench.ts";
+import { benchOutbox } from "./outbox_bench.ts";
 import { benchWeb } from "./web_bench.ts";
 
 const json = Deno.args.includes("--json");
@@ -70,6 +73,17 @@ log(
     telegram.ignoredP99Ms.toFixed(1)
   } ms (${telegram.commands} each)`,
 );
+const outbox = await benchOutbox();
+log(
+  `  Telegram notifications (fake Bot API up): event → sendMessage answered p50 ${
+    outbox.eventToSentP50Ms.toFixed(1)
+  } ms, p99 ${outbox.eventToSentP99Ms.toFixed(1)} ms (${outbox.events} events)`,
+);
+log(
+  `  price → order with the outbox running: no Telegram p50 ${outbox.loop.none.p50Ms} / p99 ${outbox.loop.none.p99Ms} ms; ` +
+    `Telegram down p50 ${outbox.loop.down.p50Ms} / p99 ${outbox.loop.down.p99Ms} ms; ` +
+    `Telegram up p50 ${outbox.loop.up.p50Ms} / p99 ${outbox.loop.up.p99Ms} ms`,
+);
 const web = await benchWeb();
 log(
   `  status page: first-paint JS ${web.firstPaintJsGzipKb} KB gzipped (chart bundle ${web.chartJsGzipKb} KB, after paint), page weight ${web.pageWeightKb} KB; TTFB p50 ${
@@ -113,6 +127,13 @@ if (json) {
     telegram_webhook_p50_ms: round2(telegram.commandP50Ms),
     telegram_webhook_p99_ms: round2(telegram.commandP99Ms),
     telegram_webhook_ignored_p99_ms: round2(telegram.ignoredP99Ms),
+    telegram_event_to_send_p50_ms: round2(outbox.eventToSentP50Ms),
+    telegram_event_to_send_p99_ms: round2(outbox.eventToSentP99Ms),
+    price_to_order_p99_ms_no_telegram: round2(outbox.loop.none.p99Ms),
+    price_to_order_p99_ms_telegram_down: round2(outbox.loop.down.p99Ms),
+    price_to_order_p99_ms_telegram_up: round2(outbox.loop.up.p99Ms),
+    price_to_order_p50_ms_no_telegram: round2(outbox.loop.none.p50Ms),
+    price_to_order_p50_ms_telegram_down: round2(outbox.loop.down.p50Ms),
     web_first_paint_js_gzip_kb: web.firstPaintJsGzipKb,
     web_page_weight_kb: web.pageWeightKb,
     web_chart_js_gzip_kb: web.chartJsGzipKb,

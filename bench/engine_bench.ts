@@ -168,9 +168,17 @@ async function withTempKv<T>(fn: (kv: Deno.Kv) => Promise<T>): Promise<T> {
  * (a): `cycles` minutes, each an entry (the candle frame that closes the previous minute, on
  * which the strategy buys) and a stop loss (a trade frame 6% below the entry).
  */
-export async function benchLatency(cycles: number, warmupTriggers = 100): Promise<
-  EngineBench["latency"]
-> {
+export async function benchLatency(
+  cycles: number,
+  warmupTriggers = 100,
+  options: {
+    /** The loop's notifier over its store and whatever runs beside it (default: silent). */
+    readonly notifier?: (
+      kv: Deno.Kv,
+      store: KvStore,
+    ) => { notifier: Notifier; close(): Promise<void> };
+  } = {},
+): Promise<EngineBench["latency"]> {
   return await withTempKv(async (kv) => {
     const startMs = Date.UTC(2026, 10, 24, 1);
     const time = { now: startMs };
@@ -291,19 +299,26 @@ export async function benchLatency(cycles: number, warmupTriggers = 100): Promis
       budgetPct: 10,
       staleAfterMs: 5 * MINUTE_MS,
     };
-    await runTrader(
-      {
-        clock: feedClock(time),
-        exchange,
-        account: exchange,
-        store: new KvStore(kv),
-        notifier: SILENT,
-        market: feed(),
-        history: () => Promise.resolve([]),
-      },
-      config,
-      new AbortController().signal,
-    );
+    const store = new KvStore(kv);
+    const beside = options.notifier?.(kv, store) ??
+      { notifier: SILENT, close: () => Promise.resolve() };
+    try {
+      await runTrader(
+        {
+          clock: feedClock(time),
+          exchange,
+          account: exchange,
+          store,
+          notifier: beside.notifier,
+          market: feed(),
+          history: () => Promise.resolve([]),
+        },
+        config,
+        new AbortController().signal,
+      );
+    } finally {
+      await beside.close();
+    }
 
     const all: number[] = [];
     const byKind = { entry: [] as number[], stop: [] as number[] };
