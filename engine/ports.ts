@@ -783,8 +783,8 @@ export interface ReportStore {
   ): Promise<boolean>;
   /** Markers of the issued reports, newest first (at most `limit`). */
   listReportMarkers(options: { readonly limit: number }): Promise<readonly ReportMarker[]>;
-  /** Writes a run's heartbeat (and its clean end); drops runs that ended before `pruneBeforeMs`. */
-  noteRun(span: RunSpan, pruneBeforeMs: number): Promise<void>;
+  /** Writes a run's heartbeat (and its clean end); with `pruneBeforeMs`, drops runs ended before. */
+  noteRun(span: RunSpan, pruneBeforeMs?: number): Promise<void>;
   /** Every run in the log, oldest first. */
   listRuns(): Promise<readonly RunSpan[]>;
 }

@@ -1764,13 +1764,14 @@ export class KvStore implements Store {
     return out;
   }
 
-  /** Writes a run's heartbeat; drops the runs that ended before `pruneBeforeMs`. */
-  async noteRun(span: RunSpan, pruneBeforeMs: number): Promise<void> {
+  /** Writes a run's heartbeat; with `pruneBeforeMs`, drops the runs that ended before it. */
+  async noteRun(span: RunSpan, pruneBeforeMs?: number): Promise<void> {
     await this.#kv.set(keys.runLogKey(span.startedAtMs), {
       v: 1,
       lastSeenMs: span.lastSeenMs,
       endedAtMs: span.endedAtMs,
     });
+    if (pruneBeforeMs === undefined) return;
     const op = this.#kv.atomic();
     let stale = 0;
     for (const run of await this.listRuns()) {

@@ -103,7 +103,7 @@ export function dueReportDays(options: {
   readonly maxDays?: number;
 }): number[] {
   const { nowMs, time, issued } = options;
-  const lastDue = upbitDayStartMs(nowMs - utcOffsetMs(time)) - DAY_MS;
+  const lastDue = lastDueDay(nowMs, time);
   const maxDays = options.maxDays ?? MAX_CATCH_UP_DAYS;
   const from = Math.max(upbitDayStartMs(options.firstDayStartMs), lastDue - (maxDays - 1) * DAY_MS);
   const out: number[] = [];
@@ -111,6 +111,11 @@ export function dueReportDays(options: {
     if (!issued.has(day)) out.push(day);
   }
   return out;
+}
+
+/** The start of the newest day whose report is due at `nowMs`. */
+export function lastDueDay(nowMs: number, time: ReportTime): number {
+  return upbitDayStartMs(nowMs - utcOffsetMs(time)) - DAY_MS;
 }
 
 // ---- the day's figures from the fills ----------------------------------------------------------

@@ -20,6 +20,7 @@ import { DAY_MS } from "../core/candle.ts";
 import {
   DEFAULT_REPORT_TIME,
   dueReportDays,
+  lastDueDay,
   LATE_AFTER_MS,
   MAX_CATCH_UP_DAYS,
   reportCronSpec,
@@ -80,16 +81,25 @@ export function startDailyWorker(
   const abort = new AbortController();
   let chain: Promise<void> = Promise.resolve();
   let stopped = false;
+  let first = true;
+  // The newest due day known to be issued: until the clock reaches the next, no report is due.
+  let settledDay = -Infinity;
+  // The watchdog's alert states as this process last saw them (read from the store once).
+  const alerted = new Map<string, boolean>();
   function check(): Promise<void> {
     chain = chain.then(async () => {
       if (stopped) return;
       const nowMs = clock.nowMs();
       await store.noteRun(
         { startedAtMs, lastSeenMs: nowMs, endedAtMs: null },
-        nowMs - RUN_LOG_RETENTION_MS,
+        first ? nowMs - RUN_LOG_RETENTION_MS : undefined,
       );
-      await issueDueReports(deps, { reportTime: time });
-      await runWatchdog(deps, { ...config, sinceMs: startedAtMs });
+      first = false;
+      const dueDay = lastDueDay(nowMs, time);
+      if (dueDay > settledDay) {
+        if ((await issueDueReports(deps, { reportTime: time })) !== undefined) settledDay = dueDay;
+      }
+      await runWatchdog(deps, { ...config, sinceMs: startedAtMs, alerted });
     }).catch((error) => {
       // A failed check (a store conflict) is retried at the next trigger; say so once per failure.
       const event: EngineEvent = {
@@ -132,15 +142,16 @@ export function startDailyWorker(
 
 /**
  * Issues every report due at the clock's now and not issued yet, oldest first (at most
- * `MAX_CATCH_UP_DAYS` back); returns the dates issued by this call.
+ * `MAX_CATCH_UP_DAYS` back); returns the dates issued by this call (undefined: no bot ever ran
+ * on the store, nothing to report).
  */
 export async function issueDueReports(
   deps: Pick<DailyWorkerDeps, "store" | "clock" | "notifier">,
   options: { readonly reportTime?: ReportTime } = {},
-): Promise<string[]> {
+): Promise<string[] | undefined> {
   const { store, clock, notifier } = deps;
   const run = await store.getRunRecord();
-  if (run === undefined) return [];
+  if (run === undefined) return undefined;
   const time = options.reportTime ?? DEFAULT_REPORT_TIME;
   const nowMs = clock.nowMs();
   const runs = await store.listRuns();
@@ -177,6 +188,8 @@ export async function runWatchdog(
   config: Pick<DailyWorkerConfig, "loopStaleMs" | "dataStaleMs"> & {
     /** The process's start: a sign of life older than that counts from it (a start grace). */
     readonly sinceMs?: number;
+    /** The alert states this process knows (`check market` → stale), kept across passes. */
+    readonly alerted?: Map<string, boolean>;
   } = {},
 ): Promise<Extract<EngineEvent, { type: "WatchdogAlert" }>[]> {
   const { store, clock, notifier } = deps;
@@ -199,7 +212,10 @@ export async function runWatchdog(
         limitMs,
       });
       if (verdict === undefined) continue;
-      if (verdict.stale === await store.isAlerted(check, t.market)) continue;
+      const key = `${check} ${t.market}`;
+      const known = config.alerted?.get(key) ?? await store.isAlerted(check, t.market);
+      config.alerted?.set(key, known);
+      if (verdict.stale === known) continue;
       const event = {
         type: "WatchdogAlert",
         atMs: nowMs,
@@ -209,10 +225,12 @@ export async function runWatchdog(
         ageMs: verdict.ageMs,
         limitMs,
       } as const;
+      // Refused: another pass got there first; the store's state is this one either way.
       if (await store.alert(event)) {
         notifier.notify(event);
         raised.push(event);
       }
+      config.alerted?.set(key, verdict.stale);
     }
   }
   return raised;
