@@ -20,7 +20,8 @@ export class EventHub {
   readonly #events: HubEvents;
   readonly #pollMs: number | undefined;
   readonly #log: Logger | undefined;
-  readonly #listeners = new Set<(entry: JournalEntry) => void>();
+  /** Each listener, with what to call when the follower fails (its stream then ends). */
+  readonly #listeners = new Map<(entry: JournalEntry) => void, () => void>();
   /** The running follower (resolves once it knows its start), or null. */
   #running: { readonly stop: AbortController; readonly started: Promise<void> } | null = null;
 
@@ -34,9 +35,13 @@ export class EventHub {
   /**
    * Hands `listener` every entry the hub reads from now on; resolves (with the detach function)
    * once the hub follows the journal from a known point, so a read made after it misses nothing.
+   * `onFail` is called if the follower fails (the store closed): the listener gets nothing more.
    */
-  async attach(listener: (entry: JournalEntry) => void): Promise<() => void> {
-    this.#listeners.add(listener);
+  async attach(
+    listener: (entry: JournalEntry) => void,
+    onFail: () => void = () => {},
+  ): Promise<() => void> {
+    this.#listeners.set(listener, onFail);
     const running = this.#running ?? this.#start();
     const detach = () => {
       this.#listeners.delete(listener);
@@ -69,7 +74,7 @@ export class EventHub {
           ...(this.#pollMs === undefined ? {} : { pollMs: this.#pollMs }),
         })
       ) {
-        for (const listener of this.#listeners) listener(entry);
+        for (const listener of this.#listeners.keys()) listener(entry);
       }
     })().catch((error) => {
       started.reject(error);

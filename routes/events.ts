@@ -58,6 +58,8 @@ export function createEventRoutes(deps: EventDeps): Hono<WebEnv> {
       // The session's end closes the stream (the browser then gets 401 on reconnecting).
       const left = session.expiresAtMs - deps.clock.nowMs();
       void deps.clock.sleep(Math.max(0, left), done.signal).then(() => done.abort());
+      // A dropped stream (a restart) is retried after 1 s, not the browser's default 3 s.
+      await stream.write("retry: 1000\n\n");
       // Live entries from the shared follower wait here while the stream catches up.
       const queue: JournalEntry[] = [];
       let wake = () => {};
@@ -66,7 +68,7 @@ export function createEventRoutes(deps: EventDeps): Hono<WebEnv> {
         // A client that cannot keep up is dropped: it reconnects and catches up from KV.
         if (queue.length > MAX_QUEUED) done.abort();
         wake();
-      });
+      }, () => done.abort());
       const write = (entry: JournalEntry) =>
         stream.writeSSE({
           id: entry.id,

@@ -96,6 +96,8 @@ export async function webWorld(
     const events = new EventStream(store, clock);
     const operator = createOperator({ store, clock, notifier: events });
     let client = CLIENT;
+    // Aborted by restart(): the old app's event streams end, as at a real shutdown.
+    const closing = new AbortController();
     const app = createWebApp({
       operator,
       events,
@@ -105,6 +107,7 @@ export async function webWorld(
       origin,
       assets,
       clientAddress: () => client,
+      closing: closing.signal,
       ...(options.reportsDir === undefined ? {} : { reportsDir: options.reportsDir }),
       ...(options.metricsToken === undefined
         ? {}
@@ -112,6 +115,7 @@ export async function webWorld(
     });
     return {
       app,
+      closing,
       events,
       store,
       operator,
@@ -169,6 +173,7 @@ export async function webWorld(
       });
     },
     async restart() {
+      running.closing.abort();
       kv.close();
       kv = await Deno.openKv(path);
       running = boot(kv);

@@ -3,7 +3,8 @@
  * app served on `127.0.0.1:0` (plain http on loopback: the `sid` cookie). Signs in through the
  * form, shows the main page at 360×740 and 1280×800 with no sideways scroll and no console error
  * (a CSP violation is one), updates the state badge (an island) live from the event stream
- * within a second, pauses and resumes through the confirmation, and saves the
+ * within a second (and, after a restart, resumes from the last event id), pauses and resumes
+ * through the confirmation, and saves the
  * screenshots under `reports/screenshots/` (`web-360.png`, `web-1280.png`).
  */
 
@@ -69,6 +70,18 @@ Deno.test("the page works in Chromium at 360 px and 1280 px: sign in, pause, res
       await page.waitForSelector(`${badge}[data-state=halted]`, { timeout: 1_000 });
       await w.operator.execute("ctl", { kind: "resume" });
       await page.waitForSelector(`${badge}[data-state=notRunning]`, { timeout: 1_000 });
+
+      if (width === 1280) {
+        // A restart ends the stream; the browser reconnects with Last-Event-ID and gets the stop
+        // committed while it was away.
+        await w.restart();
+        // (The journal orders events of one ms by a per-process seq: time moves on, as it would.)
+        w.clock.set(w.clock.nowMs() + 1_000);
+        await w.operator.execute("ctl", { kind: "stop" });
+        await page.waitForSelector(`${badge}[data-state=halted]`, { timeout: 5_000 });
+        await w.operator.execute("ctl", { kind: "resume" });
+        await page.waitForSelector(`${badge}[data-state=notRunning]`, { timeout: 1_000 });
+      }
 
       await page.click("a[href='/control/pause']");
       await page.waitForURL(`${w.origin}/control/pause`);
