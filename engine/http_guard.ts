@@ -309,6 +309,60 @@ export function startGuardedFront(options: FrontOptions): GuardedFront {
   };
 }
 
+/** A guarded HTTP server: the front on the public address, `Deno.serve` behind it. */
+export interface GuardedServer {
+  /** The public address. */
+  readonly addr: Deno.NetAddr;
+  /** Ends the open answers cleanly, lets the front pass their last bytes, then closes. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Serves `handler` behind a front on `listen`: bodies over `maxBodyBytes` get `tooLarge()`
+ * before the handler runs, and the handler sees the client's own address as `remoteAddr`.
+ */
+export async function serveGuarded(options: {
+  readonly listen: { readonly hostname: string; readonly port: number };
+  readonly limits?: Partial<GuardLimits>;
+  readonly tooLarge: () => Response;
+  readonly handler: (
+    request: Request,
+    info: Deno.ServeHandlerInfo<Deno.NetAddr>,
+  ) => Response | Promise<Response>;
+}): Promise<GuardedServer> {
+  const limits: GuardLimits = { ...DEFAULT_GUARD_LIMITS, ...options.limits };
+  let clientOf: (port: number) => Deno.NetAddr | undefined = () => undefined;
+  const listening = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: (addr) => listening.resolve(addr) },
+    async (request, info) => {
+      const limited = await limitBody(request, {
+        maxBytes: limits.maxBodyBytes,
+        tooLarge: options.tooLarge,
+      });
+      if (limited instanceof Response) return limited;
+      const remoteAddr = clientOf(info.remoteAddr.port) ?? info.remoteAddr;
+      return options.handler(limited, { ...info, remoteAddr });
+    },
+  );
+  const inner = await listening.promise;
+  let front: GuardedFront;
+  try {
+    front = startGuardedFront({ listen: options.listen, target: inner, limits });
+  } catch (error) {
+    await server.shutdown();
+    throw error;
+  }
+  clientOf = front.clientOf;
+  return {
+    addr: front.addr,
+    async shutdown() {
+      await server.shutdown();
+      await front.drain();
+    },
+  };
+}
+
 /**
  * The request with its body read (at most `maxBytes`), or `tooLarge()`: at once when the
  * declared `Content-Length` is over the cap (nothing is read), else once the count passes it.

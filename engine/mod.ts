@@ -58,6 +58,7 @@ export {
   type GuardedFront,
   type GuardLimits,
   limitBody,
+  serveGuarded,
   startGuardedFront,
 } from "./http_guard.ts";
 export type { Logger } from "./log.ts";

@@ -7,12 +7,7 @@
  * `shutdown()` closes it (open event streams included).
  */
 
-import {
-  DEFAULT_GUARD_LIMITS,
-  type GuardLimits,
-  limitBody,
-  startGuardedFront,
-} from "../engine/mod.ts";
+import { DEFAULT_GUARD_LIMITS, type GuardLimits, serveGuarded } from "../engine/mod.ts";
 
 /** Anything with a fetch handler (a Hono app). */
 export interface Fetcher {
@@ -43,45 +38,22 @@ export async function startWebServer(options: {
   /** Overrides of `WEB_LIMITS` (tests). */
   readonly limits?: Partial<GuardLimits>;
 }): Promise<WebServer> {
-  const limits: GuardLimits = { ...WEB_LIMITS, ...options.limits };
   let app: Fetcher | undefined;
-  let clientOf: (port: number) => Deno.NetAddr | undefined = () => undefined;
   const closing = new AbortController();
-  const listening = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: (addr) => listening.resolve(addr) },
-    async (request, info) => {
-      if (app === undefined) return new Response("starting", { status: 503 });
-      const limited = await limitBody(request, {
-        maxBytes: limits.maxBodyBytes,
-        tooLarge: () =>
-          new Response("Payload Too Large", { status: 413, headers: { connection: "close" } }),
-      });
-      if (limited instanceof Response) return limited;
-      const remoteAddr = clientOf(info.remoteAddr.port) ?? info.remoteAddr;
-      return app.fetch(limited, { ...info, remoteAddr });
-    },
-  );
-  const inner = await listening.promise;
-  let front;
-  try {
-    front = startGuardedFront({
-      listen: { hostname: options.hostname, port: options.port },
-      target: inner,
-      limits,
-    });
-  } catch (error) {
-    await server.shutdown();
-    throw error;
-  }
-  clientOf = front.clientOf;
-  const addr = front.addr;
+  const server = await serveGuarded({
+    listen: { hostname: options.hostname, port: options.port },
+    limits: { ...WEB_LIMITS, ...options.limits },
+    tooLarge: () =>
+      new Response("Payload Too Large", { status: 413, headers: { connection: "close" } }),
+    handler: (request, info) =>
+      app === undefined ? new Response("starting", { status: 503 }) : app.fetch(request, info),
+  });
+  const addr = server.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   const origin = options.origin ?? `http://${host}:${addr.port}`;
   async function shutdown(): Promise<void> {
     closing.abort();
-    await server.shutdown(); // Ends the open answers cleanly; the front passes their last bytes.
-    await front!.drain();
+    await server.shutdown();
   }
   try {
     app = options.build(origin, closing.signal);

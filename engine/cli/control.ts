@@ -12,6 +12,7 @@
 
 import { Hono } from "hono";
 import { z } from "zod";
+import { serveGuarded } from "../http_guard.ts";
 
 /** What the control API serves: the running bot's operator (commands run as actor `ctl`). */
 export interface ControlHandlers {
@@ -119,7 +120,13 @@ export async function startControlServer(
 ): Promise<ControlServer> {
   const token = newControlToken();
   const app = createControlRoutes(token, handlers);
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+  // Behind the guard like every HTTP surface: 16 KiB bodies, head deadline, 64 connections.
+  const server = await serveGuarded({
+    listen: { hostname: "127.0.0.1", port: 0 },
+    limits: { maxBodyBytes: 16_384, maxConnections: 64 },
+    tooLarge: () => Response.json({ ok: false, error: "body too large" }, { status: 413 }),
+    handler: (request, info) => app.fetch(request, info),
+  });
   const content: ControlFile = { port: server.addr.port, token, pid: Deno.pid };
   const tmp = `${filePath}.${Deno.pid}.tmp`;
   await Deno.writeTextFile(tmp, JSON.stringify(content) + "\n", { mode: 0o600 });
