@@ -7,7 +7,9 @@
 import { loadCandleFile } from "../adapters/candle_file.ts";
 import { marketFromFileName, timeframeFromFileName } from "../core/candle_file_format.ts";
 import { aggregateCandles } from "../core/aggregate.ts";
-import { runBacktest } from "../core/backtest.ts";
+import { type BacktestResult, runBacktest } from "../core/backtest.ts";
+import { type MarketSeries, runAccountBacktest } from "../core/account_backtest.ts";
+import { formatDate } from "../core/format.ts";
 import { type Candle, type Timeframe, TIMEFRAME_MS } from "../core/candle.ts";
 import { CandleFileError } from "../core/candle_csv.ts";
 import { computeMetrics, yearlyBreakdown } from "../core/metrics.ts";
@@ -18,6 +20,8 @@ import { renderHtmlReport } from "../report/html_report.ts";
 import { htmlReportPath, REPORTS_DIR } from "../report/report_path.ts";
 import { toJsonReport } from "../report/json_report.ts";
 import { renderTextReport } from "../report/text_report.ts";
+import { renderAccountText, toAccountJson } from "../report/account_report.ts";
+import { ACCOUNT_USAGE, type AccountOptions, splitAccountArgs } from "./account_args.ts";
 import { clip } from "../flags.ts";
 import { BACKTEST_USAGE, type BacktestOptions, parseBacktestArgs } from "./backtest_args.ts";
 import { createProgressBar } from "./progress.ts";
@@ -41,18 +45,25 @@ class UsageError extends Error {}
 
 /** Runs the backtest command and returns its exit code. */
 export async function runBacktestCommand(args: readonly string[], io: CommandIo): Promise<number> {
-  const parsed = parseBacktestArgs(args);
+  const split = splitAccountArgs(args);
+  if (!split.ok) {
+    io.stderr(`backtest: ${split.error} (see --help)\n`);
+    return 2;
+  }
+  const parsed = parseBacktestArgs(split.value.rest);
   if (!parsed.ok) {
     io.stderr(`backtest: ${parsed.error} (see --help)\n`);
     return 2;
   }
   const options = parsed.value;
   if (options.help) {
-    io.stdout(BACKTEST_USAGE);
+    io.stdout(BACKTEST_USAGE + ACCOUNT_USAGE);
     return 0;
   }
   try {
-    await backtest(options, io);
+    const { account } = split.value;
+    if (account.markets.length > 1) await accountBacktest(options, account, io);
+    else await backtest(options, account, io);
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -73,7 +84,11 @@ export async function runBacktestCommand(args: readonly string[], io: CommandIo)
   }
 }
 
-async function backtest(options: BacktestOptions, io: CommandIo): Promise<void> {
+async function backtest(
+  options: BacktestOptions,
+  account: AccountOptions,
+  io: CommandIo,
+): Promise<void> {
   const html = options.html === undefined ? undefined : reportFile(options.html, io);
   // Refuse an unwritable report path before the run, not after printing the whole report.
   if (html !== undefined) {
@@ -86,30 +101,36 @@ async function backtest(options: BacktestOptions, io: CommandIo): Promise<void> 
   const loaded = await loadCandleFile(path);
   const candles = inRange(toTimeframe(loaded, { path, timeframe: options.timeframe }), options);
   const strategy = createStrategy(options.strategy, options.strategyParams);
-  if (candles.length < strategy.warmup + 1) {
-    const where = options.fromMs !== undefined || options.toMs !== undefined
-      ? `--from/--to: ${candles.length} ${options.timeframe} candles of ${path} in range`
-      : `--candles: ${path}: ${candles.length} ${options.timeframe} candles`;
-    throw new UsageError(`${where}, ${strategy.name} needs at least ${strategy.warmup + 1}`);
-  }
-  const result = runBacktest(candles, {
-    market,
-    strategy,
+  checkEnough(candles, { path, options, warmup: strategy.warmup, name: strategy.name });
+  const detail = await detailCandles({ market, path, loaded, candles }, options, account, io);
+  const settings = {
     rules: options.rules,
     feeBps: options.feeBps,
     slippageBps: options.slippageBps,
     capital: unitsFromNumber(options.capitalKrw),
+    portfolio: account.portfolio,
     onProgress: progress.update,
-  });
+  };
+  const result: BacktestResult = detail === undefined
+    ? runBacktest(candles, { ...settings, market, strategy })
+    : runAccountBacktest([{ market, candles, detail: detail.candles }], {
+      ...settings,
+      strategyFor: () => strategy,
+      timeframeMs: TIMEFRAME_MS[options.timeframe],
+    }).markets[0]!;
   progress.done();
   const metrics = computeMetrics(result);
   const years = yearlyBreakdown(result);
   const title = `${market} ${options.timeframe} · ${strategy.name}`;
   const shown = { ...options, market };
   if (options.json) {
-    io.stdout(JSON.stringify(toJsonReport({ result, metrics, years, options: shown })) + "\n");
+    const report = { ...toJsonReport({ result, metrics, years, options: shown }) };
+    io.stdout(JSON.stringify({ ...report, detail: detail?.timeframe ?? null }) + "\n");
   } else {
     io.stdout(renderTextReport({ result, metrics, years, options: shown, title, source: path }));
+    if (detail !== undefined) {
+      io.stdout(`Fills and exits resolved on ${detail.timeframe} candles (${detail.source})\n`);
+    }
   }
   if (html !== undefined) {
     const bands = options.strategy === "bb"
@@ -124,6 +145,200 @@ async function backtest(options: BacktestOptions, io: CommandIo): Promise<void> 
     }
     if (!options.json) io.stdout(`HTML report written to ${html.path}\n`);
   }
+}
+
+/** Refuses too few candles for the strategy's warm-up, naming the flag that chose them. */
+function checkEnough(
+  candles: readonly Candle[],
+  what: { path: string; options: BacktestOptions; warmup: number; name: string },
+): void {
+  const { path, options, warmup, name } = what;
+  if (candles.length >= warmup + 1) return;
+  const where = options.fromMs !== undefined || options.toMs !== undefined
+    ? `--from/--to: ${candles.length} ${options.timeframe} candles of ${path} in range`
+    : `--candles: ${path}: ${candles.length} ${options.timeframe} candles`;
+  throw new UsageError(`${where}, ${name} needs at least ${warmup + 1}`);
+}
+
+/** Finer candles for fills and exits, where they came from, and their timeframe. */
+interface Detail {
+  readonly candles: readonly Candle[];
+  readonly timeframe: Timeframe;
+  readonly source: string;
+}
+
+/**
+ * The finer candles of `--detail` over the traded range: the loaded file itself when it is finer
+ * (aggregated to the detail timeframe if needed), else a bundled file of the market that covers
+ * the range. `auto` (the default) uses 1-minute candles when they cover it; a timeframe given
+ * explicitly that no data covers is refused.
+ */
+async function detailCandles(
+  source: {
+    readonly market: string;
+    readonly path: string;
+    readonly loaded: readonly Candle[];
+    readonly candles: readonly Candle[];
+  },
+  options: BacktestOptions,
+  account: AccountOptions,
+  io: CommandIo,
+): Promise<Detail | undefined> {
+  if (account.detail === "off") return undefined;
+  const explicit = account.detail !== "auto";
+  const want: Timeframe = account.detail === "auto" ? "1m" : account.detail;
+  const tfMs = TIMEFRAME_MS[options.timeframe];
+  const wantMs = TIMEFRAME_MS[want];
+  if (wantMs >= tfMs || tfMs % wantMs !== 0) {
+    if (!explicit) return undefined;
+    throw new UsageError(
+      `--detail: ${want} candles cannot split ${options.timeframe} candles (use a finer one, or off)`,
+    );
+  }
+  const { market, path, loaded, candles } = source;
+  const first = candles[0]!.startMs;
+  const end = candles.at(-1)!.startMs + tfMs;
+  const covering = (finer: readonly Candle[]): Candle[] | undefined => {
+    const inside = finer.filter((c) => c.startMs >= first && c.startMs < end);
+    if (inside.length === 0) return undefined;
+    const covers = inside[0]!.startMs < first + tfMs && inside.at(-1)!.startMs >= end - tfMs;
+    return covers ? inside : undefined;
+  };
+  const fileTf = timeframeFromFileName(path) ?? inferTimeframe(loaded);
+  if (
+    fileTf !== undefined && TIMEFRAME_MS[fileTf] <= wantMs && wantMs % TIMEFRAME_MS[fileTf] === 0
+  ) {
+    const finer = fileTf === want ? loaded : aggregateCandles(loaded, want);
+    const inside = covering(finer);
+    if (inside !== undefined) return { candles: inside, timeframe: want, source: path };
+  }
+  for (const file of await bundledFiles(io.dataDir, market, want)) {
+    const inside = covering(await loadCandleFile(file));
+    if (inside !== undefined) return { candles: inside, timeframe: want, source: file };
+  }
+  if (!explicit) return undefined;
+  throw new UsageError(
+    `--detail: no ${want} candles of ${market} cover ${formatDate(first)} to ${
+      formatDate(end - 1)
+    } (pass --detail off, or --candles with the ${want} file)`,
+  );
+}
+
+/** The bundled files of `market` in `timeframe`, by name. */
+async function bundledFiles(
+  dataDir: string,
+  market: string,
+  timeframe: Timeframe,
+): Promise<string[]> {
+  const files: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(dataDir)) {
+      if (!entry.name.startsWith(`upbit-${market}-${timeframe}`)) continue;
+      if (marketFromFileName(entry.name) !== market) continue;
+      if (timeframeFromFileName(entry.name) === timeframe) files.push(join(dataDir, entry.name));
+    }
+  } catch {
+    // No data folder: nothing is bundled.
+  }
+  return files.sort();
+}
+
+/**
+ * Several markets, one account: each market's candles (its bundled file of the timeframe, the
+ * finest that makes it, else its daily file; or `--candles a.csv,b.csv`), interleaved by time.
+ */
+async function accountBacktest(
+  options: BacktestOptions,
+  account: AccountOptions,
+  io: CommandIo,
+): Promise<void> {
+  const html = options.html === undefined ? undefined : reportFile(options.html, io);
+  if (html !== undefined) {
+    if (html.inReports) await Deno.mkdir(dirname(html.path), { recursive: true });
+    await checkOutputFile(html.path);
+  }
+  const progress = createProgressBar(io);
+  const series: MarketSeries[] = [];
+  const strategies = new Map<string, ReturnType<typeof createStrategy>>();
+  const details: string[] = [];
+  for (const [i, market] of account.markets.entries()) {
+    const path = account.candleFiles !== undefined
+      ? userPath(account.candleFiles[i]!, io)
+      : await marketFile(io.dataDir, market, options.timeframe);
+    const named = marketFromFileName(path);
+    if (named !== undefined && named !== market) {
+      throw new UsageError(
+        `--candles: ${path} is named for ${named}, not ${market} (give the files in --market's order)`,
+      );
+    }
+    const loaded = await loadCandleFile(path);
+    const candles = inRange(toTimeframe(loaded, { path, timeframe: options.timeframe }), options);
+    const strategy = createStrategy(options.strategy, options.strategyParams);
+    checkEnough(candles, { path, options, warmup: strategy.warmup, name: strategy.name });
+    strategies.set(market, strategy);
+    const detail = await detailCandles({ market, path, loaded, candles }, options, account, io);
+    if (detail !== undefined) details.push(detail.timeframe);
+    series.push({ market, candles, ...(detail === undefined ? {} : { detail: detail.candles }) });
+  }
+  const result = runAccountBacktest(series, {
+    rules: options.rules,
+    feeBps: options.feeBps,
+    slippageBps: options.slippageBps,
+    capital: unitsFromNumber(options.capitalKrw),
+    portfolio: account.portfolio,
+    strategyFor: (market) => strategies.get(market)!,
+    timeframeMs: TIMEFRAME_MS[options.timeframe],
+  });
+  progress.done();
+  const detail = details.length === series.length ? details[0]! : null;
+  const input = { result, options, detail };
+  const metrics = computeMetrics(result.account);
+  const years = yearlyBreakdown(result.account);
+  const name = account.markets.join(",");
+  const title = `${name} ${options.timeframe} · ${result.account.strategy} · one account`;
+  if (options.json) io.stdout(JSON.stringify(toAccountJson(input)) + "\n");
+  else {
+    const shown = { ...options, market: name };
+    io.stdout(
+      renderTextReport({
+        result: result.account,
+        metrics,
+        years,
+        options: shown,
+        title,
+        source: `${account.markets.length} markets (buy & hold: equal parts of each)`,
+      }),
+    );
+    io.stdout(renderAccountText(input));
+  }
+  if (html !== undefined) {
+    const page = await renderHtmlReport({ result: result.account, metrics, years, title });
+    try {
+      await Deno.writeTextFile(html.path, page);
+    } catch (error) {
+      const reason = clip((error as Error).message, 200);
+      throw new UsageError(`--html: cannot write ${html.path}: ${reason}`);
+    }
+    if (!options.json) io.stdout(`HTML report written to ${html.path}\n`);
+  }
+}
+
+/** A market's bundled file for `timeframe`: that timeframe, else the coarsest finer one, else daily. */
+async function marketFile(dataDir: string, market: string, timeframe: Timeframe): Promise<string> {
+  const wantMs = TIMEFRAME_MS[timeframe];
+  const usable = (Object.keys(TIMEFRAME_MS) as Timeframe[])
+    .filter((tf) => TIMEFRAME_MS[tf] <= wantMs && wantMs % TIMEFRAME_MS[tf] === 0)
+    .sort((a, b) => TIMEFRAME_MS[b] - TIMEFRAME_MS[a]);
+  for (const tf of usable) {
+    const files = await bundledFiles(dataDir, market, tf);
+    if (files.length > 0) return files.at(-1)!;
+  }
+  const bundled = await bundledMarkets(dataDir);
+  throw new UsageError(
+    `--market: no bundled ${timeframe} (or finer) candles for ${market} (bundled: ${
+      bundled.join(", ") || "none"
+    }; or pass --candles a.csv,b.csv)`,
+  );
 }
 
 /**
