@@ -454,10 +454,13 @@ export interface FillCursor {
   readonly tradeUuid: string;
 }
 
-/** One page of fills, newest first, and where the next (older) page starts (null: none). */
+/** One page of fills, newest first, and the cursors of the pages beside it. */
 export interface FillPage {
   readonly fills: readonly StoredFill[];
+  /** The next (older) page is the fills older than this (null: none). */
   readonly next: FillCursor | null;
+  /** The previous (newer) page is the fills newer than this (null: this page is the newest). */
+  readonly prev: FillCursor | null;
 }
 
 /** The `OrderFilled` event of a stored fill (amounts as exact decimal strings). */
@@ -494,9 +497,12 @@ export interface FillStore {
   applyFills(batch: FillBatch): Promise<Result<readonly StoredFill[], FillError>>;
   /** Stored fills, of one order or all. */
   listFills(orderUuid?: string): Promise<readonly StoredFill[]>;
-  /** Up to `limit` fills older than `after` (from the newest without it), newest first. */
+  /**
+   * Up to `limit` fills, newest first: the newest, or those just older than `after`, or those
+   * just newer than `before`.
+   */
   listFillsPage(
-    options: { readonly after?: FillCursor; readonly limit: number },
+    options: { readonly after?: FillCursor; readonly before?: FillCursor; readonly limit: number },
   ): Promise<FillPage>;
   /** Realized P&L of the Upbit day (00:00 UTC) starting at `dayStartMs`. */
   dailyPnl(dayStartMs: number): Promise<Units>;

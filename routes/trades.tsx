@@ -1,7 +1,7 @@
 /**
- * The trades page: every fill, newest first, in pages (`GET /trades?cursor=…`, the operator's
- * `tradesPage` read model, which reads only the page from the store, so 10,000 trades cost what
- * 50 do), and the whole list as CSV (`GET /trades.csv`), streamed page by page with the exact
+ * The trades page: every fill, newest first, in pages (`GET /trades`, `?cursor=…` for older and
+ * `?before=…` for newer; the operator's `tradesPage` read model reads only the page from the
+ * store, so 10,000 trades cost what 50 do), and the whole list as CSV (`GET /trades.csv`), streamed page by page with the exact
  * decimal strings of the store. The open positions are listed first, each with its sell control.
  */
 
@@ -87,10 +87,12 @@ export function createTradesRoutes(deps: TradesDeps): Hono<WebEnv> {
   app.get("/trades", async (c) => {
     const lang = c.get("lang");
     const cursor = c.req.query("cursor");
+    const before = c.req.query("before");
     const [page, status] = await Promise.all([
       operator.tradesPage({
         limit: TRADES_PER_PAGE,
         ...(cursor === undefined ? {} : { cursor }),
+        ...(before === undefined ? {} : { before }),
       }),
       operator.status(),
     ]);
@@ -104,8 +106,11 @@ export function createTradesRoutes(deps: TradesDeps): Hono<WebEnv> {
         positions={status.markets.filter((m) => m.position !== null)}
         trades={page.ok ? page.value.trades : []}
         next={page.ok ? page.value.next : null}
-        paged={cursor !== undefined}
-        error={page.ok ? null : messagesOf(lang)("trades.badCursor")}
+        prev={page.ok ? page.value.prev : null}
+        paged={cursor !== undefined || before !== undefined}
+        error={page.ok
+          ? null
+          : messagesOf(lang)("trades.badCursor", { field: page.error.split(":")[0]! })}
       />,
     );
     return c.html(html, page.ok ? 200 : 400, { "cache-control": "no-store" });
@@ -150,6 +155,7 @@ function TradesPage(
     readonly positions: readonly MarketStatus[];
     readonly trades: readonly TradeView[];
     readonly next: string | null;
+    readonly prev: string | null;
     /** Not the first page (the newest link shows). */
     readonly paged: boolean;
     readonly error: string | null;
@@ -198,8 +204,15 @@ function TradesPage(
         )}
       <nav class="pager" aria-label={t("trades.title")}>
         {props.paged ? <a href="/trades">{t("common.first")}</a> : <span />}
+        {props.prev === null
+          ? <span />
+          : (
+            <a href={`/trades?before=${encodeURIComponent(props.prev)}`} rel="prev">
+              {t("common.newer")}
+            </a>
+          )}
         {props.next === null
-          ? null
+          ? <span />
           : (
             <a href={`/trades?cursor=${encodeURIComponent(props.next)}`} rel="next">
               {t("common.older")}

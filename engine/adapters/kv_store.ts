@@ -512,6 +512,11 @@ function parseLedger(key: Deno.KvKey, value: unknown): Ledger {
   };
 }
 
+/** Two KV keys are the same. */
+function sameKey(a: Deno.KvKey, b: Deno.KvKey): boolean {
+  return a.length === b.length && a.every((part, i) => part === b[i]);
+}
+
 function fillValue(f: StoredFill): z.input<typeof fillSchema> {
   return {
     v: 1,
@@ -929,17 +934,34 @@ export class KvStore implements Store {
    * existed is back-filled once, on the first call.
    */
   async listFillsPage(
-    options: { readonly after?: FillCursor; readonly limit: number },
+    options: { readonly after?: FillCursor; readonly before?: FillCursor; readonly limit: number },
   ): Promise<FillPage> {
     await this.#indexFills();
     const limit = Math.max(1, Math.min(1000, Math.floor(options.limit)));
     const prefix = keys.fillAtPrefix();
-    const selector: Deno.KvListSelector = options.after === undefined ? { prefix } : {
-      prefix,
-      end: keys.fillAtKey(options.after.tsMs, options.after.orderUuid, options.after.tradeUuid),
-    };
+    const at = (c: FillCursor) => keys.fillAtKey(c.tsMs, c.orderUuid, c.tradeUuid);
+    const cursorOf = (f: StoredFill | undefined): FillCursor | null =>
+      f === undefined ? null : { tsMs: f.tsMs, orderUuid: f.orderUuid, tradeUuid: f.tradeUuid };
     const fills: StoredFill[] = [];
     let more = false;
+    if (options.before !== undefined) {
+      // Forward from the cursor (`start` includes it: skipped), then turned newest first.
+      const from = at(options.before);
+      const it = this.#kv.list({ prefix, start: from }, { limit: limit + 2 });
+      for await (const entry of it) {
+        if (sameKey(entry.key, from)) continue;
+        if (fills.length === limit) {
+          more = true;
+          break;
+        }
+        fills.push(parseFill(entry.key, entry.value));
+      }
+      fills.reverse();
+      return { fills, next: cursorOf(fills.at(-1)), prev: more ? cursorOf(fills[0]) : null };
+    }
+    const selector: Deno.KvListSelector = options.after === undefined
+      ? { prefix }
+      : { prefix, end: at(options.after) };
     for await (const entry of this.#kv.list(selector, { reverse: true, limit: limit + 1 })) {
       if (fills.length === limit) {
         more = true;
@@ -947,12 +969,10 @@ export class KvStore implements Store {
       }
       fills.push(parseFill(entry.key, entry.value));
     }
-    const last = fills.at(-1);
     return {
       fills,
-      next: more && last !== undefined
-        ? { tsMs: last.tsMs, orderUuid: last.orderUuid, tradeUuid: last.tradeUuid }
-        : null,
+      next: more ? cursorOf(fills.at(-1)) : null,
+      prev: options.after === undefined ? null : cursorOf(fills[0]),
     };
   }
 

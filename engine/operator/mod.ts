@@ -175,11 +175,12 @@ export interface Operator {
   /** The newest fills, newest first. */
   recentTrades(options: { readonly limit: number }): Promise<readonly TradeView[]>;
   /**
-   * One page of trades (newest first) from `cursor` (a page's `next`), reading only the page;
-   * an unknown cursor is an error naming the field.
+   * One page of trades (newest first): the newest, older than `cursor` (a page's `next`) or
+   * newer than `before` (a page's `prev`), reading only the page; an unknown cursor is an error
+   * naming the field.
    */
   tradesPage(
-    options: { readonly cursor?: string; readonly limit: number },
+    options: { readonly cursor?: string; readonly before?: string; readonly limit: number },
   ): Promise<Result<TradesPage, string>>;
   /** The account's equity curve (or one market's) from `fromMs` on. */
   equityHistory(

@@ -404,10 +404,13 @@ export async function recentTrades(
   return (await store.listFillsPage({ limit: options.limit })).fills.map(tradeView);
 }
 
-/** One page of trades, newest first, and the cursor of the next (older) page, or null. */
+/** One page of trades, newest first, and the cursors of the pages beside it. */
 export interface TradesPage {
   readonly trades: readonly TradeView[];
+  /** The older page's `cursor` (null: none). */
   readonly next: string | null;
+  /** The newer page's `before` (null: this page is the newest). */
+  readonly prev: string | null;
 }
 
 const CURSOR = z.tuple([
@@ -442,26 +445,27 @@ function cursorOf(text: string): FillCursor | undefined {
 }
 
 /**
- * `limit` trades (1-1000) older than `cursor` (from the newest without one), newest first: only
- * the page is read from the store. A cursor that is not one this function made is an error
- * naming the field.
+ * `limit` trades (1-1000), newest first: the newest, or those just older than `cursor` (a page's
+ * `next`), or just newer than `before` (a page's `prev`). Only the page is read from the store.
+ * A cursor that is not one this function made is an error naming the field.
  */
 export async function tradesPage(
   store: Store,
-  options: { readonly cursor?: string; readonly limit: number },
+  options: { readonly cursor?: string; readonly before?: string; readonly limit: number },
 ): Promise<Result<TradesPage, string>> {
-  let after: FillCursor | undefined;
+  const where: { after?: FillCursor; before?: FillCursor } = {};
   if (options.cursor !== undefined) {
-    after = cursorOf(options.cursor);
-    if (after === undefined) return err("cursor: not a page of the trades list");
+    where.after = cursorOf(options.cursor);
+    if (where.after === undefined) return err("cursor: not a page of the trades list");
+  } else if (options.before !== undefined) {
+    where.before = cursorOf(options.before);
+    if (where.before === undefined) return err("before: not a page of the trades list");
   }
-  const page = await store.listFillsPage({
-    limit: options.limit,
-    ...(after === undefined ? {} : { after }),
-  });
+  const page = await store.listFillsPage({ limit: options.limit, ...where });
   return ok({
     trades: page.fills.map(tradeView),
     next: page.next === null ? null : cursorText(page.next),
+    prev: page.prev === null ? null : cursorText(page.prev),
   });
 }
 

@@ -22,11 +22,14 @@ async function addFills(w: WebWorld, n: number): Promise<void> {
   }
 }
 
-/** The trade uuids a trades page lists, in order, and its "Older" link. */
-function pageOf(html: string): { uuids: string[]; older: string | undefined } {
+/** The trade uuids a trades page lists, in order, and its "Older" and "Newer" links. */
+function pageOf(
+  html: string,
+): { uuids: string[]; older: string | undefined; newer: string | undefined } {
   const uuids = [...html.matchAll(/data-trade="([^"]+)"/g)].map((m) => m[1]!);
   const older = /<a href="(\/trades\?cursor=[^"]+)" rel="next"/.exec(html)?.[1];
-  return { uuids, older: older?.replace(/&amp;/g, "&") };
+  const newer = /<a href="(\/trades\?before=[^"]+)" rel="prev"/.exec(html)?.[1];
+  return { uuids, older: older?.replace(/&amp;/g, "&"), newer: newer?.replace(/&amp;/g, "&") };
 }
 
 /** A minimal RFC 4180 reader: rows of cells. */
@@ -93,6 +96,17 @@ Deno.test("the trades page lists every trade newest first, page after page", asy
     }
     assert.equal(pages, 3);
     assert.deepEqual(seen, expected);
+    // Back by "Newer" from the last page: the pages before it, in the same order.
+    const first = pageOf(await (await w.request("/trades", { headers: { cookie } })).text());
+    assert.equal(first.newer, undefined, "the newest page has no newer one");
+    const second = pageOf(await (await w.request(first.older!, { headers: { cookie } })).text());
+    const third = pageOf(await (await w.request(second.older!, { headers: { cookie } })).text());
+    assert.equal(third.older, undefined);
+    const back = pageOf(await (await w.request(third.newer!, { headers: { cookie } })).text());
+    assert.deepEqual(back.uuids, second.uuids);
+    const top = pageOf(await (await w.request(back.newer!, { headers: { cookie } })).text());
+    assert.deepEqual(top.uuids, first.uuids);
+    assert.equal(top.newer, undefined);
   });
 });
 
@@ -136,9 +150,11 @@ Deno.test("a cursor the page did not make is 400 naming it", async () => {
   await withWorld(async (w) => {
     const cookie = await w.login();
     for (const cursor of ["nope", "%00", "A".repeat(800), btoa('["a",1,2]')]) {
-      const res = await w.request(`/trades?cursor=${cursor}`, { headers: { cookie } });
-      assert.equal(res.status, 400, cursor);
-      assert.match(await res.text(), /cursor: not a page of this list/);
+      for (const name of ["cursor", "before"]) {
+        const res = await w.request(`/trades?${name}=${cursor}`, { headers: { cookie } });
+        assert.equal(res.status, 400, cursor);
+        assert.ok((await res.text()).includes(`${name}: not a page of this list`), name);
+      }
     }
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The paged trades read model (`tradesPage`): pages concatenated are every trade, newest first,
- * whatever the page size; a store written before the by-time index existed is back-filled on the
+ * whatever the page size, walking older by `next` or back newer by `prev`; a store written before the by-time index existed is back-filled on the
  * first read; a cursor the model did not make is refused naming the field.
  */
 
@@ -33,18 +33,42 @@ async function seed(store: KvStore, fills: readonly { m: number; at: number; pri
 
 /** Every trade, newest first, through pages of `limit`. */
 async function allPages(store: KvStore, limit: number): Promise<TradeView[]> {
-  const out: TradeView[] = [];
+  return (await pagesOf(store, limit)).pages.flat();
+}
+
+/** The pages of `limit` from the newest on, and the `prev` cursor of the oldest one. */
+async function pagesOf(
+  store: KvStore,
+  limit: number,
+): Promise<{ pages: TradeView[][]; lastPrev: string | null }> {
+  const pages: TradeView[][] = [];
   let cursor: string | undefined;
   for (let i = 0; i < 10_000; i++) {
     const page = await tradesPage(store, { limit, ...(cursor === undefined ? {} : { cursor }) });
     assert.ok(page.ok);
     assert.ok(page.value.trades.length <= limit);
-    out.push(...page.value.trades);
-    if (page.value.next === null) return out;
+    assert.equal(page.value.prev === null, cursor === undefined || page.value.trades.length === 0);
+    pages.push([...page.value.trades]);
+    if (page.value.next === null) return { pages, lastPrev: page.value.prev };
     assert.equal(page.value.trades.length, limit, "only the last page is short");
     cursor = page.value.next;
   }
   throw new Error("paging did not end");
+}
+
+/** Walks back from the oldest page by `prev` (`before`): the newer trades, newest first. */
+async function backFrom(store: KvStore, limit: number, prev: string | null): Promise<TradeView[]> {
+  const newerPages: TradeView[][] = [];
+  let before = prev;
+  for (let i = 0; before !== null && i < 10_000; i++) {
+    const page = await tradesPage(store, { limit, before });
+    assert.ok(page.ok);
+    assert.ok(page.value.trades.length <= limit && page.value.trades.length > 0);
+    assert.ok(page.value.next !== null, "a newer page always has an older one");
+    newerPages.unshift([...page.value.trades]);
+    before = page.value.prev;
+  }
+  return newerPages.flat();
 }
 
 function newestFirst(a: TradeView, b: TradeView): number {
@@ -87,6 +111,11 @@ Deno.test("pages concatenated are every trade, newest first, for any page size",
             [...all].sort((a, b) => newestFirst(a as TradeView, b as TradeView)),
           );
           assert.deepEqual(paged, [...paged].sort(newestFirst));
+          // Back from the oldest page by its `prev`: every trade before it, in the same order.
+          const { pages, lastPrev } = await pagesOf(store, limit);
+          const last = pages.at(-1)!;
+          const back = await backFrom(store, limit, lastPrev);
+          assert.deepEqual([...back, ...last], paged);
         } finally {
           kv.close();
         }
@@ -156,6 +185,10 @@ Deno.test("a cursor the model did not make is refused, naming the field", async 
       const page = await tradesPage(store, { cursor, limit: 5 });
       assert.ok(!page.ok, cursor);
       assert.equal(page.error, "cursor: not a page of the trades list");
+    }
+    for (const before of bad) {
+      const page = await tradesPage(store, { before, limit: 5 });
+      assert.ok(!page.ok && page.error === "before: not a page of the trades list", before);
     }
     const made = btoa(JSON.stringify([T0_MS, "o", "t"])).replace(/=+$/, "");
     assert.ok((await tradesPage(store, { cursor: made, limit: 5 })).ok);
