@@ -15,7 +15,13 @@ import { z } from "zod";
 import { type Timeframe, TIMEFRAME_MS } from "./core/candle.ts";
 import { DEFAULT_RISK_RULES, type RiskRules } from "./core/risk.ts";
 import { type PortfolioRules, SIZING_MODES, type SizingMode } from "./core/portfolio.ts";
-import { DEFAULT_STRATEGY, STRATEGIES, type StrategyId } from "./core/strategies/mod.ts";
+import {
+  DEFAULT_STRATEGY,
+  FILTER_PARAMS,
+  FILTERS_SCHEMA,
+  STRATEGIES,
+  type StrategyId,
+} from "./core/strategies/mod.ts";
 import { err, ok, type Result } from "./core/result.ts";
 import {
   dayStartOfDate,
@@ -218,7 +224,13 @@ const PARAM_FLAGS: Readonly<Record<StrategyId, readonly string[]>> = {
   rsi: ["period", "oversold", "overbought"],
   macd: ["fast", "slow", "signal"],
 };
-const ALL_PARAM_FLAGS = [...new Set(Object.values(PARAM_FLAGS).flat())];
+const ALL_PARAM_FLAGS = [...new Set(Object.values(PARAM_FLAGS).flat()), ...FILTER_PARAMS];
+
+/** Whether `name` is a parameter of `strategy` or an entry filter (every strategy takes those). */
+function takesParam(strategy: StrategyId, name: string): boolean {
+  return PARAM_FLAGS[strategy].includes(name) ||
+    (FILTER_PARAMS as readonly string[]).includes(name);
+}
 
 function number(options: { min: number; max: number; int?: boolean }): z.ZodType<number, string> {
   return z.string().trim().regex(/^-?\d+(\.\d+)?$/, "expected a number").transform(Number).pipe(
@@ -365,7 +377,7 @@ export function parseRuntimeParam(
   }
   const strategy = current.strategy as StrategyId;
   if (!(strategy in STRATEGIES)) return err(`${name}: unknown strategy ${current.strategy}`);
-  if (!PARAM_FLAGS[strategy].includes(name)) {
+  if (!takesParam(strategy, name)) {
     return err(
       `${name}: not a parameter of strategy ${strategy} (it takes ${
         PARAM_FLAGS[strategy].join(", ")
@@ -376,10 +388,10 @@ export function parseRuntimeParam(
   if (text.trim() === "" || !/^-?\d+(\.\d+)?$/.test(text.trim()) || !Number.isFinite(value)) {
     return err(`${name}: expected a number`);
   }
-  const checked = STRATEGIES[strategy].params.safeParse({
-    ...current.strategyParams,
-    [name]: value,
-  });
+  const isFilter = (FILTER_PARAMS as readonly string[]).includes(name);
+  const checked = (isFilter ? FILTERS_SCHEMA : STRATEGIES[strategy].params).safeParse(
+    isFilter ? { [name]: value } : { ...current.strategyParams, [name]: value },
+  );
   if (!checked.success) {
     const issue = checked.error.issues[0]!;
     return err(`${String(issue.path[0] ?? name)}: ${issue.message}`);
@@ -625,7 +637,7 @@ function parseStrategyParams(
 ): Result<Record<string, number>, string> {
   const out: Record<string, number> = {};
   for (const [name, [text, where]] of params) {
-    if (!PARAM_FLAGS[strategy].includes(name)) {
+    if (!takesParam(strategy, name)) {
       return err(
         `${where}: ${name} is not a parameter of strategy ${strategy} (it takes ${
           PARAM_FLAGS[strategy].join(", ")
@@ -638,7 +650,15 @@ function parseStrategyParams(
     }
     out[name] = value;
   }
-  const checked = STRATEGIES[strategy].params.safeParse(out);
+  const own = Object.entries(out).filter(([k]) =>
+    !(FILTER_PARAMS as readonly string[]).includes(k)
+  );
+  const filters = FILTERS_SCHEMA.safeParse(Object.fromEntries(
+    Object.entries(out).filter(([k]) => (FILTER_PARAMS as readonly string[]).includes(k)),
+  ));
+  const checked = filters.success
+    ? STRATEGIES[strategy].params.safeParse(Object.fromEntries(own))
+    : filters;
   if (!checked.success) {
     const issue = checked.error.issues[0]!;
     const name = String(issue.path[0] ?? "");

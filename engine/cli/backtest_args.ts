@@ -6,7 +6,13 @@
 import { z } from "zod";
 import { type Timeframe, TIMEFRAME_MS } from "../core/candle.ts";
 import { DEFAULT_RISK_RULES, type RiskRules } from "../core/risk.ts";
-import { DEFAULT_STRATEGY, STRATEGIES, type StrategyId } from "../core/strategies/mod.ts";
+import {
+  DEFAULT_STRATEGY,
+  FILTER_PARAMS,
+  FILTERS_SCHEMA,
+  STRATEGIES,
+  type StrategyId,
+} from "../core/strategies/mod.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import { clip, parseFlags } from "../flags.ts";
 
@@ -37,6 +43,9 @@ const NUMBER_FLAGS = [
   "fast",
   "slow",
   "signal",
+  "trend-days",
+  "max-volatility",
+  "min-volume",
   "stop-loss",
   "take-profit",
   "max-daily-loss",
@@ -48,9 +57,9 @@ const NUMBER_FLAGS = [
 ] as const;
 
 const STRATEGY_FLAGS: Record<StrategyId, readonly string[]> = {
-  bb: ["period", "std"],
-  rsi: ["period", "oversold", "overbought"],
-  macd: ["fast", "slow", "signal"],
+  bb: ["period", "std", ...FILTER_PARAMS],
+  rsi: ["period", "oversold", "overbought", ...FILTER_PARAMS],
+  macd: ["fast", "slow", "signal", ...FILTER_PARAMS],
 };
 
 const DATE = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected YYYY-MM-DD").transform((s, ctx) => {
@@ -112,6 +121,9 @@ Runs a strategy with the risk manager over real Upbit candles and reports the me
   --max-daily-loss 10   block entries for the day after losing this % of its starting equity
   --trailing-stop 0     trailing stop, % below the highest price since entry (0 = off)
   --cooldown-hours 0    no entry for this long after a stop loss
+  --trend-days 0        enter only above the SMA of this many days' closes (0 = off)
+  --max-volatility 0    enter only while σ of the last 20 candles' returns is at most this %
+  --min-volume 0        enter only when the signal candle traded at least this many KRW
   --fee 0.05            fee per side, % (Upbit KRW market: 0.05)
   --slippage 0.05       slippage per market order, % against you
   --capital 1000000     starting KRW
@@ -168,6 +180,14 @@ export function parseBacktestArgs(args: readonly string[]): Result<BacktestOptio
     }
     strategyParams[flag] = value as number;
   }
+  const filters = FILTERS_SCHEMA.safeParse(
+    Object.fromEntries(Object.entries(strategyParams).filter(([k]) => FILTER_SET.has(k))),
+  );
+  if (!filters.success) {
+    const issue = filters.error.issues[0]!;
+    const flag = String(issue.path[0]);
+    return err(`--${flag}: ${issue.message}${got(parsed.value[flag])}`);
+  }
   const parsedParams = STRATEGIES[v.strategy].params.safeParse(strategyParams);
   if (!parsedParams.success) {
     const issue = parsedParams.error.issues[0]!;
@@ -206,5 +226,7 @@ function got(text: string | true | undefined): string {
   if (typeof text !== "string") return "";
   return ` (got "${clip(text)}")`;
 }
+
+const FILTER_SET: ReadonlySet<string> = new Set(FILTER_PARAMS);
 
 const STRATEGY_FLAGS_ALL: ReadonlySet<string> = new Set(Object.values(STRATEGY_FLAGS).flat());

@@ -57,7 +57,7 @@ import type { BookSnapshot } from "../core/order_book.ts";
 import { controlFilePath, startControlServer } from "./control.ts";
 import type { TraderApi, TraderConfig, TraderDeps } from "./trader_api.ts";
 import { type BotStatus, createOperator, EventStream, recordRun, recordRunEnd } from "../mod.ts";
-import { STRATEGIES } from "../core/strategies/mod.ts";
+import { FILTER_PARAMS, STRATEGIES } from "../core/strategies/mod.ts";
 import { formatStatus, group } from "./status_text.ts";
 import { storePathRefusal } from "./store_path.ts";
 import { startSurfaces, type SurfaceFactory, type SurfacePlan, type Surfaces } from "./surfaces.ts";
@@ -633,8 +633,14 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
 /** The strategy's parameters with its defaults filled in. */
 function strategyParamsOf(config: BotConfig): Record<string, number> {
   const parsed: object = STRATEGIES[config.strategy].params.parse(config.strategyParams);
+  // The entry filters are not the strategy's own: kept as given, so a re-created strategy has them.
+  const filters = Object.entries(config.strategyParams).filter(([k]) =>
+    (FILTER_PARAMS as readonly string[]).includes(k)
+  );
   return Object.fromEntries(
-    Object.entries(parsed).filter((e): e is [string, number] => typeof e[1] === "number"),
+    [...Object.entries(parsed), ...filters].filter((e): e is [string, number] =>
+      typeof e[1] === "number"
+    ),
   );
 }
 

@@ -7,7 +7,13 @@
 import { z } from "zod";
 import { type Timeframe, TIMEFRAME_MS } from "../core/candle.ts";
 import { SIZING_MODES, type SizingMode } from "../core/portfolio.ts";
-import { DEFAULT_STRATEGY, STRATEGIES, type StrategyId } from "../core/strategies/mod.ts";
+import {
+  DEFAULT_STRATEGY,
+  FILTER_PARAMS,
+  FILTERS_SCHEMA,
+  STRATEGIES,
+  type StrategyId,
+} from "../core/strategies/mod.ts";
 import { type ParamSpace, SORT_METRICS, type SortMetric, SWEEP_PARAMS } from "../core/sweep.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import { clip, parseFlags } from "../flags.ts";
@@ -131,6 +137,7 @@ Parameters (each: a value 20, a list 10,20,30, or a range 10:40:5 = 10,15,...,40
   --strategy bb               bb (default), rsi or macd
     bb: --period --std   rsi: --period --oversold --overbought   macd: --fast --slow --signal
   --stop-loss --take-profit --max-daily-loss --trailing-stop --cooldown-hours   (risk, %/hours)
+  --trend-days --max-volatility --min-volume   entry filters (see deno task backtest --help)
   --budget (sizing all, %)  --sizing all|fixed|equity_pct|risk  --sizing-value (other modes)
   --space FILE                the same as JSON: {"period": "10:40:5", "std": [2, 2.5]}
   default: the strategy's own parameters near its defaults (bb: --period 10:40:5 --std 1.5:3.5:0.5)
@@ -232,7 +239,7 @@ export function parseSpace(
   const given = Object.keys(entries).length > 0 ? entries : DEFAULT_SPACES[strategy];
   const space: Record<string, number[]> = {};
   const definition = STRATEGIES[strategy];
-  const own = Object.keys(DEFAULT_SPACES[strategy]);
+  const own = [...Object.keys(DEFAULT_SPACES[strategy]), ...FILTER_PARAMS];
   let size = 1;
   for (const [name, spec] of Object.entries(given)) {
     if (!SWEEP_PARAMS.includes(name)) {
@@ -250,7 +257,10 @@ export function parseSpace(
     if (!values.ok) return err(`${where(name)}: ${values.error}${got(spec)}`);
     for (const value of values.value) {
       if (isStrategyParam) {
-        const checked = (definition.params as z.ZodType).safeParse({ [name]: value });
+        const schema = (FILTER_PARAMS as readonly string[]).includes(name)
+          ? FILTERS_SCHEMA
+          : definition.params;
+        const checked = (schema as z.ZodType).safeParse({ [name]: value });
         const issue = checked.success
           ? undefined
           : checked.error.issues.find((i) => i.path[0] === name && i.code !== "custom");

@@ -43,8 +43,9 @@ export function decideOnClose(signal: Signal, context: DecisionContext): Decisio
       : NONE;
   }
   if (context.holding === "long") return NONE;
-  if (context.entriesBlocked !== undefined) {
-    return { kind: "skip", reason: `${signal.reason}; not entered: ${context.entriesBlocked}` };
+  const blocked = context.entriesBlocked ?? signal.entryBlock;
+  if (blocked !== undefined) {
+    return { kind: "skip", reason: `${signal.reason}; not entered: ${blocked}` };
   }
   const denial = entryDenial(context.guard, context);
   if (denial !== null) {

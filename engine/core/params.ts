@@ -27,6 +27,10 @@ export const STRATEGY_PARAMS = [
   "fast",
   "slow",
   "signal",
+  // Entry filters, which every strategy takes (strategies/filters.ts).
+  "trend-days",
+  "max-volatility",
+  "min-volume",
 ] as const;
 
 /** A risk or sizing parameter's name. */

@@ -4,11 +4,13 @@ import { BOLLINGER } from "./bollinger.ts";
 import { MACD } from "./macd.ts";
 import { RSI } from "./rsi.ts";
 import type { Strategy, StrategyDefinition } from "./strategy.ts";
+import { splitFilters, withEntryFilters } from "./filters.ts";
 
 export * from "./strategy.ts";
 export { BOLLINGER, createBollinger } from "./bollinger.ts";
 export { createRsi, RSI } from "./rsi.ts";
 export { createMacd, MACD } from "./macd.ts";
+export { type EntryFilters, FILTER_PARAMS, FILTERS_SCHEMA } from "./filters.ts";
 
 /** Every strategy by its id; `bb` is the default. */
 export const STRATEGIES = {
@@ -24,10 +26,12 @@ export type StrategyId = keyof typeof STRATEGIES;
 export const DEFAULT_STRATEGY: StrategyId = "bb";
 
 /**
- * Validates `params` for strategy `id` and creates it. Throws the zod error on bad parameters,
- * which the caller turns into a message naming the field.
+ * Validates `params` for strategy `id` and creates it, with the entry filters among `params`
+ * (`trend-days`, `max-volatility`, `min-volume`) that are on. Throws the zod error on bad
+ * parameters, which the caller turns into a message naming the field.
  */
 export function createStrategy(id: StrategyId, params: Record<string, unknown>): Strategy {
   const definition = STRATEGIES[id] as StrategyDefinition<unknown>;
-  return definition.create(definition.params.parse(params));
+  const { filters, rest } = splitFilters(params);
+  return withEntryFilters(definition.create(definition.params.parse(rest)), filters);
 }

@@ -15,6 +15,8 @@ export interface Signal {
   readonly action: SignalAction;
   /** Why, in words a trader understands (e.g. "close 41,000,000 < lower band 41,200,000"). */
   readonly reason: string;
+  /** Set on a buy that an entry filter refuses, with why (the engine skips the entry). */
+  readonly entryBlock?: string;
 }
 
 /** Whether the account holds the market's coin when the strategy is asked. */
