@@ -39,6 +39,7 @@
  * | `["candle", market, startMs]` | a final 1-minute candle the loop traded on (or warmed up on); pruned after 35 days |
  * | `["daily_report", dayStartMs]` | the marker of the issued daily report of one Upbit day; inserted with `versionstamp: null` in the commit of its `DailyReport` event |
  * | `["run_log", startedAtMs]` | one run of the bot: start, last heartbeat (each minute), clean end; pruned after 35 days |
+ * | `["rate_limited", dayStartMs]` | how many 429/418 answers Upbit gave on one Upbit day (a `Deno.KvU64` summed in place) |
  * | `["watchdog", check, market]` | whether the watchdog's check (loop, market data) is alerted; changed in the commit of its `WatchdogAlert` event |
  */
 
@@ -283,6 +284,11 @@ export function runLogKey(startedAtMs: number): Key {
 /** Prefix of the run log. */
 export function runLogPrefix(): Key {
   return ["run_log"];
+}
+
+/** `["rate_limited", dayStartMs]`. */
+export function rateLimitedKey(dayStartMs: number): Key {
+  return ["rate_limited", dayStartMs];
 }
 
 /** `["watchdog", check, market]`. */

@@ -806,9 +806,18 @@ export interface WatchdogStore {
   alert(event: Extract<EngineEvent, { type: "WatchdogAlert" }>): Promise<boolean>;
 }
 
+/** Upbit's refusals (429, 418) counted per Upbit day, for the daily report's data health. */
+export interface RefusalStore {
+  /** Counts one refusal at `atMs`. */
+  countRefusal(atMs: number): Promise<void>;
+  /** The refusals counted on the Upbit day starting at `dayStartMs`. */
+  refusalsOn(dayStartMs: number): Promise<number>;
+}
+
 /** Everything the engine keeps: `KvStore` implements all of it. */
 export type Store =
   & CandleStore
+  & RefusalStore
   & ReportStore
   & WatchdogStore
   & IntentStore

@@ -1816,6 +1816,24 @@ export class KvStore implements Store {
     return out;
   }
 
+  // ---- RefusalStore ----
+
+  /** Counts one Upbit refusal on its Upbit day (summed in place: no read, no conflict). */
+  async countRefusal(atMs: number): Promise<void> {
+    await this.#kv.atomic().sum(keys.rateLimitedKey(upbitDayStartMs(atMs)), 1n).commit();
+  }
+
+  /** The refusals counted on one Upbit day. */
+  async refusalsOn(dayStartMs: number): Promise<number> {
+    const entry = await this.#kv.get(keys.rateLimitedKey(dayStartMs));
+    const value = entry.value;
+    if (entry.versionstamp === null) return 0;
+    if (!(value instanceof Deno.KvU64)) {
+      throw new CorruptStateError(entry.key, "(value)", "not a counter");
+    }
+    return Number(value.value);
+  }
+
   // ---- WatchdogStore ----
 
   /** Whether the watchdog's `check` of `market` is alerted now. */

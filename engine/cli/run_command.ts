@@ -407,11 +407,11 @@ interface BotContext extends RunContext {
 
 async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
   const { logger, clock, io } = ctx;
-  // Upbit's refusals (429, 418) go to the journal once the store is open (the daily report
-  // counts them).
-  let onRefused: ((group: string, status: 429 | 418) => void) | undefined;
+  // Upbit's refusals (429, 418) are counted per day in the store once it is open (the daily
+  // report's data health).
+  let onRefused: (() => void) | undefined;
   const rest = new UpbitRestClient({
-    onRateRefused: (group, status) => onRefused?.(group, status),
+    onRateRefused: () => onRefused?.(),
     restUrl: ctx.restUrl,
     ...(config.mode === "live" && config.keys !== undefined
       ? { accessKey: config.keys.accessKey.reveal(), secretKey: config.keys.secretKey }
@@ -444,15 +444,8 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
     const consoleNotifier = new ConsoleNotifier(logger, { displayMs: ctx.demo?.displayMs });
     // The one event stream: every listener (the console, the demo's story) hears every event.
     const notifier = new EventStream(store, clock);
-    onRefused = (group, status) => {
-      const event: EngineEvent = {
-        type: "ErrorRaised",
-        atMs: clock.nowMs(),
-        code: "rate_limited",
-        message: `Upbit answered ${status} (rate limit) in group ${group}`,
-      };
-      store.recordEvent(event).then(() => notifier.notify(event), () => {});
-    };
+    // Counted, not journaled: a burst of 429s must not flood the log and the chat.
+    onRefused = () => void store.countRefusal(clock.nowMs()).catch(() => {});
     notifier.subscribe((event) => consoleNotifier.notify(event));
     if (ctx.demo !== undefined) notifier.subscribe(ctx.demo.onEvent);
     notifier.subscribe((event) => {

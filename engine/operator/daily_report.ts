@@ -137,7 +137,7 @@ export interface DailyReport {
     readonly reconnects: number;
     readonly staleData: number;
     readonly watchdogAlerts: number;
-    /** Upbit's 429/418 answers (journaled as `rate_limited` errors). */
+    /** Upbit's 429/418 answers (counted per day). */
     readonly rateLimited: number;
     readonly errors: number;
     readonly missingMinutes: number;
@@ -268,7 +268,7 @@ export async function dailyReport(
       reconnects: errorsOf("market_disconnected"),
       staleData: errorsOf("stale_data"),
       watchdogAlerts: dayEvents.filter((ev) => ev.type === "WatchdogAlert" && ev.stale).length,
-      rateLimited: errorsOf("rate_limited"),
+      rateLimited: await store.refusalsOn(s),
       errors: dayEvents.filter((ev) => ev.type === "ErrorRaised").length,
       missingMinutes: markets.reduce((n, m) => n + m.missingMinutes, 0),
     },

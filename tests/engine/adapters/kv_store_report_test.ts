@@ -107,3 +107,13 @@ Deno.test("noteRun() keeps the heartbeat and drops runs ended before the retenti
     }]);
   });
 });
+
+Deno.test("countRefusal() counts Upbit's refusals per Upbit day, concurrently without loss", async () => {
+  await withStore(async (store) => {
+    await Promise.all(Array.from({ length: 25 }, (_, i) => store.countRefusal(DAY + i * 1000)));
+    await store.countRefusal(DAY + 86_400_000);
+    assert.equal(await store.refusalsOn(DAY), 25);
+    assert.equal(await store.refusalsOn(DAY + 86_400_000), 1);
+    assert.equal(await store.refusalsOn(DAY - 86_400_000), 0);
+  });
+});

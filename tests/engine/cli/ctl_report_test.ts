@@ -65,13 +65,8 @@ async function stoppedBot(): Promise<string> {
       atMs: day + h * 3_600_000,
     });
   }
-  // What the bot journals for an Upbit 429 and a lost market link.
-  await store.recordEvent({
-    type: "ErrorRaised",
-    atMs: day + 7_200_000,
-    code: "rate_limited",
-    message: "Upbit answered 429 (rate limit) in group ticker",
-  });
+  // What the bot keeps of an Upbit 429 and a lost market link.
+  await store.countRefusal(day + 7_200_000);
   await store.recordEvent({
     type: "ErrorRaised",
     atMs: day + 7_300_000,
@@ -99,7 +94,7 @@ Deno.test("ctl report --date: the day's figures as text and JSON, exact to the w
   assert.equal(report.reconciled, true);
   assert.equal(report.dataHealth.rateLimited, 1);
   assert.equal(report.dataHealth.reconnects, 1);
-  assert.equal(report.dataHealth.errors, 2);
+  assert.equal(report.dataHealth.errors, 1);
   // Another day: nothing happened.
   const other = JSON.parse(
     (await ctl(["report", "--date", "2026-11-25", "--kv", kv, "--json"])).stdout,
