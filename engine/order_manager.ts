@@ -91,6 +91,8 @@ export type SubmitOrder =
     readonly signalId: string;
     /** KRW to spend, fee excluded (Upbit reserves the fee on top). */
     readonly amountKrw: Units;
+    /** The price the buy was decided at (for its fills' slippage; not sent). */
+    readonly refPrice?: Units;
   }
   | {
     readonly kind: "market_sell";
@@ -99,6 +101,8 @@ export type SubmitOrder =
     readonly volume: Units;
     /** The best bid now: the 5,000 KRW minimum is checked at this price. */
     readonly referencePrice: Units;
+    /** The price the sale was decided at (default `referencePrice`; for its fills' slippage). */
+    readonly refPrice?: Units;
   }
   | {
     readonly kind: "limit";
@@ -109,6 +113,16 @@ export type SubmitOrder =
     readonly price: Units;
     readonly volume: Units;
   };
+
+/** The intent's reference price of `command` (a limit order's is its own price). */
+function refPriceOf(command: SubmitOrder): { readonly refPrice?: Units } {
+  const ref = command.kind === "market_buy"
+    ? command.refPrice
+    : command.kind === "market_sell"
+    ? command.refPrice ?? command.referencePrice
+    : command.price;
+  return ref === undefined ? {} : { refPrice: ref };
+}
 
 /** Why an order was not placed (nothing was sent). */
 export type SubmitDenial =
@@ -269,6 +283,7 @@ export async function submitOrder(
       ordType: plan.ordType,
       price: plan.price,
       volume: plan.volume,
+      ...refPriceOf(command),
       signalId: command.signalId,
       attempt: 0,
       identifier,
@@ -525,6 +540,7 @@ async function adopt(
         side: intent.side,
         identifier: intent.identifier,
         uuid: order.uuid,
+        ...(intent.refPrice === undefined ? {} : { refPrice: formatUnits(intent.refPrice) }),
       },
     );
   }

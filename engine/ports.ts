@@ -205,6 +205,8 @@ export type EngineEvent =
     readonly side: OrderSide;
     readonly identifier: string;
     readonly uuid: string;
+    /** The market price the order was decided at (its fills' slippage is measured against it). */
+    readonly refPrice?: string;
   }
   | EventBase & {
     readonly type: "OrderFilled";
@@ -369,6 +371,8 @@ export interface Intent {
   readonly price: Units | undefined;
   /** Quantity of a limit order or market sell. */
   readonly volume: Units | undefined;
+  /** The market price the order was decided at, when known (for its fills' slippage). */
+  readonly refPrice?: Units;
   readonly signalId: string;
   /** Part of the identifier's hash; moves on only after a definitive rejection or a burned id. */
   readonly attempt: number;

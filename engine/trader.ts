@@ -825,6 +825,8 @@ class Trader {
       market,
       signalId,
       amountKrw,
+      // The price the signal saw: the fills' slippage is measured against it.
+      ...(this.lastPrice > 0 ? { refPrice: unitsFromNumber(this.lastPrice) } : {}),
     });
     if (!res.ok || TERMINAL_INTENT_STATES.includes(res.value.intent.state)) {
       await store.release(market, id);

@@ -127,12 +127,21 @@ export interface Outbox {
   close(): Promise<void>;
 }
 
+/** How many orders' reference prices the worker remembers. */
+const REFERENCES_MAX = 1_000;
+
 /** The fills' reference prices the worker has seen, by order and by market (bounded). */
 class References {
   readonly #byMarket = new Map<string, FillReference>();
+  readonly #byOrder = new Map<string, FillReference>();
 
   note(event: EngineEvent): void {
-    if (event.type === "RiskTriggered") {
+    if (event.type === "OrderSubmitted" && event.refPrice !== undefined) {
+      if (this.#byOrder.size >= REFERENCES_MAX) {
+        this.#byOrder.delete(this.#byOrder.keys().next().value!);
+      }
+      this.#byOrder.set(event.uuid, { price: event.refPrice, by: "signal" });
+    } else if (event.type === "RiskTriggered") {
       if (
         event.rule === "stop_loss" || event.rule === "take_profit" ||
         event.rule === "trailing_stop"
@@ -145,8 +154,10 @@ class References {
     }
   }
 
+  /** A sale after an exit trigger: the trigger's price; otherwise the order's decision price. */
   of(fill: Extract<EngineEvent, { type: "OrderFilled" }>): FillReference | undefined {
-    return fill.side === "ask" ? this.#byMarket.get(fill.market) : undefined;
+    return (fill.side === "ask" ? this.#byMarket.get(fill.market) : undefined) ??
+      this.#byOrder.get(fill.orderUuid);
   }
 }
 

@@ -295,6 +295,11 @@ Deno.test("runTrader() restores the position and its exit levels on restart with
   ]);
   const submitted = ofType(await w.store.listEvents(), "OrderSubmitted");
   assert.equal(submitted.length, 2);
+  // Each order says the price it was decided at (the fills' slippage is measured against it).
+  assert.deepEqual(submitted.map((e) => [e.side, e.refPrice]), [
+    ["bid", "100000000"],
+    ["ask", "94000000"],
+  ]);
   w.kv.close();
 });
 
