@@ -275,7 +275,7 @@ export function lossBudgetUsedPct(
 }
 
 /** `a / b` in %, as a float (for display; the amounts stay exact). */
-export function ratioPct(a: Units, b: Units): number {
+function ratioPct(a: Units, b: Units): number {
   return (Number((a * 1_000_000n) / b) / 1_000_000) * 100;
 }
 

@@ -236,9 +236,8 @@ export async function dailyReport(
   for (const m of markets) for (const k of EXIT_KINDS) exits[k] += m.exits[k];
   const dd = maxDrawdown(accountCurve(curves));
   const budgets = markets.map((m) => m.lossBudgetUsedPct).filter((p): p is number => p !== null);
-  const dayEvents = events.filter((ev) => ev.atMs < e);
   const errorsOf = (code: string) =>
-    dayEvents.filter((ev) => ev.type === "ErrorRaised" && ev.code === code).length;
+    events.filter((ev) => ev.type === "ErrorRaised" && ev.code === code).length;
   const bt = markets.map((m) => m.backtest);
   const marker = markers.find((m) => m.dayStartMs === s);
   return {
@@ -267,9 +266,9 @@ export async function dailyReport(
     dataHealth: {
       reconnects: errorsOf("market_disconnected"),
       staleData: errorsOf("stale_data"),
-      watchdogAlerts: dayEvents.filter((ev) => ev.type === "WatchdogAlert" && ev.stale).length,
+      watchdogAlerts: events.filter((ev) => ev.type === "WatchdogAlert" && ev.stale).length,
       rateLimited: await store.refusalsOn(s),
-      errors: dayEvents.filter((ev) => ev.type === "ErrorRaised").length,
+      errors: events.filter((ev) => ev.type === "ErrorRaised").length,
       missingMinutes: markets.reduce((n, m) => n + m.missingMinutes, 0),
     },
     uptime: {
