@@ -8,7 +8,7 @@
  * styles (it works offline), which the page's strict CSP forbids; so a report gets its own
  * policy (`reportSecureHeaders`): `sandbox allow-scripts` (an opaque origin: its script cannot
  * read the session cookie, call the API or touch the page), nothing fetched from anywhere
- * (`default-src 'none'`), and no framing by other sites.
+ * (`default-src 'none'`), and no framing at all (it opens as a page of its own).
  */
 
 import { Hono, type MiddlewareHandler } from "hono";
@@ -85,7 +85,7 @@ export async function listReports(dir: string): Promise<readonly ReportFile[]> {
 
 /**
  * The headers of a served report: a sandboxed document (scripts run in an opaque origin), inline
- * code allowed, nothing fetched, framed only by this site.
+ * code allowed, nothing fetched, never framed.
  */
 export function reportSecureHeaders(options: { readonly hsts: boolean }): MiddlewareHandler {
   return secureHeaders({
@@ -98,9 +98,9 @@ export function reportSecureHeaders(options: { readonly hsts: boolean }): Middle
       fontSrc: ["data:"],
       baseUri: ["'none'"],
       formAction: ["'none'"],
-      frameAncestors: ["'self'"],
+      frameAncestors: ["'none'"],
     },
-    xFrameOptions: "SAMEORIGIN",
+    xFrameOptions: "DENY",
     referrerPolicy: "no-referrer",
     crossOriginResourcePolicy: "same-origin",
     strictTransportSecurity: options.hsts ? "max-age=15552000; includeSubDomains" : false,

@@ -67,12 +67,12 @@ Deno.test("the page lists them (English and Korean); a report is served sandboxe
           "sandbox allow-scripts",
           "default-src 'none'",
           "script-src 'unsafe-inline'",
-          "frame-ancestors 'self'",
+          "frame-ancestors 'none'",
           "form-action 'none'",
         ]
       ) assert.ok(csp.includes(part), `${part} in ${csp}`);
       assert.ok(!csp.includes("allow-same-origin"), "the report never shares the page's origin");
-      assert.equal(res.headers.get("x-frame-options"), "SAMEORIGIN");
+      assert.equal(res.headers.get("x-frame-options"), "DENY");
       assert.equal(res.headers.get("x-content-type-options"), "nosniff");
       const nested = await w.request("/backtests/report/2026/eth.html", { headers: { cookie } });
       assert.equal(await nested.text(), "<p>ETH</p>");

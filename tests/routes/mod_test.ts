@@ -54,6 +54,8 @@ function controlPosts(cookie: string | undefined, token: string | undefined, ori
         body: new URLSearchParams(token === undefined ? {} : { _csrf: token }).toString(),
       },
     },
+    form("/control/resume", { confirm: "yes" }),
+    form("/control/stop", { confirm: "yes" }),
     form("/sell/KRW-BTC", { confirm: "yes" }),
     {
       path: "/api/control",
