@@ -23,7 +23,7 @@ export interface ChartsProps {
 }
 
 /** What the chart bundle exports (`charts.ts`). */
-export interface ChartBundle {
+interface ChartBundle {
   drawEquity(el: HTMLElement, points: readonly { time: number; value: number }[]): void;
   drawCandles(el: HTMLElement, chart: unknown): void;
 }

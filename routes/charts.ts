@@ -1,6 +1,6 @@
 /**
  * The charts' data (JSON, for the `Charts` island): `GET /api/equity` (the account's equity
- * curve over the last 7 days, at most 400 points) and `GET /api/chart?market=KRW-BTC` (the
+ * curve over the last 7 days, at most 400 points, ending at the equity now) and `GET /api/chart?market=KRW-BTC` (the
  * market's last 120 candles of the run's timeframe, Bollinger bands and fills).
  */
 
@@ -27,8 +27,18 @@ export function createChartRoutes(deps: ChartDeps): Hono<WebEnv> {
   app.use("/api/chart", requireSession(deps));
   app.get("/api/equity", async (c) => {
     const fromMs = deps.clock.nowMs() - CURVE_DAYS * 86_400_000;
-    const curve = await deps.operator.equityCurve({ fromMs, points: CURVE_POINTS });
-    return c.json(curve, 200, { "cache-control": "no-store" });
+    const [curve, status] = await Promise.all([
+      deps.operator.equityCurve({ fromMs, points: CURVE_POINTS }),
+      deps.operator.status(),
+    ]);
+    // The curve ends at the equity now (the snapshots are taken at fills and exits).
+    const now = Math.floor(deps.clock.nowMs() / 1000);
+    const equity = status.account.equity;
+    const last = curve.at(-1);
+    const points = equity === null || curve.length === 0 || (last !== undefined && last.time >= now)
+      ? curve
+      : [...curve, { time: now, value: equity }];
+    return c.json(points, 200, { "cache-control": "no-store" });
   });
   app.get("/api/chart", async (c) => {
     const market = c.req.query("market") ?? "";

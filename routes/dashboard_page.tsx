@@ -79,15 +79,14 @@ export function budgetUsedPct(
 }
 
 /** The badge's words in `lang`. */
-export function stateWords(lang: Lang): StateWords {
-  const ko = lang === "ko";
+function stateWords(lang: Lang): StateWords {
   const t = dashboardText(lang);
   return {
-    halted: ko ? "정지됨" : "Halted",
-    notRunning: ko ? "실행 중 아님" : "Not running",
-    safeMode: ko ? "안전 모드" : "Safe mode",
-    paused: ko ? "일시정지" : "Paused",
-    running: ko ? "실행 중" : "Running",
+    halted: t("state.halted"),
+    notRunning: t("state.notRunning"),
+    safeMode: t("state.safeMode"),
+    paused: t("state.paused"),
+    running: t("state.running"),
     live: t("live.on"),
     reconnecting: t("live.off"),
   };

@@ -213,10 +213,11 @@ Deno.test("the summary block, the chart data and the Korean page, each behind th
       cash: 0n,
     });
     const curve = await (await w.request("/api/equity", { headers: { cookie } })).json();
-    assert.deepEqual(curve, [{
-      time: Math.floor((w.clock.nowMs() - 60_000) / 1000),
-      value: 1_006_000,
-    }]);
+    assert.deepEqual(curve, [
+      { time: Math.floor((w.clock.nowMs() - 60_000) / 1000), value: 1_006_000 },
+      // Then the equity now (996,000: the status's figure).
+      { time: Math.floor(w.clock.nowMs() / 1000), value: 996_000 },
+    ]);
     const chart = await w.request("/api/chart?market=KRW-BTC", { headers: { cookie } });
     assert.equal(chart.status, 200);
     const body = await chart.json();
