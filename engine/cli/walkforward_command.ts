@@ -298,27 +298,30 @@ function f2(v: number): string {
 function walkForwardText(r: WalkForwardReport): string {
   const s = r.stitched.metrics;
   const h = r.stitched.holdMetrics;
+  const w = Math.max(10, ...r.folds.map((f) => params(f.best).length));
   const lines = [
     r.title,
     `In sample the best set by ${r.sort} is chosen; it alone trades the next window.`,
     "",
-    "fold  in-sample from  out-of-sample          chosen set                      IS sharpe  IS cagr%  OOS return%  OOS sharpe",
+    `fold  in-sample from  out-of-sample            ${
+      "chosen set".padEnd(w)
+    }  IS sharpe  IS cagr%  OOS return%  OOS sharpe`,
     ...r.folds.map((f, k) =>
       `${String(k + 1).padStart(4)}  ${formatDate(f.isFromMs)}      ${formatDate(f.oosFromMs)} → ${
         formatDate(f.oosToMs)
-      }  ${params(f.best).padEnd(30)}  ${f2(f.best.metrics.sharpe).padStart(9)}  ${
+      }  ${params(f.best).padEnd(w)}  ${f2(f.best.metrics.sharpe).padStart(9)}  ${
         f2(f.best.metrics.cagrPct).padStart(8)
       }  ${f2(f.outOfSample.totalReturnPct).padStart(11)}  ${f2(f.outOfSample.sharpe).padStart(10)}`
     ),
     "",
-    `                       return%     cagr%   sharpe   maxdd%  trades`,
-    `out of sample, stitched ${f2(s.totalReturnPct).padStart(8)}  ${f2(s.cagrPct).padStart(8)}  ${
+    `                          return%     cagr%   sharpe   maxdd%  trades`,
+    `out of sample, stitched  ${f2(s.totalReturnPct).padStart(8)}  ${f2(s.cagrPct).padStart(8)}  ${
       f2(s.sharpe).padStart(7)
     }  ${f2(s.maxDrawdownPct).padStart(7)}  ${String(s.trades).padStart(6)}`,
     `buy-and-hold, same span  ${f2(h.totalReturnPct).padStart(8)}  ${f2(h.cagrPct).padStart(8)}  ${
       f2(h.sharpe).padStart(7)
     }  ${f2(h.maxDrawdownPct).padStart(7)}`,
-    `in sample (chosen sets)            ${f2(r.inSample.cagrPct).padStart(8)}  ${
+    `in sample (chosen sets)             ${f2(r.inSample.cagrPct).padStart(8)}  ${
       f2(r.inSample.sharpe).padStart(7)
     }  ${f2(r.inSample.maxDrawdownPct).padStart(7)}`,
     "",
