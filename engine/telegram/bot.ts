@@ -93,6 +93,30 @@ export interface TelegramBot {
   readonly bot: Bot;
   /** Long polling until `signal` aborts (the alternative to the webhook). */
   poll(signal: AbortSignal): Promise<void>;
+  /**
+   * Fills Telegram's "/" menu: every command in the owner's chat, the reading ones in each
+   * viewer's (nobody else sees any). Best effort: a refusal is logged, never thrown.
+   */
+  setCommands(signal?: AbortSignal): Promise<void>;
+}
+
+/** One entry of Telegram's "/" menu. */
+export interface MenuCommand {
+  readonly command: string;
+  readonly description: string;
+}
+
+/** The menu of a help text's `/name …` lines: one entry per name (`/sell`'s lines joined). */
+export function commandMenu(help: string): MenuCommand[] {
+  const menu = new Map<string, string[]>();
+  for (const line of help.split("\n")) {
+    const m = /^\/([a-z_]{1,32})\s+(?:- )?(.+)$/.exec(line);
+    if (m !== null) menu.set(m[1]!, [...(menu.get(m[1]!) ?? []), m[2]!]);
+  }
+  return [...menu].map(([command, parts]) => ({
+    command,
+    description: parts.join("; ").slice(0, 256),
+  }));
 }
 
 const READ_COMMANDS = new Set([
@@ -399,8 +423,33 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
     log.error("telegram: update failed", { error: errorLine(error.error) });
   });
 
+  async function setCommands(signal?: AbortSignal): Promise<void> {
+    const owner = commandMenu(t.help);
+    const viewer = owner.filter((c) => READ_COMMANDS.has(c.command) && !OWNER_READS.has(c.command));
+    const chats = [
+      { chatId: config.ownerId, commands: owner },
+      ...(config.viewerIds ?? []).map((chatId) => ({ chatId, commands: viewer })),
+    ];
+    for (const { chatId, commands } of chats) {
+      try {
+        await bot.api.setMyCommands(
+          commands,
+          { scope: { type: "chat", chat_id: chatId } },
+          signal as Parameters<typeof bot.api.setMyCommands>[2],
+        );
+      } catch (error) {
+        if (signal?.aborted === true) return;
+        log.warn("telegram: command menu not set", {
+          chat: maskId(chatId),
+          error: errorLine(error),
+        });
+      }
+    }
+  }
+
   return {
     bot,
+    setCommands,
     async poll(signal) {
       if (signal.aborted) return;
       const stop = () => {

@@ -9,6 +9,8 @@
  *   not accept, such as plain http) is logged once and not retried.
  * - Polling mode: `getUpdates` long polling; grammY retries a failed poll itself, and a poll that
  *   ends with an error (another poller, a revoked token) is started again after the backoff.
+ *
+ * Once connected, either mode fills Telegram's "/" command menu once (`setCommands`).
  */
 
 import { GrammyError } from "grammy/web";
@@ -41,9 +43,14 @@ export function startPolling(
   const log = options.log;
   const done = (async () => {
     const backoff = createBackoff(options);
+    let menuSet = false;
     while (!stop.signal.aborted) {
       try {
         if (await connect(telegram, { log, backoff, signal: stop.signal })) {
+          if (!menuSet) {
+            menuSet = true;
+            await telegram.setCommands(stop.signal);
+          }
           log.info(`telegram: polling for updates as @${telegram.bot.botInfo.username}`);
           await telegram.poll(stop.signal);
           if (stop.signal.aborted) break;
@@ -87,6 +94,7 @@ export function registerWebhook(
             allowed_updates: ["message", "callback_query"],
           }, grammySignal(stop.signal));
           log.info(`telegram: webhook set to ${options.url} for @${telegram.bot.botInfo.username}`);
+          await telegram.setCommands(stop.signal);
           return;
         }
       } catch (error) {

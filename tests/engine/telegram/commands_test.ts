@@ -235,3 +235,62 @@ Deno.test("Telegram replies are tried once more after a 429 (its retry_after) or
     assert.equal(t.log.lines.filter((l) => l.message === "telegram: reply not sent").length, 1);
   }, { timeoutMs: 30_000 });
 });
+
+Deno.test("Telegram's / menu: every command in the owner's chat, the reading ones in a viewer's", async () => {
+  await withWorld(async (t) => {
+    await t.telegram.setCommands();
+    const calls = t.fake.callsOf("setMyCommands").map((c) => c.params) as {
+      commands: { command: string; description: string }[];
+      scope: { type: string; chat_id: number };
+    }[];
+    assert.deepEqual(calls.map((c) => c.scope), [
+      { type: "chat", chat_id: OWNER },
+      { type: "chat", chat_id: VIEWER },
+    ]);
+    const [owner, viewer] = calls;
+    assert.deepEqual(owner!.commands.map((c) => c.command), [
+      "status",
+      "balance",
+      "positions",
+      "trades",
+      "profit",
+      "daily",
+      "report",
+      "settings",
+      "health",
+      "logs",
+      "pause",
+      "resume",
+      "set",
+      "sell",
+      "stop",
+    ]);
+    assert.deepEqual(owner!.commands.find((c) => c.command === "sell"), {
+      command: "sell",
+      description:
+        "<market> - sell one market's position (asks to confirm); all - stop and sell every position (asks to confirm)",
+    });
+    assert.deepEqual(owner!.commands[0], {
+      command: "status",
+      description: "mode, switches, markets and positions",
+    });
+    assert.deepEqual(viewer!.commands.map((c) => c.command), [
+      "status",
+      "balance",
+      "positions",
+      "trades",
+      "profit",
+      "daily",
+      "report",
+      "settings",
+      "health",
+    ]);
+    // A refusal (e.g. a viewer who never opened the bot) is logged, not thrown.
+    await t.fake.setFault({ kind: "fail" }, { methods: ["setMyCommands"] });
+    await t.telegram.setCommands();
+    assert.equal(
+      t.log.lines.filter((l) => l.message === "telegram: command menu not set").length,
+      2,
+    );
+  });
+});

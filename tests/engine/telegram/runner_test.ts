@@ -72,6 +72,7 @@ Deno.test("the webhook is registered through 5xx answers, then left alone", asyn
       await runner.close();
     }
     assert.equal(fake.callsOf("setWebhook").length, 3, "nothing more once set");
+    assert.equal(fake.callsOf("setMyCommands").length, 1, "the / menu, once the webhook is set");
   });
 });
 
@@ -132,6 +133,7 @@ Deno.test("polling waits out a Bot API that is down, with one warning, then poll
       ]);
       await fake.setFault(null);
       await until("a long poll", () => fake.callsOf("getUpdates").length > 0);
+      assert.equal(fake.callsOf("setMyCommands").length, 1, "the / menu, before polling");
       assert.deepEqual(messages(log, "info"), [
         "telegram: the Bot API is reachable again",
         "telegram: polling for updates as @upbit_trader_test_bot",
