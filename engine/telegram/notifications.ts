@@ -87,8 +87,10 @@ export function notificationKind(event: EngineEvent): NotificationKind {
     case "SignalFailed":
       return "signal";
     case "OrderSubmitted":
-    case "OrderRejected":
       return "order";
+    case "OrderRejected":
+      // A refusal needs a look even when order acknowledgements are off.
+      return "error";
     case "OrderFilled":
       return "fill";
     case "RiskTriggered":

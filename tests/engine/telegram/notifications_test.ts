@@ -122,3 +122,24 @@ Deno.test("notificationText(): a text never exceeds Telegram's limit", () => {
   assert.equal(text.length, 4_000);
   assert.ok(text.endsWith("…"));
 });
+
+Deno.test("notificationKind(): a rejected order is an error (on even when orders are off)", () => {
+  const rejected: EngineEvent = {
+    type: "OrderRejected",
+    atMs: AT,
+    intentId: "KRW-BTC:bid:s1",
+    market: "KRW-BTC",
+    identifier: "id-1",
+    name: "insufficient_funds_bid",
+    message: "not enough KRW",
+  };
+  assert.equal(notificationKind(rejected), "error");
+  assert.equal(
+    notificationText([rejected], { language: "en", nowMs: AT }),
+    "Order rejected on KRW-BTC: insufficient_funds_bid: not enough KRW",
+  );
+  assert.equal(
+    notificationText([rejected], { language: "ko", nowMs: AT }),
+    "주문 거부 KRW-BTC: insufficient_funds_bid: not enough KRW",
+  );
+});
