@@ -14,9 +14,10 @@
  *   `COALESCE_MS` of the first become ONE message (50 fills in a second: one summary);
  * - sends with grammY's `api.sendMessage` and retries forever, in place, without skipping or
  *   reordering: a 429 waits Telegram's `retry_after` (plus jitter), a 5xx, a timeout or a refused
- *   connection backs off exponentially with jitter up to `maxBackoffMs`; a 401/403/404 (bad
- *   token, bot blocked, chat gone) waits for the operator the same way. Only a 400 (Telegram
- *   refuses this text) gives up on the text: a short fallback naming the event is sent instead;
+ *   connection backs off exponentially with jitter up to `maxBackoffMs`; a 401/403/404 or a 400
+ *   "chat not found" (bad token, bot blocked, the owner never opened the chat) waits for the
+ *   operator the same way. Only another 400 (Telegram refuses this text) gives up on the text: a
+ *   short fallback naming the event is sent instead;
  * - advances the cursor in KV after each message Telegram accepted (and past skipped events).
  *
  * Duplicates: the cursor is written after the send, so a crash (or a kill) between Telegram's
@@ -234,6 +235,7 @@ export function startOutbox(deps: OutboxDeps, config: OutboxConfig): Outbox {
   let cursor: string | undefined;
   let persisted: string | undefined;
   let lastError: string | null = null;
+  let failedInRow = 0;
 
   /** Waits `ms`; throws `Aborted` when closing. */
   async function pause(ms: number): Promise<void> {
@@ -261,17 +263,26 @@ export function startOutbox(deps: OutboxDeps, config: OutboxConfig): Outbox {
           // grammY types its signal with a polyfill's type; a standard one works.
           sends.signal as Parameters<Api["sendMessage"]>[3],
         );
+        if (lastError !== null) {
+          log.info("telegram: notifications delivered again", { failures: failedInRow });
+        }
         lastError = null;
+        failedInRow = 0;
         return true;
       } catch (error) {
         if (sends.signal.aborted) throw new Aborted();
         failures++;
+        failedInRow++;
         const line = errorLine(error);
         if (lastError === null) {
           log.warn("telegram: notification not sent; retrying", { error: line });
         }
         lastError = line;
-        if (error instanceof GrammyError && error.error_code === 400) {
+        // "chat not found": the owner has not opened the chat yet; it will be there later.
+        if (
+          error instanceof GrammyError && error.error_code === 400 &&
+          !/chat not found/i.test(error.description)
+        ) {
           log.error("telegram: notification refused by Telegram", { error: line });
           return false;
         }

@@ -7,7 +7,8 @@
 
 import assert from "node:assert/strict";
 import type { EngineEvent } from "../../../engine/mod.ts";
-import { DEFAULT_NOTIFY } from "../../../engine/telegram/mod.ts";
+import { Api } from "grammy/web";
+import { DEFAULT_NOTIFY, startOutbox } from "../../../engine/telegram/mod.ts";
 import { fill, REAL_CLOCK, signal, START_MS, withOutboxWorld } from "./_outbox_world.ts";
 import { OWNER } from "./_harness.ts";
 
@@ -317,5 +318,72 @@ Deno.test("a clean stop first delivers what the journal already holds (the run's
       "Signal BUY KRW-BTC: #1",
       "Bot stopped cleanly (paper, up 0 min)",
     ]);
+  });
+});
+
+/** A Bot API that answers `sendMessage` with `answers` in turn (then ok), recording the texts. */
+async function scriptedBotApi(answers: readonly { code: number; description: string }[]) {
+  const texts: string[] = [];
+  let call = 0;
+  const listening = Promise.withResolvers<number>();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: (a) => listening.resolve(a.port) },
+    async (req) => {
+      const body = await req.json() as { text: string };
+      const answer = answers[call++];
+      if (answer !== undefined) {
+        return Response.json({
+          ok: false,
+          error_code: answer.code,
+          description: answer.description,
+        }, {
+          status: answer.code,
+        });
+      }
+      texts.push(body.text);
+      const message = { message_id: texts.length, date: 0, chat: { id: OWNER, type: "private" } };
+      return Response.json({ ok: true, result: { ...message, text: body.text } });
+    },
+  );
+  return {
+    apiRoot: `http://127.0.0.1:${await listening.promise}`,
+    texts,
+    close: () => server.shutdown(),
+  };
+}
+
+Deno.test("400 chat not found (the owner never opened the chat) waits; another 400 sends a stand-in", async () => {
+  await withOutboxWorld(async (o) => {
+    const api = await scriptedBotApi([
+      { code: 400, description: "Bad Request: chat not found" },
+      { code: 400, description: "Bad Request: chat not found" },
+      { code: 400, description: "Bad Request: can't parse entities" },
+    ]);
+    try {
+      await o.journal(signal(1, START_MS));
+      await o.journal(signal(2, START_MS + 1));
+      const worker = startOutbox({
+        journal: o.stream,
+        cursor: o.cursor,
+        api: new Api(o.fake.token, { apiRoot: api.apiRoot, sensitiveLogs: false }),
+        clock: o.clock,
+        log: o.log,
+        random: () => 0.5,
+      }, { chatId: OWNER, pollMs: 20, firstStartFromMs: 0 });
+      assert.ok(await o.until(() => api.texts.length === 2));
+      await worker.close();
+      assert.deepEqual(api.texts, [
+        "SignalRaised ×1 at 2026-12-05 00:00:00 UTC: refused by Telegram",
+        "Signal BUY KRW-BTC: #2",
+      ]);
+      assert.equal(worker.stats().failures, 3);
+      assert.equal(
+        o.log.lines.filter((l) => l.message === "telegram: notification refused by Telegram")
+          .length,
+        1,
+      );
+    } finally {
+      await api.close();
+    }
   });
 });
