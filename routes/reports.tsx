@@ -215,7 +215,9 @@ function ReportBody(props: { readonly t: Translate; readonly report: DailyReport
             {a.maxDrawdownKrw === null ? t("common.na") : (
               <>
                 <Krw amount={a.maxDrawdownKrw} signed={false} />
-                {a.maxDrawdownPct === null ? "" : ` (${formatPct(a.maxDrawdownPct)})`}
+                {a.maxDrawdownPct === null
+                  ? ""
+                  : ` (${formatPct(a.maxDrawdownPct, { signed: false })})`}
               </>
             )}
           </dd>

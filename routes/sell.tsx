@@ -11,6 +11,7 @@ import type { VNode } from "preact";
 import { z } from "zod";
 import {
   type BotStatus,
+  formatPrice,
   formatVolume,
   type MarketStatus,
   type Operator,
@@ -57,6 +58,7 @@ export function createSellRoutes(deps: SellDeps): Hono<WebEnv> {
           lang={c.get("lang")}
           path={url.pathname}
           market={market}
+          nowMs={deps.clock.nowMs()}
           csrfToken={c.get("session").csrfToken}
           assets={deps.assets}
         />,
@@ -85,6 +87,8 @@ function SellPage(
     readonly lang: Lang;
     readonly path: string;
     readonly market: MarketStatus;
+    /** Now (the tick table of the average price). */
+    readonly nowMs: number;
     readonly csrfToken: string;
     readonly assets: PageAssets;
   },
@@ -106,7 +110,10 @@ function SellPage(
           <strong>
             {position === null ? t("sell.flat", { market: name }) : t("sell.holding", {
               volume: formatVolume(parseUnits(position.volume)),
-              price: formatVolume(parseUnits(position.avgPrice)),
+              price: formatPrice(parseUnits(position.avgPrice), {
+                atMs: props.nowMs,
+                market: name,
+              }),
             })}
           </strong>
         </p>

@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import type { VNode } from "preact";
 import {
   formatDateTime,
+  formatPrice,
   formatVolume,
   type MarketStatus,
   type Operator,
@@ -104,6 +105,7 @@ export function createTradesRoutes(deps: TradesDeps): Hono<WebEnv> {
         csrfToken={c.get("session").csrfToken}
         assets={deps.assets}
         positions={status.markets.filter((m) => m.position !== null)}
+        nowMs={deps.clock.nowMs()}
         trades={page.ok ? page.value.trades : []}
         next={page.ok ? page.value.next : null}
         prev={page.ok ? page.value.prev : null}
@@ -153,6 +155,8 @@ function TradesPage(
     readonly csrfToken: string;
     readonly assets: PageAssets;
     readonly positions: readonly MarketStatus[];
+    /** Now (the tick table of the average prices). */
+    readonly nowMs: number;
     readonly trades: readonly TradeView[];
     readonly next: string | null;
     readonly prev: string | null;
@@ -180,7 +184,10 @@ function TradesPage(
                   <strong>{m.market}</strong>{" "}
                   <span class="muted">
                     {formatVolume(parseUnits(m.position!.volume))} @{" "}
-                    {formatVolume(parseUnits(m.position!.avgPrice))}
+                    {formatPrice(parseUnits(m.position!.avgPrice), {
+                      atMs: props.nowMs,
+                      market: m.market,
+                    })}
                   </span>
                 </span>
                 <a class="button danger small" href={`/sell/${m.market}`}>
