@@ -23,6 +23,7 @@ export {
   COALESCE_MS,
   DEFAULT_NOTIFY,
   type Delivery,
+  deliveryOf,
   NOTIFICATION_KINDS,
   type NotificationKind,
   notificationKind,

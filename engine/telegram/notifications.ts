@@ -120,6 +120,15 @@ export function notificationKind(event: EngineEvent): NotificationKind {
   }
 }
 
+/**
+ * How `event` is delivered under `policy`: its kind's setting, except that a command sent from
+ * Telegram is never echoed back (the chat already shows its answer).
+ */
+export function deliveryOf(event: EngineEvent, policy: NotifyPolicy): Delivery {
+  if (event.type === "CommandExecuted" && event.actor.startsWith("telegram:")) return "off";
+  return policy[notificationKind(event)];
+}
+
 /** A fill's reference price: what the order was decided at, and by what. */
 export interface FillReference {
   /** Exact decimal KRW. */

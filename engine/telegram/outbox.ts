@@ -45,6 +45,7 @@ import {
   COALESCE_MS,
   DEFAULT_NOTIFY,
   type Delivery,
+  deliveryOf,
   type FillReference,
   type NotificationKind,
   notificationKind,
@@ -373,7 +374,7 @@ export function startOutbox(deps: OutboxDeps, config: OutboxConfig): Outbox {
         const entry: JournalEntry = result.value;
         refs.note(entry.event);
         const kind = notificationKind(entry.event);
-        const delivery = policy[kind];
+        const delivery = deliveryOf(entry.event, policy);
         if (delivery === "off") {
           if (run !== null) run.lastId = entry.id;
           else cursor = entry.id;

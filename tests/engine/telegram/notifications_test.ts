@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import type { EngineEvent } from "../../../engine/mod.ts";
-import { notificationKind, notificationText } from "../../../engine/telegram/mod.ts";
+import {
+  DEFAULT_NOTIFY,
+  deliveryOf,
+  notificationKind,
+  notificationText,
+} from "../../../engine/telegram/mod.ts";
 
 const AT = Date.UTC(2026, 11, 5, 0, 30);
 
@@ -141,5 +146,25 @@ Deno.test("notificationKind(): a rejected order is an error (on even when orders
   assert.equal(
     notificationText([rejected], { language: "ko", nowMs: AT }),
     "주문 거부 KRW-BTC: insufficient_funds_bid: not enough KRW",
+  );
+});
+
+Deno.test("deliveryOf(): the kind's setting; a command from Telegram is not echoed to the chat", () => {
+  const command = (actor: string): EngineEvent => ({
+    type: "CommandExecuted",
+    atMs: AT,
+    actor,
+    command: "pause: lunch",
+    result: "done",
+    detail: "paused",
+  });
+  assert.equal(deliveryOf(command("ctl"), DEFAULT_NOTIFY), "silent");
+  assert.equal(
+    deliveryOf(command("web:0123456789abcdef"), { ...DEFAULT_NOTIFY, command: "on" }),
+    "on",
+  );
+  assert.equal(
+    deliveryOf(command("telegram:111222333"), { ...DEFAULT_NOTIFY, command: "on" }),
+    "off",
   );
 });
