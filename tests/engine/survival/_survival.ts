@@ -385,7 +385,7 @@ async function forgedTokens(
       next++;
       const headers: Record<string, string> = target === "sandbox"
         ? { authorization: `Bearer ${await signToken(forgedKey)}` }
-        : { cookie: `sid=${crypto.randomUUID()}${crypto.randomUUID()}` };
+        : { cookie: `sid=${forgedSessionId()}` };
       const res = await fetch(new URL(target === "sandbox" ? "/v1/accounts" : "/api/status", url), {
         client,
         headers,
@@ -398,6 +398,13 @@ async function forgedTokens(
   await Promise.all(Array.from({ length: 32 }, worker));
   client.close();
   return seen;
+}
+
+/** A well-formed session id (256 random bits, base64url): it is looked up in the store. */
+function forgedSessionId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 /** WebSocket connects spread evenly over `wsSeconds`, each held until the end. */
