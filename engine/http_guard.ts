@@ -92,6 +92,8 @@ interface Link {
 }
 
 const HEAD_END = [13, 10, 13, 10];
+/** Read buffer per direction of an established connection (small: 1,000 sockets are 16 MB). */
+const PUMP_BYTES = 8192;
 const encoder = new TextEncoder();
 
 /** Listens on `listen` and hands each connection whose head arrived in time to `target`. */
@@ -202,7 +204,7 @@ export function startGuardedFront(options: FrontOptions): GuardedFront {
   }
 
   async function pumpUp(link: Link, upstream: Deno.TcpConn): Promise<void> {
-    const buf = new Uint8Array(16_384);
+    const buf = new Uint8Array(PUMP_BYTES);
     const meter = new WsMeter(limits.maxWsMessageBytes);
     for (;;) {
       const n = await link.client.read(buf);
@@ -225,7 +227,7 @@ export function startGuardedFront(options: FrontOptions): GuardedFront {
   }
 
   async function pumpDown(link: Link, upstream: Deno.TcpConn, upgrade: boolean): Promise<void> {
-    const buf = new Uint8Array(16_384);
+    const buf = new Uint8Array(PUMP_BYTES);
     let first = true;
     for (;;) {
       const n = await upstream.read(buf);
