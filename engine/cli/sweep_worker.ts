@@ -60,6 +60,8 @@ const scope = globalThis as unknown as WorkerScope;
 let datasets: readonly SweepDataset[] = [];
 let base: SweepBase | null = null;
 let daily = false;
+/** One pair of output arrays per data set, reused by every backtest on it. */
+let scratch: { equity: Float64Array; inPosition: Uint8Array }[] = [];
 
 scope.onmessage = (event: MessageEvent<ToWorker>): void => {
   const message = event.data;
@@ -67,6 +69,10 @@ scope.onmessage = (event: MessageEvent<ToWorker>): void => {
     datasets = message.datasets;
     base = message.base;
     daily = message.daily === true;
+    scratch = datasets.map((d) => ({
+      equity: new Float64Array(d.candles.length),
+      inPosition: new Uint8Array(d.candles.length),
+    }));
     return;
   }
   try {
@@ -79,10 +85,12 @@ scope.onmessage = (event: MessageEvent<ToWorker>): void => {
         const result = runBacktest(dataset.candles, sweepConfig(setBase, job.params));
         rows.push({ ...row, metrics: computeMetrics(result), daily: dailyReturns(result) });
       } else {
-        rows.push({
-          ...row,
-          metrics: evaluateSet(dataset.candles, { base: setBase, params: job.params }),
+        const metrics = evaluateSet(dataset.candles, {
+          base: setBase,
+          params: job.params,
+          scratch: scratch[job.dataset],
         });
+        rows.push({ ...row, metrics });
       }
     }
     scope.postMessage({ kind: "rows", rows });

@@ -66,6 +66,17 @@ export interface BacktestConfig {
   readonly atrStopMultiple?: number;
   /** Called every 65,536 candles with the count done (for a progress bar). */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Arrays (as long as the candles) the result's `equity` and `inPosition` are written into,
+   * instead of new ones: a sweep runs thousands of backtests and reads each result at once.
+   */
+  readonly scratch?: BacktestScratch;
+}
+
+/** Reusable output arrays for `BacktestConfig.scratch`. */
+export interface BacktestScratch {
+  readonly equity: Float64Array;
+  readonly inPosition: Uint8Array;
 }
 
 /** One closed round trip. */
@@ -171,8 +182,11 @@ class BacktestRun {
       capitalKrw: config.capital,
     };
     this.atr = (config.atrStopMultiple ?? 0) > 0 ? new Atr(14) : null;
-    this.equity = new Float64Array(candles.length);
-    this.inPosition = new Uint8Array(candles.length);
+    const scratch = config.scratch;
+    const reuse = scratch !== undefined && scratch.equity.length === candles.length &&
+      scratch.inPosition.length === candles.length;
+    this.equity = reuse ? scratch.equity : new Float64Array(candles.length);
+    this.inPosition = reuse ? scratch.inPosition : new Uint8Array(candles.length);
     this.ledger = openLedger(config.capital);
     this.cashF = unitsToNumber(this.ledger.cash);
   }
@@ -187,6 +201,7 @@ class BacktestRun {
     let dayFloor = -Infinity;
     const accountLossPct = this.portfolio.accountDailyLossPct;
     let accountFloor = -Infinity;
+    const trailing = rules.trailingStopPct > 0;
     for (let i = 0; i < n; i++) {
       if (onProgress !== undefined && (i & 0xffff) === 0xffff) onProgress(i + 1, n);
       const c = candles[i]!;
@@ -215,7 +230,8 @@ class BacktestRun {
       if (levels !== null) {
         const trigger = checkExit(levels, rules, c);
         if (trigger === null) {
-          this.levels = trackHighest(levels, c.high);
+          // The highest price only matters to a trailing stop (tracking it allocates).
+          if (trailing) this.levels = trackHighest(levels, c.high);
         } else {
           const reason = `${trigger.reason.replace("_", " ")} at ${
             formatPrice(trigger.price, { atMs: t })

@@ -6,7 +6,7 @@
  * gives the same figures as `deno task backtest` with the same flags.
  */
 
-import { type BacktestConfig, runBacktest } from "./backtest.ts";
+import { type BacktestConfig, type BacktestScratch, runBacktest } from "./backtest.ts";
 import type { Candle } from "./candle.ts";
 import { computeMetrics, type Metrics } from "./metrics.ts";
 import type { Units } from "./money.ts";
@@ -123,12 +123,23 @@ export function sweepConfig(base: SweepBase, params: ParamSet): BacktestConfig {
   };
 }
 
-/** Runs the single backtest of `params` over `candles` and returns its metrics. */
+/**
+ * Runs the single backtest of `params` over `candles` and returns its metrics (`scratch`: arrays
+ * to reuse for the equity curve, which only the metrics read).
+ */
 export function evaluateSet(
   candles: readonly Candle[],
-  options: { readonly base: SweepBase; readonly params: ParamSet },
+  options: {
+    readonly base: SweepBase;
+    readonly params: ParamSet;
+    readonly scratch?: BacktestScratch;
+  },
 ): Metrics {
-  return computeMetrics(runBacktest(candles, sweepConfig(options.base, options.params)));
+  const config = sweepConfig(options.base, options.params);
+  const scratch = options.scratch;
+  return computeMetrics(
+    runBacktest(candles, scratch === undefined ? config : { ...config, scratch }),
+  );
 }
 
 /** Metrics a sweep can rank by, best first (drawdown: smallest first). */
