@@ -26,7 +26,7 @@ import { type PageAssets, renderPage, SitePage } from "./layout.tsx";
 import { requireSession, type SessionDeps, type WebEnv } from "./session.ts";
 
 /** Issued reports the list shows. */
-export const REPORT_LIST_LIMIT = 60;
+const REPORT_LIST_LIMIT = 60;
 const DAY_MS = 86_400_000;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 

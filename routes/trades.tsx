@@ -32,7 +32,7 @@ export interface TradesDeps extends SessionDeps {
 }
 
 /** The CSV's columns, in order. */
-export const CSV_HEADER = [
+const CSV_HEADER = [
   "time_utc",
   "ts_ms",
   "market",
