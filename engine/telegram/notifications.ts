@@ -334,12 +334,18 @@ function wordsOf(language: Language): Words {
 
 type Fill = Extract<EngineEvent, { type: "OrderFilled" }>;
 
+/** A text's words and context. */
+interface Ctx {
+  readonly w: Words;
+  readonly ctx: TextContext;
+}
+
 function coin(market: string): string {
   return market.split("-")[1] ?? market;
 }
 
-function price(decimal: string, market: string, atMs: number): string {
-  return formatPrice(parseUnits(decimal), { atMs, market });
+function price(decimal: string, at: { readonly market: string; readonly atMs: number }): string {
+  return formatPrice(parseUnits(decimal), at);
 }
 
 function krw(decimal: string | bigint, decimals = 0): string {
@@ -350,47 +356,57 @@ function krw(decimal: string | bigint, decimals = 0): string {
  * Slippage of a fill at `fillPrice` against `reference` in basis points, positive when it cost
  * us (a buy above, a sell below the reference). A display figure: floats are exact enough.
  */
-export function slippageBps(side: "bid" | "ask", fillPrice: number, reference: number): number {
+export function slippageBps(
+  side: "bid" | "ask",
+  prices: { readonly fill: number; readonly reference: number },
+): number {
+  const { fill, reference } = prices;
   if (!(reference > 0)) return Number.NaN;
-  const diff = side === "bid" ? fillPrice - reference : reference - fillPrice;
+  const diff = side === "bid" ? fill - reference : reference - fill;
   return (diff / reference) * 10_000;
 }
 
 function slippageText(
-  side: "bid" | "ask",
-  fillPrice: number,
   ref: FillReference,
-  at: { readonly w: Words; readonly market: string; readonly atMs: number },
+  at: {
+    readonly side: "bid" | "ask";
+    readonly fill: number;
+    readonly w: Words;
+    readonly market: string;
+    readonly atMs: number;
+  },
 ): string | undefined {
-  const bps = slippageBps(side, fillPrice, Number(ref.price));
+  const bps = slippageBps(at.side, { fill: at.fill, reference: Number(ref.price) });
   if (!Number.isFinite(bps)) return undefined;
   return at.w.slippage(
     formatNumber(bps, { decimals: 1, signed: true }),
     at.w.by[ref.by],
-    price(ref.price, at.market, at.atMs),
+    price(ref.price, at),
   );
 }
 
-function fillText(e: Fill, w: Words, ctx: TextContext): string {
+function fillText(e: Fill, c: Ctx): string {
+  const { w, ctx } = c;
   const side = e.side === "bid" ? w.buy : w.sell;
   const head = w.filled(
     side,
     formatVolume(parseUnits(e.volume)),
     coin(e.market),
-    price(e.price, e.market, e.atMs),
+    price(e.price, e),
     e.market,
   );
   const parts = [`${w.amount} ${krw(e.funds)} KRW`, `${w.fee} ${krw(e.fee, 2)} KRW`];
   const ref = ctx.referenceOf?.(e);
   const slip = ref === undefined
     ? undefined
-    : slippageText(e.side, Number(e.price), ref, { w, market: e.market, atMs: e.atMs });
+    : slippageText(ref, { side: e.side, fill: Number(e.price), w, market: e.market, atMs: e.atMs });
   if (slip !== undefined) parts.push(slip);
   return `${head}\n${parts.join(" · ")}`;
 }
 
 /** The text of one event. */
-function eventText(e: EngineEvent, w: Words, ctx: TextContext): string {
+function eventText(e: EngineEvent, c: Ctx): string {
+  const { w } = c;
   switch (e.type) {
     case "SignalRaised":
       return w.signal(e.action === "buy" ? w.buy : w.sell, e.market, e.reason);
@@ -401,10 +417,10 @@ function eventText(e: EngineEvent, w: Words, ctx: TextContext): string {
     case "OrderRejected":
       return w.orderRejected(e.market, e.name, e.message);
     case "OrderFilled":
-      return fillText(e, w, ctx);
+      return fillText(e, c);
     case "RiskTriggered": {
       if (e.rule === "stop_loss" || e.rule === "take_profit" || e.rule === "trailing_stop") {
-        return w.riskHit(w.risk[e.rule], e.market, price(e.price, e.market, e.atMs));
+        return w.riskHit(w.risk[e.rule], e.market, price(e.price, e));
       }
       if (e.rule === "account_daily_loss_limit") {
         const equity = parseUnits(e.price);
@@ -413,7 +429,7 @@ function eventText(e: EngineEvent, w: Words, ctx: TextContext): string {
         const lostPct = start > 0n ? (Number(equity - start) / Number(start)) * 100 : 0;
         return w.accountLimit(krw(equity), formatPct(lostPct), krw(start));
       }
-      return w.dailyLimit(e.market, price(e.price, e.market, e.atMs));
+      return w.dailyLimit(e.market, price(e.price, e));
     }
     case "ErrorRaised":
       return e.code === "market_disconnected"
@@ -467,7 +483,8 @@ function seconds(events: readonly EngineEvent[]): string {
 }
 
 /** One line per (market, side): total volume and funds, average price, fees. */
-function fillsText(fills: readonly Fill[], w: Words, ctx: TextContext): string {
+function fillsText(fills: readonly Fill[], c: Ctx): string {
+  const { w, ctx } = c;
   const groups = new Map<string, Fill[]>();
   for (const f of fills) {
     const key = `${f.market} ${f.side}`;
@@ -498,9 +515,13 @@ function fillsText(fills: readonly Fill[], w: Words, ctx: TextContext): string {
     );
     const ref = ctx.referenceOf?.(first);
     // Against the volume-weighted average price.
-    const slip = ref === undefined || volume === 0n
-      ? undefined
-      : slippageText(first.side, avg, ref, { w, market: first.market, atMs: first.atMs });
+    const slip = ref === undefined || volume === 0n ? undefined : slippageText(ref, {
+      side: first.side,
+      fill: avg,
+      w,
+      market: first.market,
+      atMs: first.atMs,
+    });
     if (slip !== undefined) line += `, ${slip}`;
     lines.push(line);
   }
@@ -514,9 +535,9 @@ export function notificationText(events: readonly EngineEvent[], ctx: TextContex
   const first = events[0]!;
   let text: string;
   if (events.length === 1) {
-    text = eventText(first, w, ctx);
+    text = eventText(first, { w, ctx });
   } else if (events.every((e) => e.type === "OrderFilled")) {
-    text = fillsText(events as readonly Fill[], w, ctx);
+    text = fillsText(events as readonly Fill[], { w, ctx });
   } else if (notificationKind(first) === "reconnect") {
     const last = events[events.length - 1]!;
     text = w.storm(
@@ -525,7 +546,7 @@ export function notificationText(events: readonly EngineEvent[], ctx: TextContex
       last.type === "ErrorRaised" ? last.message : last.type,
     );
   } else {
-    const lines = events.slice(0, LIST_MAX).map((e) => eventText(e, w, ctx).split("\n")[0]!);
+    const lines = events.slice(0, LIST_MAX).map((e) => eventText(e, { w, ctx }).split("\n")[0]!);
     if (events.length > LIST_MAX) lines.push(w.more(events.length - LIST_MAX));
     text = [w.errors(events.length), ...lines].join("\n");
   }

@@ -184,20 +184,18 @@ function beforeId(ms: number): string {
 /** Resolves with `promise`, or with `undefined` once `ms` passed or `signal` aborted. */
 async function within<T>(
   promise: Promise<T>,
-  ms: number,
-  clock: Clock,
-  signal: AbortSignal,
+  wait: { readonly ms: number; readonly clock: Clock; readonly signal: AbortSignal },
 ): Promise<T | undefined> {
   const stop = new AbortController();
   const onAbort = () => stop.abort();
-  signal.addEventListener("abort", onAbort, { once: true });
+  wait.signal.addEventListener("abort", onAbort, { once: true });
   try {
     return await Promise.race([
       promise,
-      clock.sleep(Math.max(0, ms), stop.signal).then(() => undefined),
+      wait.clock.sleep(Math.max(0, wait.ms), stop.signal).then(() => undefined),
     ]);
   } finally {
-    signal.removeEventListener("abort", onAbort);
+    wait.signal.removeEventListener("abort", onAbort);
     stop.abort();
   }
 }
@@ -350,7 +348,7 @@ export function startOutbox(deps: OutboxDeps, config: OutboxConfig): Outbox {
         pending ??= it.next();
         let result: IteratorResult<JournalEntry> | undefined;
         if (run !== null) {
-          result = await within(pending, run.untilMs - clock.nowMs(), clock, stop);
+          result = await within(pending, { ms: run.untilMs - clock.nowMs(), clock, signal: stop });
           if (result === undefined) {
             if (stop.aborted) return;
             // Nothing more came within the window: the burst is complete.
@@ -360,7 +358,7 @@ export function startOutbox(deps: OutboxDeps, config: OutboxConfig): Outbox {
           }
         } else if (cursor !== persisted && cursor !== undefined) {
           // Skipped events only: save the cursor once the journal has nothing ready.
-          result = await within(pending, 0, clock, stop);
+          result = await within(pending, { ms: 0, clock, signal: stop });
           if (result === undefined) {
             if (stop.aborted) return;
             await saveCursor(cursor);
