@@ -10,6 +10,7 @@ import { computeMetrics } from "../core/metrics.ts";
 import {
   evaluateSet,
   type ParamSet,
+  SharedSeries,
   type SweepBase,
   sweepConfig,
   type SweepRow,
@@ -62,6 +63,8 @@ let base: SweepBase | null = null;
 let daily = false;
 /** One pair of output arrays per data set, reused by every backtest on it. */
 let scratch: { equity: Float64Array; inPosition: Uint8Array }[] = [];
+/** Indicator series per data set, shared by every set run on it. */
+let shared: SharedSeries[] = [];
 
 scope.onmessage = (event: MessageEvent<ToWorker>): void => {
   const message = event.data;
@@ -69,6 +72,7 @@ scope.onmessage = (event: MessageEvent<ToWorker>): void => {
     datasets = message.datasets;
     base = message.base;
     daily = message.daily === true;
+    shared = datasets.map((d) => new SharedSeries(d.candles));
     scratch = datasets.map((d) => ({
       equity: new Float64Array(d.candles.length),
       inPosition: new Uint8Array(d.candles.length),
@@ -89,6 +93,7 @@ scope.onmessage = (event: MessageEvent<ToWorker>): void => {
           base: setBase,
           params: job.params,
           scratch: scratch[job.dataset],
+          shared: shared[job.dataset],
         });
         rows.push({ ...row, metrics });
       }

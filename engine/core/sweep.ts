@@ -14,7 +14,9 @@ import { applyParams, RISK_PARAMS, STRATEGY_PARAMS } from "./params.ts";
 import { DEFAULT_PORTFOLIO_RULES, type SizingMode } from "./portfolio.ts";
 import type { RiskRules } from "./risk.ts";
 import { mulberry32 } from "./prng.ts";
-import { createStrategy, type StrategyId } from "./strategies/mod.ts";
+import { BOLLINGER, createStrategy, type Strategy, type StrategyId } from "./strategies/mod.ts";
+import { type BandSeries, bandSeries, createBollingerOnSeries } from "./strategies/bollinger.ts";
+import { splitFilters, withEntryFilters } from "./strategies/filters.ts";
 
 /** Parameters a sweep may vary: the strategy's, the risk rules', and sizing. */
 export const SWEEP_PARAMS: readonly string[] = [
@@ -93,10 +95,52 @@ export function randomSets(
 }
 
 /**
+ * Indicator series computed once per candle array and shared by every set run on it (a worker
+ * keeps one per data set): the Bollinger middle and σ per period.
+ */
+export class SharedSeries {
+  readonly candles: readonly Candle[];
+  readonly #bands = new Map<number, BandSeries>();
+
+  constructor(candles: readonly Candle[]) {
+    this.candles = candles;
+  }
+
+  /** The band series for `period`, computed on first use. */
+  bands(period: number): BandSeries {
+    let series = this.#bands.get(period);
+    if (series === undefined) {
+      series = bandSeries(this.candles, period);
+      this.#bands.set(period, series);
+    }
+    return series;
+  }
+}
+
+/** The strategy of a set: `createStrategy`'s, or its equivalent over shared series. */
+function sweepStrategy(
+  base: SweepBase,
+  options: { readonly params: Readonly<Record<string, number>>; readonly shared?: SharedSeries },
+): Strategy {
+  const { params, shared } = options;
+  if (shared === undefined || base.strategy !== "bb") {
+    return createStrategy(base.strategy, params);
+  }
+  const { filters, rest } = splitFilters(params);
+  const bb = BOLLINGER.params.parse(rest);
+  return withEntryFilters(createBollingerOnSeries(bb, shared.bands(bb.period)), filters);
+}
+
+/**
  * The backtest configuration of `params` over `base`: the same mapping as `ctl set` (`applyParams`)
  * for risk and strategy parameters. Throws the strategy's zod error on a bad strategy parameter.
+ * With `shared`, a BB strategy reads its bands from the shared series (same signals).
  */
-export function sweepConfig(base: SweepBase, params: ParamSet): BacktestConfig {
+export function sweepConfig(
+  base: SweepBase,
+  params: ParamSet,
+  shared?: SharedSeries,
+): BacktestConfig {
   const tuned = applyParams(
     {
       rules: base.rules,
@@ -109,7 +153,7 @@ export function sweepConfig(base: SweepBase, params: ParamSet): BacktestConfig {
   const sizingValue = params["sizing-value"] ?? base.sizingValue;
   return {
     market: base.market,
-    strategy: createStrategy(base.strategy, tuned.strategyParams),
+    strategy: sweepStrategy(base, { params: tuned.strategyParams, shared }),
     rules: tuned.rules,
     feeBps: base.feeBps,
     slippageBps: base.slippageBps,
@@ -133,9 +177,11 @@ export function evaluateSet(
     readonly base: SweepBase;
     readonly params: ParamSet;
     readonly scratch?: BacktestScratch;
+    /** Series shared by the sets run on these candles (built on `candles`). */
+    readonly shared?: SharedSeries;
   },
 ): Metrics {
-  const config = sweepConfig(options.base, options.params);
+  const config = sweepConfig(options.base, options.params, options.shared);
   const scratch = options.scratch;
   return computeMetrics(
     runBacktest(candles, scratch === undefined ? config : { ...config, scratch }),

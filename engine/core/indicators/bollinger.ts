@@ -62,6 +62,7 @@ export class BollingerBands {
   #freshSq = 0;
   #upper = NaN;
   #middle = NaN;
+  #sigma = NaN;
   #lower = NaN;
 
   /** Throws a `RangeError` unless `period` is an integer >= 1 and `stdDev` is finite and >= 0. */
@@ -135,7 +136,9 @@ export class BollingerBands {
       middle = this.#exactMean();
       variance = this.#exactVariance(middle);
     }
-    const width = variance > 0 ? this.stdDev * Math.sqrt(variance) : 0;
+    const sigma = variance > 0 ? Math.sqrt(variance) : 0;
+    const width = this.stdDev * sigma;
+    this.#sigma = sigma;
     this.#middle = middle;
     this.#upper = middle + width;
     this.#lower = middle - width;
@@ -167,6 +170,11 @@ export class BollingerBands {
   /** Middle band (the SMA), `NaN` until ready. */
   get middle(): number {
     return this.#middle;
+  }
+
+  /** σ of the window (the bands are middle ± stdDev × σ), `NaN` until the first value. */
+  get sigma(): number {
+    return this.#sigma;
   }
 
   /** Lower band, `NaN` until ready. */

@@ -79,3 +79,93 @@ class BollingerStrategy implements Strategy {
     return HOLD;
   }
 }
+
+/** The middle band and σ of every candle of one candle array, for one period. */
+export interface BandSeries {
+  readonly candles: readonly Candle[];
+  /** NaN while warming up. */
+  readonly middle: Float64Array;
+  readonly sigma: Float64Array;
+}
+
+/** Computes the band series of `candles` for `period` (the streaming bands, candle by candle). */
+export function bandSeries(candles: readonly Candle[], period: number): BandSeries {
+  const bands = new BollingerBands(period, 1);
+  const middle = new Float64Array(candles.length);
+  const sigma = new Float64Array(candles.length);
+  for (let i = 0; i < candles.length; i++) {
+    bands.update(candles[i]!.close);
+    middle[i] = bands.middle;
+    sigma[i] = bands.sigma;
+  }
+  return { candles, middle, sigma };
+}
+
+/**
+ * The BB strategy over precomputed band series (a sweep shares one series among every set with
+ * the same period): the same signals, reasons and levels as `createBollinger`, as long as it is
+ * fed exactly `series.candles` in order (anything else throws).
+ */
+export function createBollingerOnSeries(params: BollingerParams, series: BandSeries): Strategy {
+  return new SeriesBollingerStrategy(params, series);
+}
+
+class SeriesBollingerStrategy implements Strategy {
+  readonly name: string;
+  readonly warmup: number;
+  readonly #std: number;
+  readonly #series: BandSeries;
+  #next = 0;
+
+  constructor(params: BollingerParams, series: BandSeries) {
+    this.#std = params.std;
+    this.#series = series;
+    this.name = `bb(${params.period}, ${params.std})`;
+    this.warmup = params.period;
+  }
+
+  update(candle: Candle, holding: Holding): Signal {
+    const series = this.#series;
+    const i = this.#next++;
+    if (series.candles[i] !== candle) {
+      throw new RangeError(`Cannot update ${this.name}: candle ${i} is not the series' candle`);
+    }
+    const middle = series.middle[i]!;
+    if (!(middle === middle)) return WARMING_UP;
+    // The streaming bands' own arithmetic: middle ± stdDev × σ.
+    const width = this.#std * series.sigma[i]!;
+    return bandSignal(candle, {
+      holding,
+      lower: middle - width,
+      upper: middle + width,
+      name: this.name,
+    });
+  }
+}
+
+/** `BollingerStrategy.update`'s signal for given bands (same texts, kept in step with it). */
+function bandSignal(
+  candle: Candle,
+  options: { holding: Holding; lower: number; upper: number; name: string },
+): Signal {
+  const { holding, lower, upper, name } = options;
+  // Levels print on the tick grid of the candle's date (no float noise in a reason).
+  const at = { atMs: candle.startMs };
+  if (holding === "flat" && candle.close < lower) {
+    return {
+      action: "buy",
+      reason: `close ${formatPrice(candle.close, at)} < lower band ${
+        formatPrice(lower, at)
+      } (${name})`,
+    };
+  }
+  if (holding === "long" && candle.close > upper) {
+    return {
+      action: "sell",
+      reason: `close ${formatPrice(candle.close, at)} > upper band ${
+        formatPrice(upper, at)
+      } (${name})`,
+    };
+  }
+  return HOLD;
+}

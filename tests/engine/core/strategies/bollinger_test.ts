@@ -162,3 +162,31 @@ Deno.test("bb parameters are validated by zod", () => {
   assert.throws(() => createStrategy("bb", { period: 1 }));
   assert.equal(createStrategy("bb", {}).name, "bb(20, 2.5)");
 });
+
+Deno.test("the BB strategy over shared band series signals exactly as the streaming one", async () => {
+  const { loadCandleFile } = await import("../../../../engine/adapters/candle_file.ts");
+  const { bandSeries, createBollingerOnSeries } = await import(
+    "../../../../engine/core/strategies/bollinger.ts"
+  );
+  const candles = await loadCandleFile(
+    new URL("../../../../data/upbit-KRW-XRP-30m-20241023-20250127.csv", import.meta.url).pathname,
+  );
+  for (const [period, std] of [[2, 0.5], [20, 2.5], [35, 1.75]] as const) {
+    const series = bandSeries(candles, period);
+    const streaming = createStrategy("bb", { period, std });
+    const shared = createBollingerOnSeries({ period, std }, series);
+    assert.equal(shared.name, streaming.name);
+    let holding: "flat" | "long" = "flat";
+    let signals = 0;
+    for (const c of candles) {
+      const a = streaming.update(c, holding);
+      assert.deepEqual(shared.update(c, holding), a);
+      if (a.action === "buy") holding = "long";
+      if (a.action === "sell") holding = "flat";
+      if (a.action !== "hold") signals++;
+    }
+    assert.ok(signals > 10);
+  }
+  const other = createBollingerOnSeries({ period: 20, std: 2 }, bandSeries(candles, 20));
+  assert.throws(() => other.update({ ...candles[0]! }, "flat"), RangeError);
+});
