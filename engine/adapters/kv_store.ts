@@ -592,21 +592,38 @@ export const HISTORY_RETENTION = {
 
 // ---- the store --------------------------------------------------------------------------------
 
+/**
+ * Where the journal's keys stand, per open database: shared by every `KvStore` over it in this
+ * process (the loop's, the daily worker's), so their keys never go back in time (see #event).
+ */
+interface JournalKeys {
+  /** The time part of the last event key written. */
+  lastMs: number;
+  /**
+   * Tells events of one ms apart; it starts high and random so a restart in the same ms cannot
+   * overwrite an event of the previous run.
+   */
+  seq: number;
+}
+
+const JOURNAL_KEYS = new WeakMap<Deno.Kv, JournalKeys>();
+
 /** The engine's state in one Deno KV database. */
 export class KvStore implements Store {
   readonly #kv: Deno.Kv;
-  #seq: number;
+  readonly #journal: JournalKeys;
   /** The by-time index of fills is known complete (`#indexFills`). */
   #fillsIndexed = false;
-  /** The time part of the last event key written: keys never go back in time (see #event). */
-  #lastEventMs = 0;
 
   /** Wraps an open KV database (`Deno.openKv(path)`, or `":memory:"` in tests). */
   constructor(kv: Deno.Kv) {
     this.#kv = kv;
-    // Events of one ms are told apart by seq; start high and random so a restart in the same
-    // ms cannot overwrite an event of the previous run.
-    this.#seq = Math.floor(Math.random() * 1e9) * 1000;
+    let journal = JOURNAL_KEYS.get(kv);
+    if (journal === undefined) {
+      journal = { lastMs: 0, seq: Math.floor(Math.random() * 1e9) * 1000 };
+      JOURNAL_KEYS.set(kv, journal);
+    }
+    this.#journal = journal;
   }
 
   /**
@@ -616,8 +633,9 @@ export class KvStore implements Store {
    * notification outbox) never finds an event behind its cursor. The event keeps its own `atMs`.
    */
   #event(op: Deno.AtomicOperation, event: EngineEvent): void {
-    this.#lastEventMs = Math.max(this.#lastEventMs, event.atMs);
-    op.set(keys.eventKey(this.#lastEventMs, this.#seq++), { v: 1, event });
+    const journal = this.#journal;
+    journal.lastMs = Math.max(journal.lastMs, event.atMs);
+    op.set(keys.eventKey(journal.lastMs, journal.seq++), { v: 1, event });
   }
 
   #mark(op: Deno.AtomicOperation, atMs: number, what: string): void {

@@ -374,3 +374,37 @@ Deno.test("release() removes the lock file, and the next holder takes a fresh on
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the journal is in commit order: keys never go back in time, across stores over one KV", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    const loop = new KvStore(kv);
+    const daily = new KvStore(kv);
+    const error = (atMs: number, code: string) => ({
+      type: "ErrorRaised" as const,
+      atMs,
+      code,
+      message: code,
+    });
+    await loop.recordEvent(error(T0_MS + 5_000, "later"));
+    // Stamped earlier, committed later, by another store over the same database.
+    await daily.recordEvent(error(T0_MS + 1_000, "earlier"));
+    await loop.recordEvent(error(T0_MS + 2_000, "last"));
+    const journal = await loop.listJournal({ limit: 10 });
+    assert.deepEqual(journal.map((e) => e.event.type === "ErrorRaised" && e.event.code), [
+      "later",
+      "earlier",
+      "last",
+    ]);
+    assert.deepEqual(journal.map((e) => e.event.atMs), [
+      T0_MS + 5_000,
+      T0_MS + 1_000,
+      T0_MS + 2_000,
+    ], "each event keeps its own time");
+    // A reader resuming after the first sees the other two.
+    const after = await daily.listJournal({ afterId: journal[0]!.id, limit: 10 });
+    assert.equal(after.length, 2);
+  } finally {
+    kv.close();
+  }
+});
