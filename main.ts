@@ -4,6 +4,7 @@
  *
  *   deno task backtest [options]    run a strategy over real Upbit candles (see --help)
  *   deno task sweep [options]       the backtest over a parameter space, on all cores
+ *   deno task compare [--kv PATH]   a run beside its backtest over its recorded candles
  *   deno task walkforward [options] in-sample choice, out-of-sample trading, overfitting odds
  *   deno task demo                  the whole bot offline against an in-process sandbox
  *   deno task paper                 real market data, simulated fills
@@ -17,6 +18,7 @@ import { parseEnv } from "node:util";
 import { isAbsolute, join } from "node:path";
 import { backupStoreFile, restoreStoreFile } from "./engine/adapters/kv_backup_file.ts";
 import { runBacktestCommand } from "./engine/cli/backtest_command.ts";
+import { runCompareCommand } from "./engine/cli/compare_command.ts";
 import { runBackupCommand, runRestoreCommand } from "./engine/cli/backup_command.ts";
 import { runCtlCommand } from "./engine/cli/ctl_command.ts";
 import { runSweepCommand } from "./engine/cli/sweep_command.ts";
@@ -52,6 +54,7 @@ const USAGE = `Usage: deno run -A main.ts <mode> [options]
 Modes:
   backtest   run a strategy with the risk manager over real Upbit candles (--help for options)
   sweep      the backtest over a space of parameters on all CPU cores, ranked (--help)
+  compare    a run beside its backtest over the candles it recorded, leg by leg (--help)
   walkforward  choose in sample, trade out of sample, stitched, with DSR and PBO (--help)
   demo       the sandbox replaying real candles at high speed plus the paper bot, offline
   paper      real Upbit market data, simulated fills, state in Deno KV
@@ -329,6 +332,13 @@ async function main(args: string[]): Promise<number> {
         cwd: userCwd(),
         nowMs: () => performance.now(),
       });
+    case "compare":
+      return await runCompareCommand(rest, {
+        stdout: (text) => write(Deno.stdout, text),
+        stderr: (text) => write(Deno.stderr, text),
+        env: readEnv({ dotEnv: true }),
+        cwd: userCwd(),
+      });
     case "sweep":
     case "walkforward":
       return await (mode === "sweep" ? runSweepCommand : runWalkForwardCommand)(rest, {
@@ -382,7 +392,7 @@ async function main(args: string[]): Promise<number> {
         Deno.stderr,
         `upbit-trader: ${
           mode === undefined ? "missing mode" : `unknown mode "${clip(mode)}"`
-        }: expected backtest, sweep, walkforward, demo, paper, live, ctl, backup or restore (see --help)\n`,
+        }: expected backtest, sweep, walkforward, compare, demo, paper, live, ctl, backup or restore (see --help)\n`,
       );
       return 2;
   }
