@@ -113,7 +113,7 @@ Deno.test("compareLegs() names a signal the other side skipped, or never had", (
       leg("ask", 20, "100000", "signal"),
       leg("bid", 31, "100000", "entry"),
     ],
-    botSignals: new Map([[T0 + 10 * MIN, {
+    botSignals: new Map([[T0 + 5 * MIN, {
       action: "buy",
       skipped: "not entered: trading is paused (ops)",
     }]]),
