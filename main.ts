@@ -338,6 +338,10 @@ async function main(args: string[]): Promise<number> {
         stderr: (text) => write(Deno.stderr, text),
         env: readEnv({ dotEnv: true }),
         cwd: userCwd(),
+        openStore: async (path) => {
+          const kv = await Deno.openKv(path);
+          return { store: new KvStore(kv), close: () => kv.close() };
+        },
       });
     case "sweep":
     case "walkforward":

@@ -66,6 +66,12 @@ export { parseUnits } from "./core/money.ts";
 export { err, ok, type Result } from "./core/result.ts";
 export { REPORTS_DIR } from "./report/report_path.ts";
 export {
+  compareRun,
+  type CompareStore,
+  NothingToCompareError,
+  type RunComparison,
+} from "./operator/run_comparison.ts";
+export {
   dayStartOfDate,
   DEFAULT_REPORT_TIME,
   formatReportTime,

@@ -5,14 +5,17 @@
  */
 
 import { join } from "node:path";
-import { KvStore } from "../adapters/kv_store.ts";
 import type { Cause, CompareRow } from "../core/compare.ts";
 import { formatUnits } from "../core/money.ts";
 import { formatIsoUtc } from "../core/time.ts";
 import { DEFAULT_KV_PATH } from "../config.ts";
 import { clip, parseFlags } from "../flags.ts";
-import { compareRun, NothingToCompareError } from "../operator/run_comparison.ts";
-import type { RunComparison } from "../operator/run_comparison.ts";
+import {
+  compareRun,
+  type CompareStore,
+  NothingToCompareError,
+  type RunComparison,
+} from "../mod.ts";
 import { existingStoreRefusal } from "./store_path.ts";
 
 /** Where the command writes and reads its settings. */
@@ -22,6 +25,8 @@ export interface CompareIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The user's working folder: a relative `--kv` starts there. */
   readonly cwd: string;
+  /** Opens the bot's store at a path (main.ts composes it: a KV store). */
+  readonly openStore: (path: string) => Promise<{ store: CompareStore; close(): void }>;
 }
 
 /** Usage text of `deno task compare --help`. */
@@ -68,14 +73,14 @@ export async function runCompareCommand(args: readonly string[], io: CompareIo):
   const refusal = await existingStoreRefusal(kvPath, label);
   if (refusal !== undefined) return fail(io, refusal);
   let comparison: RunComparison;
-  const kv = await Deno.openKv(kvPath);
+  const opened = await io.openStore(kvPath);
   try {
-    comparison = await compareRun(new KvStore(kv), { fromMs: from, toMs: to });
+    comparison = await compareRun(opened.store, { fromMs: from, toMs: to });
   } catch (error) {
     if (error instanceof NothingToCompareError) return fail(io, `${label}: ${error.message}`);
     return fail(io, `stopped by an unexpected error: ${clip(String(error), 300)}`, 1);
   } finally {
-    kv.close();
+    opened.close();
   }
   io.stdout(v.json === true ? JSON.stringify(toJson(comparison)) + "\n" : renderText(comparison));
   return 0;

@@ -35,9 +35,14 @@ export interface RunComparison {
 /** Why there is nothing to compare (one line for the user). */
 export class NothingToCompareError extends Error {}
 
+/** The store a comparison reads (the bot's signals too, when the store lists them). */
+export type CompareStore = Store & {
+  listSignals?(market: string): Promise<readonly SignalRecord[]>;
+};
+
 /** Compares the run recorded in `store` with its backtest over [fromMs, toMs). */
 export async function compareRun(
-  store: Store & { listSignals?(market: string): Promise<readonly SignalRecord[]> },
+  store: CompareStore,
   range: { readonly fromMs: number; readonly toMs: number },
 ): Promise<RunComparison> {
   const run = await store.getRunRecord();

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { KvStore } from "../../../engine/adapters/kv_store.ts";
 import { type CompareIo, runCompareCommand } from "../../../engine/cli/compare_command.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
@@ -17,6 +18,10 @@ async function run(args: string[], env: Record<string, string> = {}) {
     stderr: (t) => (err += t),
     env,
     cwd: ROOT,
+    openStore: async (path) => {
+      const kv = await Deno.openKv(path);
+      return { store: new KvStore(kv), close: () => kv.close() };
+    },
   };
   const code = await runCompareCommand(args, io);
   return { code, out, err };
