@@ -313,7 +313,7 @@ class BacktestRun {
       if (!sized.ok) return describeDenial(sized.error);
       volume = sized.value.volume;
     }
-    const id = `bt-${this.fills.length}`;
+    const id = fillId(this.fills.length);
     const fill = makeFill(side, { id, price, volume, feeBps, tsMs: at.tsMs });
     const applied = applyFill(this.ledger, fill);
     // Sizing guarantees that the fill fits: a refusal here is a bug.
@@ -411,4 +411,12 @@ class BacktestRun {
     this.levels = null;
     this.open = null;
   }
+}
+
+/** Fill ids `bt-0`, `bt-1`, …, made once: a sweep's backtests reuse them (and their hashes). */
+const FILL_IDS: string[] = [];
+
+function fillId(n: number): string {
+  while (FILL_IDS.length <= n) FILL_IDS.push(`bt-${FILL_IDS.length}`);
+  return FILL_IDS[n]!;
 }
