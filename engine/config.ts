@@ -281,7 +281,7 @@ const SCHEMA = z.object({
     error: `expected one of ${Object.keys(STRATEGIES).join(", ")}`,
   }).default(DEFAULT_STRATEGY),
   strategyParams: z.string().regex(
-    /^\s*([a-z]+\s*=\s*-?\d+(\.\d+)?\s*)(,\s*[a-z]+\s*=\s*-?\d+(\.\d+)?\s*)*$/,
+    /^\s*([a-z-]+\s*=\s*-?\d+(\.\d+)?\s*)(,\s*[a-z-]+\s*=\s*-?\d+(\.\d+)?\s*)*$/,
     "expected name=value pairs like period=20,std=2.5",
   ).optional(),
   stopLoss: number({ min: 0, max: 99 }).default(DEFAULT_RISK_RULES.stopLossPct),
