@@ -86,7 +86,8 @@ scope.onmessage = (event: MessageEvent<ToWorker>): void => {
       const setBase = { ...base!, market: dataset.market };
       const row = { index: job.index, dataset: dataset.name, params: job.params };
       if (daily) {
-        const result = runBacktest(dataset.candles, sweepConfig(setBase, job.params));
+        const config = sweepConfig(setBase, job.params, shared[job.dataset]);
+        const result = runBacktest(dataset.candles, config);
         rows.push({ ...row, metrics: computeMetrics(result), daily: dailyReturns(result) });
       } else {
         const metrics = evaluateSet(dataset.candles, {

@@ -20,7 +20,7 @@
  */
 
 import { divRound, formatUnits, SCALE, type Units, unitsFromNumber } from "./money.ts";
-import { krwTickSize } from "./tick_size.ts";
+import { krwTickSize, krwTickSizeOfWholeKrw } from "./tick_size.ts";
 import { formatIsoUtc } from "./time.ts";
 
 /** The minus sign of every text output. */
@@ -166,9 +166,8 @@ export function formatPrice(value: Units | number, context: PriceContext): strin
 function wholeTickPrice(value: number, context: PriceContext): string | undefined {
   const whole = Math.floor(value);
   if (value - whole > 1 - 1e-6) return undefined;
-  const tick = krwTickSize(BigInt(whole) * SCALE, context);
-  if (tick % SCALE !== 0n) return undefined;
-  const tickKrw = Number(tick / SCALE);
+  const tickKrw = krwTickSizeOfWholeKrw(whole, context);
+  if (!Number.isInteger(tickKrw)) return undefined;
   const q = value / tickKrw;
   const frac = q - Math.floor(q);
   if (Math.abs(frac - 0.5) < 1e-6) return undefined;

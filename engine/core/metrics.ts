@@ -125,19 +125,6 @@ function candleFacts(candles: readonly Candle[]): CandleFacts {
   return facts;
 }
 
-/** `maxDrawdownPct([start, ...values])` without building the array. */
-function maxDrawdownFromPct(start: number, values: ArrayLike<number>): number {
-  let peak = start;
-  let worst = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (v > peak) peak = v;
-    const dd = (peak - v) / peak;
-    if (dd > worst) worst = dd;
-  }
-  return worst * 100;
-}
-
 /**
  * Computes the metrics of a backtest. The period runs from the first candle's start to the last
  * candle's end. Buy-and-hold buys at the first open and sells at the last close, paying the fee
@@ -172,8 +159,17 @@ export function computeMetrics(result: BacktestResult): Metrics {
     } else grossLoss -= pnl;
     heldMs += t.exitMs - t.entryMs;
   }
+  // One pass for the exposure and the drawdown (`maxDrawdownPct([startEquity, ...equity])`).
   let inPosition = 0;
-  for (let i = 0; i < n; i++) inPosition += result.inPosition[i]!;
+  let peak = startEquity;
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    inPosition += result.inPosition[i]!;
+    const v = equity[i]!;
+    if (v > peak) peak = v;
+    const dd = (peak - v) / peak;
+    if (dd > worst) worst = dd;
+  }
 
   const cost = (result.feeBps + result.slippageBps) / 10_000;
   const holdRatio = (last.close * (1 - cost)) / (first.open * (1 + cost));
@@ -187,7 +183,7 @@ export function computeMetrics(result: BacktestResult): Metrics {
     cagrPct: cagrPct(endEquity / startEquity, days),
     sharpe,
     sortino,
-    maxDrawdownPct: maxDrawdownFromPct(startEquity, equity),
+    maxDrawdownPct: worst * 100,
     winRatePct: trades.length > 0 ? (wins / trades.length) * 100 : 0,
     profitFactor: grossLoss > 0 ? grossWin / grossLoss : grossWin > 0 ? Infinity : 0,
     trades: trades.length,

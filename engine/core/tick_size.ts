@@ -144,6 +144,49 @@ export function krwTickSize(price: Units, options: TickOptions): Units {
   return lookup(TABLE_2024, price);
 }
 
+/**
+ * `krwTickSize` of a whole-won price (an integer >= 1 KRW) as a number of KRW, without `Units`
+ * (formatting prices in signal reasons): every band above 1 KRW starts at a whole won, so the
+ * comparisons are exact.
+ */
+export function krwTickSizeOfWholeKrw(priceKrw: number, options: TickOptions): number {
+  const { atMs, market = "" } = options;
+  if (!(Number.isSafeInteger(priceKrw) && priceKrw >= 1)) {
+    throw new RangeError(
+      `Cannot find tick size: not a whole won >= 1: current value is ${priceKrw}`,
+    );
+  }
+  if (atMs >= FROM_2025_07_31_MS) return lookupKrw(TABLE_2025_KRW, priceKrw);
+  if (atMs < FROM_2024_01_29_MS) return lookupKrw(TABLE_2017_KRW, priceKrw);
+  if (
+    atMs >= FROM_2025_03_21_MS && STABLE_PAIRS.has(market) && priceKrw >= 1000 && priceKrw < 10000
+  ) {
+    return 0.5;
+  }
+  if (
+    atMs >= FROM_2024_10_14_MS && OCT_2024_PAIRS.has(market) && priceKrw >= 100 && priceKrw < 1000
+  ) {
+    return 1;
+  }
+  return lookupKrw(TABLE_2024_KRW, priceKrw);
+}
+
+/** A table's bands in KRW numbers (`from` and `tick`), for `krwTickSizeOfWholeKrw`. */
+function inKrw(bands: readonly Band[]): readonly { from: number; tick: number }[] {
+  return bands.map((b) => ({ from: Number(b.from) / 1e8, tick: Number(b.tick) / 1e8 }));
+}
+
+const TABLE_2017_KRW = inKrw(TABLE_2017);
+const TABLE_2024_KRW = inKrw(TABLE_2024);
+const TABLE_2025_KRW = inKrw(TABLE_2025);
+
+function lookupKrw(bands: readonly { from: number; tick: number }[], priceKrw: number): number {
+  for (const band of bands) {
+    if (priceKrw >= band.from) return band.tick;
+  }
+  throw new RangeError(`Cannot find tick size for price ${priceKrw}`);
+}
+
 function lookup(bands: readonly Band[], price: Units): Units {
   for (const band of bands) {
     if (price >= band.from) return band.tick;

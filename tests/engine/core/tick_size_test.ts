@@ -2,8 +2,13 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parseUnits, type Rounding, type Units } from "../../../engine/core/money.ts";
-import { isOnTick, krwTickSize, roundToTick } from "../../../engine/core/tick_size.ts";
+import { parseUnits, type Rounding, SCALE, type Units } from "../../../engine/core/money.ts";
+import {
+  isOnTick,
+  krwTickSize,
+  krwTickSizeOfWholeKrw,
+  roundToTick,
+} from "../../../engine/core/tick_size.ts";
 
 /** 00:00 KST of a calendar date (15:00 UTC the day before), in UTC epoch ms. */
 function kstMidnight(year: number, month: number, day: number): number {
@@ -317,4 +322,51 @@ Deno.test("krwTickSize() never shrinks as the price rises, on any date (property
     }),
     { numRuns: 1000 },
   );
+});
+
+Deno.test("krwTickSizeOfWholeKrw() is krwTickSize() in KRW for every whole-won price", () => {
+  const dates = [
+    Date.UTC(2020, 0, 1),
+    Date.UTC(2024, 5, 1),
+    Date.UTC(2024, 11, 1),
+    Date.UTC(2025, 4, 1),
+    Date.UTC(2026, 0, 1),
+  ];
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.integer({ min: 1, max: 3_000_000 }),
+        fc.constantFrom(
+          1,
+          99,
+          100,
+          999,
+          1000,
+          4999,
+          5000,
+          9999,
+          10000,
+          49_999,
+          50_000,
+          99_999,
+          100_000,
+          499_999,
+          500_000,
+          999_999,
+          1_000_000,
+          1_999_999,
+          2_000_000,
+          1e12,
+        ),
+      ),
+      fc.constantFrom(...dates),
+      fc.constantFrom("KRW-BTC", "KRW-USDT", "KRW-ADA"),
+      (price, atMs, market) => {
+        const exact = krwTickSize(BigInt(price) * SCALE, { atMs, market });
+        assert.equal(krwTickSizeOfWholeKrw(price, { atMs, market }), Number(exact) / 1e8);
+      },
+    ),
+    { numRuns: 2000 },
+  );
+  assert.throws(() => krwTickSizeOfWholeKrw(0.5, { atMs: 0 }), RangeError);
 });
