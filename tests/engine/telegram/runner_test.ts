@@ -66,6 +66,8 @@ Deno.test("the webhook is registered through 5xx answers, then left alone", asyn
       assert.equal(fake.callsOf("getMe").length, 1);
       assert.deepEqual(fake.callsOf("setWebhook").map((c) => c.status), [502, 502, 200]);
       await until("the / menu", () => fake.callsOf("setMyCommands").length > 0);
+      // The fake records the webhook before the runner has its answer and logs it.
+      await until("the log line", () => messages(log, "info").length > 0);
       assert.deepEqual(messages(log, "info"), [
         `telegram: webhook set to ${url} for @upbit_trader_test_bot`,
       ]);
