@@ -132,7 +132,7 @@ const EN = {
   "settings.unknown": "name: no such parameter",
   "settings.rejected": "Not changed: {reason}",
   "backtests.title": "Backtest reports",
-  "backtests.empty": "No backtest report yet. Run `deno task backtest` to write one.",
+  "backtests.empty": "No backtest report yet. `deno task backtest --html report.html` writes one.",
   "backtests.size": "{kb} KB",
 } as const;
 
@@ -252,7 +252,7 @@ const KO: Readonly<Record<MessageKey, string>> = {
   "settings.unknown": "name: 없는 파라미터입니다",
   "settings.rejected": "변경되지 않음: {reason}",
   "backtests.title": "백테스트 리포트",
-  "backtests.empty": "아직 백테스트 리포트가 없습니다. `deno task backtest`로 만드세요.",
+  "backtests.empty": "아직 백테스트 리포트가 없습니다. `deno task backtest --html report.html`로 만드세요.",
   "backtests.size": "{kb} KB",
 };
 

@@ -10,7 +10,8 @@
  * checks run when the bot starts (it reconciles before any order).
  */
 
-import { formatUnits, SCALE, unitsFromNumber } from "../core/money.ts";
+import { formatUnits, parseUnits, SCALE, unitsFromNumber } from "../core/money.ts";
+import { formatKrw } from "../core/format.ts";
 import {
   DEFAULT_ORDER_MANAGER_CONFIG,
   driveIntent,
@@ -208,7 +209,7 @@ export async function emergencyStop(
 /** One line of what the stop did on a market. */
 function stopLine(r: StopReport): string {
   const cancelled = `${r.cancelled.length} order${r.cancelled.length === 1 ? "" : "s"} cancelled`;
-  const sold = r.sold === null ? "" : `, sold ${r.sold.volume} for ${r.sold.funds} KRW`;
+  const sold = r.sold === null ? "" : `, sold ${r.sold.volume} for ${formatKrw(parseUnits(r.sold.funds))} KRW`;
   return `${r.market}: ${cancelled}${sold}`;
 }
 

@@ -39,7 +39,7 @@ Deno.test("operator sell: sells the market's position at market, audited, tradin
     const out = await operatorOf(w).execute("telegram:42", { kind: "sell", market: "krw-btc" });
     assert.equal(out.result, "done", out.detail);
     assert.equal(out.command, "sell KRW-BTC");
-    assert.match(out.detail, /^KRW-BTC: 0 orders cancelled, sold [\d.]+ for [\d.]+ KRW$/);
+    assert.match(out.detail, /^KRW-BTC: 0 orders cancelled, sold [\d.]+ for [\d,]+ KRW$/);
     const [report] = out.reports;
     assert.equal(report?.market, "KRW-BTC");
     assert.equal(report?.sold?.state, "FILLED");

@@ -57,7 +57,7 @@ Deno.test("Telegram /sell <market>: checks the market, asks to confirm, sells on
       await confirmNewest(t),
       [
         "Confirmed: sell KRW-BTC",
-        "Done: KRW-BTC: 0 orders cancelled, sold 0.002 for 206000 KRW",
+        "Done: KRW-BTC: 0 orders cancelled, sold 0.002 for 206,000 KRW",
         "KRW-BTC: cancelled orders 0 · sold 0.002 = 206,000 KRW",
         "Trading: on",
       ].join("\n"),
@@ -179,7 +179,7 @@ Deno.test("Telegram /stop and /sell all on a running bot: cancel, sell, halt, af
     const text = await confirmNewest(t);
     assert.match(
       text,
-      /^Confirmed: stop and sell every position\nDone: halted: KRW-BTC: 0 orders cancelled, sold 0.002 for 206000 KRW; /,
+      /^Confirmed: stop and sell every position\nDone: halted: KRW-BTC: 0 orders cancelled, sold 0.002 for 206,000 KRW; /,
     );
     assert.match(text, /\nTrading: HALTED \(emergency stop\)$/);
     assert.equal(await reply(t, "/positions"), "No open positions.");
