@@ -252,7 +252,8 @@ const KO: Readonly<Record<MessageKey, string>> = {
   "settings.unknown": "name: 없는 파라미터입니다",
   "settings.rejected": "변경되지 않음: {reason}",
   "backtests.title": "백테스트 리포트",
-  "backtests.empty": "아직 백테스트 리포트가 없습니다. `deno task backtest --html report.html`로 만드세요.",
+  "backtests.empty":
+    "아직 백테스트 리포트가 없습니다. `deno task backtest --html report.html`로 만드세요.",
   "backtests.size": "{kb} KB",
 };
 

@@ -209,7 +209,9 @@ export async function emergencyStop(
 /** One line of what the stop did on a market. */
 function stopLine(r: StopReport): string {
   const cancelled = `${r.cancelled.length} order${r.cancelled.length === 1 ? "" : "s"} cancelled`;
-  const sold = r.sold === null ? "" : `, sold ${r.sold.volume} for ${formatKrw(parseUnits(r.sold.funds))} KRW`;
+  const sold = r.sold === null
+    ? ""
+    : `, sold ${r.sold.volume} for ${formatKrw(parseUnits(r.sold.funds))} KRW`;
   return `${r.market}: ${cancelled}${sold}`;
 }
 
