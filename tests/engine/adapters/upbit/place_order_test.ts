@@ -62,7 +62,8 @@ Deno.test("placeOrder: an order proven absent past the grace is resent with the 
     assert.ok(r.ok);
     assert.equal(r.value.path, "resent");
     assert.equal(r.value.attempts, 2);
-    assert.ok(r.value.lookups >= 2, "looked up until the grace passed");
+    // At least one lookup, the last one past the grace (a loaded machine may need only one).
+    assert.ok(r.value.lookups >= 1, "looked up before resending");
     assert.ok(Date.now() - t0 >= 120, "did not resend before the grace");
     const posts = log.filter((x) => x.method === "POST");
     assert.equal(posts.length, 2);
@@ -77,7 +78,8 @@ Deno.test("placeOrder: an order proven absent past the grace is resent with the 
 
 Deno.test("placeOrder: 429 is retried after the pause, 418 escalates, endless unknown throws", async () => {
   const sb = await startSandbox();
-  const client = clientFor(sb, { timeoutMs: 100, maxLookups: 4, visibilityGraceMs: 50 });
+  // Timeouts are not what this tests: a loaded machine must not turn an answer into one.
+  const client = clientFor(sb, { maxLookups: 4, visibilityGraceMs: 50 });
   try {
     sb.faults.rest.arm({ kind: "rate_limited", ...POST_ORDERS });
     const r = await client.placeOrder(bid("rl-1"));
@@ -93,7 +95,7 @@ Deno.test("placeOrder: 429 is retried after the pause, 418 escalates, endless un
     await assert.rejects(() => client.placeOrder(bid("rl-3")), RateLimitedError);
     assert.equal(sb.accounts.allOrders().length, 1);
 
-    const other = clientFor(sb, { timeoutMs: 100, maxLookups: 4, visibilityGraceMs: 50 });
+    const other = clientFor(sb, { maxLookups: 4, visibilityGraceMs: 50 });
     sb.faults.rest.arm({ kind: "lose_response", mode: "reset", ...POST_ORDERS });
     sb.faults.rest.arm({ kind: "server_error", count: Infinity, ...GET_ORDER });
     await assert.rejects(() => other.placeOrder(bid("unk-1")), (e: unknown) => {
