@@ -8,8 +8,8 @@
  * (b) The trading loop's price-to-order latency (`engine_bench.ts`'s measure: a WebSocket frame's
  *     text to `Exchange.placeOrder`) without Telegram, and with the outbox worker following the
  *     same journal while the fake Bot API is down (every notification retried with backoff) and
- *     while it is up (every notification sent). Rounds alternate the three so the machine's
- *     drift hits all; each figure is the median round.
+ *     while it is up (every notification sent). Each round runs the three in another order, so
+ *     warm-up and the machine's drift hit all; each figure is the median round.
  */
 
 import { Api } from "grammy/web";
@@ -152,7 +152,9 @@ export async function benchLoopWithOutbox(
   };
   try {
     for (let round = 0; round < rounds; round++) {
-      for (const setting of ["none", "down", "up"] as const) {
+      // Each round in another order, so neither warm-up nor drift favours one setting.
+      const order = (["none", "down", "up"] as const).map((_, i, all) => all[(i + round) % 3]!);
+      for (const setting of order) {
         await fake.setFault(setting === "down" ? { kind: "down" } : null);
         const latency = await benchLatency(cycles, 100, {
           ...(setting === "none" ? {} : {
@@ -195,7 +197,7 @@ export async function benchOutbox(
   options: { readonly events?: number; readonly cycles?: number; readonly rounds?: number } = {},
 ): Promise<OutboxBench> {
   const send = await benchEventToSend(options.events ?? 500);
-  const { loop, upSent } = await benchLoopWithOutbox(options.cycles ?? 200, options.rounds ?? 3);
+  const { loop, upSent } = await benchLoopWithOutbox(options.cycles ?? 200, options.rounds ?? 5);
   return {
     events: options.events ?? 500,
     eventToSentP50Ms: send.p50,
