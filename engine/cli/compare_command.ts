@@ -135,7 +135,7 @@ export function describeCause(cause: Cause): string {
     case "late":
       return `the same decision; the ${cause.who} filled ${Math.round(cause.ms / 1000)} s later`;
     case "skipped":
-      return `the ${cause.who}'s strategy signalled too, but it did ${cause.reason}`;
+      return `the ${cause.who}'s strategy signalled too; ${cause.reason}`;
     case "no_signal":
       return `the ${cause.who}'s strategy gave no such signal on the candle of ${
         formatIsoUtc(cause.bucketMs)

@@ -50,6 +50,7 @@ import {
 import { createEventQueue, type EventQueue } from "../adapters/upbit/ws_events.ts";
 import { createLogger, createRedactor, type Logger, LogRing } from "../log.ts";
 import type { Account, Clock, EngineEvent, Exchange, MarketEvent } from "../ports.ts";
+import { type ExchangeClock, exchangeClock } from "./exchange_clock.ts";
 import { formatDateTime, formatKrw, formatNumber, formatPct } from "../core/format.ts";
 import { DemoStory } from "./demo_story.ts";
 import { createSandbox, defaultDataDir, type Sandbox } from "../sandbox/mod.ts";
@@ -174,6 +175,8 @@ interface RunContext {
 async function run(config: BotConfig, ctx: RunContext): Promise<void> {
   let sandbox: Sandbox | undefined;
   let clock: Clock = ctx.io.clock ?? WALL_CLOCK;
+  // Paper follows the exchange's time (a sandbox may replay fast): one clock for the whole run.
+  if (config.mode === "paper" && ctx.io.clock === undefined) clock = exchangeClock(WALL_CLOCK);
   config = { ...config, kvPath: resolveStorePath(config.kvPath, ctx.io.cwd) };
   // Before the sandbox, the lock or anything else: a refused store stays byte-equal.
   if (config.mode === "demo") await checkDemoStore(config.kvPath);
@@ -489,7 +492,11 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
     const queues = new Map<string, EventQueue<MarketEvent>>(
       config.markets.map((m) => [m, createEventQueue<MarketEvent>()]),
     );
-    const pump = pumpEvents(stream.events(), { books, queues });
+    const pump = pumpEvents(stream.events(), {
+      books,
+      queues,
+      observe: "observe" in clock ? (clock as ExchangeClock).observe : undefined,
+    });
 
     const controller = new AbortController();
     const stop = () => controller.abort();
@@ -687,9 +694,12 @@ async function pumpEvents(
   target: {
     books: Map<string, BookSnapshot>;
     queues: ReadonlyMap<string, EventQueue<MarketEvent>>;
+    /** Told each exchange timestamp (the paper bot's exchange clock). */
+    observe?: ((tsMs: number) => void) | undefined;
   },
 ): Promise<void> {
   for await (const event of events) {
+    if (event.kind === "orderbook") target.observe?.(event.book.timestamp);
     if (event.kind === "orderbook") {
       const b = event.book;
       target.books.set(b.code, {
@@ -703,6 +713,7 @@ async function pumpEvents(
     }
     const mapped = toMarketEvent(event);
     if (mapped === undefined) continue;
+    if (mapped.kind === "price") target.observe?.(mapped.atMs);
     if (mapped.kind === "connection") { for (const q of target.queues.values()) q.push(mapped); }
     else target.queues.get(mapped.market)?.push(mapped);
   }

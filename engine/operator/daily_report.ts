@@ -552,7 +552,7 @@ function strategyOf(
 }
 
 /** The strategy, warming up on the candles before `fromMs` without acting on them. */
-function quietBefore(strategy: Strategy, fromMs: number): Strategy {
+export function quietBefore(strategy: Strategy, fromMs: number): Strategy {
   return {
     name: strategy.name,
     warmup: strategy.warmup,

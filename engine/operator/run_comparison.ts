@@ -16,6 +16,7 @@ import { exitKindOf, legsOf } from "../core/daily.ts";
 import { parseUnits } from "../core/money.ts";
 import { createStrategy, STRATEGIES, type StrategyId } from "../core/strategies/mod.ts";
 import type { SignalRecord, Store } from "../ports.ts";
+import { quietBefore } from "./daily_report.ts";
 import { settingsOf } from "./read_models.ts";
 
 /** A run beside its backtest. */
@@ -53,11 +54,14 @@ export async function compareRun(
   const tf = run.timeframe as Timeframe;
   const tfMs = TIMEFRAME_MS[tf];
   if (tfMs === undefined) throw new NothingToCompareError(`timeframe ${run.timeframe} is unknown`);
-  const [params, fills, intents] = await Promise.all([
+  const [params, fills, intents, runs] = await Promise.all([
     store.getParams(),
     store.listFills(),
     store.listIntents(["NEW", "UNKNOWN", "OPEN", "FILLED", "CANCELLED", "REJECTED"]),
+    store.listRuns(),
   ]);
+  // The backtest warms up on the candles recorded before the bot first ran, acting on none.
+  const firstStartMs = Math.min(run.startedAtMs, ...runs.map((r) => r.startedAtMs));
   const settings = settingsOf(run, params);
   const signalOf = new Map<string, string>();
   for (const i of intents) if (i.uuid !== undefined) signalOf.set(i.uuid, i.signalId);
@@ -68,8 +72,9 @@ export async function compareRun(
   if (all.length === 0) {
     throw new NothingToCompareError("the bot recorded no candle in this range");
   }
-  const strategyFor = () => createStrategy(run.strategy as StrategyId, settings.strategyParams);
-  const warmup = strategyFor().warmup;
+  const strategyOf = () => createStrategy(run.strategy as StrategyId, settings.strategyParams);
+  const warmup = strategyOf().warmup;
+  const strategyFor = () => quietBefore(strategyOf(), firstStartMs);
   let capital = run.capitalKrw === undefined ? undefined : parseUnits(run.capitalKrw);
   if (capital === undefined) {
     capital = (await store.getLedger(markets[0]!))?.initialCash ?? parseUnits("1000000");
@@ -108,6 +113,7 @@ export async function compareRun(
     const mine = fills.filter((f) =>
       f.market === market && f.tsMs >= range.fromMs && f.tsMs < range.toMs
     );
+    // Signals before the bot first ran were decided on history: neither side acts on them.
     const botLegs: TaggedLeg[] = legsOf(mine.map((f) => ({
       id: `${f.orderUuid}/${f.tradeUuid}`,
       orderUuid: f.orderUuid,
@@ -137,7 +143,7 @@ export async function compareRun(
       botSignals = new Map();
       for (const sig of await store.listSignals(market)) {
         const bucketMs = Number(sig.signalId.slice(sig.signalId.lastIndexOf("@") + 1));
-        if (!Number.isFinite(bucketMs)) continue;
+        if (!Number.isFinite(bucketMs) || bucketMs < firstStartMs) continue;
         const skipped = sig.reason.includes("; not ") ? skippedOf(sig.reason) : undefined;
         botSignals.set(bucketMs, {
           action: sig.action,
