@@ -53,14 +53,7 @@ export type { Clock, LoginAttemptStore, SessionStore, WebSession } from "./ports
 export type { EngineEvent, EngineEventType, JournalEntry, OutboxCursorStore } from "./ports.ts";
 export { ConfigError, errorLine } from "./errors.ts";
 export { Secret } from "./secret.ts";
-export {
-  DEFAULT_GUARD_LIMITS,
-  type GuardedFront,
-  type GuardLimits,
-  limitBody,
-  serveGuarded,
-  startGuardedFront,
-} from "./http_guard.ts";
+export { DEFAULT_GUARD_LIMITS, type GuardLimits, serveGuarded } from "./http_guard.ts";
 export type { Logger } from "./log.ts";
 export { parseUnits } from "./core/money.ts";
 export { err, ok, type Result } from "./core/result.ts";
