@@ -196,6 +196,11 @@ async function startSurfaces(
     log: logger,
     logs: withoutDemoPassword(ctx.recentLogs, settings.web),
   }, tg.bot);
+  if (telegram !== undefined) {
+    // The one command worker: it runs what the webhook or the poll recorded (and what a previous
+    // process left); added before the server and the poller, so it closes after them.
+    add(telegram.startWorker());
+  }
   if (telegram !== undefined && tg !== null) {
     // The notification outbox: the journal to the owner's chat, in the background.
     const outbox = startOutbox({

@@ -32,6 +32,7 @@
  * | `["instance"]` | who holds the instance lock (pid, since): informative; the OS file lock excludes |
  * | `["meta"]` | whose store this is: bot id, mode, markets, account hash (never the key), creator |
  * | `["chat_update", updateId]` | a Telegram update already handled (seen at); expires after 48 h |
+ * | `["chat_command", updateId]` | a Telegram command the worker has yet to run (request, received at); 1 h |
  * | `["chat_confirm", nonce]` | a destructive chat command waiting for its Confirm button (60 s) |
  * | `["chat_outbox_cursor"]` | the last journal id the Telegram notification outbox handled |
  * | `["web_session", idHash]` | a status-page session (SHA-256 of the cookie's id, never the id); expires |
@@ -229,6 +230,16 @@ export function metaKey(): Key {
 /** `["chat_update", updateId]`. */
 export function chatUpdateKey(updateId: number): Key {
   return ["chat_update", updateId];
+}
+
+/** `["chat_command", updateId]`. */
+export function chatCommandKey(updateId: number): Key {
+  return ["chat_command", updateId];
+}
+
+/** `["chat_command"]`: every waiting chat command. */
+export function chatCommandPrefix(): Key {
+  return ["chat_command"];
 }
 
 /** `["chat_outbox_cursor"]`. */

@@ -852,14 +852,58 @@ export interface PendingConfirmation {
   readonly expiresAtMs: number;
 }
 
-/** What a chat surface (Telegram) keeps: the updates it has seen and pending confirmations. */
+/** What a chat update asks for once the access rules let it through (never the bot's token). */
+export type ChatRequest =
+  | {
+    readonly kind: "command";
+    readonly updateId: number;
+    readonly userId: number;
+    readonly chatId: number;
+    /** The owner runs every command; a viewer only the reading ones. */
+    readonly role: "owner" | "viewer";
+    /** Lower case, without the slash or `@bot` (empty for text that is no command). */
+    readonly name: string;
+    readonly args: readonly string[];
+  }
+  | {
+    readonly kind: "button";
+    readonly updateId: number;
+    readonly userId: number;
+    readonly chatId: number;
+    readonly queryId: string;
+    readonly messageId: number;
+    readonly action: "confirm" | "cancel";
+    readonly nonce: string;
+  };
+
+/** A chat request waiting for the command worker, received at `receivedAtMs`. */
+export interface ChatCommandRecord {
+  readonly request: ChatRequest;
+  readonly receivedAtMs: number;
+}
+
+/** What a chat surface (Telegram) keeps: seen updates, waiting commands, confirmations. */
 export interface ChatStore {
-  /** Records an update id once; false when it was seen already (a duplicate or a replay). */
-  claimUpdate(updateId: number, atMs: number): Promise<boolean>;
+  /**
+   * Claims the request's update id and stores its command record in one atomic commit; false
+   * (and nothing stored) when the id was seen already (a duplicate or a replay).
+   */
+  enqueueCommand(record: ChatCommandRecord): Promise<boolean>;
+  /** The waiting command records, oldest update id first, at most `limit`. */
+  listCommands(limit: number): Promise<ChatCommandRecord[]>;
+  /** Deletes the command record of `updateId` (a missing one is not an error). */
+  deleteCommand(updateId: number): Promise<void>;
   /** Stores a pending confirmation under its nonce. */
   putConfirmation(confirmation: PendingConfirmation): Promise<void>;
-  /** Takes a confirmation once: undefined when unknown, already taken or expired at `nowMs`. */
-  takeConfirmation(nonce: string, nowMs: number): Promise<PendingConfirmation | undefined>;
+  /**
+   * Takes a confirmation once: undefined when unknown, already taken or expired at `nowMs`.
+   * With `commandOf`, the command record of that update id is deleted in the same commit.
+   */
+  takeConfirmation(
+    nonce: string,
+    nowMs: number,
+    commandOf?: number,
+  ): Promise<PendingConfirmation | undefined>;
 }
 
 /**

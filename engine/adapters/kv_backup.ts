@@ -19,7 +19,7 @@
  * (the one state commit without the marker) are the same before and after it.
  *
  * Not backed up (each expires on its own and would never expire once restored): status-page
- * sessions and failed logins, Telegram update ids and confirmation nonces, the instance record.
+ * sessions and failed logins, Telegram update ids, waiting commands and confirmation nonces, the instance record.
  */
 
 import * as keys from "../kv_keys.ts";
@@ -34,6 +34,7 @@ export const NOT_BACKED_UP: readonly string[] = [
   "web_session",
   "web_login_fail",
   "chat_update",
+  "chat_command",
   "chat_confirm",
   "instance",
 ];

@@ -35,7 +35,7 @@ export interface StoreBackups {
 }
 
 /** What a backup leaves out (kv_backup.ts's NOT_BACKED_UP), for --help. */
-const LEFT_OUT = "web_session, web_login_fail, chat_update, chat_confirm, instance";
+const LEFT_OUT = "web_session, web_login_fail, chat_update, chat_command, chat_confirm, instance";
 
 /** What backup and restore need from the process. */
 export interface BackupIo {
@@ -57,8 +57,8 @@ SHA-256 checksum, mode 0600. Safe while the bot runs: the running bot takes the 
 <store folder>/backups/<store name>-<UTC time>.jsonl (under ./data, the folder deno task lets
 the bot write).
 
-Not in a backup: status-page sessions and failed logins, Telegram update ids and confirmation
-buttons, the instance record (${LEFT_OUT}): after a restore, log in again.
+Not in a backup: status-page sessions and failed logins, Telegram update ids, waiting commands
+and confirmation buttons, the instance record (${LEFT_OUT}): after a restore, log in again.
 `;
 
 const RESTORE_USAGE = `Usage: deno task restore --from FILE [--kv PATH]

@@ -8,8 +8,10 @@
  * defensively: a missing or mistyped one means "ignore", never a throw.
  */
 
+import type { ChatRequest } from "../ports.ts";
+
 /** What the person may do: the owner runs every command; a viewer only the reading ones. */
-export type Role = "owner" | "viewer";
+export type Role = Extract<ChatRequest, { kind: "command" }>["role"];
 
 /** Why an update runs nothing. */
 export type IgnoreReason =
@@ -24,28 +26,9 @@ export type IgnoreReason =
   | "not_owner_button"
   | "bad_button";
 
-/** What an update asks for, after the access rules. */
+/** What an update asks for, after the access rules: a request for the worker, or nothing. */
 export type Verdict =
-  | {
-    readonly kind: "command";
-    readonly updateId: number;
-    readonly userId: number;
-    readonly chatId: number;
-    readonly role: Role;
-    /** Lower case, without the slash or `@bot` (empty for text that is no command). */
-    readonly name: string;
-    readonly args: readonly string[];
-  }
-  | {
-    readonly kind: "button";
-    readonly updateId: number;
-    readonly userId: number;
-    readonly chatId: number;
-    readonly queryId: string;
-    readonly messageId: number;
-    readonly action: "confirm" | "cancel";
-    readonly nonce: string;
-  }
+  | ChatRequest
   | {
     readonly kind: "ignore";
     readonly reason: IgnoreReason;

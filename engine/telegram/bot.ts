@@ -8,21 +8,33 @@
  *    chat, a new message less than `maxAgeMs` old; a button only from the owner. Anything else is
  *    ignored without an answer (nothing tells a stranger a bot is there) and logged once per
  *    sender and reason, without its text;
- * 2. the update-id claim (`ChatStore.claimUpdate`, one atomic check): a duplicate delivery or a
- *    replayed request runs nothing;
- * 3. the command. `/stop`, `/sell all` and `/sell <market>` only store a one-time nonce (expiring
- *    in 60 s) and ask for a Confirm button; the tap takes the nonce atomically, so one
- *    confirmation runs one command.
+ * 2. the claim and the command record (`ChatStore.enqueueCommand`): one atomic commit keeps the
+ *    update id (a duplicate delivery or a replayed request stores nothing and runs nothing) and
+ *    the request as a KV command record. The webhook (or the poll) is answered right after it;
+ * 3. the command worker (`startWorker`, one per process): it takes the records in update-id
+ *    order, one at a time, runs each and deletes it, and at start resumes the records an
+ *    earlier process left (a crash after the claim runs the command after the restart). A
+ *    record older than 10 minutes when its turn comes is dropped with one log line.
+ *    `/stop`, `/sell all` and `/sell <market>` only store a one-time nonce (expiring in 60 s)
+ *    and ask for a Confirm button; the tap takes the nonce atomically, so one confirmation runs
+ *    one command.
  *
- * The claim comes before the work: a crash in between loses that command (the owner sends it
- * again) rather than running it twice. Replies go through their own `Api` with
- * `retryReplyOnce`: one more try after a 429 (waiting its `retry_after`, up to 5 s) or a 5xx
- * (after 1 s), so the webhook's answer stays bounded; a reply still not sent is logged.
- * Notifications are the outbox worker's, on `bot.api`, with its own retries.
+ * When each record is deleted, so that a crash between the work and the delete never runs an
+ * operator command twice:
+ * - reading commands, `/help`, `/pause`, `/resume`, `/set`: after the reply (a re-run after a
+ *   crash repeats a reply or sets the same state again: idempotent);
+ * - `/stop` and `/sell` (which ask for a confirmation): before asking (a re-run would ask twice);
+ * - a Confirm or Cancel tap: in the same commit that takes its nonce, before the operator runs
+ *   (at most once; a crash before the commit runs the tap after the restart).
+ *
+ * Replies go through their own `Api` with `retryReplyOnce`: one more try after a 429 (waiting
+ * its `retry_after`, up to 5 s) or a 5xx (after 1 s), so one slow reply holds the queue up only
+ * so long; a reply still not sent is logged. Notifications are the outbox worker's, on
+ * `bot.api`, with its own retries.
  */
 
 import { Api, Bot, type Context } from "grammy/web";
-import type { ChatStore, Clock, PendingConfirmation } from "../ports.ts";
+import type { ChatCommandRecord, ChatStore, Clock, PendingConfirmation } from "../ports.ts";
 import type { Logger } from "../log.ts";
 import type { Secret } from "../secret.ts";
 import {
@@ -87,6 +99,13 @@ export interface TelegramDeps {
   readonly logs?: { recent(n: number): readonly string[] };
 }
 
+/** The running command worker. */
+export interface CommandWorker {
+  readonly name: string;
+  /** Stops it once the command it runs (if any) is done. */
+  close(): Promise<void>;
+}
+
 /** The bot: grammY's `Bot` with our handler installed, and ways to feed it updates. */
 export interface TelegramBot {
   /** grammY's bot: its `api` sends; each update it handles goes through the rules above. */
@@ -98,6 +117,10 @@ export interface TelegramBot {
    * viewer's (nobody else sees any). Best effort: a refusal is logged, never thrown.
    */
   setCommands(signal?: AbortSignal): Promise<void>;
+  /** Starts the one command worker (it first runs the records a previous process left). */
+  startWorker(): CommandWorker;
+  /** Resolves once the running worker found no command record waiting (tests). */
+  settled(): Promise<void>;
 }
 
 /** One entry of Telegram's "/" menu. */
@@ -143,6 +166,16 @@ function marketArg(arg: string): string | null {
   const market = upper.startsWith("KRW-") ? upper : `KRW-${upper}`;
   return /^KRW-[A-Z0-9]{1,15}$/.test(market) ? market : null;
 }
+
+/** A command record older than this when its turn comes is dropped as stale. */
+const COMMAND_MAX_AGE_MS = 10 * 60_000;
+
+/** The arguments a command record keeps (the first 32, each cut to 200 characters). */
+const MAX_ARGS = 32;
+const MAX_ARG_LENGTH = 200;
+
+/** Command records read per turn of the worker. */
+const COMMAND_BATCH = 100;
 
 /** How many (sender, reason) pairs the "log once" memory keeps. */
 const LOGGED_ONCE_MAX = 1_000;
@@ -361,7 +394,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
   }
 
   async function button(v: Extract<Verdict, { kind: "button" }>): Promise<void> {
-    const pending = await chats.takeConfirmation(v.nonce, clock.nowMs());
+    const pending = await chats.takeConfirmation(v.nonce, clock.nowMs(), v.updateId);
     const mine = pending !== undefined && pending.userId === v.userId &&
       pending.chatId === v.chatId;
     if (!mine) {
@@ -409,13 +442,85 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
   async function handle(update: unknown): Promise<void> {
     const verdict = classifyUpdate(update, policy(), clock.nowMs());
     if (verdict.kind === "ignore") return ignored(verdict.reason, verdict.userId);
-    // Claimed before any work: a second delivery of this update runs nothing.
-    if (!await chats.claimUpdate(verdict.updateId, clock.nowMs())) {
+    // The claim and the record in one commit: a second delivery of this update stores nothing.
+    // No command takes more than a line of arguments: a record stays far below KV's 64 KiB.
+    const request = verdict.kind === "command"
+      ? { ...verdict, args: verdict.args.slice(0, MAX_ARGS).map((a) => a.slice(0, MAX_ARG_LENGTH)) }
+      : verdict;
+    if (!await chats.enqueueCommand({ request, receivedAtMs: clock.nowMs() })) {
       log.debug("telegram: duplicate update ignored", { updateId: verdict.updateId });
       return;
     }
-    if (verdict.kind === "command") await command(verdict);
-    else await button(verdict);
+    wakeWorker();
+  }
+
+  /** Runs one command record and deletes it (when: see the file's comment). */
+  async function run({ request, receivedAtMs }: ChatCommandRecord): Promise<void> {
+    const ageMs = clock.nowMs() - receivedAtMs;
+    if (ageMs > COMMAND_MAX_AGE_MS) {
+      await chats.deleteCommand(request.updateId);
+      log.warn("telegram: command dropped as stale", {
+        updateId: request.updateId,
+        ageS: Math.round(ageMs / 1000),
+      });
+      return;
+    }
+    if (request.kind === "button") await button(request);
+    else if (request.name === "stop" || request.name === "sell") {
+      await chats.deleteCommand(request.updateId);
+      await command(request);
+    } else await command(request);
+    await chats.deleteCommand(request.updateId);
+  }
+
+  let wakeWorker = (): void => {};
+  let waiters: (() => void)[] = [];
+  let working = false;
+
+  function startWorker(): CommandWorker {
+    if (working) throw new Error("the Telegram command worker runs already");
+    working = true;
+    const stop = new AbortController();
+    const stopped = new Promise<void>((resolve) => {
+      stop.signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+    const done = (async () => {
+      while (!stop.signal.aborted) {
+        const woken = Promise.withResolvers<void>();
+        wakeWorker = woken.resolve;
+        // Only a listing that started after a `settled()` call may answer it.
+        const due = waiters;
+        waiters = [];
+        try {
+          const records = await chats.listCommands(COMMAND_BATCH);
+          if (records.length === 0) {
+            for (const resolve of due) resolve();
+            await Promise.race([woken.promise, stopped]);
+            continue;
+          }
+          waiters.unshift(...due);
+          for (const record of records) {
+            if (stop.signal.aborted) break;
+            await run(record);
+          }
+        } catch (error) {
+          waiters.unshift(...due);
+          log.error("telegram: command worker failed; retrying in 1 s", {
+            error: errorLine(error),
+          });
+          await Promise.race([new Promise((r) => setTimeout(r, 1_000)), stopped]);
+        }
+      }
+    })();
+    return {
+      name: "telegram commands",
+      async close() {
+        stop.abort();
+        await done;
+        working = false;
+        wakeWorker = () => {};
+      },
+    };
   }
 
   bot.use((ctx: Context) => handle(ctx.update));
@@ -450,6 +555,13 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
   return {
     bot,
     setCommands,
+    startWorker,
+    settled() {
+      return new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        wakeWorker();
+      });
+    },
     async poll(signal) {
       if (signal.aborted) return;
       const stop = () => {

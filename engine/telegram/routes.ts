@@ -5,10 +5,10 @@
  * `X-Telegram-Bot-Api-Secret-Token` header with it in constant time and answers 401 on a
  * mismatch.
  *
- * The answer must come fast (Telegram resends after 60 s or on any non-2xx): past
- * `timeoutMs` the request is answered 200 while the command finishes, which is safe because the
- * update id was claimed first. An error before the claim answers 500, so Telegram delivers the
- * update again; bodies over 64 KB are refused (413).
+ * The answer comes fast (Telegram resends after 60 s or on any non-2xx): the request only
+ * claims the update and stores its command record (one KV commit) for the bot's command worker,
+ * then answers 200; `timeoutMs` bounds even that. An error before the commit answers 500, so
+ * Telegram delivers the update again; bodies over 64 KB are refused (413).
  */
 
 import { Hono } from "hono";

@@ -4,7 +4,8 @@
  * builders of the updates Telegram posts. Everything crosses real HTTP both ways. With
  * `running`, the operator is a running bot's: a paper exchange holding the store's position, so
  * `/sell` and `/stop` really cancel and sell. The bot logs through a real logger (redacting the
- * token, the webhook secret and `CANARY`) into the `LogRing` that `/logs` reads.
+ * token, the webhook secret and `CANARY`) into the `LogRing` that `/logs` reads. Each boot starts
+ * the bot's command worker (unless told not to) and `post` waits until it ran what it recorded.
  */
 
 import { KvChatStore } from "../../../engine/adapters/kv_chat_store.ts";
@@ -69,14 +70,22 @@ export interface TgWorld {
   readonly exchange: PaperExchange | undefined;
   /** The webhook's URL. */
   readonly url: string;
-  /** Posts `update` to the webhook (with the secret unless told otherwise); the HTTP status. */
+  /**
+   * Posts `update` to the webhook (with the secret unless told otherwise); the HTTP status, once
+   * the command worker (when it runs) has run what the post recorded.
+   */
   post(update: unknown, secret?: string | null): Promise<number>;
+  /** Posts `update` with the secret; the HTTP status, without waiting for the worker. */
+  postOnly(update: unknown): Promise<number>;
   /** The next update id. */
   nextId(): number;
   /** Telegram's `date` for a message sent `agoMs` before the clock's now. */
   date(agoMs?: number): number;
-  /** Stops the bot's process and starts a new one over the same store (a restart). */
-  restart(): Promise<void>;
+  /**
+   * Stops the bot's process and starts a new one over the same store (a restart), with its
+   * command worker unless `worker` is false.
+   */
+  restart(options?: { readonly worker?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -106,6 +115,10 @@ export async function tgWorld(
     readonly running?: boolean;
     /** Give the bot no log ring (`/logs` then says so). */
     readonly noRing?: boolean;
+    /** Start the first process without its command worker (records wait in KV). */
+    readonly noWorker?: boolean;
+    /** Wraps each process's operator (e.g. to hold a command up). */
+    readonly wrapOperator?: (operator: Operator) => Operator;
   } = {},
 ): Promise<TgWorld> {
   const w = await world();
@@ -141,13 +154,14 @@ export async function tgWorld(
     : undefined;
   let nonces = 0;
   /** A process start: a new operator, bot and webhook server over the same store and fake. */
-  async function boot() {
-    const operator = createOperator({
+  async function boot(withWorker: boolean) {
+    const created = createOperator({
       store: w.store,
       clock: w.clock,
       notifier: w.notifier,
       ...(exchange === undefined ? {} : { exchange }),
     });
+    const operator = options.wrapOperator?.(created) ?? created;
     const telegram = createTelegramBot(
       {
         operator,
@@ -185,9 +199,25 @@ export async function tgWorld(
       },
     }, app.fetch);
     await listening.promise;
-    return { operator, telegram, server, url: `http://127.0.0.1:${port}${WEBHOOK_PATH}` };
+    const worker = withWorker ? telegram.startWorker() : undefined;
+    return { operator, telegram, server, worker, url: `http://127.0.0.1:${port}${WEBHOOK_PATH}` };
   }
-  let running = await boot();
+  let running = await boot(options.noWorker !== true);
+  async function shutdown(): Promise<void> {
+    await running.server.shutdown();
+    await running.worker?.close();
+  }
+  async function postIt(update: unknown, secret: string | null): Promise<number> {
+    const headers: Record<string, string> = { "content-type": "application/json" };
+    if (secret !== null) headers["X-Telegram-Bot-Api-Secret-Token"] = secret;
+    const res = await fetch(running.url, {
+      method: "POST",
+      headers,
+      body: JSON.stringify(update),
+    });
+    await res.body?.cancel();
+    return res.status;
+  }
   let id = 500_000;
   return {
     w,
@@ -206,24 +236,19 @@ export async function tgWorld(
       return running.url;
     },
     async post(update, secret = SECRET) {
-      const headers: Record<string, string> = { "content-type": "application/json" };
-      if (secret !== null) headers["X-Telegram-Bot-Api-Secret-Token"] = secret;
-      const res = await fetch(running.url, {
-        method: "POST",
-        headers,
-        body: JSON.stringify(update),
-      });
-      await res.body?.cancel();
-      return res.status;
+      const status = await postIt(update, secret);
+      if (running.worker !== undefined) await running.telegram.settled();
+      return status;
     },
+    postOnly: (update) => postIt(update, SECRET),
     nextId: () => ++id,
     date: (agoMs = 0) => Math.floor((w.clock.nowMs() - agoMs) / 1000),
-    async restart() {
-      await running.server.shutdown();
-      running = await boot();
+    async restart(o = {}) {
+      await shutdown();
+      running = await boot(o.worker ?? true);
     },
     async close() {
-      await running.server.shutdown();
+      await shutdown();
       await fake.close();
       w.kv.close();
     },
