@@ -3,9 +3,10 @@
  * Bot API up (real HTTP both ways on 127.0.0.1, a file-backed Deno KV, the operator of a running
  * paper bot). The clock runs from the request leaving to its answer arriving, sequentially:
  *
- * - owner commands (`/status`, `/balance`, `/positions`, `/health` in turn): the access rules,
- *   the update-id claim in KV, the read models and the `sendMessage` to the fake all happen
- *   before the webhook answers (grammY answers when the handler is done);
+ * - owner commands (`/status`, `/balance`, `/positions`, `/health` in turn): the access rules
+ *   and the one KV commit of the update-id claim and the command record happen before the
+ *   webhook answers; the bot's command worker runs the command (read models, `sendMessage` to
+ *   the fake) after it, and every reply is counted at the end;
  * - ignored updates (a stranger's command): the access rules only, nothing stored or sent.
  */
 
@@ -73,6 +74,7 @@ export async function benchTelegramWebhook(n = 1_000): Promise<TelegramBench> {
       botInfo: FAKE_BOT_INFO,
     },
   );
+  const worker = telegram.startWorker();
   const app = createTelegramRoutes(telegram, { secretToken: new Secret(SECRET), log });
   const listening = Promise.withResolvers<number>();
   const server = Deno.serve(
@@ -115,6 +117,7 @@ export async function benchTelegramWebhook(n = 1_000): Promise<TelegramBench> {
       answered.push(await post(OWNER, commands[i % commands.length]!));
       ignored.push(await post(STRANGER, "/stop"));
     }
+    await telegram.settled();
     const sent = fake.callsOf("sendMessage").length;
     if (sent !== n + 50) throw new Error(`expected ${n + 50} replies, the fake got ${sent}`);
     answered.sort((a, b) => a - b);
@@ -127,6 +130,7 @@ export async function benchTelegramWebhook(n = 1_000): Promise<TelegramBench> {
     };
   } finally {
     await server.shutdown();
+    await worker.close();
     await fake.close();
     kv.close();
     await Deno.remove(dir, { recursive: true });
