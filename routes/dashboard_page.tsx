@@ -243,6 +243,7 @@ export function Summary(props: { readonly data: SummaryData }): VNode {
             />
           ))}
         </ul>
+        {s.mode === "demo" ? <p class="muted">{t("health.demoClock")}</p> : null}
       </section>
 
       <section class="card" aria-label={t("account")}>

@@ -22,6 +22,9 @@ const EN = {
   "health.stale": "{age} ago (stale)",
   "health.noPrice": "no price yet",
   "health.noSwitch": "No switch changed yet.",
+  "health.demoClock":
+    "Demo: times here are the sandbox's clock (today's date, running at the replay's speed); " +
+    "the console prints the replayed candles' own dates.",
   "account": "Account",
   "account.equity": "Equity",
   "account.dailyPnl": "Today's P&L",
@@ -85,6 +88,9 @@ const KO: Readonly<Record<DashboardKey, string>> = {
   "health.stale": "{age} 전 (오래됨)",
   "health.noPrice": "아직 시세 없음",
   "health.noSwitch": "아직 바뀐 스위치가 없습니다.",
+  "health.demoClock":
+    "데모: 이 페이지의 시각은 샌드박스 시계입니다 (오늘 날짜에서 재생 속도로 흐름). " +
+    "콘솔은 재생 중인 캔들의 원래 날짜를 찍습니다.",
   "account": "계좌",
   "account.equity": "평가 자산",
   "account.dailyPnl": "오늘 손익",

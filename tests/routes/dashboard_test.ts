@@ -8,7 +8,9 @@
 import assert from "node:assert/strict";
 import { stateOf } from "../../islands/LiveStatus.tsx";
 import type { AccountStatus } from "../../engine/mod.ts";
-import { budgetUsedPct } from "../../routes/dashboard_page.tsx";
+import { h } from "preact";
+import { renderToString } from "preact-render-to-string";
+import { budgetUsedPct, Summary } from "../../routes/dashboard_page.tsx";
 import { loadStaticAssets } from "../../routes/mod.ts";
 import { PASSWORD, withWorld } from "./_web_world.ts";
 
@@ -243,5 +245,25 @@ Deno.test("the summary block, the chart data and the Korean page, each behind th
     assert.equal(scripts.length, 1);
     assert.match(scripts[0]!, /^\/static\/islands\.[0-9a-f]{8}\.js$/);
     assert.match(page, /\/static\/charts\.[0-9a-f]{8}\.js/);
+  });
+});
+
+Deno.test("the demo's main page says its times are the sandbox's clock, not the console's dates", async () => {
+  await withWorld(async (w) => {
+    const [status, health] = await Promise.all([w.operator.status(), w.operator.health()]);
+    const summary = (mode: string, lang: "en" | "ko") =>
+      textOf(renderToString(h(Summary, {
+        data: {
+          lang,
+          nowMs: 0,
+          status: { ...status, mode },
+          health,
+          orders: [],
+          maxDailyLossPct: 10,
+        },
+      })));
+    assert.match(summary("demo", "en"), /Demo: times here are the sandbox's clock/);
+    assert.match(summary("demo", "ko"), /샌드박스 시계/);
+    assert.doesNotMatch(summary("paper", "en"), /sandbox/);
   });
 });
