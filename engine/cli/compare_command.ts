@@ -34,8 +34,11 @@ export const COMPARE_USAGE = `Usage: deno task compare [--kv PATH] [--from T] [-
 
 Re-runs the backtest over the final 1-minute candles the bot recorded (its strategy, settings and
 capital; fills and exits resolved on those minutes) and lists, leg by leg, what the bot did and
-what the backtest did: identical (same side, same minute), matched (same side within one
-strategy candle) with the price difference in bps, or one side only with the reason.
+what the backtest did: identical (same side, decided on the same 1-minute candle), matched (within one
+strategy candle, or answering the same signal) with the price difference in bps and the reason,
+or one side only with the reason. A leg is decided on a candle: the bot's risk exit on the price
+that triggered it, its strategy order at the end of the signal's candle (both fill moments later);
+the backtest's legs where they fill.
 
   --kv PATH     the bot's store (default DENO_KV_PATH, else ${DEFAULT_KV_PATH})
   --from T      from this time (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]Z, UTC; default: all recorded)
@@ -189,9 +192,9 @@ function renderText(c: RunComparison): string {
   }
   lines.push(
     "",
-    `${s.legs} legs: ${s.identical} identical (same side and minute, ${
+    `${s.legs} legs: ${s.identical} identical (same side, decided on the same 1-minute candle: ${
       s.identicalPct.toFixed(1)
-    } %), ${s.matched} matched within a candle, ${s.botOnly} bot only, ${s.backtestOnly} backtest only; ${s.unexplained} unexplained`,
+    } %; ${s.sameFillMinute} of them also filled in that minute), ${s.matched} matched otherwise, ${s.botOnly} bot only, ${s.backtestOnly} backtest only; ${s.unexplained} unexplained`,
     "",
   );
   return lines.join("\n");
@@ -221,6 +224,7 @@ function toJson(c: RunComparison): Record<string, unknown> {
       backtest_only: c.summary.backtestOnly,
       unexplained: c.summary.unexplained,
       identical_pct: Math.round(c.summary.identicalPct * 100) / 100,
+      same_fill_minute: c.summary.sameFillMinute,
     },
     rows: c.rows.map((r) => ({
       market: r.market,

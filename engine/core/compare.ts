@@ -1,8 +1,10 @@
 /**
  * A run beside its backtest, leg by leg: the bot's orders (one leg per order) and the backtest's
  * fills over the candles the bot recorded, paired by side within one strategy candle
- * (`matchLegs`). A pair is identical when both legs fall in the same 1-minute candle; its price
- * difference is given in basis points. Every leg of one side only gets a named cause:
+ * (or answering the same signal). A pair is identical when both were decided on the same
+ * 1-minute candle (the bot's risk exit on the price that triggered it, its strategy order at the
+ * end of the signal's candle; the backtest's legs where they fill); its price difference is given
+ * in basis points, and how many also filled in the same minute is counted apart. Every leg of one side only gets a named cause:
  *
  * - `near_miss`: both held the same position but their entry prices differed, so a candle's low
  *   (or high) fell between the two stop (or target) levels: one exited, the other did not;
@@ -26,6 +28,11 @@ export interface TaggedLeg extends Leg {
   readonly kind: "entry" | ExitKind;
   /** The start of the strategy candle whose signal the leg answers (absent: unknown or a risk exit). */
   readonly signalMs?: number;
+  /**
+   * When the leg was decided, if not when it filled: the price that triggered a risk exit, or
+   * the end of the signal's candle (a live order fills moments later).
+   */
+  readonly decidedMs?: number;
 }
 
 /** Why a leg has no counterpart. */
@@ -198,7 +205,8 @@ export function compareLegs(input: CompareInput): CompareRow[] {
     partnerOf.set(t, b);
   }
   for (const [b, t] of pairs) {
-    const same = Math.floor(b.tsMs / MINUTE_MS) === Math.floor(t.tsMs / MINUTE_MS);
+    const decided = (l: TaggedLeg) => Math.floor((l.decidedMs ?? l.tsMs) / MINUTE_MS);
+    const same = decided(b) === decided(t);
     const row = { market, side: b.side, bot: b, backtest: t, bps: bpsOf(b.price, t.price) };
     if (same) rows.push({ ...row, status: "identical" });
     else {rows.push({
@@ -419,6 +427,8 @@ export interface CompareSummary {
   readonly unexplained: number;
   /** identical ÷ all legs (pairs count once), in %. */
   readonly identicalPct: number;
+  /** Identical pairs whose fills also fell in the same minute. */
+  readonly sameFillMinute: number;
 }
 
 /** The counts of `rows`. */
@@ -432,6 +442,10 @@ export function summarize(rows: readonly CompareRow[]): CompareSummary {
     botOnly: count("bot_only"),
     backtestOnly: count("backtest_only"),
     unexplained: rows.filter((r) => r.cause?.kind === "unexplained").length,
+    sameFillMinute: rows.filter((r) =>
+      r.status === "identical" &&
+      Math.floor(r.bot!.tsMs / MINUTE_MS) === Math.floor(r.backtest!.tsMs / MINUTE_MS)
+    ).length,
     identicalPct: rows.length > 0 ? (identical / rows.length) * 100 : 100,
   };
 }

@@ -127,9 +127,13 @@ export async function compareRun(
       const order = mine.find((f) => f.tsMs === leg.tsMs && f.side === leg.side)!;
       const signalId = signalOf.get(order.orderUuid);
       const kind = leg.side === "bid" ? "entry" : exitOf(signalId);
-      const signalMs = Number(signalId?.slice(signalId.lastIndexOf("@") + 1));
-      const strategyLeg = (kind === "entry" || kind === "signal") && Number.isFinite(signalMs);
-      return { ...leg, kind, ...(strategyLeg ? { signalMs } : {}) };
+      const atMs = Number(signalId?.slice(signalId.lastIndexOf("@") + 1));
+      if (!Number.isFinite(atMs)) return { ...leg, kind };
+      // A strategy order answers the candle at `atMs`; a risk exit, the price at `atMs`.
+      if (kind === "entry" || kind === "signal") {
+        return { ...leg, kind, signalMs: atMs, decidedMs: atMs + tfMs };
+      }
+      return kind === "manual" ? { ...leg, kind } : { ...leg, kind, decidedMs: atMs };
     });
     const backtestSignals = new Map<number, SignalNote>();
     for (const sig of bt?.signals ?? []) {

@@ -78,7 +78,7 @@ Deno.test({
       assert.equal(report.summary.unexplained, 0);
       const text = await run(["--kv", kv]);
       assert.equal(text.code, 0, text.err);
-      assert.match(text.out, /\d+ legs: \d+ identical \(same side and minute/);
+      assert.match(text.out, /\d+ legs: \d+ identical \(same side, decided on the same 1-minute candle/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -150,3 +150,27 @@ Deno.test("compareLegs() leaves nothing of one side only unexplained when it can
   assert.equal(rows[0]!.cause?.kind, "unexplained");
   assert.equal(summarize(rows).unexplained, 1);
 });
+
+Deno.test("compareLegs() judges a leg by the candle it was decided on, and counts the fill minutes apart", () => {
+  // The bot's stop triggered at 12:00:58 and filled at 12:01:02; the backtest's at 12:00.
+  const rows = compareLegs({
+    ...BASE,
+    minutes: minutes(60),
+    bot: [
+      { ...leg("bid", 5, "100000", "entry"), signalMs: T0 + 4 * MIN, decidedMs: T0 + 5 * MIN },
+      {
+        ...leg("ask", 12, "99000", "stop_loss"),
+        tsMs: T0 + 13 * MIN + 2_000,
+        decidedMs: T0 + 12 * MIN + 58_000,
+      },
+    ],
+    backtest: [
+      { ...leg("bid", 5, "100000", "entry"), tsMs: T0 + 5 * MIN, signalMs: T0 + 4 * MIN },
+      { ...leg("ask", 12, "99000", "stop_loss"), tsMs: T0 + 12 * MIN },
+    ],
+  });
+  assert.deepEqual(rows.map((r) => r.status), ["identical", "identical"]);
+  const summary = summarize(rows);
+  assert.equal(summary.identicalPct, 100);
+  assert.equal(summary.sameFillMinute, 1);
+});
