@@ -21,12 +21,13 @@ function flag(name: string, fallback: number): number {
 }
 
 async function firstLine(stream: ReadableStream<Uint8Array>, match: RegExp): Promise<string> {
-  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
   let text = "";
   for (;;) {
     const { value, done } = await reader.read();
     if (done) throw new Error(`the process ended before printing ${match}: ${text.slice(-500)}`);
-    text += value;
+    text += decoder.decode(value, { stream: true });
     const m = match.exec(text);
     if (m !== null) {
       // Keep draining so the process never blocks on a full pipe.

@@ -78,7 +78,10 @@ Deno.test({
       assert.equal(report.summary.unexplained, 0);
       const text = await run(["--kv", kv]);
       assert.equal(text.code, 0, text.err);
-      assert.match(text.out, /\d+ legs: \d+ identical \(same side, decided on the same 1-minute candle/);
+      assert.match(
+        text.out,
+        /\d+ legs: \d+ identical \(same side, decided on the same 1-minute candle/,
+      );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
