@@ -193,6 +193,7 @@ async function startSurfaces(
     operator: ctx.operator,
     chats: new KvChatStore(ctx.kv),
     clock: ctx.wallClock,
+    dataClock: ctx.clock,
     log: logger,
     logs: withoutDemoPassword(ctx.recentLogs, settings.web),
   }, tg.bot);

@@ -91,7 +91,13 @@ export interface TelegramConfig {
 export interface TelegramDeps {
   readonly operator: Operator;
   readonly chats: ChatStore;
+  /** The wall clock: Telegram's dates, the Confirm buttons' expiry, stale commands. */
   readonly clock: Clock;
+  /**
+   * The bot's own clock, for ages and uptime in the replies (the demo's sandbox runs ahead of the
+   * wall clock); default `clock`.
+   */
+  readonly dataClock?: Clock;
   readonly log: Logger;
   /** One-time nonces for Confirm buttons (default: 16 random bytes, base64url). */
   readonly newNonce?: () => string;
@@ -204,6 +210,7 @@ function countArg(args: readonly string[], fallback: number, max: number): numbe
 /** The Telegram bot over `deps.operator`, configured by `config`. */
 export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): TelegramBot {
   const { operator, chats, clock, log } = deps;
+  const dataClock = deps.dataClock ?? clock;
   const t: Messages = messagesOf(config.language ?? "en");
   const newNonce = deps.newNonce ?? randomNonce;
   const confirmTtlMs = config.confirmTtlMs ?? 60_000;
@@ -283,7 +290,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
 
   /** The reply to a reading command. */
   async function read(name: string, args: readonly string[]): Promise<string> {
-    const ctx = { t, nowMs: clock.nowMs() };
+    const ctx = { t, nowMs: dataClock.nowMs() };
     switch (name) {
       case "status": {
         const [status, health] = await Promise.all([operator.status(), operator.health()]);
@@ -389,7 +396,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
       return await send(v.chatId, t.notTraded(market, status.markets.map((x) => x.market)));
     }
     if (m.position === null) return await send(v.chatId, t.nothingToSell(market));
-    const question = sellQuestion(m, { t, nowMs: clock.nowMs() });
+    const question = sellQuestion(m, { t, nowMs: dataClock.nowMs() });
     return await askConfirmation(v, { action: "sell", market }, question);
   }
 

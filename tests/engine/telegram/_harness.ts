@@ -119,6 +119,8 @@ export async function tgWorld(
     readonly noWorker?: boolean;
     /** Wraps each process's operator (e.g. to hold a command up). */
     readonly wrapOperator?: (operator: Operator) => Operator;
+    /** The bot's own clock runs this far ahead of the wall clock (the demo's sandbox). */
+    readonly dataAheadMs?: number;
   } = {},
 ): Promise<TgWorld> {
   const w = await world();
@@ -167,6 +169,12 @@ export async function tgWorld(
         operator,
         chats: new KvChatStore(w.kv),
         clock: w.clock,
+        ...(options.dataAheadMs === undefined ? {} : {
+          dataClock: {
+            nowMs: () => w.clock.nowMs() + options.dataAheadMs!,
+            sleep: (ms: number, signal?: AbortSignal) => w.clock.sleep(ms, signal),
+          },
+        }),
         log: both,
         newNonce: () => `nonce-${String(++nonces).padStart(12, "0")}`,
         ...(options.noRing === true ? {} : { logs: ring }),

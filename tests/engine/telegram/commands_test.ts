@@ -129,6 +129,16 @@ Deno.test("Telegram /status and /health: the journal's last error, the link, upt
   }, { running: true });
 });
 
+Deno.test("Telegram /health and /status: ages and uptime on the bot's clock, not the wall's (the demo)", async () => {
+  await withWorld(async (t) => {
+    const health = await reply(t, "/health");
+    // The bot's clock is 1 h ahead of the wall clock that dates Telegram's messages.
+    assert.match(health, /\nprocess: running · up 1 h 10 min \(since /);
+    assert.match(health, /\nKRW-BTC: price 3610 s old\n/);
+    assert.match(await reply(t, "/status"), /\n {2}price 3610 s old\n/);
+  }, { running: true, dataAheadMs: 3_600_000 });
+});
+
 Deno.test("Telegram /logs: the newest redacted log lines, owner only; a canary secret never shows", async () => {
   await withWorld(async (t) => {
     assert.equal(await reply(t, "/logs"), "No log lines yet.");
