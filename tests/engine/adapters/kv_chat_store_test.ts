@@ -120,3 +120,22 @@ Deno.test("KvChatStore: a damaged confirmation names its key and field", async (
       /^store key \["chat_confirm", "n0nce-0123456789abcdef"\], field action: /.test(e.message),
   );
 });
+
+Deno.test("the outbox cursor: none at first, then the last id set, kept across a reopen", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    let kv = await Deno.openKv(`${dir}/chat.kv`);
+    assert.equal(await new KvChatStore(kv).getOutboxCursor(), undefined);
+    await new KvChatStore(kv).setOutboxCursor("1764892800000-123000");
+    await new KvChatStore(kv).setOutboxCursor("1764892800001-123001");
+    kv.close();
+    kv = await Deno.openKv(`${dir}/chat.kv`);
+    assert.equal(await new KvChatStore(kv).getOutboxCursor(), "1764892800001-123001");
+    // A value that is not a journal id is refused on read.
+    await kv.set(["chat_outbox_cursor"], { v: 1, id: "yesterday" });
+    await assert.rejects(() => new KvChatStore(kv).getOutboxCursor(), CorruptStateError);
+    kv.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
