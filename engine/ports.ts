@@ -694,6 +694,8 @@ export interface RunRecord {
   readonly startedAtMs: number;
   /** The account's cap over all markets, exact decimal KRW (absent in older records). */
   readonly capitalKrw?: string;
+  /** The account's rules besides the cap (absent in older records: the defaults). */
+  readonly portfolio?: Omit<PortfolioRules, "capitalKrw">;
   /** When the run stopped cleanly (absent while it runs, or after a crash). */
   readonly endedAtMs?: number;
 }

@@ -333,6 +333,13 @@ const runRecordSchema = z.object({
   feeBps: z.number(),
   startedAtMs: z.number(),
   capitalKrw: z.string().regex(DECIMAL, "not an exact decimal").optional(),
+  portfolio: z.object({
+    maxOpenPositions: z.number(),
+    maxMarketSharePct: z.number(),
+    accountDailyLossPct: z.number(),
+    sizing: z.object({ mode: z.enum(["all", "fixed", "equity_pct", "risk"]), value: z.number() }),
+    blockCaution: z.boolean(),
+  }).optional(),
   endedAtMs: z.number().optional(),
 });
 

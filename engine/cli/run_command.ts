@@ -539,6 +539,7 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       feeBps: config.feeBps,
       startedAtMs: clock.nowMs(),
       capitalKrw: formatUnits(unitsFromNumber(config.capitalKrw)),
+      portfolio: config.portfolio,
     });
     const operator = createOperator({
       store,

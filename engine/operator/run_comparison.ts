@@ -90,6 +90,12 @@ export async function compareRun(
     slippageBps: 0,
     capital,
     budgetPct: settings.budgetPct,
+    ...(run.portfolio === undefined ? {} : {
+      // A run-time budget change applies to sizing `all`, as in the live loop.
+      portfolio: run.portfolio.sizing.mode === "all"
+        ? { ...run.portfolio, sizing: { mode: "all", value: settings.budgetPct } }
+        : run.portfolio,
+    }),
     strategyFor,
     timeframeMs: tfMs,
   });
