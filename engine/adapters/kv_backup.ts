@@ -177,7 +177,8 @@ export function encode(value: unknown): unknown {
     case "undefined":
       return { $undefined: true };
     case "number":
-      return Number.isFinite(value) && !Object.is(value, -0) ? value : { $num: String(value) };
+      if (Object.is(value, -0)) return { $num: "-0" };
+      return Number.isFinite(value) ? value : { $num: String(value) };
     case "string":
     case "boolean":
       return value;
@@ -190,8 +191,8 @@ export function encode(value: unknown): unknown {
       if (Object.getPrototypeOf(value) !== Object.prototype) {
         throw new TypeError(`Cannot back up a ${value.constructor?.name ?? "special"} value`);
       }
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = encode(v);
+      // fromEntries defines own properties: a "__proto__" field stays a field.
+      const out = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, encode(v)]));
       return Object.keys(out).some((k) => k.startsWith("$")) ? { $object: out } : out;
     }
     default:
@@ -222,7 +223,5 @@ export function decode(value: unknown): unknown {
 }
 
 function decodeFields(o: object): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) out[k] = decode(v);
-  return out;
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, decode(v)]));
 }

@@ -34,7 +34,7 @@ const kvValue = fc.letrec((tie) => ({
     tie("leaf"),
     fc.array(tie("node"), { maxLength: 4 }),
     fc.dictionary(
-      fc.oneof(fc.string(), fc.constantFrom("$bigint", "$object", "$u64")),
+      fc.oneof(fc.string(), fc.constantFrom("$bigint", "$object", "$u64", "__proto__")),
       tie("node"),
       {
         maxKeys: 4,
@@ -43,6 +43,13 @@ const kvValue = fc.letrec((tie) => ({
     ),
   ),
 })).node;
+
+Deno.test("encode/decode keeps -0, NaN, infinities and a __proto__ field", () => {
+  const value = { a: [-0, NaN, -Infinity, Infinity], ["__proto__"]: { b: 1n } };
+  const back = decode(JSON.parse(JSON.stringify(encode(value))));
+  assert.deepStrictEqual(back, value);
+  assert.ok(Object.is((back as { a: number[] }).a[0], -0));
+});
 
 Deno.test("encode/decode gives back every KV value exactly (property, 500 runs)", () => {
   fc.assert(
