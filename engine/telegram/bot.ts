@@ -492,6 +492,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
       stop.signal.addEventListener("abort", () => resolve(), { once: true });
     });
     const done = (async () => {
+      let failures = 0;
       while (!stop.signal.aborted) {
         const woken = Promise.withResolvers<void>();
         wakeWorker = woken.resolve;
@@ -501,6 +502,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
         try {
           const records = await chats.listCommands(COMMAND_BATCH);
           if (records.length === 0) {
+            failures = 0;
             for (const resolve of due) resolve();
             await Promise.race([woken.promise, stopped]);
             continue;
@@ -510,12 +512,18 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
             if (stop.signal.aborted) break;
             await run(record);
           }
+          failures = 0;
         } catch (error) {
           waiters.unshift(...due);
-          log.error("telegram: command worker failed; retrying in 1 s", {
-            error: errorLine(error),
-          });
-          await Promise.race([new Promise((r) => setTimeout(r, 1_000)), stopped]);
+          // A store that keeps failing: one error line, then debug lines until it works again.
+          if (failures++ === 0) {
+            log.error("telegram: command worker failed; retrying every second", {
+              error: errorLine(error),
+            });
+          } else log.debug("telegram: command worker still failing", { error: errorLine(error) });
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          await Promise.race([new Promise((r) => timer = setTimeout(r, 1_000)), stopped]);
+          clearTimeout(timer);
         }
       }
     })();

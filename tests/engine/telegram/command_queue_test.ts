@@ -2,11 +2,13 @@
  * The Telegram command queue through real HTTP and a real KV: the webhook answers once the
  * update's claim and command record are committed, before the command runs; a record left by a
  * process that stopped before running it runs once in the next process; duplicates and replays
- * add no run; a record too old when its turn comes is dropped with one log line.
+ * add no run; a record too old when its turn comes is dropped with one log line; a record the
+ * worker cannot read holds it up with one error line until it is repaired.
  */
 
 import assert from "node:assert/strict";
 import { KvChatStore } from "../../../engine/adapters/kv_chat_store.ts";
+import { chatCommandKey } from "../../../engine/kv_keys.ts";
 import type { Operator, OperatorCommand } from "../../../engine/mod.ts";
 import { message, tap, type TgWorld, tgWorld } from "./_harness.ts";
 
@@ -197,6 +199,27 @@ Deno.test("Telegram: /sell's record is deleted before it asks: a process stopped
     await t.telegram.settled();
     assert.equal(t.fake.callsOf("sendMessage").length, 1, "not asked again");
     assert.deepEqual(await audited(t), [], "asking runs no operator command");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("Telegram: a command worker that cannot read its records logs one error and goes on once it can", async () => {
+  const t = await tgWorld();
+  try {
+    await t.w.kv.set(chatCommandKey(1), { v: 1, request: { kind: "command" } });
+    const pause = message(t, "/pause after the repair");
+    assert.equal(await t.postOnly(pause), 200);
+    const failed = () =>
+      t.log.lines.filter((l) => l.message.startsWith("telegram: command worker"));
+    await until("a few failed turns", () => failed().length >= 2);
+    assert.deepEqual(await audited(t), []);
+    await t.w.kv.delete(chatCommandKey(1));
+    await t.telegram.settled();
+    assert.deepEqual(await audited(t), ["pause: after the repair"]);
+    const lines = failed();
+    assert.equal(lines.filter((l) => l.level === "error").length, 1, "one error line");
+    assert.match(String(lines[0]!.data?.error), /\["chat_command", 1\]/);
   } finally {
     await t.close();
   }
