@@ -60,8 +60,13 @@ export async function compareRun(
     store.listIntents(["NEW", "UNKNOWN", "OPEN", "FILLED", "CANCELLED", "REJECTED"]),
     store.listRuns(),
   ]);
-  // The backtest warms up on the candles recorded before the bot first ran, acting on none.
-  const firstStartMs = Math.min(run.startedAtMs, ...runs.map((r) => r.startedAtMs));
+  // The backtest warms up on the candles recorded before the bot first ran, acting on none; the
+  // bot ran from its first start, or from the first candle it decided an order on if earlier.
+  const decided = intents
+    .filter((i) => exitOf(i.signalId) === "signal")
+    .map((i) => Number(i.signalId.slice(i.signalId.lastIndexOf("@") + 1)))
+    .filter(Number.isFinite);
+  const firstStartMs = Math.min(run.startedAtMs, ...runs.map((r) => r.startedAtMs), ...decided);
   const settings = settingsOf(run, params);
   const signalOf = new Map<string, string>();
   for (const i of intents) if (i.uuid !== undefined) signalOf.set(i.uuid, i.signalId);
