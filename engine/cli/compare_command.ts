@@ -135,6 +135,10 @@ export function describeCause(cause: Cause): string {
       } (the bot was down or disconnected)`;
     case "manual":
       return "an operator's sell";
+    case "other_exit":
+      return `the bot exited by ${cause.bot.replace("_", " ")}, the backtest by ${
+        cause.backtest.replace("_", " ")
+      } (no level split them on the recorded candles)`;
     case "late":
       return `the same decision; the ${cause.who} filled ${Math.round(cause.ms / 1000)} s later`;
     case "skipped":

@@ -54,6 +54,12 @@ export type Cause =
   | { readonly kind: "no_candles"; readonly fromMs: number; readonly toMs: number }
   | { readonly kind: "manual" }
   | {
+    /** The round trip ended by different exits with no level split between them (e.g. a stop on a price the candles did not record). */
+    readonly kind: "other_exit";
+    readonly bot: TaggedLeg["kind"];
+    readonly backtest: TaggedLeg["kind"];
+  }
+  | {
     /** The same decision, filled in another minute: `who` filled `ms` later. */
     readonly kind: "late";
     readonly who: "bot" | "backtest";
@@ -260,6 +266,9 @@ function pairCause(
       if (near !== undefined) return near;
     }
   }
+  if (bot.kind !== backtest.kind) {
+    return { kind: "other_exit", bot: bot.kind, backtest: backtest.kind };
+  }
   const later = bot.tsMs > backtest.tsMs ? "bot" : "backtest";
   return { kind: "late", who: later, ms: Math.abs(bot.tsMs - backtest.tsMs) };
 }
@@ -349,8 +358,13 @@ function nearMiss(
   for (const m of input.minutes) {
     if (m.startMs < fromMinute) continue;
     if (m.startMs > options.toMs) break;
-    const between = (x: number, p: number, q: number) => x > Math.min(p, q) && x <= Math.max(p, q);
-    if (bot.stop > 0n && bot.stop !== bt.stop && between(m.low, bot.stopPx, bt.stopPx)) {
+    // A low at or under the higher stop but above the lower one stops one side only; a high at
+    // or over the lower target but under the higher one, likewise.
+    const stopSplit = m.low <= Math.max(bot.stopPx, bt.stopPx) &&
+      m.low > Math.min(bot.stopPx, bt.stopPx);
+    const targetSplit = m.high >= Math.min(bot.targetPx, bt.targetPx) &&
+      m.high < Math.max(bot.targetPx, bt.targetPx);
+    if (bot.stop > 0n && bot.stop !== bt.stop && stopSplit) {
       return {
         kind: "near_miss",
         level: "stop",
@@ -361,7 +375,7 @@ function nearMiss(
         bps: bpsOf(bot.stop, bt.stop),
       };
     }
-    if (bot.target > 0n && bot.target !== bt.target && between(m.high, bot.targetPx, bt.targetPx)) {
+    if (bot.target > 0n && bot.target !== bt.target && targetSplit) {
       return {
         kind: "near_miss",
         level: "target",

@@ -174,3 +174,30 @@ Deno.test("compareLegs() judges a leg by the candle it was decided on, and count
   assert.equal(summary.identicalPct, 100);
   assert.equal(summary.sameFillMinute, 1);
 });
+
+Deno.test("compareLegs() counts a candle touching one side's level exactly as a near miss", () => {
+  // Bot stop 99,040 (entry 100,050); backtest stop 99,000. The low is exactly the bot's stop.
+  const rows = compareLegs({
+    ...BASE,
+    minutes: minutes(60, { 12: [100_000, 99_040] }),
+    bot: [leg("bid", 5, "100050", "entry"), leg("ask", 12, "99040", "stop_loss")],
+    backtest: [
+      { ...leg("bid", 5, "100000", "entry"), tsMs: T0 + 5 * MIN },
+      { ...leg("ask", 30, "100500", "signal"), tsMs: T0 + 30 * MIN },
+    ],
+  });
+  assert.equal(rows[1]!.cause?.kind, "near_miss");
+});
+
+Deno.test("compareLegs() names different exits no level split as such, not as lateness", () => {
+  const rows = compareLegs({
+    ...BASE,
+    minutes: minutes(60),
+    bot: [leg("bid", 5, "100000", "entry"), leg("ask", 12, "99000", "stop_loss")],
+    backtest: [
+      { ...leg("bid", 5, "100000", "entry"), tsMs: T0 + 5 * MIN },
+      { ...leg("ask", 30, "100500", "signal"), tsMs: T0 + 30 * MIN },
+    ],
+  });
+  assert.deepEqual(rows[1]!.cause, { kind: "other_exit", bot: "stop_loss", backtest: "signal" });
+});
