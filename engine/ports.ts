@@ -601,6 +601,11 @@ export interface JournalStore {
   recordEvent(event: EngineEvent): Promise<void>;
   /** Records a signal once (with its `SignalRaised` event); false when it was recorded before. */
   recordSignal(signal: SignalRecord): Promise<boolean>;
+  /**
+   * A recorded signal was not executed after all: its record takes `signal.reason` (ending in
+   * why) and the journal a `SignalFailed` event at `failedAtMs`.
+   */
+  recordSignalFailed(signal: SignalRecord, failedAtMs: number): Promise<void>;
   /** Records an equity snapshot. */
   recordEquity(snapshot: EquitySnapshot): Promise<void>;
   /** Events from `fromMs` on (default all), before `toMs` (default none after), oldest first. */

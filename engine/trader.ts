@@ -819,7 +819,7 @@ class Trader {
       this.portfolio,
     );
     if (!reserved.ok) return await notEntered(describePortfolioDenial(reserved.error));
-    this.announceSignal(signalId, { action: "buy", reason });
+    await this.announceSignal(signalId, { action: "buy", reason });
     const res = await submitOrder(this.om, this.omConfig, {
       kind: "market_buy",
       market,
@@ -916,7 +916,7 @@ class Trader {
       volume: ledger.qty,
       referencePrice: unitsFromNumber(price),
     } as const;
-    if (rule === "signal") this.announceSignal(signalId, { action: "sell", reason });
+    if (rule === "signal") await this.announceSignal(signalId, { action: "sell", reason });
     let res = await submitOrder(this.om, this.omConfig, sell);
     if (!res.ok && res.error.kind === "market_busy") {
       // An earlier order still holds the market (e.g. left UNKNOWN by an outage): resolve it
@@ -1084,20 +1084,26 @@ class Trader {
     this.deps.notifier.notify(event);
   }
 
-  /** Logs a signal before its order goes out, so the log reads signal, order, fill, P&L. */
-  announceSignal(
+  /**
+   * Records and logs a signal before its order goes out, so the log and the journal (the page,
+   * Telegram) read signal, order, fill, P&L.
+   */
+  async announceSignal(
     signalId: string,
     signal: { readonly action: "buy" | "sell"; readonly reason: string },
-  ): void {
+  ): Promise<void> {
     const atMs = this.deps.clock.nowMs();
-    this.announced = { signalId, reason: signal.reason, atMs };
     const { market } = this.config;
-    this.deps.notifier.notify({ type: "SignalRaised", atMs, market, signalId, ...signal });
+    const record = { market, signalId, action: signal.action, reason: signal.reason, atMs };
+    const fresh = await this.deps.store.recordSignal(record);
+    this.announced = { signalId, reason: signal.reason, atMs };
+    if (fresh) this.deps.notifier.notify({ type: "SignalRaised", ...record });
   }
 
   /**
-   * Stores a signal with its outcome (once). An announced signal keeps its time and is not logged
-   * again, unless its reason changed: it was not executed (`SignalFailed`).
+   * Stores a signal with its outcome (once). An announced signal is already stored and logged:
+   * only when its reason changed (it was not executed) is its record updated, with a
+   * `SignalFailed` event.
    */
   async recordSignal(signalId: string, action: "buy" | "sell", reason: string): Promise<void> {
     const announced = this.announced?.signalId === signalId ? this.announced : null;
@@ -1109,10 +1115,14 @@ class Trader {
       reason,
       atMs: announced?.atMs ?? this.deps.clock.nowMs(),
     };
-    if (!(await this.deps.store.recordSignal(record))) return;
-    if (announced === null) this.deps.notifier.notify({ type: "SignalRaised", ...record });
-    else if (announced.reason !== reason) {
-      this.deps.notifier.notify({ ...record, type: "SignalFailed", atMs: this.deps.clock.nowMs() });
+    if (announced === null) {
+      if (await this.deps.store.recordSignal(record)) {
+        this.deps.notifier.notify({ type: "SignalRaised", ...record });
+      }
+    } else if (announced.reason !== reason) {
+      const failedAtMs = this.deps.clock.nowMs();
+      await this.deps.store.recordSignalFailed(record, failedAtMs);
+      this.deps.notifier.notify({ ...record, type: "SignalFailed", atMs: failedAtMs });
     }
   }
 

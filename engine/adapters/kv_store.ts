@@ -1153,6 +1153,15 @@ export class KvStore implements Store {
     return (await op.commit()).ok;
   }
 
+  /** Overwrites a signal's record with its failed outcome, with its `SignalFailed` event. */
+  async recordSignalFailed(signal: SignalRecord, failedAtMs: number): Promise<void> {
+    const key = keys.signalKey(signal.market, signal.signalId);
+    const op = this.#kv.atomic().set(key, { v: 1, ...signal });
+    this.#event(op, { ...signal, type: "SignalFailed", atMs: failedAtMs });
+    this.#mark(op, failedAtMs, `signal ${signal.signalId} failed`);
+    await op.commit();
+  }
+
   /** Records an equity snapshot. */
   async recordEquity(snapshot: EquitySnapshot): Promise<void> {
     const op = this.#kv.atomic().set(keys.equityKey(snapshot.market, snapshot.tsMs), {

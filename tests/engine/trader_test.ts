@@ -176,6 +176,15 @@ Deno.test("runTrader() logs a strategy signal before its order and fill, entry a
     "OrderSubmitted ask",
     "OrderFilled ask",
   ]);
+  // The journal (the page's and Telegram's source) tells the same story in the same order.
+  const journal = (await w.store.listJournal({ limit: 100 })).map((j) => j.event)
+    .filter((e) =>
+      ["SignalRaised", "SignalFailed", "OrderSubmitted", "OrderFilled"].includes(e.type)
+    )
+    .map((e) =>
+      "side" in e ? `${e.type} ${e.side}` : "action" in e ? `${e.type} ${e.action}` : e.type
+    );
+  assert.deepEqual(journal, story);
   // The store keeps one record per signal, executed, at the time it was raised.
   const records = await w.store.listSignals("KRW-BTC");
   const raised = ofType(w.notifier.events, "SignalRaised");
@@ -198,6 +207,9 @@ Deno.test("runTrader() reports a signal whose order the venue rejects after logg
   const types = w.notifier.events.map((e) => e.type)
     .filter((t) => ["SignalRaised", "SignalFailed", "OrderRejected"].includes(t));
   assert.deepEqual(types, ["SignalRaised", "OrderRejected", "SignalFailed"]);
+  const journaled = (await w.store.listJournal({ limit: 100 })).map((j) => j.event.type)
+    .filter((t) => ["SignalRaised", "SignalFailed", "OrderRejected"].includes(t));
+  assert.deepEqual(journaled, ["SignalRaised", "OrderRejected", "SignalFailed"]);
   const [record] = await w.store.listSignals("KRW-BTC");
   assert.match(record?.reason ?? "", /; not entered: order rejected/);
   const [failed] = ofType(w.notifier.events, "SignalFailed");
