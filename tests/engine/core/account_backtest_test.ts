@@ -92,7 +92,7 @@ Deno.test("runAccountBacktest() never commits more than the capital plus the rea
   fc.assert(
     fc.property(
       fc.integer({ min: 5, max: 30 }),
-      fc.double({ min: 1, max: 2.5, noNaN: true }),
+      fc.double({ min: 1, max: 1.8, noNaN: true }), // period 5 with std 2 never signals
       fc.integer({ min: 0, max: 3 }),
       fc.integer({ min: 20, max: 100 }),
       (period, std, maxOpen, sharePct) => {
@@ -120,7 +120,8 @@ Deno.test("runAccountBacktest() never commits more than the capital plus the rea
         const cost = new Map<string, number>();
         let realized = 0;
         const byTime = result.markets.flatMap((m) => m.fills.map((f) => ({ market: m.market, f })))
-          .sort((a, b) => a.f.tsMs - b.f.tsMs || (a.f.side === "sell" ? -1 : 1));
+          // Stable: at one instant, the markets in their order, each market's fills in its order.
+          .sort((a, b) => a.f.tsMs - b.f.tsMs);
         const share = (unitsToNumber(BASE.capital) * sharePct) / 100;
         for (const { market, f } of byTime) {
           const total = unitsToNumber(f.price) * unitsToNumber(f.volume) +
