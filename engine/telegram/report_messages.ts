@@ -58,7 +58,7 @@ export const REPORT_EN: ReportWords = {
   },
   none: "none",
   drawdown: "Max drawdown",
-  lossBudget: "loss limit used",
+  lossBudget: "loss limit used at the day's low",
   off: "off",
   data: (f) =>
     `Data: ${f.reconnects} reconnects, ${f.stale} stale, ${f.watchdog} watchdog alerts, ${f.limited} 429s, ${f.missing} min without candles`,
@@ -108,7 +108,7 @@ export const REPORT_KO: ReportWords = {
   },
   none: "없음",
   drawdown: "최대 낙폭",
-  lossBudget: "손실 한도 사용",
+  lossBudget: "당일 최저점의 손실 한도 사용",
   off: "꺼짐",
   data: (f) =>
     `데이터: 재연결 ${f.reconnects}회, 지연 ${f.stale}회, 감시 경보 ${f.watchdog}회, 429 ${f.limited}회, 캔들 없는 분 ${f.missing}`,

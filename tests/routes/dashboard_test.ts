@@ -42,7 +42,7 @@ Deno.test("the main page shows the bot from the operator's read models", async (
         "Equity 996,000 KRW",
         "Today's P&L -10,000 KRW",
         // 10,000 of a 10% budget of 1,000,000.
-        "Daily loss budget used 10%",
+        "Daily loss budget used (realized today) 10%",
         "Unrealized P&L +6,000 KRW",
         "Positions (1)",
         "KRW-BTC +6,000 KRW",
