@@ -228,7 +228,7 @@ const EN: Words = {
   fee: "fee",
   slippage: (bps, by, p) => `slippage ${bps} bps vs ${by} ${p}`,
   by: {
-    signal: "the signal's price",
+    signal: "the price decided at",
     stop_loss: "the stop loss at",
     take_profit: "the take profit at",
     trailing_stop: "the trailing stop at",
@@ -284,7 +284,7 @@ const KO: Words = {
   fee: "수수료",
   slippage: (bps, by, p) => `슬리피지 ${bps} bps (${by} ${p} 대비)`,
   by: {
-    signal: "신호 가격",
+    signal: "결정 시점 가격",
     stop_loss: "손절가",
     take_profit: "익절가",
     trailing_stop: "추적 손절가",

@@ -291,7 +291,7 @@ Deno.test("each kind is on, silent or off; the texts sent for every engine event
       "The previous run did not stop cleanly (crash or kill): state was recovered.",
       "Signal BUY KRW-BTC: #1",
       "Filled: BUY 0.001 BTC @ 50,000,000 KRW (KRW-BTC)\n" +
-      "amount 50,000 KRW · fee 25.00 KRW · slippage +2.0 bps vs the signal's price 49,990,000",
+      "amount 50,000 KRW · fee 25.00 KRW · slippage +2.0 bps vs the price decided at 49,990,000",
       "Stop loss hit on KRW-BTC at 47,500,000 KRW: selling",
       "Filled: SELL 0.001 BTC @ 47,450,000 KRW (KRW-BTC)\n" +
       "amount 47,450 KRW · fee 23.73 KRW · slippage +10.5 bps vs the stop loss at 47,500,000",
