@@ -391,7 +391,7 @@ function sleepReal(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** The sandbox's accelerated clock: its time, and sleeps shortened by the speed. */
-function sandboxClock(sandbox: Sandbox, speed: number): Clock {
+export function sandboxClock(sandbox: Sandbox, speed: number): Clock {
   return {
     nowMs: () => sandbox.replay.nowMs(),
     sleep: (ms, signal) => sleepReal(ms / speed, signal),

@@ -12,7 +12,7 @@
  */
 
 import assert from "node:assert/strict";
-import { runTradingCommand } from "../../engine/cli/run_command.ts";
+import { runTradingCommand, sandboxClock } from "../../engine/cli/run_command.ts";
 import { runCtlCommand } from "../../engine/cli/ctl_command.ts";
 import type { BotStatusJson } from "../../engine/mod.ts";
 import { KvStore } from "../../engine/adapters/kv_store.ts";
@@ -192,17 +192,7 @@ async function runLive(
       pid: Deno.pid,
       cwd: Deno.cwd(),
       // The bot runs on the market's (the sandbox's) time, as against Upbit in real time.
-      clock: {
-        nowMs: () => sandbox.replay.nowMs(),
-        sleep: (ms, signal) =>
-          new Promise((resolve) => {
-            const timer = setTimeout(resolve, ms / SPEED);
-            signal?.addEventListener("abort", () => {
-              clearTimeout(timer);
-              resolve();
-            }, { once: true });
-          }),
-      },
+      clock: sandboxClock(sandbox, SPEED),
     }, trader);
     await asked;
     await looping;

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { backupStoreFile, restoreStoreFile } from "../../../engine/adapters/kv_backup_file.ts";
 import { KvStore } from "../../../engine/adapters/kv_store.ts";
 import { runBackupCommand, runRestoreCommand } from "../../../engine/cli/backup_command.ts";
-import { runTradingCommand } from "../../../engine/cli/run_command.ts";
+import { runTradingCommand, sandboxClock } from "../../../engine/cli/run_command.ts";
 import {
   createSandbox,
   DEMO_ACCESS_KEY,
@@ -91,17 +91,7 @@ async function live(
     interrupt: stop,
     pid: Deno.pid,
     cwd: Deno.cwd(),
-    clock: {
-      nowMs: () => sandbox.replay.nowMs(),
-      sleep: (ms, signal) =>
-        new Promise((resolve) => {
-          const timer = setTimeout(resolve, ms / SPEED);
-          signal?.addEventListener("abort", () => {
-            clearTimeout(timer);
-            resolve();
-          }, { once: true });
-        }),
-    },
+    clock: sandboxClock(sandbox, SPEED),
   }, trader);
   return { code, output };
 }

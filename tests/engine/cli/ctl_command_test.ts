@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { KvStore } from "../../../engine/adapters/kv_store.ts";
 import { runCtlCommand } from "../../../engine/cli/ctl_command.ts";
-import { DEFAULT_RISK_RULES } from "../../../engine/core/risk.ts";
 import { u } from "../_order_fixtures.ts";
+import { PAPER_RUN } from "../_operator_world.ts";
 
 interface Out {
   code: number;
@@ -28,19 +28,13 @@ async function stoppedBot(): Promise<{ dir: string; kv: string }> {
   const db = await Deno.openKv(kv);
   const store = new KvStore(db);
   await store.putRunRecord({
+    ...PAPER_RUN,
     botId: "eth-bot",
-    mode: "paper",
     traders: [
       { botId: "eth-bot-btc", market: "KRW-BTC" },
       { botId: "eth-bot-eth", market: "KRW-ETH" },
     ],
     timeframe: "1h",
-    strategy: "bb",
-    strategyParams: { period: 20, std: 2.5 },
-    rules: DEFAULT_RISK_RULES,
-    budgetPct: 100,
-    staleAfterMs: 120_000,
-    feeBps: 5,
     startedAtMs: Date.UTC(2026, 10, 24),
   });
   await store.openLedger("KRW-ETH", u("500000"));

@@ -3,9 +3,9 @@
 import assert from "node:assert/strict";
 import { KvStore } from "../../../engine/adapters/kv_store.ts";
 import { runCtlCommand } from "../../../engine/cli/ctl_command.ts";
-import { DEFAULT_RISK_RULES } from "../../../engine/core/risk.ts";
 import type { DailyReport } from "../../../engine/mod.ts";
 import { u } from "../_order_fixtures.ts";
+import { PAPER_RUN } from "../_operator_world.ts";
 
 async function ctl(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = "";
@@ -26,16 +26,9 @@ async function stoppedBot(): Promise<string> {
   const store = new KvStore(kv);
   const day = Date.UTC(2026, 10, 24);
   await store.putRunRecord({
-    botId: "bot",
-    mode: "paper",
+    ...PAPER_RUN,
     traders: [{ botId: "bot", market: "KRW-BTC" }],
     timeframe: "1h",
-    strategy: "bb",
-    strategyParams: { period: 20, std: 2.5 },
-    rules: DEFAULT_RISK_RULES,
-    budgetPct: 100,
-    staleAfterMs: 120_000,
-    feeBps: 5,
     startedAtMs: day,
   });
   await store.openLedger("KRW-BTC", u("10000000"));

@@ -1,33 +1,12 @@
 import assert from "node:assert/strict";
-import { loadCandleFile } from "../../../engine/adapters/candle_file.ts";
-import { runSweepCommand, type SweepIo } from "../../../engine/cli/sweep_command.ts";
+import { runSweepCommand } from "../../../engine/cli/sweep_command.ts";
 import { parseSpace, parseSweepArgs } from "../../../engine/cli/sweep_args.ts";
-
-const DATA = new URL("../../../data", import.meta.url).pathname;
-
-function harness(cwd: string): { io: SweepIo; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    io: {
-      stdout: (t) => out.push(t),
-      stderr: (t) => err.push(t),
-      isTerminal: false,
-      dataDir: DATA,
-      cwd,
-      nowMs: () => performance.now(),
-      cores: 2,
-      loadCandles: loadCandleFile,
-    },
-  };
-}
+import { sweepHarness } from "./_sweep_harness.ts";
 
 Deno.test("sweep ranks every set by the metric and writes JSON, CSV and HTML", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const h = harness(dir);
+    const h = sweepHarness(dir);
     const code = await runSweepCommand([
       "--market",
       "KRW-ETH,KRW-SOL",
@@ -72,7 +51,7 @@ Deno.test("sweep ranks every set by the metric and writes JSON, CSV and HTML", a
 });
 
 Deno.test("sweep prints a table with the best set first", async () => {
-  const h = harness(Deno.cwd());
+  const h = sweepHarness(Deno.cwd());
   const code = await runSweepCommand(
     ["--timeframe", "4h", "--period", "20", "--std", "2,2.5", "--workers", "1", "--top", "1"],
     h.io,
@@ -96,7 +75,7 @@ Deno.test("sweep refuses bad flags and spaces with one line naming them", async 
     [["--workers", "0"], /^sweep: --workers: must be >= 1/],
   ];
   for (const [args, expected] of cases) {
-    const h = harness(Deno.cwd());
+    const h = sweepHarness(Deno.cwd());
     const code = await runSweepCommand(args, h.io);
     assert.equal(code, 2, args.join(" "));
     assert.match(h.err.join(""), expected);

@@ -1,26 +1,6 @@
 import assert from "node:assert/strict";
-import { loadCandleFile } from "../../../engine/adapters/candle_file.ts";
-import type { SweepIo } from "../../../engine/cli/sweep_command.ts";
 import { runWalkForwardCommand } from "../../../engine/cli/walkforward_command.ts";
-
-function harness(): { io: SweepIo; out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    io: {
-      stdout: (t) => out.push(t),
-      stderr: (t) => err.push(t),
-      isTerminal: false,
-      dataDir: new URL("../../../data", import.meta.url).pathname,
-      cwd: Deno.cwd(),
-      nowMs: () => performance.now(),
-      cores: 2,
-      loadCandles: loadCandleFile,
-    },
-  };
-}
+import { sweepHarness } from "./_sweep_harness.ts";
 
 const ARGS = [
   "--timeframe",
@@ -43,9 +23,9 @@ const ARGS = [
 ];
 
 Deno.test("walkforward is reproducible and reports out of sample beside buy-and-hold and in sample", async () => {
-  const a = harness();
+  const a = sweepHarness();
   assert.equal(await runWalkForwardCommand([...ARGS, "--workers", "1"], a.io), 0, a.err.join(""));
-  const b = harness();
+  const b = sweepHarness();
   assert.equal(await runWalkForwardCommand([...ARGS, "--workers", "2"], b.io), 0, b.err.join(""));
   assert.equal(a.out.join(""), b.out.join(""));
   const report = JSON.parse(a.out.join(""));
@@ -64,7 +44,7 @@ Deno.test("walkforward is reproducible and reports out of sample beside buy-and-
 Deno.test("walkforward writes an HTML report explaining DSR and PBO", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const h = harness();
+    const h = sweepHarness();
     const args = ARGS.filter((a) => a !== "--json");
     assert.equal(await runWalkForwardCommand([...args, "--html", `${dir}/wf.html`], h.io), 0);
     assert.match(
@@ -94,7 +74,7 @@ Deno.test("walkforward refuses bad flags with one line", async () => {
     ],
   ];
   for (const [args, expected] of cases) {
-    const h = harness();
+    const h = sweepHarness();
     assert.equal(await runWalkForwardCommand(args, h.io), 2, args.join(" "));
     assert.match(h.err.join(""), expected);
   }
