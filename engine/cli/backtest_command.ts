@@ -11,7 +11,6 @@ import { type BacktestResult, runBacktest } from "../core/backtest.ts";
 import { type MarketSeries, runAccountBacktest } from "../core/account_backtest.ts";
 import { formatDate } from "../core/format.ts";
 import { type Candle, type Timeframe, TIMEFRAME_MS } from "../core/candle.ts";
-import { CandleFileError } from "../core/candle_csv.ts";
 import { computeMetrics, yearlyBreakdown } from "../core/metrics.ts";
 import { unitsFromNumber } from "../core/money.ts";
 import { createStrategy } from "../core/strategies/mod.ts";
@@ -23,6 +22,7 @@ import { renderTextReport } from "../report/text_report.ts";
 import { renderAccountText, toAccountJson } from "../report/account_report.ts";
 import { ACCOUNT_USAGE, type AccountOptions, splitAccountArgs } from "./account_args.ts";
 import { clip } from "../flags.ts";
+import { commandFailure, UsageError } from "./command_error.ts";
 import { BACKTEST_USAGE, type BacktestOptions, parseBacktestArgs } from "./backtest_args.ts";
 import { createProgressBar } from "./progress.ts";
 
@@ -39,9 +39,6 @@ export interface CommandIo {
   /** Monotonic clock in ms (for the progress bar's one-second rule). */
   readonly nowMs: () => number;
 }
-
-/** A failure the user can fix: printed as one line, exit code 2. */
-class UsageError extends Error {}
 
 /** Runs the backtest command and returns its exit code. */
 export async function runBacktestCommand(args: readonly string[], io: CommandIo): Promise<number> {
@@ -66,21 +63,7 @@ export async function runBacktestCommand(args: readonly string[], io: CommandIo)
     else await backtest(options, account, io);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`backtest: ${error.message}\n`);
-      return 2;
-    }
-    if (error instanceof CandleFileError) {
-      io.stderr(`backtest: --candles: ${clip(error.message, 300)}\n`);
-      return 2;
-    }
-    if (error instanceof Error && error.name in Deno.errors) {
-      // A file the process may not read (permissions) or another I/O refusal.
-      io.stderr(`backtest: ${error.name}: ${clip(error.message, 300)}\n`);
-      return 2;
-    }
-    io.stderr(`backtest: stopped by an unexpected error: ${clip(String(error), 300)}\n`);
-    return 1;
+    return commandFailure("backtest", error, io.stderr);
   }
 }
 

@@ -8,7 +8,6 @@ import { dirname, isAbsolute, join, sep } from "node:path";
 import { aggregateCandles } from "../core/aggregate.ts";
 import { runBacktest } from "../core/backtest.ts";
 import { type Candle, type Timeframe, TIMEFRAME_MS } from "../core/candle.ts";
-import { CandleFileError } from "../core/candle_csv.ts";
 import { marketFromFileName, timeframeFromFileName } from "../core/candle_file_format.ts";
 import type { Metrics } from "../core/metrics.ts";
 import { unitsFromNumber } from "../core/money.ts";
@@ -26,6 +25,7 @@ import {
 import { htmlReportPath, REPORTS_DIR } from "../report/report_path.ts";
 import { renderSweepHtml } from "../report/sweep_html.ts";
 import { clip } from "../flags.ts";
+import { commandFailure, UsageError } from "./command_error.ts";
 import { createProgressBar } from "./progress.ts";
 import { parseSpace, parseSweepArgs, SWEEP_USAGE, type SweepOptions } from "./sweep_args.ts";
 import { runSweepPool } from "./sweep_pool.ts";
@@ -44,9 +44,6 @@ export interface SweepIo {
   readonly loadCandles: (path: string) => Promise<Candle[]>;
 }
 
-/** A failure the user can fix: printed as one line, exit code 2. */
-export class UsageError extends Error {}
-
 /** Runs the sweep command and returns its exit code. */
 export async function runSweepCommand(args: readonly string[], io: SweepIo): Promise<number> {
   const parsed = parseSweepArgs(args);
@@ -62,20 +59,7 @@ export async function runSweepCommand(args: readonly string[], io: SweepIo): Pro
     await sweep(parsed.value, io);
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`sweep: ${error.message}\n`);
-      return 2;
-    }
-    if (error instanceof CandleFileError) {
-      io.stderr(`sweep: --candles: ${clip(error.message, 300)}\n`);
-      return 2;
-    }
-    if (error instanceof Error && error.name in Deno.errors) {
-      io.stderr(`sweep: ${error.name}: ${clip(error.message, 300)}\n`);
-      return 2;
-    }
-    io.stderr(`sweep: stopped by an unexpected error: ${clip(String(error), 300)}\n`);
-    return 1;
+    return commandFailure("sweep", error, io.stderr);
   }
 }
 

@@ -6,7 +6,6 @@
  * its probability of backtest overfitting (CSCV). Takes the sweep's flags plus its own.
  */
 
-import { CandleFileError } from "../core/candle_csv.ts";
 import { TIMEFRAME_MS } from "../core/candle.ts";
 import { formatDate } from "../core/format.ts";
 import type { Metrics } from "../core/metrics.ts";
@@ -28,7 +27,8 @@ import { renderWalkForwardHtml } from "../report/walkforward_html.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import { createProgressBar } from "./progress.ts";
 import { parseSweepArgs, type SweepOptions } from "./sweep_args.ts";
-import { htmlPath, sweepInputs, type SweepIo, UsageError, writeOutput } from "./sweep_command.ts";
+import { htmlPath, sweepInputs, type SweepIo, writeOutput } from "./sweep_command.ts";
+import { commandFailure, UsageError } from "./command_error.ts";
 import { runSweepPool } from "./sweep_pool.ts";
 
 /** Usage text of `deno task walkforward --help`. */
@@ -131,16 +131,7 @@ export async function runWalkForwardCommand(
     }
     return 0;
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`walkforward: ${error.message}\n`);
-      return 2;
-    }
-    if (error instanceof CandleFileError) {
-      io.stderr(`walkforward: --candles: ${clip(error.message, 300)}\n`);
-      return 2;
-    }
-    io.stderr(`walkforward: stopped by an unexpected error: ${clip(String(error), 300)}\n`);
-    return 1;
+    return commandFailure("walkforward", error, io.stderr);
   }
 }
 
