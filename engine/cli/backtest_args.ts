@@ -62,17 +62,21 @@ const STRATEGY_FLAGS: Record<StrategyId, readonly string[]> = {
   macd: ["fast", "slow", "signal", ...FILTER_PARAMS],
 };
 
-const DATE = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected YYYY-MM-DD").transform((s, ctx) => {
-  const ms = Date.parse(`${s}T00:00:00Z`);
-  // V8 rolls 2024-02-30 over to 2024-03-01: a day the month does not have is not a date.
-  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== s) {
-    ctx.addIssue({ code: "custom", message: "not a real date" });
-    return z.NEVER;
-  }
-  return ms;
-});
+/** A `--from`/`--to` day (YYYY-MM-DD, UTC) as its midnight in ms; an impossible day is refused. */
+export const DATE = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected YYYY-MM-DD").transform(
+  (s, ctx) => {
+    const ms = Date.parse(`${s}T00:00:00Z`);
+    // V8 rolls 2024-02-30 over to 2024-03-01: a day the month does not have is not a date.
+    if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== s) {
+      ctx.addIssue({ code: "custom", message: "not a real date" });
+      return z.NEVER;
+    }
+    return ms;
+  },
+);
 
-function range(min: number, max: number): z.ZodNumber {
+/** A number flag in [min, max], its message naming the bound it broke. */
+export function range(min: number, max: number): z.ZodNumber {
   return z.number().min(min, `must be >= ${min}`).max(max, `must be <= ${max}`);
 }
 

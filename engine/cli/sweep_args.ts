@@ -17,6 +17,7 @@ import {
 import { type ParamSpace, SORT_METRICS, type SortMetric, SWEEP_PARAMS } from "../core/sweep.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import { clip, parseFlags } from "../flags.ts";
+import { DATE, range } from "./backtest_args.ts";
 
 /** Everything the sweep command was asked to do. */
 export interface SweepOptions {
@@ -66,19 +67,6 @@ const DEFAULT_SPACES: Readonly<Record<StrategyId, Readonly<Record<string, string
 /** Most values one parameter may take, and most sets in a sweep (a typo must not hang the run). */
 const MAX_VALUES = 10_000;
 const MAX_SETS = 1_000_000;
-
-const DATE = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "expected YYYY-MM-DD").transform((s, ctx) => {
-  const ms = Date.parse(`${s}T00:00:00Z`);
-  if (Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== s) {
-    ctx.addIssue({ code: "custom", message: "not a real date" });
-    return z.NEVER;
-  }
-  return ms;
-});
-
-function range(min: number, max: number): z.ZodNumber {
-  return z.number().min(min, `must be >= ${min}`).max(max, `must be <= ${max}`);
-}
 
 const TIMEFRAMES = Object.keys(TIMEFRAME_MS) as [Timeframe, ...Timeframe[]];
 
