@@ -12,10 +12,11 @@
  *     warm-up and the machine's drift hit all; each figure is the median round.
  */
 
+import { WALL_CLOCK } from "../engine/adapters/wall_clock.ts";
 import { Api } from "grammy/web";
 import { KvChatStore } from "../engine/adapters/kv_chat_store.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
-import { type Clock, type EngineEvent, EventStream } from "../engine/mod.ts";
+import { type EngineEvent, EventStream } from "../engine/mod.ts";
 import { startOutbox } from "../engine/telegram/mod.ts";
 import type { Logger } from "../engine/log.ts";
 import { startFakeBotApi } from "../tests/engine/telegram/_fake_bot_api.ts";
@@ -38,21 +39,6 @@ export interface OutboxBench {
 }
 
 const OWNER = 111_222_333;
-
-const CLOCK: Clock = {
-  nowMs: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        signal?.removeEventListener("abort", done);
-        clearTimeout(timer);
-        resolve();
-      }
-      signal?.addEventListener("abort", done, { once: true });
-    }),
-};
 
 const QUIET: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -85,7 +71,7 @@ export async function benchEventToSend(n: number): Promise<{
   try {
     return await withKv(async (kv) => {
       const store = new KvStore(kv);
-      const stream = new EventStream(store, CLOCK);
+      const stream = new EventStream(store, WALL_CLOCK);
       const api = new Api(fake.token, { apiRoot: fake.apiRoot, sensitiveLogs: false });
       let requestAt = 0;
       let answeredAt = 0;
@@ -98,7 +84,7 @@ export async function benchEventToSend(n: number): Promise<{
         },
       };
       const outbox = startOutbox(
-        { journal: stream, cursor: new KvChatStore(kv), api: timed, clock: CLOCK, log: QUIET },
+        { journal: stream, cursor: new KvChatStore(kv), api: timed, clock: WALL_CLOCK, log: QUIET },
         { chatId: OWNER },
       );
       const total: number[] = [];
@@ -159,13 +145,13 @@ export async function benchLoopWithOutbox(
         const latency = await benchLatency(cycles, 100, {
           ...(setting === "none" ? {} : {
             notifier: (kv: Deno.Kv, store: KvStore) => {
-              const stream = new EventStream(store, CLOCK);
+              const stream = new EventStream(store, WALL_CLOCK);
               const api = new Api(fake.token, { apiRoot: fake.apiRoot, sensitiveLogs: false });
               const outbox = startOutbox({
                 journal: stream,
                 cursor: new KvChatStore(kv),
                 api,
-                clock: CLOCK,
+                clock: WALL_CLOCK,
                 log: QUIET,
               }, { chatId: OWNER, firstStartFromMs: 0, closeGraceMs: 0 });
               return {

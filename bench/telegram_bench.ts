@@ -10,13 +10,13 @@
  * - ignored updates (a stranger's command): the access rules only, nothing stored or sent.
  */
 
+import { WALL_CLOCK } from "../engine/adapters/wall_clock.ts";
 import { KvChatStore } from "../engine/adapters/kv_chat_store.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
 import { PaperExchange } from "../engine/adapters/paper_exchange.ts";
 import { unitsFromNumber } from "../engine/core/money.ts";
 import { createLogger, LogRing } from "../engine/log.ts";
 import { createOperator } from "../engine/operator/mod.ts";
-import type { Clock } from "../engine/ports.ts";
 import { Secret } from "../engine/secret.ts";
 import { createTelegramBot, createTelegramRoutes, WEBHOOK_PATH } from "../engine/telegram/mod.ts";
 import { PAPER_RUN, seedPaperStore } from "../tests/engine/_operator_world.ts";
@@ -35,11 +35,6 @@ const OWNER = 111_222_333;
 const STRANGER = 987_654_321;
 const SECRET = "bench-webhook-secret_0123456789abcdefXYZ";
 
-const CLOCK: Clock = {
-  nowMs: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
@@ -56,7 +51,12 @@ export async function benchTelegramWebhook(n = 1_000): Promise<TelegramBench> {
     nowMs: () => Date.now(),
     balances: { KRW: unitsFromNumber(1_810_000), BTC: unitsFromNumber(0.002) },
   });
-  const operator = createOperator({ store, clock: CLOCK, notifier: { notify() {} }, exchange });
+  const operator = createOperator({
+    store,
+    clock: WALL_CLOCK,
+    notifier: { notify() {} },
+    exchange,
+  });
   const logs = new LogRing();
   const log = createLogger({
     format: "json",
@@ -66,7 +66,7 @@ export async function benchTelegramWebhook(n = 1_000): Promise<TelegramBench> {
     recent: logs,
   });
   const telegram = createTelegramBot(
-    { operator, chats: new KvChatStore(kv), clock: CLOCK, log, logs },
+    { operator, chats: new KvChatStore(kv), clock: WALL_CLOCK, log, logs },
     {
       token: new Secret(fake.token),
       ownerId: OWNER,

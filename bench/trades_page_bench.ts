@@ -6,11 +6,12 @@
  * 10,000 trades, streamed.
  */
 
+import { WALL_CLOCK } from "../engine/adapters/wall_clock.ts";
 import { KvSessionStore } from "../engine/adapters/kv_session_store.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
 import { parseUnits } from "../engine/core/money.ts";
 import { createOperator, EventStream } from "../engine/operator/mod.ts";
-import type { Clock, FillBatch } from "../engine/ports.ts";
+import type { FillBatch } from "../engine/ports.ts";
 import { Secret } from "../engine/secret.ts";
 import { createWebApp, loadStaticAssets } from "../routes/mod.ts";
 import { PAPER_RUN, seedPaperStore } from "../tests/engine/_operator_world.ts";
@@ -26,11 +27,6 @@ export interface TradesPageBench {
 }
 
 const PASSWORD = "bench-password-0123456789";
-const CLOCK: Clock = {
-  nowMs: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
-
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
@@ -67,7 +63,7 @@ export async function benchTradesPage(trades = 10_000, requests = 400): Promise<
   const store = new KvStore(kv);
   await seedPaperStore(store, PAPER_RUN, "4100000");
   await seedTrades(store, trades - 3);
-  const operator = createOperator({ store, clock: CLOCK, notifier: { notify() {} } });
+  const operator = createOperator({ store, clock: WALL_CLOCK, notifier: { notify() {} } });
   const listening = Promise.withResolvers<number>();
   let origin = "";
   const server = Deno.serve({
@@ -78,9 +74,9 @@ export async function benchTradesPage(trades = 10_000, requests = 400): Promise<
   origin = `http://127.0.0.1:${await listening.promise}`;
   const app = createWebApp({
     operator,
-    events: new EventStream(store, CLOCK),
+    events: new EventStream(store, WALL_CLOCK),
     sessions: new KvSessionStore(kv),
-    clock: CLOCK,
+    clock: WALL_CLOCK,
     password: new Secret(PASSWORD),
     origin,
     assets: await loadStaticAssets(new URL("../static/", import.meta.url)),

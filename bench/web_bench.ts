@@ -11,9 +11,10 @@
  *   all), p50/p99.
  */
 
+import { WALL_CLOCK } from "../engine/adapters/wall_clock.ts";
 import { KvSessionStore } from "../engine/adapters/kv_session_store.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
-import { type Clock, createOperator, EventStream, Secret } from "../engine/mod.ts";
+import { createOperator, EventStream, Secret } from "../engine/mod.ts";
 import { createWebApp, loadStaticAssets } from "../routes/mod.ts";
 import { PAPER_RUN, seedPaperStore } from "../tests/engine/_operator_world.ts";
 
@@ -34,18 +35,6 @@ export interface WebBench {
 }
 
 const PASSWORD = "bench-password-0123456789";
-const CLOCK: Clock = {
-  nowMs: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener("abort", () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
-    }),
-};
-
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
@@ -68,8 +57,8 @@ export async function benchWeb(
   const kv = await Deno.openKv(`${dir}/bot.kv`);
   const store = new KvStore(kv);
   await seedPaperStore(store, { ...PAPER_RUN, capitalKrw: "1000000" }, "4100000");
-  const stream = new EventStream(store, CLOCK);
-  const operator = createOperator({ store, clock: CLOCK, notifier: stream });
+  const stream = new EventStream(store, WALL_CLOCK);
+  const operator = createOperator({ store, clock: WALL_CLOCK, notifier: stream });
   const closing = new AbortController();
   const listening = Promise.withResolvers<number>();
   // Set once the server knows its origin; requests only come after that.
@@ -84,7 +73,7 @@ export async function benchWeb(
     operator,
     events: stream,
     sessions: new KvSessionStore(kv),
-    clock: CLOCK,
+    clock: WALL_CLOCK,
     password: new Secret(PASSWORD),
     origin,
     assets: await loadStaticAssets(new URL("../static/", import.meta.url)),

@@ -9,6 +9,7 @@
  * `MARKETS`/`BOT_ID` from the environment.
  */
 
+import { WALL_CLOCK } from "../adapters/wall_clock.ts";
 import { acquireInstanceLock, KvStore } from "../adapters/kv_store.ts";
 import { ConfigError, errorLine } from "../errors.ts";
 import { type CtlCommand, parseCtlConfig } from "../config.ts";
@@ -22,7 +23,7 @@ import {
   statusJson,
   type StopReport,
 } from "../mod.ts";
-import type { Clock, CommandRecord } from "../ports.ts";
+import type { CommandRecord } from "../ports.ts";
 import { controlFilePath, type ControlHandlers, readControlFile, sendControl } from "./control.ts";
 import { lockBaseOf } from "./run_command.ts";
 import { formatAudit, formatParams, formatStatus, group } from "./status_text.ts";
@@ -168,19 +169,6 @@ export async function runCtlCommand(args: readonly string[], io: CtlIo): Promise
     return 1;
   }
 }
-
-const WALL_CLOCK: Clock = {
-  nowMs: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener("abort", () => {
-        clearTimeout(timer);
-        resolve();
-      }, { once: true });
-    }),
-};
 
 async function exists(path: string): Promise<boolean> {
   try {

@@ -8,6 +8,7 @@
  * second bot on the same KV); no network ends with one line and exit code 1. Never a stack trace.
  */
 
+import { sleepReal, WALL_CLOCK } from "../adapters/wall_clock.ts";
 import type { Candle } from "../core/candle.ts";
 import type { MarketFlags } from "../core/portfolio.ts";
 import { formatUnits, type Units, unitsFromNumber, unitsToNumber } from "../core/money.ts";
@@ -370,24 +371,6 @@ function startDemo(
       printSummary(`final summary after ${formatNumber(minutes, { decimals: 1 })} min`);
     },
   };
-}
-
-const WALL_CLOCK: Clock = {
-  nowMs: () => Date.now(),
-  sleep: (ms, signal) => sleepReal(ms, signal),
-};
-
-function sleepReal(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, Math.max(0, ms));
-    signal?.addEventListener("abort", done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }
 
 /** The sandbox's accelerated clock: its time, and sleeps shortened by the speed. */

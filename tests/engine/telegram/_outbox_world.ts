@@ -5,6 +5,7 @@
  * as the engine does: committed, then notified.
  */
 
+import { WALL_CLOCK } from "../../../engine/adapters/wall_clock.ts";
 import { Api } from "grammy/web";
 import { KvChatStore } from "../../../engine/adapters/kv_chat_store.ts";
 import { KvStore } from "../../../engine/adapters/kv_store.ts";
@@ -47,22 +48,6 @@ export class VirtualClock implements Clock {
     });
   }
 }
-
-/** The real clock (the live burst test: the coalescing window in real time). */
-export const REAL_CLOCK: Clock = {
-  nowMs: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      const timer = setTimeout(done, ms);
-      function done() {
-        signal?.removeEventListener("abort", done);
-        clearTimeout(timer);
-        resolve();
-      }
-      signal?.addEventListener("abort", done, { once: true });
-    }),
-};
 
 /** A cursor store that can "crash" on a write: the write never finishes (nor lands). */
 export class CrashingCursor implements OutboxCursorStore {
@@ -159,7 +144,7 @@ export async function withOutboxWorld(fn: (o: OutboxWorld) => Promise<void>): Pr
 export async function outboxWorld(): Promise<OutboxWorld> {
   const kv = await Deno.openKv(":memory:");
   const store = new KvStore(kv);
-  const stream = new EventStream(store, REAL_CLOCK);
+  const stream = new EventStream(store, WALL_CLOCK);
   const fake = await startFakeBotApi();
   const api = new Api(fake.token, {
     apiRoot: fake.apiRoot,

@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import type { EngineEvent } from "../../../engine/mod.ts";
 import { Api } from "grammy/web";
 import { DEFAULT_NOTIFY, startOutbox } from "../../../engine/telegram/mod.ts";
-import { fill, REAL_CLOCK, signal, START_MS, withOutboxWorld } from "./_outbox_world.ts";
+import { WALL_CLOCK } from "../../../engine/adapters/wall_clock.ts";
+import { fill, signal, START_MS, withOutboxWorld } from "./_outbox_world.ts";
 import { OWNER } from "./_harness.ts";
 
 const HOUR_MS = 3_600_000;
@@ -111,7 +112,7 @@ Deno.test("5xx and a stalled Bot API: retried in place; a timed-out send may arr
 Deno.test("50 fills within a second are ONE message; the next event is its own", async () => {
   await withOutboxWorld(async (o) => {
     // Live: the worker is running and the fills commit one by one (real time, 1 s window).
-    o.start({ clock: REAL_CLOCK });
+    o.start({ clock: WALL_CLOCK });
     const t0 = Date.now();
     for (let n = 1; n <= 50; n++) {
       await o.journal(fill(n, t0 + n * 10, 50_000_000 + n * 1_000));
@@ -308,7 +309,7 @@ Deno.test("each kind is on, silent or off; the texts sent for every engine event
 
 Deno.test("a clean stop first delivers what the journal already holds (the run's own end)", async () => {
   await withOutboxWorld(async (o) => {
-    o.start({ clock: REAL_CLOCK, closeGraceMs: 3_000 });
+    o.start({ clock: WALL_CLOCK, closeGraceMs: 3_000 });
     await o.journal(signal(1, Date.now()));
     assert.ok(await o.until(() => o.texts().length === 1));
     // Journaled without a notify (as `recordRunEnd` does), just before the stop.
