@@ -3,7 +3,7 @@
  * these tables are the main page's own). Every key exists in both tables (the type says so).
  */
 
-import type { Lang } from "./i18n.ts";
+import { type Lang, translator } from "./i18n.ts";
 
 const EN = {
   "health": "Health",
@@ -142,7 +142,5 @@ export type DashboardText = (
 
 /** The main page's texts in `lang`. */
 export function dashboardText(lang: Lang): DashboardText {
-  const table: Readonly<Record<DashboardKey, string>> = lang === "ko" ? KO : EN;
-  return (key, vars) =>
-    table[key].replace(/\{(\w+)\}/g, (whole, name: string) => String(vars?.[name] ?? whole));
+  return translator<DashboardKey>(lang === "ko" ? KO : EN);
 }

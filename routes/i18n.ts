@@ -275,15 +275,15 @@ export type Translate = (
  * ```
  */
 export function messagesOf(lang: Lang): Translate {
-  const table = TABLES[lang];
-  return (key, vars) => {
-    const text = table[key];
-    if (vars === undefined) return text;
-    return text.replace(/\{(\w+)\}/g, (whole, name: string) => {
-      const value = vars[name];
-      return value === undefined ? whole : String(value);
-    });
-  };
+  return translator(TABLES[lang]);
+}
+
+/** Looks keys up in `table`, filling each `{name}` placeholder from `vars` (kept when absent). */
+export function translator<K extends string>(
+  table: Readonly<Record<K, string>>,
+): (key: K, vars?: Readonly<Record<string, string | number>>) => string {
+  return (key, vars) =>
+    table[key].replace(/\{(\w+)\}/g, (whole, name: string) => String(vars?.[name] ?? whole));
 }
 
 const PARAM_HINTS: Readonly<Record<Lang, Readonly<Record<string, string>>>> = {
