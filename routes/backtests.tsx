@@ -16,7 +16,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { VNode } from "preact";
 import { formatDateTime } from "../engine/mod.ts";
 import { type Lang, messagesOf } from "./i18n.ts";
-import { type PageAssets, renderPage, SitePage } from "./layout.tsx";
+import { type PageAssets, pageResponse, SitePage } from "./layout.tsx";
 import { requireSession, type SessionDeps, type WebEnv } from "./session.ts";
 
 /** Where one report is served: this prefix + its path under the folder. */
@@ -114,17 +114,14 @@ export function createBacktestRoutes(deps: BacktestDeps): Hono<WebEnv> {
   app.use("/backtests/*", requireSession(deps));
   app.get("/backtests", async (c) => {
     const reports = await listReports(deps.dir);
-    return c.html(
-      renderPage(
-        <BacktestsPage
-          lang={c.get("lang")}
-          csrfToken={c.get("session").csrfToken}
-          assets={deps.assets}
-          reports={reports}
-        />,
-      ),
-      200,
-      { "cache-control": "no-store" },
+    return pageResponse(
+      c,
+      <BacktestsPage
+        lang={c.get("lang")}
+        csrfToken={c.get("session").csrfToken}
+        assets={deps.assets}
+        reports={reports}
+      />,
     );
   });
   app.get(`${REPORT_PATH_PREFIX}*`, async (c) => {

@@ -8,16 +8,16 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { VNode } from "preact";
-import { z } from "zod";
 import type { Clock, Operator } from "../engine/mod.ts";
 import { CsrfField } from "./auth.tsx";
+import { requireConfirmation } from "./confirm.ts";
 import { renderToString } from "preact-render-to-string";
 import { commandOf, type ControlName, controlText, isControl } from "./controls.ts";
 import { DashboardPage, Summary, type SummaryData } from "./dashboard_page.tsx";
 import { dashboardText } from "./dashboard_text.ts";
 import { type Lang, messagesOf } from "./i18n.ts";
 import { signalRow, tradeRow } from "./live_rows.ts";
-import { type PageAssets, renderPage, Shell } from "./layout.tsx";
+import { type PageAssets, pageResponse, Shell } from "./layout.tsx";
 import {
   actorOf,
   requireCsrfToken,
@@ -37,8 +37,6 @@ export interface DashboardDeps extends SessionDeps {
 
 /** How many recent trades and signals the main page lists. */
 const RECENT_ROWS = 10;
-
-const CONFIRM_FORM = z.object({ confirm: z.literal("yes") });
 
 /** `GET /`, `GET /api/summary`, `GET /control/:name`, `POST /control/:name`. */
 export function createDashboardRoutes(deps: DashboardDeps): Hono<WebEnv> {
@@ -73,7 +71,8 @@ export function createDashboardRoutes(deps: DashboardDeps): Hono<WebEnv> {
       operator.auditLog({ limit: 1 }),
     ]);
     const last = audit[0];
-    const html = renderPage(
+    return pageResponse(
+      c,
       <DashboardPage
         data={{
           ...summary,
@@ -91,7 +90,6 @@ export function createDashboardRoutes(deps: DashboardDeps): Hono<WebEnv> {
         }}
       />,
     );
-    return c.html(html, 200, { "cache-control": "no-store" });
   });
   app.get("/api/summary", async (c) => {
     const summary = await summaryOf(c.get("lang"));
@@ -101,24 +99,19 @@ export function createDashboardRoutes(deps: DashboardDeps): Hono<WebEnv> {
   });
   app.get("/control/:name", (c) => {
     const name = controlOf(c.req.param("name"));
-    return c.html(
-      renderPage(
-        <ConfirmPage
-          name={name}
-          lang={c.get("lang")}
-          csrfToken={c.get("session").csrfToken}
-          assets={deps.assets}
-        />,
-      ),
-      200,
-      { "cache-control": "no-store" },
+    return pageResponse(
+      c,
+      <ConfirmPage
+        name={name}
+        lang={c.get("lang")}
+        csrfToken={c.get("session").csrfToken}
+        assets={deps.assets}
+      />,
     );
   });
   app.post("/control/:name", requireCsrfToken(), async (c) => {
     const name = controlOf(c.req.param("name"));
-    if (!CONFIRM_FORM.safeParse(await c.req.parseBody()).success) {
-      throw new HTTPException(400, { message: "confirm: must be yes (use the confirmation page)" });
-    }
+    await requireConfirmation(c);
     await operator.execute(actorOf(c.get("session")), commandOf(name));
     return c.redirect("/", 303);
   });

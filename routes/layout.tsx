@@ -5,6 +5,8 @@
  * carrying the request's CSP nonce; the bundle hydrates each `Island` the server rendered.
  */
 
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { type ComponentChildren, h, type VNode } from "preact";
 import { renderToString } from "preact-render-to-string";
 import { type Lang, LANGS, langSwitchHref, type MessageKey, messagesOf } from "./i18n.ts";
@@ -67,6 +69,15 @@ export function Island<P extends object>(
 /** A page as the HTML document the server sends. */
 export function renderPage(page: VNode): string {
   return `<!doctype html>${renderToString(page)}`;
+}
+
+/** `page` as the answer: its HTML with `status`, never cached (pages show the bot's state). */
+export function pageResponse(
+  c: Context,
+  page: VNode,
+  status: ContentfulStatusCode = 200,
+): Response {
+  return c.html(renderPage(page), status, { "cache-control": "no-store" });
 }
 
 /** A page of the site's navigation. */

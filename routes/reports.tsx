@@ -22,7 +22,7 @@ import {
   type ReportListItem,
 } from "../engine/mod.ts";
 import { type Lang, type MessageKey, messagesOf, type Translate } from "./i18n.ts";
-import { type PageAssets, renderPage, SitePage } from "./layout.tsx";
+import { type PageAssets, pageResponse, SitePage } from "./layout.tsx";
 import { requireSession, type SessionDeps, type WebEnv } from "./session.ts";
 
 /** Issued reports the list shows. */
@@ -49,18 +49,15 @@ export function createReportsRoutes(deps: ReportsDeps): Hono<WebEnv> {
   app.use("/reports/*", requireSession(deps));
   app.get("/reports", async (c) => {
     const reports = await operator.listReports({ limit: REPORT_LIST_LIMIT });
-    return c.html(
-      renderPage(
-        <ReportsPage
-          lang={c.get("lang")}
-          csrfToken={c.get("session").csrfToken}
-          assets={deps.assets}
-          today={dateOf(Math.floor(deps.clock.nowMs() / DAY_MS) * DAY_MS)}
-          reports={reports}
-        />,
-      ),
-      200,
-      { "cache-control": "no-store" },
+    return pageResponse(
+      c,
+      <ReportsPage
+        lang={c.get("lang")}
+        csrfToken={c.get("session").csrfToken}
+        assets={deps.assets}
+        today={dateOf(Math.floor(deps.clock.nowMs() / DAY_MS) * DAY_MS)}
+        reports={reports}
+      />,
     );
   });
   app.get("/reports/:date", async (c) => {
@@ -75,18 +72,16 @@ export function createReportsRoutes(deps: ReportsDeps): Hono<WebEnv> {
       }
     }
     const shown = DATE.test(date) ? date : "?";
-    return c.html(
-      renderPage(
-        <ReportPage
-          lang={c.get("lang")}
-          date={shown}
-          csrfToken={c.get("session").csrfToken}
-          assets={deps.assets}
-          report={report}
-        />,
-      ),
+    return pageResponse(
+      c,
+      <ReportPage
+        lang={c.get("lang")}
+        date={shown}
+        csrfToken={c.get("session").csrfToken}
+        assets={deps.assets}
+        report={report}
+      />,
       report === undefined ? 404 : 200,
-      { "cache-control": "no-store" },
     );
   });
   return app;

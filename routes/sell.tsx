@@ -8,7 +8,6 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { VNode } from "preact";
-import { z } from "zod";
 import {
   type BotStatus,
   formatPrice,
@@ -18,8 +17,9 @@ import {
   parseUnits,
 } from "../engine/mod.ts";
 import { CsrfField } from "./auth.tsx";
+import { requireConfirmation } from "./confirm.ts";
 import { type Lang, messagesOf } from "./i18n.ts";
-import { type PageAssets, renderPage, SitePage } from "./layout.tsx";
+import { type PageAssets, pageResponse, SitePage } from "./layout.tsx";
 import {
   actorOf,
   requireCsrfToken,
@@ -35,8 +35,6 @@ export interface SellDeps extends SessionDeps {
 }
 
 const MARKET = /^KRW-[A-Z0-9]{1,15}$/;
-const CONFIRM_FORM = z.object({ confirm: z.literal("yes") });
-
 /** The traded market named in the URL, or 404. */
 function marketOf(status: BotStatus, name: string): MarketStatus {
   const market = MARKET.test(name) ? status.markets.find((m) => m.market === name) : undefined;
@@ -52,26 +50,21 @@ export function createSellRoutes(deps: SellDeps): Hono<WebEnv> {
   app.get("/sell/:market", async (c) => {
     const market = marketOf(await operator.status(), c.req.param("market"));
     const url = new URL(c.req.url);
-    return c.html(
-      renderPage(
-        <SellPage
-          lang={c.get("lang")}
-          path={url.pathname}
-          market={market}
-          nowMs={deps.clock.nowMs()}
-          csrfToken={c.get("session").csrfToken}
-          assets={deps.assets}
-        />,
-      ),
-      200,
-      { "cache-control": "no-store" },
+    return pageResponse(
+      c,
+      <SellPage
+        lang={c.get("lang")}
+        path={url.pathname}
+        market={market}
+        nowMs={deps.clock.nowMs()}
+        csrfToken={c.get("session").csrfToken}
+        assets={deps.assets}
+      />,
     );
   });
   app.post("/sell/:market", requireCsrfToken(), async (c) => {
     const market = marketOf(await operator.status(), c.req.param("market"));
-    if (!CONFIRM_FORM.safeParse(await c.req.parseBody()).success) {
-      throw new HTTPException(400, { message: "confirm: must be yes (use the confirmation page)" });
-    }
+    await requireConfirmation(c);
     await operator.execute(actorOf(c.get("session")), { kind: "sell", market: market.market });
     return c.redirect("/", 303);
   });

@@ -17,7 +17,7 @@ import { z } from "zod";
 import { formatDateTime, type Operator, type ParamsView, type ParamView } from "../engine/mod.ts";
 import { CsrfField } from "./auth.tsx";
 import { type Lang, messagesOf, paramHint } from "./i18n.ts";
-import { type PageAssets, renderPage, SitePage } from "./layout.tsx";
+import { type PageAssets, pageResponse, SitePage } from "./layout.tsx";
 import {
   actorOf,
   requireCsrfToken,
@@ -67,19 +67,17 @@ export function createSettingsPageRoutes(deps: SettingsPageDeps): Hono<WebEnv> {
       operator.params(),
       operator.auditLog({ limit: AUDIT_ROWS }),
     ]);
-    return c.html(
-      renderPage(
-        <SettingsPage
-          lang={c.get("lang")}
-          csrfToken={c.get("session").csrfToken}
-          assets={deps.assets}
-          params={params}
-          audit={audit}
-          feedback={feedback}
-        />,
-      ),
+    return pageResponse(
+      c,
+      <SettingsPage
+        lang={c.get("lang")}
+        csrfToken={c.get("session").csrfToken}
+        assets={deps.assets}
+        params={params}
+        audit={audit}
+        feedback={feedback}
+      />,
       status,
-      { "cache-control": "no-store" },
     );
   }
   app.get("/settings", async (c) => {

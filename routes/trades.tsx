@@ -17,7 +17,7 @@ import {
   type TradeView,
 } from "../engine/mod.ts";
 import { type Lang, messagesOf } from "./i18n.ts";
-import { type PageAssets, renderPage, SitePage } from "./layout.tsx";
+import { type PageAssets, pageResponse, SitePage } from "./layout.tsx";
 import { requireSession, type SessionDeps, type WebEnv } from "./session.ts";
 
 /** Trades per page. */
@@ -98,7 +98,8 @@ export function createTradesRoutes(deps: TradesDeps): Hono<WebEnv> {
       operator.status(),
     ]);
     const url = new URL(c.req.url);
-    const html = renderPage(
+    return pageResponse(
+      c,
       <TradesPage
         lang={lang}
         path={url.pathname + url.search}
@@ -114,8 +115,8 @@ export function createTradesRoutes(deps: TradesDeps): Hono<WebEnv> {
           ? null
           : messagesOf(lang)("trades.badCursor", { field: page.error.split(":")[0]! })}
       />,
+      page.ok ? 200 : 400,
     );
-    return c.html(html, page.ok ? 200 : 400, { "cache-control": "no-store" });
   });
   app.get("/trades.csv", (c) => {
     const encoder = new TextEncoder();
