@@ -1,10 +1,11 @@
 /**
  * Debian's `chromium` for the browser tests, driven by `playwright-core` (never a downloaded
- * browser): headless, no sandbox (root in CI), nothing phoning home, a fresh profile in `dir`.
+ * browser): headless, no sandbox (root in CI), nothing phoning home, a fresh profile in `dir`;
+ * and the checks every browser test makes: nothing scrolls sideways, no console error.
  */
 
 import assert from "node:assert/strict";
-import { type BrowserContext, chromium } from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
 
 const CHROMIUM_ARGS = [
   "--headless",
@@ -32,4 +33,44 @@ function chromiumPath(): string {
   const path = new TextDecoder().decode(which.stdout).trim();
   assert.ok(which.success && path !== "", "chromium not found: apt-get install -y chromium");
   return path;
+}
+
+/** Browser code measuring sideways overflow (a string: the test's types are not the DOM's). */
+function widthsJs(scope: string): string {
+  return `(() => ({
+  inner: window.innerWidth,
+  scroll: document.documentElement.scrollWidth,
+  wide: [...document.querySelectorAll(${JSON.stringify(`${scope} *`)})]
+    .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
+    .map((el) => el.tagName + "." + el.className).slice(0, 5),
+}))()`;
+}
+
+/** Asserts the page does not scroll sideways and every element of `scope` fits its width. */
+export async function assertFits(page: Page, label: string, scope = "body"): Promise<void> {
+  const shown = await page.evaluate(widthsJs(scope)) as {
+    inner: number;
+    scroll: number;
+    wide: string[];
+  };
+  assert.ok(
+    shown.scroll <= shown.inner,
+    `${label}: no sideways scroll: ${shown.scroll} > ${shown.inner} (${shown.wide})`,
+  );
+  assert.deepEqual(shown.wide, [], `${label}: everything fits`);
+}
+
+/**
+ * Adds to `errors` each console error and uncaught error of `page` from now on (a CSP violation
+ * is one), but for those `ignored` says are expected.
+ */
+export function watchErrors(
+  page: Page,
+  errors: string[],
+  ignored: (text: string) => boolean = () => false,
+): void {
+  page.on("console", (msg) => {
+    if (msg.type() === "error" && !ignored(msg.text())) errors.push(`${page.url()}: ${msg.text()}`);
+  });
+  page.on("pageerror", (error) => errors.push(error.message));
 }

@@ -9,20 +9,11 @@
  */
 
 import assert from "node:assert/strict";
-import { launchChromium } from "../_chromium.ts";
+import { assertFits, launchChromium, watchErrors } from "../_chromium.ts";
 import { PASSWORD, webWorld } from "./_web_world.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SHOTS = `${ROOT}reports/screenshots`;
-
-/** Browser code (a string: the test's types are not the DOM's) measuring sideways overflow. */
-const WIDTHS_JS = `(() => ({
-  inner: window.innerWidth,
-  scroll: document.documentElement.scrollWidth,
-  wide: [...document.querySelectorAll("main *")]
-    .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
-    .map((el) => el.tagName + "." + el.className).slice(0, 5),
-}))()`;
 
 Deno.test("the page works in Chromium at 360 px and 1280 px: sign in, pause, resume", async () => {
   const w = await webWorld({ serve: true });
@@ -41,27 +32,15 @@ Deno.test("the page works in Chromium at 360 px and 1280 px: sign in, pause, res
         assert.ok((await page.textContent(".error"))?.includes("Wrong password"));
       }
       const errors: string[] = [];
-      page.on("console", (msg) => {
-        if (msg.type() === "error") errors.push(msg.text());
-      });
-      page.on("pageerror", (error) => errors.push(error.message));
+      watchErrors(page, errors);
       await page.goto(`${w.origin}/`);
       assert.equal(new URL(page.url()).pathname, "/login", "no session: the login page");
       await page.fill("#password", PASSWORD);
       await page.click("button[type=submit]");
       await page.waitForURL(`${w.origin}/`);
       assert.ok((await page.textContent("main"))?.includes("Positions (1)"));
-      const shown = await page.evaluate(WIDTHS_JS) as {
-        inner: number;
-        scroll: number;
-        wide: string[];
-      };
       await page.screenshot({ path: `${SHOTS}/web-${width}.png`, fullPage: true });
-      assert.ok(
-        shown.scroll <= shown.inner,
-        `no sideways scroll at ${width} px: ${shown.scroll} > ${shown.inner} (${shown.wide})`,
-      );
-      assert.deepEqual(shown.wide, [], `everything fits at ${width} px`);
+      await assertFits(page, `${width} px`, "main");
 
       // The badge is an island: live from /api/events, within a second, without a reload.
       const badge = "[data-island=LiveStatus] .badge";

@@ -11,19 +11,10 @@
 
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { launchChromium } from "../_chromium.ts";
+import { assertFits, launchChromium, watchErrors } from "../_chromium.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const PASSWORD = "demo-browser-test-password-0123";
-
-/** Browser code (a string: the test's types are not the DOM's) measuring sideways overflow. */
-const WIDTHS_JS = `(() => ({
-  inner: window.innerWidth,
-  scroll: document.documentElement.scrollWidth,
-  wide: [...document.querySelectorAll("body *")]
-    .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
-    .map((el) => el.tagName + "." + el.className).slice(0, 5),
-}))()`;
 
 /** Records (wall-clock ms) when each trade row appears in the live list. */
 const WATCH_TRADES_JS = `(() => {
@@ -110,15 +101,6 @@ async function until(page: Page, js: string, timeoutMs: number): Promise<void> {
   }
 }
 
-async function noSidewaysScroll(page: Page, width: number): Promise<void> {
-  const shown = await page.evaluate(WIDTHS_JS) as { inner: number; scroll: number; wide: string[] };
-  assert.ok(
-    shown.scroll <= shown.inner,
-    `no sideways scroll at ${width} px: ${shown.scroll} > ${shown.inner} (${shown.wide})`,
-  );
-  assert.deepEqual(shown.wide, [], `everything fits at ${width} px`);
-}
-
 /** Waits until both charts are drawn (canvas) and settled, then saves the page. */
 async function screenshot(page: Page, path: string): Promise<void> {
   await until(
@@ -151,13 +133,7 @@ Deno.test({
       await page.click("button[type=submit]");
       assert.ok((await page.textContent(".error"))?.includes("Wrong password"));
       const errors: string[] = [];
-      const watch = (p: Page) => {
-        p.on("console", (msg) => {
-          if (msg.type() === "error") errors.push(msg.text());
-        });
-        p.on("pageerror", (error) => errors.push(error.message));
-      };
-      watch(page);
+      watchErrors(page, errors);
       await page.fill("#password", PASSWORD);
       await page.click("button[type=submit]");
       await page.waitForURL(`${origin}/`);
@@ -192,14 +168,14 @@ Deno.test({
       await page.waitForURL(`${origin}/`);
       await page.waitForSelector(`${badge}[data-state=running]`, { timeout: 2_000 });
 
-      await noSidewaysScroll(page, 360);
+      await assertFits(page, "360 px");
       await screenshot(page, `${ROOT}docs/web-360.png`);
 
       const wide = await context.newPage();
-      watch(wide);
+      watchErrors(wide, errors);
       await wide.setViewportSize({ width: 1280, height: 800 });
       await wide.goto(`${origin}/`);
-      await noSidewaysScroll(wide, 1280);
+      await assertFits(wide, "1280 px");
       await screenshot(wide, `${ROOT}docs/web-1280.png`);
       await wide.close();
       await page.close();

@@ -8,19 +8,10 @@
  */
 
 import assert from "node:assert/strict";
-import { launchChromium } from "../_chromium.ts";
+import { assertFits, launchChromium, watchErrors } from "../_chromium.ts";
 import { fillBatch } from "../engine/_operator_world.ts";
 import { T0_MS } from "../engine/_trader_fixtures.ts";
 import { PASSWORD, webWorld } from "./_web_world.ts";
-
-/** Browser code measuring sideways overflow (a string: the test's types are not the DOM's). */
-const WIDTHS_JS = `(() => ({
-  inner: window.innerWidth,
-  scroll: document.documentElement.scrollWidth,
-  wide: [...document.querySelectorAll("body *")]
-    .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 0.5)
-    .map((el) => el.tagName + "." + el.className).slice(0, 5),
-}))()`;
 
 const REPORT = "<!doctype html><html><head><style>p{color:#333}</style></head><body><p>BTC</p>" +
   '<script>document.body.setAttribute("data-ran", "yes")</script></body></html>';
@@ -50,13 +41,8 @@ Deno.test("trades, reports, settings, backtests and sell fit a phone, in English
       const page = await context.newPage();
       await page.setViewportSize({ width, height });
       const errors: string[] = [];
-      page.on("console", (msg) => {
-        // The refused setting below is answered 422 on purpose (Chromium logs the status).
-        if (msg.type() === "error" && !msg.text().includes("status of 422")) {
-          errors.push(`${page.url()}: ${msg.text()}`);
-        }
-      });
-      page.on("pageerror", (error) => errors.push(error.message));
+      // The refused setting below is answered 422 on purpose (Chromium logs the status).
+      watchErrors(page, errors, (text) => text.includes("status of 422"));
       await page.goto(`${w.origin}/login`);
       await page.fill("#password", PASSWORD);
       await page.click("button[type=submit]");
@@ -71,16 +57,7 @@ Deno.test("trades, reports, settings, backtests and sell fit a phone, in English
             await page.goto(`${w.origin}${path}`);
           }
           assert.equal(await page.getAttribute("html", "lang"), lang, `${path} in ${lang}`);
-          const shown = await page.evaluate(WIDTHS_JS) as {
-            inner: number;
-            scroll: number;
-            wide: string[];
-          };
-          assert.ok(
-            shown.scroll <= shown.inner,
-            `${path} (${lang}) at ${width} px: ${shown.scroll} > ${shown.inner} (${shown.wide})`,
-          );
-          assert.deepEqual(shown.wide, [], `${path} (${lang}): everything fits at ${width} px`);
+          await assertFits(page, `${path} (${lang}) at ${width} px`);
         }
         if (lang === "en") {
           // The switch link: to Korean, back on the same page, kept by the cookie.
