@@ -7,9 +7,16 @@
 
 import { KvSessionStore } from "../../engine/adapters/kv_session_store.ts";
 import { KvStore } from "../../engine/adapters/kv_store.ts";
-import { createOperator, EventStream, type Operator, Secret } from "../../engine/mod.ts";
+import {
+  createOperator,
+  EventStream,
+  type GuardLimits,
+  type Operator,
+  Secret,
+} from "../../engine/mod.ts";
 import type { RunRecord } from "../../engine/ports.ts";
 import { createWebApp, loadStaticAssets } from "../../routes/mod.ts";
+import { startWebServer, type WebServer } from "../../routes/server.ts";
 import { PAPER_RUN, seedPaperStore } from "../engine/_operator_world.ts";
 import { StepClock, T0_MS } from "../engine/_trader_fixtures.ts";
 
@@ -185,4 +192,36 @@ export async function webWorld(
     },
   };
   return world;
+}
+
+/**
+ * The bot's own web server (`startWebServer` on `127.0.0.1:0`) serving the status page over an
+ * empty in-memory store with `password`; the caller shuts the server down, then closes `kv`.
+ */
+export async function serveEmptyApp(
+  options: { readonly password: string; readonly limits?: Partial<GuardLimits> },
+): Promise<{ readonly server: WebServer; readonly kv: Deno.Kv }> {
+  const kv = await Deno.openKv(":memory:");
+  const clock = new StepClock();
+  const store = new KvStore(kv);
+  const events = new EventStream(store, clock);
+  const assets = await loadStaticAssets(new URL("../../static/", import.meta.url));
+  const server = await startWebServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    origin: undefined,
+    limits: options.limits,
+    build: (origin, closing) =>
+      createWebApp({
+        operator: createOperator({ store, clock, notifier: events }),
+        events,
+        sessions: new KvSessionStore(kv),
+        clock,
+        password: new Secret(options.password),
+        origin,
+        assets,
+        closing,
+      }),
+  });
+  return { server, kv };
 }

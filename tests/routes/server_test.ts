@@ -5,36 +5,11 @@
  */
 
 import assert from "node:assert/strict";
-import { KvSessionStore } from "../../engine/adapters/kv_session_store.ts";
-import { KvStore } from "../../engine/adapters/kv_store.ts";
-import { createOperator, EventStream, Secret } from "../../engine/mod.ts";
-import { createWebApp, loadStaticAssets } from "../../routes/mod.ts";
 import { startWebServer } from "../../routes/server.ts";
-import { StepClock } from "../engine/_trader_fixtures.ts";
-import { PASSWORD } from "./_web_world.ts";
+import { PASSWORD, serveEmptyApp } from "./_web_world.ts";
 
 Deno.test("the server binds loopback, serves the page and shuts down with streams open", async () => {
-  const kv = await Deno.openKv(":memory:");
-  const clock = new StepClock();
-  const store = new KvStore(kv);
-  const events = new EventStream(store, clock);
-  const assets = await loadStaticAssets(new URL("../../static/", import.meta.url));
-  const server = await startWebServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    origin: undefined,
-    build: (origin, closing) =>
-      createWebApp({
-        operator: createOperator({ store, clock, notifier: events }),
-        events,
-        sessions: new KvSessionStore(kv),
-        clock,
-        password: new Secret(PASSWORD),
-        origin,
-        assets,
-        closing,
-      }),
-  });
+  const { server, kv } = await serveEmptyApp({ password: PASSWORD });
   try {
     assert.match(server.origin, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.equal(server.address, server.origin.slice("http://".length));
