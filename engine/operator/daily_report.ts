@@ -360,17 +360,7 @@ async function marketDay(
     store.listEquity({ market, fromMs: s }),
   ]);
   const dayFills = fills.filter((f) => f.tsMs >= s && f.tsMs < e);
-  const asDay = (f: StoredFill): DayFill & { orderUuid: string } => ({
-    id: `${f.orderUuid}/${f.tradeUuid}`,
-    orderUuid: f.orderUuid,
-    side: f.side,
-    price: f.price,
-    volume: f.volume,
-    funds: f.funds,
-    fee: f.fee,
-    tsMs: f.tsMs,
-  });
-  const replay = replayDay(fills.map(asDay), {
+  const replay = replayDay(fills.map(dayFillOf), {
     initialCash: ledger?.initialCash ?? 0n,
     fromMs: s,
     toMs: e,
@@ -429,7 +419,7 @@ async function marketDay(
     market,
     strategy,
     candles,
-    dayFills: dayFills.map(asDay),
+    dayFills: dayFills.map(dayFillOf),
     botRealized: ledgerDayPnl,
     startLedger,
     startEquity: open === undefined ? startLedger.cash : equityOf(startLedger, open),
@@ -608,4 +598,18 @@ function accountCurve(
 
 function emptyExits(): Record<ExitKind, number> {
   return { signal: 0, stop_loss: 0, take_profit: 0, trailing_stop: 0, manual: 0, other: 0 };
+}
+
+/** A stored fill as the day's ledger replay and leg matching take it (its id: order/trade). */
+export function dayFillOf(f: StoredFill): DayFill & { orderUuid: string } {
+  return {
+    id: `${f.orderUuid}/${f.tradeUuid}`,
+    orderUuid: f.orderUuid,
+    side: f.side,
+    price: f.price,
+    volume: f.volume,
+    funds: f.funds,
+    fee: f.fee,
+    tsMs: f.tsMs,
+  };
 }

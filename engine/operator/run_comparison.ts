@@ -16,7 +16,7 @@ import { exitKindOf, legsOf } from "../core/daily.ts";
 import { parseUnits } from "../core/money.ts";
 import { createStrategy, STRATEGIES, type StrategyId } from "../core/strategies/mod.ts";
 import type { SignalRecord, Store } from "../ports.ts";
-import { quietBefore } from "./daily_report.ts";
+import { dayFillOf, quietBefore } from "./daily_report.ts";
 import { settingsOf } from "./read_models.ts";
 
 /** A run beside its backtest. */
@@ -125,16 +125,7 @@ export async function compareRun(
       f.market === market && f.tsMs >= range.fromMs && f.tsMs < range.toMs
     );
     // Signals before the bot first ran were decided on history: neither side acts on them.
-    const botLegs: TaggedLeg[] = legsOf(mine.map((f) => ({
-      id: `${f.orderUuid}/${f.tradeUuid}`,
-      orderUuid: f.orderUuid,
-      side: f.side,
-      price: f.price,
-      volume: f.volume,
-      funds: f.funds,
-      fee: f.fee,
-      tsMs: f.tsMs,
-    }))).map((leg) => {
+    const botLegs: TaggedLeg[] = legsOf(mine.map(dayFillOf)).map((leg) => {
       const order = mine.find((f) => f.tsMs === leg.tsMs && f.side === leg.side)!;
       const signalId = signalOf.get(order.orderUuid);
       const kind = leg.side === "bid" ? "entry" : exitOf(signalId);
