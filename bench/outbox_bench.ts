@@ -12,7 +12,7 @@
  *     warm-up and the machine's drift hit all; each figure is the median round.
  */
 
-import { WALL_CLOCK } from "../engine/adapters/wall_clock.ts";
+import { WALL_CLOCK } from "../engine/wall_clock.ts";
 import { Api } from "grammy/web";
 import { KvChatStore } from "../engine/adapters/kv_chat_store.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";

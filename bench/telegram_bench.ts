@@ -10,7 +10,7 @@
  * - ignored updates (a stranger's command): the access rules only, nothing stored or sent.
  */
 
-import { WALL_CLOCK } from "../engine/adapters/wall_clock.ts";
+import { WALL_CLOCK } from "../engine/wall_clock.ts";
 import { KvChatStore } from "../engine/adapters/kv_chat_store.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
 import { PaperExchange } from "../engine/adapters/paper_exchange.ts";

@@ -6,7 +6,7 @@
  * 10,000 trades, streamed.
  */
 
-import { WALL_CLOCK } from "../engine/adapters/wall_clock.ts";
+import { WALL_CLOCK } from "../engine/wall_clock.ts";
 import { KvSessionStore } from "../engine/adapters/kv_session_store.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
 import { parseUnits } from "../engine/core/money.ts";

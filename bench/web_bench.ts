@@ -11,7 +11,7 @@
  *   all), p50/p99.
  */
 
-import { WALL_CLOCK } from "../engine/adapters/wall_clock.ts";
+import { WALL_CLOCK } from "../engine/wall_clock.ts";
 import { KvSessionStore } from "../engine/adapters/kv_session_store.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
 import { createOperator, EventStream, Secret } from "../engine/mod.ts";

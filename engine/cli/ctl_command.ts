@@ -9,7 +9,7 @@
  * `MARKETS`/`BOT_ID` from the environment.
  */
 
-import { WALL_CLOCK } from "../adapters/wall_clock.ts";
+import { WALL_CLOCK } from "../wall_clock.ts";
 import { acquireInstanceLock, KvStore } from "../adapters/kv_store.ts";
 import { ConfigError, errorLine } from "../errors.ts";
 import { type CtlCommand, parseCtlConfig } from "../config.ts";

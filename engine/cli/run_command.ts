@@ -8,7 +8,7 @@
  * second bot on the same KV); no network ends with one line and exit code 1. Never a stack trace.
  */
 
-import { sleepReal, WALL_CLOCK } from "../adapters/wall_clock.ts";
+import { sleepReal, WALL_CLOCK } from "../wall_clock.ts";
 import type { Candle } from "../core/candle.ts";
 import type { MarketFlags } from "../core/portfolio.ts";
 import { formatUnits, type Units, unitsFromNumber, unitsToNumber } from "../core/money.ts";

@@ -5,7 +5,7 @@
  * as the engine does: committed, then notified.
  */
 
-import { WALL_CLOCK } from "../../../engine/adapters/wall_clock.ts";
+import { WALL_CLOCK } from "../../../engine/wall_clock.ts";
 import { Api } from "grammy/web";
 import { KvChatStore } from "../../../engine/adapters/kv_chat_store.ts";
 import { KvStore } from "../../../engine/adapters/kv_store.ts";

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import type { EngineEvent } from "../../../engine/mod.ts";
 import { Api } from "grammy/web";
 import { DEFAULT_NOTIFY, startOutbox } from "../../../engine/telegram/mod.ts";
-import { WALL_CLOCK } from "../../../engine/adapters/wall_clock.ts";
+import { WALL_CLOCK } from "../../../engine/wall_clock.ts";
 import { fill, signal, START_MS, withOutboxWorld } from "./_outbox_world.ts";
 import { OWNER } from "./_harness.ts";
 

@@ -1,6 +1,6 @@
 /** The real clock: the machine's time and `setTimeout` sleeps that end early when aborted. */
 
-import type { Clock } from "../ports.ts";
+import type { Clock } from "./ports.ts";
 
 /** Resolves after `ms` (at once when `signal` is or becomes aborted), leaving no timer behind. */
 export function sleepReal(ms: number, signal?: AbortSignal): Promise<void> {
