@@ -326,18 +326,28 @@ function write(stream: { writeSync(p: Uint8Array): number }, text: string): void
   while (offset < bytes.length) offset += stream.writeSync(bytes.subarray(offset));
 }
 
+/** The process's output, as every command takes it. */
+const OUTPUT = {
+  stdout: (text: string) => write(Deno.stdout, text),
+  stderr: (text: string) => write(Deno.stderr, text),
+};
+
+/** What the commands over candle history (backtest, sweep, walkforward) take alike. */
+function historyIo() {
+  return {
+    ...OUTPUT,
+    isTerminal: Deno.stderr.isTerminal(),
+    dataDir: new URL("./data", import.meta.url).pathname,
+    cwd: userCwd(),
+    nowMs: () => performance.now(),
+  };
+}
+
 async function main(args: string[]): Promise<number> {
   const [mode, ...rest] = args;
   switch (mode) {
     case "backtest":
-      return await runBacktestCommand(rest, {
-        stdout: (text) => write(Deno.stdout, text),
-        stderr: (text) => write(Deno.stderr, text),
-        isTerminal: Deno.stderr.isTerminal(),
-        dataDir: new URL("./data", import.meta.url).pathname,
-        cwd: userCwd(),
-        nowMs: () => performance.now(),
-      });
+      return await runBacktestCommand(rest, historyIo());
     case "compare":
       return await runCompareCommand(rest, {
         stdout: (text) => write(Deno.stdout, text),
@@ -352,12 +362,7 @@ async function main(args: string[]): Promise<number> {
     case "sweep":
     case "walkforward":
       return await (mode === "sweep" ? runSweepCommand : runWalkForwardCommand)(rest, {
-        stdout: (text) => write(Deno.stdout, text),
-        stderr: (text) => write(Deno.stderr, text),
-        isTerminal: Deno.stderr.isTerminal(),
-        dataDir: new URL("./data", import.meta.url).pathname,
-        cwd: userCwd(),
-        nowMs: () => performance.now(),
+        ...historyIo(),
         cores: navigator.hardwareConcurrency,
         loadCandles: loadCandleFile,
       });
@@ -365,8 +370,7 @@ async function main(args: string[]): Promise<number> {
     case "live":
     case "demo":
       return await runTradingCommand(mode, rest, {
-        stdout: (text) => write(Deno.stdout, text),
-        stderr: (text) => write(Deno.stderr, text),
+        ...OUTPUT,
         isTerminal: Deno.stdout.isTerminal(),
         env: readEnv({ dotEnv: mode !== "demo" }),
         userCwd: userCwd(),
@@ -377,16 +381,14 @@ async function main(args: string[]): Promise<number> {
       }, trader);
     case "ctl":
       return await runCtlCommand(rest, {
-        stdout: (text) => write(Deno.stdout, text),
-        stderr: (text) => write(Deno.stderr, text),
+        ...OUTPUT,
         env: readEnv({ dotEnv: true }),
         cwd: userCwd(),
       });
     case "backup":
     case "restore":
       return await (mode === "backup" ? runBackupCommand : runRestoreCommand)(rest, {
-        stdout: (text) => write(Deno.stdout, text),
-        stderr: (text) => write(Deno.stderr, text),
+        ...OUTPUT,
         env: readEnv({ dotEnv: true }),
         cwd: userCwd(),
         nowMs: () => Date.now(),
