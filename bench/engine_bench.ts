@@ -14,6 +14,7 @@
  *     a file-backed Deno KV. `Deno.memoryUsage().rss` is sampled as simulated time passes.
  */
 
+import { percentile, round3 } from "./stats.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
 import { PaperExchange } from "../engine/adapters/paper_exchange.ts";
 import { toMarketEvent } from "../engine/adapters/upbit/market_events.ts";
@@ -130,16 +131,6 @@ class TimedExchange implements Exchange, Account {
   balances(): Promise<readonly Balance[]> {
     return this.inner.balances();
   }
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, i)]!;
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }
 
 function mb(bytes: number): number {

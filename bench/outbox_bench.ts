@@ -12,6 +12,7 @@
  *     warm-up and the machine's drift hit all; each figure is the median round.
  */
 
+import { percentile, round3 } from "./stats.ts";
 import { WALL_CLOCK } from "../engine/wall_clock.ts";
 import { Api } from "grammy/web";
 import { KvChatStore } from "../engine/adapters/kv_chat_store.ts";
@@ -41,14 +42,6 @@ export interface OutboxBench {
 const OWNER = 111_222_333;
 
 const QUIET: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))]!;
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
-}
 
 async function withKv<T>(fn: (kv: Deno.Kv) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "outbox_bench_" });

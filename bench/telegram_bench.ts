@@ -10,6 +10,7 @@
  * - ignored updates (a stranger's command): the access rules only, nothing stored or sent.
  */
 
+import { upperQuantile } from "./stats.ts";
 import { WALL_CLOCK } from "../engine/wall_clock.ts";
 import { KvChatStore } from "../engine/adapters/kv_chat_store.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
@@ -34,10 +35,6 @@ export interface TelegramBench {
 const OWNER = 111_222_333;
 const STRANGER = 987_654_321;
 const SECRET = "bench-webhook-secret_0123456789abcdefXYZ";
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
-}
 
 /** Posts `n` owner commands and `n` ignored updates to the webhook, one at a time. */
 export async function benchTelegramWebhook(n = 1_000): Promise<TelegramBench> {
@@ -124,9 +121,9 @@ export async function benchTelegramWebhook(n = 1_000): Promise<TelegramBench> {
     ignored.sort((a, b) => a - b);
     return {
       commands: n,
-      commandP50Ms: percentile(answered, 0.5),
-      commandP99Ms: percentile(answered, 0.99),
-      ignoredP99Ms: percentile(ignored, 0.99),
+      commandP50Ms: upperQuantile(answered, 0.5),
+      commandP99Ms: upperQuantile(answered, 0.99),
+      ignoredP99Ms: upperQuantile(ignored, 0.99),
     };
   } finally {
     await server.shutdown();

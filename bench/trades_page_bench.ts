@@ -6,6 +6,7 @@
  * 10,000 trades, streamed.
  */
 
+import { upperQuantile } from "./stats.ts";
 import { WALL_CLOCK } from "../engine/wall_clock.ts";
 import { KvSessionStore } from "../engine/adapters/kv_session_store.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
@@ -27,10 +28,6 @@ export interface TradesPageBench {
 }
 
 const PASSWORD = "bench-password-0123456789";
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
-}
-
 /** `trades` BTC buys (0.1 KRW each) in orders of 100 trades, a second apart. */
 async function seedTrades(store: KvStore, trades: number): Promise<void> {
   const start = Date.UTC(2026, 10, 1);
@@ -116,8 +113,8 @@ export async function benchTradesPage(trades = 10_000, requests = 400): Promise<
     return {
       trades,
       requests,
-      p50Ms: percentile(times, 0.5),
-      p99Ms: percentile(times, 0.99),
+      p50Ms: upperQuantile(times, 0.5),
+      p99Ms: upperQuantile(times, 0.99),
       csvMs,
     };
   } finally {

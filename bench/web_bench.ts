@@ -11,6 +11,7 @@
  *   all), p50/p99.
  */
 
+import { upperQuantile } from "./stats.ts";
 import { WALL_CLOCK } from "../engine/wall_clock.ts";
 import { KvSessionStore } from "../engine/adapters/kv_session_store.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
@@ -35,10 +36,6 @@ export interface WebBench {
 }
 
 const PASSWORD = "bench-password-0123456789";
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
-}
-
 async function gzipSize(bytes: Uint8Array): Promise<number> {
   const stream = new Blob([bytes.slice()]).stream().pipeThrough(new CompressionStream("gzip"));
   return (await new Response(stream).arrayBuffer()).byteLength;
@@ -166,12 +163,12 @@ export async function benchWeb(
       firstPaintJsGzipKb: kb(jsGzip),
       pageWeightKb: kb(weight),
       chartJsGzipKb: kb(chartGzip),
-      ttfbP50Ms: percentile(ttfb, 0.5),
-      ttfbP99Ms: percentile(ttfb, 0.99),
+      ttfbP50Ms: upperQuantile(ttfb, 0.5),
+      ttfbP99Ms: upperQuantile(ttfb, 0.99),
       sseClients: clients,
       sseEvents: events,
-      sseFanoutP50Ms: percentile(fanout, 0.5),
-      sseFanoutP99Ms: percentile(fanout, 0.99),
+      sseFanoutP50Ms: upperQuantile(fanout, 0.5),
+      sseFanoutP99Ms: upperQuantile(fanout, 0.99),
     };
   } finally {
     closing.abort();
