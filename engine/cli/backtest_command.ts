@@ -72,13 +72,7 @@ async function backtest(
   account: AccountOptions,
   io: CommandIo,
 ): Promise<void> {
-  const html = options.html === undefined ? undefined : reportFile(options.html, io);
-  // Refuse an unwritable report path before the run, not after printing the whole report.
-  if (html !== undefined) {
-    // The reports folder is ours to create; a folder the user named must exist.
-    if (html.inReports) await Deno.mkdir(dirname(html.path), { recursive: true });
-    await checkOutputFile(html.path);
-  }
+  const html = await htmlTarget(options, io);
   const { path, market } = await candleSource(options, io);
   const progress = createProgressBar(io);
   const loaded = await loadCandleFile(path);
@@ -119,14 +113,12 @@ async function backtest(
     const bands = options.strategy === "bb"
       ? { period: options.strategyParams.period ?? 20, std: options.strategyParams.std ?? 2.5 }
       : undefined;
-    const page = await renderHtmlReport({ result, metrics, years, title, bands });
-    try {
-      await Deno.writeTextFile(html.path, page);
-    } catch (error) {
-      const reason = clip((error as Error).message, 200);
-      throw new UsageError(`--html: cannot write ${html.path}: ${reason}`);
-    }
-    if (!options.json) io.stdout(`HTML report written to ${html.path}\n`);
+    await writeHtml(
+      html,
+      await renderHtmlReport({ result, metrics, years, title, bands }),
+      options,
+      io,
+    );
   }
 }
 
@@ -235,11 +227,7 @@ async function accountBacktest(
   account: AccountOptions,
   io: CommandIo,
 ): Promise<void> {
-  const html = options.html === undefined ? undefined : reportFile(options.html, io);
-  if (html !== undefined) {
-    if (html.inReports) await Deno.mkdir(dirname(html.path), { recursive: true });
-    await checkOutputFile(html.path);
-  }
+  const html = await htmlTarget(options, io);
   const progress = createProgressBar(io);
   const series: MarketSeries[] = [];
   const strategies = new Map<string, ReturnType<typeof createStrategy>>();
@@ -296,13 +284,7 @@ async function accountBacktest(
   }
   if (html !== undefined) {
     const page = await renderHtmlReport({ result: result.account, metrics, years, title });
-    try {
-      await Deno.writeTextFile(html.path, page);
-    } catch (error) {
-      const reason = clip((error as Error).message, 200);
-      throw new UsageError(`--html: cannot write ${html.path}: ${reason}`);
-    }
-    if (!options.json) io.stdout(`HTML report written to ${html.path}\n`);
+    await writeHtml(html, page, options, io);
   }
 }
 
@@ -322,6 +304,34 @@ async function marketFile(dataDir: string, market: string, timeframe: Timeframe)
       bundled.join(", ") || "none"
     }; or pass --candles a.csv,b.csv)`,
   );
+}
+
+/**
+ * The `--html` file (undefined without the flag), refused now if it cannot be written: before
+ * the run, not after printing the whole report. The reports folder is ours to create; a folder
+ * the user named must exist.
+ */
+async function htmlTarget(options: BacktestOptions, io: CommandIo): Promise<string | undefined> {
+  if (options.html === undefined) return undefined;
+  const html = reportFile(options.html, io);
+  if (html.inReports) await Deno.mkdir(dirname(html.path), { recursive: true });
+  await checkOutputFile(html.path);
+  return html.path;
+}
+
+/** Writes the HTML report to `path` and says where (unless the output is JSON). */
+async function writeHtml(
+  path: string,
+  page: string,
+  options: BacktestOptions,
+  io: CommandIo,
+): Promise<void> {
+  try {
+    await Deno.writeTextFile(path, page);
+  } catch (error) {
+    throw new UsageError(`--html: cannot write ${path}: ${clip((error as Error).message, 200)}`);
+  }
+  if (!options.json) io.stdout(`HTML report written to ${path}\n`);
 }
 
 /**
