@@ -337,60 +337,61 @@ async function slowConnections(
 }
 
 /** Requests that each claim another client address. */
-async function forwarded(
+function forwarded(
   url: URL,
   path: string,
   sizes: SurvivalSizes,
 ): Promise<Record<string, number>> {
-  const seen: Record<string, number> = {};
-  const client = Deno.createHttpClient({});
-  let next = 0;
-  const worker = async () => {
-    while (next < sizes.forwarded) {
-      const i = next++;
-      const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-      const res = await fetch(new URL(path, url), {
-        client,
-        method: path === "/login" ? "POST" : "GET",
-        headers: {
-          "x-forwarded-for": ip,
-          ...(path === "/login"
-            ? { "content-type": "application/x-www-form-urlencoded", origin: url.origin }
-            : {}),
-        },
-        ...(path === "/login" ? { body: "password=wrong" } : {}),
-        redirect: "manual",
-      }).catch(() => undefined);
-      await res?.body?.cancel();
-      count(seen, String(res?.status ?? "failed"));
-    }
-  };
-  await Promise.all(Array.from({ length: 32 }, worker));
-  client.close();
-  return seen;
+  return statusCounts(sizes.forwarded, (i, client) => {
+    const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    return fetch(new URL(path, url), {
+      client,
+      method: path === "/login" ? "POST" : "GET",
+      headers: {
+        "x-forwarded-for": ip,
+        ...(path === "/login"
+          ? { "content-type": "application/x-www-form-urlencoded", origin: url.origin }
+          : {}),
+      },
+      ...(path === "/login" ? { body: "password=wrong" } : {}),
+      redirect: "manual",
+    });
+  });
 }
 
 /** Requests with forged credentials: the victim's access key signed with a wrong secret. */
-async function forgedTokens(
+function forgedTokens(
   url: URL,
   target: "sandbox" | "web",
   sizes: SurvivalSizes,
 ): Promise<Record<string, number>> {
+  const forgedKey = { accessKey: DEMO_ACCESS_KEY, secretKey: "not-the-secret-key" };
+  return statusCounts(sizes.forgedTokens, async (_i, client) => {
+    const headers: Record<string, string> = target === "sandbox"
+      ? { authorization: `Bearer ${await signToken(forgedKey)}` }
+      : { cookie: `sid=${forgedSessionId()}` };
+    return await fetch(new URL(target === "sandbox" ? "/v1/accounts" : "/api/status", url), {
+      client,
+      headers,
+      redirect: "manual",
+    });
+  });
+}
+
+/**
+ * `total` requests, 32 at a time over one HTTP client, counted by the answer's status ("failed":
+ * no answer).
+ */
+async function statusCounts(
+  total: number,
+  request: (i: number, client: Deno.HttpClient) => Promise<Response>,
+): Promise<Record<string, number>> {
   const seen: Record<string, number> = {};
   const client = Deno.createHttpClient({});
-  const forgedKey = { accessKey: DEMO_ACCESS_KEY, secretKey: "not-the-secret-key" };
   let next = 0;
   const worker = async () => {
-    while (next < sizes.forgedTokens) {
-      next++;
-      const headers: Record<string, string> = target === "sandbox"
-        ? { authorization: `Bearer ${await signToken(forgedKey)}` }
-        : { cookie: `sid=${forgedSessionId()}` };
-      const res = await fetch(new URL(target === "sandbox" ? "/v1/accounts" : "/api/status", url), {
-        client,
-        headers,
-        redirect: "manual",
-      }).catch(() => undefined);
+    while (next < total) {
+      const res = await request(next++, client).catch(() => undefined);
       await res?.body?.cancel();
       count(seen, String(res?.status ?? "failed"));
     }
