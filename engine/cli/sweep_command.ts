@@ -25,20 +25,15 @@ import {
 import { htmlReportPath, REPORTS_DIR } from "../report/report_path.ts";
 import { renderSweepHtml } from "../report/sweep_html.ts";
 import { clip } from "../flags.ts";
+import type { CommandIo } from "./backtest_command.ts";
 import { commandFailure, UsageError } from "./command_error.ts";
 import { createProgressBar } from "./progress.ts";
 import { parseSpace, parseSweepArgs, SWEEP_USAGE, type SweepOptions } from "./sweep_args.ts";
 import { runSweepPool } from "./sweep_pool.ts";
 import type { SweepDataset } from "./sweep_worker.ts";
 
-/** Where the command writes, where it finds the data, and how it loads a candle file. */
-export interface SweepIo {
-  readonly stdout: (text: string) => void;
-  readonly stderr: (text: string) => void;
-  readonly isTerminal: boolean;
-  readonly dataDir: string;
-  readonly cwd?: string;
-  readonly nowMs: () => number;
+/** The backtest's io, plus the cores to use and how a candle file is loaded. */
+export interface SweepIo extends CommandIo {
   /** Number of CPU cores (the default number of workers). */
   readonly cores: number;
   readonly loadCandles: (path: string) => Promise<Candle[]>;
