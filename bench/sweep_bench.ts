@@ -8,9 +8,8 @@
 import process from "node:process";
 import { loadCandleFile } from "../engine/adapters/candle_file.ts";
 import { runSweepPool } from "../engine/cli/sweep_pool.ts";
-import { parseUnits } from "../engine/core/money.ts";
-import { DEFAULT_RISK_RULES } from "../engine/core/risk.ts";
-import { gridSets, type SweepBase } from "../engine/core/sweep.ts";
+import { gridSets } from "../engine/core/sweep.ts";
+import { BTC_SWEEP_BASE } from "../tests/engine/cli/_sweep_harness.ts";
 
 /** What the sweep bench measured. */
 export interface SweepBench {
@@ -41,23 +40,11 @@ export async function benchSweep(runs = 2): Promise<SweepBench> {
   const sets = gridSets(BENCH_SPACE);
   const jobs = sets.map((params, index) => ({ index, dataset: 0, params }));
   const datasets = [{ name: "KRW-BTC 30m", market: "KRW-BTC", candles }];
-  const base: SweepBase = {
-    market: "KRW-BTC",
-    strategy: "bb",
-    strategyParams: {},
-    rules: DEFAULT_RISK_RULES,
-    budgetPct: 100,
-    sizing: "all",
-    sizingValue: 100,
-    feeBps: 5,
-    slippageBps: 5,
-    capital: parseUnits("1000000"),
-  };
   let cpu = Infinity;
   const time = async (workers: number) => {
     const c = process.cpuUsage();
     const t = performance.now();
-    await runSweepPool(datasets, jobs, { workers, base });
+    await runSweepPool(datasets, jobs, { workers, base: BTC_SWEEP_BASE });
     const used = process.cpuUsage(c);
     if (workers === 1) cpu = Math.min(cpu, (used.user + used.system) / 1e6);
     return (performance.now() - t) / 1000;

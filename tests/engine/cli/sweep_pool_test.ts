@@ -6,27 +6,14 @@ import { runSweepPool } from "../../../engine/cli/sweep_pool.ts";
 import { runBacktest } from "../../../engine/core/backtest.ts";
 import { computeMetrics } from "../../../engine/core/metrics.ts";
 import { unitsFromNumber } from "../../../engine/core/money.ts";
-import { DEFAULT_RISK_RULES } from "../../../engine/core/risk.ts";
 import { createStrategy } from "../../../engine/core/strategies/mod.ts";
-import type { ParamSet, SweepBase } from "../../../engine/core/sweep.ts";
+import type { ParamSet } from "../../../engine/core/sweep.ts";
+import { BTC_SWEEP_BASE } from "./_sweep_harness.ts";
 
 const FILE = new URL("../../../data/upbit-KRW-BTC-30m-20240123-20250127.csv", import.meta.url);
 // 3,000 half-hours (about two months): enough for dozens of trades, quick in a test.
 const candles = (await loadCandleFile(FILE.pathname)).slice(0, 3000);
 const datasets = [{ name: "KRW-BTC 30m", market: "KRW-BTC", candles }];
-
-const BASE: SweepBase = {
-  market: "KRW-BTC",
-  strategy: "bb",
-  strategyParams: {},
-  rules: DEFAULT_RISK_RULES,
-  budgetPct: 100,
-  sizing: "all",
-  sizingValue: 100,
-  feeBps: 5,
-  slippageBps: 5,
-  capital: unitsFromNumber(1_000_000),
-};
 
 /** The figures `deno task backtest` computes for the same flags, one run at a time. */
 function singleBacktest(params: ParamSet) {
@@ -61,7 +48,7 @@ Deno.test("the sweep's rows equal single backtests run one by one, with 1 or 2 w
       fc.constantFrom(1, 2),
       async (sets, workers) => {
         const jobs = sets.map((params, index) => ({ index, dataset: 0, params }));
-        const rows = await runSweepPool(datasets, jobs, { workers, base: BASE });
+        const rows = await runSweepPool(datasets, jobs, { workers, base: BTC_SWEEP_BASE });
         assert.equal(rows.length, sets.length);
         rows.forEach((row, i) => {
           assert.equal(row.index, i);
@@ -78,10 +65,10 @@ Deno.test("the sweep's result does not depend on the number of workers", async (
   const sets = fc.sample(paramSet, { numRuns: 24, seed: 7 });
   const jobs = sets.map((params, index) => ({ index, dataset: 0, params }));
   let progress = 0;
-  const one = await runSweepPool(datasets, jobs, { workers: 1, base: BASE });
+  const one = await runSweepPool(datasets, jobs, { workers: 1, base: BTC_SWEEP_BASE });
   const two = await runSweepPool(datasets, jobs, {
     workers: 2,
-    base: BASE,
+    base: BTC_SWEEP_BASE,
     onProgress: (done, total) => {
       assert.equal(total, 24);
       progress = done;
@@ -95,5 +82,5 @@ Deno.test("the sweep's result does not depend on the number of workers", async (
 
 Deno.test("a worker's failure rejects the sweep and stops every worker", async () => {
   const jobs = [{ index: 0, dataset: 5, params: { period: 20 } }];
-  await assert.rejects(runSweepPool(datasets, jobs, { workers: 2, base: BASE }));
+  await assert.rejects(runSweepPool(datasets, jobs, { workers: 2, base: BTC_SWEEP_BASE }));
 });
