@@ -37,15 +37,20 @@ interface Child {
   stop(): Promise<{ code: number; stdout: string; stderr: string }>;
 }
 
-function start(args: readonly string[], env: Record<string, string>): Child {
-  const child = new Deno.Command(Deno.execPath(), {
+/** `deno run -A main.ts <args>` in the repository with only `env`, its output piped. */
+function mainCommand(args: readonly string[], env: Record<string, string>): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "main.ts", ...args],
     cwd: ROOT,
     env: childEnv(env),
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",
-  }).spawn();
+  });
+}
+
+function start(args: readonly string[], env: Record<string, string>): Child {
+  const child = mainCommand(args, env).spawn();
   let stdout = "";
   let stderr = "";
   const read = async (stream: ReadableStream<Uint8Array>, into: (text: string) => void) => {
@@ -82,14 +87,7 @@ function start(args: readonly string[], env: Record<string, string>): Child {
 
 /** Runs `main.ts` to its end (a refused start). */
 async function runToEnd(args: readonly string[], env: Record<string, string>) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "main.ts", ...args],
-    cwd: ROOT,
-    env: childEnv(env),
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const out = await mainCommand(args, env).output();
   const d = new TextDecoder();
   return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
 }
