@@ -108,3 +108,13 @@ export function clip(text: string, max = 60): string {
   const line = text.replace(/[\x00-\x1f\x7f]+/g, " ");
   return line.length > max ? `${line.slice(0, max - 3)}...` : line;
 }
+
+/**
+ * ` (got "…")` for what a flag (or a JSON key) was given, so the message shows what was refused;
+ * empty for a flag given without a value.
+ */
+export function got(value: unknown): string {
+  if (typeof value === "string") return ` (got "${clip(value)}")`;
+  if (value === undefined || value === true) return "";
+  return ` (got ${clip(JSON.stringify(value))})`;
+}

@@ -14,7 +14,7 @@ import {
   type StrategyId,
 } from "../core/strategies/mod.ts";
 import { err, ok, type Result } from "../core/result.ts";
-import { clip, parseFlags } from "../flags.ts";
+import { got, parseFlags } from "../flags.ts";
 
 /** Everything the backtest command was asked to do. */
 export interface BacktestOptions {
@@ -223,12 +223,6 @@ export function parseBacktestArgs(args: readonly string[]): Result<BacktestOptio
     html: v.html,
     help: v.help,
   });
-}
-
-/** ` (got "…")` for a flag's text, so the message shows what was refused. */
-function got(text: string | true | undefined): string {
-  if (typeof text !== "string") return "";
-  return ` (got "${clip(text)}")`;
 }
 
 const FILTER_SET: ReadonlySet<string> = new Set(FILTER_PARAMS);

@@ -16,7 +16,7 @@ import {
 } from "../core/strategies/mod.ts";
 import { type ParamSpace, SORT_METRICS, type SortMetric, SWEEP_PARAMS } from "../core/sweep.ts";
 import { err, ok, type Result } from "../core/result.ts";
-import { clip, parseFlags } from "../flags.ts";
+import { got, parseFlags } from "../flags.ts";
 import { DATE, range } from "./backtest_args.ts";
 
 /** Everything the sweep command was asked to do. */
@@ -305,11 +305,4 @@ function steps(min: number, max: number, step: number): Result<number[], string>
   const values: number[] = [];
   for (let i = 0; i < count; i++) values.push(Number((min + i * step).toPrecision(12)));
   return ok(values);
-}
-
-/** ` (got "…")` for a flag's text, so the message shows what was refused. */
-function got(text: unknown): string {
-  if (typeof text === "string") return ` (got "${clip(text)}")`;
-  if (text === undefined || text === true) return "";
-  return ` (got ${clip(JSON.stringify(text))})`;
 }
