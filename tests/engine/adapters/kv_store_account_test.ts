@@ -6,7 +6,6 @@
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { KvStore } from "../../../engine/adapters/kv_store.ts";
 import { mulUnits } from "../../../engine/core/money.ts";
 import {
   committedKrw,
@@ -15,18 +14,10 @@ import {
 } from "../../../engine/core/portfolio.ts";
 import type { ExchangeTrade } from "../../../engine/ports.ts";
 import { T0_MS, u } from "../_order_fixtures.ts";
+import { withStore } from "./_memory_store.ts";
 
 const MARKETS = ["KRW-BTC", "KRW-ETH", "KRW-XRP", "KRW-SOL", "KRW-DOGE"];
 const RULES: PortfolioRules = { ...DEFAULT_PORTFOLIO_RULES, capitalKrw: u("100000") };
-
-async function withStore(fn: (store: KvStore) => Promise<void>): Promise<void> {
-  const kv = await Deno.openKv(":memory:");
-  try {
-    await fn(new KvStore(kv));
-  } finally {
-    kv.close();
-  }
-}
 
 function trade(uuid: string, price: string, volume: string): ExchangeTrade {
   const p = u(price);

@@ -4,9 +4,9 @@
  */
 
 import assert from "node:assert/strict";
-import { KvStore } from "../../../engine/adapters/kv_store.ts";
 import type { Candle } from "../../../engine/core/candle.ts";
 import type { EngineEvent } from "../../../engine/ports.ts";
+import { withStore } from "./_memory_store.ts";
 
 const DAY = Date.UTC(2022, 5, 1);
 
@@ -33,15 +33,6 @@ function reportEvent(atMs: number): Extract<EngineEvent, { type: "DailyReport" }
     matched: 0,
     reconciled: true,
   };
-}
-
-async function withStore(fn: (store: KvStore) => Promise<void>): Promise<void> {
-  const kv = await Deno.openKv(":memory:");
-  try {
-    await fn(new KvStore(kv));
-  } finally {
-    kv.close();
-  }
 }
 
 Deno.test("recordCandles() keeps candles in order, NaN value intact; pruneCandles() drops the old", async () => {

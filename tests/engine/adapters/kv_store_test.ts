@@ -5,6 +5,7 @@ import { applyFill, type Ledger, openLedger } from "../../../engine/core/ledger.
 import { mulUnits, type Units } from "../../../engine/core/money.ts";
 import type { ExchangeTrade, FillBatch, Intent } from "../../../engine/ports.ts";
 import { T0_MS, u } from "../_order_fixtures.ts";
+import { withStore } from "./_memory_store.ts";
 
 function intent(overrides: Partial<Intent> = {}): Intent {
   return {
@@ -49,15 +50,6 @@ function batch(trades: readonly ExchangeTrade[], overrides: Partial<FillBatch> =
     atMs: T0_MS,
     ...overrides,
   };
-}
-
-async function withStore(fn: (store: KvStore, kv: Deno.Kv) => Promise<void>): Promise<void> {
-  const kv = await Deno.openKv(":memory:");
-  try {
-    await fn(new KvStore(kv), kv);
-  } finally {
-    kv.close();
-  }
 }
 
 function ledgerFields(l: Ledger | undefined): unknown {

@@ -14,6 +14,7 @@ import {
 import { mulUnits } from "../../../engine/core/money.ts";
 import type { ExchangeTrade } from "../../../engine/ports.ts";
 import { T0_MS, u } from "../_order_fixtures.ts";
+import { withStore } from "./_memory_store.ts";
 
 const META: StoreMeta = {
   botId: "bot",
@@ -24,15 +25,6 @@ const META: StoreMeta = {
   updatedAtMs: T0_MS,
   external: {},
 };
-
-async function withStore(fn: (store: KvStore, kv: Deno.Kv) => Promise<void>): Promise<void> {
-  const kv = await Deno.openKv(":memory:");
-  try {
-    await fn(new KvStore(kv), kv);
-  } finally {
-    kv.close();
-  }
-}
 
 async function refusal(store: KvStore): Promise<CorruptStateError> {
   try {
