@@ -23,42 +23,18 @@ import { CLIENT, ORIGIN, PASSWORD, type WebWorld, withWorld } from "./_web_world
 function controlPosts(cookie: string | undefined, token: string | undefined, origin = ORIGIN) {
   const base = { origin, ...(cookie === undefined ? {} : { cookie }) };
   return [
-    {
-      path: "/control/pause",
-      init: {
-        method: "POST",
-        headers: { ...base, "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams({
-          confirm: "yes",
-          ...(token === undefined ? {} : { _csrf: token }),
-        }).toString(),
-      },
-    },
-    {
-      path: "/api/control",
-      init: {
-        method: "POST",
-        headers: {
-          ...base,
-          "content-type": "application/json",
-          ...(token === undefined ? {} : { "x-csrf-token": token }),
-        },
-        body: JSON.stringify({ kind: "pause", confirmed: true }),
-      },
-    },
-    {
-      path: "/logout",
-      init: {
-        method: "POST",
-        headers: { ...base, "content-type": "application/x-www-form-urlencoded" },
-        body: new URLSearchParams(token === undefined ? {} : { _csrf: token }).toString(),
-      },
-    },
+    form("/control/pause", { confirm: "yes" }),
+    json("/api/control", { kind: "pause", confirmed: true }),
+    form("/logout", {}),
     form("/control/resume", { confirm: "yes" }),
     form("/control/stop", { confirm: "yes" }),
     form("/sell/KRW-BTC", { confirm: "yes" }),
-    {
-      path: "/api/control",
+    json("/api/control", { kind: "sell", market: "KRW-BTC", confirmed: true }),
+    form("/settings", { name: "stop-loss", value: "2", action: "set" }),
+  ];
+  function json(path: string, body: Record<string, unknown>) {
+    return {
+      path,
       init: {
         method: "POST",
         headers: {
@@ -66,11 +42,10 @@ function controlPosts(cookie: string | undefined, token: string | undefined, ori
           "content-type": "application/json",
           ...(token === undefined ? {} : { "x-csrf-token": token }),
         },
-        body: JSON.stringify({ kind: "sell", market: "KRW-BTC", confirmed: true }),
+        body: JSON.stringify(body),
       },
-    },
-    form("/settings", { name: "stop-loss", value: "2", action: "set" }),
-  ];
+    };
+  }
   function form(path: string, fields: Record<string, string>) {
     return {
       path,
