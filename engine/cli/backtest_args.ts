@@ -165,9 +165,7 @@ export function parseBacktestArgs(args: readonly string[]): Result<BacktestOptio
   }
   const result = SCHEMA.safeParse(raw);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const flag = String(issue.path[0]);
-    return err(`--${flag}: ${issue.message}${got(parsed.value[flag])}`);
+    return err(flagIssue(result.error, parsed.value));
   }
   const v = result.data;
   const strategyParams: Record<string, number> = {};
@@ -188,15 +186,11 @@ export function parseBacktestArgs(args: readonly string[]): Result<BacktestOptio
     Object.fromEntries(Object.entries(strategyParams).filter(([k]) => FILTER_SET.has(k))),
   );
   if (!filters.success) {
-    const issue = filters.error.issues[0]!;
-    const flag = String(issue.path[0]);
-    return err(`--${flag}: ${issue.message}${got(parsed.value[flag])}`);
+    return err(flagIssue(filters.error, parsed.value));
   }
   const parsedParams = STRATEGIES[v.strategy].params.safeParse(strategyParams);
   if (!parsedParams.success) {
-    const issue = parsedParams.error.issues[0]!;
-    const flag = String(issue.path[0]);
-    return err(`--${flag}: ${issue.message}${got(parsed.value[flag])}`);
+    return err(flagIssue(parsedParams.error, parsed.value));
   }
   if (v.from !== undefined && v.to !== undefined && v.to < v.from) {
     return err("--to: must not be before --from");
@@ -228,3 +222,10 @@ export function parseBacktestArgs(args: readonly string[]): Result<BacktestOptio
 const FILTER_SET: ReadonlySet<string> = new Set(FILTER_PARAMS);
 
 const STRATEGY_FLAGS_ALL: ReadonlySet<string> = new Set(Object.values(STRATEGY_FLAGS).flat());
+
+/** A schema's first refusal as one line: the flag, the reason and what the flag was given. */
+export function flagIssue(error: z.ZodError, given: Readonly<Record<string, unknown>>): string {
+  const issue = error.issues[0]!;
+  const flag = String(issue.path[0]);
+  return `--${flag}: ${issue.message}${got(given[flag])}`;
+}

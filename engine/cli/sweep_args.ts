@@ -17,7 +17,7 @@ import {
 import { type ParamSpace, SORT_METRICS, type SortMetric, SWEEP_PARAMS } from "../core/sweep.ts";
 import { err, ok, type Result } from "../core/result.ts";
 import { got, parseFlags } from "../flags.ts";
-import { DATE, range } from "./backtest_args.ts";
+import { DATE, flagIssue, range } from "./backtest_args.ts";
 
 /** Everything the sweep command was asked to do. */
 export interface SweepOptions {
@@ -177,9 +177,7 @@ export function parseSweepArgs(args: readonly string[]): Result<SweepOptions, st
   }
   const result = SCHEMA.safeParse(raw);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const flag = String(issue.path[0]);
-    return err(`--${flag}: ${issue.message}${got(parsed.value[flag])}`);
+    return err(flagIssue(result.error, parsed.value));
   }
   const v = result.data;
   if (v.from !== undefined && v.to !== undefined && v.to < v.from) {
