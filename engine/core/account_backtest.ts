@@ -15,19 +15,9 @@
  */
 
 import { type Candle, DAY_MS } from "./candle.ts";
-import type { BacktestConfig, BacktestResult, RoundTrip, SignalRecord } from "./backtest.ts";
-import { decideOnClose, type Decision, marketFillPrice } from "./decide.ts";
-import {
-  applyFill,
-  describeDenial,
-  type Fill,
-  FillIds,
-  type Ledger,
-  makeFill,
-  openLedger,
-  type Side,
-  sizeSell,
-} from "./ledger.ts";
+import { type BacktestConfig, type BacktestResult, SimulatedMarket } from "./backtest.ts";
+import { decideOnClose, type Decision } from "./decide.ts";
+import { FillIds, type Ledger } from "./ledger.ts";
 import { divUnits, roundToStep, type Units, unitsToNumber } from "./money.ts";
 import { Atr } from "./indicators/atr.ts";
 import {
@@ -41,16 +31,7 @@ import {
   type PortfolioRules,
   rollAccountDay,
 } from "./portfolio.ts";
-import {
-  checkDailyLoss,
-  checkExit,
-  type DayGuard,
-  type ExitReason,
-  type RiskLevels,
-  riskLevels,
-  rollDay,
-  trackHighest,
-} from "./risk.ts";
+import { checkDailyLoss, checkExit, type DayGuard, rollDay, trackHighest } from "./risk.ts";
 import type { Strategy } from "./strategies/strategy.ts";
 import { formatPrice } from "./format.ts";
 
@@ -101,19 +82,6 @@ export function runAccountBacktest(
 interface Pending {
   readonly decision: Extract<Decision, { kind: "enter" | "exit" }>;
   readonly signalMs: number;
-}
-
-interface Execution {
-  readonly reference: number;
-  readonly tsMs: number;
-  readonly signalMs: number;
-}
-
-interface OpenTrade {
-  readonly entryMs: number;
-  readonly entryPrice: Units;
-  readonly cost: Units;
-  readonly reason: string;
 }
 
 /** The account: its rules, its day guard, the last price of each market. */
@@ -246,7 +214,7 @@ class AccountRun {
 }
 
 /** One market inside the account: the single backtest's state and steps. */
-class MarketRun {
+class MarketRun extends SimulatedMarket {
   readonly market: string;
   readonly candles: readonly Candle[];
   readonly detail: readonly Candle[] | undefined;
@@ -254,18 +222,9 @@ class MarketRun {
   readonly atr: Atr | null;
   readonly equity: Float64Array;
   readonly inPosition: Uint8Array;
-  readonly fills: Fill[] = [];
-  readonly trades: RoundTrip[] = [];
-  readonly signals: SignalRecord[] = [];
   /** The capital as a float (each market's ledger opens with it, as live). */
   readonly capF: number;
-  ledger: Ledger;
-  cashF: number;
-  qtyF = 0;
-  levels: RiskLevels | null = null;
-  open: OpenTrade | null = null;
   guard: DayGuard = { dayStartMs: -Infinity, startEquity: 0, blocked: false };
-  cooldownUntilMs = 0;
   pending: Pending | null = null;
   nextDayMs = -Infinity;
   /** Index of the next candle, and of the first detail candle not yet passed. */
@@ -274,6 +233,7 @@ class MarketRun {
 
   constructor(series: MarketSeries, readonly account: AccountRun) {
     const { config } = account;
+    super({ ...config, market: series.market }, config.capital);
     this.market = series.market;
     this.candles = series.candles;
     this.detail = series.detail;
@@ -281,8 +241,6 @@ class MarketRun {
     this.atr = (config.atrStopMultiple ?? 0) > 0 ? new Atr(14) : null;
     this.equity = new Float64Array(series.candles.length);
     this.inPosition = new Uint8Array(series.candles.length);
-    this.ledger = openLedger(config.capital);
-    this.cashF = unitsToNumber(this.ledger.cash);
     this.capF = this.cashF;
   }
 
@@ -403,36 +361,8 @@ class MarketRun {
     };
   }
 
-  execute(side: Side, at: Execution): Fill | string {
-    const { feeBps, slippageBps } = this.account.config;
-    const market = this.market;
-    const price = marketFillPrice(side, {
-      reference: at.reference,
-      slippageBps,
-      atMs: at.tsMs,
-      market,
-    });
-    let volume: Units;
-    if (side === "buy") {
-      const sized = this.sizeEntry(price);
-      if (typeof sized === "string") return sized;
-      volume = sized;
-    } else {
-      const sized = sizeSell(this.ledger, price);
-      if (!sized.ok) return describeDenial(sized.error);
-      volume = sized.value.volume;
-    }
-    const id = this.account.runs.length === 1
-      ? `bt-${this.fills.length}`
-      : `bt-${market}-${this.fills.length}`;
-    const fill = makeFill(side, { id, price, volume, feeBps, tsMs: at.tsMs });
-    const applied = applyFill(this.ledger, fill);
-    if (!applied.ok) throw new RangeError(`Backtest fill refused: ${applied.error.kind}`);
-    this.ledger = applied.value;
-    this.cashF = unitsToNumber(this.ledger.cash);
-    this.qtyF = unitsToNumber(this.ledger.qty);
-    this.fills.push(fill);
-    return fill;
+  fillIdOf(n: number): string {
+    return this.account.runs.length === 1 ? `bt-${n}` : `bt-${this.market}-${n}`;
   }
 
   /** Sizes an entry as the live loop does: `planEntry` over every market's book. */
@@ -457,59 +387,6 @@ class MarketRun {
     const volume = roundToStep(divUnits(planned.value.amountKrw, price, "floor"), 1n, "floor");
     if (volume <= 0n) return "the order buys nothing at this price";
     return volume;
-  }
-
-  record(
-    at: Execution,
-    action: "buy" | "sell",
-    outcome: { result: Fill | string; reason: string },
-  ): void {
-    if (at.signalMs < 0) return;
-    const executed = typeof outcome.result !== "string";
-    const reason = executed ? outcome.reason : `${outcome.reason}; not executed: ${outcome.result}`;
-    this.signals.push({ tsMs: at.signalMs, action, executed, reason });
-  }
-
-  enter(reason: string, at: Execution): void {
-    const costBefore = this.ledger.cost;
-    const result = this.execute("buy", at);
-    this.record(at, "buy", { result, reason });
-    if (typeof result === "string") return;
-    const { rules } = this.account.config;
-    this.levels = riskLevels(this.ledger.avgPrice, { rules, atMs: at.tsMs, market: this.market });
-    this.open = {
-      entryMs: at.tsMs,
-      entryPrice: result.price,
-      cost: this.ledger.cost - costBefore,
-      reason,
-    };
-  }
-
-  exit(exitReason: ExitReason, reason: string, at: Execution): void {
-    const before = this.ledger.realizedPnl;
-    const result = this.execute("sell", at);
-    this.record(at, "sell", { result, reason });
-    if (typeof result === "string") return;
-    const open = this.open;
-    if (open !== null) {
-      const pnl = this.ledger.realizedPnl - before;
-      this.trades.push({
-        entryMs: open.entryMs,
-        exitMs: at.tsMs,
-        entryPrice: open.entryPrice,
-        exitPrice: result.price,
-        volume: result.volume,
-        pnl,
-        returnPct: (unitsToNumber(pnl) / unitsToNumber(open.cost)) * 100,
-        exit: exitReason,
-        entryReason: open.reason,
-        exitReason: reason,
-      });
-    }
-    const { cooldownMs } = this.account.config.rules;
-    if (exitReason === "stop_loss" && cooldownMs > 0) this.cooldownUntilMs = at.tsMs + cooldownMs;
-    this.levels = null;
-    this.open = null;
   }
 }
 

@@ -126,7 +126,7 @@ interface Pending {
 }
 
 /** Where and when an order executes, and the signal it answers (−1 for risk exits). */
-interface Execution {
+export interface Execution {
   readonly reference: number;
   readonly tsMs: number;
   readonly signalMs: number;
@@ -137,6 +137,131 @@ interface OpenTrade {
   readonly entryPrice: Units;
   readonly cost: Units;
   readonly reason: string;
+}
+
+/** The market and costs a simulated market trades with. */
+export interface MarketTerms {
+  readonly market: string;
+  readonly feeBps: number;
+  readonly slippageBps: number;
+  readonly rules: RiskRules;
+}
+
+/**
+ * One market's simulated book, shared by the single-market backtest here and each market of
+ * the account backtest (account_backtest.ts): market fills at the reference price with
+ * slippage and fees, the ledger, round trips, signal outcomes, exit levels and the cooldown.
+ * How an entry is sized (this market's account, or the whole account's) and how fills are
+ * named are the subclass's.
+ */
+export abstract class SimulatedMarket {
+  readonly terms: MarketTerms;
+  readonly fills: Fill[] = [];
+  readonly trades: RoundTrip[] = [];
+  readonly signals: SignalRecord[] = [];
+  ledger: Ledger;
+  cashF: number;
+  qtyF = 0;
+  levels: RiskLevels | null = null;
+  open: OpenTrade | null = null;
+  cooldownUntilMs = 0;
+
+  /** A flat book of `capital` KRW. */
+  constructor(terms: MarketTerms, capital: Units) {
+    this.terms = terms;
+    this.ledger = openLedger(capital);
+    this.cashF = unitsToNumber(this.ledger.cash);
+  }
+
+  /** The volume a buy at `price` takes, or why there is none. */
+  abstract sizeEntry(price: Units): Units | string;
+
+  /** The id of the `n`-th fill. */
+  abstract fillIdOf(n: number): string;
+
+  execute(side: Side, at: Execution): Fill | string {
+    const { market, feeBps, slippageBps } = this.terms;
+    const price = marketFillPrice(side, {
+      reference: at.reference,
+      slippageBps,
+      atMs: at.tsMs,
+      market,
+    });
+    let volume: Units;
+    if (side === "buy") {
+      const sized = this.sizeEntry(price);
+      if (typeof sized === "string") return sized;
+      volume = sized;
+    } else {
+      const sized = sizeSell(this.ledger, price);
+      if (!sized.ok) return describeDenial(sized.error);
+      volume = sized.value.volume;
+    }
+    const id = this.fillIdOf(this.fills.length);
+    const fill = makeFill(side, { id, price, volume, feeBps, tsMs: at.tsMs });
+    const applied = applyFill(this.ledger, fill);
+    // Sizing guarantees that the fill fits: a refusal here is a bug.
+    if (!applied.ok) throw new RangeError(`Backtest fill refused: ${applied.error.kind}`);
+    this.ledger = applied.value;
+    this.cashF = unitsToNumber(this.ledger.cash);
+    this.qtyF = unitsToNumber(this.ledger.qty);
+    this.fills.push(fill);
+    return fill;
+  }
+
+  /** Records what became of a strategy signal (risk exits, `signalMs` −1, are not signals). */
+  record(
+    at: Execution,
+    action: "buy" | "sell",
+    outcome: { result: Fill | string; reason: string },
+  ): void {
+    if (at.signalMs < 0) return;
+    const executed = typeof outcome.result !== "string";
+    const reason = executed ? outcome.reason : `${outcome.reason}; not executed: ${outcome.result}`;
+    this.signals.push({ tsMs: at.signalMs, action, executed, reason });
+  }
+
+  enter(reason: string, at: Execution): void {
+    const costBefore = this.ledger.cost;
+    const result = this.execute("buy", at);
+    this.record(at, "buy", { result, reason });
+    if (typeof result === "string") return;
+    const { rules, market } = this.terms;
+    this.levels = riskLevels(this.ledger.avgPrice, { rules, atMs: at.tsMs, market });
+    this.open = {
+      entryMs: at.tsMs,
+      entryPrice: result.price,
+      cost: this.ledger.cost - costBefore,
+      reason,
+    };
+  }
+
+  exit(exitReason: ExitReason, reason: string, at: Execution): void {
+    const before = this.ledger.realizedPnl;
+    const result = this.execute("sell", at);
+    this.record(at, "sell", { result, reason });
+    if (typeof result === "string") return;
+    const open = this.open;
+    if (open !== null) {
+      const pnl = this.ledger.realizedPnl - before;
+      this.trades.push({
+        entryMs: open.entryMs,
+        exitMs: at.tsMs,
+        entryPrice: open.entryPrice,
+        exitPrice: result.price,
+        volume: result.volume,
+        pnl,
+        returnPct: (unitsToNumber(pnl) / unitsToNumber(open.cost)) * 100,
+        exit: exitReason,
+        entryReason: open.reason,
+        exitReason: reason,
+      });
+    }
+    const { cooldownMs } = this.terms.rules;
+    if (exitReason === "stop_loss" && cooldownMs > 0) this.cooldownUntilMs = at.tsMs + cooldownMs;
+    this.levels = null;
+    this.open = null;
+  }
 }
 
 /**
@@ -150,28 +275,20 @@ export function runBacktest(candles: readonly Candle[], config: BacktestConfig):
  * One backtest's state and steps. A class rather than closures so that the hot loop calls the
  * same functions on every run and stays optimised by the JIT.
  */
-class BacktestRun {
+class BacktestRun extends SimulatedMarket {
   readonly candles: readonly Candle[];
   readonly config: BacktestConfig;
   readonly portfolio: PortfolioRules;
   readonly atr: Atr | null;
   readonly equity: Float64Array;
   readonly inPosition: Uint8Array;
-  readonly fills: Fill[] = [];
-  readonly trades: RoundTrip[] = [];
-  readonly signals: SignalRecord[] = [];
-  ledger: Ledger;
-  cashF: number;
-  qtyF = 0;
-  levels: RiskLevels | null = null;
-  open: OpenTrade | null = null;
   // Before the first candle no day has started: the first rollDay opens one.
   guard: DayGuard = { dayStartMs: -Infinity, startEquity: 0, blocked: false };
   /** The account's own daily loss guard (one market: the same equity, its own limit). */
   accountGuard: DayGuard | null = null;
-  cooldownUntilMs = 0;
 
   constructor(candles: readonly Candle[], config: BacktestConfig) {
+    super(config, config.capital);
     this.candles = candles;
     this.config = config;
     this.portfolio = {
@@ -187,8 +304,10 @@ class BacktestRun {
       scratch.inPosition.length === candles.length;
     this.equity = reuse ? scratch.equity : new Float64Array(candles.length);
     this.inPosition = reuse ? scratch.inPosition : new Uint8Array(candles.length);
-    this.ledger = openLedger(config.capital);
-    this.cashF = unitsToNumber(this.ledger.cash);
+  }
+
+  fillIdOf(n: number): string {
+    return fillId(n);
   }
 
   run(): BacktestResult {
@@ -295,36 +414,6 @@ class BacktestRun {
   }
 
   /** Sizes, fills and books a market order; returns the fill, or why there is none. */
-  execute(side: Side, at: Execution): Fill | string {
-    const { market, feeBps, slippageBps } = this.config;
-    const price = marketFillPrice(side, {
-      reference: at.reference,
-      slippageBps,
-      atMs: at.tsMs,
-      market,
-    });
-    let volume: Units;
-    if (side === "buy") {
-      const sized = this.sizeEntry(price);
-      if (typeof sized === "string") return sized;
-      volume = sized;
-    } else {
-      const sized = sizeSell(this.ledger, price);
-      if (!sized.ok) return describeDenial(sized.error);
-      volume = sized.value.volume;
-    }
-    const id = fillId(this.fills.length);
-    const fill = makeFill(side, { id, price, volume, feeBps, tsMs: at.tsMs });
-    const applied = applyFill(this.ledger, fill);
-    // Sizing guarantees that the fill fits: a refusal here is a bug.
-    if (!applied.ok) throw new RangeError(`Backtest fill refused: ${applied.error.kind}`);
-    this.ledger = applied.value;
-    this.cashF = unitsToNumber(this.ledger.cash);
-    this.qtyF = unitsToNumber(this.ledger.qty);
-    this.fills.push(fill);
-    return fill;
-  }
-
   /**
    * Sizes an entry as the live loop does (`planEntry` over this one-market account): the KRW of
    * a market buy, then the volume it buys at `price`, floored to 8 decimals.
@@ -356,60 +445,6 @@ class BacktestRun {
     const volume = roundToStep(divUnits(planned.value.amountKrw, price, "floor"), 1n, "floor");
     if (volume <= 0n) return "the order buys nothing at this price";
     return volume;
-  }
-
-  /** Records what became of a strategy signal (risk exits, `signalMs` −1, are not signals). */
-  record(
-    at: Execution,
-    action: "buy" | "sell",
-    outcome: { result: Fill | string; reason: string },
-  ): void {
-    if (at.signalMs < 0) return;
-    const executed = typeof outcome.result !== "string";
-    const reason = executed ? outcome.reason : `${outcome.reason}; not executed: ${outcome.result}`;
-    this.signals.push({ tsMs: at.signalMs, action, executed, reason });
-  }
-
-  enter(reason: string, at: Execution): void {
-    const costBefore = this.ledger.cost;
-    const result = this.execute("buy", at);
-    this.record(at, "buy", { result, reason });
-    if (typeof result === "string") return;
-    const { rules, market } = this.config;
-    this.levels = riskLevels(this.ledger.avgPrice, { rules, atMs: at.tsMs, market });
-    this.open = {
-      entryMs: at.tsMs,
-      entryPrice: result.price,
-      cost: this.ledger.cost - costBefore,
-      reason,
-    };
-  }
-
-  exit(exitReason: ExitReason, reason: string, at: Execution): void {
-    const before = this.ledger.realizedPnl;
-    const result = this.execute("sell", at);
-    this.record(at, "sell", { result, reason });
-    if (typeof result === "string") return;
-    const open = this.open;
-    if (open !== null) {
-      const pnl = this.ledger.realizedPnl - before;
-      this.trades.push({
-        entryMs: open.entryMs,
-        exitMs: at.tsMs,
-        entryPrice: open.entryPrice,
-        exitPrice: result.price,
-        volume: result.volume,
-        pnl,
-        returnPct: (unitsToNumber(pnl) / unitsToNumber(open.cost)) * 100,
-        exit: exitReason,
-        entryReason: open.reason,
-        exitReason: reason,
-      });
-    }
-    const { cooldownMs } = this.config.rules;
-    if (exitReason === "stop_loss" && cooldownMs > 0) this.cooldownUntilMs = at.tsMs + cooldownMs;
-    this.levels = null;
-    this.open = null;
   }
 }
 
