@@ -3,8 +3,13 @@
  * sandbox clock that is shifted by whole days so the chosen start point is "today".
  *
  * The clock either follows real time × `speed` or is driven by hand (`advanceTo`/`advanceBy`).
- * Every query answers as of the clock: history before it is served, the future never is. Trades
- * are emitted to listeners in time order as the clock passes them. Implements `MarketFeed`.
+ * A running clock is continuous: market time = start + (real − real start) × speed, computed
+ * whenever it is read (an order's time, a fill, a query). Every query answers as of the clock:
+ * history before it is served, the future never is. Trades are emitted to listeners in time
+ * order as the clock passes them, each on a timer set for its own due time, so a trade reaches
+ * the listeners about one timer tick δ (a millisecond or two of real time) after it happened, at
+ * any speed: a client answering it Δ real ms later is served at market time ≤ trade + (δ + Δ) ×
+ * speed (120×: 50 ms → ≤ 6 s; 600×: ≤ 30 s). Implements `MarketFeed`.
  */
 
 import { type Candle, DAY_MS } from "../core/candle.ts";
@@ -91,7 +96,7 @@ export interface ReplayOptions {
   readonly manualClock?: boolean;
   /** Levels per book side (1–30). Default 15. */
   readonly bookLevels?: number;
-  /** The real clock (ms); default `Date.now`. */
+  /** The real clock (ms, fractions allowed); default the high-resolution `performance` clock. */
   readonly realNowMs?: () => number;
   /**
    * Replay the data end to end again and again (the period is the whole number of days just
@@ -154,6 +159,8 @@ export interface Replay extends MarketFeed {
 }
 
 const DEFAULT_START = Date.UTC(2025, 7, 1);
+/** Longest real wait between two wakes of a running clock (none is needed when trades are due). */
+const IDLE_WAKE_MS = 50;
 const TAPE_CACHE = 16;
 /** Copies of looped data: a one-week file lasts ~190 years of replay, ~1 year of real time at 10,000x. */
 const LOOP_COPIES = 10_000;
@@ -249,7 +256,7 @@ async function readCandleFile(file: string): Promise<Candle[]> {
 
 /** Loads the candle files and builds the replay (clock running unless `manualClock`). */
 export async function createReplay(options: ReplayOptions = {}): Promise<Replay> {
-  const realNowMs = options.realNowMs ?? Date.now;
+  const realNowMs = options.realNowMs ?? (() => performance.timeOrigin + performance.now());
   const seed = options.seed ?? 1;
   const files = options.dataFiles ?? await listDataFiles(defaultDataDir());
   const byMarket = new Map<string, SeriesSource[]>();
@@ -275,8 +282,9 @@ export async function createReplay(options: ReplayOptions = {}): Promise<Replay>
     list.push({ tfMs: TIMEFRAME_MS[tf], candles });
   }
   const realStart = realNowMs();
-  const startData = parseStartAt(options.startAt, realStart);
-  const shiftMs = Math.floor(realStart / DAY_MS) * DAY_MS - Math.floor(startData / DAY_MS) * DAY_MS;
+  const startData = parseStartAt(options.startAt, Math.floor(realStart));
+  const shiftMs = Math.floor(Math.floor(realStart) / DAY_MS) * DAY_MS -
+    Math.floor(startData / DAY_MS) * DAY_MS;
   const startMs = startData + shiftMs;
   const loop: LoopSpan | undefined = options.loop === true && Number.isFinite(firstDataMs)
     ? {
@@ -369,9 +377,28 @@ export async function createReplay(options: ReplayOptions = {}): Promise<Replay>
     }
   }
 
+  /** Market time of the running clock now (continuous: real time × speed since the start). */
+  function marketNow(): number {
+    return startMs + Math.floor((realNowMs() - realStart) * speed);
+  }
+
   function currentNow(): number {
-    if (speed > 0 && !pumping) pump(startMs + Math.floor((realNowMs() - realStart) * speed));
+    if (speed > 0 && !pumping) pump(marketNow());
     return now;
+  }
+
+  /** The first trade after `t` (any market) in its minute or the next one, if any. */
+  function nextTradeAfter(t: number): number | undefined {
+    const m0 = Math.floor(t / MINUTE_MS) * MINUTE_MS;
+    for (const m of [m0, m0 + MINUTE_MS]) {
+      let first: number | undefined;
+      for (const st of states.values()) {
+        const tr = tape(st, m).find((x) => x.tsMs > t);
+        if (tr !== undefined && (first === undefined || tr.tsMs < first)) first = tr.tsMs;
+      }
+      if (first !== undefined) return first;
+    }
+    return undefined;
   }
 
   function visibleTrades(st: MarketState, minuteMs: number, t: number): TapeTrade[] {
@@ -641,8 +668,20 @@ export async function createReplay(options: ReplayOptions = {}): Promise<Replay>
     return { ...snap, asks: snap.asks.slice(0, levels), bids: snap.bids.slice(0, levels) };
   }
 
-  let timer: ReturnType<typeof setInterval> | undefined;
-  if (speed > 0) timer = setInterval(() => currentNow(), 50);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running = speed > 0;
+  /** Emits what is due, then sleeps until the next trade is due (at most `IDLE_WAKE_MS`). */
+  function wake(): void {
+    timer = undefined;
+    if (!running) return;
+    const t = currentNow();
+    const next = nextTradeAfter(t);
+    const waitMs = next === undefined
+      ? IDLE_WAKE_MS
+      : Math.min(IDLE_WAKE_MS, Math.max(0, Math.ceil((next - marketNow()) / speed)));
+    timer = setTimeout(wake, waitMs);
+  }
+  if (running) wake();
 
   return {
     markets,
@@ -681,7 +720,8 @@ export async function createReplay(options: ReplayOptions = {}): Promise<Replay>
       return st === undefined ? undefined : prevClose(st, Math.floor(tsMs / DAY_MS) * DAY_MS);
     },
     close() {
-      if (timer !== undefined) clearInterval(timer);
+      running = false;
+      if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
     },
   };
