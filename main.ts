@@ -217,6 +217,7 @@ async function startSurfaces(
       notify: tg.notify,
     });
     add({ name: "telegram notifications", close: () => outbox.close() });
+    ctx.telemetry?.watchOutbox({ stats: () => outbox.stats(), journal: ctx.events });
   }
   if (settings.web !== null) {
     const web = settings.web;
@@ -235,6 +236,7 @@ async function startSurfaces(
           clock: ctx.clock,
           password: web.password,
           ...(web.metricsToken === undefined ? {} : { metricsToken: web.metricsToken }),
+          ...(ctx.telemetry === undefined ? {} : { metrics: ctx.telemetry }),
           origin,
           assets,
           log: logger,

@@ -55,6 +55,7 @@ export { ConfigError, errorLine } from "./errors.ts";
 export { Secret } from "./secret.ts";
 export { DEFAULT_GUARD_LIMITS, type GuardLimits, serveGuarded } from "./http_guard.ts";
 export type { Logger } from "./log.ts";
+export { escapeLabel, type MetricsSource, PromText } from "./telemetry.ts";
 export { parseUnits } from "./core/money.ts";
 export { err, ok, type Result } from "./core/result.ts";
 export { REPORTS_DIR } from "./report/report_path.ts";

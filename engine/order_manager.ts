@@ -36,10 +36,11 @@ import type {
   Notifier,
   OrderRequest,
   OrderSide,
+  OrderTrace,
   Store,
   StoredFill,
 } from "./ports.ts";
-import { LIVE_INTENT_STATES, orderFilledEvent } from "./ports.ts";
+import { intentIdOf, LIVE_INTENT_STATES, orderFilledEvent } from "./ports.ts";
 
 /** Tuning of the protocol. */
 export interface OrderManagerConfig {
@@ -81,6 +82,8 @@ export interface OrderManagerDeps {
   readonly store: Store;
   readonly clock: Clock;
   readonly notifier: Notifier;
+  /** Each step of each intent, for the log and the metrics (none: not traced). */
+  readonly trace?: OrderTrace;
 }
 
 /** An order the engine wants placed (a command: imperative). */
@@ -189,7 +192,7 @@ export async function orderIdentifier(parts: {
 
 /** The intent id of one decision: one intent per market, side and signal. */
 export function intentId(market: string, side: OrderSide, signalId: string): string {
-  return `${market}:${side}:${signalId}`;
+  return intentIdOf(market, side, signalId);
 }
 
 // ---- submitting -------------------------------------------------------------------------------
@@ -307,6 +310,7 @@ export async function submitOrder(
       intent = conflict.intent;
     } else {
       intent = created.value;
+      deps.trace?.stored(intent, undefined);
     }
   }
   intent = await driveIntent(deps, config, intent, { send: true, waitForFills: true });
@@ -358,6 +362,11 @@ function requestOf(intent: Intent): OrderRequest {
   };
 }
 
+/** An error as one short line for the trace. */
+function traceText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
 function isAmbiguous(error: unknown): boolean {
   return error instanceof TemporaryError || error instanceof RateLimitedError;
 }
@@ -374,6 +383,7 @@ async function commit(
     // Only one process owns the store, and one call drives an intent: this is a bug.
     throw new Error(`Cannot update intent ${prev.id}: ${res.error.kind}`);
   }
+  deps.trace?.stored(res.value, prev.state);
   if (event !== undefined) deps.notifier.notify(event);
   return res.value;
 }
@@ -415,8 +425,9 @@ async function send(
   try {
     placed = await exchange.placeOrder(requestOf(intent));
   } catch (error) {
-    if (isAmbiguous(error)) return intent;
-    throw error;
+    if (!isAmbiguous(error)) throw error;
+    deps.trace?.noted(intent, `send ${intent.sends} failed: ${traceText(error)}; looking it up`);
+    return intent;
   }
   if (placed.ok) return await adopt(deps, config, intent, placed.value);
   const rejection = placed.error;
@@ -485,6 +496,7 @@ async function resolveUnknown(
       found = await exchange.getOrder({ identifier: intent.identifier });
     } catch (error) {
       if (!isAmbiguous(error)) throw error;
+      deps.trace?.noted(intent, `look-up failed: ${traceText(error)}`);
       found = "failed";
     }
     if (found !== "failed" && found !== undefined) return await adopt(deps, config, intent, found);
@@ -611,7 +623,7 @@ export async function applyTrades(
     return [];
   }
   for (const f of res.value) {
-    deps.notifier.notify(orderFilledEvent(f, atMs));
+    deps.notifier.notify(orderFilledEvent(f, atMs, intentIdOfOrder));
   }
   return res.value;
 }
@@ -644,11 +656,13 @@ async function followOpen(
     const nowMs = clock.nowMs();
     if (cancelAtMs === undefined && nowMs >= deadlineMs) {
       cancelAtMs = nowMs;
+      deps.trace?.noted(intent, `not filled after ${config.fillTimeoutMs / 1000} s: cancelling`);
       try {
         // A refusal (already done or cancelled) is fine: the next poll reads the final state.
         await exchange.cancelOrder({ uuid });
       } catch (error) {
         if (!isAmbiguous(error)) throw error;
+        deps.trace?.noted(intent, `cancel failed: ${traceText(error)}`);
         cancelAtMs = undefined;
       }
     } else if (cancelAtMs !== undefined && nowMs - cancelAtMs > config.cancelWaitMs) {

@@ -210,6 +210,8 @@ export type EngineEvent =
   }
   | EventBase & {
     readonly type: "OrderFilled";
+    /** The intent whose order filled (the log's correlation id; absent in the journal). */
+    readonly intentId?: string;
     readonly market: string;
     readonly side: OrderSide;
     readonly orderUuid: string;
@@ -345,6 +347,30 @@ export interface Notifier {
   notify(event: EngineEvent): void;
 }
 
+// ---- Telemetry (the metrics and the order log) -------------------------------------------------
+
+/** What the trading loop tells the metrics: plain counters; never throws, never blocks. */
+export interface LoopMetrics {
+  /** The loop finished handling `event` (the loop's lag and the market's data age). */
+  handled(event: MarketEvent): void;
+}
+
+/**
+ * Each step in the life of an order intent, for the log (every line carries the intent's id) and
+ * the metrics (orders by state). Not journaled; never throws, never blocks.
+ */
+export interface OrderTrace {
+  /** `intent` was committed (`from`: its state before; undefined: just written). */
+  stored(intent: Intent, from: IntentState | undefined): void;
+  /** Something that changes no state: a failed send or look-up, a cancel asked for. */
+  noted(intent: Intent, what: string): void;
+}
+
+/** The intent id of one decision: one intent per market, side and signal (`market:side:signal`). */
+export function intentIdOf(market: string, side: OrderSide, signalId: string): string {
+  return `${market}:${side}:${signalId}`;
+}
+
 // ---- Store -------------------------------------------------------------------------------------
 
 /**
@@ -471,10 +497,12 @@ export interface FillPage {
 export function orderFilledEvent(
   fill: StoredFill,
   atMs: number,
+  intentId?: string,
 ): Extract<EngineEvent, { type: "OrderFilled" }> {
   return {
     type: "OrderFilled",
     atMs,
+    ...(intentId === undefined ? {} : { intentId }),
     market: fill.market,
     side: fill.side,
     orderUuid: fill.orderUuid,

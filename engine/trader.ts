@@ -77,9 +77,11 @@ import type {
   Clock,
   EngineEvent,
   Exchange,
+  LoopMetrics,
   MarketEvent,
   MinuteHistoryPort,
   Notifier,
+  OrderTrace,
   Store,
   StoredLevels,
   TraderState,
@@ -147,6 +149,10 @@ export interface TraderDeps {
   readonly history: MinuteHistoryPort;
   /** Upbit's warning and caution flags of a market (absent or undefined: unknown). */
   readonly marketFlags?: (market: string) => Promise<MarketFlags | undefined>;
+  /** Told each market event the loop finished (the metrics' loop lag and data age). */
+  readonly metrics?: LoopMetrics;
+  /** Each step of each order intent (the order log's correlation, orders by state). */
+  readonly trace?: OrderTrace;
 }
 
 const MINUTE_MS = 60_000;
@@ -312,6 +318,7 @@ class Trader {
       store: deps.store,
       clock: deps.clock,
       notifier: deps.notifier,
+      ...(deps.trace === undefined ? {} : { trace: deps.trace }),
     };
     this.omConfig = orderManagerConfigOf(config);
     this.aggregator = new CandleAggregator(config.timeframe);
@@ -503,6 +510,7 @@ class Trader {
       const next = await Promise.race([it.next(), aborted]);
       if (next === "aborted" || next.done === true) break;
       await this.gate.shared(() => this.handle(next.value));
+      this.deps.metrics?.handled(next.value);
     }
     // Not awaited: a stream parked on its socket ends on its own close.
     it.return?.().catch(() => {});

@@ -28,6 +28,7 @@ import {
   type EventStream,
   type Logger,
   type LoginAttemptStore,
+  type MetricsSource,
   type Operator,
   REPORTS_DIR,
   type Secret,
@@ -69,6 +70,8 @@ export interface WebDeps {
   readonly password: Secret;
   /** A Prometheus scraper's bearer token for `/metrics` (none: a session only). */
   readonly metricsToken?: Secret;
+  /** The run's telemetry, appended to `/metrics` (none: the status's figures only). */
+  readonly metrics?: MetricsSource;
   /**
    * The page's public origin as the browser sees it (`http://127.0.0.1:8080`, or behind a TLS
    * proxy `https://bot.example.com`): the allowed `Origin` of posts and the cookie's kind.
@@ -161,6 +164,7 @@ export function createWebApp(deps: WebDeps): Hono<WebEnv> {
       ...sessionDeps,
       operator: deps.operator,
       ...(deps.metricsToken === undefined ? {} : { metricsToken: deps.metricsToken }),
+      ...(deps.metrics === undefined ? {} : { metrics: deps.metrics }),
     }),
   );
   app.route("/", createChartRoutes({ ...sessionDeps, operator: deps.operator }));

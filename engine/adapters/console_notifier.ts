@@ -8,7 +8,7 @@ import { formatIsoUtc } from "../core/time.ts";
 import { formatKrw, formatPct, formatPrice, formatVolume } from "../core/format.ts";
 import { parseUnits } from "../core/money.ts";
 import type { Logger, LogLevel } from "../log.ts";
-import type { EngineEvent, Notifier } from "../ports.ts";
+import { type EngineEvent, intentIdOf, type Notifier } from "../ports.ts";
 
 /** Options of `ConsoleNotifier`. */
 export interface ConsoleNotifierOptions {
@@ -42,7 +42,13 @@ export class ConsoleNotifier implements Notifier {
       const shownMs = this.#displayMs(event.atMs);
       const [level, message] = describeEvent(event, shownMs);
       const { type, atMs: _atMs, ...fields } = event;
-      this.#logger[level](message, { event: type, at: formatIsoUtc(shownMs), ...fields });
+      const intent = correlationOf(event);
+      this.#logger[level](message, {
+        event: type,
+        at: formatIsoUtc(shownMs),
+        ...(intent === undefined ? {} : { intent }),
+        ...fields,
+      });
     } catch {
       // notify() never throws (STYLE.md): a broken line must not stop the engine.
     }
@@ -53,6 +59,24 @@ export class ConsoleNotifier implements Notifier {
         // Same rule for listeners.
       }
     }
+  }
+}
+
+/**
+ * The order intent an event is about (its log lines' correlation id, `market:side:signal`): a
+ * signal's decision, its order's placement, rejection and fills; undefined for other events.
+ */
+export function correlationOf(event: EngineEvent): string | undefined {
+  switch (event.type) {
+    case "SignalRaised":
+    case "SignalFailed":
+      return intentIdOf(event.market, event.action === "buy" ? "bid" : "ask", event.signalId);
+    case "OrderSubmitted":
+    case "OrderRejected":
+    case "OrderFilled":
+      return event.intentId;
+    default:
+      return undefined;
   }
 }
 

@@ -51,6 +51,8 @@ import {
 import { createEventQueue, type EventQueue } from "../adapters/upbit/ws_events.ts";
 import { createLogger, createRedactor, type Logger, LogRing } from "../log.ts";
 import type { Account, Clock, EngineEvent, Exchange, MarketEvent } from "../ports.ts";
+import { LIVE_INTENT_STATES } from "../ports.ts";
+import { orderTrace, Telemetry } from "../telemetry.ts";
 import { type ExchangeClock, exchangeClock } from "./exchange_clock.ts";
 import { formatDateTime, formatKrw, formatNumber, formatPct } from "../core/format.ts";
 import { DemoStory } from "./demo_story.ts";
@@ -396,8 +398,11 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
   // Upbit's refusals (429, 418) are counted per day in the store once it is open (the daily
   // report's data health).
   let onRefused: (() => void) | undefined;
+  // The run's metrics (`/metrics`): fed by the REST client, the stream, the loop and the orders.
+  const telemetry = new Telemetry({ clock, memory: () => Deno.memoryUsage() });
   const rest = new UpbitRestClient({
     onRateRefused: () => onRefused?.(),
+    onAnswer: (group, status) => telemetry.restAnswer(group, status),
     restUrl: ctx.restUrl,
     ...(config.mode === "live" && config.keys !== undefined
       ? { accessKey: config.keys.accessKey.reveal(), secretKey: config.keys.secretKey }
@@ -433,6 +438,8 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
     // Counted, not journaled: a burst of 429s must not flood the log and the chat.
     onRefused = () => void store.countRefusal(clock.nowMs()).catch(() => {});
     notifier.subscribe((event) => consoleNotifier.notify(event));
+    notifier.subscribe((event) => telemetry.noteEvent(event));
+    telemetry.watchOrders(() => store.listIntents(LIVE_INTENT_STATES));
     if (ctx.demo !== undefined) notifier.subscribe(ctx.demo.onEvent);
     notifier.subscribe((event) => {
       if (ctx.demo !== undefined) return;
@@ -472,6 +479,7 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       marketNowMs: clock.nowMs,
       logger: { warn: (message, data) => logger.warn(`market data: ${message}`, data) },
     });
+    telemetry.watchStream(() => stream.status());
     const queues = new Map<string, EventQueue<MarketEvent>>(
       config.markets.map((m) => [m, createEventQueue<MarketEvent>()]),
     );
@@ -497,7 +505,10 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
       rest.candleHistory(market, "1m", range);
     const traderConfigs = config.markets.map((market) => traderConfigOf(config, market));
     const marketFlags = marketFlagsSource(rest, clock);
+    const trace = orderTrace({ logger, telemetry });
     const depsOf = (market: string): TraderDeps => ({
+      metrics: telemetry,
+      trace,
       marketFlags,
       clock,
       exchange,
@@ -560,6 +571,7 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
           wallClock: WALL_CLOCK,
           logger,
           recentLogs: ctx.recentLogs,
+          telemetry,
         }).catch((error) => {
           throw error instanceof ConfigError ? new Refusal(error.message) : error;
         });

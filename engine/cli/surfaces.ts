@@ -14,6 +14,7 @@ import type { BotConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { Result } from "../core/result.ts";
 import type { Clock } from "../ports.ts";
+import type { Telemetry } from "../telemetry.ts";
 import { errorLine, type EventStream, type Operator } from "../mod.ts";
 
 /** One started piece of a running bot (a server, a poller, a worker, a cron). */
@@ -39,6 +40,8 @@ export interface SurfaceContext {
   readonly logger: Logger;
   /** The newest log lines, redacted (Telegram's `/logs`). */
   readonly recentLogs: { recent(n: number): readonly string[] };
+  /** The run's metrics (`/metrics`; more sources register here, e.g. the outbox). */
+  readonly telemetry?: Telemetry;
 }
 
 /** What `main.ts` composed for one run. */

@@ -56,6 +56,8 @@ export interface RestTransportOptions {
   readonly limiter?: RateLimiter;
   /** Called with each 429 or 418 answer (without a shared `limiter`). */
   readonly onRateRefused?: (group: RateGroup, status: 429 | 418) => void;
+  /** Told each call's outcome: its group and HTTP status (0: no answer; the metrics). */
+  readonly onAnswer?: (group: RateGroup, status: number) => void;
   /** Block assumed for a 418 that states no duration (default 60 000 ms). */
   readonly defaultBlockMs?: number;
   /** Jitter source in [0, 1) (default `Math.random`). */
@@ -108,6 +110,7 @@ export class RestTransport {
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #nowMs: () => number;
   readonly #fetch: typeof fetch;
+  readonly #onAnswer: ((group: RateGroup, status: number) => void) | undefined;
 
   /** Creates a transport; see `RestTransportOptions` for the defaults. */
   constructor(options: RestTransportOptions = {}) {
@@ -137,6 +140,7 @@ export class RestTransport {
     this.#sleep = options.sleep ?? defaultSleep;
     this.#nowMs = options.nowMs ?? Date.now;
     this.#fetch = options.fetch ?? fetch;
+    this.#onAnswer = options.onAnswer;
   }
 
   /** The limiter (to share it, or to inspect pauses). */
@@ -231,9 +235,11 @@ export class RestTransport {
         signal,
       });
     } catch (error) {
+      this.#onAnswer?.(group, 0);
       throw transportError(what, error, spec.signal);
     }
     const status = res.status;
+    this.#onAnswer?.(group, status);
     try {
       text = await res.text();
     } catch (error) {
