@@ -11,6 +11,7 @@
  *   deno task live                  real orders (keys, --i-understand-real-money, capital cap)
  *   deno task ctl <command>         pause | resume | stop | status | set | params | audit
  *   deno task backup | restore      the store as a checked JSON-lines file, and back
+ *   deno task preflight [options]   the go-live checklist (keys, clock, cap, Telegram, store)
  */
 
 // First: silences npm dependencies' Node deprecation warnings before any of them loads.
@@ -21,6 +22,8 @@ import { runBacktestCommand } from "./engine/cli/backtest_command.ts";
 import { runCompareCommand } from "./engine/cli/compare_command.ts";
 import { runBackupCommand, runRestoreCommand } from "./engine/cli/backup_command.ts";
 import { runCtlCommand } from "./engine/cli/ctl_command.ts";
+import { runPreflightCommand } from "./engine/cli/preflight_command.ts";
+import { createPreflightProbes } from "./engine/adapters/preflight_probes.ts";
 import { runSweepCommand } from "./engine/cli/sweep_command.ts";
 import { runWalkForwardCommand } from "./engine/cli/walkforward_command.ts";
 import { loadCandleFile } from "./engine/adapters/candle_file.ts";
@@ -62,6 +65,7 @@ Modes:
   ctl        pause | resume | stop | status | set | unset | params | audit (see ctl --help)
   backup     the store as a JSON-lines file with a checksum (safe while the bot runs)
   restore    a backup into a new store, checked before it is put in place
+  preflight  the go-live checklist: keys (orders yes, withdrawals no), clock, cap, Telegram, store
 `;
 
 /**
@@ -396,6 +400,14 @@ async function main(args: string[]): Promise<number> {
         nowMs: () => Date.now(),
         backups: { take: backupStoreFile, restore: restoreStoreFile },
       });
+    case "preflight":
+      return await runPreflightCommand(rest, {
+        ...OUTPUT,
+        env: readEnv({ dotEnv: true }),
+        cwd: userCwd(),
+        nowMs: () => Date.now(),
+        probes: createPreflightProbes,
+      });
     case "--help":
     case "-h":
     case "help":
@@ -406,7 +418,7 @@ async function main(args: string[]): Promise<number> {
         Deno.stderr,
         `upbit-trader: ${
           mode === undefined ? "missing mode" : `unknown mode "${clip(mode)}"`
-        }: expected backtest, sweep, walkforward, compare, demo, paper, live, ctl, backup or restore (see --help)\n`,
+        }: expected backtest, sweep, walkforward, compare, demo, paper, live, ctl, backup, restore or preflight (see --help)\n`,
       );
       return 2;
   }

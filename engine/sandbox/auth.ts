@@ -10,8 +10,11 @@
 import { decodeJwt, jwtVerify } from "jose";
 import { type ExchangeResult, fail, ok } from "./errors.ts";
 
-/** Upbit's permission groups that matter to the exchange endpoints (API.md §2.1). */
-export type Permission = "view_assets" | "view_orders" | "place_orders";
+/**
+ * Upbit's permission groups that matter to the sandbox's endpoints (API.md §2.1): the three a
+ * trading key needs, and 출금조회 (view withdrawals, `GET /v1/withdraws/chance`).
+ */
+export type Permission = "view_assets" | "view_orders" | "place_orders" | "view_withdrawals";
 
 /** One API key pair of a sandbox account. */
 export interface ApiKeyConfig {
@@ -20,7 +23,7 @@ export interface ApiKeyConfig {
   readonly secretKey: string;
   /** The account (pocket) the key trades for. */
   readonly accountId: string;
-  /** Permission groups; all of them when omitted. */
+  /** Permission groups; the three trading groups (no withdrawal group) when omitted. */
   readonly permissions?: readonly Permission[];
   /** Key expiry, UTC epoch ms (`expired_access_key` after it). */
   readonly expiresAtMs?: number;
@@ -58,7 +61,8 @@ const ALGORITHMS = ["HS256", "HS512"];
 export const NONCE_WINDOW_MS = 600_000;
 /** Spent nonces remembered per key at most (reached only with rate limits off). */
 export const MAX_NONCES_PER_KEY = 100_000;
-const ALL_PERMISSIONS: readonly Permission[] = ["view_assets", "view_orders", "place_orders"];
+/** A key's groups when none are configured: what the bot needs, nothing of withdrawals. */
+const TRADING_PERMISSIONS: readonly Permission[] = ["view_assets", "view_orders", "place_orders"];
 
 /** Options of `SandboxAuth`. */
 export interface SandboxAuthOptions {
@@ -185,7 +189,7 @@ export class SandboxAuth {
         return fail("invalid_query_payload");
       }
     }
-    const permissions = key.permissions ?? ALL_PERMISSIONS;
+    const permissions = key.permissions ?? TRADING_PERMISSIONS;
     if (request.permission !== undefined && !permissions.includes(request.permission)) {
       return fail("out_of_scope");
     }

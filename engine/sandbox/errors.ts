@@ -34,6 +34,7 @@ export type ExchangeErrorName =
   | "QUERY_PARAMETER_NOT_SUPPORTED"
   | "market_offline"
   | "order_not_found"
+  | "currency_not_found"
   | "internal_server_error";
 
 /** An Upbit-shaped rejection: HTTP status, `error.name` and `error.message`. */
@@ -77,6 +78,7 @@ const STATUS: Readonly<Record<ExchangeErrorName, ExchangeFailure["status"]>> = {
   QUERY_PARAMETER_NOT_SUPPORTED: 400,
   market_offline: 403,
   order_not_found: 404,
+  currency_not_found: 404,
   internal_server_error: 500,
 };
 
@@ -105,6 +107,7 @@ const DEFAULT_MESSAGE: Partial<Record<ExchangeErrorName, string>> = {
   QUERY_PARAMETER_NOT_SUPPORTED: "DELETE 요청은 쿼리 파라미터만 지원합니다.",
   market_offline: "시스템 점검 중입니다. 점검이 완료된 후에 다시 시도해주세요.",
   order_not_found: "주문을 찾지 못했습니다.",
+  currency_not_found: "Currency not found.",
   internal_server_error: "Internal Server Error",
 };
 

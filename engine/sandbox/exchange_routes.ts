@@ -117,6 +117,22 @@ export function createExchangeRoutes(deps: ExchangeRouteDeps): Hono {
     return result.ok ? c.json(result.value) : respond(c, result.error);
   });
 
+  // 출금조회 (view withdrawals): read-only; a trading key answers `out_of_scope`.
+  app.get("/v1/withdraws/chance", async (c) => {
+    const req = await authenticate(c, deps, "view_withdrawals");
+    if (!req.ok) return respond(c, req.error);
+    const p = parse(
+      z.object({ currency: z.string(), net_type: z.string().optional() }),
+      req.params,
+    );
+    if (!p.ok) return respond(c, p.error);
+    const result = exchange.withdrawChance(req.accountId, {
+      currency: p.value.currency,
+      netType: p.value.net_type,
+    });
+    return result.ok ? c.json(result.value) : respond(c, result.error);
+  });
+
   for (const path of ["/v1/orders", "/v1/orders/test"]) {
     const dryRun = path.endsWith("/test");
     app.post(path, async (c) => {

@@ -84,6 +84,20 @@ export interface ChanceJson {
   readonly ask_account: AccountJson;
 }
 
+/** `GET /v1/withdraws/chance` body (docs/upbit-api.md §3.3). */
+export interface WithdrawChanceJson {
+  readonly member_level: Readonly<Record<string, number | boolean>>;
+  readonly currency: {
+    readonly code: string;
+    readonly withdraw_fee: string;
+    readonly is_coin: boolean;
+    readonly wallet_state: string;
+    readonly wallet_support: readonly string[];
+  };
+  readonly account: AccountJson;
+  readonly withdraw_limit: Readonly<Record<string, string | number | boolean>>;
+}
+
 /** Filters of `GET /v1/orders/open` and `/v1/orders/closed`. */
 export interface OrderListQuery {
   readonly market?: string;
@@ -219,6 +233,54 @@ export class SandboxExchange {
       },
       bid_account: this.#accounts.accountJson(accountId, "KRW"),
       ask_account: this.#accounts.accountJson(accountId, base),
+    });
+  }
+
+  /**
+   * `GET /v1/withdraws/chance` for `currency`: the account's line of it and the sandbox's
+   * withdrawal policy (nothing can be withdrawn from the sandbox: `can_withdraw` is false). KRW
+   * needs no `net_type`; a coin of a replayed market needs its own code as `net_type`.
+   */
+  withdrawChance(
+    accountId: string,
+    query: { readonly currency: string; readonly netType: string | undefined },
+  ): ExchangeResult<WithdrawChanceJson> {
+    const { currency, netType } = query;
+    const isCoin = currency !== "KRW";
+    if (isCoin && !this.#knownMarket(`KRW-${currency}`)) return fail("currency_not_found");
+    if (isCoin && netType === undefined) return fail("validation_error", "net_type is missing");
+    if (isCoin && netType !== currency) {
+      return fail("validation_error", "net_type does not have a valid value");
+    }
+    return ok({
+      member_level: {
+        security_level: 4,
+        fee_level: 0,
+        email_verified: true,
+        identity_auth_verified: true,
+        bank_account_verified: true,
+        two_factor_auth_verified: true,
+        locked: false,
+        wallet_locked: false,
+      },
+      currency: {
+        code: currency,
+        withdraw_fee: isCoin ? "0" : "1000",
+        is_coin: isCoin,
+        wallet_state: "working",
+        wallet_support: ["deposit", "withdraw"],
+      },
+      account: this.#accounts.accountJson(accountId, currency),
+      withdraw_limit: {
+        currency,
+        minimum: isCoin ? "0" : "5000",
+        onetime: "0",
+        daily: "0",
+        remaining_daily: "0",
+        remaining_daily_krw: "0",
+        fixed: isCoin ? 8 : 0,
+        can_withdraw: false,
+      },
     });
   }
 
