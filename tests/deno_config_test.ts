@@ -10,7 +10,17 @@
 import assert from "node:assert/strict";
 
 const ROOT = new URL("../", import.meta.url);
-const APP_TASKS = ["demo", "backtest", "sweep", "walkforward", "paper", "live", "ctl", "sandbox"];
+const APP_TASKS = [
+  "demo",
+  "backtest",
+  "sweep",
+  "walkforward",
+  "paper",
+  "live",
+  "ctl",
+  "sandbox",
+  "preflight",
+];
 
 async function readJson(name: string): Promise<Record<string, unknown>> {
   return JSON.parse(await Deno.readTextFile(new URL(name, ROOT)));

@@ -345,11 +345,11 @@ function capitalLine(config: BotConfig, funds: Funds | undefined, failure?: Prob
 
 function realMoneyLine(realMoney: boolean): Line {
   if (realMoney) {
-    return { mark: "✓", name: "real money", text: "the real-money switch is set" };
+    return { mark: "✓", name: "real-money", text: "the real-money switch is set" };
   }
   return {
     mark: "!",
-    name: "real money",
+    name: "real-money",
     text: "the real-money switch is not set: `deno task live` refuses without it",
     fix: "pass --i-understand-real-money to live (or set UPBIT_TRADER_REAL_MONEY=yes)",
   };
