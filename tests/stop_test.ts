@@ -15,22 +15,13 @@
  */
 
 import assert from "node:assert/strict";
-import { acquireInstanceLock, KvStore } from "../engine/adapters/kv_store.ts";
-import type { IntentState } from "../engine/ports.ts";
+import { storeProblems } from "./_store_check.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const RUNS = Number(Deno.env.get("STOP_RUNS") ?? "1");
 const CONCURRENCY = Number(Deno.env.get("STOP_CONCURRENCY") ?? "2");
 /** How long a stopped bot may take to exit before the run counts as hung (then SIGKILL). */
 const EXIT_WITHIN_MS = 30_000;
-const ALL_STATES: readonly IntentState[] = [
-  "NEW",
-  "UNKNOWN",
-  "OPEN",
-  "FILLED",
-  "CANCELLED",
-  "REJECTED",
-];
 
 type Way =
   | "a: SIGINT bot"
@@ -174,52 +165,6 @@ async function runOnce(way: Way, index: number, runArgs: readonly string[]): Pro
   if (left.includes("bot.kv")) problems.push(...await storeProblems(`${dir}/bot.kv`));
   await Deno.remove(dir, { recursive: true });
   return { way, problems, afterTrading, startupMs, stopMs };
-}
-
-/** Reopens a stopped bot's store as a restart would and checks what must hold. */
-async function storeProblems(path: string): Promise<string[]> {
-  const problems: string[] = [];
-  let lock;
-  try {
-    lock = await acquireInstanceLock(path);
-  } catch (error) {
-    return [`lock not free: ${error instanceof Error ? error.message : error}`];
-  }
-  const kv = await Deno.openKv(path);
-  try {
-    const store = new KvStore(kv);
-    // The start-up's own check: every record parses, invariants hold, indexes point right.
-    await store.verifyState();
-    await store.getControl();
-    await store.listIntents(ALL_STATES);
-    const fills = await store.listFills();
-    for (const [currency, amount] of await store.getBalances()) {
-      if (amount < 0n) problems.push(`balance ${currency} < 0`);
-    }
-    for (const market of new Set(["KRW-BTC", ...fills.map((f) => f.market)])) {
-      const ledger = await store.getLedger(market);
-      if (ledger === undefined) continue;
-      if (ledger.cash < 0n || ledger.qty < 0n) problems.push(`${market}: ledger below zero`);
-      // Ledger = fills: replaying the stored fills from the initial cash gives the ledger.
-      let cash = ledger.initialCash;
-      let qty = 0n;
-      for (const f of fills.filter((f) => f.market === market)) {
-        cash += f.side === "bid" ? -(f.funds + f.fee) : f.funds - f.fee;
-        qty += f.side === "bid" ? f.volume : -f.volume;
-      }
-      if (cash !== ledger.cash || qty !== ledger.qty) {
-        problems.push(
-          `${market}: ledger (${ledger.cash}, ${ledger.qty}) != fills (${cash}, ${qty})`,
-        );
-      }
-    }
-  } catch (error) {
-    problems.push(`store unreadable: ${error instanceof Error ? error.message : error}`);
-  } finally {
-    kv.close();
-    lock.release();
-  }
-  return problems;
 }
 
 Deno.test({

@@ -1,0 +1,349 @@
+/**
+ * The systemd deployment (deploy/upbit-trader.service, `deno task install-service`), tested without
+ * root or systemd: the installer writes into a staging root, every path the unit names exists,
+ * the secrets file is 0600 in a 0700 folder and survives a re-install, `systemd-analyze verify`
+ * (when present) finds nothing; and a supervisor that does what systemd does (the unit's
+ * ExecStart in its WorkingDirectory with its EnvironmentFile, SIGTERM to the whole group) stops
+ * a trading paper bot cleanly within TimeoutStopSec, and a restart resumes the very same state.
+ */
+
+import assert from "node:assert/strict";
+import { parseEnv } from "node:util";
+import { USAGE } from "../deploy/install_service.ts";
+import { createSandbox } from "../engine/sandbox/mod.ts";
+import { storeProblems, storeSnapshot } from "./_store_check.ts";
+
+const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname).replace(/\/$/, "");
+const FILE = `${ROOT}/data/upbit-KRW-BTC-1m-20220531-20220607.csv`;
+
+/** `deno task install-service <args>` in the checkout: exit code and output. */
+async function installService(
+  args: readonly string[],
+): Promise<{ code: number; out: string; err: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "install-service", ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const d = new TextDecoder();
+  return { code: out.code, out: d.decode(out.stdout), err: d.decode(out.stderr) };
+}
+
+/** The unit's `Key=value` settings (every value of a key, in order). */
+function unitSettings(text: string): Map<string, string[]> {
+  const settings = new Map<string, string[]>();
+  for (const line of text.split("\n")) {
+    const m = /^([A-Za-z]+)=(.*)$/.exec(line.trim());
+    if (m === null) continue;
+    settings.set(m[1]!, [...settings.get(m[1]!) ?? [], m[2]!]);
+  }
+  return settings;
+}
+
+function one(settings: Map<string, string[]>, key: string): string {
+  const values = settings.get(key) ?? [];
+  assert.equal(values.length, 1, `${key}: expected one value, got ${values.length}`);
+  return values[0]!;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+async function modeOf(path: string): Promise<number> {
+  return (await Deno.stat(path)).mode! & 0o777;
+}
+
+/** A staging install: the root, the unit's text and settings. */
+async function stagedInstall(
+  root: string,
+  args: readonly string[] = [],
+): Promise<{ unit: string; settings: Map<string, string[]>; out: string }> {
+  const r = await installService(["--root", root, ...args]);
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.err, "");
+  const unit = await Deno.readTextFile(`${root}/etc/systemd/system/upbit-trader.service`);
+  return { unit, settings: unitSettings(unit), out: r.out };
+}
+
+Deno.test("install-service into a staging root: every path the unit names exists, secrets 0600, verify clean", async () => {
+  const root = await Deno.makeTempDir({ prefix: "deploy_root_" });
+  try {
+    const { unit, settings, out } = await stagedInstall(root, ["--mode", "live"]);
+    assert.equal(await modeOf(`${root}/etc/systemd/system/upbit-trader.service`), 0o644);
+    // What the unit must say.
+    assert.equal(one(settings, "Restart"), "on-failure");
+    assert.ok(Number(one(settings, "RestartSec")) >= 5);
+    assert.equal(one(settings, "RestartPreventExitStatus"), "2");
+    assert.equal(one(settings, "User"), "upbit-trader");
+    assert.equal(one(settings, "KillSignal"), "SIGTERM");
+    assert.equal(one(settings, "KillMode"), "control-group");
+    assert.ok(Number(one(settings, "TimeoutStopSec")) >= 30);
+    assert.equal(one(settings, "StandardOutput"), "journal");
+    for (const key of ["NoNewPrivileges", "ProtectHome", "PrivateTmp"]) {
+      assert.equal(one(settings, key), "true", key);
+    }
+    assert.equal(one(settings, "ProtectSystem"), "strict");
+    assert.equal(one(settings, "WorkingDirectory"), ROOT);
+    assert.equal(one(settings, "ReadWritePaths"), `${ROOT}/data`, "the data folder only");
+    assert.equal(one(settings, "ExecStart"), `${Deno.execPath()} task live`);
+    assert.doesNotMatch(unit, /@[A-Z_]+@/, "every placeholder filled");
+
+    // Every path it names: the code and deno as they are, what the installer made under the root.
+    const [exe] = one(settings, "ExecStart").split(" ");
+    assert.ok(await exists(exe!), `ExecStart ${exe}`);
+    assert.ok(await exists(`${one(settings, "WorkingDirectory")}/main.ts`));
+    const envFile = one(settings, "EnvironmentFile");
+    const denoDir = settings.get("Environment")!.find((e) => e.startsWith("DENO_DIR="))!
+      .slice("DENO_DIR=".length);
+    assert.equal(await modeOf(`${root}${envFile}`), 0o600, "the secrets file");
+    assert.equal(await modeOf(`${root}${envFile.replace(/\/[^/]+$/, "")}`), 0o700);
+    assert.equal(await modeOf(`${root}${one(settings, "ReadWritePaths")}`), 0o700);
+    assert.equal(await modeOf(`${root}${denoDir}`), 0o700);
+    // The service user can reach its folders: their parents are 0755.
+    assert.equal(await modeOf(`${root}${denoDir.replace(/\/[^/]+$/, "")}`), 0o755);
+    const env = parseEnv(await Deno.readTextFile(`${root}${envFile}`));
+    assert.equal(env.LOG_FORMAT, "json");
+    assert.equal(env.UPBIT_SECRET_KEY, undefined, "no secret filled in");
+    assert.match(out, /systemctl daemon-reload\n.*systemctl enable --now upbit-trader\n/);
+    assert.match(out, /journalctl -u upbit-trader -f/);
+
+    // A re-install keeps the filled-in secrets file and puts its mode back to 0600.
+    await Deno.writeTextFile(`${root}${envFile}`, "UPBIT_SECRET_KEY=kept\n");
+    await Deno.chmod(`${root}${envFile}`, 0o644);
+    await stagedInstall(root, ["--mode", "live"]);
+    assert.equal(await Deno.readTextFile(`${root}${envFile}`), "UPBIT_SECRET_KEY=kept\n");
+    assert.equal(await modeOf(`${root}${envFile}`), 0o600);
+
+    // systemd's own check: exit 0 and not one warning (a misspelt value only warns).
+    const verify = await new Deno.Command("systemd-analyze", {
+      args: ["verify", `${root}/etc/systemd/system/upbit-trader.service`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output().catch(() => undefined);
+    if (verify !== undefined) {
+      const said = new TextDecoder().decode(verify.stderr) +
+        new TextDecoder().decode(verify.stdout);
+      assert.equal(verify.code, 0, said);
+      assert.equal(said, "");
+    }
+
+    // The compiled binary instead of deno task.
+    const binary = `${root}/upbit-trader`;
+    await Deno.copyFile(Deno.execPath(), binary);
+    const compiled = await stagedInstall(root, ["--binary", binary]);
+    assert.equal(one(compiled.settings, "ExecStart"), `${binary} paper`);
+    assert.equal(one(compiled.settings, "Description"), "upbit-trader (paper)");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("install-service: --dry-run writes nothing; a mistake is one line, exit 2, nothing written", async () => {
+  const root = await Deno.makeTempDir({ prefix: "deploy_root_" });
+  try {
+    const help = await installService(["--help"]);
+    assert.equal(help.code, 0);
+    assert.equal(help.out, USAGE);
+    const dry = await installService(["--root", root, "--dry-run"]);
+    assert.equal(dry.code, 0, dry.err);
+    assert.match(dry.out, /ExecStart=.* task paper\n/);
+    assert.match(dry.out, /would write .*\/etc\/upbit-trader\/env \(mode 600/);
+    const cases: [string[], RegExp][] = [
+      [["--mode", "demo"], /^install-service: --mode: demo: expected paper or live$/],
+      [
+        ["--dir", "/root/upbit-trader"],
+        /--dir: \/root\/upbit-trader is under \/root, which ProtectHome hides/,
+      ],
+      [["--dir", "/opt/nothing-here"], /\/opt\/nothing-here\/main\.ts: not found/],
+      [
+        ["--binary", "relative/upbit-trader"],
+        /the executable: relative\/upbit-trader: must be an absolute path/,
+      ],
+      [["--user", "Bad User"], /--user: Bad User: expected a system user name/],
+      [["--root", ""], /--root: must not be empty/],
+      [["--moed", "paper"], /^install-service: Unknown option '--moed'/],
+    ];
+    for (const [args, reason] of cases) {
+      const r = await installService(["--root", root, ...args]);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.err}`);
+      assert.equal(r.out, "");
+      assert.equal(r.err.split("\n").length, 2, r.err);
+      assert.match(r.err.trimEnd(), reason);
+    }
+    assert.deepEqual(await Array.fromAsync(Deno.readDir(root)), [], "nothing written");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+/** A child started as the unit starts it, in its own process group (as systemd's cgroup). */
+interface Service {
+  readonly child: Deno.ChildProcess;
+  out(): string;
+  waitFor(pattern: RegExp, what: string, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** SIGTERM to the group; the exit status, its time and the whole output. */
+  terminate(
+    timeoutStopMs: number,
+  ): Promise<{ code: number; stopMs: number; killed: boolean; out: string; err: string }>;
+}
+
+function startService(settings: Map<string, string[]>, env: Record<string, string>): Service {
+  const [exe, ...args] = one(settings, "ExecStart").split(" ");
+  const child = new Deno.Command("setsid", {
+    args: [exe!, ...args],
+    cwd: one(settings, "WorkingDirectory"),
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  let err = "";
+  const read = async (stream: ReadableStream<Uint8Array>, into: (t: string) => void) => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stream) into(decoder.decode(chunk, { stream: true }));
+  };
+  const reading = Promise.all([
+    read(child.stdout, (t) => out += t),
+    read(child.stderr, (t) => err += t),
+  ]);
+  return {
+    child,
+    out: () => out,
+    async waitFor(pattern, what, timeoutMs = 90_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline) {
+        const m = out.match(pattern);
+        if (m !== null) return m;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`no ${what} within ${timeoutMs} ms:\n${out.slice(-3000)}\n${err}`);
+    },
+    async terminate(timeoutStopMs) {
+      const sent = performance.now();
+      Deno.kill(-child.pid, "SIGTERM");
+      let killed = false;
+      // What systemd does after TimeoutStopSec: SIGKILL (then the test fails on `killed`).
+      const timer = setTimeout(() => {
+        killed = true;
+        Deno.kill(-child.pid, "SIGKILL");
+      }, timeoutStopMs);
+      const status = await child.status;
+      const stopMs = performance.now() - sent;
+      clearTimeout(timer);
+      await reading;
+      return { code: status.code, stopMs, killed, out, err };
+    },
+  };
+}
+
+Deno.test({
+  name:
+    "the unit's SIGTERM stops a trading paper bot cleanly within TimeoutStopSec; a restart resumes its state",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "deploy_root_" });
+    const storeDir = `${ROOT}/data/deploy-test-${Deno.pid}`;
+    await Deno.mkdir(storeDir, { recursive: true });
+    const kvPath = `./data/deploy-test-${Deno.pid}/bot.kv`;
+    // The replayed market is driven by hand: it moves while the bot should trade and stands still
+    // across the stop and the restart, so the restarted bot has nothing new to act on.
+    const sandbox = await createSandbox({
+      port: 0,
+      dataFiles: [FILE],
+      startAt: Date.UTC(2022, 5, 2, 12, 30),
+      manualClock: true,
+      rateLimits: false,
+    });
+    let moving = true;
+    const driver = setInterval(() => moving && sandbox.replay.advanceBy(30_000), 25);
+    try {
+      const { settings } = await stagedInstall(root, ["--mode", "paper"]);
+      const envFile = `${root}${one(settings, "EnvironmentFile")}`;
+      // What an operator writes into the env file (here: the sandbox, and a strategy that trades
+      // often on 1-minute candles).
+      await Deno.writeTextFile(
+        envFile,
+        [
+          await Deno.readTextFile(envFile),
+          `UPBIT_REST_URL=${sandbox.restUrl}`,
+          `UPBIT_WS_URL=${sandbox.wsUrl}`,
+          `DENO_KV_PATH=${kvPath}`,
+          "TIMEFRAME=1m",
+          "STRATEGY_PARAMS=period=10,std=1",
+          "STOP_LOSS_PCT=0.3",
+          "TAKE_PROFIT_PCT=0.3",
+          "MAX_DAILY_LOSS_PCT=0",
+          "ACCOUNT_DAILY_LOSS_PCT=0",
+          "CAPITAL_KRW=1000000",
+          "STALE_AFTER_SECONDS=3600",
+          "",
+        ].join("\n"),
+      );
+      // The unit's environment: its EnvironmentFile and Environment= lines, as systemd passes them
+      // (DENO_DIR is this machine's cache: the staged one is empty until `deno cache` fills it).
+      const env: Record<string, string> = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
+      for (const line of settings.get("Environment") ?? []) {
+        const [name, ...value] = line.split("=");
+        if (name !== "DENO_DIR") env[name!] = value.join("=");
+      }
+      const fromFile = parseEnv(await Deno.readTextFile(envFile));
+      for (const [name, value] of Object.entries(fromFile)) env[name] = String(value);
+      const denoDir = Deno.env.get("DENO_DIR");
+      env.HOME = Deno.env.get("HOME") ?? "/tmp";
+      if (denoDir !== undefined) env.DENO_DIR = denoDir;
+      const timeoutStopMs = Number(one(settings, "TimeoutStopSec")) * 1000;
+
+      // 1. Start, trade, SIGTERM as systemd sends it.
+      const first = startService(settings, env);
+      await first.waitFor(/"event":"OrderFilled"[\s\S]*"event":"OrderFilled"/, "two fills");
+      moving = false;
+      const stopped = await first.terminate(timeoutStopMs);
+      assert.equal(stopped.killed, false, "stopped within TimeoutStopSec");
+      if (Deno.env.get("DEPLOY_VERBOSE") !== undefined) {
+        // deno-lint-ignore no-console
+        console.log(`SIGTERM to exit: ${Math.round(stopped.stopMs)} ms`);
+      }
+      assert.equal(stopped.code, 0, stopped.err || stopped.out.slice(-2000));
+      assert.match(stopped.out, /paper: stopped/);
+      assert.equal(stopped.err.replace(/^Task paper .*\n/m, ""), "", "nothing on stderr");
+      assert.deepEqual(
+        (await Array.fromAsync(Deno.readDir(storeDir))).map((e) => e.name),
+        ["bot.kv"],
+        "no lock, WAL or control file left",
+      );
+      assert.deepEqual(await storeProblems(`${storeDir}/bot.kv`), [], "lock free, ledger = fills");
+      const before = await storeSnapshot(`${storeDir}/bot.kv`);
+      assert.ok(before.fills.length >= 2, `${before.fills.length} fills`);
+      // No order in flight unrecorded: every intent is settled (none NEW or UNKNOWN).
+      assert.equal(before.intents.NEW ?? 0, 0, JSON.stringify(before.intents));
+      assert.equal(before.intents.UNKNOWN ?? 0, 0, JSON.stringify(before.intents));
+
+      // 2. Restart (Restart=on-failure would not: exit 0; `systemctl start` does): same state.
+      const second = startService(settings, env);
+      await second.waitFor(
+        /store \S*\/data\/deploy-test-\d+\/bot\.kv \(existing;/,
+        "the existing store",
+      );
+      await second.waitFor(/paper: trading KRW-BTC/, "the trading line");
+      await new Promise((r) => setTimeout(r, 1_000));
+      const again = await second.terminate(timeoutStopMs);
+      assert.equal(again.code, 0, again.err || again.out.slice(-2000));
+      assert.deepEqual(await storeProblems(`${storeDir}/bot.kv`), []);
+      const after = await storeSnapshot(`${storeDir}/bot.kv`);
+      assert.deepEqual(after.fills, before.fills, "the fills, each as it was");
+      assert.deepEqual(after.ledgers, before.ledgers, "positions and cash");
+      assert.deepEqual(after.balances, before.balances);
+      assert.deepEqual(after.intents, before.intents);
+    } finally {
+      clearInterval(driver);
+      await sandbox.close();
+      await Deno.remove(storeDir, { recursive: true });
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
