@@ -10,6 +10,7 @@
  * - the Telegram webhook's answer time with the fake Bot API up (p50/p99, ms);
  * - Telegram notifications: event → `sendMessage` (p50/p99, ms), and the loop's price-to-order
  *   latency without Telegram, with the outbox and the fake Bot API down, and up;
+ * - price-to-order latency with five markets over HTTP to the sandbox (p50/p99, ms);
  * - the status page: first-paint JavaScript and page weight without the chart (KB as a gzip
  *   browser receives them), time to first byte of the main page, SSE fan-out to 100 clients;
  * - the trades page with 10,000 trades over real HTTP (p50/p99, ms) and its CSV of them all.
@@ -24,6 +25,7 @@ import { benchTelegramWebhook } from "./telegram_bench.ts";
 import { benchTradesPage } from "./trades_page_bench.ts";
 import { benchOutbox } from "./outbox_bench.ts";
 import { benchWeb } from "./web_bench.ts";
+import { benchMarketsLatency } from "./markets_latency_bench.ts";
 
 const json = Deno.args.includes("--json");
 
@@ -84,6 +86,12 @@ log(
     `Telegram down p50 ${outbox.loop.down.p50Ms} / p99 ${outbox.loop.down.p99Ms} ms; ` +
     `Telegram up p50 ${outbox.loop.up.p50Ms} / p99 ${outbox.loop.up.p99Ms} ms`,
 );
+const five = await benchMarketsLatency(120);
+log(
+  `  price → order with ${five.markets} markets over HTTP to the sandbox: p50 ${five.order.p50_ms} / p99 ${five.order.p99_ms} ms ` +
+    `(to fetch: p99 ${five.post.p99_ms} ms; entries p99 ${five.entry_order.p99_ms}, stops p99 ${five.stop_order.p99_ms}; ` +
+    `five closes at once p99 ${five.burst_order.p99_ms} ms; load ${five.load_1m})`,
+);
 const web = await benchWeb();
 log(
   `  status page: first-paint JS ${web.firstPaintJsGzipKb} KB gzipped (chart bundle ${web.chartJsGzipKb} KB, after paint), page weight ${web.pageWeightKb} KB; TTFB p50 ${
@@ -129,11 +137,20 @@ if (json) {
     telegram_webhook_ignored_p99_ms: round2(telegram.ignoredP99Ms),
     telegram_event_to_send_p50_ms: round2(outbox.eventToSentP50Ms),
     telegram_event_to_send_p99_ms: round2(outbox.eventToSentP99Ms),
+    // One market, in-process paper exchange: a frame's text to `Exchange.placeOrder`.
     price_to_order_p99_ms_no_telegram: round2(outbox.loop.none.p99Ms),
     price_to_order_p99_ms_telegram_down: round2(outbox.loop.down.p99Ms),
     price_to_order_p99_ms_telegram_up: round2(outbox.loop.up.p99Ms),
     price_to_order_p50_ms_no_telegram: round2(outbox.loop.none.p50Ms),
     price_to_order_p50_ms_telegram_down: round2(outbox.loop.down.p50Ms),
+    // Five markets, HttpExchange: a frame's text to the POST reaching the sandbox (`post`: to fetch).
+    price_to_order_5m_p50_ms: round2(five.order.p50_ms),
+    price_to_order_5m_p99_ms: round2(five.order.p99_ms),
+    price_to_post_5m_p99_ms: round2(five.post.p99_ms),
+    price_to_order_5m_entry_p99_ms: round2(five.entry_order.p99_ms),
+    price_to_order_5m_stop_p99_ms: round2(five.stop_order.p99_ms),
+    price_to_order_5m_burst_p99_ms: round2(five.burst_order.p99_ms),
+    price_to_order_5m_load_1m: five.load_1m,
     web_first_paint_js_gzip_kb: web.firstPaintJsGzipKb,
     web_page_weight_kb: web.pageWeightKb,
     web_chart_js_gzip_kb: web.chartJsGzipKb,

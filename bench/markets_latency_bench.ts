@@ -1,0 +1,432 @@
+/**
+ * Five-market price-to-order bench (`deno run -A bench/markets_latency_bench.ts [--json]`).
+ *
+ * Five trading loops (KRW-BTC, ETH, SOL, XRP, DOGE: the markets of `data/`) share one
+ * file-backed Deno KV store and one `HttpExchange` over `UpbitRestClient` (JWT signing, real
+ * HTTP) against the sandbox (`createSandbox`, manual clock, its real data). Each price message is
+ * the JSON text of an Upbit WebSocket frame (`candle.1m` closing a minute for entries, a `trade`
+ * under the stop for stop losses, priced from the sandbox's book); the clock starts when the
+ * text is handed to `decodeFrame`, the frame goes through the market's candle track,
+ * `toMarketEvent` and that market's queue to its loop, and two clocks stop:
+ *
+ * - `post`: the `POST /v1/orders` handed to `fetch` (signed, built: the request leaves the bot);
+ * - `order`: the request reaching the sandbox's REST app (after the loopback socket and the
+ *   sandbox's front).
+ *
+ * Every cycle the five markets close a minute (five entries) and then trade under their stops
+ * (five exits), one message at a time while every loop is idle (queueing behind another
+ * market's message is not included); a burst pass then hands the five candle frames over at
+ * once (the last market waits for the four before it: that figure includes the queueing).
+ */
+
+import { percentile, round3 } from "./stats.ts";
+import { HttpExchange } from "../engine/adapters/http_exchange.ts";
+import { KvStore } from "../engine/adapters/kv_store.ts";
+import { Secret } from "../engine/adapters/upbit/auth.ts";
+import { toMarketEvent } from "../engine/adapters/upbit/market_events.ts";
+import { UpbitRestClient } from "../engine/adapters/upbit/rest_client.ts";
+import {
+  acceptLiveCandle,
+  type CandleTrack,
+  completeCandleSync,
+  createCandleTrack,
+} from "../engine/adapters/upbit/ws_candles.ts";
+import { decodeFrame } from "../engine/adapters/upbit/ws_messages.ts";
+import type { Candle } from "../engine/core/candle.ts";
+import { unitsFromNumber, unitsToNumber } from "../engine/core/money.ts";
+import { DEFAULT_RISK_RULES } from "../engine/core/risk.ts";
+import type { Strategy } from "../engine/core/strategies/strategy.ts";
+import type { Clock, EngineEvent, MarketEvent, Notifier } from "../engine/ports.ts";
+import { createSandbox, DEMO_ACCESS_KEY, DEMO_SECRET_KEY } from "../engine/sandbox/mod.ts";
+import type { UnitCandle } from "../engine/sandbox/paths.ts";
+import { wsCandle, wsTrade } from "../engine/sandbox/upbit_format.ts";
+import { runTrader, type TraderConfig } from "../engine/trader.ts";
+
+/** The five markets of `data/`. */
+export const FIVE_MARKETS = ["KRW-BTC", "KRW-ETH", "KRW-SOL", "KRW-XRP", "KRW-DOGE"] as const;
+
+/** p50/p99/max of one measure, ms. */
+export interface Spread {
+  readonly p50_ms: number;
+  readonly p99_ms: number;
+  readonly max_ms: number;
+}
+
+/** What the five-market bench measured. */
+export interface MarketsLatency {
+  readonly markets: number;
+  /** Triggers measured (after the warm-up ones), one message at a time. */
+  readonly triggers: number;
+  /** Price message → the POST reaching the sandbox. */
+  readonly order: Spread;
+  /** Price message → the POST handed to `fetch`. */
+  readonly post: Spread;
+  readonly entry_order: Spread;
+  readonly stop_order: Spread;
+  /** The five candle frames at once: each message → its POST reaching the sandbox. */
+  readonly burst_order: Spread;
+  readonly burst_triggers: number;
+  /** 1-minute load average at the end (the machine's noise). */
+  readonly load_1m: number;
+}
+
+const MINUTE_MS = 60_000;
+/** Inside the bundled 30-minute files of all five markets (2024-10-23 … 2025-01-27). */
+const START_AT = Date.UTC(2024, 11, 2, 0, 0);
+
+/** A budget no bench run reaches. */
+const UNLIMITED = { limit: 1_000_000, windowMs: 1_000 };
+
+const SILENT: Notifier = { notify(_event: EngineEvent): void {} };
+
+/** Wants to be long on every close (so every flat close is an entry). */
+const ALWAYS_BUY: Strategy = {
+  name: "always",
+  warmup: 1,
+  update: () => ({ action: "buy", reason: "bench entry" }),
+};
+
+/** A clock set by the driver; sleeps with a signal end on abort, others pass time at once. */
+function feedClock(time: { now: number }): Clock {
+  return {
+    nowMs: () => time.now,
+    sleep: (ms, signal) =>
+      new Promise((resolve) => {
+        if (signal === undefined) {
+          time.now += ms;
+          return resolve();
+        }
+        if (signal.aborted) return resolve();
+        signal.addEventListener("abort", () => resolve(), { once: true });
+      }),
+  };
+}
+
+/** A market's queue that tells when its loop is parked waiting for the next event. */
+class ParkingQueue {
+  #items: MarketEvent[] = [];
+  #wake: (() => void) | undefined;
+  #ended = false;
+  parked = false;
+  readonly onPark: () => void;
+  constructor(onPark: () => void) {
+    this.onPark = onPark;
+  }
+  push(e: MarketEvent): void {
+    this.#items.push(e);
+    this.parked = false;
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+  end(): void {
+    this.#ended = true;
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+  async *iterate(): AsyncGenerator<MarketEvent> {
+    for (;;) {
+      const item = this.#items.shift();
+      if (item !== undefined) {
+        yield item;
+        continue;
+      }
+      if (this.#ended) return;
+      this.parked = true;
+      this.onPark();
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+  }
+}
+
+function spread(xs: number[]): Spread {
+  const s = [...xs].sort((a, b) => a - b);
+  return {
+    p50_ms: round3(percentile(s, 50)),
+    p99_ms: round3(percentile(s, 99)),
+    max_ms: round3(s[s.length - 1] ?? Number.NaN),
+  };
+}
+
+/**
+ * `cycles` minutes of five entries and five stop losses, one message at a time, then `bursts`
+ * minutes whose five candle frames arrive together (each followed by the five stops).
+ */
+export async function benchMarketsLatency(
+  cycles: number,
+  options: { readonly warmupTriggers?: number; readonly bursts?: number } = {},
+): Promise<MarketsLatency> {
+  const warmupTriggers = options.warmupTriggers ?? 50;
+  const bursts = options.bursts ?? Math.max(10, Math.floor(cycles / 4));
+  const markets = FIVE_MARKETS;
+  const dir = await Deno.makeTempDir({ prefix: "markets_latency_" });
+  const kv = await Deno.openKv(`${dir}/bench.kv`);
+  const sandbox = await createSandbox({
+    port: 0,
+    manualClock: true,
+    startAt: START_AT,
+    rateLimits: false,
+    balances: { KRW: "1000000000" },
+  });
+  // When each POST /v1/orders reached the sandbox's app (market from its body).
+  const arrived: { market: string; atMs: number }[] = [];
+  const app = sandbox.app;
+  const inner = app.fetch;
+  app.fetch = (req: Request, ...rest: unknown[]) => {
+    if (req.method === "POST" && req.url.endsWith("/v1/orders")) {
+      const atMs = performance.now();
+      const entry = { market: "", atMs };
+      arrived.push(entry);
+      req.clone().json().then((b) => entry.market = String(b.market), () => {});
+    }
+    return (inner as (req: Request, ...rest: unknown[]) => Response | Promise<Response>)(
+      req,
+      ...rest,
+    );
+  };
+  // When each POST /v1/orders was handed to fetch.
+  const posted: { market: string; side: string; atMs: number }[] = [];
+  const timedFetch: typeof fetch = (input, init) => {
+    if (init?.method === "POST" && typeof init.body === "string") {
+      const atMs = performance.now();
+      const body = JSON.parse(init.body);
+      posted.push({ market: body.market, side: body.side, atMs });
+    }
+    return fetch(input, init);
+  };
+  const client = new UpbitRestClient({
+    restUrl: sandbox.restUrl,
+    accessKey: DEMO_ACCESS_KEY,
+    secretKey: new Secret(DEMO_SECRET_KEY),
+    fetch: timedFetch,
+    // A simulated minute passes in a few wall ms here: Upbit's budgets (8 orders/s, 25 other
+    // calls/s) would time the bench, not the bot. The limiter still runs on every call.
+    rateLimits: { order: UNLIMITED, default: UNLIMITED },
+  });
+  const exchange = new HttpExchange(client);
+  const store = new KvStore(kv);
+  const replay = sandbox.replay;
+  const time = { now: replay.nowMs() };
+  const clock = feedClock(time);
+
+  let idleWaiter: (() => void) | undefined;
+  const queues = new Map<string, ParkingQueue>();
+  const checkIdle = () => {
+    if (idleWaiter !== undefined && [...queues.values()].every((q) => q.parked)) {
+      const w = idleWaiter;
+      idleWaiter = undefined;
+      w();
+    }
+  };
+  for (const m of markets) queues.set(m, new ParkingQueue(checkIdle));
+  const idle = () =>
+    new Promise<void>((resolve) => {
+      idleWaiter = resolve;
+      checkIdle();
+    });
+
+  const tracks = new Map<string, CandleTrack>();
+  for (const m of markets) {
+    const track = createCandleTrack(m);
+    completeCandleSync(track, []);
+    tracks.set(m, track);
+  }
+  const priceOf = (market: string): number => {
+    const bid = replay.book(market)?.bids[0]?.price;
+    if (bid === undefined) throw new Error(`bench: no book for ${market}`);
+    return unitsToNumber(bid);
+  };
+  const candleText = (market: string, startMs: number): string => {
+    const p = unitsFromNumber(priceOf(market));
+    const c: UnitCandle = {
+      startMs,
+      open: p,
+      high: p,
+      low: p,
+      close: p,
+      volume: unitsFromNumber(1),
+      value: p,
+      lastTradeMs: startMs + 1_000,
+    };
+    return JSON.stringify(wsCandle(market, c, { type: "candle.1m", stream: "REALTIME" }));
+  };
+  let sequentialId = 0;
+  const stopText = (market: string, atMs: number): string => {
+    const price = unitsFromNumber(priceOf(market) * 0.5);
+    return JSON.stringify(wsTrade({
+      market,
+      tsMs: atMs,
+      price,
+      volume: unitsFromNumber(1),
+      side: "ASK",
+      sequentialId: ++sequentialId,
+      funds: price,
+    }, { prevClose: price * 2n, book: undefined, stream: "REALTIME", nowMs: atMs }));
+  };
+  /** The frame's text to the market's queue (the measured part before the loop). */
+  const deliver = (text: string): void => {
+    const decoded = decodeFrame(text);
+    if (!decoded.ok) throw new Error(`bench frame rejected: ${JSON.stringify(decoded)}`);
+    const message = decoded.value;
+    if (message.kind === "candle") {
+      const m = message.message;
+      const c: Candle = {
+        startMs: m.startMs,
+        open: m.opening_price,
+        high: m.high_price,
+        low: m.low_price,
+        close: m.trade_price,
+        volume: m.candle_acc_trade_volume,
+        value: m.candle_acc_trade_price,
+      };
+      for (const fin of acceptLiveCandle(tracks.get(m.code)!, c)) {
+        const e = toMarketEvent({ kind: "candle", ...fin });
+        if (e !== undefined) queues.get(m.code)!.push(e);
+      }
+    } else if (message.kind === "trade") {
+      const e = toMarketEvent({ kind: "trade", trade: message.message });
+      if (e !== undefined) queues.get(message.message.code)!.push(e);
+    }
+  };
+  const setTime = (ms: number) => {
+    time.now = ms;
+    replay.advanceTo(ms);
+  };
+
+  const triggers: {
+    market: string;
+    kind: "entry" | "stop";
+    atMs: number;
+    burst: boolean;
+  }[] = [];
+  const coin = (m: string) => m.split("-")[1]!.toLowerCase();
+  const configs: TraderConfig[] = markets.map((market) => ({
+    botId: `bench-${coin(market)}`,
+    market,
+    timeframe: "1m",
+    strategy: ALWAYS_BUY,
+    rules: { ...DEFAULT_RISK_RULES, maxDailyLossPct: 0 },
+    feeBps: 5,
+    budgetPct: 5,
+    staleAfterMs: 5 * MINUTE_MS,
+    capitalKrw: unitsFromNumber(500_000_000),
+  }));
+  const controller = new AbortController();
+  const loops = Promise.all(configs.map((config) =>
+    runTrader(
+      {
+        clock,
+        exchange,
+        account: exchange,
+        store,
+        notifier: SILENT,
+        market: queues.get(config.market)!.iterate(),
+        history: () => Promise.resolve([]),
+      },
+      config,
+      controller.signal,
+    )
+  ));
+  try {
+    await idle();
+    const base = Math.ceil(time.now / MINUTE_MS) * MINUTE_MS;
+    // Minute 0 opens each track; every later minute's first frame closes the one before.
+    setTime(base + 1_000);
+    for (const m of markets) {
+      deliver(candleText(m, base));
+      await idle();
+    }
+    for (let i = 1; i <= cycles + bursts; i++) {
+      const minuteMs = base + i * MINUTE_MS;
+      const burst = i > cycles;
+      setTime(minuteMs + 1_000);
+      const texts = markets.map((m) => candleText(m, minuteMs));
+      if (burst) {
+        const atMs = performance.now();
+        for (const m of markets) triggers.push({ market: m, kind: "entry", atMs, burst });
+        for (const text of texts) deliver(text);
+        await idle();
+      } else {
+        for (const [k, m] of markets.entries()) {
+          const text = texts[k]!;
+          const atMs = performance.now();
+          triggers.push({ market: m, kind: "entry", atMs, burst });
+          deliver(text);
+          await idle();
+        }
+      }
+      setTime(minuteMs + 30_000);
+      for (const m of markets) {
+        const text = stopText(m, minuteMs + 30_000);
+        const atMs = performance.now();
+        triggers.push({ market: m, kind: "stop", atMs, burst });
+        deliver(text);
+        await idle();
+      }
+    }
+  } finally {
+    for (const q of queues.values()) q.end();
+    controller.abort();
+    await loops;
+    kv.close();
+    await sandbox.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+
+  const order: number[] = [];
+  const post: number[] = [];
+  const entryOrder: number[] = [];
+  const stopOrder: number[] = [];
+  const burstOrder: number[] = [];
+  // The first POST of the trigger's market after its message (each market has one at a time).
+  const nextOf = <T extends { market: string; atMs: number }>(list: T[], t: typeof triggers[0]) =>
+    list.find((p) => p.market === t.market && p.atMs >= t.atMs);
+  let measured = 0;
+  for (const [i, t] of triggers.entries()) {
+    const p = nextOf(posted, t);
+    const a = nextOf(arrived, t);
+    if (p === undefined || a === undefined) {
+      throw new Error(`bench: no order for the ${t.kind} message #${i} of ${t.market}`);
+    }
+    const side = t.kind === "entry" ? "bid" : "ask";
+    if (p.side !== side) throw new Error(`bench: ${t.kind} of ${t.market} sent a ${p.side}`);
+    if (i < warmupTriggers) continue;
+    const ms = a.atMs - t.atMs;
+    if (t.burst) {
+      if (t.kind === "entry") burstOrder.push(ms);
+      continue;
+    }
+    measured++;
+    order.push(ms);
+    post.push(p.atMs - t.atMs);
+    (t.kind === "entry" ? entryOrder : stopOrder).push(ms);
+  }
+  return {
+    markets: markets.length,
+    triggers: measured,
+    order: spread(order),
+    post: spread(post),
+    entry_order: spread(entryOrder),
+    stop_order: spread(stopOrder),
+    burst_order: spread(burstOrder),
+    burst_triggers: burstOrder.length,
+    load_1m: Math.round(Deno.loadavg()[0]! * 100) / 100,
+  };
+}
+
+if (import.meta.main) {
+  const json = Deno.args.includes("--json");
+  const r = await benchMarketsLatency(120);
+  const out = (text: string) => Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
+  if (json) {
+    out(JSON.stringify(r, null, 2));
+  } else {
+    const f = (s: Spread) => `p50 ${s.p50_ms} / p99 ${s.p99_ms} / max ${s.max_ms} ms`;
+    out(`five markets (${FIVE_MARKETS.join(", ")}) over HTTP to the sandbox, load ${r.load_1m}:`);
+    out(`  price message → POST reaching the sandbox: ${f(r.order)} over ${r.triggers} triggers`);
+    out(`  price message → POST handed to fetch:      ${f(r.post)}`);
+    out(`  entries ${f(r.entry_order)}; stop losses ${f(r.stop_order)}`);
+    out(`  five candle frames at once (queueing included): ${f(r.burst_order)}`);
+  }
+}
