@@ -30,6 +30,7 @@
  * | `["events", tsMs, seq]` | the journal: every engine event, committed with its state change; pruned after 35 days |
  * | `["marker"]` | the last change (ms, what): one key to `kv.watch` for "something changed" |
  * | `["instance"]` | who holds the instance lock (pid, since): informative; the OS file lock excludes |
+ * | `["lease"]` | the KV lease: holder (random per process), label, epoch, expiry; order commits check its versionstamp (kv_lease.ts) |
  * | `["meta"]` | whose store this is: bot id, mode, markets, account hash (never the key), creator |
  * | `["chat_update", updateId]` | a Telegram update already handled (seen at); expires after 48 h |
  * | `["chat_command", updateId]` | a Telegram command the worker has yet to run (request, received at); 1 h |
@@ -220,6 +221,11 @@ export function markerKey(): Key {
 /** `["instance"]`. */
 export function instanceKey(): Key {
   return ["instance"];
+}
+
+/** `["lease"]`. */
+export function leaseKey(): Key {
+  return ["lease"];
 }
 
 /** `["meta"]`. */

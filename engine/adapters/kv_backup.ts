@@ -19,7 +19,8 @@
  * (the one state commit without the marker) are the same before and after it.
  *
  * Not backed up (each expires on its own and would never expire once restored): status-page
- * sessions and failed logins, Telegram update ids, waiting commands and confirmation nonces, the instance record.
+ * sessions and failed logins, Telegram update ids, waiting commands and confirmation nonces, the instance record and the
+ * KV lease (a restored lease would name a process long gone).
  */
 
 import * as keys from "../kv_keys.ts";
@@ -37,6 +38,7 @@ export const NOT_BACKED_UP: readonly string[] = [
   "chat_command",
   "chat_confirm",
   "instance",
+  "lease",
 ];
 
 /** How many times a listing is retaken while the bot keeps committing. */

@@ -210,6 +210,12 @@ export async function openStoreFile(path: string): Promise<Deno.Kv> {
     return await Deno.openKv(path);
   } catch (error) {
     const reason = errorLine(error);
+    if (/^[a-z]+:\/\//i.test(path)) {
+      throw new StartRefusal(
+        `store ${path}: cannot open the remote KV (${reason}); nothing was traded (check ` +
+          "DENO_KV_ACCESS_TOKEN, and that --allow-net names its host and port)",
+      );
+    }
     throw new StartRefusal(
       `store ${path}: damaged or not a Deno KV file (${reason}); nothing was traded ` +
         "(restore it from a backup, or move it away)",

@@ -10,10 +10,13 @@
  * times and then thrown as a `ConflictError`.
  *
  * One process per KV file (reliability.md §2.6): `acquireInstanceLock` takes an OS lock on a
- * sidecar file and refuses to start when another process holds it.
+ * sidecar file and refuses to start when another process holds it. The commits that lead to an
+ * order (intents, reservations) also check the KV lease when one is given (`fence`, kv_lease.ts),
+ * so a process that lost it cannot write them.
  */
 
 import { backupText, snapshotStore } from "./kv_backup.ts";
+import type { KvLease } from "./kv_lease.ts";
 import { z } from "zod";
 import { type Candle, upbitDayStartMs } from "../core/candle.ts";
 import { applyFill, type Fill, FillIds, type Ledger, openLedger } from "../core/ledger.ts";
@@ -621,10 +624,13 @@ export class KvStore implements Store {
   readonly #journal: JournalKeys;
   /** The by-time index of fills is known complete (`#indexFills`). */
   #fillsIndexed = false;
+  /** The lease every order commit checks (none: unfenced). */
+  readonly #fence: Pick<KvLease, "guard" | "confirm"> | undefined;
 
   /** Wraps an open KV database (`Deno.openKv(path)`, or `":memory:"` in tests). */
-  constructor(kv: Deno.Kv) {
+  constructor(kv: Deno.Kv, options: { readonly fence?: Pick<KvLease, "guard" | "confirm"> } = {}) {
     this.#kv = kv;
+    this.#fence = options.fence;
     let journal = JOURNAL_KEYS.get(kv);
     if (journal === undefined) {
       journal = { lastMs: 0, seq: Math.floor(Math.random() * 1e9) * 1000 };
@@ -649,6 +655,14 @@ export class KvStore implements Store {
     op.set(keys.markerKey(), { v: 1, atMs, what });
   }
 
+  /** Commits `op` checked on the lease: a lost lease throws `LeaseLostError` (never retried). */
+  async #fencedCommit(op: Deno.AtomicOperation): Promise<boolean> {
+    this.#fence?.guard(op);
+    if ((await op.commit()).ok) return true;
+    await this.#fence?.confirm();
+    return false;
+  }
+
   // ---- IntentStore ----
 
   /** Inserts a `NEW` intent with its identifier, state index and the market's in-flight slot. */
@@ -664,7 +678,7 @@ export class KvStore implements Store {
         .set(keys.inflightKey(intent.market), { v: 1, id: intent.id });
       if (event !== undefined) this.#event(op, event);
       this.#mark(op, intent.createdAtMs, `intent ${intent.id}`);
-      if ((await op.commit()).ok) return ok(intent);
+      if (await this.#fencedCommit(op)) return ok(intent);
       const [existing, ident, inflight] = await this.#kv.getMany([
         keys.intentKey(intent.id),
         keys.identKey(intent.identifier),
@@ -756,7 +770,7 @@ export class KvStore implements Store {
       }
       if (event !== undefined) this.#event(op, event);
       this.#mark(op, next.updatedAtMs, `intent ${next.id} ${next.state}`);
-      if ((await op.commit()).ok) return ok(next);
+      if (await this.#fencedCommit(op)) return ok(next);
       if (prev.identifier !== next.identifier) {
         const ident = await this.#kv.get(keys.identKey(next.identifier));
         if (ident.value !== null) {
@@ -1254,7 +1268,7 @@ export class KvStore implements Store {
       for (const entry of entries) op.check(entry);
       op.set(keys.reservationsKey(), reservationsValue([...view.reservations, reservation]));
       this.#mark(op, reservation.atMs, `reservation ${reservation.market}`);
-      if ((await op.commit()).ok) return ok(reservation);
+      if (await this.#fencedCommit(op)) return ok(reservation);
     }
     throw new ConflictError(
       `Cannot reserve KRW for ${reservation.market}: the store kept changing`,

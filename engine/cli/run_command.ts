@@ -64,6 +64,8 @@ import { type BotStatus, createOperator, EventStream, recordRun, recordRunEnd } 
 import { FILTER_PARAMS, STRATEGIES } from "../core/strategies/mod.ts";
 import { formatStatus, group } from "./status_text.ts";
 import { storePathRefusal } from "./store_path.ts";
+import { isRemoteStore, type LeaseTiming, refuseLiveLease, takeStoreLease } from "./store_lease.ts";
+import { type KvLease, LeaseLostError } from "../adapters/kv_lease.ts";
 import { startSurfaces, type SurfaceFactory, type SurfacePlan, type Surfaces } from "./surfaces.ts";
 
 /** What a trading command needs from the process (built by `main.ts`). */
@@ -86,6 +88,8 @@ export interface RunIo {
   readonly clock?: Clock;
   /** The status page, Telegram and the workers, composed by `main.ts` (none: the loop only). */
   readonly surfaces?: SurfaceFactory;
+  /** The KV lease's ttl and renewal period (tests; default 30 s and 10 s). */
+  readonly leaseTiming?: LeaseTiming;
 }
 
 /** A failure the user can fix: one line, exit code 2. */
@@ -116,7 +120,12 @@ export async function runTradingCommand(
     return 2;
   }
   const plan = planned?.value;
-  const secrets = [...secretValues(config), ...plan?.secrets ?? []];
+  const secrets = [
+    ...secretValues(config),
+    ...plan?.secrets ?? [],
+    // Deno.openKv reads it for a remote store: never in a log line.
+    ...io.env.DENO_KV_ACCESS_TOKEN?.trim() ? [io.env.DENO_KV_ACCESS_TOKEN] : [],
+  ];
   const storeRefusal = await storePathRefusal(config.kvPath, config.labels.kvPath);
   if (storeRefusal !== undefined) {
     io.stderr(`${mode}: ${storeRefusal}\n`);
@@ -152,6 +161,12 @@ export async function runTradingCommand(
     }
     if (error instanceof Offline) {
       io.stderr(redact(`${mode}: ${error.message}`));
+      return 1;
+    }
+    if (error instanceof LeaseLostError) {
+      io.stderr(redact(
+        `${mode}: stopped trading: ${error.message}; another process may trade on this store now`,
+      ));
       return 1;
     }
     io.stderr(redact(`${mode}: stopped by an unexpected error: ${oneLine(error)}`));
@@ -417,21 +432,40 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
   const lockBase = lockBaseOf(config.kvPath);
   const lock = ctx.lock;
   let kv: Deno.Kv | undefined;
+  let lease: KvLease | undefined;
+  let leaseKept: Promise<void> | undefined;
+  const stopLease = new AbortController();
   let finalStatus: BotStatus | undefined;
   // A refused start leaves the store's files as it found them (the demo replaces its own).
   const before = config.mode === "demo" ? undefined : await storeFilesBefore(config.kvPath);
   let claimed = false;
+  let lostLease: unknown;
   try {
     if (config.mode === "demo") await removeStoreFiles(config.kvPath);
     const found = await inspectStoreFile(config.kvPath);
     const state = found === "no file" ? "new" : found === "a store" ? "existing" : found;
     logger.info(`${config.mode}: store ${config.kvPath} (${state}; lock ${lock.path})`);
     kv = await openStoreFile(config.kvPath);
-    const store = new KvStore(kv);
-    await store.verifyState();
-    await startStore(store, { config, rest, books, found, clock, logger });
+    // A remote store: another host's bot refuses this start before anything is written.
+    if (isRemoteStore(config.kvPath)) await refuseLiveLease(kv, config.labels.kvPath);
+    const unfenced = new KvStore(kv);
+    await unfenced.verifyState();
+    await startStore(unfenced, { config, rest, books, found, clock, logger });
+    lease = await takeStoreLease(kv, {
+      kvPath: config.kvPath,
+      label: config.labels.kvPath,
+      pid: io.pid,
+      logger,
+      timing: io.leaseTiming,
+    });
+    // Every intent and reservation commit checks the lease as this process holds it.
+    const store = new KvStore(kv, { fence: lease });
     await store.claimInstance(io.pid, clock.nowMs());
     claimed = true;
+    leaseKept = lease.keep(
+      stopLease.signal,
+      (error) => logger.warn(`KV lease: renewal failed (${oneLine(error)}); retrying`),
+    );
     const consoleNotifier = new ConsoleNotifier(logger, { displayMs: ctx.demo?.displayMs });
     // The one event stream: every listener (the console, the demo's story) hears every event.
     const notifier = new EventStream(store, clock);
@@ -498,6 +532,9 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
     // The signal may have come during start-up: then stop as soon as the loop begins.
     if (io.interrupt.aborted) onInterrupt();
     else io.interrupt.addEventListener("abort", onInterrupt, { once: true });
+    // A lost lease (taken over, or not renewable in time) stops every loop at once.
+    if (lease.lost.aborted) stop();
+    else lease.lost.addEventListener("abort", stop, { once: true });
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (config.minutes !== undefined) timer = setTimeout(stop, config.minutes * 60_000);
 
@@ -612,9 +649,14 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
     }
     throw error;
   } finally {
+    stopLease.abort();
+    await leaseKept;
+    lostLease = lease?.lost.aborted ? lease.lost.reason : undefined;
+    await lease?.release().catch(() => {});
     kv?.close();
     lock.release();
   }
+  if (lostLease !== undefined) throw lostLease;
   // Last, once the loop, the control channel, the stream, the KV and the lock are all let go.
   logger.info(
     `${config.mode}: stopped\n${finalStatus ? formatStatus(finalStatus, { stopped: true }) : ""}`

@@ -1,0 +1,86 @@
+/**
+ * The KV lease at start-up (engine/adapters/kv_lease.ts): which process may trade on a store.
+ *
+ * - A remote store (a KV Connect URL) has no file lock that other hosts see: a live lease of
+ *   another process refuses the start with one line naming it and until when (exit 2), before
+ *   anything is written.
+ * - A local store is also guarded by its file lock, taken first: whoever held the lease before is
+ *   gone (the OS dropped its lock), so a lease it left live is taken over at once.
+ *
+ * Either way the lease is then renewed while the bot runs, and every order commit checks it.
+ */
+
+import {
+  acquireLease,
+  describeLease,
+  type KvLease,
+  LEASE_RENEW_EVERY_MS,
+  LEASE_TTL_MS,
+  leaseLive,
+  readLease,
+} from "../adapters/kv_lease.ts";
+import { StartRefusal } from "../adapters/kv_store.ts";
+import type { Logger } from "../log.ts";
+import { WALL_CLOCK } from "../wall_clock.ts";
+
+/** How long a lease lasts and how often it is renewed (the defaults of kv_lease.ts otherwise). */
+export interface LeaseTiming {
+  readonly ttlMs: number;
+  readonly renewEveryMs: number;
+}
+
+/** True for a store reached over the network (a URL), where the file lock excludes nobody. */
+export function isRemoteStore(kvPath: string): boolean {
+  return /^[a-z]+:\/\//i.test(kvPath);
+}
+
+function refusal(label: string, holder: string): StartRefusal {
+  return new StartRefusal(
+    `${label}: another process holds this store's KV lease: ${holder}; one process per store ` +
+      "(stop that bot, or if it is gone start again once its lease has expired)",
+  );
+}
+
+/** Refuses (read only) when another process holds a live lease on the store. */
+export async function refuseLiveLease(kv: Deno.Kv, label: string): Promise<void> {
+  const current = await readLease(kv);
+  if (current !== undefined && leaseLive(current.record, WALL_CLOCK.nowMs())) {
+    throw refusal(label, describeLease(current.record));
+  }
+}
+
+/** Takes the store's lease for process `pid` (see the module doc); refuses with one line. */
+export async function takeStoreLease(
+  kv: Deno.Kv,
+  options: {
+    readonly kvPath: string;
+    readonly label: string;
+    readonly pid: number;
+    readonly logger: Logger;
+    readonly timing?: LeaseTiming | undefined;
+  },
+): Promise<KvLease> {
+  const remote = isRemoteStore(options.kvPath);
+  const before = await readLease(kv);
+  const taken = await acquireLease(kv, {
+    clock: WALL_CLOCK,
+    label: `pid ${options.pid}`,
+    ...options.timing,
+  }, !remote);
+  if (!taken.ok) throw refusal(options.label, describeLease(taken.error));
+  const lease = taken.value;
+  if (before !== undefined && leaseLive(before.record, lease.record.acquiredAtMs)) {
+    options.logger.warn(
+      `took over the KV lease of ${
+        describeLease(before.record)
+      }: that process is gone (it left the store's file lock)`,
+    );
+  }
+  // A remote store's operator wants to see it; a local one has the file lock's line already.
+  options.logger[remote ? "info" : "debug"](
+    `KV lease epoch ${lease.record.epoch} held by pid ${options.pid} (renewed every ${
+      (options.timing?.renewEveryMs ?? LEASE_RENEW_EVERY_MS) / 1000
+    } s, expires ${(options.timing?.ttlMs ?? LEASE_TTL_MS) / 1000} s after the last renewal)`,
+  );
+  return lease;
+}
