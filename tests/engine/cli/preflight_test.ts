@@ -202,7 +202,7 @@ Deno.test("preflight: a clock 30 s ahead fails; 3 s warns", async () => {
     const bad = await preflight(w, { skewMs: 30_000 });
     assert.equal(bad.code, 1, bad.out);
     assert.deepEqual(marked(bad, "✗"), ["clock"], bad.out);
-    assert.match(bad.lines.get("clock")!, /3\d\.\d s ahead of the exchange/);
+    assert.match(bad.lines.get("clock")!, /(29|3\d)\.\d s ahead of the exchange/);
     const late = await preflight(w, { skewMs: -3_500 });
     assert.equal(late.code, 0, late.out);
     assert.deepEqual(marked(late, "!"), ["clock"], late.out);
@@ -306,6 +306,69 @@ Deno.test("preflight: without the real-money switch it warns, and still checks",
     assert.equal(run.code, 0, run.out);
     assert.deepEqual(marked(run, "!"), ["real-money"], run.out);
   } finally {
+    await w.close();
+  }
+});
+
+const ROOT = new URL("../../../", import.meta.url).pathname;
+
+Deno.test("preflight: the task's own permissions are enough (a real process, a store under ./data)", async () => {
+  const w = await world();
+  const kvPath = `data/preflight-task-${Deno.pid}.kv`;
+  try {
+    // An existing live store of this account: opening it must work under --allow-write=./data.
+    const kv = await Deno.openKv(`${ROOT}${kvPath}`);
+    await new KvStore(kv).createMeta({
+      botId: "bot",
+      mode: "live",
+      markets: ["KRW-BTC"],
+      account: await accountHash(TRADER.access),
+      createdAtMs: Date.UTC(2026, 10, 1),
+      updatedAtMs: Date.UTC(2026, 10, 2),
+      external: {},
+    });
+    kv.close();
+    const task: string = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks.preflight;
+    const words = task.split(/\s+/);
+    assert.equal(words[0], "deno");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: words.slice(1),
+      cwd: ROOT,
+      clearEnv: true,
+      env: {
+        PATH: Deno.env.get("PATH") ?? "",
+        HOME: Deno.env.get("HOME") ?? "/tmp",
+        ...(Deno.env.get("DENO_DIR") === undefined ? {} : { DENO_DIR: Deno.env.get("DENO_DIR")! }),
+        NO_COLOR: "1",
+        UPBIT_ACCESS_KEY: TRADER.access,
+        UPBIT_SECRET_KEY: TRADER.secret,
+        UPBIT_REST_URL: w.sandbox.restUrl,
+        UPBIT_WS_URL: w.sandbox.wsUrl,
+        MARKETS: "KRW-BTC",
+        CAPITAL_KRW: "100000",
+        DENO_KV_PATH: `./${kvPath}`,
+        UPBIT_TRADER_REAL_MONEY: "yes",
+        BOT_ID: "bot",
+        TELEGRAM_BOT_TOKEN: w.telegram.token,
+        TELEGRAM_OWNER_ID: "42",
+        TELEGRAM_MODE: "polling",
+        TELEGRAM_API_ROOT: w.telegram.apiRoot,
+      },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    const errText = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, text + errText);
+    assert.match(text, /^✓ store +.*bot bot, live, account [0-9a-f]{16}/m);
+    assert.match(text, /^✓ disk +[\d.]+ GiB free/m);
+    assert.match(text, /^✓ telegram +getMe answered/m);
+    assert.match(text, /0 warnings, 0 failed: ready/);
+    assert.ok(!text.includes(TRADER.access) && !errText.includes(TRADER.secret));
+  } finally {
+    for (const suffix of ["", "-wal", "-shm"]) {
+      await Deno.remove(`${ROOT}${kvPath}${suffix}`).catch(() => {});
+    }
     await w.close();
   }
 });
