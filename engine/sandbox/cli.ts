@@ -28,7 +28,9 @@ Options:
   --accounts FILE     several accounts, one per key pair, from a JSON file:
                       {"accounts":[{"id":"alice","access_key":"…","secret_key":"…",
                                     "balances":{"KRW":"1000000","BTC":"0.1"}}, …]}
-                      (replaces the default account and the UPBIT_* / demo keys)
+                      (replaces the default account and the UPBIT_* / demo keys); a key's
+                      optional "permissions" lists its groups (default the trading three):
+                      view_assets, view_orders, place_orders, view_withdrawals
   --no-rate-limits    turn Upbit's REST/WebSocket rate limits off
   --admin-faults      serve the fault switches at /sandbox/faults (default off)
   --help, -h          this text
@@ -84,6 +86,9 @@ const ACCOUNTS_FILE = z.object({
     id: z.string().min(1).max(64),
     access_key: z.string().min(8),
     secret_key: z.string().min(8),
+    permissions: z.array(
+      z.enum(["view_assets", "view_orders", "place_orders", "view_withdrawals"]),
+    ).min(1).optional(),
     balances: z.record(
       z.string().regex(/^[A-Z0-9]{1,15}$/, "expected a currency like KRW"),
       DECIMAL,
@@ -323,6 +328,7 @@ async function serve(parsed: CliArgs): Promise<void> {
     accessKey: a.access_key,
     secretKey: a.secret_key,
     accountId: a.id,
+    ...(a.permissions === undefined ? {} : { permissions: a.permissions }),
   }));
   const sb = await createSandbox({
     port: parsed.port,

@@ -242,6 +242,7 @@ Deno.test("cli: --accounts FILE serves several accounts, one per key pair", asyn
           access_key: bob.accessKey,
           secret_key: bob.secretKey,
           balances: { KRW: "5000.5", BTC: "0.1" },
+          permissions: ["view_assets", "view_orders", "place_orders", "view_withdrawals"],
         },
       ],
     }),
@@ -263,6 +264,18 @@ Deno.test("cli: --accounts FILE serves several accounts, one per key pair", asyn
     };
     assert.deepEqual(await balances(alice), { KRW: "1000000" });
     assert.deepEqual(await balances(bob), { KRW: "5000.5", BTC: "0.1" });
+    // "permissions": only bob's key holds 출금조회 (alice's has the default trading groups).
+    const withdrawChance = async (key: { accessKey: string; secretKey: string }) => {
+      const res = await fetch(`http://127.0.0.1:${sb.port}/v1/withdraws/chance?currency=KRW`, {
+        headers: {
+          authorization: `Bearer ${await signToken(key, { hashed: "currency=KRW" })}`,
+        },
+      });
+      const body = await res.json();
+      return [res.status, body.error?.name ?? body.currency.code];
+    };
+    assert.deepEqual(await withdrawChance(alice), [403, "out_of_scope"]);
+    assert.deepEqual(await withdrawChance(bob), [200, "KRW"]);
   } finally {
     out = await sb.stop();
     await Deno.remove(dir, { recursive: true });
