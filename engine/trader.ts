@@ -2,7 +2,9 @@
  * The engine loop of paper and live trading, around the same decision core as the backtester:
  *
  * - on start it restores its state from the store, reconciles with the exchange (before any
- *   order), and warms the strategy up on 1-minute history rolled up to its timeframe;
+ *   order), and warms the strategy up on 1-minute history rolled up to its timeframe; the
+ *   minutes between that history and the stream's first candle are fetched too, so the first
+ *   bucket it decides on is whole (`fillSeam`);
  * - the strategy decides on each CLOSED candle of its timeframe (`decideOnClose`, as in
  *   `runBacktest`); the order goes out at once, so it fills at the next candle's first trade,
  *   where the backtester assumes the next open;
@@ -300,6 +302,10 @@ class Trader {
   lastDataAtMs = 0;
   /** Start of the last 1-minute candle taken in. */
   lastCandleMs = -1;
+  /** Whether a live candle came since the warm-up (the seam between them is checked once). */
+  liveSeen = false;
+  /** A bucket missing minutes at the seam that could not be fetched: never decided on. */
+  partialBucketMs = -1;
   warning: string | null = null;
   staleAlerted = false;
   riskNotified = false;
@@ -705,6 +711,10 @@ class Trader {
   /** A final 1-minute candle: roll it up, and decide when it closes a bucket. */
   async ingest(candle: Candle, live: boolean): Promise<void> {
     if (candle.startMs <= this.lastCandleMs) return;
+    if (live && !this.liveSeen) {
+      this.liveSeen = true;
+      await this.fillSeam(candle.startMs);
+    }
     this.lastCandleMs = candle.startMs;
     if (live) {
       const { store } = this.deps;
@@ -731,6 +741,29 @@ class Trader {
     if (live) await this.persist();
   }
 
+  /**
+   * The minutes between the warm-up's history and the stream's first candle (`toMs`), fetched
+   * from REST and taken in like the warm-up (no orders), so the first bucket the loop decides on
+   * is whole. When they cannot be fetched, that bucket is never decided on.
+   */
+  async fillSeam(toMs: number): Promise<void> {
+    const fromMs = this.lastCandleMs + MINUTE_MS;
+    if (this.lastCandleMs < 0 || fromMs >= toMs) return;
+    const { market, timeframe } = this.config;
+    let candles: Candle[];
+    try {
+      candles = (await this.deps.history(market, { fromMs, toMs }))
+        .filter((c) => c.startMs >= fromMs && c.startMs < toMs)
+        .sort((a, b) => a.startMs - b.startMs);
+    } catch (error) {
+      if (!(error instanceof EngineError)) throw error;
+      this.partialBucketMs = bucketStartMs(toMs, timeframe);
+      return;
+    }
+    for (const c of candles) await this.ingest(c, false);
+    await this.deps.store.recordCandles(market, candles);
+  }
+
   /** The strategy sees a closed bucket; the engine decides (the backtester's code). */
   async onClose(bucket: Candle, live: boolean): Promise<void> {
     // A run-time parameter change takes effect at a candle close, before the strategy sees it.
@@ -749,6 +782,16 @@ class Trader {
     const nowMs = this.deps.clock.nowMs();
     await this.rollDay(nowMs);
     const signalId = strategySignalId(strategy, bucket.startMs);
+    if (bucket.startMs === this.partialBucketMs) {
+      this.lastDecisionMs = bucket.startMs;
+      await this.persist();
+      await this.recordSignal(
+        signalId,
+        signal.action,
+        "not acted on: the first live candle missed minutes after the warm-up (not fetched)",
+      );
+      return;
+    }
     let blocked = await this.entryBlock(nowMs);
     const closedAgoMs = nowMs - (bucket.startMs + TIMEFRAME_MS[timeframe]);
     if (blocked === undefined && closedAgoMs > this.config.staleAfterMs) {

@@ -10,6 +10,7 @@
  */
 
 import { WALL_CLOCK } from "../wall_clock.ts";
+import { exchangeClock } from "./exchange_clock.ts";
 import { acquireInstanceLock, KvStore } from "../adapters/kv_store.ts";
 import { ConfigError, errorLine } from "../errors.ts";
 import { type CtlCommand, parseCtlConfig } from "../config.ts";
@@ -144,9 +145,14 @@ export async function runCtlCommand(args: readonly string[], io: CtlIo): Promise
       const kv = await Deno.openKv(kvPath);
       try {
         const store = new KvStore(kv);
+        // The run's clock goes on from the exchange time it last recorded (a sandbox replaying
+        // fast runs ahead of the wall): "today" is the day of the bot's fills.
+        const clock = exchangeClock(WALL_CLOCK);
+        const run = await store.getRunRecord();
+        if (run !== undefined) clock.observe(run.endedAtMs ?? run.startedAtMs);
         const operator = createOperator({
           store,
-          clock: WALL_CLOCK,
+          clock,
           checkState: () => store.verifyState(),
           // Nobody else hears a stopped bot's events: the audit log records the command.
           notifier: { notify() {} },

@@ -426,7 +426,11 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
     timeoutMs: 5_000,
   });
   const books = new Map<string, BookSnapshot>();
-  for (const book of await firstBooks(rest, config, ctx.restUrl)) books.set(book.market, book);
+  for (const book of await firstBooks(rest, config, ctx.restUrl)) {
+    books.set(book.market, book);
+    // The exchange's time from the first answer on: the store's start and the warm-up use it.
+    if ("observe" in clock) (clock as ExchangeClock).observe(book.tsMs);
+  }
   if (config.mode === "live") await checkKeys(rest);
 
   const lockBase = lockBaseOf(config.kvPath);

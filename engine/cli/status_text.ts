@@ -1,6 +1,7 @@
 /** Readable text of the operator's read models (`deno task ctl`, the end of a run). */
 
 import {
+  formatDate,
   formatDateTime,
   formatKrw,
   formatPrice,
@@ -82,7 +83,9 @@ export function formatStatus(s: BotStatus, options: StatusTextOptions = {}): str
       formatKrw(parseUnits(a.committedKrw))
     }${a.capitalKrw === null ? "" : ` of the ${formatKrw(parseUnits(a.capitalKrw))}`} KRW` +
       (a.equity === null ? "" : `, equity ${formatKrw(a.equity)} KRW`) +
-      `\n  today's realized P&L: ${formatKrw(parseUnits(a.dailyPnl), { signed: true })} KRW${
+      `\n  today's (${formatDate(s.dayStartMs)}) realized P&L: ${
+        formatKrw(parseUnits(a.dailyPnl), { signed: true })
+      } KRW${
         a.dailyLossBlocked ? " (account daily loss limit hit: entries blocked)" : ""
       }; since start ${formatKrw(parseUnits(a.realizedPnl), { signed: true })} KRW; fees ${
         formatKrw(parseUnits(a.fees))

@@ -118,6 +118,8 @@ export interface BotStatus {
   readonly endedAtMs: number | null;
   /** Version of the run-time parameters in force. */
   readonly paramsVersion: number;
+  /** Start (00:00 UTC) of the Upbit day the daily figures are of: "today" on the run's clock. */
+  readonly dayStartMs: number;
   readonly markets: readonly MarketStatus[];
   readonly account: AccountStatus;
 }
@@ -251,6 +253,7 @@ export async function botStatus(
     startedAtMs: run.startedAtMs,
     endedAtMs: run.endedAtMs ?? null,
     paramsVersion: settings.version,
+    dayStartMs,
     markets,
     account: {
       cash: formatUnits(cash),

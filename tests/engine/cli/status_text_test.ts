@@ -42,6 +42,7 @@ function status(markets: readonly MarketStatus[], capitalKrw: string | null): Bo
     startedAtMs: 0,
     endedAtMs: null,
     paramsVersion: 1,
+    dayStartMs: Date.UTC(2022, 5, 2),
     markets,
     account: {
       cash: "89790",
