@@ -119,10 +119,11 @@ for (const speed of [120, 600]) {
         `fill ${c.fillMs} ms after the trade, answer took ${c.answerRealMs.toFixed(1)} ms real`,
       );
     }
-    // δ: the trade reaches the client about one timer tick after it happened (the old 50 ms
-    // steps put it 25 ms late on average: 3 s at 120×, 15 s at 600×).
+    // δ: the trade reaches the client about one timer tick after it happened (measured 1.5–2 ms
+    // median; the old 50 ms steps put it 25–45 ms late: 3.6 s at 120×, 27 s at 600×). The bound
+    // leaves room for a busy machine.
     const delivery = median(closes.map((c) => c.deliveryMs));
-    assert.ok(delivery <= 5 * speed, `median delivery ${delivery} ms of market time`);
+    assert.ok(delivery <= 12 * speed, `median delivery ${delivery} ms of market time`);
     // The brief's figure: an order sent within 50 ms of real time of the close's trade fills
     // within 50 ms × speed of it (6 s at 120×, 30 s at 600×).
     for (const c of closes.filter((c) => c.answerRealMs <= 50 - 10)) {
