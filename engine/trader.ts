@@ -17,6 +17,9 @@
  *   market of the store, share and position limits, the account's daily loss guard, Upbit's
  *   flags, the sizing mode) and reserve their KRW in the store before the order goes out; the
  *   reservation is released once the order is terminal (or by a reconciliation, after a crash);
+ * - when several markets close a candle at the same time, their entries go one at a time in the
+ *   account's market order once every market has reported that close, exits first (the
+ *   same-close rule the account backtester follows: `engine/trader_close_round.ts`);
  * - orders go through the order manager (one in flight per market, deterministic identifiers);
  * - while running, the reconciliation is repeated every `reconcileEveryMs` (reliability.md §1.6
  *   step 8), between orders: it resolves what an outage left unresolved and catches balances that
@@ -61,7 +64,7 @@ import {
   rollDay,
   trackHighest,
 } from "./core/risk.ts";
-import type { Strategy } from "./core/strategies/strategy.ts";
+import type { Holding, Signal, Strategy } from "./core/strategies/strategy.ts";
 import { formatKrw, formatPrice, formatVolume } from "./core/format.ts";
 import {
   DEFAULT_ORDER_MANAGER_CONFIG,
@@ -91,6 +94,7 @@ import type {
 import { LIVE_INTENT_STATES, TERMINAL_INTENT_STATES } from "./ports.ts";
 import { EngineError } from "./errors.ts";
 import { gateOf, type OrderGate } from "./order_gate.ts";
+import { type CloseRounds, roundsOf, SAME_CLOSE_WAIT_MS } from "./trader_close_round.ts";
 import { applyParams } from "./core/params.ts";
 import { createStrategy, STRATEGIES, type StrategyId } from "./core/strategies/mod.ts";
 
@@ -128,6 +132,14 @@ export interface TraderConfig {
    */
   readonly strategyId?: string;
   readonly strategyParams?: Readonly<Record<string, number>>;
+  /**
+   * The account's markets in their configured order: entries decided on the same close are
+   * granted in this order once every market reported that close (the same-close rule,
+   * `engine/trader_close_round.ts`). Absent: the entry goes as soon as it is decided.
+   */
+  readonly accountMarkets?: readonly string[];
+  /** Most time (the clock's) an entry waits for the other markets' close (default 10 s). */
+  readonly sameCloseWaitMs?: number;
 }
 
 /** How long equity snapshots are kept (at one per candle close and fill, per market). */
@@ -284,6 +296,7 @@ class Trader {
   readonly omConfig: OrderManagerConfig;
   readonly aggregator: CandleAggregator;
   readonly gate: OrderGate;
+  readonly rounds: CloseRounds;
   readonly marks: Map<string, number>;
   /** ATR of the strategy's buckets, for risk sizing's ATR stop (null when off). */
   readonly atr: Atr | null;
@@ -329,6 +342,7 @@ class Trader {
     this.omConfig = orderManagerConfigOf(config);
     this.aggregator = new CandleAggregator(config.timeframe);
     this.gate = gateOf(deps.store);
+    this.rounds = roundsOf(deps.store);
     this.marks = marksOf(deps.store);
     this.atr = (config.atrStopMultiple ?? 0) > 0 ? new Atr(14) : null;
   }
@@ -773,6 +787,23 @@ class Trader {
     const signal = strategy.update(bucket, holding);
     this.atr?.update(bucket.high, bucket.low, bucket.close);
     if (!live) return;
+    try {
+      await this.decideClose(bucket, { signal, holding });
+    } finally {
+      // Every close is reported, traded on or not (its exit done): the others' entries wait for it.
+      if (this.config.accountMarkets !== undefined) {
+        this.rounds.arrive(this.config.market, bucket.startMs + TIMEFRAME_MS[timeframe]);
+      }
+    }
+  }
+
+  /** The engine decides on a live close (the backtester's code) and acts on it. */
+  async decideClose(
+    bucket: Candle,
+    options: { readonly signal: Signal; readonly holding: Holding },
+  ): Promise<void> {
+    const { signal, holding } = options;
+    const { strategy, timeframe } = this.config;
     await this.recordEquity(
       this.deps.clock.nowMs(),
       this.lastPrice > 0 ? this.lastPrice : bucket.close,
@@ -817,8 +848,32 @@ class Trader {
         await this.exit({ rule: "signal", reason: decision.reason, signalId });
         return;
       case "enter":
-        await this.enter(decision.reason, signalId);
+        await this.enterInTurn(
+          bucket.startMs + TIMEFRAME_MS[timeframe],
+          () => this.enter(decision.reason, signalId),
+        );
         return;
+    }
+  }
+
+  /**
+   * Runs an entry decided on the close at `closeMs` in its turn of the same-close round (every
+   * market's exit first, entries one at a time in the account's market order), or at once when
+   * the trader is not given the account's markets.
+   */
+  async enterInTurn(closeMs: number, entry: () => Promise<void>): Promise<void> {
+    const markets = this.config.accountMarkets;
+    if (markets === undefined) return await entry();
+    const done = await this.rounds.turn(this.config.market, {
+      closeMs,
+      markets,
+      clock: this.deps.clock,
+      waitMs: this.config.sameCloseWaitMs ?? SAME_CLOSE_WAIT_MS,
+    });
+    try {
+      await entry();
+    } finally {
+      done();
     }
   }
 

@@ -704,6 +704,8 @@ function traderConfigOf(config: BotConfig, market: string): TraderConfig {
     capitalKrw: unitsFromNumber(config.capitalKrw),
     portfolio: config.portfolio,
     atrStopMultiple: config.atrStopMultiple,
+    // Same-close entries go in the --market order, as the account backtest takes them.
+    ...(config.markets.length > 1 ? { accountMarkets: config.markets } : {}),
   };
 }
 

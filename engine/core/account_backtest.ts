@@ -2,12 +2,14 @@
  * The account backtester: ONE account over several markets, with the portfolio rules the live
  * loop applies (`planEntry`: capital cap, max open positions, per-market share, account daily
  * loss, sizing mode). Each market keeps its own ledger opened with the capital, as the live loop
- * does, and the account is the set of those ledgers. Candles are interleaved by time: at each
- * instant every market with a candle then takes its step, in the order the markets were given.
+ * does, and the account is the set of those ledgers. Candles are interleaved by time.
  *
  * Each market's step is the single-market backtester's (`backtest.ts`): the order decided at the
  * previous close fills at this open, then stop loss / take profit / trailing stop inside the
- * candle, then the mark and the daily loss guards, then the strategy sees the close. With finer
+ * candle, then the mark and the daily loss guards, then the strategy sees the close. At each
+ * instant the orders of every market fill first, by the same-close rule the live loops follow
+ * (`sameCloseOrder`): every exit, then the entries one at a time in the order the markets were
+ * given; then each market's candle goes on (risk exits, mark, strategy) in that order. With finer
  * `detail` candles (`--detail 1m`), the entry fills at the first finer candle of the bucket and
  * the exits are resolved on the finer candles in time order, as the live loop sees prices.
  *
@@ -30,6 +32,7 @@ import {
   planEntry,
   type PortfolioRules,
   rollAccountDay,
+  sameCloseOrder,
 } from "./portfolio.ts";
 import { checkDailyLoss, checkExit, type DayGuard, rollDay, trackHighest } from "./risk.ts";
 import type { Strategy } from "./strategies/strategy.ts";
@@ -88,6 +91,8 @@ interface Pending {
 class AccountRun {
   readonly portfolio: PortfolioRules;
   readonly runs: MarketRun[];
+  /** The markets in the same-close order (`sameCloseOrder`: the order they were given). */
+  readonly entryOrder: MarketRun[];
   readonly marks = new Map<string, number>();
   accountGuard: DayGuard | null = null;
   accountNextDayMs = -Infinity;
@@ -101,6 +106,7 @@ class AccountRun {
       capitalKrw: config.capital,
     };
     this.runs = series.map((s) => new MarketRun(s, this));
+    this.entryOrder = sameCloseOrder(this.runs, series.map((s) => s.market));
   }
 
   /** Every market's book (for `planEntry`). */
@@ -140,10 +146,19 @@ class AccountRun {
         this.accountGuard = rollAccountDay(this.accountGuard, t, this.equity());
         this.accountNextDayMs = this.accountGuard.dayStartMs + DAY_MS;
       }
-      for (const r of this.runs) {
+      // The markets with a candle now; the orders decided at the previous close fill at this
+      // open by the same-close rule: every exit, then the entries in the account's market order.
+      const now: MarketRun[] = [];
+      for (const r of this.entryOrder) {
         const c = r.candles[r.i];
-        if (c !== undefined && c.startMs === t) r.step(c, lossPct);
+        if (c !== undefined && c.startMs === t) {
+          r.begin(c);
+          now.push(r);
+        }
       }
+      for (const r of now) r.fillPending("exit");
+      for (const r of now) r.fillPending("enter");
+      for (const r of now) r.finish(lossPct);
       const eq = this.equity();
       equity[k] = eq;
       let open = 0;
@@ -230,6 +245,9 @@ class MarketRun extends SimulatedMarket {
   /** Index of the next candle, and of the first detail candle not yet passed. */
   i = 0;
   d = 0;
+  /** The candle being stepped and its finer candles. */
+  c: Candle | null = null;
+  minutes: readonly Candle[] = [];
 
   constructor(series: MarketSeries, readonly account: AccountRun) {
     const { config } = account;
@@ -255,29 +273,40 @@ class MarketRun extends SimulatedMarket {
     return detail.slice(this.d, j);
   }
 
-  step(c: Candle, accountLossPct: number): void {
-    const { config } = this.account;
-    const { rules } = config;
-    const i = this.i++;
+  /** Starts this market's candle `c`: the Upbit day, the finer candles of its bucket. */
+  begin(c: Candle): void {
+    this.c = c;
     const t = c.startMs;
     if (t >= this.nextDayMs) {
       this.guard = rollDay(this.guard, t, this.cashF + this.qtyF * c.open);
       this.nextDayMs = this.guard.dayStartMs + DAY_MS;
     }
-    const minutes = this.minutesOf(t);
-    const first = minutes[0];
+    this.minutes = this.minutesOf(t);
+  }
 
-    // 1. The order decided at the previous close fills at this open (the first finer candle's).
+  /** 1. The order of `kind` decided at the previous close fills at this open (the first finer candle's). */
+  fillPending(kind: "enter" | "exit"): void {
     const pending = this.pending;
-    if (pending !== null) {
-      this.pending = null;
-      const at = first === undefined
-        ? { reference: c.open, tsMs: t, signalMs: pending.signalMs }
-        : { reference: first.open, tsMs: first.startMs, signalMs: pending.signalMs };
-      this.account.marks.set(this.market, at.reference);
-      if (pending.decision.kind === "enter") this.enter(pending.decision.reason, at);
-      else this.exit(pending.decision.exit, pending.decision.reason, at);
-    }
+    if (pending === null || pending.decision.kind !== kind) return;
+    this.pending = null;
+    const c = this.c!;
+    const first = this.minutes[0];
+    const at = first === undefined
+      ? { reference: c.open, tsMs: c.startMs, signalMs: pending.signalMs }
+      : { reference: first.open, tsMs: first.startMs, signalMs: pending.signalMs };
+    this.account.marks.set(this.market, at.reference);
+    if (pending.decision.kind === "enter") this.enter(pending.decision.reason, at);
+    else this.exit(pending.decision.exit, pending.decision.reason, at);
+  }
+
+  /** The rest of the candle: risk exits, the mark and loss limits, the strategy at the close. */
+  finish(accountLossPct: number): void {
+    const { config } = this.account;
+    const { rules } = config;
+    const c = this.c!;
+    const minutes = this.minutes;
+    const i = this.i++;
+    const t = c.startMs;
 
     // 2. Risk exits inside this candle's range, or on its finer candles in time order.
     if (minutes.length === 0) this.checkRisk(c, t);

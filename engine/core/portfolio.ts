@@ -209,6 +209,28 @@ export function flagDenial(
   return null;
 }
 
+/**
+ * The same-close rule, one for the backtester and the live loops: when several markets' candles
+ * close at the same time, every exit decided on that close goes first (exits never wait), then
+ * the entries are planned ONE AT A TIME in the account's market order (as configured:
+ * `--market A,B,…`), each against the account as the ones before it left it. So when two markets
+ * signal on the same close and one position slot (or the cap's last won) is left, the market
+ * listed first takes it. Returns `items` in that order (stable; a market not in `markets` comes
+ * after every listed one).
+ */
+export function sameCloseOrder<T extends { readonly market: string }>(
+  items: readonly T[],
+  markets: readonly string[],
+): T[] {
+  const rank = (market: string) => {
+    const i = markets.indexOf(market);
+    return i < 0 ? markets.length : i;
+  };
+  return items.map((item, i) => ({ item, i, r: rank(item.market) }))
+    .sort((a, b) => a.r - b.r || a.i - b.i)
+    .map((x) => x.item);
+}
+
 /** The KRW a market may still commit: under the cap, the account's free cash and its share. */
 export function allotmentKrw(view: AccountView, market: string, rules: PortfolioRules): Units {
   const { capitalKrw } = rules;

@@ -119,9 +119,17 @@ Deno.test("runAccountBacktest() never commits more than the capital plus the rea
         // Replaying every fill in time order, the committed KRW stays under capital + realized.
         const cost = new Map<string, number>();
         let realized = 0;
+        // At one instant the signal exits fill first, then the entries, then the risk exits
+        // inside the candle; each phase has the markets in their order (a stable sort).
+        const signalExits = new Set(
+          result.markets.flatMap((m) =>
+            m.trades.filter((t) => t.exit === "signal").map((t) => `${m.market}@${t.exitMs}`)
+          ),
+        );
+        const phase = (market: string, f: { side: string; tsMs: number }) =>
+          f.side === "buy" ? 1 : signalExits.has(`${market}@${f.tsMs}`) ? 0 : 2;
         const byTime = result.markets.flatMap((m) => m.fills.map((f) => ({ market: m.market, f })))
-          // Stable: at one instant, the markets in their order, each market's fills in its order.
-          .sort((a, b) => a.f.tsMs - b.f.tsMs);
+          .sort((a, b) => a.f.tsMs - b.f.tsMs || phase(a.market, a.f) - phase(b.market, b.f));
         const share = (unitsToNumber(BASE.capital) * sharePct) / 100;
         for (const { market, f } of byTime) {
           const total = unitsToNumber(f.price) * unitsToNumber(f.volume) +
