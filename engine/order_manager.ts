@@ -383,8 +383,8 @@ async function commit(
     // Only one process owns the store, and one call drives an intent: this is a bug.
     throw new Error(`Cannot update intent ${prev.id}: ${res.error.kind}`);
   }
-  deps.trace?.stored(res.value, prev.state);
   if (event !== undefined) deps.notifier.notify(event);
+  deps.trace?.stored(res.value, prev.state);
   return res.value;
 }
 
