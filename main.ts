@@ -404,7 +404,8 @@ async function main(args: string[]): Promise<number> {
       return await runPreflightCommand(rest, {
         ...OUTPUT,
         env: readEnv({ dotEnv: true }),
-        cwd: userCwd(),
+        userCwd: userCwd(),
+        cwd: Deno.cwd(),
         nowMs: () => Date.now(),
         probes: createPreflightProbes,
       });

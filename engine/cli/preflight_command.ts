@@ -42,7 +42,9 @@ export interface PreflightIo {
   readonly stderr: (text: string) => void;
   /** The process's variables (only `main.ts` reads `Deno.env`). */
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** The user's working folder: a relative store path starts there. */
+  /** The user's working folder (`INIT_CWD` under deno task): a relative `--kv` starts there. */
+  readonly userCwd: string;
+  /** The process's folder: a relative `DENO_KV_PATH` starts there, as for `deno task live`. */
   readonly cwd: string;
   /** The local clock (the one `deno task live` would trade on). */
   readonly nowMs: () => number;
@@ -174,7 +176,7 @@ type ParsedLive =
  * missing one is a warning, so the configuration is read again with it set.
  */
 function parseLiveConfig(args: readonly string[], io: PreflightIo): ParsedLive {
-  const input = { env: io.env, args, cwd: io.cwd };
+  const input = { env: io.env, args, cwd: io.userCwd };
   const first = parseConfig("live", input);
   if (first.ok) return { ok: true, config: first.value, realMoney: true };
   if (!first.error.startsWith("--i-understand-real-money:")) return first;

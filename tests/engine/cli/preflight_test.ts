@@ -84,6 +84,8 @@ async function preflight(
     readonly args?: string[];
     readonly skewMs?: number;
     readonly telegram?: boolean;
+    /** The user's folder (default the world's). */
+    readonly userCwd?: string;
   } = {},
 ): Promise<Run> {
   const key = options.key ?? TRADER;
@@ -110,6 +112,7 @@ async function preflight(
     stdout: (t) => out += t,
     stderr: (t) => err += t,
     env,
+    userCwd: options.userCwd ?? w.dir,
     cwd: w.dir,
     nowMs: () => Date.now() + (options.skewMs ?? 0),
     probes: createPreflightProbes,
@@ -271,6 +274,19 @@ Deno.test("preflight: a store of another account or of paper fails; this account
     const mine = await preflight(w);
     assert.equal(mine.code, 0, mine.out);
     assert.match(mine.lines.get("store")!, /^✓ .*bot bot, live, .*last started 2026-11-02/);
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("preflight: --kv starts in the user's folder, DENO_KV_PATH in the project's (as live)", async () => {
+  const w = await world();
+  try {
+    const userCwd = `${w.dir}/sub`;
+    const flag = await preflight(w, { userCwd, args: ["--kv", "mine.kv"] });
+    assert.match(flag.lines.get("store")!, new RegExp(`new store at ${userCwd}/mine\\.kv`));
+    const variable = await preflight(w, { userCwd, env: { DENO_KV_PATH: "env.kv" } });
+    assert.match(variable.lines.get("store")!, new RegExp(`new store at ${w.dir}/env\\.kv`));
   } finally {
     await w.close();
   }
