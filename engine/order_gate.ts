@@ -30,6 +30,22 @@ export class OrderGate {
     }
   }
 
+  /**
+   * Inside `shared`: runs `fn`, a wait that sends no order (an entry waiting for its turn among
+   * the markets closing together), as if outside the gate, so an exclusive run need not wait for
+   * it; then comes back in, after any exclusive run.
+   */
+  async aside<T>(fn: () => Promise<T>): Promise<T> {
+    this.#active--;
+    if (this.#active === 0) this.#drained?.();
+    try {
+      return await fn();
+    } finally {
+      while (this.#pass !== undefined) await this.#pass;
+      this.#active++;
+    }
+  }
+
   /** Runs `fn` alone: waits for the order handling in progress, holds back new handling. */
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
     while (this.#pass !== undefined) await this.#pass;

@@ -864,12 +864,15 @@ class Trader {
   async enterInTurn(closeMs: number, entry: () => Promise<void>): Promise<void> {
     const markets = this.config.accountMarkets;
     if (markets === undefined) return await entry();
-    const done = await this.rounds.turn(this.config.market, {
-      closeMs,
-      markets,
-      clock: this.deps.clock,
-      waitMs: this.config.sameCloseWaitMs ?? SAME_CLOSE_WAIT_MS,
-    });
+    // Out of the gate while waiting: a reconciliation pass must not hold the others' closes back.
+    const done = await this.gate.aside(() =>
+      this.rounds.turn(this.config.market, {
+        closeMs,
+        markets,
+        clock: this.deps.clock,
+        waitMs: this.config.sameCloseWaitMs ?? SAME_CLOSE_WAIT_MS,
+      })
+    );
     try {
       await entry();
     } finally {

@@ -169,6 +169,39 @@ Deno.test("runAccountBacktest() with max open positions 1 enters only the first 
   assert.deepEqual([...result.openPositions], [0, 1, 1, 1]);
 });
 
+Deno.test("runAccountBacktest() same-close rule: an exit frees the slot for an entry of that close, whatever the market order", () => {
+  const flat = (t: number) => candle(t, [100_000, 100_000, 100_000, 100_000]);
+  const candles = [0, 1, 2, 3, 4].map((i) => flat(T0 + i * M30));
+  // BBB holds the one slot; at close 2 BBB sells and AAA (listed first) buys: the exit goes first.
+  const result = runAccountBacktest([
+    { market: "KRW-AAA", candles },
+    { market: "KRW-BBB", candles },
+  ], {
+    ...BASE,
+    portfolio: { ...DEFAULT_PORTFOLIO_RULES, maxOpenPositions: 1 },
+    strategyFor: (market) =>
+      market === "KRW-AAA" ? scripted({ 2: "buy" }) : scripted({ 0: "buy", 2: "sell" }),
+  });
+  const aaa = result.markets[0]!;
+  assert.deepEqual(aaa.fills.map((f) => [f.side, f.tsMs]), [["buy", T0 + 3 * M30]]);
+  assert.deepEqual(aaa.signals.map((s) => s.executed), [true]);
+  assert.deepEqual([...result.openPositions], [0, 1, 1, 1, 1]);
+});
+
+Deno.test("runAccountBacktest() same-close rule: of two entries on one close for the last slot, the market listed first wins", () => {
+  const flat = (t: number) => candle(t, [100_000, 100_000, 100_000, 100_000]);
+  const candles = [0, 1, 2, 3].map((i) => flat(T0 + i * M30));
+  for (const order of [["KRW-AAA", "KRW-BBB"], ["KRW-BBB", "KRW-AAA"]]) {
+    const result = runAccountBacktest(order.map((market) => ({ market, candles })), {
+      ...BASE,
+      portfolio: { ...DEFAULT_PORTFOLIO_RULES, maxOpenPositions: 1 },
+      strategyFor: () => scripted({ 1: "buy" }),
+    });
+    const entered = result.markets.filter((m) => m.fills.length > 0).map((m) => m.market);
+    assert.deepEqual(entered, [order[0]]);
+  }
+});
+
 Deno.test("runAccountBacktest() shares the capital: the second entry gets what the first left", () => {
   const flat = (t: number) => candle(t, [100_000, 100_000, 100_000, 100_000]);
   const candles = [0, 1, 2, 3].map((i) => flat(T0 + i * M30));

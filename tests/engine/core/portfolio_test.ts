@@ -24,6 +24,7 @@ import {
   type PortfolioRules,
   type Reservation,
   rollAccountDay,
+  sameCloseOrder,
   shareLimitKrw,
   summarizePnl,
   withFee,
@@ -374,5 +375,26 @@ Deno.test("property: checkReservation() refuses whatever would break the cap", (
         assert.equal(checked.ok, committedKrw(view) + krw(amount) <= r.capitalKrw);
       },
     ),
+  );
+});
+
+Deno.test("sameCloseOrder() puts same-close entries in the account's market order, unknown markets last, stable", () => {
+  const markets = ["KRW-BTC", "KRW-ETH", "KRW-XRP"];
+  const items = [
+    { market: "KRW-DOGE", n: 0 },
+    { market: "KRW-XRP", n: 1 },
+    { market: "KRW-BTC", n: 2 },
+    { market: "KRW-SOL", n: 3 },
+    { market: "KRW-XRP", n: 4 },
+  ];
+  assert.deepEqual(sameCloseOrder(items, markets).map((i) => i.n), [2, 1, 4, 0, 3]);
+  fc.assert(
+    fc.property(fc.shuffledSubarray(markets), (subset) => {
+      const ordered = sameCloseOrder(subset.map((market) => ({ market })), markets);
+      assert.deepEqual(
+        ordered.map((i) => i.market),
+        markets.filter((m) => subset.includes(m)),
+      );
+    }),
   );
 });
