@@ -102,6 +102,10 @@ export async function acquireLease(
 ): Promise<Result<KvLease, LeaseRecord>> {
   const holder = options.holder ?? crypto.randomUUID();
   const ttlMs = options.ttlMs ?? LEASE_TTL_MS;
+  const renewEveryMs = options.renewEveryMs ?? LEASE_RENEW_EVERY_MS;
+  if (!(renewEveryMs > 0 && renewEveryMs < ttlMs - (options.skewMs ?? LEASE_SKEW_MS))) {
+    throw new RangeError("Cannot hold a KV lease: renewals must come well within ttl - skew");
+  }
   for (let attempt = 0; attempt < 20; attempt++) {
     const current = await readLease(kv);
     const nowMs = options.clock.nowMs();
