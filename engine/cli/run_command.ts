@@ -450,8 +450,10 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
     const state = found === "no file" ? "new" : found === "a store" ? "existing" : found;
     logger.info(`${config.mode}: store ${config.kvPath} (${state}; lock ${lock.path})`);
     kv = await openStoreFile(config.kvPath);
-    // A remote store: another host's bot refuses this start before anything is written.
-    if (isRemoteStore(config.kvPath)) await refuseLiveLease(kv, config.labels.kvPath);
+    // A remote store: a running bot on another host refuses this start before anything is written.
+    if (isRemoteStore(config.kvPath)) {
+      await refuseLiveLease(kv, { label: config.labels.kvPath, logger });
+    }
     const unfenced = new KvStore(kv);
     await unfenced.verifyState();
     await startStore(unfenced, { config, rest, books, found, clock, logger });

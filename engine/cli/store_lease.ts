@@ -2,8 +2,8 @@
  * The KV lease at start-up (engine/adapters/kv_lease.ts): which process may trade on a store.
  *
  * - A remote store (a KV Connect URL) has no file lock that other hosts see: a live lease of
- *   another process refuses the start with one line naming it and until when (exit 2), before
- *   anything is written.
+ *   another process is watched until it expires. Renewed meanwhile, its holder runs: the start is
+ *   refused with one line naming it and until when (exit 2), before anything is written.
  * - A local store is also guarded by its file lock, taken first: whoever held the lease before is
  *   gone (the OS dropped its lock), so a lease it left live is taken over at once.
  *
@@ -21,6 +21,7 @@ import {
 } from "../adapters/kv_lease.ts";
 import { StartRefusal } from "../adapters/kv_store.ts";
 import type { Logger } from "../log.ts";
+import type { Clock } from "../ports.ts";
 import { WALL_CLOCK } from "../wall_clock.ts";
 
 /** How long a lease lasts and how often it is renewed (the defaults of kv_lease.ts otherwise). */
@@ -36,16 +37,36 @@ export function isRemoteStore(kvPath: string): boolean {
 
 function refusal(label: string, holder: string): StartRefusal {
   return new StartRefusal(
-    `${label}: another process holds this store's KV lease: ${holder}; one process per store ` +
-      "(stop that bot, or if it is gone start again once its lease has expired)",
+    `${label}: another process holds this store's KV lease and renews it: ${holder}; one ` +
+      "process per store (stop that bot first)",
   );
 }
 
-/** Refuses (read only) when another process holds a live lease on the store. */
-export async function refuseLiveLease(kv: Deno.Kv, label: string): Promise<void> {
-  const current = await readLease(kv);
-  if (current !== undefined && leaseLive(current.record, WALL_CLOCK.nowMs())) {
-    throw refusal(label, describeLease(current.record));
+/**
+ * Before anything is written to a remote store: a live lease of another process is watched until
+ * it expires (at most its ttl). Renewed meanwhile: its holder runs, and the start is refused
+ * with one line. Not renewed: its holder is gone (killed, its host down), and the start goes on.
+ * Read only.
+ */
+export async function refuseLiveLease(
+  kv: Deno.Kv,
+  options: { readonly label: string; readonly logger: Logger; readonly clock?: Clock },
+): Promise<void> {
+  const clock = options.clock ?? WALL_CLOCK;
+  const first = await readLease(kv);
+  if (first === undefined || !leaseLive(first.record, clock.nowMs())) return;
+  options.logger.warn(
+    `the store's KV lease is held by ${
+      describeLease(first.record)
+    }: waiting for it to expire (a running holder renews it, and this start is refused)`,
+  );
+  for (;;) {
+    const current = await readLease(kv);
+    if (current === undefined || !leaseLive(current.record, clock.nowMs())) return;
+    if (current.versionstamp !== first.versionstamp) {
+      throw refusal(options.label, describeLease(current.record));
+    }
+    await clock.sleep(Math.min(1_000, Math.max(1, current.record.expiresAtMs - clock.nowMs())));
   }
 }
 
@@ -58,12 +79,14 @@ export async function takeStoreLease(
     readonly pid: number;
     readonly logger: Logger;
     readonly timing?: LeaseTiming | undefined;
+    /** The lease's clock (default the wall clock). */
+    readonly clock?: Clock;
   },
 ): Promise<KvLease> {
   const remote = isRemoteStore(options.kvPath);
   const before = await readLease(kv);
   const taken = await acquireLease(kv, {
-    clock: WALL_CLOCK,
+    clock: options.clock ?? WALL_CLOCK,
     label: `pid ${options.pid}`,
     ...options.timing,
   }, !remote);
