@@ -37,6 +37,7 @@ type Layer =
   | "routes"
   | "islands"
   | "main"
+  | "deploy"
   | "test";
 
 const EVERY_LAYER: readonly Layer[] = [
@@ -52,6 +53,7 @@ const EVERY_LAYER: readonly Layer[] = [
   "surface",
   "routes",
   "islands",
+  "deploy",
 ];
 
 /** Which layers each layer may import (an arrow may only point down). */
@@ -75,6 +77,8 @@ const MAY_IMPORT: Readonly<Record<Layer, readonly Layer[]>> = {
   routes: ["mod", "routes", "islands"],
   islands: ["islands"],
   main: EVERY_LAYER,
+  // The service installer (`deploy/`) stands alone: it runs before the bot exists on a machine.
+  deploy: ["deploy"],
   test: [...EVERY_LAYER, "test"],
 };
 
@@ -111,6 +115,7 @@ const SURFACE_EDGES_TODAY: readonly string[] = [
 /** The layer of a repository-relative path, or undefined for a file no rule covers. */
 function layerOf(path: string): Layer | undefined {
   if (path === "main.ts") return "main";
+  if (path.startsWith("deploy/")) return "deploy";
   if (/^(tests|bench)\//.test(path)) return "test";
   if (path.startsWith("engine/core/")) return "core";
   if (path === "engine/ports.ts" || path === "engine/errors.ts") return "ports";
