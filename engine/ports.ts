@@ -233,6 +233,8 @@ export type EngineEvent =
   | EventBase & {
     readonly type: "RiskTriggered";
     readonly market: string;
+    /** The exit order's intent when the rule sells (the log's correlation id). */
+    readonly intentId?: string;
     readonly rule: string;
     /** The market's price; for `account_daily_loss_limit`, the account's equity (KRW). */
     readonly price: string;

@@ -1096,19 +1096,21 @@ class Trader {
     const reason = `${trigger.reason.replace("_", " ")} at ${
       formatPrice(trigger.price, { atMs, market: this.config.market })
     }`;
+    const signalId = `${trigger.reason}@${atMs}`;
     if (!this.riskNotified) {
       this.riskNotified = true;
       const event: EngineEvent = {
         type: "RiskTriggered",
         atMs: nowMs,
         market: this.config.market,
+        intentId: intentId(this.config.market, "ask", signalId),
         rule: trigger.reason,
         price: formatUnits(unitsFromNumber(trigger.price)),
       };
       await this.deps.store.recordEvent(event);
       this.deps.notifier.notify(event);
     }
-    await this.exit({ rule: trigger.reason, reason, signalId: `${trigger.reason}@${atMs}` });
+    await this.exit({ rule: trigger.reason, reason, signalId });
   }
 
   // ---- risk state ----

@@ -64,7 +64,8 @@ export class ConsoleNotifier implements Notifier {
 
 /**
  * The order intent an event is about (its log lines' correlation id, `market:side:signal`): a
- * signal's decision, its order's placement, rejection and fills; undefined for other events.
+ * signal's decision (or a stop's), its order's placement, rejection and fills; undefined for
+ * other events.
  */
 export function correlationOf(event: EngineEvent): string | undefined {
   switch (event.type) {
@@ -74,6 +75,7 @@ export function correlationOf(event: EngineEvent): string | undefined {
     case "OrderSubmitted":
     case "OrderRejected":
     case "OrderFilled":
+    case "RiskTriggered":
       return event.intentId;
     default:
       return undefined;

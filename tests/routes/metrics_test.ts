@@ -299,6 +299,15 @@ Deno.test("live against the sandbox: every family with sane values, the 429 in i
       assert.ok(i >= 0, `${re} after step ${from} in:\n${told.join("\n")}`);
       from = i + 1;
     }
+    // Every order's story starts with its decision: a signal, or the stop that sold.
+    const written = lines.filter((l) => /: intent written: /.test(String(l.msg)));
+    assert.ok(written.length >= 2);
+    for (const w of written) {
+      const decision = lines.findIndex((l) =>
+        l.intent === w.intent && (l.event === "SignalRaised" || l.event === "RiskTriggered")
+      );
+      assert.ok(decision >= 0 && decision < lines.indexOf(w), `no decision for ${w.intent}`);
+    }
     // The fill names the order's uuid: every line naming that uuid carries the intent too.
     const uuid = String(story.find((l) => l.event === "OrderSubmitted")!.uuid);
     const byUuid = output.split("\n").filter((l) => l.includes(uuid));

@@ -48,6 +48,10 @@ Deno.test("correlationOf() names the intent of a decision, a placement, a reject
   } as const;
   assert.equal(correlationOf({ ...fill, intentId: buy }), buy);
   assert.equal(correlationOf(fill), undefined, "a fill of no known intent (an external order)");
+  const stop = intentId("KRW-BTC", "ask", "stop_loss@5");
+  const risk = { type: "RiskTriggered", atMs: AT_MS, market: "KRW-BTC", price: "1" } as const;
+  assert.equal(correlationOf({ ...risk, rule: "stop_loss", intentId: stop }), stop);
+  assert.equal(correlationOf({ ...risk, rule: "daily_loss_limit" }), undefined);
   assert.equal(
     correlationOf({ type: "ErrorRaised", atMs: AT_MS, code: "c", message: "m" }),
     undefined,
