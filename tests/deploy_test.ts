@@ -10,11 +10,27 @@
 import assert from "node:assert/strict";
 import { parseEnv } from "node:util";
 import { USAGE } from "../deploy/install_service.ts";
-import { createSandbox } from "../engine/sandbox/mod.ts";
+import { KvStore } from "../engine/adapters/kv_store.ts";
+import type { IntentState } from "../engine/ports.ts";
+import type { FaultSpec } from "../engine/sandbox/faults.ts";
+import {
+  createSandbox,
+  DEFAULT_ACCOUNT,
+  DEMO_ACCESS_KEY,
+  DEMO_SECRET_KEY,
+} from "../engine/sandbox/mod.ts";
 import { storeProblems, storeSnapshot } from "./_store_check.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname).replace(/\/$/, "");
 const FILE = `${ROOT}/data/upbit-KRW-BTC-1m-20220531-20220607.csv`;
+const ALL_STATES: readonly IntentState[] = [
+  "NEW",
+  "UNKNOWN",
+  "OPEN",
+  "FILLED",
+  "CANCELLED",
+  "REJECTED",
+];
 
 /** `deno task install-service <args>` in the checkout: exit code and output. */
 async function installService(
@@ -179,6 +195,31 @@ Deno.test("install-service: --dry-run writes nothing; a mistake is one line, exi
   }
 });
 
+/**
+ * What an operator writes into the staged env file (`lines`), then the environment systemd gives
+ * the unit: its EnvironmentFile and its Environment= lines (DENO_DIR stays this machine's cache:
+ * the staged one is empty until `deno cache` fills it).
+ */
+async function unitEnvironment(
+  root: string,
+  settings: Map<string, string[]>,
+  lines: readonly string[],
+): Promise<Record<string, string>> {
+  const envFile = `${root}${one(settings, "EnvironmentFile")}`;
+  await Deno.writeTextFile(envFile, [await Deno.readTextFile(envFile), ...lines, ""].join("\n"));
+  const env: Record<string, string> = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
+  for (const line of settings.get("Environment") ?? []) {
+    const [name, ...value] = line.split("=");
+    if (name !== "DENO_DIR") env[name!] = value.join("=");
+  }
+  const fromFile = parseEnv(await Deno.readTextFile(envFile));
+  for (const [name, value] of Object.entries(fromFile)) env[name] = String(value);
+  env.HOME = Deno.env.get("HOME") ?? "/tmp";
+  const denoDir = Deno.env.get("DENO_DIR");
+  if (denoDir !== undefined) env.DENO_DIR = denoDir;
+  return env;
+}
+
 /** A child started as the unit starts it, in its own process group (as systemd's cgroup). */
 interface Service {
   readonly child: Deno.ChildProcess;
@@ -190,10 +231,14 @@ interface Service {
   ): Promise<{ code: number; stopMs: number; killed: boolean; out: string; err: string }>;
 }
 
-function startService(settings: Map<string, string[]>, env: Record<string, string>): Service {
+function startService(
+  settings: Map<string, string[]>,
+  env: Record<string, string>,
+  extraArgs: readonly string[] = [],
+): Service {
   const [exe, ...args] = one(settings, "ExecStart").split(" ");
   const child = new Deno.Command("setsid", {
-    args: [exe!, ...args],
+    args: [exe!, ...args, ...extraArgs],
     cwd: one(settings, "WorkingDirectory"),
     env,
     clearEnv: true,
@@ -263,39 +308,19 @@ Deno.test({
     const driver = setInterval(() => moving && sandbox.replay.advanceBy(30_000), 25);
     try {
       const { settings } = await stagedInstall(root, ["--mode", "paper"]);
-      const envFile = `${root}${one(settings, "EnvironmentFile")}`;
-      // What an operator writes into the env file (here: the sandbox, and a strategy that trades
-      // often on 1-minute candles).
-      await Deno.writeTextFile(
-        envFile,
-        [
-          await Deno.readTextFile(envFile),
-          `UPBIT_REST_URL=${sandbox.restUrl}`,
-          `UPBIT_WS_URL=${sandbox.wsUrl}`,
-          `DENO_KV_PATH=${kvPath}`,
-          "TIMEFRAME=1m",
-          "STRATEGY_PARAMS=period=10,std=1",
-          "STOP_LOSS_PCT=0.3",
-          "TAKE_PROFIT_PCT=0.3",
-          "MAX_DAILY_LOSS_PCT=0",
-          "ACCOUNT_DAILY_LOSS_PCT=0",
-          "CAPITAL_KRW=1000000",
-          "STALE_AFTER_SECONDS=3600",
-          "",
-        ].join("\n"),
-      );
-      // The unit's environment: its EnvironmentFile and Environment= lines, as systemd passes them
-      // (DENO_DIR is this machine's cache: the staged one is empty until `deno cache` fills it).
-      const env: Record<string, string> = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
-      for (const line of settings.get("Environment") ?? []) {
-        const [name, ...value] = line.split("=");
-        if (name !== "DENO_DIR") env[name!] = value.join("=");
-      }
-      const fromFile = parseEnv(await Deno.readTextFile(envFile));
-      for (const [name, value] of Object.entries(fromFile)) env[name] = String(value);
-      const denoDir = Deno.env.get("DENO_DIR");
-      env.HOME = Deno.env.get("HOME") ?? "/tmp";
-      if (denoDir !== undefined) env.DENO_DIR = denoDir;
+      const env = await unitEnvironment(root, settings, [
+        `UPBIT_REST_URL=${sandbox.restUrl}`,
+        `UPBIT_WS_URL=${sandbox.wsUrl}`,
+        `DENO_KV_PATH=${kvPath}`,
+        "TIMEFRAME=1m",
+        "STRATEGY_PARAMS=period=10,std=1",
+        "STOP_LOSS_PCT=0.3",
+        "TAKE_PROFIT_PCT=0.3",
+        "MAX_DAILY_LOSS_PCT=0",
+        "ACCOUNT_DAILY_LOSS_PCT=0",
+        "CAPITAL_KRW=1000000",
+        "STALE_AFTER_SECONDS=3600",
+      ]);
       const timeoutStopMs = Number(one(settings, "TimeoutStopSec")) * 1000;
 
       // 1. Start, trade, SIGTERM as systemd sends it.
@@ -345,5 +370,168 @@ Deno.test({
       await Deno.remove(storeDir, { recursive: true });
       await Deno.remove(root, { recursive: true });
     }
+  },
+});
+
+/** Signs in to the page at `origin`; the session cookie and the sell form's CSRF token. */
+async function signIn(origin: string, password: string): Promise<{ cookie: string; csrf: string }> {
+  const login = await fetch(`${origin}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", origin },
+    body: new URLSearchParams({ password }),
+    redirect: "manual",
+  });
+  await login.body?.cancel();
+  assert.equal(login.status, 303, "signed in");
+  const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+  const page = await (await fetch(`${origin}/sell/KRW-BTC`, { headers: { cookie } })).text();
+  const csrf = page.match(/name="_csrf" value="([^"]+)"/);
+  assert.ok(csrf !== null, "the sell form");
+  return { cookie, csrf: csrf[1]! };
+}
+
+/**
+ * A live bot (as the unit starts it) sells the BTC it adopted; the order POST meets `fault` at the
+ * exchange and SIGTERM comes while it is in flight. The stop is clean, the order is in the store
+ * (recorded before it was sent), and the restart settles it: the store ends equal to the exchange.
+ */
+async function stopWithOrderInFlight(fault: FaultSpec): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "deploy_root_" });
+  const storeDir = `${ROOT}/data/deploy-live-test-${Deno.pid}-${fault.kind}`;
+  await Deno.mkdir(storeDir, { recursive: true });
+  // The replay at real speed with "now" at this time of day: the live bot's wall clock agrees.
+  const now = new Date();
+  const sandbox = await createSandbox({
+    port: 0,
+    dataFiles: [FILE],
+    startAt: Date.UTC(2022, 5, 3, now.getUTCHours(), now.getUTCMinutes(), now.getUTCSeconds()),
+    rateLimits: false,
+    balances: { KRW: "1000000", BTC: "0.002" },
+  });
+  const password = "deploy-test-page-password";
+  try {
+    const { settings } = await stagedInstall(root, ["--mode", "live"]);
+    const env = await unitEnvironment(root, settings, [
+      `UPBIT_ACCESS_KEY=${DEMO_ACCESS_KEY}`,
+      `UPBIT_SECRET_KEY=${DEMO_SECRET_KEY}`,
+      "UPBIT_TRADER_REAL_MONEY=yes",
+      "CAPITAL_KRW=500000",
+      "LIVE_CAPITAL_LIMIT_KRW=1000000",
+      `UPBIT_REST_URL=${sandbox.restUrl}`,
+      `UPBIT_WS_URL=${sandbox.wsUrl}`,
+      `DENO_KV_PATH=./data/deploy-live-test-${Deno.pid}-${fault.kind}/bot.kv`,
+      "HTTP_PORT=0",
+      `WEB_PASSWORD=${password}`,
+      "TIMEFRAME=1m",
+      "STALE_AFTER_SECONDS=3600",
+    ]);
+    const timeoutStopMs = Number(one(settings, "TimeoutStopSec")) * 1000;
+
+    // 1. The first start adopts the account's BTC; its sale meets `fault` at the exchange and
+    // the stop comes while the order is in flight.
+    const first = startService(settings, env, ["--adopt"]);
+    await first.waitFor(/live: trading KRW-BTC/, "the trading line");
+    const [, origin] = await first.waitFor(/status page at (http:\/\/[\d.:]+)\//, "the page");
+    const { cookie, csrf } = await signIn(origin!, password);
+    sandbox.faults.rest.arm({ ...fault, path: "/v1/orders", method: "POST" });
+    // The page answers once the sale is done: not awaited, so the stop lands while it waits.
+    const selling = fetch(`${origin}/sell/KRW-BTC`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: origin!, cookie },
+      body: new URLSearchParams({ _csrf: csrf, confirm: "yes" }),
+      redirect: "manual",
+    }).then((r) => r.body?.cancel(), () => {});
+    const deadline = Date.now() + 10_000;
+    while (sandbox.faults.rest.list().length > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.equal(sandbox.faults.rest.list().length, 0, "the order reached the exchange");
+    const stopped = await first.terminate(timeoutStopMs);
+    await selling;
+    assert.equal(stopped.killed, false, "stopped within TimeoutStopSec");
+    assert.equal(stopped.code, 0, stopped.err || stopped.out.slice(-2000));
+    assert.match(stopped.out, /live: stopped/);
+    // The held-up request completes at the exchange whatever the bot did.
+    await new Promise((r) => setTimeout(r, 2_500));
+    const orders = sandbox.accounts.allOrders();
+    assert.equal(orders.length, 1, "one order at the exchange");
+    assert.deepEqual(await storeProblems(`${storeDir}/bot.kv`), [], "lock free, ledger = fills");
+    const kvAfterStop = await Deno.openKv(`${storeDir}/bot.kv`);
+    try {
+      const intents = await new KvStore(kvAfterStop).listIntents(ALL_STATES);
+      if (Deno.env.get("DEPLOY_VERBOSE") !== undefined) {
+        // deno-lint-ignore no-console
+        console.log(
+          `in flight (${fault.kind}): SIGTERM to exit ${Math.round(stopped.stopMs)} ms; intent ${
+            intents.map((i) => i.state)
+          } at the stop`,
+        );
+      }
+      // Recorded before it was sent: the exchange's order is the store's intent.
+      assert.deepEqual(
+        intents.map((i) => i.identifier),
+        orders.map((o) => o.identifier),
+        "no order in flight unrecorded",
+      );
+    } finally {
+      kvAfterStop.close();
+    }
+
+    // 2. The restart reconciles: the store ends equal to the exchange.
+    const second = startService(settings, env);
+    await second.waitFor(/live: trading KRW-BTC/, "the trading line");
+    await new Promise((r) => setTimeout(r, 1_500));
+    const again = await second.terminate(timeoutStopMs);
+    assert.equal(again.code, 0, again.err || again.out.slice(-2000));
+    assert.doesNotMatch(again.out, /safe mode/i);
+    const kv = await Deno.openKv(`${storeDir}/bot.kv`);
+    try {
+      const store = new KvStore(kv);
+      const trades = orders.flatMap((o) => o.trades);
+      assert.ok(trades.length > 0, "the sale traded");
+      const all = await store.listFills();
+      const fills = all.filter((f) => orders.some((o) => o.uuid === f.orderUuid));
+      assert.deepEqual(
+        all.filter((f) => !fills.includes(f)).map((f) => f.tradeUuid),
+        ["adopted"],
+        "besides the exchange's trades, only the adoption of the held BTC",
+      );
+      assert.deepEqual(
+        fills.map((f) => [f.tradeUuid, f.price, f.volume, f.funds, f.fee]).sort(),
+        trades.map((t) => [t.uuid, t.price, t.volume, t.funds, t.fee]).sort(),
+        "the stored fills are the exchange's trades",
+      );
+      const [intent] = await store.listIntents(ALL_STATES);
+      assert.equal(intent!.state, "FILLED");
+      assert.equal(intent!.uuid, orders[0]!.uuid);
+      assert.equal((await store.getLedger("KRW-BTC"))!.qty, 0n, "the position is gone");
+      assert.equal(
+        sandbox.accounts.holdings(DEFAULT_ACCOUNT).find(([c]) => c === "BTC")?.[1].balance ?? 0n,
+        0n,
+      );
+    } finally {
+      kv.close();
+    }
+  } finally {
+    await sandbox.close();
+    await Deno.remove(storeDir, { recursive: true });
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+Deno.test({
+  name:
+    "live: SIGTERM while an order is in flight (answered late, or its answer lost); the order is recorded and the restart settles it with the exchange",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    await t.step(
+      "the answer comes 2 s late",
+      () => stopWithOrderInFlight({ kind: "delay", delayMs: 2_000 }),
+    );
+    await t.step(
+      "the exchange accepts the order and the answer is lost",
+      () => stopWithOrderInFlight({ kind: "accept_then_lose", mode: "hang", hangMs: 2_000 }),
+    );
   },
 });
