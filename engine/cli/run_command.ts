@@ -2,7 +2,8 @@
  * `deno task paper | live | demo`: builds the trading deps for a mode and runs the trader until
  * interrupted. Paper and demo fill orders with `PaperExchange` walking the current order book;
  * live sends real orders through `HttpExchange`. All three keep state in `KvStore` under the
- * instance lock and serve the local control channel that `deno task ctl` talks to.
+ * instance lock and the KV lease (its order commits fenced by it, `store_lease.ts`), and serve the
+ * local control channel that `deno task ctl` talks to.
  *
  * Failures the user can fix end with ONE line and exit code 2 (bad config, live refusals, a
  * second bot on the same KV); no network ends with one line and exit code 1. Never a stack trace.

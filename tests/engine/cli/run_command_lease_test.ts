@@ -3,7 +3,8 @@
  * another holder takes the lease over (as a bot on another host would after a partition; it
  * writes through the bot's own KV handle, reached as the surfaces get it, because a second
  * handle on one SQLite file may throw "database is locked", reliability.md §2.6). The bot notices at its next renewal, stops every loop and ends with ONE line naming
- * who holds the lease now, exit code 1; the lease is left to the new holder.
+ * who holds the lease now, exit code 1; the lease is left to the new holder. And the KV access
+ * token is one of the secrets every line is scrubbed of.
  */
 
 import assert from "node:assert/strict";
@@ -69,6 +70,30 @@ Deno.test("a lease taken over while the demo trades stops it with one line, exit
     }
   } finally {
     clearTimeout(guard);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the KV access token is a secret: a line that would show it is redacted", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "run_token_" });
+  // A market named like the token puts the token's value in the refusal line.
+  const token = "KRW-KVTOKENCANARY42";
+  let out = "";
+  let err = "";
+  try {
+    const code = await runTradingCommand("demo", ["--kv", `${dir}/bot.kv`, "--market", token], {
+      stdout: (text) => out += text,
+      stderr: (text) => err += text,
+      isTerminal: false,
+      env: { LOG_FORMAT: "pretty", DENO_KV_ACCESS_TOKEN: token },
+      interrupt: new AbortController().signal,
+      pid: Deno.pid,
+      cwd: Deno.cwd(),
+    }, trader);
+    assert.equal(code, 2, err);
+    assert.match(err, /^demo: --market: \[REDACTED\]: /);
+    assert.ok(!`${out}${err}`.includes("KVTOKENCANARY42"), err);
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
