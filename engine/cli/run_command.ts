@@ -423,7 +423,9 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
     ...(config.mode === "live" && config.keys !== undefined
       ? { accessKey: config.keys.accessKey.reveal(), secretKey: config.keys.secretKey }
       : {}),
-    nowMs: clock.nowMs,
+    // Request pacing (Upbit's per-second limits, retry-after, 418 blocks) is real time, also
+    // against a sandbox whose market runs fast.
+    nowMs: WALL_CLOCK.nowMs,
     timeoutMs: 5_000,
   });
   const books = new Map<string, BookSnapshot>();
