@@ -3,7 +3,8 @@
  * bot warms up mid-candle (03:02:30, history to 03:02), the market stream starts two minutes
  * later with no history of its own (its first candle is 03:04), and the 5-minute bucket
  * 03:00–03:05 the loop first decides on must still equal the sandbox's own 5-minute candle,
- * minutes 03:02 and 03:03 included (fetched from REST at the seam).
+ * minutes 03:02 and 03:03 included (fetched from REST at the seam). When the seam cannot be
+ * fetched, that bucket is never acted on (its signal is recorded as such).
  */
 
 import assert from "node:assert/strict";
@@ -20,8 +21,9 @@ import { createSandbox } from "../../engine/sandbox/mod.ts";
 import { num } from "../../engine/sandbox/upbit_format.ts";
 import { runTrader } from "../../engine/trader.ts";
 import { sleepReal } from "../../engine/wall_clock.ts";
+import { TemporaryError } from "../../engine/errors.ts";
 import { RecordingNotifier } from "./_order_fixtures.ts";
-import { traderConfig } from "./_trader_fixtures.ts";
+import { candle, minute, scripted, T0_MS, traderConfig, world } from "./_trader_fixtures.ts";
 
 const BTC_1M = "data/upbit-KRW-BTC-1m-20220531-20220607.csv";
 const MINUTE_MS = 60_000;
@@ -140,4 +142,47 @@ Deno.test({
       await sb.close();
     }
   },
+});
+
+Deno.test("trader: when the seam's minutes cannot be fetched, the partial bucket is never acted on", async () => {
+  // T0 is 01:00 UTC: the bucket 01:00–01:05; warm-up at 01:02:30, the stream's first candle 01:04.
+  const w = await world();
+  const bucketMs = T0_MS;
+  w.clock.set(bucketMs + 150_000);
+  const config = traderConfig({ timeframe: "5m", strategy: scripted({ [bucketMs]: "buy" }) });
+  const warm = [-10, -9, -8, -7, -6, -5, -4, -3, -2, -1, 0, 1].map((n) => candle(n, 100_000_000));
+  const calls: { fromMs: number; toMs: number }[] = [];
+  async function* feed(): AsyncGenerator<MarketEvent> {
+    w.clock.set(bucketMs + 4 * MINUTE_MS + 59_000);
+    yield { kind: "candle", market: config.market, candle: candle(4, 100_000_000) };
+  }
+  await runTrader(
+    {
+      clock: w.clock,
+      exchange: w.exchange,
+      account: w.exchange,
+      store: w.store,
+      notifier: w.notifier,
+      market: feed(),
+      history: (_market, range) => {
+        calls.push(range);
+        if (calls.length > 1) {
+          return Promise.reject(new TemporaryError("history: 503", { reason: "server_error" }));
+        }
+        return Promise.resolve(
+          warm.filter((c) => c.startMs >= range.fromMs && c.startMs < range.toMs),
+        );
+      },
+    },
+    config,
+    new AbortController().signal,
+  );
+  // The seam 01:02–01:04 was asked for, and failed.
+  assert.deepEqual(calls[1], { fromMs: minute(2), toMs: minute(4) });
+  assert.equal((await w.exchange.openOrders(config.market)).length, 0);
+  assert.equal((await w.store.getLedger(config.market))?.qty, 0n, "no buy");
+  const signals = await w.store.listSignals(config.market);
+  assert.equal(signals.length, 1);
+  assert.match(signals[0]!.reason, /not acted on: the first live candle missed minutes/);
+  w.kv.close();
 });
