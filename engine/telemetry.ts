@@ -50,7 +50,7 @@ export const LAG_BUCKETS_S: readonly number[] = [
 ];
 
 /** The outbox backlog is counted up to this many events (more reads as this many). */
-export const OUTBOX_DEPTH_CAP = 10_000;
+export const OUTBOX_DEPTH_CAP = 1_000;
 
 /** Label names and values of one sample. */
 export type Labels = Readonly<Record<string, string>>;

@@ -7,7 +7,8 @@
  * there with sane values, the 429 is counted in the `order` group, no secret is in the text, and
  * that order's log lines (decision, intent, send, 429, resend, placement, fill) all carry its
  * `intent`. And the real `deno task demo` process serves the telemetry on its `/metrics` too
- * (main.ts's wiring), with `/healthz` answering without data.
+ * (main.ts's wiring), with `/healthz` answering without data, and its Telegram outbox's backlog
+ * growing while the (fake) Bot API fails and draining once it answers again.
  */
 
 import assert from "node:assert/strict";
@@ -21,6 +22,7 @@ import { metricsText } from "../../routes/metrics.ts";
 import { createWebApp, loadStaticAssets } from "../../routes/mod.ts";
 import { startWebServer } from "../../routes/server.ts";
 import { webWorld } from "./_web_world.ts";
+import { startFakeBotApi } from "../engine/telegram/_fake_bot_api.ts";
 
 const TOKEN = "scraper-token-0123456789abcdef";
 
@@ -320,13 +322,24 @@ Deno.test("live against the sandbox: every family with sane values, the 429 in i
   }
 });
 
-Deno.test("the demo process serves the telemetry on /metrics and /healthz without data", async () => {
+Deno.test("the demo process serves the telemetry, its outbox backlog, and /healthz without data", async () => {
   const kv = `./data/test-metrics-${Deno.pid}.kv`;
   const root = new URL("../../", import.meta.url).pathname;
+  // Telegram answers nothing but errors at first: the notifications pile up in the journal.
+  const telegram = await startFakeBotApi();
+  await telegram.setFault({ kind: "fail", status: 500 }, { methods: ["sendMessage"] });
   const child = new Deno.Command(Deno.execPath(), {
     args: ["task", "demo", "--kv", kv, "--http-port", "0", "--log-format", "json"],
     cwd: root,
-    env: { WEB_PASSWORD: PASSWORD, WEB_METRICS_TOKEN: SCRAPER, NO_COLOR: "1" },
+    env: {
+      WEB_PASSWORD: PASSWORD,
+      WEB_METRICS_TOKEN: SCRAPER,
+      TELEGRAM_BOT_TOKEN: telegram.token,
+      TELEGRAM_OWNER_ID: "111222333",
+      TELEGRAM_MODE: "polling",
+      TELEGRAM_API_ROOT: telegram.apiRoot,
+      NO_COLOR: "1",
+    },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -336,10 +349,13 @@ Deno.test("the demo process serves the telemetry on /metrics and /healthz withou
   })();
   const errors = new Response(child.stderr).text();
   try {
-    const until = async <T>(what: string, find: () => T | undefined): Promise<T> => {
+    const until = async <T>(
+      what: string,
+      find: () => T | undefined | Promise<T | undefined>,
+    ): Promise<T> => {
       const deadline = Date.now() + 60_000;
       while (Date.now() < deadline) {
-        const found = find();
+        const found = await find();
         if (found !== undefined) return found;
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -368,7 +384,23 @@ Deno.test("the demo process serves the telemetry on /metrics and /healthz withou
     assert.ok((s.get("upbit_trader_ws_messages_total") ?? 0) > 0, text);
     assert.ok((s.get('upbit_trader_loop_lag_seconds_count{market="KRW-BTC"}') ?? 0) > 0, text);
     assert.ok((s.get("upbit_trader_rss_bytes") ?? 0) > 10_000_000, text);
-    assert.ok(!text.includes(PASSWORD) && !text.includes(SCRAPER));
+    assert.ok(
+      !text.includes(PASSWORD) && !text.includes(SCRAPER) && !text.includes(telegram.token),
+    );
+    // The outbox: a backlog while every send fails, drained once Telegram answers again.
+    const backlog = s.get("upbit_trader_outbox_depth") ?? 0;
+    assert.ok(backlog >= 1, text);
+    assert.ok((s.get("upbit_trader_outbox_failures_total") ?? 0) >= 1, text);
+    assert.equal(s.get("upbit_trader_outbox_sent_total"), 0, text);
+    await telegram.setFault(null);
+    const drained = await until("drained outbox", async () => {
+      const now = samplesOf(await (await scrape(origin)).text());
+      const depth = now.get("upbit_trader_outbox_depth") ?? Infinity;
+      return (now.get("upbit_trader_outbox_sent_total") ?? 0) >= 1 && depth < backlog
+        ? depth
+        : undefined;
+    });
+    assert.ok(drained < backlog);
   } finally {
     try {
       child.kill("SIGINT");
@@ -378,6 +410,7 @@ Deno.test("the demo process serves the telemetry on /metrics and /healthz withou
     await child.status;
     await reading.catch(() => {});
     await errors;
+    await telegram.close();
     for (const suffix of ["", "-wal", "-shm", ".lock"]) {
       await Deno.remove(`${root}${kv}${suffix}`).catch(() => {});
     }
