@@ -4,7 +4,10 @@
  * the secrets file is 0600 in a 0700 folder and survives a re-install, `systemd-analyze verify`
  * (when present) finds nothing; and a supervisor that does what systemd does (the unit's
  * ExecStart in its WorkingDirectory with its EnvironmentFile, SIGTERM to the whole group) stops
- * a trading paper bot cleanly within TimeoutStopSec, and a restart resumes the very same state.
+ * a trading paper bot cleanly within TimeoutStopSec, and a restart resumes the very same state;
+ * a live bot stopped with its order in flight records it and the restart settles it with the
+ * exchange; and with the file system as the unit leaves it (checkout and Deno's cache read-only,
+ * only ./data writable, a private /tmp; in a mount namespace, when root) the bot trades and stops.
  */
 
 import assert from "node:assert/strict";
@@ -533,5 +536,94 @@ Deno.test({
       "the exchange accepts the order and the answer is lost",
       () => stopWithOrderInFlight({ kind: "accept_then_lose", mode: "hang", hangMs: 2_000 }),
     );
+  },
+});
+
+/** Whether this process may make a mount namespace (root, `unshare` present). */
+async function canUnshare(): Promise<boolean> {
+  if (Deno.build.os !== "linux" || Deno.uid() !== 0) return false;
+  try {
+    return (await new Deno.Command("unshare", { args: ["-m", "true"] }).output()).success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name:
+    "the unit's file system view (ProtectSystem=strict, ReadWritePaths=data, PrivateTmp): the bot trades and stops cleanly",
+  ignore: !await canUnshare(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const denoDir = (Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`)
+      .replace(/\/$/, "");
+    const storeDir = `${ROOT}/data/deploy-ro-test-${Deno.pid}`;
+    await Deno.mkdir(storeDir, { recursive: true });
+    // In a mount namespace of its own: the checkout and Deno's cache read-only, ./data writable,
+    // a private /tmp; then the task as the unit runs it.
+    const script = [
+      "set -e",
+      `mount --bind ${denoDir} ${denoDir}`,
+      `mount -o remount,bind,ro ${denoDir}`,
+      `mount --bind ${ROOT} ${ROOT}`,
+      `mount -o remount,bind,ro ${ROOT}`,
+      `mount --bind ${ROOT}/data ${ROOT}/data`,
+      `mount -o remount,bind,rw ${ROOT}/data`,
+      "mount -t tmpfs tmpfs /tmp",
+      `if touch ${ROOT}/.probe 2>/dev/null || touch ${denoDir}/.probe 2>/dev/null; then exit 9; fi`,
+      `cd ${ROOT}`,
+      `exec ${Deno.execPath()} task demo --http-port 0 --kv ./data/deploy-ro-test-${Deno.pid}/bot.kv`,
+    ].join("\n");
+    const child = new Deno.Command("setsid", {
+      args: ["unshare", "-m", "sh", "-c", script],
+      env: {
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        HOME: Deno.env.get("HOME") ?? "/tmp",
+        DENO_DIR: denoDir,
+        DENO_NO_UPDATE_CHECK: "1",
+        NO_COLOR: "1",
+      },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let out = "";
+    let err = "";
+    const read = async (stream: ReadableStream<Uint8Array>, into: (t: string) => void) => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) into(decoder.decode(chunk, { stream: true }));
+    };
+    const reading = Promise.all([
+      read(child.stdout, (t) => out += t),
+      read(child.stderr, (t) => err += t),
+    ]);
+    try {
+      const deadline = Date.now() + 90_000;
+      // The demo's first trade comes about 25 s in (its replay starts just before an entry).
+      while (!/ filled (BUY|SELL) /.test(out) && Date.now() < deadline) {
+        const exited = await Promise.race([
+          child.status.then(() => true),
+          new Promise<false>((r) => setTimeout(() => r(false), 50)),
+        ]);
+        if (exited) break;
+      }
+      assert.match(out, / filled (BUY|SELL) /, `${out.slice(-2000)}\n${err}`);
+      Deno.kill(-child.pid, "SIGTERM");
+      const status = await child.status;
+      await reading;
+      assert.equal(status.code, 0, `${err}\n${out.slice(-2000)}`);
+      assert.match(out, /demo: stopped/);
+      assert.equal(err.replace(/^Task demo .*\n/m, ""), "", "no warning about a read-only cache");
+      assert.deepEqual(await storeProblems(`${storeDir}/bot.kv`), []);
+      assert.ok((await storeSnapshot(`${storeDir}/bot.kv`)).fills.length > 0, "the fill is stored");
+    } finally {
+      try {
+        Deno.kill(-child.pid, "SIGKILL");
+      } catch {
+        // Stopped already.
+      }
+      await Deno.remove(storeDir, { recursive: true });
+    }
   },
 });
