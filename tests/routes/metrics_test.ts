@@ -4,9 +4,9 @@
  *
  * End to end over real sockets: `live` (the real command, in process) trading against the sandbox
  * with the page served on a real port, the sandbox answering the first order 429: every family is
- * there with sane values, the 429 is counted in the `order` group, no secret is in the text, and
- * that order's log lines (decision, intent, send, 429, resend, placement, fill) all carry its
- * `intent`. And the real `deno task demo` process serves the telemetry on its `/metrics` too
+ * there with sane values, the 429 is counted in the `order` group, a dropped market socket is
+ * counted as one reconnect, no secret is in the text, and that order's log lines (decision,
+ * intent, send, 429, resend, placement, fill) all carry its `intent`. And the real `deno task demo` process serves the telemetry on its `/metrics` too
  * (main.ts's wiring), with `/healthz` answering without data, and its Telegram outbox's backlog
  * growing while the (fake) Bot API fails and draining once it answers again.
  */
@@ -209,18 +209,25 @@ Deno.test("live against the sandbox: every family with sane values, the 429 in i
       }),
     ]);
     assert.equal((await scrape(origin, `${SCRAPER}x`)).status, 401);
-    // Until a round trip filled (a buy and a sell) and the 429 was counted.
+    // Until a round trip filled (a buy and a sell); then the sandbox drops the market socket,
+    // until the bot is connected again.
     let text = "";
     let s = new Map<string, number>();
+    let dropped = false;
     const deadline = Date.now() + 90_000;
     while (Date.now() < deadline) {
       const res = await scrape(origin);
       assert.equal(res.status, 200);
       text = await res.text();
       s = samplesOf(text);
-      if (
-        (s.get('upbit_trader_fills_total{market="KRW-BTC",side="ask"}') ?? 0) >= 1 &&
-        (s.get('upbit_trader_orders_total{state="FILLED"}') ?? 0) >= 2
+      const traded = (s.get('upbit_trader_fills_total{market="KRW-BTC",side="ask"}') ?? 0) >= 1 &&
+        (s.get('upbit_trader_orders_total{state="FILLED"}') ?? 0) >= 2;
+      if (traded && !dropped) {
+        assert.equal(s.get("upbit_trader_ws_reconnects_total"), 0, text);
+        dropped = sandbox.faults.ws.dropAll("abrupt") > 0;
+      } else if (
+        dropped && s.get("upbit_trader_ws_reconnects_total")! >= 1 &&
+        s.get("upbit_trader_ws_connected") === 1
       ) break;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -250,7 +257,7 @@ Deno.test("live against the sandbox: every family with sane values, the 429 in i
     }
     assert.equal(at("upbit_trader_ws_connected"), 1);
     assert.ok(at("upbit_trader_ws_messages_total") > 10);
-    assert.equal(at("upbit_trader_ws_reconnects_total"), 0);
+    assert.equal(at("upbit_trader_ws_reconnects_total"), 1);
     // The loop handled prices, each within the histogram; the data is fresh on the bot's clock.
     const handled = at('upbit_trader_loop_lag_seconds_count{market="KRW-BTC"}');
     assert.ok(handled > 10);
