@@ -87,7 +87,7 @@ export function startKvConnectServer(accessToken: string): KvConnectServer {
     });
     const out: Uint8Array[] = [];
     for (const range of ranges) {
-      let keys = [...data.keys()].filter((k) => k >= range.start && k < range.end).sort();
+      const keys = [...data.keys()].filter((k) => k >= range.start && k < range.end).sort();
       if (range.reverse) keys.reverse();
       const values: Uint8Array[] = [];
       for (const key of keys) {
