@@ -3,8 +3,11 @@
  * another holder takes the lease over (as a bot on another host would after a partition; it
  * writes through the bot's own KV handle, reached as the surfaces get it, because a second
  * handle on one SQLite file may throw "database is locked", reliability.md §2.6). The bot notices at its next renewal, stops every loop and ends with ONE line naming
- * who holds the lease now, exit code 1; the lease is left to the new holder. And the KV access
- * token is one of the secrets every line is scrubbed of.
+ * who holds the lease now, exit code 1; the lease is left to the new holder. The KV access
+ * token is one of the secrets every line is scrubbed of. And `paper` on a remote store over KV
+ * Connect (Deno's remote client against the test server `_kv_connect_server.ts`): a second bot
+ * on the same store from another "host" is refused by the lease with one line, exit 2; after
+ * the first stops cleanly the next starts at once.
  */
 
 import assert from "node:assert/strict";
@@ -13,6 +16,10 @@ import { runTradingCommand } from "../../../engine/cli/run_command.ts";
 import * as trader from "../../../engine/trader.ts";
 import { WALL_CLOCK } from "../../../engine/wall_clock.ts";
 import { ok } from "../../../engine/core/result.ts";
+import type { Clock } from "../../../engine/ports.ts";
+import { createSandbox, type Sandbox } from "../../../engine/sandbox/mod.ts";
+import { DATA_FILES } from "../adapters/upbit/_sandbox.ts";
+import { startKvConnectServer } from "../adapters/_kv_connect_server.ts";
 
 Deno.test("a lease taken over while the demo trades stops it with one line, exit 1", async () => {
   const dir = await Deno.makeTempDir({ prefix: "run_lease_" });
@@ -95,5 +102,107 @@ Deno.test("the KV access token is a secret: a line that would show it is redacte
     assert.ok(!`${out}${err}`.includes("KVTOKENCANARY42"), err);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// ---- paper over KV Connect ------------------------------------------------------------------
+
+/** The sandbox's clock; sleeps shortened so the loop's timers keep up with the test. */
+function clockOf(sb: Sandbox): Clock {
+  return {
+    nowMs: () => sb.replay.nowMs(),
+    sleep: (ms, signal) =>
+      new Promise((resolve) => {
+        if (signal?.aborted) return resolve();
+        const timer = setTimeout(done, Math.min(ms / 100, 200));
+        signal?.addEventListener("abort", done, { once: true });
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+      }),
+  };
+}
+
+/** Starts `paper` on the store at `kvUrl`; resolves its code and output once it ends. */
+function paper(
+  sb: Sandbox,
+  kvUrl: string,
+  interrupt: AbortSignal,
+  onLine: (text: string) => void = () => {},
+): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  return runTradingCommand("paper", ["--kv", kvUrl, "--timeframe", "1h"], {
+    stdout: (text) => {
+      out += text;
+      onLine(text);
+    },
+    stderr: (text) => err += text,
+    isTerminal: false,
+    env: { LOG_FORMAT: "pretty", UPBIT_REST_URL: sb.restUrl, UPBIT_WS_URL: sb.wsUrl },
+    interrupt,
+    pid: Deno.pid,
+    cwd: Deno.cwd(),
+    clock: clockOf(sb),
+    leaseTiming: { ttlMs: 30_000, renewEveryMs: 200 },
+  }, trader).then((code) => ({ code, out, err }));
+}
+
+Deno.test("paper on a remote KV (KV Connect): a second bot on the same store is refused by the lease; after a clean stop the next starts at once", async () => {
+  const token = "kv-connect-test-token-0123456789";
+  const before = Deno.env.get("DENO_KV_ACCESS_TOKEN");
+  Deno.env.set("DENO_KV_ACCESS_TOKEN", token);
+  const server = startKvConnectServer(token);
+  const sb = await createSandbox({
+    port: 0,
+    manualClock: true,
+    dataFiles: DATA_FILES,
+    startAt: "2025-08-01T06:00:00Z",
+    rateLimits: false,
+  });
+  const tick = setInterval(() => sb.replay.advanceBy(1_000), 50);
+  try {
+    // Bot 1 on host "a".
+    const stop1 = new AbortController();
+    const trading1 = Promise.withResolvers<void>();
+    const bot1 = paper(sb, server.url("a"), stop1.signal, (text) => {
+      if (/paper: trading /.test(text)) trading1.resolve();
+    });
+    await Promise.race([trading1.promise, bot1.then((r) => assert.fail(`${r.out}\n${r.err}`))]);
+    // Bot 2 on host "b", same database: the lease (not a file lock) refuses it.
+    const bot2 = await paper(sb, server.url("b"), new AbortController().signal);
+    assert.equal(bot2.code, 2, `${bot2.out}\n${bot2.err}`);
+    assert.match(
+      bot2.err,
+      /^paper: --kv: another process holds this store's KV lease and renews it: pid \d+ \(lease epoch 1, until [^)]+\); one process per store \(stop that bot first\)\n$/,
+    );
+    assert.match(bot2.out, /waiting for it to expire/);
+    assert.doesNotMatch(bot2.out, /paper: trading /);
+    stop1.abort("SIGTERM");
+    const done1 = await bot1;
+    assert.equal(done1.code, 0, done1.err);
+    assert.match(done1.out, /KV lease epoch 1 held by pid/);
+    // Released on the clean stop: the next bot starts without waiting.
+    const kv = await Deno.openKv(server.url("check"));
+    try {
+      assert.equal((await readLease(kv))?.record.released, true);
+    } finally {
+      kv.close();
+    }
+    const stop3 = new AbortController();
+    const bot3 = paper(sb, server.url("b"), stop3.signal, (text) => {
+      if (/paper: trading /.test(text)) stop3.abort("SIGTERM");
+    });
+    const done3 = await bot3;
+    assert.equal(done3.code, 0, done3.err);
+    assert.match(done3.out, /KV lease epoch 2 held by pid/);
+    assert.doesNotMatch(done3.out, /waiting for it to expire/);
+  } finally {
+    clearInterval(tick);
+    await sb.close();
+    await server.close();
+    if (before === undefined) Deno.env.delete("DENO_KV_ACCESS_TOKEN");
+    else Deno.env.set("DENO_KV_ACCESS_TOKEN", before);
   }
 });
