@@ -164,6 +164,7 @@ export async function installService(options: InstallOptions, io: InstallIo): Pr
   const unit = await renderUnit(options);
   const staging = options.root !== "/";
   const at = (path: string) => staging ? `${options.root.replace(/\/$/, "")}${path}` : path;
+  // Only root can give files away; a staging root never creates a user, but uses an existing one.
   const createUser = !staging && io.uid === 0;
   if (!staging && io.uid !== 0 && !options.dryRun) {
     io.stderr("install-service: run it as root (sudo), or with --root DIR or --dry-run\n");
@@ -172,38 +173,40 @@ export async function installService(options: InstallOptions, io: InstallIo): Pr
   const log = (line: string) => io.stdout(`${options.dryRun ? "would " : ""}${line}\n`);
   if (options.dryRun) io.stdout(`${at(paths.unitFile)}:\n${unit}\n`);
 
-  let owner: { uid: number; gid: number } | undefined;
-  if (createUser) {
-    owner = await userIds(options.user, io);
-    if (owner === undefined) {
-      log(`create the system user ${options.user}`);
-      if (!options.dryRun) {
-        const made = await io.run("useradd", [
-          "--system",
-          "--user-group",
-          "--no-create-home",
-          "--home-dir",
-          "/nonexistent",
-          "--shell",
-          "/usr/sbin/nologin",
-          options.user,
-        ]);
-        owner = made.code === 0 ? await userIds(options.user, io) : undefined;
-        if (owner === undefined) {
-          io.stderr(`install-service: --user: cannot create ${options.user} (useradd failed)\n`);
-          return 1;
-        }
+  let owner = io.uid === 0 ? await userIds(options.user, io) : undefined;
+  if (createUser && owner === undefined) {
+    log(`create the system user ${options.user}`);
+    if (!options.dryRun) {
+      const made = await io.run("useradd", [
+        "--system",
+        "--user-group",
+        "--no-create-home",
+        "--home-dir",
+        "/nonexistent",
+        "--shell",
+        "/usr/sbin/nologin",
+        options.user,
+      ]);
+      owner = made.code === 0 ? await userIds(options.user, io) : undefined;
+      if (owner === undefined) {
+        io.stderr(`install-service: --user: cannot create ${options.user} (useradd failed)\n`);
+        return 1;
       }
     }
   }
   const folder = async (path: string, mode: number, own: boolean) => {
-    log(`create ${at(path)} (mode ${mode.toString(8)}${own ? `, owner ${options.user}` : ""})`);
+    log(
+      `create ${at(path)} (mode ${mode.toString(8)}${
+        own ? `, owner ${options.user} with what it holds` : ""
+      })`,
+    );
     if (options.dryRun) return;
     // Parents as usual (0755: the user must pass through them); the folder itself `mode`.
     await Deno.mkdir(at(path).replace(/\/[^/]+$/, ""), { recursive: true });
     await Deno.mkdir(at(path), { recursive: true });
     await Deno.chmod(at(path), mode);
-    if (own && owner !== undefined) await Deno.chown(at(path), owner.uid, owner.gid);
+    // A store made before (a paper run as root) must be the service's to open.
+    if (own && owner !== undefined) await chownTree(at(path), owner);
   };
   await folder(paths.dataDir, 0o700, true);
   await folder(paths.denoDir, 0o700, true);
@@ -225,6 +228,16 @@ export async function installService(options: InstallOptions, io: InstallIo): Pr
   }
   io.stdout(nextSteps(options, paths));
   return 0;
+}
+
+/** `path` and everything under it to `owner` (symbolic links themselves, not their targets). */
+async function chownTree(path: string, owner: { uid: number; gid: number }): Promise<void> {
+  await Deno.chown(path, owner.uid, owner.gid);
+  for await (const entry of Deno.readDir(path)) {
+    const child = `${path}/${entry.name}`;
+    if (entry.isDirectory) await chownTree(child, owner);
+    else if (!entry.isSymlink) await Deno.chown(child, owner.uid, owner.gid);
+  }
 }
 
 /** The commands that finish the install, printed at the end. */

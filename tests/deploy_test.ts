@@ -160,6 +160,35 @@ Deno.test("install-service into a staging root: every path the unit names exists
   }
 });
 
+Deno.test({
+  name:
+    "install-service as root: the service user owns ./data and what it holds; the secrets stay root's",
+  ignore: Deno.build.os !== "linux" || Deno.uid() !== 0,
+  async fn() {
+    const root = await Deno.makeTempDir({ prefix: "deploy_root_" });
+    try {
+      // An existing user (a staging root never creates one); a store made before by root.
+      const nobody = await new Deno.Command("id", { args: ["-u", "nobody"], stdout: "piped" })
+        .output();
+      const uid = Number(new TextDecoder().decode(nobody.stdout).trim());
+      await Deno.mkdir(`${root}${ROOT}/data/old`, { recursive: true });
+      await Deno.writeTextFile(`${root}${ROOT}/data/old/bot.kv`, "a store made before");
+      const { settings } = await stagedInstall(root, ["--user", "nobody"]);
+      assert.equal(one(settings, "User"), "nobody");
+      for (const path of ["", "/old", "/old/bot.kv"]) {
+        assert.equal((await Deno.stat(`${root}${ROOT}/data${path}`)).uid, uid, `data${path}`);
+      }
+      const denoDir = settings.get("Environment")!.find((e) => e.startsWith("DENO_DIR="))!;
+      assert.equal((await Deno.stat(`${root}${denoDir.slice("DENO_DIR=".length)}`)).uid, uid);
+      const envFile = `${root}${one(settings, "EnvironmentFile")}`;
+      assert.equal((await Deno.stat(envFile)).uid, 0, "root's: systemd reads it");
+      assert.equal((await Deno.stat(envFile.replace(/\/[^/]+$/, ""))).uid, 0);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
 Deno.test("install-service: --dry-run writes nothing; a mistake is one line, exit 2, nothing written", async () => {
   const root = await Deno.makeTempDir({ prefix: "deploy_root_" });
   try {

@@ -3,9 +3,9 @@
  * (a child process with the task's permission flags) against the sandbox, runs with canary
  * secrets (Upbit keys, the Telegram token and webhook secret, the page password, the metrics
  * token, a KV access token) and is driven everywhere a secret could slip out: trades, a rejected
- * order, a refused Upbit key, a failed page login, every page route signed in, /metrics with its
- * token, every Telegram command through the fake Bot API, `deno task backup` while it trades, the
- * stop. Then every output is searched for every canary (as is, base64, base64url and
+ * order, a refused Upbit key, a failed page login, every page route signed in (its controls and a
+ * refused setting too), /metrics with its token, every Telegram command through the fake Bot API,
+ * `deno task backup` while it trades, the stop. Then every output is searched for every canary (as is, base64, base64url, hex and
  * URL-encoded, and inside any JWT-looking token): stdout and stderr, every page body, every call
  * the fake Bot API received, /metrics, the backup file, every KV entry and the store's raw files.
  */
@@ -53,6 +53,9 @@ function needles(): Map<string, string> {
       found.set(core.replaceAll("+", "-").replaceAll("/", "_"), `${name} (base64url)`);
     }
     found.set(b64.replace(/=+$/, ""), `${name} (base64)`);
+    const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+    found.set(hex, `${name} (hex)`);
+    found.set(hex.toUpperCase(), `${name} (hex)`);
   }
   return found;
 }
@@ -338,6 +341,24 @@ Deno.test({
       sandbox.accounts.setMarketOffline("KRW-BTC", false);
       await postForm("/sell/KRW-BTC", { _csrf: csrf[1]!, confirm: "yes" }, cookie);
       await bot.waitFor(/"event":"OrderFilled"/, "the sale's fill");
+
+      // The page's controls and settings, a refused value among them, then the pages again.
+      for (const control of ["pause", "resume"]) {
+        const res = await postForm(
+          `/control/${control}`,
+          { _csrf: csrf[1]!, confirm: "yes" },
+          cookie,
+        );
+        assert.ok(res.status < 400, `${control}: ${res.status}`);
+      }
+      for (const value of ["5", "not-a-number"]) {
+        await postForm(
+          "/settings",
+          { _csrf: csrf[1]!, name: "stop-loss", action: "set", value },
+          cookie,
+        );
+      }
+      for (const path of ["/settings", "/", "/api/status", "/trades"]) await get(path, signed);
 
       // /metrics with the scraper's token, and with a wrong one.
       const metrics = await get("/metrics", {
