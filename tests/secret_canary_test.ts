@@ -12,6 +12,7 @@
 
 import assert from "node:assert/strict";
 import { createSandbox, DEFAULT_ACCOUNT } from "../engine/sandbox/mod.ts";
+import { startKvConnectServer } from "./engine/adapters/_kv_connect_server.ts";
 import { startFakeBotApi } from "./engine/telegram/_fake_bot_api.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname).replace(/\/$/, "");
@@ -30,6 +31,8 @@ const CANARY = {
 } as const;
 /** A wrong secret for the same key (the refused start); a canary too. */
 const WRONG_SECRET = "CANARYwrongSECRETi8f7e6d5c4b3a2f1e0d9c8b7";
+/** A wrong KV access token (the refused remote store); a canary too. */
+const WRONG_KV_TOKEN = "CANARYwrongKVtokeno2p3q4r5s6t7u8v9w0x1y2";
 
 /** Each canary's forms an output could carry it in. */
 function needles(): Map<string, string> {
@@ -37,6 +40,7 @@ function needles(): Map<string, string> {
   const secrets: [string, string][] = [
     ...Object.entries(CANARY),
     ["wrong UPBIT_SECRET_KEY", WRONG_SECRET],
+    ["wrong DENO_KV_ACCESS_TOKEN", WRONG_KV_TOKEN],
     // The token's secret half, alone.
     ["TELEGRAM_BOT_TOKEN secret", CANARY.TELEGRAM_BOT_TOKEN.split(":")[1]!],
   ];
@@ -199,6 +203,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
+    corpus.length = 0;
     const storeDir = `${ROOT}/data/canary-test-${Deno.pid}`;
     const kvPath = `./data/canary-test-${Deno.pid}/bot.kv`;
     await Deno.mkdir(storeDir, { recursive: true });
@@ -509,6 +514,101 @@ Deno.test({
       await fake.close();
       await sandbox.close();
       await Deno.remove(storeDir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "canary secrets on a remote KV (KV Connect): the access token appears nowhere, a refused one neither",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    corpus.length = 0;
+    const server = startKvConnectServer(CANARY.DENO_KV_ACCESS_TOKEN);
+    const now = new Date();
+    const sandbox = await createSandbox({
+      port: 0,
+      dataFiles: [FILE],
+      startAt: Date.UTC(2022, 5, 3, now.getUTCHours(), now.getUTCMinutes(), now.getUTCSeconds()),
+      rateLimits: false,
+      accounts: [{
+        accessKey: CANARY.UPBIT_ACCESS_KEY,
+        secretKey: CANARY.UPBIT_SECRET_KEY,
+        accountId: DEFAULT_ACCOUNT,
+      }],
+      balances: { KRW: "1000000" },
+    });
+    const live = await taskArgs("live");
+    const env: Record<string, string> = {
+      UPBIT_ACCESS_KEY: CANARY.UPBIT_ACCESS_KEY,
+      UPBIT_SECRET_KEY: CANARY.UPBIT_SECRET_KEY,
+      WEB_PASSWORD: CANARY.WEB_PASSWORD,
+      WEB_METRICS_TOKEN: CANARY.WEB_METRICS_TOKEN,
+      DENO_KV_ACCESS_TOKEN: CANARY.DENO_KV_ACCESS_TOKEN,
+      DENO_KV_PATH: server.url("bot"),
+      UPBIT_REST_URL: sandbox.restUrl,
+      UPBIT_WS_URL: sandbox.wsUrl,
+      UPBIT_TRADER_REAL_MONEY: "yes",
+      CAPITAL_KRW: "500000",
+      LIVE_CAPITAL_LIMIT_KRW: "1000000",
+      LOG_FORMAT: "json",
+      HTTP_PORT: "0",
+    };
+    let bot: Running | undefined;
+    const before = Deno.env.get("DENO_KV_ACCESS_TOKEN");
+    try {
+      // A refused token: one line, exit 2.
+      const refused = await spawn(live, { ...env, DENO_KV_ACCESS_TOKEN: WRONG_KV_TOKEN }).ended();
+      assert.equal(refused.code, 2, refused.err);
+      assert.match(refused.err, /cannot open the remote KV/);
+      capture("refused KV's stdout", refused.out);
+      capture("refused KV's stderr", refused.err);
+
+      bot = spawn(live, env);
+      await bot.waitFor(/live: trading KRW-BTC/, "the trading line");
+      const [, origin] = await bot.waitFor(/status page at (http:\/\/[\d.:]+)\//, "the page");
+      const login = await fetch(`${origin}/login`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", origin: origin! },
+        body: new URLSearchParams({ password: CANARY.WEB_PASSWORD }),
+        redirect: "manual",
+      });
+      await login.body?.cancel();
+      assert.equal(login.status, 303);
+      const cookie = login.headers.get("set-cookie")!.split(";")[0]!;
+      for (const path of ["/", "/settings", "/api/status", "/metrics"]) {
+        const res = await fetch(`${origin}${path}`, { headers: { cookie } });
+        capture(`GET ${path} (${res.status})`, await res.text());
+        assert.equal(res.status, 200, path);
+      }
+      const stopped = await bot.stop();
+      bot = undefined;
+      assert.equal(stopped.code, 0, stopped.err);
+      assert.match(stopped.out, /KV lease epoch 1 held by pid/);
+      capture("the bot's stdout", stopped.out);
+      capture("the bot's stderr", stopped.err);
+
+      // The whole remote store.
+      Deno.env.set("DENO_KV_ACCESS_TOKEN", CANARY.DENO_KV_ACCESS_TOKEN);
+      const kv = await Deno.openKv(server.url("check"));
+      let entries = 0;
+      try {
+        for await (const entry of kv.list({ prefix: [] })) {
+          entries++;
+          capture(`KV ${text(entry.key)}`, `${text(entry.key)} ${text(entry.value)}`);
+        }
+      } finally {
+        kv.close();
+      }
+      assert.ok(entries > 10, `${entries} entries`);
+      assert.deepEqual(leaks(), [], "canaries found");
+    } finally {
+      await bot?.stop();
+      await sandbox.close();
+      await server.close();
+      if (before === undefined) Deno.env.delete("DENO_KV_ACCESS_TOKEN");
+      else Deno.env.set("DENO_KV_ACCESS_TOKEN", before);
     }
   },
 });
