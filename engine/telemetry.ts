@@ -14,6 +14,8 @@
  * family keeps at most `MAX_SERIES` series whatever it is fed. No label carries a secret.
  */
 
+import { formatKrw } from "./core/format.ts";
+import { baseCurrency } from "./core/market.ts";
 import { formatUnits } from "./core/money.ts";
 import type { Logger } from "./log.ts";
 import type {
@@ -507,8 +509,8 @@ function stepText(intent: Intent, from: IntentState | undefined): string | undef
     case "OPEN":
       return `open on the exchange as ${intent.uuid ?? "?"}`;
     case "FILLED":
-      return `filled: ${formatUnits(intent.filledVolume)} for ${
-        formatUnits(intent.filledFunds)
+      return `filled: ${formatUnits(intent.filledVolume)} ${baseCurrency(intent.market)} for ${
+        formatKrw(intent.filledFunds)
       } KRW`;
     case "CANCELLED":
       return `cancelled${intent.error === undefined ? "" : ` (${intent.error})`}`;

@@ -161,7 +161,7 @@ Deno.test("the order trace logs each step with the intent's id and counts orders
     "order KRW-BTC:bid:bb@1: send 1 failed: RateLimitedError: too many; looking it up",
     "order KRW-BTC:bid:bb@1: resending (send 2)",
     "order KRW-BTC:bid:bb@1: open on the exchange as u-1",
-    "order KRW-BTC:bid:bb@1: filled: 0.01 for 10000 KRW",
+    "order KRW-BTC:bid:bb@1: filled: 0.01 BTC for 10,000 KRW",
   ]);
   assert.ok(parsed.every((p) => p.intent === INTENT.id), lines.join(""));
   const s = samplesOf(await telemetry.text());

@@ -300,7 +300,7 @@ Deno.test("live against the sandbox: every family with sane values, the 429 in i
       /^OrderSubmitted$/,
       /open on the exchange as [\w-]+$/,
       /^OrderFilled$/,
-      /filled: [\d.]+ for [\d.]+ KRW/,
+      /filled: [\d.]+ BTC for [\d,]+ KRW/,
     ];
     let from = 0;
     for (const re of expected) {
