@@ -5,15 +5,58 @@
  * comparison's summary as one JSON line; exits 1 when a leg is unexplained or the share of
  * identical legs is under `--min-pct`.
  *
- *   deno run -A bench/parity_e2e.ts [--minutes 15] [--speed 120] [--min-pct 95]
+ *   deno run -A bench/parity_e2e.ts [--minutes 15] [--speed 120] [--min-pct 95] [--five]
+ *
+ * `--five`: one account over the five bundled 30-minute markets (at most 2 positions, 30 % of
+ * the equity each, so markets closing together contend for the last slot: the same-close rule).
  *
  * Takes the minutes asked (the paper bot runs that long), so it is not part of `deno task bench`.
  */
 
 const ROOT = new URL("../", import.meta.url).pathname;
-const FILE = "data/upbit-KRW-BTC-1m-20220531-20220607.csv";
-/** BB(20, 2) on 1-minute candles with tight exits: it trades about twice an hour of data. */
-const SETTINGS = ["--timeframe", "1m", "--std", "2", "--stop-loss", "0.5", "--take-profit", "0.5"];
+const FIVE = Deno.args.includes("--five");
+const MARKETS = ["KRW-BTC", "KRW-ETH", "KRW-XRP", "KRW-SOL", "KRW-DOGE"];
+const FILES = FIVE
+  ? MARKETS.map((m) =>
+    `data/upbit-${m}-30m-${m === "KRW-BTC" ? "20240123" : "20241023"}-20250127.csv`
+  )
+  : ["data/upbit-KRW-BTC-1m-20220531-20220607.csv"];
+const START = FIVE ? "2024-11-24T00:00:00Z" : "2022-06-01T00:00:00Z";
+/**
+ * One market: BB(20, 2) on 1-minute candles with tight exits, about two trades an hour of data.
+ * Five: BB(20, 1.5) on 30-minute candles, stop 1.5 %, target 2 %, 2 positions of 30 % at most.
+ */
+const SETTINGS = FIVE
+  ? [
+    "--market",
+    MARKETS.join(","),
+    "--timeframe",
+    "30m",
+    "--std",
+    "1.5",
+    "--stop-loss",
+    "1.5",
+    "--take-profit",
+    "2",
+    "--max-positions",
+    "2",
+    "--sizing",
+    "equity_pct",
+    "--sizing-value",
+    "30",
+  ]
+  : [
+    "--market",
+    "KRW-BTC",
+    "--timeframe",
+    "1m",
+    "--std",
+    "2",
+    "--stop-loss",
+    "0.5",
+    "--take-profit",
+    "0.5",
+  ];
 
 function flag(name: string, fallback: number): number {
   const i = Deno.args.indexOf(`--${name}`);
@@ -60,9 +103,9 @@ const sandbox = new Deno.Command("deno", {
     "--speed",
     String(speed),
     "--data",
-    FILE,
+    ...FILES,
     "--start",
-    "2022-06-01T00:00:00Z",
+    START,
   ],
   cwd: ROOT,
   stdout: "piped",
@@ -71,7 +114,7 @@ const sandbox = new Deno.Command("deno", {
 try {
   const port = await firstLine(sandbox.stdout, /rest=http:\/\/127\.0\.0\.1:(\d+)/);
   const bot = new Deno.Command("deno", {
-    args: ["task", "paper", "--market", "KRW-BTC", ...SETTINGS, "--kv", kv],
+    args: ["task", "paper", ...SETTINGS, "--kv", kv],
     cwd: ROOT,
     env: {
       UPBIT_REST_URL: `http://127.0.0.1:${port}`,
