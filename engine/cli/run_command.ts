@@ -146,8 +146,21 @@ export async function runTradingCommand(
     base: { mode },
     recent: recentLogs,
   });
+  // A lost lease ends the command even when the shutdown hangs (a partitioned remote store: its
+  // reads and writes wait for the network): the loops no longer trade, the exit must not wait.
+  let abandonTimer: ReturnType<typeof setTimeout> | undefined;
+  const abandon = Promise.withResolvers<never>();
+  const onLeaseLost = (error: unknown) => {
+    abandonTimer ??= setTimeout(
+      () => abandon.reject(error),
+      io.leaseTiming?.exitAfterLostMs ?? EXIT_AFTER_LOST_MS,
+    );
+  };
   try {
-    await run(config, { io, logger, recentLogs, trader, logClock, plan });
+    const running = run(config, { io, logger, recentLogs, trader, logClock, plan, onLeaseLost });
+    // Left behind when abandoned: its late end must not surface as an unhandled rejection.
+    running.catch(() => {});
+    await Promise.race([running, abandon.promise]);
     return 0;
   } catch (error) {
     const scrub = createRedactor(secrets);
@@ -172,8 +185,13 @@ export async function runTradingCommand(
     }
     io.stderr(redact(`${mode}: stopped by an unexpected error: ${oneLine(error)}`));
     return 1;
+  } finally {
+    clearTimeout(abandonTimer);
   }
 }
+
+/** After the lease is lost, how long the shutdown may take before the command ends anyway. */
+const EXIT_AFTER_LOST_MS = 10_000;
 
 function oneLine(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -189,6 +207,8 @@ interface RunContext {
   readonly trader: TraderApi;
   /** What to start beside the loop once the operator is up (none: the loop only). */
   readonly plan: SurfacePlan | undefined;
+  /** Told once the KV lease is lost (the command then ends even if the shutdown hangs). */
+  readonly onLeaseLost?: (error: unknown) => void;
 }
 
 async function run(config: BotConfig, ctx: RunContext): Promise<void> {
@@ -542,8 +562,12 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
     if (io.interrupt.aborted) onInterrupt();
     else io.interrupt.addEventListener("abort", onInterrupt, { once: true });
     // A lost lease (taken over, or not renewable in time) stops every loop at once.
-    if (lease.lost.aborted) stop();
-    else lease.lost.addEventListener("abort", stop, { once: true });
+    const onLost = () => {
+      stop();
+      ctx.onLeaseLost?.(lease!.lost.reason);
+    };
+    if (lease.lost.aborted) onLost();
+    else lease.lost.addEventListener("abort", onLost, { once: true });
     let timer: ReturnType<typeof setTimeout> | undefined;
     if (config.minutes !== undefined) timer = setTimeout(stop, config.minutes * 60_000);
 

@@ -28,6 +28,10 @@ import { WALL_CLOCK } from "../wall_clock.ts";
 export interface LeaseTiming {
   readonly ttlMs: number;
   readonly renewEveryMs: number;
+  /** The clock difference allowed between hosts (default 5 s). */
+  readonly skewMs?: number;
+  /** After the lease is lost, how long the bot's shutdown may take before it exits anyway. */
+  readonly exitAfterLostMs?: number;
 }
 
 /** True for a store reached over the network (a URL), where the file lock excludes nobody. */

@@ -7,12 +7,14 @@
  * token is one of the secrets every line is scrubbed of. And `paper` on a remote store over KV
  * Connect (Deno's remote client against the test server `_kv_connect_server.ts`): a second bot
  * on the same store from another "host" is refused by the lease with one line, exit 2; after
- * the first stops cleanly the next starts at once.
+ * the first stops cleanly the next starts at once; cut off by a partition, it gives the lease up
+ * before it expires and exits with one line although its shutdown hangs on the store.
  */
 
 import assert from "node:assert/strict";
 import { acquireLease, type LeaseRecord, readLease } from "../../../engine/adapters/kv_lease.ts";
-import { runTradingCommand } from "../../../engine/cli/run_command.ts";
+import { lockBaseOf, runTradingCommand } from "../../../engine/cli/run_command.ts";
+import type { LeaseTiming } from "../../../engine/cli/store_lease.ts";
 import * as trader from "../../../engine/trader.ts";
 import { WALL_CLOCK } from "../../../engine/wall_clock.ts";
 import { ok } from "../../../engine/core/result.ts";
@@ -130,6 +132,7 @@ function paper(
   kvUrl: string,
   interrupt: AbortSignal,
   onLine: (text: string) => void = () => {},
+  leaseTiming: LeaseTiming = { ttlMs: 30_000, renewEveryMs: 200 },
 ): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
@@ -145,7 +148,7 @@ function paper(
     pid: Deno.pid,
     cwd: Deno.cwd(),
     clock: clockOf(sb),
-    leaseTiming: { ttlMs: 30_000, renewEveryMs: 200 },
+    leaseTiming,
   }, trader).then((code) => ({ code, out, err }));
 }
 
@@ -198,6 +201,52 @@ Deno.test("paper on a remote KV (KV Connect): a second bot on the same store is 
     assert.equal(done3.code, 0, done3.err);
     assert.match(done3.out, /KV lease epoch 2 held by pid/);
     assert.doesNotMatch(done3.out, /waiting for it to expire/);
+  } finally {
+    clearInterval(tick);
+    await sb.close();
+    await server.close();
+    if (before === undefined) Deno.env.delete("DENO_KV_ACCESS_TOKEN");
+    else Deno.env.set("DENO_KV_ACCESS_TOKEN", before);
+  }
+});
+
+Deno.test("paper on a remote KV cut off by a partition stops trading before its lease expires and exits with one line", async () => {
+  const token = "kv-connect-test-token-0123456789";
+  const before = Deno.env.get("DENO_KV_ACCESS_TOKEN");
+  Deno.env.set("DENO_KV_ACCESS_TOKEN", token);
+  const server = startKvConnectServer(token);
+  const sb = await createSandbox({
+    port: 0,
+    manualClock: true,
+    dataFiles: DATA_FILES,
+    startAt: "2025-08-01T06:00:00Z",
+    rateLimits: false,
+  });
+  const tick = setInterval(() => sb.replay.advanceBy(1_000), 50);
+  const url = server.url("a");
+  try {
+    const trading = Promise.withResolvers<void>();
+    const bot = paper(sb, url, new AbortController().signal, (text) => {
+      if (/paper: trading /.test(text)) trading.resolve();
+    }, { ttlMs: 2_000, renewEveryMs: 300, skewMs: 600, exitAfterLostMs: 1_000 });
+    await Promise.race([trading.promise, bot.then((r) => assert.fail(`${r.out}\n${r.err}`))]);
+    const cutAtMs = Date.now();
+    server.partition("a");
+    const done = await bot;
+    const tookMs = Date.now() - cutAtMs;
+    assert.equal(done.code, 1, done.err);
+    assert.match(
+      done.err,
+      /^paper: stopped trading: could not renew the KV lease \(epoch 1\) before it expires at [^;]+; another process may trade on this store now\n$/,
+    );
+    // Given up 600 ms (the skew here) before the 2 s lease expires, then 1 s for the shutdown.
+    assert.ok(tookMs < 2_000 + 1_000 + 500, `exited ${tookMs} ms after the cut`);
+    // The partition heals: the abandoned shutdown finishes (its stand-in lock file goes).
+    server.heal("a");
+    const lockFile = `${lockBaseOf(url)}.lock`;
+    for (let i = 0; i < 200 && await Deno.stat(lockFile).then(() => true, () => false); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
   } finally {
     clearInterval(tick);
     await sb.close();
