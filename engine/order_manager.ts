@@ -4,8 +4,9 @@
  *
  * - The identifier is deterministic: `"ut" + base32(sha256(botId|market|side|signalId|attempt))`
  *   cut to 28 characters, so even a crash before the intent was written regenerates it.
- * - The intent is written to KV (`NEW`) before anything is sent, and marked `UNKNOWN` before each
- *   POST (the write-ahead record).
+ * - The intent is written to KV before anything is sent, and marked `UNKNOWN` before each POST
+ *   (the write-ahead record). A decision's first intent is written `UNKNOWN` at once (its first
+ *   send counted): one commit before the first POST instead of `NEW` then `UNKNOWN`.
  * - An ambiguous POST (timeout, reset, 5xx, 429, unreadable answer) is resolved by looking the
  *   identifier up, with backoff, until the visibility grace has passed; only then is the order
  *   resent, with the SAME identifier. A new identifier (`attempt + 1`) comes only after a
@@ -290,9 +291,10 @@ export async function submitOrder(
       signalId: command.signalId,
       attempt: 0,
       identifier,
-      state: "NEW",
-      sends: 0,
-      lastSentAtMs: undefined,
+      // Durable with its identifier before the POST below (§0): the write-ahead record.
+      state: "UNKNOWN",
+      sends: 1,
+      lastSentAtMs: nowMs,
       duplicateSeen: false,
       uuid: undefined,
       error: undefined,
@@ -311,6 +313,7 @@ export async function submitOrder(
     } else {
       intent = created.value;
       deps.trace?.stored(intent, undefined);
+      intent = await post(deps, config, intent);
     }
   }
   intent = await driveIntent(deps, config, intent, { send: true, waitForFills: true });
@@ -403,7 +406,7 @@ async function send(
   config: OrderManagerConfig,
   start: Intent,
 ): Promise<Intent> {
-  const { clock, exchange } = deps;
+  const { clock } = deps;
   if (start.sends >= config.maxSends) {
     await enterSafeMode(
       deps,
@@ -413,7 +416,7 @@ async function send(
     return start;
   }
   const nowMs = clock.nowMs();
-  let intent = await commit(deps, start, {
+  const intent = await commit(deps, start, {
     ...start,
     state: "UNKNOWN",
     sends: start.sends + 1,
@@ -421,6 +424,17 @@ async function send(
     duplicateSeen: false,
     updatedAtMs: nowMs,
   });
+  return await post(deps, config, intent);
+}
+
+/** The POST of an intent already committed `UNKNOWN` for this send, and what its answer says. */
+async function post(
+  deps: OrderManagerDeps,
+  config: OrderManagerConfig,
+  sent: Intent,
+): Promise<Intent> {
+  const { clock, exchange } = deps;
+  let intent = sent;
   let placed;
   try {
     placed = await exchange.placeOrder(requestOf(intent));

@@ -496,7 +496,9 @@ export function orderTrace(options: {
 function stepText(intent: Intent, from: IntentState | undefined): string | undefined {
   const side = intent.side === "bid" ? "buy" : "sell";
   if (from === undefined) {
-    return `intent written: ${side} ${intent.market}, identifier ${intent.identifier}`;
+    const written = `intent written: ${side} ${intent.market}, identifier ${intent.identifier}`;
+    // A first intent is written UNKNOWN, its first send counted, in one commit before its POST.
+    return intent.state === "UNKNOWN" ? `${written}; sending (send ${intent.sends})` : written;
   }
   switch (intent.state) {
     case "NEW":

@@ -80,7 +80,9 @@ import {
 import type {
   Account,
   Clock,
+  Control,
   EngineEvent,
+  EquitySnapshot,
   Exchange,
   LoopMetrics,
   MarketEvent,
@@ -327,6 +329,8 @@ class Trader {
   announced: { signalId: string; reason: string; atMs: number } | null = null;
   /** When the account's history is pruned next (market time). */
   #nextHistoryPruneMs = 0;
+  /** Time of the last equity snapshot written. */
+  #equityAtMs = -1;
 
   constructor(deps: TraderDeps, config: TraderConfig) {
     this.deps = deps;
@@ -491,11 +495,24 @@ class Trader {
 
   /** Records this market's equity at `price` and drops the snapshots past the retention. */
   async recordEquity(nowMs: number, price: number): Promise<void> {
-    if (!(price > 0)) return;
+    const snapshot = this.equitySnapshot(nowMs, price);
+    if (snapshot !== undefined) await this.writeEquity(snapshot);
+  }
+
+  /** This market's equity at `price` now, from the ledger in memory (undefined: no price). */
+  equitySnapshot(nowMs: number, price: number): EquitySnapshot | undefined {
+    if (!(price > 0)) return undefined;
+    const { cash, qty } = this.ledger;
+    const equity = cash + (qty * unitsFromNumber(price)) / SCALE;
+    return { market: this.config.market, tsMs: nowMs, equity, cash };
+  }
+
+  /** Stores an equity snapshot and drops the snapshots past the retention. */
+  async writeEquity(snapshot: EquitySnapshot): Promise<void> {
     const { store } = this.deps;
-    const { market } = this.config;
-    const equity = this.ledger.cash + (this.ledger.qty * unitsFromNumber(price)) / SCALE;
-    await store.recordEquity({ market, tsMs: nowMs, equity, cash: this.ledger.cash });
+    const { market, tsMs: nowMs } = snapshot;
+    this.#equityAtMs = nowMs;
+    await store.recordEquity(snapshot);
     await store.pruneEquity(market, nowMs - EQUITY_RETENTION_MS, 100);
     if (nowMs >= this.#nextHistoryPruneMs) {
       this.#nextHistoryPruneMs = nowMs + HISTORY_PRUNE_EVERY_MS;
@@ -731,14 +748,10 @@ class Trader {
     }
     this.lastCandleMs = candle.startMs;
     if (live) {
-      const { store } = this.deps;
-      await store.recordCandles(this.config.market, [candle]);
-      await store.pruneCandles(this.config.market, candle.startMs - CANDLE_RETENTION_MS, 100);
       // The close is a price too: a feed of candles alone still gets its exits, before entries.
       const closeAtMs = candle.startMs + MINUTE_MS - 1;
       if (closeAtMs >= this.lastPriceAtMs) await this.onPrice(candle.close, closeAtMs);
       this.noteData(Math.min(candle.startMs + MINUTE_MS, this.deps.clock.nowMs()));
-      await this.accountGuard(await this.deps.store.accountView(), this.deps.clock.nowMs());
     }
     const { timeframe } = this.config;
     const closed: Candle[] = [];
@@ -751,8 +764,15 @@ class Trader {
       if (last !== undefined) closed.push(last);
     }
     for (const bucket of closed) await this.onClose(bucket, live);
+    if (!live) return;
+    // After the decision and its order (an entry checks the account's guard itself): the
+    // candle for the daily report, the account's loss guard once a minute.
+    const { store } = this.deps;
+    await store.recordCandles(this.config.market, [candle]);
+    await store.pruneCandles(this.config.market, candle.startMs - CANDLE_RETENTION_MS, 100);
+    await this.accountGuard(await store.accountView(), this.deps.clock.nowMs());
     // One write a minute keeps the status's last price fresh (never one per trade message).
-    if (live) await this.persist();
+    await this.persist();
   }
 
   /**
@@ -803,12 +823,22 @@ class Trader {
     options: { readonly signal: Signal; readonly holding: Holding },
   ): Promise<void> {
     const { signal, holding } = options;
-    const { strategy, timeframe } = this.config;
-    await this.recordEquity(
+    // The close's equity, taken now and written after the decision and its order (unless the
+    // order wrote one at the same time).
+    const snapshot = this.equitySnapshot(
       this.deps.clock.nowMs(),
       this.lastPrice > 0 ? this.lastPrice : bucket.close,
     );
     if (this.lastPrice <= 0) this.lastPrice = bucket.close;
+    await this.decide(bucket, signal, holding);
+    if (snapshot !== undefined && snapshot.tsMs !== this.#equityAtMs) {
+      await this.writeEquity(snapshot);
+    }
+  }
+
+  /** The engine's decision on a closed bucket's signal, and its order. */
+  async decide(bucket: Candle, signal: Signal, holding: Holding): Promise<void> {
+    const { strategy, timeframe } = this.config;
     if (signal.action === "hold" || bucket.startMs <= this.lastDecisionMs) return;
     const nowMs = this.deps.clock.nowMs();
     await this.rollDay(nowMs);
@@ -885,10 +915,13 @@ class Trader {
   async enter(reason: string, signalId: string): Promise<void> {
     const { account, clock, store } = this.deps;
     const { market, feeBps, rules } = this.config;
-    const ledger = await this.refreshLedger();
+    // The account's KRW (a round trip to the exchange) is asked for while the store is read;
+    // awaited below, so an early return leaves it unread.
+    const balances = account.balances();
+    balances.catch(() => {});
+    const [ledger, view] = await Promise.all([this.refreshLedger(), store.accountView()]);
     const notEntered = (why: string) =>
       this.recordSignal(signalId, "buy", `${reason}; not entered: ${why}`);
-    const view = await store.accountView();
     const nowMs = clock.nowMs();
     const guard = await this.accountGuard(view, nowMs);
     const price = unitsFromNumber(this.lastPrice);
@@ -912,7 +945,7 @@ class Trader {
     });
     if (!planned.ok) return await notEntered(describePortfolioDenial(planned.error));
     const { amountKrw, reserveKrw } = planned.value;
-    const available = (await account.balances()).find((b) => b.currency === "KRW")?.balance ?? 0n;
+    const available = (await balances).find((b) => b.currency === "KRW")?.balance ?? 0n;
     if (reserveKrw > available) {
       return await notEntered(
         `insufficient funds: the order needs ${formatUnits(reserveKrw)} KRW, the account has ${
@@ -999,7 +1032,13 @@ class Trader {
   }
 
   async exit(
-    options: { readonly rule: "signal" | ExitTrigger["reason"]; reason: string; signalId: string },
+    options: {
+      readonly rule: "signal" | ExitTrigger["reason"];
+      reason: string;
+      signalId: string;
+      /** The switches as just read by the caller (default: read here). */
+      readonly control?: Control;
+    },
   ): Promise<void> {
     const { clock, notifier } = this.deps;
     const { market, rules } = this.config;
@@ -1010,7 +1049,7 @@ class Trader {
       await this.persist();
       return;
     }
-    const control = await this.deps.store.getControl();
+    const control = options.control ?? await this.deps.store.getControl();
     if (control.halted) {
       if (rule === "signal") {
         await this.recordSignal(signalId, "sell", `${reason}; not executed: ${control.reason}`);
@@ -1092,7 +1131,8 @@ class Trader {
     const nowMs = this.deps.clock.nowMs();
     if (nowMs < this.exitRetryAtMs) return;
     // After an emergency stop the operator owns the position: no order until resumed.
-    if ((await this.deps.store.getControl()).halted) return;
+    const control = await this.deps.store.getControl();
+    if (control.halted) return;
     const reason = `${trigger.reason.replace("_", " ")} at ${
       formatPrice(trigger.price, { atMs, market: this.config.market })
     }`;
@@ -1110,7 +1150,7 @@ class Trader {
       await this.deps.store.recordEvent(event);
       this.deps.notifier.notify(event);
     }
-    await this.exit({ rule: trigger.reason, reason, signalId });
+    await this.exit({ rule: trigger.reason, reason, signalId, control });
   }
 
   // ---- risk state ----
