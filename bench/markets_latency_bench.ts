@@ -3,7 +3,11 @@
  *
  * Five trading loops (KRW-BTC, ETH, SOL, XRP, DOGE: the markets of `data/`) share one
  * file-backed Deno KV store and one `HttpExchange` over `UpbitRestClient` (JWT signing, real
- * HTTP) against the sandbox (`createSandbox`, manual clock, its real data). Each price message is
+ * HTTP) against the sandbox (`createSandbox`, manual clock, its real data), wired as `run` wires
+ * them: the event stream with the console notifier on a JSON logger (its lines go to a sink
+ * here), the telemetry, the order trace, and the same-close rule (`accountMarkets`: entries on
+ * one close wait until every market reported it, then go one at a time in market order). Each
+ * price message is
  * the JSON text of an Upbit WebSocket frame (`candle.1m` closing a minute for entries, a `trade`
  * under the stop for stop losses, priced from the sandbox's book); the clock starts when the
  * text is handed to `decodeFrame`, the frame goes through the market's candle track,
@@ -13,10 +17,11 @@
  * - `order`: the request reaching the sandbox's REST app (after the loopback socket and the
  *   sandbox's front).
  *
- * Every cycle the five markets close a minute (five entries) and then trade under their stops
- * (five exits), one message at a time while every loop is idle (queueing behind another
- * market's message is not included); a burst pass then hands the five candle frames over at
- * once (the last market waits for the four before it: that figure includes the queueing).
+ * Every cycle the five markets close a minute, one candle frame at a time while every loop is
+ * idle or waiting for the close's round: the fifth frame completes the round and each entry is
+ * timed from it (the k-th entry waits for the k-1 before it: the same-close rule's queueing is
+ * included); then each market trades under its stop, one message at a time, each exit timed from
+ * its own message. A burst pass hands the five candle frames over at once (timed from then).
  */
 
 import { percentile, round3 } from "./stats.ts";
@@ -36,7 +41,12 @@ import type { Candle } from "../engine/core/candle.ts";
 import { unitsFromNumber, unitsToNumber } from "../engine/core/money.ts";
 import { DEFAULT_RISK_RULES } from "../engine/core/risk.ts";
 import type { Strategy } from "../engine/core/strategies/strategy.ts";
-import type { Clock, EngineEvent, MarketEvent, Notifier } from "../engine/ports.ts";
+import type { Clock, MarketEvent } from "../engine/ports.ts";
+import { ConsoleNotifier } from "../engine/adapters/console_notifier.ts";
+import { createLogger } from "../engine/log.ts";
+import { EventStream } from "../engine/operator/event_stream.ts";
+import { orderTrace, Telemetry } from "../engine/telemetry.ts";
+import { roundsOf } from "../engine/trader_close_round.ts";
 import { createSandbox, DEMO_ACCESS_KEY, DEMO_SECRET_KEY } from "../engine/sandbox/mod.ts";
 import type { UnitCandle } from "../engine/sandbox/paths.ts";
 import { wsCandle, wsTrade } from "../engine/sandbox/upbit_format.ts";
@@ -61,11 +71,16 @@ export interface MarketsLatency {
   readonly order: Spread;
   /** Price message → the POST handed to `fetch`. */
   readonly post: Spread;
+  /** Entries, from the candle frame that completed their close's round. */
   readonly entry_order: Spread;
+  /** The first entry of each round (no other entry ahead of it). */
+  readonly first_entry_order: Spread;
   readonly stop_order: Spread;
   /** The five candle frames at once: each message → its POST reaching the sandbox. */
   readonly burst_order: Spread;
   readonly burst_triggers: number;
+  /** Log output formatted and redacted (then dropped), bytes. */
+  readonly log_bytes: number;
   /** 1-minute load average at the end (the machine's noise). */
   readonly load_1m: number;
 }
@@ -76,8 +91,6 @@ const START_AT = Date.UTC(2024, 11, 2, 0, 0);
 
 /** A budget no bench run reaches. */
 const UNLIMITED = { limit: 1_000_000, windowMs: 1_000 };
-
-const SILENT: Notifier = { notify(_event: EngineEvent): void {} };
 
 /** Wants to be long on every close (so every flat close is an entry). */
 const ALWAYS_BUY: Strategy = {
@@ -209,22 +222,41 @@ export async function benchMarketsLatency(
   const replay = sandbox.replay;
   const time = { now: replay.nowMs() };
   const clock = feedClock(time);
+  // As `run` wires the loops (its log lines formatted, redacted, then dropped).
+  let logBytes = 0;
+  const logger = createLogger({
+    format: "json",
+    write: (line) => logBytes += line.length,
+    nowMs: () => time.now,
+    secrets: [DEMO_SECRET_KEY],
+  });
+  const telemetry = new Telemetry({ clock, memory: () => Deno.memoryUsage() });
+  const notifier = new EventStream(store, clock);
+  const consoleNotifier = new ConsoleNotifier(logger);
+  notifier.subscribe((event) => consoleNotifier.notify(event));
+  notifier.subscribe((event) => telemetry.noteEvent(event));
+  const trace = orderTrace({ logger, telemetry });
+  const rounds = roundsOf(store);
 
-  let idleWaiter: (() => void) | undefined;
+  let parkWaiters: (() => void)[] = [];
   const queues = new Map<string, ParkingQueue>();
-  const checkIdle = () => {
-    if (idleWaiter !== undefined && [...queues.values()].every((q) => q.parked)) {
-      const w = idleWaiter;
-      idleWaiter = undefined;
-      w();
+  const onPark = () => {
+    const ws = parkWaiters;
+    parkWaiters = [];
+    for (const w of ws) w();
+  };
+  for (const m of markets) queues.set(m, new ParkingQueue(onPark));
+  /** Every loop waits for its next event, or for its turn in a close's round. */
+  const idle = async () => {
+    for (;;) {
+      const waiting = new Set(rounds.waiting());
+      if (markets.every((m) => queues.get(m)!.parked || waiting.has(m))) return;
+      await Promise.race([
+        new Promise<void>((resolve) => parkWaiters.push(resolve)),
+        rounds.changed(),
+      ]);
     }
   };
-  for (const m of markets) queues.set(m, new ParkingQueue(checkIdle));
-  const idle = () =>
-    new Promise<void>((resolve) => {
-      idleWaiter = resolve;
-      checkIdle();
-    });
 
   const tracks = new Map<string, CandleTrack>();
   for (const m of markets) {
@@ -299,6 +331,8 @@ export async function benchMarketsLatency(
     kind: "entry" | "stop";
     atMs: number;
     burst: boolean;
+    /** An entry's place in its round (0: first). */
+    rank: number;
   }[] = [];
   const coin = (m: string) => m.split("-")[1]!.toLowerCase();
   const configs: TraderConfig[] = markets.map((market) => ({
@@ -311,6 +345,7 @@ export async function benchMarketsLatency(
     budgetPct: 5,
     staleAfterMs: 5 * MINUTE_MS,
     capitalKrw: unitsFromNumber(500_000_000),
+    accountMarkets: markets,
   }));
   const controller = new AbortController();
   const loops = Promise.all(configs.map((config) =>
@@ -320,7 +355,9 @@ export async function benchMarketsLatency(
         exchange,
         account: exchange,
         store,
-        notifier: SILENT,
+        notifier,
+        metrics: telemetry,
+        trace,
         market: queues.get(config.market)!.iterate(),
         history: () => Promise.resolve([]),
       },
@@ -344,23 +381,28 @@ export async function benchMarketsLatency(
       const texts = markets.map((m) => candleText(m, minuteMs));
       if (burst) {
         const atMs = performance.now();
-        for (const m of markets) triggers.push({ market: m, kind: "entry", atMs, burst });
         for (const text of texts) deliver(text);
+        for (const [rank, m] of markets.entries()) {
+          triggers.push({ market: m, kind: "entry", atMs, burst, rank });
+        }
         await idle();
       } else {
-        for (const [k, m] of markets.entries()) {
-          const text = texts[k]!;
-          const atMs = performance.now();
-          triggers.push({ market: m, kind: "entry", atMs, burst });
+        // The first four wait for the round; the fifth frame completes it.
+        let atMs = 0;
+        for (const text of texts) {
+          atMs = performance.now();
           deliver(text);
           await idle();
+        }
+        for (const [rank, m] of markets.entries()) {
+          triggers.push({ market: m, kind: "entry", atMs, burst, rank });
         }
       }
       setTime(minuteMs + 30_000);
       for (const m of markets) {
         const text = stopText(m, minuteMs + 30_000);
         const atMs = performance.now();
-        triggers.push({ market: m, kind: "stop", atMs, burst });
+        triggers.push({ market: m, kind: "stop", atMs, burst, rank: 0 });
         deliver(text);
         await idle();
       }
@@ -377,6 +419,7 @@ export async function benchMarketsLatency(
   const order: number[] = [];
   const post: number[] = [];
   const entryOrder: number[] = [];
+  const firstEntryOrder: number[] = [];
   const stopOrder: number[] = [];
   const burstOrder: number[] = [];
   // The first POST of the trigger's market after its message (each market has one at a time).
@@ -401,6 +444,7 @@ export async function benchMarketsLatency(
     order.push(ms);
     post.push(p.atMs - t.atMs);
     (t.kind === "entry" ? entryOrder : stopOrder).push(ms);
+    if (t.kind === "entry" && t.rank === 0) firstEntryOrder.push(ms);
   }
   return {
     markets: markets.length,
@@ -408,9 +452,11 @@ export async function benchMarketsLatency(
     order: spread(order),
     post: spread(post),
     entry_order: spread(entryOrder),
+    first_entry_order: spread(firstEntryOrder),
     stop_order: spread(stopOrder),
     burst_order: spread(burstOrder),
     burst_triggers: burstOrder.length,
+    log_bytes: logBytes,
     load_1m: Math.round(Deno.loadavg()[0]! * 100) / 100,
   };
 }
@@ -426,7 +472,8 @@ if (import.meta.main) {
     out(`five markets (${FIVE_MARKETS.join(", ")}) over HTTP to the sandbox, load ${r.load_1m}:`);
     out(`  price message → POST reaching the sandbox: ${f(r.order)} over ${r.triggers} triggers`);
     out(`  price message → POST handed to fetch:      ${f(r.post)}`);
-    out(`  entries ${f(r.entry_order)}; stop losses ${f(r.stop_order)}`);
+    out(`  entries (from the round's last close) ${f(r.entry_order)}`);
+    out(`  first entry of each round ${f(r.first_entry_order)}; stop losses ${f(r.stop_order)}`);
     out(`  five candle frames at once (queueing included): ${f(r.burst_order)}`);
   }
 }
