@@ -241,13 +241,13 @@ Deno.test("paper on a remote KV cut off by a partition stops trading before its 
     );
     // Given up 600 ms (the skew here) before the 2 s lease expires, then 1 s for the shutdown.
     assert.ok(tookMs < 2_000 + 1_000 + 500, `exited ${tookMs} ms after the cut`);
+  } finally {
     // The partition heals: the abandoned shutdown finishes (its stand-in lock file goes).
     server.heal("a");
     const lockFile = `${lockBaseOf(url)}.lock`;
     for (let i = 0; i < 200 && await Deno.stat(lockFile).then(() => true, () => false); i++) {
       await new Promise((r) => setTimeout(r, 50));
     }
-  } finally {
     clearInterval(tick);
     await sb.close();
     await server.close();
