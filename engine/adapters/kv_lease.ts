@@ -268,20 +268,35 @@ export class KvLease {
     }
   }
 
-  /** Clean stop: marks the lease released (if still ours), so the next process need not wait. */
+  /**
+   * Clean stop: marks the lease released (if still ours), so the next process need not wait. A
+   * renewal of ours landing meanwhile moves the versionstamp: the release then follows it.
+   */
   async release(): Promise<void> {
     if (this.#lost.signal.aborted) return;
-    const nowMs = this.#clock.nowMs();
-    const next: LeaseRecord = { ...this.#record, released: true, expiresAtMs: nowMs };
-    const res = await this.#kv.atomic()
-      .check({ key: keys.leaseKey(), versionstamp: this.#versionstamp })
-      .set(keys.leaseKey(), { v: 1, ...next })
-      .commit();
-    this.#lost.abort(new LeaseLostError(`the KV lease (epoch ${next.epoch}) was released`));
-    if (res.ok) {
-      this.#record = next;
-      this.#versionstamp = res.versionstamp;
+    const epoch = this.#record.epoch;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const next: LeaseRecord = {
+        ...this.#record,
+        released: true,
+        expiresAtMs: this.#clock.nowMs(),
+      };
+      const res = await this.#kv.atomic()
+        .check({ key: keys.leaseKey(), versionstamp: this.#versionstamp })
+        .set(keys.leaseKey(), { v: 1, ...next })
+        .commit();
+      if (res.ok) {
+        this.#record = next;
+        this.#versionstamp = res.versionstamp;
+        break;
+      }
+      const current = await readLease(this.#kv);
+      const ours = current !== undefined && current.record.holder === this.#record.holder &&
+        current.record.epoch === epoch && !current.record.released;
+      if (!ours) break;
+      this.#adopt(current.record, current.versionstamp);
     }
+    this.#lost.abort(new LeaseLostError(`the KV lease (epoch ${epoch}) was released`));
   }
 
   #adopt(record: LeaseRecord, versionstamp: string): void {

@@ -170,6 +170,21 @@ Deno.test("renewals move the versionstamp and the fence follows them", async () 
   });
 });
 
+Deno.test("a release racing a renewal of its own still releases the lease", async () => {
+  await withHandles(1, async ([kv]) => {
+    const clock = new ManualClock();
+    for (let i = 0; i < 20; i++) {
+      const a = await take(kv!, clock, "pid 1");
+      clock.now += 1_000;
+      // The renewal may land first (moving the versionstamp) or second (then it finds the lease
+      // released): either way the store ends released.
+      await Promise.all([a.renew().catch(() => {}), a.release()]);
+      assert.equal((await readLease(kv!))?.record.released, true, `round ${i}`);
+      assert.ok(a.lost.aborted);
+    }
+  });
+});
+
 Deno.test("a holder that cannot renew in time stops itself before the lease expires", async () => {
   await withHandles(1, async ([kv]) => {
     const clock = new ManualClock();
