@@ -81,6 +81,8 @@ export {
   type StoreMeta,
   undoStoreStart,
 } from "./kv_identity.ts";
+export { type KvLease, LeaseLostError } from "./kv_lease.ts";
+export { isRemoteStore, type LeaseTiming, refuseLiveLease, takeStoreLease } from "./store_lease.ts";
 
 /** How many times a write re-reads and retries after a lost race before giving up. */
 const MAX_COMMIT_TRIES = 20;

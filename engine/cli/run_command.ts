@@ -2,7 +2,7 @@
  * `deno task paper | live | demo`: builds the trading deps for a mode and runs the trader until
  * interrupted. Paper and demo fill orders with `PaperExchange` walking the current order book;
  * live sends real orders through `HttpExchange`. All three keep state in `KvStore` under the
- * instance lock and the KV lease (its order commits fenced by it, `store_lease.ts`), and serve the
+ * instance lock and the KV lease (its order commits fenced by it, `engine/adapters/store_lease.ts`), and serve the
  * local control channel that `deno task ctl` talks to.
  *
  * Failures the user can fix end with ONE line and exit code 2 (bad config, live refusals, a
@@ -26,13 +26,19 @@ import {
   type Holding,
   inspectStoreFile,
   type InstanceLock,
+  isRemoteStore,
+  type KvLease,
   KvStore,
+  LeaseLostError,
+  type LeaseTiming,
   openStoreFile,
+  refuseLiveLease,
   removeStoreFiles,
   resolveStorePath,
   StartRefusal,
   storeFilesBefore,
   type StoreFound,
+  takeStoreLease,
   undoStoreStart,
 } from "../adapters/kv_store.ts";
 import { PaperExchange } from "../adapters/paper_exchange.ts";
@@ -65,8 +71,6 @@ import { type BotStatus, createOperator, EventStream, recordRun, recordRunEnd } 
 import { FILTER_PARAMS, STRATEGIES } from "../core/strategies/mod.ts";
 import { formatStatus, group } from "./status_text.ts";
 import { storePathRefusal } from "./store_path.ts";
-import { isRemoteStore, type LeaseTiming, refuseLiveLease, takeStoreLease } from "./store_lease.ts";
-import { type KvLease, LeaseLostError } from "../adapters/kv_lease.ts";
 import { startSurfaces, type SurfaceFactory, type SurfacePlan, type Surfaces } from "./surfaces.ts";
 
 /** What a trading command needs from the process (built by `main.ts`). */

@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 import { acquireLease, type LeaseRecord, readLease } from "../../../engine/adapters/kv_lease.ts";
 import { lockBaseOf, runTradingCommand } from "../../../engine/cli/run_command.ts";
-import type { LeaseTiming } from "../../../engine/cli/store_lease.ts";
+import type { LeaseTiming } from "../../../engine/adapters/store_lease.ts";
 import * as trader from "../../../engine/trader.ts";
 import { WALL_CLOCK } from "../../../engine/wall_clock.ts";
 import { ok } from "../../../engine/core/result.ts";

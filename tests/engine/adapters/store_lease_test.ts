@@ -9,7 +9,11 @@
 import assert from "node:assert/strict";
 import { acquireLease, LEASE_TTL_MS, readLease } from "../../../engine/adapters/kv_lease.ts";
 import { StartRefusal } from "../../../engine/adapters/kv_store.ts";
-import { isRemoteStore, refuseLiveLease, takeStoreLease } from "../../../engine/cli/store_lease.ts";
+import {
+  isRemoteStore,
+  refuseLiveLease,
+  takeStoreLease,
+} from "../../../engine/adapters/store_lease.ts";
 import { createLogger } from "../../../engine/log.ts";
 import { WALL_CLOCK } from "../../../engine/wall_clock.ts";
 import type { Clock } from "../../../engine/ports.ts";

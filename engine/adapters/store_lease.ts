@@ -1,5 +1,6 @@
 /**
- * The KV lease at start-up (engine/adapters/kv_lease.ts): which process may trade on a store.
+ * The KV lease at start-up (kv_lease.ts): which process may trade on a store. Re-exported by
+ * kv_store.ts, the store's one entry point for the commands.
  *
  * - A remote store (a KV Connect URL) has no file lock that other hosts see: a live lease of
  *   another process is watched until it expires. Renewed meanwhile, its holder runs: the start is
@@ -18,8 +19,8 @@ import {
   LEASE_TTL_MS,
   leaseLive,
   readLease,
-} from "../adapters/kv_lease.ts";
-import { StartRefusal } from "../adapters/kv_store.ts";
+} from "./kv_lease.ts";
+import { StartRefusal } from "./kv_identity.ts";
 import type { Logger } from "../log.ts";
 import type { Clock } from "../ports.ts";
 import { WALL_CLOCK } from "../wall_clock.ts";
