@@ -71,6 +71,11 @@ export interface BacktestConfig {
    * instead of new ones: a sweep runs thousands of backtests and reads each result at once.
    */
   readonly scratch?: BacktestScratch;
+  /**
+   * False: a risk exit's reason names the exit without its price (a sweep reads only figures and
+   * skips formatting thousands of texts). Default true.
+   */
+  readonly texts?: boolean;
 }
 
 /** Reusable output arrays for `BacktestConfig.scratch`. */
@@ -321,6 +326,7 @@ class BacktestRun extends SimulatedMarket {
     const accountLossPct = this.portfolio.accountDailyLossPct;
     let accountFloor = -Infinity;
     const trailing = rules.trailingStopPct > 0;
+    const texts = config.texts ?? true;
     for (let i = 0; i < n; i++) {
       if (onProgress !== undefined && (i & 0xffff) === 0xffff) onProgress(i + 1, n);
       const c = candles[i]!;
@@ -352,9 +358,8 @@ class BacktestRun extends SimulatedMarket {
           // The highest price only matters to a trailing stop (tracking it allocates).
           if (trailing) this.levels = trackHighest(levels, c.high);
         } else {
-          const reason = `${trigger.reason.replace("_", " ")} at ${
-            formatPrice(trigger.price, { atMs: t })
-          }`;
+          const name = trigger.reason.replace("_", " ");
+          const reason = texts ? `${name} at ${formatPrice(trigger.price, { atMs: t })}` : name;
           this.exit(trigger.reason, reason, { reference: trigger.price, tsMs: t, signalMs: -1 });
         }
       }

@@ -128,13 +128,15 @@ function sweepStrategy(
   }
   const { filters, rest } = splitFilters(params);
   const bb = BOLLINGER.params.parse(rest);
-  return withEntryFilters(createBollingerOnSeries(bb, shared.bands(bb.period)), filters);
+  const series = shared.bands(bb.period);
+  return withEntryFilters(createBollingerOnSeries(bb, series, { texts: false }), filters);
 }
 
 /**
  * The backtest configuration of `params` over `base`: the same mapping as `ctl set` (`applyParams`)
  * for risk and strategy parameters. Throws the strategy's zod error on a bad strategy parameter.
- * With `shared`, a BB strategy reads its bands from the shared series (same signals).
+ * With `shared` (a sweep's workers, which read only figures), a BB strategy reads its bands from
+ * the shared series (same signals) and reasons are fixed texts without prices (same figures).
  */
 export function sweepConfig(
   base: SweepBase,
@@ -158,6 +160,7 @@ export function sweepConfig(
     feeBps: base.feeBps,
     slippageBps: base.slippageBps,
     capital: base.capital,
+    texts: shared === undefined,
     portfolio: {
       ...DEFAULT_PORTFOLIO_RULES,
       sizing: base.sizing === "all"

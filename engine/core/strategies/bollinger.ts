@@ -104,10 +104,15 @@ export function bandSeries(candles: readonly Candle[], period: number): BandSeri
 /**
  * The BB strategy over precomputed band series (a sweep shares one series among every set with
  * the same period): the same signals, reasons and levels as `createBollinger`, as long as it is
- * fed exactly `series.candles` in order (anything else throws).
+ * fed exactly `series.candles` in order (anything else throws). With `texts: false` the same
+ * signals carry fixed reasons without the prices (a sweep reads only figures).
  */
-export function createBollingerOnSeries(params: BollingerParams, series: BandSeries): Strategy {
-  return new SeriesBollingerStrategy(params, series);
+export function createBollingerOnSeries(
+  params: BollingerParams,
+  series: BandSeries,
+  options: { readonly texts?: boolean } = {},
+): Strategy {
+  return new SeriesBollingerStrategy(params, series, options.texts ?? true);
 }
 
 class SeriesBollingerStrategy implements Strategy {
@@ -115,13 +120,19 @@ class SeriesBollingerStrategy implements Strategy {
   readonly warmup: number;
   readonly #std: number;
   readonly #series: BandSeries;
+  /** The fixed buy and sell signals without prices, or null to print the levels. */
+  readonly #fixed: { readonly buy: Signal; readonly sell: Signal } | null;
   #next = 0;
 
-  constructor(params: BollingerParams, series: BandSeries) {
+  constructor(params: BollingerParams, series: BandSeries, texts: boolean) {
     this.#std = params.std;
     this.#series = series;
     this.name = `bb(${params.period}, ${params.std})`;
     this.warmup = params.period;
+    this.#fixed = texts ? null : {
+      buy: Object.freeze({ action: "buy", reason: `close < lower band (${this.name})` }),
+      sell: Object.freeze({ action: "sell", reason: `close > upper band (${this.name})` }),
+    };
   }
 
   update(candle: Candle, holding: Holding): Signal {
@@ -134,12 +145,14 @@ class SeriesBollingerStrategy implements Strategy {
     if (!(middle === middle)) return WARMING_UP;
     // The streaming bands' own arithmetic: middle ± stdDev × σ.
     const width = this.#std * series.sigma[i]!;
-    return bandSignal(candle, {
-      holding,
-      lower: middle - width,
-      upper: middle + width,
-      name: this.name,
-    });
+    const lower = middle - width;
+    const upper = middle + width;
+    // Most candles hold: decided on plain numbers, so a sweep's hot loop allocates nothing.
+    const close = candle.close;
+    if (holding === "flat" ? !(close < lower) : !(close > upper)) return HOLD;
+    const fixed = this.#fixed;
+    if (fixed !== null) return holding === "flat" ? fixed.buy : fixed.sell;
+    return bandSignal(candle, { holding, lower, upper, name: this.name });
   }
 }
 

@@ -97,6 +97,22 @@ Deno.test("runBacktest() exits at the stop level when a candle's low touches it"
   assert.equal(result.trades[0]!.exit, "stop_loss");
 });
 
+Deno.test("runBacktest() with texts off names a risk exit without its price, same figures", () => {
+  const candles = [
+    candle(0, FLAT),
+    candle(1, FLAT),
+    candle(2, [99_000_000, 99_500_000, 94_000_000, 96_000_000]),
+    candle(3, FLAT),
+  ];
+  const full = runBacktest(candles, config(scripted({ 0: "buy" })));
+  const lean = runBacktest(candles, config(scripted({ 0: "buy" }), { texts: false }));
+  assert.equal(full.trades[0]!.exitReason, "stop loss at 95,000,000");
+  assert.equal(lean.trades[0]!.exitReason, "stop loss");
+  assert.deepEqual(lean.fills, full.fills);
+  assert.deepEqual([...lean.equity], [...full.equity]);
+  assert.deepEqual(lean.ledger, full.ledger);
+});
+
 Deno.test("runBacktest() exits at the open when a candle gaps through the stop", () => {
   const candles = [
     candle(0, FLAT),

@@ -175,12 +175,16 @@ Deno.test("the BB strategy over shared band series signals exactly as the stream
     const series = bandSeries(candles, period);
     const streaming = createStrategy("bb", { period, std });
     const shared = createBollingerOnSeries({ period, std }, series);
+    const fixed = createBollingerOnSeries({ period, std }, series, { texts: false });
     assert.equal(shared.name, streaming.name);
     let holding: "flat" | "long" = "flat";
     let signals = 0;
     for (const c of candles) {
       const a = streaming.update(c, holding);
       assert.deepEqual(shared.update(c, holding), a);
+      const b = fixed.update(c, holding);
+      assert.equal(b.action, a.action);
+      if (b.action === "buy") assert.equal(b.reason, `close < lower band (${streaming.name})`);
       if (a.action === "buy") holding = "long";
       if (a.action === "sell") holding = "flat";
       if (a.action !== "hold") signals++;
