@@ -253,6 +253,8 @@ export type EngineEvent =
     /** Set by an emergency stop (absent in events written before the halt existed). */
     readonly halted?: boolean;
     readonly reason: string;
+    /** Who changed it by an operator command (`ctl`, `telegram:<id>`, `web:<session>`). */
+    readonly actor?: string;
   }
   | EventBase & {
     /** An operator command (ctl, Telegram, the web page) and what came of it (the audit log). */
@@ -603,6 +605,8 @@ export interface ControlStore {
       readonly safeMode?: boolean;
       readonly halted?: boolean;
       readonly reason: string;
+      /** The operator command's actor, kept on the `StateChanged` event. */
+      readonly actor?: string;
     },
     atMs: number,
   ): Promise<Control>;

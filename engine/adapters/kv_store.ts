@@ -233,6 +233,7 @@ const eventSchema: z.ZodType<EngineEvent> = z.discriminatedUnion("type", [
     safeMode: z.boolean(),
     halted: z.boolean().optional(),
     reason: z.string(),
+    actor: z.string().optional(),
   }),
   z.object({
     type: z.literal("CommandExecuted"),
@@ -1120,6 +1121,7 @@ export class KvStore implements Store {
       readonly safeMode?: boolean;
       readonly halted?: boolean;
       readonly reason: string;
+      readonly actor?: string;
     },
     atMs: number,
   ): Promise<Control> {
@@ -1143,6 +1145,7 @@ export class KvStore implements Store {
         safeMode: next.safeMode,
         halted: next.halted,
         reason: next.reason,
+        ...(change.actor === undefined ? {} : { actor: change.actor }),
       });
       this.#mark(op, atMs, "control");
       if ((await op.commit()).ok) return next;

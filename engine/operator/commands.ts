@@ -72,12 +72,21 @@ function omConfigOf(
   return { ...DEFAULT_ORDER_MANAGER_CONFIG, botId: ref?.botId ?? run.botId, feeBps: run.feeBps };
 }
 
-/** Kill switch on: no new entries (exits stay allowed). */
-export async function pause(deps: CommandDeps, reason: string): Promise<CommandEnd> {
+/** `{ actor }` when there is one: the `StateChanged` event names who caused it. */
+function byActor(actor: string | undefined): { readonly actor?: string } {
+  return actor === undefined ? {} : { actor };
+}
+
+/** Kill switch on: no new entries (exits stay allowed); `actor` is who asked. */
+export async function pause(
+  deps: CommandDeps,
+  reason: string,
+  actor?: string,
+): Promise<CommandEnd> {
   return await gateOf(deps.store).exclusive(async () => {
     const atMs = deps.clock.nowMs();
-    const control = await deps.store.setControl({ paused: true, reason }, atMs);
-    deps.notifier.notify({ type: "StateChanged", atMs, ...control });
+    const control = await deps.store.setControl({ paused: true, reason, ...byActor(actor) }, atMs);
+    deps.notifier.notify({ type: "StateChanged", atMs, ...control, ...byActor(actor) });
     return { result: "done", detail: `paused: ${reason}` };
   });
 }
@@ -93,6 +102,7 @@ export async function resume(
     readonly run: RunRecord;
     readonly traders?: readonly TraderConfig[];
     readonly clearSafeMode: boolean;
+    readonly actor?: string;
   },
 ): Promise<CommandEnd> {
   const { store, clock, notifier, exchange } = deps;
@@ -138,8 +148,9 @@ export async function resume(
       halted: false,
       ...(clear ? { safeMode: false } : {}),
       reason: clear ? "resumed, safe mode cleared" : "resumed",
+      ...byActor(options.actor),
     }, atMs);
-    notifier.notify({ type: "StateChanged", atMs, ...control });
+    notifier.notify({ type: "StateChanged", atMs, ...control, ...byActor(options.actor) });
     const safe = control.safeMode
       ? "; safe mode stays on (resume --clear-safe-mode after checking)"
       : before.safeMode
@@ -160,6 +171,7 @@ export async function emergencyStop(
     readonly run: RunRecord;
     readonly traders?: readonly TraderConfig[];
     readonly sell: boolean;
+    readonly actor?: string;
   },
 ): Promise<CommandEnd & { readonly reports: readonly StopReport[] }> {
   const { store, clock, notifier, exchange } = deps;
@@ -185,8 +197,14 @@ export async function emergencyStop(
       paused: true,
       halted: true,
       reason: "emergency stop",
+      ...byActor(options.actor),
     }, clock.nowMs());
-    notifier.notify({ type: "StateChanged", atMs: clock.nowMs(), ...control });
+    notifier.notify({
+      type: "StateChanged",
+      atMs: clock.nowMs(),
+      ...control,
+      ...byActor(options.actor),
+    });
     const errors = reports.flatMap((r) => r.errors.map((e) => `${r.market}: ${e}`));
     if (exchange === undefined) {
       return {

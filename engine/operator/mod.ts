@@ -266,10 +266,10 @@ export function createOperator(deps: OperatorDeps): Operator {
   ): Promise<{ result: CommandResultKind; detail: string; reports: readonly StopReport[] }> {
     const record = await run();
     const traders = deps.traders;
-    const common = { run: record, ...(traders === undefined ? {} : { traders }) };
+    const common = { run: record, actor, ...(traders === undefined ? {} : { traders }) };
     switch (command.kind) {
       case "pause":
-        return { ...await pause(deps, command.reason), reports: [] };
+        return { ...await pause(deps, command.reason, actor), reports: [] };
       case "resume":
         return {
           ...await resume(deps, { ...common, clearSafeMode: command.clearSafeMode }),

@@ -120,12 +120,20 @@ export function notificationKind(event: EngineEvent): NotificationKind {
   }
 }
 
+/** A pause or resume that was carried out: its `StateChanged` (naming who) tells it already. */
+function changedState(event: Extract<EngineEvent, { type: "CommandExecuted" }>): boolean {
+  return event.result === "done" && /^(pause:|resume\b)/.test(event.command);
+}
+
 /**
  * How `event` is delivered under `policy`: its kind's setting, except that a command sent from
- * Telegram is never echoed back (the chat already shows its answer).
+ * Telegram, and the state change it caused, are never echoed back (the chat already shows its
+ * answer), and a pause or resume from elsewhere is one message (the state change, naming who).
  */
 export function deliveryOf(event: EngineEvent, policy: NotifyPolicy): Delivery {
   if (event.type === "CommandExecuted" && event.actor.startsWith("telegram:")) return "off";
+  if (event.type === "StateChanged" && event.actor?.startsWith("telegram:") === true) return "off";
+  if (event.type === "CommandExecuted" && changedState(event)) return "off";
   return policy[notificationKind(event)];
 }
 
@@ -197,6 +205,8 @@ interface Words {
   readonly halted: (reason: string) => string;
   readonly paused: (reason: string) => string;
   readonly running: (reason: string) => string;
+  /** Appended to a state change an operator command caused. */
+  readonly byActor: (actor: string) => string;
   readonly command: (actor: string, command: string, result: string, detail: string) => string;
   readonly result: Readonly<Record<"done" | "refused" | "failed", string>>;
   readonly started: (mode: string, markets: string, strategy: string, timeframe: string) => string;
@@ -253,6 +263,7 @@ const EN: Words = {
   halted: (r) => `EMERGENCY STOP: no orders until resumed (${r})`,
   paused: (r) => `Trading paused: no new entries (${r})`,
   running: (r) => `Trading on: ${r}`,
+  byActor: (a) => ` · by ${a}`,
   command: (a, c, res, d) => `Command by ${a}: ${c}: ${res}${d === "" ? "" : ` (${d})`}`,
   result: { done: "done", refused: "refused", failed: "failed" },
   started: (mode, markets, strategy, tf) => `Bot started: ${mode}, ${markets}, ${strategy} ${tf}`,
@@ -309,6 +320,7 @@ const KO: Words = {
   halted: (r) => `긴급 정지: 재개 전까지 주문 없음 (${r})`,
   paused: (r) => `거래 일시정지: 신규 진입 없음 (${r})`,
   running: (r) => `거래 중: ${r}`,
+  byActor: (a) => ` · ${a} 명령`,
   command: (a, c, res, d) => `명령 ${a}: ${c}: ${res}${d === "" ? "" : ` (${d})`}`,
   result: { done: "완료", refused: "거부됨", failed: "실패" },
   started: (mode, markets, strategy, tf) => `봇 시작: ${mode}, ${markets}, ${strategy} ${tf}`,
@@ -440,11 +452,13 @@ function eventText(e: EngineEvent, c: Ctx): string {
         w.reconciliation(e.reason),
         ...e.mismatches.map((m) => `${m.currency}: ${m.ledger} ≠ ${m.exchange}`),
       ].join("\n");
-    case "StateChanged":
-      if (e.safeMode) return w.safeMode(e.reason);
-      if (e.halted === true) return w.halted(e.reason);
-      if (e.paused) return w.paused(e.reason);
-      return w.running(e.reason);
+    case "StateChanged": {
+      const by = e.actor === undefined ? "" : w.byActor(e.actor);
+      if (e.safeMode) return w.safeMode(e.reason) + by;
+      if (e.halted === true) return w.halted(e.reason) + by;
+      if (e.paused) return w.paused(e.reason) + by;
+      return w.running(e.reason) + by;
+    }
     case "CommandExecuted":
       return w.command(e.actor, e.command, w.result[e.result], e.detail);
     case "RunStarted": {

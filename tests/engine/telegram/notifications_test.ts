@@ -150,13 +150,13 @@ Deno.test("notificationKind(): a rejected order is an error (on even when orders
 });
 
 Deno.test("deliveryOf(): the kind's setting; a command from Telegram is not echoed to the chat", () => {
-  const command = (actor: string): EngineEvent => ({
+  const command = (actor: string, text = "set stop-loss 4"): EngineEvent => ({
     type: "CommandExecuted",
     atMs: AT,
     actor,
-    command: "pause: lunch",
+    command: text,
     result: "done",
-    detail: "paused",
+    detail: "stop-loss = 4",
   });
   assert.equal(deliveryOf(command("ctl"), DEFAULT_NOTIFY), "silent");
   assert.equal(
@@ -167,4 +167,21 @@ Deno.test("deliveryOf(): the kind's setting; a command from Telegram is not echo
     deliveryOf(command("telegram:111222333"), { ...DEFAULT_NOTIFY, command: "on" }),
     "off",
   );
+  // A pause or resume done: its state change (naming who) is the one message.
+  for (const text of ["pause: lunch", "resume", "resume --clear-safe-mode"]) {
+    assert.equal(deliveryOf(command("ctl", text), DEFAULT_NOTIFY), "off", text);
+  }
+  const refused: EngineEvent = { ...command("ctl", "resume"), result: "refused" } as EngineEvent;
+  assert.equal(deliveryOf(refused, DEFAULT_NOTIFY), "silent", "a refused resume changed nothing");
+  const paused = (actor?: string): EngineEvent => ({
+    type: "StateChanged",
+    atMs: AT,
+    paused: true,
+    safeMode: false,
+    reason: "lunch",
+    ...(actor === undefined ? {} : { actor }),
+  });
+  assert.equal(deliveryOf(paused(), DEFAULT_NOTIFY), "on");
+  assert.equal(deliveryOf(paused("ctl"), DEFAULT_NOTIFY), "on");
+  assert.equal(deliveryOf(paused("telegram:111222333"), DEFAULT_NOTIFY), "off");
 });

@@ -256,9 +256,9 @@ Deno.test("each kind is on, silent or off; the texts sent for every engine event
         type: "CommandExecuted",
         atMs: at + 7_000,
         actor: "ctl",
-        command: "pause: lunch",
+        command: "set stop-loss 4",
         result: "done",
-        detail: "paused",
+        detail: "stop-loss = 4",
       },
       {
         type: "ErrorRaised",
@@ -300,7 +300,7 @@ Deno.test("each kind is on, silent or off; the texts sent for every engine event
       "1,000,000 KRW): no new entries on any market today",
       "Error order_unresolved: left UNKNOWN",
       "Safe mode ON: no new entries (ledger mismatch)",
-      "Command by ctl: pause: lunch: done (paused)",
+      "Command by ctl: set stop-loss 4: done (stop-loss = 4)",
       "Market data: market data disconnected: idle",
       "Bot stopped cleanly (paper, up 2 h 5 min)",
     ]);
