@@ -26,7 +26,7 @@ export interface ControlHandlers {
   audit(limit: number): Promise<unknown>;
   /** `GET /backup`: the store's backup file (kv_backup.ts), taken by the bot's own process. */
   backup(): Promise<string>;
-  /** `GET /report?date=YYYY-MM-DD`: the daily report (default the last complete day). */
+  /** `GET /report?date=YYYY-MM-DD`: the daily report (default the last complete day, else the latest active one). */
   report?(date: string | undefined): Promise<unknown>;
 }
 

@@ -74,9 +74,10 @@ bot id it last ran with. Every command is recorded in the audit log (ctl audit).
   audit [--json] [--limit N]   the newest operator commands (who, what, when, result)
   report [--date YYYY-MM-DD] [--json]
                           the daily report of an Upbit day (09:00 KST that date to the
-                          next; default the last complete day): P&L, fees, slippage, exits,
-                          drawdown, data health, uptime, the backtest beside the bot; reads
-                          only (\`deno task report\` is this command)
+                          next; default the last complete day, else the latest active
+                          one): P&L, fees, slippage, exits, drawdown, data health, uptime,
+                          the backtest beside the bot; reads only (\`deno task report\`
+                          is this command)
 
 Precedence: a value set at run time is stored (versioned, audited) and wins over the start-up
 configuration (flags, environment, defaults), also after a restart, until \`ctl unset\`.

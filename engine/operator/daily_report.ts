@@ -17,7 +17,13 @@
 
 import { aggregateCandles } from "../core/aggregate.ts";
 import { runBacktest } from "../core/backtest.ts";
-import { type Candle, DAY_MS, type Timeframe, TIMEFRAME_MS } from "../core/candle.ts";
+import {
+  type Candle,
+  DAY_MS,
+  type Timeframe,
+  TIMEFRAME_MS,
+  upbitDayStartMs,
+} from "../core/candle.ts";
 import {
   type DayFill,
   dayStartOfDate,
@@ -182,6 +188,32 @@ export function reportDayStart(date: string): number {
   const ms = dayStartOfDate(date);
   if (ms === undefined) throw new BadReportDateError(date);
   return ms;
+}
+
+/**
+ * The day `dailyReport` shows when none is asked for, on the bot's clock (`nowMs`; the demo's
+ * replayed one): the last complete day when it had activity (events, fills) or a report;
+ * otherwise the newest day that had any, today's so far included (a bot started today, as the
+ * demo always is); with none at all, the last complete day.
+ */
+export async function defaultReportDay(store: Store, nowMs: number): Promise<number> {
+  const today = upbitDayStartMs(nowMs);
+  const yesterday = today - DAY_MS;
+  const [events, newest, fills, markers] = await Promise.all([
+    store.listEvents({ fromMs: yesterday, toMs: today, limit: 1 }),
+    store.listJournal({ limit: 1, newest: true }),
+    store.listFills(),
+    store.listReportMarkers({ limit: 1 }),
+  ]);
+  if (
+    events.length > 0 || markers.some((m) => m.dayStartMs === yesterday) ||
+    fills.some((f) => f.tsMs >= yesterday && f.tsMs < today)
+  ) return yesterday;
+  const latest = [
+    ...newest.map((e) => e.event.atMs),
+    ...markers.map((m) => m.dayStartMs),
+  ].reduce((a, b) => Math.max(a, b), fills.reduce((a, f) => Math.max(a, f.tsMs), -Infinity));
+  return latest === -Infinity ? yesterday : upbitDayStartMs(Math.min(latest, nowMs));
 }
 
 const MINUTE_MS = 60_000;

@@ -31,10 +31,10 @@ import type { Result } from "../core/result.ts";
 import type { TraderConfig } from "../trader.ts";
 import { emergencyStop, pause, resume, sellMarket, setParam, type StopReport } from "./commands.ts";
 import { errorLine } from "../errors.ts";
-import { DAY_MS, upbitDayStartMs } from "../core/candle.ts";
 import {
   type DailyReport,
   dailyReport,
+  defaultReportDay,
   listReports,
   reportDayStart,
   type ReportListItem,
@@ -204,7 +204,8 @@ export interface Operator {
   chart(options: { readonly market: string; readonly bars: number }): Promise<ChartView>;
   /**
    * The daily report of a `YYYY-MM-DD` Upbit day (09:00 KST that date to the next), default the
-   * last complete day; throws `BadReportDateError` on a bad date.
+   * last complete day, or the newest with activity when it had none (`defaultReportDay`);
+   * throws `BadReportDateError` on a bad date.
    */
   dailyReport(date?: string): Promise<DailyReport>;
   /** The issued daily reports, newest first. */
@@ -381,7 +382,7 @@ export function createOperator(deps: OperatorDeps): Operator {
     async dailyReport(date) {
       const nowMs = clock.nowMs();
       const dayStartMs = date === undefined
-        ? upbitDayStartMs(nowMs) - DAY_MS
+        ? await defaultReportDay(store, nowMs)
         : reportDayStart(date);
       return await dailyReport(store, await run(), { dayStartMs, nowMs });
     },

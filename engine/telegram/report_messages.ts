@@ -39,7 +39,7 @@ export interface ReportWords {
 
 /** English. */
 export const REPORT_EN: ReportWords = {
-  usage: "Usage: /report [YYYY-MM-DD] (default: the last complete day)",
+  usage: "Usage: /report [YYYY-MM-DD] (default: the last complete day, else the latest active one)",
   title: (date) => `Daily report ${date} (09:00 KST to 09:00 KST)`,
   soFar: "so far",
   realized: "Realized",
@@ -89,7 +89,8 @@ export const REPORT_EN: ReportWords = {
 
 /** Korean. */
 export const REPORT_KO: ReportWords = {
-  usage: "사용법: /report [YYYY-MM-DD] (기본: 마지막으로 끝난 날)",
+  usage:
+    "사용법: /report [YYYY-MM-DD] (기본: 마지막으로 끝난 날, 활동이 없었으면 가장 최근 활동일)",
   title: (date) => `${date} 일일 보고서 (09:00 KST ~ 다음날 09:00 KST)`,
   soFar: "진행 중",
   realized: "실현 손익",

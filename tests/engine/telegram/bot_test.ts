@@ -37,7 +37,7 @@ const HELP = [
   "/trades [n] - the last n fills (10)",
   "/profit - realized and unrealized P&L, fees",
   "/daily [n] - realized P&L of the last n days (7)",
-  "/report [date] - the daily report (default: the last complete day)",
+  "/report [date] - the daily report (default: the last complete day, else the latest active one)",
   "/settings - run-time parameters",
   "/health - process, data freshness, orders in flight, errors",
   "/logs [n] - the last n log lines (20)",
