@@ -99,7 +99,7 @@ export async function runBackupCommand(args: readonly string[], io: BackupIo): P
     await Deno.chmod(tmp, 0o600);
     await Deno.rename(tmp, out);
   } catch (error) {
-    return fail(io, "backup", `--out: cannot write ${out}: ${errorLine(error)}`, 2);
+    return fail(io, "backup", `--out: cannot write ${out}: ${fileError(error, "write")}`, 2);
   }
   const lines = text.trimEnd().split("\n");
   const end = JSON.parse(lines[lines.length - 1]!) as { entries: number; sha256: string };
@@ -129,7 +129,7 @@ export async function runRestoreCommand(args: readonly string[], io: BackupIo): 
   try {
     text = await Deno.readTextFile(from);
   } catch (error) {
-    return fail(io, "restore", `--from: cannot read ${from}: ${errorLine(error)}`, 2);
+    return fail(io, "restore", `--from: cannot read ${from}: ${fileError(error, "read")}`, 2);
   }
   let backup;
   try {
@@ -204,4 +204,12 @@ function parseArgs(
 function fail(io: BackupIo, name: string, message: string, code: number): number {
   io.stderr(`${name}: ${message}\n`);
   return code;
+}
+
+/** Why a file could not be read or written; a path outside the task's permissions says so. */
+function fileError(error: unknown, verb: "read" | "write"): string {
+  if (!(error instanceof Deno.errors.NotCapable)) return errorLine(error);
+  return verb === "read"
+    ? "outside this folder, the only one `deno task restore` may read: copy the file under ./data"
+    : "outside ./data, the only folder `deno task backup` may write: pick a path under ./data";
 }

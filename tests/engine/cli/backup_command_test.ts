@@ -224,3 +224,36 @@ Deno.test("backup and restore mistakes: one line, exit 2, nothing written", asyn
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a backup file outside the task's folders: one line saying so, exit 2", async () => {
+  // The restore task's own permissions (deno.json): read the checkout, write ./data.
+  const root = decodeURIComponent(new URL("../../../", import.meta.url).pathname);
+  const kv = `./data/test-restore-outside-${Deno.pid}.kv`;
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--lock=deno.lock",
+      "--allow-read=.",
+      "--allow-write=./data",
+      "--allow-env=DENO_KV_PATH,DENO_KV_ACCESS_TOKEN,INIT_CWD",
+      "main.ts",
+      "restore",
+      "--from",
+      "/etc/hostname",
+      "--kv",
+      kv,
+    ],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const err = new TextDecoder().decode(run.stderr);
+  assert.equal(run.code, 2, err);
+  assert.equal(
+    err,
+    "restore: --from: cannot read /etc/hostname: outside this folder, the only one " +
+      "`deno task restore` may read: copy the file under ./data\n",
+  );
+  await assert.rejects(Deno.stat(`${root}/${kv}`));
+});
