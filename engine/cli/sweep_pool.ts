@@ -5,7 +5,15 @@
  */
 
 import type { SweepBase } from "../core/sweep.ts";
-import type { FromWorker, SweepDataset, SweepJob, ToWorker, WorkerRow } from "./sweep_worker.ts";
+import { candleColumns } from "./sweep_columns.ts";
+import type {
+  FromWorker,
+  PostedDataset,
+  SweepDataset,
+  SweepJob,
+  ToWorker,
+  WorkerRow,
+} from "./sweep_worker.ts";
 
 /** How the pool runs. */
 export interface PoolOptions {
@@ -31,6 +39,11 @@ export async function runSweepPool(
   let next = 0;
   let done = 0;
   const workers: Worker[] = [];
+  const posted: PostedDataset[] = datasets.map((d) => ({
+    name: d.name,
+    market: d.market,
+    columns: candleColumns(d.candles),
+  }));
   try {
     await new Promise<void>((resolve, reject) => {
       let running = count;
@@ -64,7 +77,12 @@ export async function runSweepPool(
           reject(new Error(event.message));
         };
         worker.postMessage(
-          { kind: "init", datasets, base: options.base, daily: options.daily } satisfies ToWorker,
+          {
+            kind: "init",
+            datasets: posted,
+            base: options.base,
+            daily: options.daily,
+          } satisfies ToWorker,
         );
         feed(worker);
       }

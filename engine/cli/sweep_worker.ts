@@ -1,7 +1,8 @@
 /**
- * A sweep worker (a Web Worker): receives the data sets once, then batches of parameter sets, and
- * answers each batch with their metrics from the single backtest (`evaluateSet`). It reads no
- * files and keeps no state besides the data sets, so any worker gives any set the same figures.
+ * A sweep worker (a Web Worker): receives the data sets once (candles as columns), then batches
+ * of parameter sets, and answers each batch with their metrics from the single backtest
+ * (`evaluateSet`). It reads no files and keeps no state besides the data sets, so any worker
+ * gives any set the same figures.
  */
 
 import { runBacktest } from "../core/backtest.ts";
@@ -16,12 +17,20 @@ import {
   type SweepRow,
 } from "../core/sweep.ts";
 import { dailyReturns } from "../core/walk_forward.ts";
+import { candlesFromColumns } from "./sweep_columns.ts";
 
-/** A data set as the workers receive it. */
+/** A data set of a sweep. */
 export interface SweepDataset {
   readonly name: string;
   readonly market: string;
   readonly candles: readonly Candle[];
+}
+
+/** A data set as the workers receive it: its candles as columns (`candleColumns`). */
+export interface PostedDataset {
+  readonly name: string;
+  readonly market: string;
+  readonly columns: Float64Array;
 }
 
 /** One backtest to run: a parameter set on a data set (by position). */
@@ -35,7 +44,7 @@ export interface SweepJob {
 export type ToWorker =
   | {
     readonly kind: "init";
-    readonly datasets: readonly SweepDataset[];
+    readonly datasets: readonly PostedDataset[];
     readonly base: SweepBase;
     /** Also answer each row's daily returns (for the deflated Sharpe ratio and CSCV). */
     readonly daily?: boolean;
@@ -69,7 +78,11 @@ let shared: SharedSeries[] = [];
 scope.onmessage = (event: MessageEvent<ToWorker>): void => {
   const message = event.data;
   if (message.kind === "init") {
-    datasets = message.datasets;
+    datasets = message.datasets.map((d) => ({
+      name: d.name,
+      market: d.market,
+      candles: candlesFromColumns(d.columns),
+    }));
     base = message.base;
     daily = message.daily === true;
     shared = datasets.map((d) => new SharedSeries(d.candles));
