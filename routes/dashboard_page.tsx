@@ -1,6 +1,7 @@
 /**
  * The main page's markup: the bot at a glance from the operator's read models, phone first
- * (cards and two-line rows, never a table wider than the screen), in English or Korean.
+ * (cards and two-line rows, never a table wider than the screen; two columns on a wide screen,
+ * the charts across both), in English or Korean.
  *
  * - The summary (`Summary`: health, account, positions, open orders) is server-rendered and the
  *   browser fetches it again (`GET /api/summary`) after each event that changes it.
@@ -119,8 +120,8 @@ export function DashboardPage(props: { readonly data: DashboardData }): VNode {
         />
         <span class="bot">{s.botId} · {s.mode}</span>
       </NavBar>
-      <main>
-        <div data-live-src="/api/summary">
+      <main class="wide">
+        <div class="summary" data-live-src="/api/summary">
           <Summary data={data} />
         </div>
 
@@ -145,23 +146,25 @@ export function DashboardPage(props: { readonly data: DashboardData }): VNode {
           />
         </section>
 
-        <section aria-label={t("trades")}>
-          <h2>{t("trades")}</h2>
-          <Island
-            name="LiveTrades"
-            component={LiveTrades}
-            props={{ rows: data.trades, limit: data.listLimit, empty: t("trades.none") }}
-          />
-        </section>
+        <div class="pair">
+          <section aria-label={t("trades")}>
+            <h2>{t("trades")}</h2>
+            <Island
+              name="LiveTrades"
+              component={LiveTrades}
+              props={{ rows: data.trades, limit: data.listLimit, empty: t("trades.none") }}
+            />
+          </section>
 
-        <section aria-label={t("signals")}>
-          <h2>{t("signals")}</h2>
-          <Island
-            name="LiveSignals"
-            component={LiveSignals}
-            props={{ rows: data.signals, limit: data.listLimit, empty: t("signals.none") }}
-          />
-        </section>
+          <section aria-label={t("signals")}>
+            <h2>{t("signals")}</h2>
+            <Island
+              name="LiveSignals"
+              component={LiveSignals}
+              props={{ rows: data.signals, limit: data.listLimit, empty: t("signals.none") }}
+            />
+          </section>
+        </div>
 
         <section class="card" aria-label={t("controls")}>
           <h2>{t("controls")}</h2>
@@ -188,7 +191,10 @@ export function DashboardPage(props: { readonly data: DashboardData }): VNode {
   );
 }
 
-/** Health, account, positions and open orders: the block the browser refreshes. */
+/**
+ * Health, account, positions and open orders: the block the browser refreshes, in two columns
+ * (health and account; positions and orders) side by side on a wide screen.
+ */
 export function Summary(props: { readonly data: SummaryData }): VNode {
   const { data } = props;
   const s = data.status;
@@ -199,119 +205,127 @@ export function Summary(props: { readonly data: SummaryData }): VNode {
   const na = messagesOf(data.lang)("common.na");
   return (
     <>
-      <section class="card" aria-label={t("health")}>
-        <p class="reason">
-          {s.reason === "" ? t("health.noSwitch") : s.reason}
-          {s.changedAtMs > 0
-            ? <span class="muted">{` · ${formatDateTime(s.changedAtMs)} UTC`}</span>
-            : null}
-        </p>
-        <dl class="figures health">
-          <dt>{t("health.mode")}</dt>
-          <dd>{s.mode}</dd>
-          <dt>{t("health.link")}</dt>
-          <dd class={h.link === "connected" ? "pos" : "neg"} data-link={h.link}>
-            {t(`health.link.${h.link}`)}
-          </dd>
-          <dt>{t("health.fresh")}</dt>
-          <dd class={freshTone(h)}>
-            {ageLine(h.dataAgeMs, h.dataAgeMs !== null && h.dataAgeMs > h.staleAfterMs, t)}
-          </dd>
-          <dt>{t("health.tick")}</dt>
-          <dd>
-            {ageLine(
-              h.lastTickMs === null ? null : Math.max(0, data.nowMs - h.lastTickMs),
-              false,
-              t,
-            )}
-          </dd>
-          <dt>{t("health.error")}</dt>
-          <dd class={h.lastError === null ? "" : "neg"}>
-            {h.lastError === null
-              ? t("health.noError")
-              : `${h.lastError.message} · ${formatDateTime(h.lastError.atMs)}`}
-          </dd>
-        </dl>
-        <ul class="freshness">
-          {s.markets.map((m) => (
-            <Freshness
-              key={m.market}
-              market={m}
-              nowMs={data.nowMs}
-              staleAfterMs={h.staleAfterMs}
-              t={t}
-            />
-          ))}
-        </ul>
-        {s.mode === "demo" ? <p class="muted">{t("health.demoClock")}</p> : null}
-      </section>
-
-      <section class="card" aria-label={t("account")}>
-        <dl class="figures">
-          <dt>{t("account.equity")}</dt>
-          <dd>{s.account.equity === null ? na : `${formatKrw(s.account.equity)} KRW`}</dd>
-          <dt>{t("account.dailyPnl")}</dt>
-          <dd class={tone(Number(s.account.dailyPnl))}>
-            {formatKrw(parseUnits(s.account.dailyPnl), { signed: true })} KRW
-          </dd>
-          <dt>{t("account.budget")}</dt>
-          <dd class={s.account.dailyLossBlocked ? "neg" : ""}>
-            {used === null ? t("account.noLimit") : formatPct(used, { signed: false, decimals: 0 })}
-            {s.account.dailyLossBlocked ? t("account.blocked") : ""}
-          </dd>
-          <dt>{t("account.cash")}</dt>
-          <dd>{formatKrw(parseUnits(s.account.cash))} KRW</dd>
-          <dt>{t("account.unrealized")}</dt>
-          <dd class={tone(s.account.unrealizedPnl ?? 0)}>
-            {s.account.unrealizedPnl === null
-              ? na
-              : `${formatKrw(s.account.unrealizedPnl, { signed: true })} KRW`}
-          </dd>
-        </dl>
-        {used === null ? null : (
-          <meter
-            class="budget"
-            min={0}
-            max={100}
-            low={50}
-            high={80}
-            optimum={0}
-            value={Math.min(100, used)}
-          />
-        )}
-      </section>
-
-      <section aria-label={t("positions", { count: held.length })}>
-        <h2>{t("positions", { count: held.length })}</h2>
-        {held.length === 0 ? <p class="muted">{t("positions.none")}</p> : held.map((m) => (
-          <Position
-            key={m.market}
-            market={m}
-            nowMs={data.nowMs}
-            t={t}
-            lang={data.lang}
-          />
-        ))}
-      </section>
-
-      <section aria-label={t("orders", { count: data.orders.length })}>
-        <h2>{t("orders", { count: data.orders.length })}</h2>
-        {data.orders.length === 0 ? <p class="muted">{t("orders.none")}</p> : (
-          <ul class="rows">
-            {data.orders.map((o) => (
-              <li key={o.id}>
-                <span>
-                  {o.market}{" "}
-                  <b class={o.side === "bid" ? "pos" : "neg"}>
-                    {t(o.side === "bid" ? "side.bid" : "side.ask")}
-                  </b>
-                </span>
-                <span class="muted">{o.state} · {formatDateTime(o.createdAtMs)}</span>
-              </li>
+      <div class="col">
+        <section class="card" aria-label={t("health")}>
+          <p class="reason">
+            {s.reason === "" ? t("health.noSwitch") : s.reason}
+            {s.changedAtMs > 0
+              ? <span class="muted">{` · ${formatDateTime(s.changedAtMs)} UTC`}</span>
+              : null}
+          </p>
+          <dl class="figures health">
+            <dt>{t("health.mode")}</dt>
+            <dd>{s.mode}</dd>
+            <dt>{t("health.link")}</dt>
+            <dd class={h.link === "connected" ? "pos" : "neg"} data-link={h.link}>
+              {t(`health.link.${h.link}`)}
+            </dd>
+            <dt>{t("health.fresh")}</dt>
+            <dd class={freshTone(h)}>
+              {ageLine(h.dataAgeMs, h.dataAgeMs !== null && h.dataAgeMs > h.staleAfterMs, t)}
+            </dd>
+            <dt>{t("health.tick")}</dt>
+            <dd>
+              {ageLine(
+                h.lastTickMs === null ? null : Math.max(0, data.nowMs - h.lastTickMs),
+                false,
+                t,
+              )}
+            </dd>
+            <dt>{t("health.error")}</dt>
+            <dd class={h.lastError === null ? "" : "neg"}>
+              {h.lastError === null
+                ? t("health.noError")
+                : `${h.lastError.message} · ${formatDateTime(h.lastError.atMs)}`}
+            </dd>
+          </dl>
+          <ul class="freshness">
+            {s.markets.map((m) => (
+              <Freshness
+                key={m.market}
+                market={m}
+                nowMs={data.nowMs}
+                staleAfterMs={h.staleAfterMs}
+                t={t}
+              />
             ))}
           </ul>
-        )}
-      </section>
+          {s.mode === "demo" ? <p class="muted">{t("health.demoClock")}</p> : null}
+        </section>
+
+        <section class="card" aria-label={t("account")}>
+          <dl class="figures">
+            <dt>{t("account.equity")}</dt>
+            <dd>{s.account.equity === null ? na : `${formatKrw(s.account.equity)} KRW`}</dd>
+            <dt>{t("account.dailyPnl")}</dt>
+            <dd class={tone(Number(s.account.dailyPnl))}>
+              {formatKrw(parseUnits(s.account.dailyPnl), { signed: true })} KRW
+            </dd>
+            <dt>{t("account.budget")}</dt>
+            <dd class={s.account.dailyLossBlocked ? "neg" : ""}>
+              {used === null
+                ? t("account.noLimit")
+                : formatPct(used, { signed: false, decimals: 0 })}
+              {s.account.dailyLossBlocked ? t("account.blocked") : ""}
+            </dd>
+            <dt>{t("account.cash")}</dt>
+            <dd>{formatKrw(parseUnits(s.account.cash))} KRW</dd>
+            <dt>{t("account.unrealized")}</dt>
+            <dd class={tone(s.account.unrealizedPnl ?? 0)}>
+              {s.account.unrealizedPnl === null
+                ? na
+                : `${formatKrw(s.account.unrealizedPnl, { signed: true })} KRW`}
+            </dd>
+          </dl>
+          {used === null ? null : (
+            <meter
+              class="budget"
+              min={0}
+              max={100}
+              low={50}
+              high={80}
+              optimum={0}
+              value={Math.min(100, used)}
+            />
+          )}
+        </section>
+      </div>
+
+      <div class="col">
+        <section aria-label={t("positions", { count: held.length })}>
+          <h2>{t("positions", { count: held.length })}</h2>
+          {held.length === 0
+            ? <p class="muted">{t("positions.none")}</p>
+            : held.map((m) => (
+              <Position
+                key={m.market}
+                market={m}
+                nowMs={data.nowMs}
+                t={t}
+                lang={data.lang}
+              />
+            ))}
+        </section>
+
+        <section aria-label={t("orders", { count: data.orders.length })}>
+          <h2>{t("orders", { count: data.orders.length })}</h2>
+          {data.orders.length === 0 ? <p class="muted">{t("orders.none")}</p> : (
+            <ul class="rows">
+              {data.orders.map((o) => (
+                <li key={o.id}>
+                  <span>
+                    {o.market}{" "}
+                    <b class={o.side === "bid" ? "pos" : "neg"}>
+                      {t(o.side === "bid" ? "side.bid" : "side.ask")}
+                    </b>
+                  </span>
+                  <span class="muted">{o.state} · {formatDateTime(o.createdAtMs)}</span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      </div>
     </>
   );
 }

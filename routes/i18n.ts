@@ -27,7 +27,7 @@ const EN = {
   "nav.label": "Pages",
   "nav.home": "Status",
   "nav.trades": "Trades",
-  "nav.reports": "Daily reports",
+  "nav.reports": "Reports",
   "nav.settings": "Settings",
   "nav.backtests": "Backtests",
   "nav.signOut": "Sign out",

@@ -74,3 +74,33 @@ export function watchErrors(
   });
   page.on("pageerror", (error) => errors.push(error.message));
 }
+
+/** Browser code: the rows the top bar's items sit in, and whether the pages' row scrolls. */
+const BAR_JS = `(() => {
+  const boxes = [...document.querySelectorAll(
+    ".top .badge, .top .bot, .top .nav a, .top .langs a, .top button",
+  )].map((el) => el.getBoundingClientRect())
+    .filter((r) => r.width > 0 && r.height > 0)
+    .sort((a, b) => a.top - b.top);
+  let rows = 0;
+  let bottom = -Infinity;
+  for (const r of boxes) {
+    if (r.top >= bottom - 1) {
+      rows++;
+      bottom = r.bottom;
+    } else bottom = Math.max(bottom, r.bottom);
+  }
+  const nav = document.querySelector(".top .nav");
+  return {
+    rows,
+    scrolls: nav !== null && nav.scrollWidth > nav.clientWidth + 0.5,
+    widths: nav === null ? "" : nav.scrollWidth + " in " + nav.clientWidth,
+  };
+})()`;
+
+/** Asserts the top bar takes at most `maxRows` rows and shows every page link (no scrolling). */
+export async function assertBar(page: Page, label: string, maxRows = 2): Promise<void> {
+  const bar = await page.evaluate(BAR_JS) as { rows: number; scrolls: boolean; widths: string };
+  assert.ok(bar.rows >= 1 && bar.rows <= maxRows, `${label}: the bar in ${bar.rows} rows`);
+  assert.equal(bar.scrolls, false, `${label}: every page link shows (${bar.widths} px)`);
+}

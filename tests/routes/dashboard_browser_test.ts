@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { assertFits, launchChromium, watchErrors } from "../_chromium.ts";
+import { assertBar, assertFits, launchChromium, watchErrors } from "../_chromium.ts";
 import { PASSWORD, webWorld } from "./_web_world.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -41,6 +41,7 @@ Deno.test("the page works in Chromium at 360 px and 1280 px: sign in, pause, res
       assert.ok((await page.textContent("main"))?.includes("Positions (1)"));
       await page.screenshot({ path: `${SHOTS}/web-${width}.png`, fullPage: true });
       await assertFits(page, `${width} px`, "main");
+      await assertBar(page, `${width} px`, width === 360 ? 2 : 1);
 
       // The badge is an island: live from /api/events, within a second, without a reload.
       const badge = "[data-island=LiveStatus] .badge";

@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import type { Page } from "playwright-core";
-import { assertFits, launchChromium, watchErrors } from "../_chromium.ts";
+import { assertBar, assertFits, launchChromium, watchErrors } from "../_chromium.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const PASSWORD = "demo-browser-test-password-0123";
@@ -169,6 +169,7 @@ Deno.test({
       await page.waitForSelector(`${badge}[data-state=running]`, { timeout: 2_000 });
 
       await assertFits(page, "360 px");
+      await assertBar(page, "360 px");
       await screenshot(page, `${ROOT}docs/web-360.png`);
 
       const wide = await context.newPage();
@@ -176,6 +177,7 @@ Deno.test({
       await wide.setViewportSize({ width: 1280, height: 800 });
       await wide.goto(`${origin}/`);
       await assertFits(wide, "1280 px");
+      await assertBar(wide, "1280 px", 1);
       await screenshot(wide, `${ROOT}docs/web-1280.png`);
       await wide.close();
       await page.close();

@@ -8,7 +8,7 @@
  */
 
 import assert from "node:assert/strict";
-import { assertFits, launchChromium, watchErrors } from "../_chromium.ts";
+import { assertBar, assertFits, launchChromium, watchErrors } from "../_chromium.ts";
 import { fillBatch } from "../engine/_operator_world.ts";
 import { T0_MS } from "../engine/_trader_fixtures.ts";
 import { PASSWORD, webWorld } from "./_web_world.ts";
@@ -58,6 +58,8 @@ Deno.test("trades, reports, settings, backtests and sell fit a phone, in English
           }
           assert.equal(await page.getAttribute("html", "lang"), lang, `${path} in ${lang}`);
           await assertFits(page, `${path} (${lang}) at ${width} px`);
+          // The bar: two rows on a phone (the pages in one), one on a wide screen.
+          await assertBar(page, `${path} (${lang}) at ${width} px`, width === 360 ? 2 : 1);
         }
         if (lang === "en") {
           // The switch link: to Korean, back on the same page, kept by the cookie.

@@ -18,7 +18,7 @@ Deno.test("the reports list links today so far; no issued report yet says so", a
     const res = await w.request("/reports", { headers: { cookie } });
     assert.equal(res.status, 200);
     const html = await res.text();
-    assert.match(html, /aria-current="page">Daily reports</);
+    assert.match(html, /aria-current="page">Reports</);
     assert.match(html, new RegExp(`href="/reports/${DAY}">${DAY}</a><span class="muted">today`));
     assert.match(html, /No reports yet\./);
   });
