@@ -39,9 +39,9 @@
  * | `["web_session", idHash]` | a status-page session (SHA-256 of the cookie's id, never the id); expires |
  * | `["web_login_fail", scope, atMs, id]` | one failed status-page login (scope: client address or `*`); expires after 2 h |
  * | `["candle", market, startMs]` | a final 1-minute candle the loop traded on (or warmed up on); pruned after 35 days |
- * | `["daily_report", dayStartMs]` | the marker of the issued daily report of one Upbit day; inserted with `versionstamp: null` in the commit of its `DailyReport` event |
+ * | `["daily_report", dayStartMs]` | the marker of the issued daily report of one Upbit day; inserted with `versionstamp: null` in the commit of its `DailyReport` event; pruned after 400 days |
  * | `["run_log", startedAtMs]` | one run of the bot: start, last heartbeat (each minute), clean end; pruned after 35 days |
- * | `["rate_limited", dayStartMs]` | how many 429/418 answers Upbit gave on one Upbit day (a `Deno.KvU64` summed in place) |
+ * | `["rate_limited", dayStartMs]` | how many 429/418 answers Upbit gave on one Upbit day (a `Deno.KvU64` summed in place); pruned after 400 days |
  * | `["watchdog", check, market]` | whether the watchdog's check (loop, market data) is alerted; changed in the commit of its `WatchdogAlert` event |
  */
 
@@ -306,6 +306,11 @@ export function runLogPrefix(): Key {
 /** `["rate_limited", dayStartMs]`. */
 export function rateLimitedKey(dayStartMs: number): Key {
   return ["rate_limited", dayStartMs];
+}
+
+/** Prefix of the daily counts of 429/418 answers. */
+export function rateLimitedPrefix(): Key {
+  return ["rate_limited"];
 }
 
 /** `["watchdog", check, market]`. */

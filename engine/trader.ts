@@ -94,7 +94,7 @@ import type {
   TraderState,
 } from "./ports.ts";
 import { LIVE_INTENT_STATES, TERMINAL_INTENT_STATES } from "./ports.ts";
-import { EngineError } from "./errors.ts";
+import { EngineError, RateLimitedError, TemporaryError } from "./errors.ts";
 import { gateOf, type OrderGate } from "./order_gate.ts";
 import { type CloseRounds, roundsOf, SAME_CLOSE_WAIT_MS } from "./trader_close_round.ts";
 import { applyParams } from "./core/params.ts";
@@ -539,12 +539,8 @@ class Trader {
   /** Handles market events one at a time until `signal` aborts or they end. */
   async consume(signal: AbortSignal): Promise<void> {
     const it = this.deps.market[Symbol.asyncIterator]();
-    const aborted = new Promise<"aborted">((resolve) => {
-      if (signal.aborted) resolve("aborted");
-      signal.addEventListener("abort", () => resolve("aborted"), { once: true });
-    });
     for (;;) {
-      const next = await Promise.race([it.next(), aborted]);
+      const next = await nextOrAborted(it, signal);
       if (next === "aborted" || next.done === true) break;
       await this.gate.shared(() => this.handle(next.value));
       this.deps.metrics?.handled(next.value);
@@ -945,7 +941,14 @@ class Trader {
     });
     if (!planned.ok) return await notEntered(describePortfolioDenial(planned.error));
     const { amountKrw, reserveKrw } = planned.value;
-    const available = (await balances).find((b) => b.currency === "KRW")?.balance ?? 0n;
+    let available: Units;
+    try {
+      available = (await balances).find((b) => b.currency === "KRW")?.balance ?? 0n;
+    } catch (error) {
+      // An exchange that does not answer now (5xx, 429, a 418 block) costs this entry only.
+      if (!(error instanceof TemporaryError || error instanceof RateLimitedError)) throw error;
+      return await notEntered(`the exchange's balance check failed: ${error.message}`);
+    }
     if (reserveKrw > available) {
       return await notEntered(
         `insufficient funds: the order needs ${formatUnits(reserveKrw)} KRW, the account has ${
@@ -1300,4 +1303,27 @@ class Trader {
       updatedAtMs: this.deps.clock.nowMs(),
     });
   }
+}
+
+/**
+ * The iterator's next event, or "aborted" once `signal` aborts. Leaves nothing behind on the
+ * signal: a `Promise.race` against one long-lived "aborted" promise would keep a reaction per
+ * event for the life of the loop (memory growing with every price update).
+ */
+function nextOrAborted<T>(
+  it: AsyncIterator<T>,
+  signal: AbortSignal,
+): Promise<IteratorResult<T> | "aborted"> {
+  if (signal.aborted) return Promise.resolve("aborted");
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve("aborted");
+    signal.addEventListener("abort", onAbort, { once: true });
+    it.next().then((r) => {
+      signal.removeEventListener("abort", onAbort);
+      resolve(r);
+    }, (error) => {
+      signal.removeEventListener("abort", onAbort);
+      reject(error);
+    });
+  });
 }

@@ -599,7 +599,7 @@ export const HISTORY_RETENTION = {
   signalsDays: 35,
   /** The operator's audit log. */
   auditDays: 365,
-  /** Realized P&L per Upbit day. */
+  /** Realized P&L per Upbit day (and each day's report marker and count of 429/418 answers). */
   dailyPnlDays: 400,
 } as const;
 
@@ -1721,6 +1721,15 @@ export class KvStore implements Store {
       {
         start: ["pnl_day_market"],
         end: ["pnl_day_market", nowMs - HISTORY_RETENTION.dailyPnlDays * day],
+      },
+      // One key a day each, kept as long as the daily P&L they go with.
+      {
+        start: keys.dailyReportPrefix(),
+        end: keys.dailyReportKey(nowMs - HISTORY_RETENTION.dailyPnlDays * day),
+      },
+      {
+        start: keys.rateLimitedPrefix(),
+        end: keys.rateLimitedKey(nowMs - HISTORY_RETENTION.dailyPnlDays * day),
       },
     ];
     let deleted = 0;

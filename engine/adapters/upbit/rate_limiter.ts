@@ -110,6 +110,8 @@ export interface RateLimiterOptions {
   readonly guardMs?: number;
   /** Clock, epoch ms (default `Date.now`). */
   readonly nowMs?: () => number;
+  /** Waits on the same clock as `nowMs` (default a timer: real time). */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Called with each 429 or 418 answer (the bot journals them for the daily report). */
   readonly onRefused?: (group: RateGroup, status: 429 | 418) => void;
 }
@@ -128,6 +130,7 @@ export class RateLimiter {
   readonly #limits: Readonly<Record<RateGroup, GroupLimit>>;
   readonly #guardMs: number;
   readonly #nowMs: () => number;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #onRefused: ((group: RateGroup, status: 429 | 418) => void) | undefined;
   readonly #groups = new Map<RateGroup, GroupState>();
 
@@ -145,6 +148,7 @@ export class RateLimiter {
     }
     this.#guardMs = options.guardMs ?? 50;
     this.#nowMs = options.nowMs ?? Date.now;
+    this.#sleep = options.sleep ?? sleep;
     this.#onRefused = options.onRefused;
   }
 
@@ -186,7 +190,7 @@ export class RateLimiter {
           st.stamps.push(now);
           return;
         }
-        await sleep(wait, signal);
+        await this.#sleep(wait, signal);
       }
     } finally {
       release();

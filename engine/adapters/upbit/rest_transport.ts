@@ -133,6 +133,8 @@ export class RestTransport {
         ...(options.rateLimits === undefined ? {} : { limits: options.rateLimits }),
         ...(options.rateGuardMs === undefined ? {} : { guardMs: options.rateGuardMs }),
         ...(options.nowMs === undefined ? {} : { nowMs: options.nowMs }),
+        // An injected clock is waited on as it is read (a fast or manual clock moves by sleeps).
+        ...(options.sleep === undefined ? {} : { sleep: options.sleep }),
         ...(options.onRateRefused === undefined ? {} : { onRefused: options.onRateRefused }),
       });
     this.#defaultBlockMs = options.defaultBlockMs ?? 60_000;
