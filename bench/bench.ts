@@ -13,7 +13,9 @@
  * - price-to-order latency with five markets over HTTP to the sandbox (p50/p99, ms);
  * - the status page: first-paint JavaScript and page weight without the chart (KB as a gzip
  *   browser receives them), time to first byte of the main page, SSE fan-out to 100 clients;
- * - the trades page with 10,000 trades over real HTTP (p50/p99, ms) and its CSV of them all.
+ * - the trades page with 10,000 trades over real HTTP (p50/p99, ms) and its CSV of them all;
+ * - the soak: 7 simulated days of the live loop on 3 markets against the sandbox with every fault
+ *   at low rates (RSS and heap growth after day 1, KV keys, invariants, daily reports).
  */
 
 import { benchBacktest } from "./backtest_bench.ts";
@@ -25,6 +27,7 @@ import { benchTelegramWebhook } from "./telegram_bench.ts";
 import { benchTradesPage } from "./trades_page_bench.ts";
 import { benchOutbox } from "./outbox_bench.ts";
 import { benchWeb } from "./web_bench.ts";
+import { benchSoak } from "./soak_bench.ts";
 import { benchMarketsLatency } from "./markets_latency_bench.ts";
 
 const json = Deno.args.includes("--json");
@@ -116,9 +119,17 @@ log(
     `legit p99 (worst attack) ${survival.survive_legit_p99_ms} ms, ` +
     `${survival.survive_legit_failures} legit failures`,
 );
+const soak = await benchSoak();
+log(
+  `  soak, ${soak.soak_days} simulated days on ${soak.soak_markets} markets, all faults (${soak.soak_wall_s} s): ` +
+    `RSS +${soak.soak_rss_growth_mb} MB, heap +${soak.soak_heap_growth_mb} MB after day 1; ` +
+    `${soak.soak_daily_reports} daily reports, ${soak.soak_invariant_violations} invariant violations, ` +
+    `${soak.soak_kv_over_bounds} KV prefixes over bound (largest ${soak.soak_kv_keys_max_prefix_name}: ${soak.soak_kv_keys_max_prefix} keys)`,
+);
 
 if (json) {
   const result = {
+    ...soak,
     survive_rss_mb: survival.survive_rss_mb,
     survive_legit_p99_ms: survival.survive_legit_p99_ms,
     survive_legit_failures: survival.survive_legit_failures,
