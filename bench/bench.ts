@@ -14,7 +14,7 @@
  * - the status page: first-paint JavaScript and page weight without the chart (KB as a gzip
  *   browser receives them), time to first byte of the main page, SSE fan-out to 100 clients;
  * - the trades page with 10,000 trades over real HTTP (p50/p99, ms) and its CSV of them all;
- * - the soak: 7 simulated days of the live loop on 3 markets against the sandbox with every fault
+ * - the soak: 7 simulated days of the live loop on 5 markets against the sandbox with every fault
  *   at low rates (RSS and heap growth after day 1, KV keys, invariants, daily reports).
  */
 

@@ -2,7 +2,7 @@
  * The longer soak (`deno run -A bench/soak_bench.ts [--json] [--days N] [--markets N]`, and in
  * `deno task bench`): the CI soak's harness (`tests/engine/soak/_soak.ts`: the live loop against
  * the sandbox, all faults at low rates, the daily worker and the Telegram outbox, a store with 60
- * days of older history) over 7 simulated days on 3 markets by default.
+ * days of older history) over 7 simulated days on all 5 bundled markets by default.
  */
 
 import { overBounds, runSoak, type SoakResult } from "../tests/engine/soak/_soak.ts";
@@ -34,7 +34,7 @@ export async function benchSoak(
 ): Promise<SoakBench> {
   const r: SoakResult = await runSoak({
     days: options.days ?? 7,
-    markets: options.markets ?? 3,
+    markets: options.markets ?? 5,
     seed: 11,
   });
   const [maxName, maxKeys] = Object.entries(r.keys).sort((a, b) => b[1] - a[1])[0] ?? ["", 0];
