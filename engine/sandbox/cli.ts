@@ -153,6 +153,27 @@ function startRefusal(
   } UTC)`;
 }
 
+/** Why the default start (2025-08-01) lies outside `--data`: a market that would never move. */
+function defaultStartRefusal(
+  startAt: string | undefined,
+  replay: {
+    readonly dataSpan: { readonly firstMs: number; readonly endMs: number } | undefined;
+    dataTimeOf(ms: number): { readonly dataMs: number };
+    nowMs(): number;
+  },
+): string | undefined {
+  const span = replay.dataSpan;
+  if (startAt !== undefined || span === undefined) return undefined;
+  const dataMs = replay.dataTimeOf(replay.nowMs()).dataMs;
+  if (dataMs >= span.firstMs && dataMs < span.endMs) return undefined;
+  const at = (t: number) => formatDateTime(t).slice(0, 16);
+  return `--start: the default start ${at(dataMs)} UTC is outside the data (${at(span.firstMs)} → ${
+    at(span.endMs)
+  } UTC): the market would never move; pass --start ${
+    formatDateTime(span.firstMs).slice(0, 16).replace(" ", "T")
+  } or a later moment of the data`;
+}
+
 /** `true` when the date part (and a time's hours, minutes, seconds) names a real moment. */
 function isCalendarDate(text: string): boolean {
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?/.exec(text);
@@ -345,7 +366,8 @@ async function serve(parsed: CliArgs): Promise<void> {
       ? undefined
       : Object.fromEntries(file.accounts.map((a) => [a.id, a.balances])),
   });
-  const refusal = startRefusal(parsed.startAt, sb.replay.dataSpan);
+  const refusal = startRefusal(parsed.startAt, sb.replay.dataSpan) ??
+    defaultStartRefusal(parsed.startAt, sb.replay);
   if (refusal !== undefined) {
     await sb.close();
     throw new RangeError(refusal);

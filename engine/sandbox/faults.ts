@@ -165,7 +165,9 @@ export function createFaultAdminRoutes(faults: Faults): Hono {
     }
     const spec = faultSpecSchema.safeParse(body);
     if (!spec.success) {
-      return c.json({ error: { name: "validation_error", message: spec.error.message } }, 400);
+      const issue = spec.error.issues[0]!;
+      const message = `${issue.path.join(".") || "body"}: ${issue.message}`;
+      return c.json({ error: { name: "validation_error", message } }, 400);
     }
     return c.json({ id: faults.arm(spec.data) }, 201);
   });

@@ -222,6 +222,31 @@ Deno.test("cli: --start outside the data or on a day that does not exist refuses
   }
 });
 
+Deno.test("cli: --data that the default start misses refuses in one line, naming a --start", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-net", "--allow-env", fileURLToPath(CLI_SOURCE)]
+      .concat(["--port", "0", "--data", "data/upbit-KRW-BTC-1m-20220531-20220607.csv"]),
+    cwd: ROOT,
+    clearEnv: true,
+    env: env(),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const kill = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  const out = await child.output();
+  clearTimeout(kill);
+  assert.equal(out.code, 2);
+  assert.equal(new TextDecoder().decode(out.stdout), "", "nothing served");
+  const lines = new TextDecoder().decode(out.stderr).split("\n")
+    .filter((l) => l !== "" && !TASK_HEADER.test(l));
+  assert.equal(lines.length, 1, lines.join("\n"));
+  assert.match(
+    lines[0]!,
+    /^sandbox: --start: the default start 2025-08-01 \d{2}:\d{2} UTC is outside the data \(2022-05-31 12:01 → 2022-06-07 10:47 UTC\): the market would never move; pass --start 2022-05-31T12:01 or a later moment of the data$/,
+  );
+});
+
 Deno.test("cli: --accounts FILE serves several accounts, one per key pair", async () => {
   const dir = await Deno.makeTempDir();
   const path = `${dir}/accounts.json`;
