@@ -488,9 +488,19 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
     if (working) throw new Error("the Telegram command worker runs already");
     working = true;
     const stop = new AbortController();
-    const stopped = new Promise<void>((resolve) => {
-      stop.signal.addEventListener("abort", () => resolve(), { once: true });
-    });
+    // Each wait leaves nothing behind: a race against one long-lived "stopped" promise would
+    // keep a reaction per wait for the life of the worker.
+    function untilStopped(promise: Promise<unknown>): Promise<void> {
+      return new Promise((resolve) => {
+        if (stop.signal.aborted) return resolve();
+        const onStop = () => resolve();
+        stop.signal.addEventListener("abort", onStop, { once: true });
+        promise.then(() => {
+          stop.signal.removeEventListener("abort", onStop);
+          resolve();
+        });
+      });
+    }
     const done = (async () => {
       let failures = 0;
       while (!stop.signal.aborted) {
@@ -504,7 +514,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
           if (records.length === 0) {
             failures = 0;
             for (const resolve of due) resolve();
-            await Promise.race([woken.promise, stopped]);
+            await untilStopped(woken.promise);
             continue;
           }
           waiters.unshift(...due);
@@ -522,7 +532,7 @@ export function createTelegramBot(deps: TelegramDeps, config: TelegramConfig): T
             });
           } else log.debug("telegram: command worker still failing", { error: errorLine(error) });
           let timer: ReturnType<typeof setTimeout> | undefined;
-          await Promise.race([new Promise((r) => timer = setTimeout(r, 1_000)), stopped]);
+          await untilStopped(new Promise((r) => timer = setTimeout(r, 1_000)));
           clearTimeout(timer);
         }
       }
