@@ -68,7 +68,7 @@ log(
     (sweep.sweep_candles_per_sec / 1e6).toFixed(1)
   } M candle-steps/s with 1 worker (${
     (sweep.sweep_candles_per_cpu_sec / 1e6).toFixed(1)
-  } M per CPU second), ${sweep.sweep_speedup_2_workers}× with 2 (load ${sweep.load_average_1m})`,
+  } M per CPU second), ${sweep.sweep_speedup_2_workers}× with 2 (at best ${sweep.sweep_speedup_cpu_bound}× by CPU time; load ${sweep.load_average_1m})`,
 );
 const telegram = await benchTelegramWebhook();
 log(
@@ -142,6 +142,7 @@ if (json) {
     sweep_candles_per_sec: sweep.sweep_candles_per_sec,
     sweep_speedup_2_workers: sweep.sweep_speedup_2_workers,
     sweep_candles_per_cpu_sec: sweep.sweep_candles_per_cpu_sec,
+    sweep_speedup_cpu_bound: sweep.sweep_speedup_cpu_bound,
     sweep_load_average_1m: sweep.load_average_1m,
     telegram_webhook_p50_ms: round2(telegram.commandP50Ms),
     telegram_webhook_p99_ms: round2(telegram.commandP99Ms),

@@ -20,6 +20,12 @@ export interface SweepBench {
   readonly sweep_speedup_2_workers: number;
   /** Candle-steps per second of process CPU time with one worker (less sensitive to load). */
   readonly sweep_candles_per_cpu_sec: number;
+  /**
+   * The best speed-up two idle cores could give: 2 × the process CPU time of the 1-worker run ÷
+   * that of the 2-worker run (each worker starts, loads and warms up its own JIT: CPU the
+   * second worker adds). Independent of the machine's load, unlike the wall-clock speed-up.
+   */
+  readonly sweep_speedup_cpu_bound: number;
   /** The 1-minute load average when the bench ended (the machine may be shared). */
   readonly load_average_1m: number;
 }
@@ -40,13 +46,13 @@ export async function benchSweep(runs = 2): Promise<SweepBench> {
   const sets = gridSets(BENCH_SPACE);
   const jobs = sets.map((params, index) => ({ index, dataset: 0, params }));
   const datasets = [{ name: "KRW-BTC 30m", market: "KRW-BTC", candles }];
-  let cpu = Infinity;
+  const cpu = [Infinity, Infinity, Infinity];
   const time = async (workers: number) => {
     const c = process.cpuUsage();
     const t = performance.now();
     await runSweepPool(datasets, jobs, { workers, base: BTC_SWEEP_BASE });
     const used = process.cpuUsage(c);
-    if (workers === 1) cpu = Math.min(cpu, (used.user + used.system) / 1e6);
+    cpu[workers] = Math.min(cpu[workers]!, (used.user + used.system) / 1e6);
     return (performance.now() - t) / 1000;
   };
   let one = Infinity;
@@ -62,7 +68,8 @@ export async function benchSweep(runs = 2): Promise<SweepBench> {
     sweep_candles_per_sec: Math.round(steps / one),
     sweep_candles_per_sec_2_workers: Math.round(steps / two),
     sweep_speedup_2_workers: Math.round((one / two) * 100) / 100,
-    sweep_candles_per_cpu_sec: Math.round(steps / cpu),
+    sweep_candles_per_cpu_sec: Math.round(steps / cpu[1]!),
+    sweep_speedup_cpu_bound: Math.round((2 * cpu[1]! / cpu[2]!) * 100) / 100,
     load_average_1m: Deno.loadavg()[0]!,
   };
 }
