@@ -60,6 +60,17 @@ Deno.test("a 429 from the sandbox is counted in its rate-limit group, beside the
     await assert.rejects(dead.tickers(["KRW-BTC"]));
     const after = samplesOf(await telemetry.text());
     assert.equal(after.get('upbit_trader_rest_requests_total{group="ticker",code="error"}'), 1);
+    // A connection reset mid-answer (its head said 200) is an error too, not a 2xx.
+    sandbox.faults.rest.arm({ kind: "lose_response", mode: "reset", path: "/v1/ticker" });
+    const once = new UpbitRestClient({
+      restUrl: sandbox.restUrl,
+      onAnswer: (group, status) => telemetry.restAnswer(group, status),
+      maxReadRetries: 0,
+    });
+    await assert.rejects(once.tickers(["KRW-BTC"]));
+    const reset = samplesOf(await telemetry.text());
+    assert.equal(reset.get('upbit_trader_rest_requests_total{group="ticker",code="error"}'), 2);
+    assert.ok(!reset.has('upbit_trader_rest_requests_total{group="ticker",code="2xx"}'));
   } finally {
     await sandbox.close();
   }

@@ -241,13 +241,15 @@ export class RestTransport {
       throw transportError(what, error, spec.signal);
     }
     const status = res.status;
-    this.#onAnswer?.(group, status);
     try {
       text = await res.text();
     } catch (error) {
+      // The connection was lost mid-answer: no answer, whatever its head said.
+      this.#onAnswer?.(group, 0);
       this.#limiter.observe(group, { status, remainingReq: res.headers.get("remaining-req") });
       throw transportError(what, error, spec.signal, status);
     }
+    this.#onAnswer?.(group, status);
     const blockMs = status === 418
       ? blockMsOf(text, res.headers.get("retry-after"), this.#defaultBlockMs)
       : undefined;

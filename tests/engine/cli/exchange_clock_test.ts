@@ -41,3 +41,23 @@ Deno.test("exchangeClock() never goes back: late or stale timestamps leave it wh
   real.observe(4_900);
   assert.equal(real.nowMs(), 5_000);
 });
+
+Deno.test("exchangeClock() starts on a replay's time behind the wall, then only moves forward", () => {
+  const wall = wallAt(10 * 3_600_000);
+  const clock = exchangeClock(wall);
+  assert.equal(clock.nowMs(), 36_000_000);
+  // A sandbox started at an earlier time of day: its first order book is 3 hours behind.
+  clock.observe(7 * 3_600_000);
+  assert.equal(clock.nowMs(), 25_200_000);
+  wall.advance(1_000);
+  assert.equal(clock.nowMs(), 25_201_000);
+  // Only the first timestamp sets it back: a later stale one leaves it where it is.
+  clock.observe(0);
+  assert.equal(clock.nowMs(), 25_201_000);
+  clock.observe(25_201_000 + 60_000);
+  assert.equal(clock.nowMs(), 25_261_000);
+  // A first timestamp within a minute behind is latency: the wall stays.
+  const near = exchangeClock(wallAt(100_000));
+  near.observe(100_000 - 59_000);
+  assert.equal(near.nowMs(), 100_000);
+});
