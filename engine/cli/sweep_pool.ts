@@ -32,8 +32,10 @@ export async function runSweepPool(
   options: PoolOptions,
 ): Promise<WorkerRow[]> {
   const count = Math.max(1, Math.min(options.workers, jobs.length));
-  // Batches small enough to balance the load, big enough that messages cost nothing.
-  const batch = Math.max(1, Math.min(16, Math.ceil(jobs.length / (count * 8))));
+  // Batches small enough to balance the load, big enough that messages cost nothing; smaller as
+  // the jobs run out, so the workers finish together.
+  const batchAt = (start: number): number =>
+    Math.max(1, Math.min(16, Math.ceil((jobs.length - start) / (count * 4))));
   const rows: WorkerRow[] = new Array(jobs.length);
   const position = new Map(jobs.map((job, i) => [job.index, i]));
   let next = 0;
@@ -52,7 +54,7 @@ export async function runSweepPool(
           if (--running === 0) resolve();
           return;
         }
-        const slice = jobs.slice(next, next + batch);
+        const slice = jobs.slice(next, next + batchAt(next));
         next += slice.length;
         worker.postMessage({ kind: "run", jobs: slice } satisfies ToWorker);
       };
