@@ -121,6 +121,8 @@ export interface SoakResult {
   readonly orders: number;
   readonly faults: Readonly<Record<string, number>>;
   readonly telegramSent: number;
+  /** The dates of the daily reports the outbox delivered to the (fake) Telegram. */
+  readonly telegramReports: readonly string[];
   /** REST calls the bot made to the sandbox. */
   readonly restCalls: number;
   readonly events: number;
@@ -188,6 +190,8 @@ class SoakClock implements Clock {
   }
   /** With a signal (a background loop): until the clock passes; without: time passes now. */
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    // Whole ms, as every clock of the engine (the transport's jittered backoffs are not).
+    ms = Math.ceil(ms);
     if (signal === undefined) {
       this.advance(this.nowMs() + ms);
       return Promise.resolve();
@@ -646,6 +650,15 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const faults: Record<string, number> = {};
     const down = new Set<string>();
     let telegramSent = 0;
+    const telegramReports = new Set<string>();
+    const noteSent = () => {
+      const texts = fake!.sentTexts();
+      telegramSent += texts.length;
+      for (const t of texts) {
+        const date = /^Daily report (\d{4}-\d{2}-\d{2})/.exec(t)?.[1];
+        if (date !== undefined) telegramReports.add(date);
+      }
+    };
     const sample = () => {
       fullGc();
       const { rss, heapUsed } = Deno.memoryUsage();
@@ -717,7 +730,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         sample();
         await checkBalances(sandbox, store, markets, violations);
         // The fake Bot API keeps every call it answered: the test fixture's memory, not the bot's.
-        telegramSent += fake.sentTexts().length;
+        noteSent();
         fake.calls.length = 0;
         fake.messages.clear();
       }
@@ -729,8 +742,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     stop.abort();
     await worker.check();
     await worker.stop();
+    // The outbox catches up (a Telegram fault may have it backing off): market time goes on.
+    const lastId = await notifier.lastId();
+    for (let i = 0; i < 500 && outbox.stats().cursor !== lastId; i++) {
+      clock.advance(clock.nowMs() + MIN);
+      await sleepReal(10);
+    }
     await outbox.close();
-    telegramSent += fake.sentTexts().length;
+    noteSent();
     sandbox.faults.rest.clear();
 
     await checkBalances(sandbox, store, markets, violations);
@@ -770,6 +789,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       orders,
       faults,
       telegramSent,
+      telegramReports: [...telegramReports].sort(),
       restCalls,
       events,
     };
