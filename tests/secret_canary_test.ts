@@ -562,6 +562,8 @@ Deno.test({
       const refused = await spawn(live, { ...env, DENO_KV_ACCESS_TOKEN: WRONG_KV_TOKEN }).ended();
       assert.equal(refused.code, 2, refused.err);
       assert.match(refused.err, /cannot open the remote KV/);
+      // Not opened yet: its start line says remote, not "existing".
+      assert.match(refused.out, /store http\S+ \(remote KV; lock /);
       capture("refused KV's stdout", refused.out);
       capture("refused KV's stderr", refused.err);
 

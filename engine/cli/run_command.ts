@@ -474,7 +474,13 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
   try {
     if (config.mode === "demo") await removeStoreFiles(config.kvPath);
     const found = await inspectStoreFile(config.kvPath);
-    const state = found === "no file" ? "new" : found === "a store" ? "existing" : found;
+    const state = isRemoteStore(config.kvPath)
+      ? "remote KV"
+      : found === "no file"
+      ? "new"
+      : found === "a store"
+      ? "existing"
+      : found;
     logger.info(`${config.mode}: store ${config.kvPath} (${state}; lock ${lock.path})`);
     kv = await openStoreFile(config.kvPath);
     // A remote store: a running bot on another host refuses this start before anything is written.
