@@ -23,7 +23,7 @@
  * | `["account", "guard"]` | the account's daily loss guard (day, starting equity, blocked) |
  * | `["settings", "control"]` | the paused, safe-mode and halted (emergency stop) flags |
  * | `["settings", "params"]` | the run-time parameter overrides in force, versioned |
- * | `["params_history", version]` | one change of a run-time parameter (who, from, to, when) |
+ * | `["params_history", version]` | one change of a run-time parameter (who, from, to, when); pruned after 365 days |
  * | `["settings", "run"]` | what the bot last ran with (bot id, mode, markets, strategy, rules) |
  * | `["audit", atMs, id]` | the operator's audit log: who, what, when, result; pruned after 365 days |
  * | `["trader", botId]` | the trading loop's state: day guard, exit levels, cooldown, last decision |

@@ -597,7 +597,7 @@ export const HISTORY_RETENTION = {
   eventsDays: 35,
   /** Strategy signals (recorded once each; an older candle never signals again). */
   signalsDays: 35,
-  /** The operator's audit log. */
+  /** The operator's audit log (and the history of run-time parameter changes). */
   auditDays: 365,
   /** Realized P&L per Upbit day (and each day's report marker and count of 429/418 answers). */
   dailyPnlDays: 400,
@@ -1739,18 +1739,25 @@ export class KvStore implements Store {
         deleted++;
       }
     }
-    // Signals are keyed by id, not time: the scan reads their time (one per strategy signal).
-    const signalsBefore = nowMs - HISTORY_RETENTION.signalsDays * day;
-    let signals = 0;
-    for await (const entry of this.#kv.list<{ atMs?: unknown }>({ prefix: ["signal"] })) {
-      if (signals >= limit) break;
-      const atMs = entry.value?.atMs;
-      if (typeof atMs === "number" && atMs < signalsBefore) {
-        await this.#kv.delete(entry.key);
-        signals++;
+    // Signals and parameter changes are keyed by id or version, not time: the scan reads their
+    // time (one per strategy signal; one per operator change, kept as long as the audit log).
+    const byValueTime: [Deno.KvKey, number][] = [
+      [["signal"], nowMs - HISTORY_RETENTION.signalsDays * day],
+      [keys.paramHistoryPrefix(), nowMs - HISTORY_RETENTION.auditDays * day],
+    ];
+    for (const [prefix, before] of byValueTime) {
+      let n = 0;
+      for await (const entry of this.#kv.list<{ atMs?: unknown }>({ prefix })) {
+        if (n >= limit) break;
+        const atMs = entry.value?.atMs;
+        if (typeof atMs === "number" && atMs < before) {
+          await this.#kv.delete(entry.key);
+          n++;
+        }
       }
+      deleted += n;
     }
-    return deleted + signals;
+    return deleted;
   }
 
   // ---- CandleStore ----

@@ -160,6 +160,7 @@ export function kvBounds(
     events: m * kept(HISTORY_RETENTION.eventsDays) * 500,
     signal: m * kept(HISTORY_RETENTION.signalsDays) * 300,
     audit: kept(HISTORY_RETENTION.auditDays) * 100,
+    params_history: kept(HISTORY_RETENTION.auditDays) * 100,
     pnl_day: kept(HISTORY_RETENTION.dailyPnlDays),
     pnl_day_market: m * kept(HISTORY_RETENTION.dailyPnlDays),
     daily_report: kept(HISTORY_RETENTION.dailyPnlDays),
@@ -169,7 +170,7 @@ export function kvBounds(
     // Fixed.
     account: 2,
     settings: 3,
-    params_history: 1_000,
+
     marker: 1,
     instance: 1,
     meta: 1,
