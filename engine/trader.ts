@@ -185,6 +185,18 @@ const RECONCILE_EVERY_MS = 60_000;
 /** The last price of every market of a store's traders (the account's equity marks). */
 const MARKS = new WeakMap<Store, Map<string, number>>();
 
+/** When a store's history is pruned next: once an hour per store, whichever market's loop. */
+const HISTORY_PRUNES = new WeakMap<Store, { nextMs: number }>();
+
+function historyPruneOf(store: Store): { nextMs: number } {
+  let prune = HISTORY_PRUNES.get(store);
+  if (prune === undefined) {
+    prune = { nextMs: 0 };
+    HISTORY_PRUNES.set(store, prune);
+  }
+  return prune;
+}
+
 function marksOf(store: Store): Map<string, number> {
   let marks = MARKS.get(store);
   if (marks === undefined) {
@@ -327,8 +339,6 @@ class Trader {
   exitRetryAtMs = 0;
   /** The signal logged ahead of its order: its record then logs only a failure. */
   announced: { signalId: string; reason: string; atMs: number } | null = null;
-  /** When the account's history is pruned next (market time). */
-  #nextHistoryPruneMs = 0;
   /** Time of the last equity snapshot written. */
   #equityAtMs = -1;
 
@@ -514,8 +524,9 @@ class Trader {
     this.#equityAtMs = nowMs;
     await store.recordEquity(snapshot);
     await store.pruneEquity(market, nowMs - EQUITY_RETENTION_MS, 100);
-    if (nowMs >= this.#nextHistoryPruneMs) {
-      this.#nextHistoryPruneMs = nowMs + HISTORY_PRUNE_EVERY_MS;
+    const prune = historyPruneOf(store);
+    if (nowMs >= prune.nextMs) {
+      prune.nextMs = nowMs + HISTORY_PRUNE_EVERY_MS;
       await store.pruneHistory(nowMs, 1_000);
     }
   }

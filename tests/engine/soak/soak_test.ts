@@ -8,7 +8,7 @@
  * fills = the exchange's trades, one exchange order per identifier, positions and KRW matching
  * the exchange), every KV prefix within its documented bound with nothing kept past its
  * retention, and RSS and V8 heap (after a full GC) flat within 50 MB after the first day (the
- * max over the last simulated day against the end of day 1), the heap also by less than 1.5 MB
+ * max over the last simulated day against the lowest sample after day 1), the heap also by less than 1.5 MB
  * a simulated day (so a leak per market event fails it).
  */
 
@@ -33,7 +33,7 @@ Deno.test({
     // deno-lint-ignore no-console -- the measured figures, for the report
     console.log(
       `soak: ${r.days} days, ${r.markets.join(",")}, ${(r.wallMs / 1000).toFixed(1)} s; ` +
-        `RSS end of day 1 ${r.rssWarmMb} MB, max over the last day ${r.rssLastDayMaxMb} MB ` +
+        `RSS lowest after day 1 ${r.rssWarmMb} MB, max over the last day ${r.rssLastDayMaxMb} MB ` +
         `(+${r.rssGrowthMb}); heap ${r.heapWarmMb} → ${r.heapLastDayMaxMb} MB ` +
         `(+${r.heapGrowthMb}); ${r.fills} fills, ${r.orders} orders, ${r.restCalls} REST calls, ` +
         `${r.telegramSent} Telegram messages; faults ${JSON.stringify(r.faults)}; ` +
