@@ -150,7 +150,7 @@ export async function runPreflightCommand(
   const funds = balances.ok && markets.ok
     ? fundsOf(balances.value, markets.value, config.markets)
     : undefined;
-  print(capitalLine(config, funds, balances.ok ? undefined : balances.error));
+  print(capitalLine(config, funds, balances.ok ? undefined : balances.error, markets.ok));
   print(realMoneyLine(realMoney));
   const ctx = { funds, markets, nowMs: io.nowMs() };
   for (const line of await planLines(config, probes, ctx)) print(line);
@@ -267,8 +267,10 @@ async function clockLine(probes: PreflightProbes, market: string): Promise<Line>
     return {
       mark: "!",
       name,
-      text: `cannot be checked: ${describe(res.error)}`,
-      fix: "make sure NTP runs (timedatectl: System clock synchronized: yes)",
+      text: `cannot be checked: GET /v1/ticker?markets=${market} → ${describe(res.error)}`,
+      fix: res.error.unreachable
+        ? "make sure NTP runs (timedatectl: System clock synchronized: yes)"
+        : `check MARKETS (${market} gives the exchange's time), and make sure NTP runs`,
     };
   }
   const { serverMs, sentMs, receivedMs } = res.value;
@@ -309,11 +311,25 @@ function fundsOf(
   return { krw: krw?.balance ?? 0n, krwLocked: krw?.locked ?? 0n, coins };
 }
 
-function capitalLine(config: BotConfig, funds: Funds | undefined, failure?: ProbeFailure): Line {
+function capitalLine(
+  config: BotConfig,
+  funds: Funds | undefined,
+  failure: ProbeFailure | undefined,
+  pricesRead: boolean,
+): Line {
   const name = "capital";
   const cap = unitsFromNumber(config.capitalKrw);
   const capText = `CAPITAL_KRW ${formatKrw(cap)} KRW (limit LIVE_CAPITAL_LIMIT_KRW ` +
     `${formatKrw(config.liveCapitalLimitKrw)})`;
+  if (funds === undefined && failure === undefined && !pricesRead) {
+    // The keys read the account; the markets' prices (to value its coins) could not be read.
+    return {
+      mark: "✗",
+      name,
+      text: `${capText}; the markets' prices cannot be read to value the account`,
+      fix: "check MARKETS (see the markets line below)",
+    };
+  }
   if (funds === undefined) {
     return {
       mark: "✗",

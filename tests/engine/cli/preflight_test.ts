@@ -227,6 +227,25 @@ Deno.test("preflight: a cap above the account's KRW fails, naming what to deposi
   }
 });
 
+Deno.test("preflight: an unknown market is blamed on MARKETS, not on the keys or the clock", async () => {
+  const w = await world({});
+  try {
+    const run = await preflight(w, { env: { MARKETS: "KRW-NOPE" } });
+    assert.equal(run.code, 1, run.out);
+    assert.ok(run.lines.get("keys")!.startsWith("✓"), run.out);
+    assert.match(run.lines.get("capital")!, /^✗ .*the markets' prices cannot be read/);
+    assert.match(
+      run.lines.get("clock")!,
+      /^! cannot be checked: GET \/v1\/ticker\?markets=KRW-NOPE/,
+    );
+    assert.ok(!run.out.includes("fix the keys first"), run.out);
+    assert.ok(!run.out.includes("→ make sure NTP runs"), run.out);
+    assert.match(run.out, /→ check MARKETS \(see the markets line below\)/);
+  } finally {
+    await w.close();
+  }
+});
+
 Deno.test("preflight: Telegram down fails; Telegram not configured warns", async () => {
   const w = await world();
   try {
