@@ -131,11 +131,16 @@ async function refusal(options: InstallOptions): Promise<string | undefined> {
     }
   }
   if (/\s/.test(options.installDir)) return `--dir: ${options.installDir}: must not contain spaces`;
-  const must = options.binary === undefined
-    ? [`${options.installDir}/main.ts`, `${options.installDir}/deno.json`, options.deno]
-    : [options.binary];
-  for (const path of must) {
-    if (!await exists(path)) return `${path}: not found (is --dir the checkout?)`;
+  const checkout = "is --dir the checkout?";
+  const must: [string, string, string][] = options.binary === undefined
+    ? [
+      ["--dir", `${options.installDir}/main.ts`, checkout],
+      ["--dir", `${options.installDir}/deno.json`, checkout],
+      ["--deno", options.deno, "the deno executable"],
+    ]
+    : [["--binary", options.binary, "build it with deno task compile"]];
+  for (const [flag, path, hint] of must) {
+    if (!await exists(path)) return `${flag}: ${path}: not found (${hint})`;
   }
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(options.user)) {
     return `--user: ${options.user}: expected a system user name`;
@@ -194,12 +199,12 @@ export async function installService(options: InstallOptions, io: InstallIo): Pr
       }
     }
   }
+  // Who the service's folders go to; a staging root without that user leaves them as they are.
+  const ownText = owner !== undefined || createUser
+    ? `, owner ${options.user} with what it holds`
+    : `, owner unchanged: ${io.uid === 0 ? `no user ${options.user} here` : "not root"}`;
   const folder = async (path: string, mode: number, own: boolean) => {
-    log(
-      `create ${at(path)} (mode ${mode.toString(8)}${
-        own ? `, owner ${options.user} with what it holds` : ""
-      })`,
-    );
+    log(`create ${at(path)} (mode ${mode.toString(8)}${own ? ownText : ""})`);
     if (options.dryRun) return;
     // Parents as usual (0755: the user must pass through them); the folder itself `mode`.
     await Deno.mkdir(at(path).replace(/\/[^/]+$/, ""), { recursive: true });

@@ -128,6 +128,11 @@ Deno.test("install-service into a staging root: every path the unit names exists
     assert.equal(env.UPBIT_SECRET_KEY, undefined, "no secret filled in");
     assert.match(out, /systemctl daemon-reload\n.*systemctl enable --now upbit-trader\n/);
     assert.match(out, /journalctl -u upbit-trader -f/);
+    // A staging root creates no user: without one, the output does not claim it owns ./data.
+    const user = await new Deno.Command("getent", { args: ["passwd", "upbit-trader"] }).output();
+    if (!user.success) {
+      assert.match(out, /data \(mode 700, owner unchanged: (no user upbit-trader here|not root)\)/);
+    }
 
     // A re-install keeps the filled-in secrets file and puts its mode back to 0600.
     await Deno.writeTextFile(`${root}${envFile}`, "UPBIT_SECRET_KEY=kept\n");
@@ -206,6 +211,10 @@ Deno.test("install-service: --dry-run writes nothing; a mistake is one line, exi
         /--dir: \/root\/upbit-trader is under \/root, which ProtectHome hides/,
       ],
       [["--dir", "/opt/nothing-here"], /\/opt\/nothing-here\/main\.ts: not found/],
+      [
+        ["--binary", "/opt/nothing-here/upbit-trader"],
+        /^install-service: --binary: \/opt\/nothing-here\/upbit-trader: not found \(build it with deno task compile\)$/,
+      ],
       [
         ["--binary", "relative/upbit-trader"],
         /the executable: relative\/upbit-trader: must be an absolute path/,
