@@ -887,7 +887,7 @@ class Trader {
       case "enter":
         await this.enterInTurn(
           bucket.startMs + TIMEFRAME_MS[timeframe],
-          () => this.enter(decision.reason, signalId),
+          (settled) => this.enter(decision.reason, signalId, settled),
         );
         return;
     }
@@ -898,9 +898,12 @@ class Trader {
    * market's exit first, entries one at a time in the account's market order), or at once when
    * the trader is not given the account's markets.
    */
-  async enterInTurn(closeMs: number, entry: () => Promise<void>): Promise<void> {
+  async enterInTurn(
+    closeMs: number,
+    entry: (settled: () => void) => Promise<void>,
+  ): Promise<void> {
     const markets = this.config.accountMarkets;
-    if (markets === undefined) return await entry();
+    if (markets === undefined) return await entry(() => {});
     // Out of the gate while waiting: a reconciliation pass must not hold the others' closes back.
     const done = await this.gate.aside(() =>
       this.rounds.turn(this.config.market, {
@@ -911,7 +914,8 @@ class Trader {
       })
     );
     try {
-      await entry();
+      // The entry lets the next market go once the account is as it leaves it (or at its end).
+      await entry(done);
     } finally {
       done();
     }
@@ -919,7 +923,12 @@ class Trader {
 
   // ---- orders ----
 
-  async enter(reason: string, signalId: string): Promise<void> {
+  /**
+   * Plans, reserves and sends an entry; `settled` is called once its order's fills and
+   * reservation are stored (what the next entry on the same close plans against), before this
+   * market's own records.
+   */
+  async enter(reason: string, signalId: string, settled: () => void = () => {}): Promise<void> {
     const { account, clock, store } = this.deps;
     const { market, feeBps, rules } = this.config;
     // The account's KRW (a round trip to the exchange) is asked for while the store is read;
@@ -987,6 +996,7 @@ class Trader {
     if (!res.ok || TERMINAL_INTENT_STATES.includes(res.value.intent.state)) {
       await store.release(market, id);
     }
+    settled();
     if (!res.ok) return await notEntered(describeSubmitDenial(res.error));
     const { intent } = res.value;
     const after = await this.refreshLedger();
