@@ -3,7 +3,8 @@
  *
  * Five trading loops (KRW-BTC, ETH, SOL, XRP, DOGE: the markets of `data/`) share one
  * file-backed Deno KV store and one `HttpExchange` over `UpbitRestClient` (JWT signing, real
- * HTTP) against the sandbox (`createSandbox`, manual clock, its real data), wired as `run` wires
+ * HTTP) against the sandbox (`createSandbox`, manual clock, its real data; in a Worker of its own,
+ * `markets_latency_sandbox.ts`, as the exchange is another machine), wired as `run` wires
  * them: the event stream with the console notifier on a JSON logger (its lines go to a sink
  * here), the telemetry, the order trace, and the same-close rule (`accountMarkets`: entries on
  * one close wait until every market reported it, then go one at a time in market order). Each
@@ -38,7 +39,7 @@ import {
 } from "../engine/adapters/upbit/ws_candles.ts";
 import { decodeFrame } from "../engine/adapters/upbit/ws_messages.ts";
 import type { Candle } from "../engine/core/candle.ts";
-import { unitsFromNumber, unitsToNumber } from "../engine/core/money.ts";
+import { unitsFromNumber } from "../engine/core/money.ts";
 import { DEFAULT_RISK_RULES } from "../engine/core/risk.ts";
 import type { Strategy } from "../engine/core/strategies/strategy.ts";
 import type { Clock, MarketEvent } from "../engine/ports.ts";
@@ -47,13 +48,59 @@ import { createLogger } from "../engine/log.ts";
 import { EventStream } from "../engine/operator/event_stream.ts";
 import { orderTrace, Telemetry } from "../engine/telemetry.ts";
 import { roundsOf } from "../engine/trader_close_round.ts";
-import { createSandbox, DEMO_ACCESS_KEY, DEMO_SECRET_KEY } from "../engine/sandbox/mod.ts";
+import { DEMO_ACCESS_KEY, DEMO_SECRET_KEY } from "../engine/sandbox/mod.ts";
 import type { UnitCandle } from "../engine/sandbox/paths.ts";
 import { wsCandle, wsTrade } from "../engine/sandbox/upbit_format.ts";
 import { runTrader, type TraderConfig } from "../engine/trader.ts";
 
 /** The five markets of `data/`. */
 export const FIVE_MARKETS = ["KRW-BTC", "KRW-ETH", "KRW-SOL", "KRW-XRP", "KRW-DOGE"] as const;
+
+/** What the bench asks its sandbox worker. */
+export type SandboxRequest =
+  | { readonly type: "start"; readonly startAt: number; readonly markets: readonly string[] }
+  | { readonly type: "advance"; readonly ms: number }
+  | { readonly type: "flush" }
+  | { readonly type: "close" };
+
+/** What the worker answers (`arrived` comes unasked, once per order POST). */
+export type SandboxReply =
+  | { readonly type: "ready"; readonly restUrl: string; readonly nowMs: number }
+  | { readonly type: "advanced"; readonly bids: Readonly<Record<string, number>> }
+  | { readonly type: "arrived"; readonly market: string; readonly atMs: number }
+  | { readonly type: "flushed" }
+  | { readonly type: "closed" };
+
+/** Epoch ms with the monotonic clock's precision (comparable with the worker's). */
+function preciseNowMs(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+/** The sandbox worker: requests answered in order, order arrivals collected. */
+class SandboxWorker {
+  readonly #worker: Worker;
+  readonly #waiting: ((reply: SandboxReply) => void)[] = [];
+  readonly arrived: { market: string; atMs: number }[] = [];
+  constructor() {
+    this.#worker = new Worker(new URL("./markets_latency_sandbox.ts", import.meta.url).href, {
+      type: "module",
+    });
+    this.#worker.onmessage = (e: MessageEvent<SandboxReply>) => {
+      const reply = e.data;
+      if (reply.type === "arrived") this.arrived.push({ market: reply.market, atMs: reply.atMs });
+      else this.#waiting.shift()?.(reply);
+    };
+  }
+  ask<T extends SandboxReply["type"]>(
+    request: SandboxRequest,
+    _answer: T,
+  ): Promise<Extract<SandboxReply, { type: T }>> {
+    return new Promise((resolve) => {
+      this.#waiting.push((reply) => resolve(reply as Extract<SandboxReply, { type: T }>));
+      this.#worker.postMessage(request);
+    });
+  }
+}
 
 /** p50/p99/max of one measure, ms. */
 export interface Spread {
@@ -175,41 +222,20 @@ export async function benchMarketsLatency(
   const markets = FIVE_MARKETS;
   const dir = await Deno.makeTempDir({ prefix: "markets_latency_" });
   const kv = await Deno.openKv(`${dir}/bench.kv`);
-  const sandbox = await createSandbox({
-    port: 0,
-    manualClock: true,
-    startAt: START_AT,
-    rateLimits: false,
-    balances: { KRW: "1000000000" },
-  });
-  // When each POST /v1/orders reached the sandbox's app (market from its body).
-  const arrived: { market: string; atMs: number }[] = [];
-  const app = sandbox.app;
-  const inner = app.fetch;
-  app.fetch = (req: Request, ...rest: unknown[]) => {
-    if (req.method === "POST" && req.url.endsWith("/v1/orders")) {
-      const atMs = performance.now();
-      const entry = { market: "", atMs };
-      arrived.push(entry);
-      req.clone().json().then((b) => entry.market = String(b.market), () => {});
-    }
-    return (inner as (req: Request, ...rest: unknown[]) => Response | Promise<Response>)(
-      req,
-      ...rest,
-    );
-  };
+  const sandbox = new SandboxWorker();
+  const ready = await sandbox.ask({ type: "start", startAt: START_AT, markets }, "ready");
   // When each POST /v1/orders was handed to fetch.
   const posted: { market: string; side: string; atMs: number }[] = [];
   const timedFetch: typeof fetch = (input, init) => {
     if (init?.method === "POST" && typeof init.body === "string") {
-      const atMs = performance.now();
+      const atMs = preciseNowMs();
       const body = JSON.parse(init.body);
       posted.push({ market: body.market, side: body.side, atMs });
     }
     return fetch(input, init);
   };
   const client = new UpbitRestClient({
-    restUrl: sandbox.restUrl,
+    restUrl: ready.restUrl,
     accessKey: DEMO_ACCESS_KEY,
     secretKey: new Secret(DEMO_SECRET_KEY),
     fetch: timedFetch,
@@ -219,8 +245,7 @@ export async function benchMarketsLatency(
   });
   const exchange = new HttpExchange(client);
   const store = new KvStore(kv);
-  const replay = sandbox.replay;
-  const time = { now: replay.nowMs() };
+  const time = { now: ready.nowMs };
   const clock = feedClock(time);
   // As `run` wires the loops (its log lines formatted, redacted, then dropped).
   let logBytes = 0;
@@ -264,10 +289,11 @@ export async function benchMarketsLatency(
     completeCandleSync(track, []);
     tracks.set(m, track);
   }
+  let bids: Readonly<Record<string, number>> = {};
   const priceOf = (market: string): number => {
-    const bid = replay.book(market)?.bids[0]?.price;
+    const bid = bids[market];
     if (bid === undefined) throw new Error(`bench: no book for ${market}`);
-    return unitsToNumber(bid);
+    return bid;
   };
   const candleText = (market: string, startMs: number): string => {
     const p = unitsFromNumber(priceOf(market));
@@ -321,9 +347,9 @@ export async function benchMarketsLatency(
       if (e !== undefined) queues.get(message.message.code)!.push(e);
     }
   };
-  const setTime = (ms: number) => {
+  const setTime = async (ms: number) => {
     time.now = ms;
-    replay.advanceTo(ms);
+    bids = (await sandbox.ask({ type: "advance", ms }, "advanced")).bids;
   };
 
   const triggers: {
@@ -369,7 +395,7 @@ export async function benchMarketsLatency(
     await idle();
     const base = Math.ceil(time.now / MINUTE_MS) * MINUTE_MS;
     // Minute 0 opens each track; every later minute's first frame closes the one before.
-    setTime(base + 1_000);
+    await setTime(base + 1_000);
     for (const m of markets) {
       deliver(candleText(m, base));
       await idle();
@@ -377,10 +403,10 @@ export async function benchMarketsLatency(
     for (let i = 1; i <= cycles + bursts; i++) {
       const minuteMs = base + i * MINUTE_MS;
       const burst = i > cycles;
-      setTime(minuteMs + 1_000);
+      await setTime(minuteMs + 1_000);
       const texts = markets.map((m) => candleText(m, minuteMs));
       if (burst) {
-        const atMs = performance.now();
+        const atMs = preciseNowMs();
         for (const text of texts) deliver(text);
         for (const [rank, m] of markets.entries()) {
           triggers.push({ market: m, kind: "entry", atMs, burst, rank });
@@ -390,7 +416,7 @@ export async function benchMarketsLatency(
         // The first four wait for the round; the fifth frame completes it.
         let atMs = 0;
         for (const text of texts) {
-          atMs = performance.now();
+          atMs = preciseNowMs();
           deliver(text);
           await idle();
         }
@@ -398,10 +424,10 @@ export async function benchMarketsLatency(
           triggers.push({ market: m, kind: "entry", atMs, burst, rank });
         }
       }
-      setTime(minuteMs + 30_000);
+      await setTime(minuteMs + 30_000);
       for (const m of markets) {
         const text = stopText(m, minuteMs + 30_000);
-        const atMs = performance.now();
+        const atMs = preciseNowMs();
         triggers.push({ market: m, kind: "stop", atMs, burst, rank: 0 });
         deliver(text);
         await idle();
@@ -412,7 +438,8 @@ export async function benchMarketsLatency(
     controller.abort();
     await loops;
     kv.close();
-    await sandbox.close();
+    await sandbox.ask({ type: "flush" }, "flushed");
+    await sandbox.ask({ type: "close" }, "closed");
     await Deno.remove(dir, { recursive: true });
   }
 
@@ -428,7 +455,7 @@ export async function benchMarketsLatency(
   let measured = 0;
   for (const [i, t] of triggers.entries()) {
     const p = nextOf(posted, t);
-    const a = nextOf(arrived, t);
+    const a = nextOf(sandbox.arrived, t);
     if (p === undefined || a === undefined) {
       throw new Error(`bench: no order for the ${t.kind} message #${i} of ${t.market}`);
     }
