@@ -94,7 +94,7 @@ import type {
   TraderState,
 } from "./ports.ts";
 import { LIVE_INTENT_STATES, TERMINAL_INTENT_STATES } from "./ports.ts";
-import { EngineError, RateLimitedError, TemporaryError } from "./errors.ts";
+import { EngineError } from "./errors.ts";
 import { gateOf, type OrderGate } from "./order_gate.ts";
 import { type CloseRounds, roundsOf, SAME_CLOSE_WAIT_MS } from "./trader_close_round.ts";
 import { applyParams } from "./core/params.ts";
@@ -929,12 +929,11 @@ class Trader {
    * market's own records.
    */
   async enter(reason: string, signalId: string, settled: () => void = () => {}): Promise<void> {
-    const { account, clock, store } = this.deps;
+    const { clock, store } = this.deps;
     const { market, feeBps, rules } = this.config;
-    // The account's KRW (a round trip to the exchange) is asked for while the store is read;
-    // awaited below, so an early return leaves it unread.
-    const balances = account.balances();
-    balances.catch(() => {});
+    // No round trip to the exchange before the POST: KRW that left the account outside the bot
+    // is caught by the reconciliation (balances vs the ledger: safe mode), and an order the
+    // account cannot pay is refused by the exchange (`insufficient_funds_bid`: not entered).
     const [ledger, view] = await Promise.all([this.refreshLedger(), store.accountView()]);
     const notEntered = (why: string) =>
       this.recordSignal(signalId, "buy", `${reason}; not entered: ${why}`);
@@ -961,21 +960,6 @@ class Trader {
     });
     if (!planned.ok) return await notEntered(describePortfolioDenial(planned.error));
     const { amountKrw, reserveKrw } = planned.value;
-    let available: Units;
-    try {
-      available = (await balances).find((b) => b.currency === "KRW")?.balance ?? 0n;
-    } catch (error) {
-      // An exchange that does not answer now (5xx, 429, a 418 block) costs this entry only.
-      if (!(error instanceof TemporaryError || error instanceof RateLimitedError)) throw error;
-      return await notEntered(`the exchange's balance check failed: ${error.message}`);
-    }
-    if (reserveKrw > available) {
-      return await notEntered(
-        `insufficient funds: the order needs ${formatUnits(reserveKrw)} KRW, the account has ${
-          formatUnits(available)
-        } KRW available`,
-      );
-    }
     // Held from now until the order is terminal and its fills applied (or a reconciliation
     // finds it so): no other market can commit the same won meanwhile.
     const id = intentId(market, "bid", signalId);
