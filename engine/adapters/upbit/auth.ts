@@ -154,7 +154,25 @@ export async function signUpbitJwt(options: SignUpbitJwtOptions): Promise<string
     : options.secretKey.reveal();
   return await new SignJWT(claims)
     .setProtectedHeader({ alg: "HS512", typ: "JWT" })
-    .sign(new TextEncoder().encode(secret));
+    .sign(await hmacKeyOf(secret));
+}
+
+/** The HMAC key of the last secret signed with (imported once, not per request). */
+let lastKey: { readonly secret: string; readonly key: Promise<CryptoKey> } | undefined;
+
+/** `secret`'s raw UTF-8 bytes as a non-extractable HS512 signing key, cached for the next call. */
+function hmacKeyOf(secret: string): Promise<CryptoKey> {
+  if (lastKey?.secret !== secret) {
+    const key = crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(secret),
+      { name: "HMAC", hash: "SHA-512" },
+      false,
+      ["sign"],
+    );
+    lastKey = { secret, key };
+  }
+  return lastKey.key;
 }
 
 function isPairList(
