@@ -8,6 +8,7 @@
  *     `runTrader` (risk, decision, order manager, KV commits on a file-backed Deno KV), and the
  *     clock stops when `Exchange.placeOrder` of a wrapper around `PaperExchange` is called.
  *     Queueing before the loop asks for the message is not included (the loop is idle here).
+ *     Five markets over HTTP to the sandbox: `markets_latency_bench.ts` (run here too).
  * (b) RSS over an accelerated demo: the sandbox (`createSandbox`, manual clock) replays real
  *     KRW-BTC minutes; its trade tape goes to the trader as Upbit `trade` frames plus final
  *     candles (the parity test's harness), history comes from the sandbox's REST API, state from
@@ -15,6 +16,7 @@
  */
 
 import { percentile, round3 } from "./stats.ts";
+import { benchMarketsLatency, type MarketsLatency } from "./markets_latency_bench.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
 import { PaperExchange } from "../engine/adapters/paper_exchange.ts";
 import { toMarketEvent } from "../engine/adapters/upbit/market_events.ts";
@@ -81,6 +83,8 @@ export interface EngineBench {
     readonly end_heap_used_mb: number;
     readonly samples: number;
   };
+  /** (a) with the five markets of `data/` over HTTP to the sandbox. */
+  readonly five_markets: MarketsLatency;
 }
 
 const MARKET = "KRW-BTC";
@@ -492,7 +496,8 @@ export async function benchEngine(
 ): Promise<EngineBench> {
   const rss = await benchDemoRss(options.hours ?? 120);
   const latency = await benchLatency(options.cycles ?? 600);
-  return { latency, rss };
+  const five_markets = await benchMarketsLatency(120);
+  return { latency, rss, five_markets };
 }
 
 if (import.meta.main) {
@@ -504,6 +509,7 @@ if (import.meta.main) {
   } else {
     const l = result.latency;
     const r = result.rss;
+    const f = result.five_markets;
     out("upbit-trader engine bench");
     out(
       `  price message → order request: p50 ${l.p50_ms.toFixed(3)} ms, p99 ${
@@ -518,6 +524,12 @@ if (import.meta.main) {
       } s (${r.messages} trade messages, ${r.orders} orders): RSS start ${r.start_mb} MB, ` +
         `after the first simulated hour ${r.warm_mb} MB, peak ${r.peak_mb} MB, end ${r.end_mb} MB (V8 heap in use ${r.end_heap_used_mb} MB; ` +
         `${r.samples} samples)`,
+    );
+    out(
+      `  five markets over HTTP, price message → POST reaching the sandbox: p50 ${f.order.p50_ms} / ` +
+        `p99 ${f.order.p99_ms} ms over ${f.triggers} triggers (first entry of a close p99 ` +
+        `${f.first_entry_order.p99_ms}, stops p99 ${f.stop_order.p99_ms}, every entry behind the ` +
+        `same-close queue p99 ${f.entry_order.p99_ms} ms; load ${f.load_1m})`,
     );
   }
 }
