@@ -257,22 +257,46 @@ export async function submitOrder(
   options: {
     /** The emergency stop's own sale: allowed while the halt it keeps is in force. */
     readonly emergency?: boolean;
+    /**
+     * Journaled in the commit that writes the intent (one commit less before the POST), or
+     * alone when no intent is written; notified once stored. Exactly once either way.
+     */
+    readonly journal?: EngineEvent;
   } = {},
 ): Promise<Result<OrderOutcome, SubmitDenial>> {
   const { store, clock } = deps;
+  const { journal } = options;
+  const journalAlone = async (): Promise<void> => {
+    if (journal === undefined) return;
+    await store.recordEvent(journal);
+    deps.notifier.notify(journal);
+  };
   const nowMs = clock.nowMs();
   const planned = planOrder(command, nowMs);
-  if (!planned.ok) return planned;
+  if (!planned.ok) {
+    await journalAlone();
+    return planned;
+  }
   const plan = planned.value;
   const id = intentId(command.market, plan.side, command.signalId);
   let intent = await store.getIntent({ id });
+  if (intent !== undefined) await journalAlone();
   if (intent === undefined) {
     const control = await store.getControl();
-    // An emergency stop halts every order until an operator resumes.
-    if (control.halted && options.emergency !== true) return err({ kind: "halted" });
-    // Both switches stop new entries only: a position must always be closable.
-    if (control.paused && plan.side === "bid") return err({ kind: "paused" });
-    if (control.safeMode && plan.side === "bid") return err({ kind: "safe_mode" });
+    const denial: SubmitDenial | undefined =
+      // An emergency stop halts every order until an operator resumes.
+      control.halted && options.emergency !== true
+        ? { kind: "halted" }
+        // Both switches stop new entries only: a position must always be closable.
+        : control.paused && plan.side === "bid"
+        ? { kind: "paused" }
+        : control.safeMode && plan.side === "bid"
+        ? { kind: "safe_mode" }
+        : undefined;
+    if (denial !== undefined) {
+      await journalAlone();
+      return err(denial);
+    }
     const identifier = await orderIdentifier({
       botId: config.botId,
       market: command.market,
@@ -302,8 +326,9 @@ export async function submitOrder(
       filledFunds: 0n,
       createdAtMs: nowMs,
       updatedAtMs: nowMs,
-    });
+    }, journal);
     if (!created.ok) {
+      await journalAlone();
       const conflict = created.error;
       if (conflict.kind === "market_busy") {
         return err({ kind: "market_busy", intentId: conflict.intentId });
@@ -313,6 +338,7 @@ export async function submitOrder(
     } else {
       intent = created.value;
       deps.trace?.stored(intent, undefined);
+      if (journal !== undefined) deps.notifier.notify(journal);
       intent = await post(deps, config, intent);
     }
   }

@@ -1046,19 +1046,28 @@ class Trader {
       signalId: string;
       /** The switches as just read by the caller (default: read here). */
       readonly control?: Control;
+      /** Journaled with the sale's intent, or alone when there is no sale (exactly once). */
+      readonly journal?: EngineEvent;
     },
   ): Promise<void> {
     const { clock, notifier } = this.deps;
     const { market, rules } = this.config;
-    const { rule, reason, signalId } = options;
+    const { rule, reason, signalId, journal } = options;
+    const journalAlone = async (): Promise<void> => {
+      if (journal === undefined) return;
+      await this.deps.store.recordEvent(journal);
+      notifier.notify(journal);
+    };
     const ledger = await this.refreshLedger();
     if (ledger.qty <= 0n) {
+      await journalAlone();
       this.levels = null;
       await this.persist();
       return;
     }
     const control = options.control ?? await this.deps.store.getControl();
     if (control.halted) {
+      await journalAlone();
       if (rule === "signal") {
         await this.recordSignal(signalId, "sell", `${reason}; not executed: ${control.reason}`);
       }
@@ -1073,7 +1082,12 @@ class Trader {
       referencePrice: unitsFromNumber(price),
     } as const;
     if (rule === "signal") await this.announceSignal(signalId, { action: "sell", reason });
-    let res = await submitOrder(this.om, this.omConfig, sell);
+    let res = await submitOrder(
+      this.om,
+      this.omConfig,
+      sell,
+      journal === undefined ? {} : { journal },
+    );
     if (!res.ok && res.error.kind === "market_busy") {
       // An earlier order still holds the market (e.g. left UNKNOWN by an outage): resolve it
       // now rather than let it block the exit until a restart, then try once more.
@@ -1145,9 +1159,10 @@ class Trader {
       formatPrice(trigger.price, { atMs, market: this.config.market })
     }`;
     const signalId = `${trigger.reason}@${atMs}`;
+    let journal: EngineEvent | undefined;
     if (!this.riskNotified) {
       this.riskNotified = true;
-      const event: EngineEvent = {
+      journal = {
         type: "RiskTriggered",
         atMs: nowMs,
         market: this.config.market,
@@ -1155,10 +1170,8 @@ class Trader {
         rule: trigger.reason,
         price: formatUnits(unitsFromNumber(trigger.price)),
       };
-      await this.deps.store.recordEvent(event);
-      this.deps.notifier.notify(event);
     }
-    await this.exit({ rule: trigger.reason, reason, signalId, control });
+    await this.exit({ rule: trigger.reason, reason, signalId, control, journal });
   }
 
   // ---- risk state ----
