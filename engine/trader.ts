@@ -341,6 +341,8 @@ class Trader {
   announced: { signalId: string; reason: string; atMs: number } | null = null;
   /** Time of the last equity snapshot written. */
   #equityAtMs = -1;
+  /** Checks of the account's loss guard so far (an entry's counts as the minute's). */
+  #guardChecks = 0;
 
   constructor(deps: TraderDeps, config: TraderConfig) {
     this.deps = deps;
@@ -770,14 +772,17 @@ class Trader {
       const last = this.aggregator.flush();
       if (last !== undefined) closed.push(last);
     }
+    const guardChecks = this.#guardChecks;
     for (const bucket of closed) await this.onClose(bucket, live);
     if (!live) return;
-    // After the decision and its order (an entry checks the account's guard itself): the
-    // candle for the daily report, the account's loss guard once a minute.
+    // After the decision and its order: the candle for the daily report, the account's loss
+    // guard once a minute (unless an entry just checked it).
     const { store } = this.deps;
     await store.recordCandles(this.config.market, [candle]);
     await store.pruneCandles(this.config.market, candle.startMs - CANDLE_RETENTION_MS, 100);
-    await this.accountGuard(await store.accountView(), this.deps.clock.nowMs());
+    if (this.#guardChecks === guardChecks) {
+      await this.accountGuard(await store.accountView(), this.deps.clock.nowMs());
+    }
     // One write a minute keeps the status's last price fresh (never one per trade message).
     await this.persist();
   }
@@ -1014,6 +1019,7 @@ class Trader {
    */
   async accountGuard(view: AccountView, nowMs: number): Promise<DayGuard> {
     const { store } = this.deps;
+    this.#guardChecks++;
     const equity = this.accountEquityOf(view);
     const stored = await store.getAccountGuard();
     const rolled = rollAccountDay(stored, nowMs, equity);
