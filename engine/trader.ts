@@ -919,7 +919,7 @@ class Trader {
       })
     );
     try {
-      // The entry lets the next market go once the account is as it leaves it (or at its end).
+      // The entry lets the next market go once its reservation is taken (or at its end).
       await entry(done);
     } finally {
       done();
@@ -929,9 +929,8 @@ class Trader {
   // ---- orders ----
 
   /**
-   * Plans, reserves and sends an entry; `settled` is called once its order's fills and
-   * reservation are stored (what the next entry on the same close plans against), before this
-   * market's own records.
+   * Plans, reserves and sends an entry; `settled` is called once its reservation is committed
+   * or refused (what the next entry on the same close plans against), before the order goes out.
    */
   async enter(reason: string, signalId: string, settled: () => void = () => {}): Promise<void> {
     const { clock, store } = this.deps;
@@ -972,6 +971,9 @@ class Trader {
       { market, intentId: id, amountKrw: reserveKrw, atMs: nowMs },
       this.portfolio,
     );
+    // The next market of the same close plans against this reservation (a slot and the KRW
+    // taken): it need not wait for the exchange.
+    settled();
     if (!reserved.ok) return await notEntered(describePortfolioDenial(reserved.error));
     await this.announceSignal(signalId, { action: "buy", reason });
     const res = await submitOrder(this.om, this.omConfig, {
@@ -985,7 +987,6 @@ class Trader {
     if (!res.ok || TERMINAL_INTENT_STATES.includes(res.value.intent.state)) {
       await store.release(market, id);
     }
-    settled();
     if (!res.ok) return await notEntered(describeSubmitDenial(res.error));
     const { intent } = res.value;
     const after = await this.refreshLedger();

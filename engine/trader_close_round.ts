@@ -72,7 +72,7 @@ export class CloseRounds {
 
   /**
    * Waits for `market`'s turn to enter on the close at `closeMs`; resolves with `done`, to call
-   * once the entry is sent and settled (or turned down), which lets the next market go.
+   * once the entry's reservation is taken (or the entry turned down), which lets the next market go.
    */
   turn(
     market: string,
