@@ -608,7 +608,9 @@ Deno.test({
       `mount -o remount,bind,ro ${ROOT}`,
       `mount --bind ${ROOT}/data ${ROOT}/data`,
       `mount -o remount,bind,rw ${ROOT}/data`,
-      "mount -t tmpfs tmpfs /tmp",
+      // PrivateTmp: a fresh /tmp (unless the checkout itself is under /tmp, as a CI clone may
+      // be: a unit never runs from there, and the tmpfs would hide it).
+      ...ROOT.startsWith("/tmp/") ? [] : ["mount -t tmpfs tmpfs /tmp"],
       `if touch ${ROOT}/.probe 2>/dev/null || touch ${denoDir}/.probe 2>/dev/null; then exit 9; fi`,
       `cd ${ROOT}`,
       `exec ${Deno.execPath()} task demo --http-port 0 --kv ./data/deploy-ro-test-${Deno.pid}/bot.kv`,
