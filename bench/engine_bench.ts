@@ -15,6 +15,7 @@
  *     a file-backed Deno KV. `Deno.memoryUsage().rss` is sampled as simulated time passes.
  */
 
+import { frameEvents } from "./frame_events.ts";
 import { percentile, round3 } from "./stats.ts";
 import { benchMarketsLatency, type MarketsLatency } from "./markets_latency_bench.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
@@ -260,28 +261,7 @@ export async function benchLatency(
         if (f.kind !== "none") {
           arrivals.push({ kind: f.kind, atMs: t0, orders: exchange.sentAt.length });
         }
-        const decoded = decodeFrame(f.text);
-        if (!decoded.ok) throw new Error(`bench frame rejected: ${JSON.stringify(decoded)}`);
-        const message = decoded.value;
-        if (message.kind === "candle") {
-          const m = message.message;
-          const c: Candle = {
-            startMs: m.startMs,
-            open: m.opening_price,
-            high: m.high_price,
-            low: m.low_price,
-            close: m.trade_price,
-            volume: m.candle_acc_trade_volume,
-            value: m.candle_acc_trade_price,
-          };
-          for (const fin of acceptLiveCandle(track, c)) {
-            const e = toMarketEvent({ kind: "candle", ...fin });
-            if (e !== undefined) yield e;
-          }
-        } else if (message.kind === "trade") {
-          const e = toMarketEvent({ kind: "trade", trade: message.message });
-          if (e !== undefined) yield e;
-        }
+        yield* frameEvents(f.text, () => track);
       }
     }
     const config: TraderConfig = {

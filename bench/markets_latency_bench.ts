@@ -25,20 +25,17 @@
  * its own message. A burst pass hands the five candle frames over at once (timed from then).
  */
 
+import { frameEvents } from "./frame_events.ts";
 import { percentile, round3 } from "./stats.ts";
 import { HttpExchange } from "../engine/adapters/http_exchange.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
 import { Secret } from "../engine/adapters/upbit/auth.ts";
-import { toMarketEvent } from "../engine/adapters/upbit/market_events.ts";
 import { UpbitRestClient } from "../engine/adapters/upbit/rest_client.ts";
 import {
-  acceptLiveCandle,
   type CandleTrack,
   completeCandleSync,
   createCandleTrack,
 } from "../engine/adapters/upbit/ws_candles.ts";
-import { decodeFrame } from "../engine/adapters/upbit/ws_messages.ts";
-import type { Candle } from "../engine/core/candle.ts";
 import { unitsFromNumber } from "../engine/core/money.ts";
 import { DEFAULT_RISK_RULES } from "../engine/core/risk.ts";
 import type { Strategy } from "../engine/core/strategies/strategy.ts";
@@ -324,27 +321,8 @@ export async function benchMarketsLatency(
   };
   /** The frame's text to the market's queue (the measured part before the loop). */
   const deliver = (text: string): void => {
-    const decoded = decodeFrame(text);
-    if (!decoded.ok) throw new Error(`bench frame rejected: ${JSON.stringify(decoded)}`);
-    const message = decoded.value;
-    if (message.kind === "candle") {
-      const m = message.message;
-      const c: Candle = {
-        startMs: m.startMs,
-        open: m.opening_price,
-        high: m.high_price,
-        low: m.low_price,
-        close: m.trade_price,
-        volume: m.candle_acc_trade_volume,
-        value: m.candle_acc_trade_price,
-      };
-      for (const fin of acceptLiveCandle(tracks.get(m.code)!, c)) {
-        const e = toMarketEvent({ kind: "candle", ...fin });
-        if (e !== undefined) queues.get(m.code)!.push(e);
-      }
-    } else if (message.kind === "trade") {
-      const e = toMarketEvent({ kind: "trade", trade: message.message });
-      if (e !== undefined) queues.get(message.message.code)!.push(e);
+    for (const e of frameEvents(text, (code) => tracks.get(code)!)) {
+      if (e.kind !== "connection") queues.get(e.market)!.push(e);
     }
   };
   const setTime = async (ms: number) => {

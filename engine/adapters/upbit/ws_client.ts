@@ -27,13 +27,13 @@ import {
   type WsStatus,
 } from "./ws_connection.ts";
 import { createEventQueue } from "./ws_events.ts";
-import type {
-  CandleMessage,
-  Malformed,
-  OrderbookMessage,
-  TickerMessage,
-  TradeMessage,
-  WsMessage,
+import {
+  type Malformed,
+  type OrderbookMessage,
+  type TickerMessage,
+  toCandle,
+  type TradeMessage,
+  type WsMessage,
 } from "./ws_messages.ts";
 
 /** 1-minute candles of `market` starting in [fromMs, toMs), any order (REST back-fill). */
@@ -136,18 +136,6 @@ export function marketRequest(
   }
   items.push({ format: options.format });
   return JSON.stringify(items);
-}
-
-function toCandle(m: CandleMessage): Candle {
-  return {
-    startMs: m.startMs,
-    open: m.opening_price,
-    high: m.high_price,
-    low: m.low_price,
-    close: m.trade_price,
-    volume: m.candle_acc_trade_volume,
-    value: m.candle_acc_trade_price,
-  };
 }
 
 /** Starts the public market stream (connects immediately). */

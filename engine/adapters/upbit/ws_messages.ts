@@ -10,6 +10,7 @@
  */
 
 import { z } from "zod";
+import type { Candle } from "../../core/candle.ts";
 
 /** Why a frame was rejected. */
 export type MalformedReason =
@@ -190,6 +191,19 @@ export type TradeMessage = z.infer<typeof tradeSchema> & { readonly sequentialId
 export type OrderbookMessage = z.infer<typeof orderbookSchema>;
 /** A validated `candle.1m` message, with the bucket start parsed to `startMs`. */
 export type CandleMessage = z.infer<typeof candleSchema> & { readonly startMs: number };
+/** A `candle.1m` message's bucket as the core's candle. */
+export function toCandle(m: CandleMessage): Candle {
+  return {
+    startMs: m.startMs,
+    open: m.opening_price,
+    high: m.high_price,
+    low: m.low_price,
+    close: m.trade_price,
+    volume: m.candle_acc_trade_volume,
+    value: m.candle_acc_trade_price,
+  };
+}
+
 /** A validated `myOrder` message; amounts are exact decimal strings. */
 export type MyOrderMessage = z.infer<typeof myOrderSchema>;
 /** A validated `myAsset` message; balances are exact decimal strings. */
