@@ -390,6 +390,12 @@ export const TERMINAL_INTENT_STATES: readonly IntentState[] = ["FILLED", "CANCEL
 /** States of an intent that may still have an order in flight. */
 export const LIVE_INTENT_STATES: readonly IntentState[] = ["NEW", "UNKNOWN", "OPEN"];
 
+/** Every intent state, live ones first. */
+export const INTENT_STATES: readonly IntentState[] = [
+  ...LIVE_INTENT_STATES,
+  ...TERMINAL_INTENT_STATES,
+];
+
 /** A decision to place one order, written before anything is sent. */
 export interface Intent {
   /** `market:side:signalId`: one intent per decision. */

@@ -18,15 +18,17 @@ import { formatKrw } from "./core/format.ts";
 import { baseCurrency } from "./core/market.ts";
 import { formatUnits } from "./core/money.ts";
 import type { Logger } from "./log.ts";
-import type {
-  Clock,
-  EngineEvent,
-  Intent,
-  IntentState,
-  JournalEntry,
-  LoopMetrics,
-  MarketEvent,
-  OrderTrace,
+import {
+  type Clock,
+  type EngineEvent,
+  type Intent,
+  INTENT_STATES,
+  type IntentState,
+  type JournalEntry,
+  LIVE_INTENT_STATES,
+  type LoopMetrics,
+  type MarketEvent,
+  type OrderTrace,
 } from "./ports.ts";
 
 /** Every family's name starts with this. */
@@ -193,15 +195,6 @@ export interface TelemetryOptions {
 }
 
 const MINUTE_MS = 60_000;
-const INTENT_STATES: readonly IntentState[] = [
-  "NEW",
-  "UNKNOWN",
-  "OPEN",
-  "FILLED",
-  "CANCELLED",
-  "REJECTED",
-];
-const IN_FLIGHT_STATES: readonly IntentState[] = ["NEW", "UNKNOWN", "OPEN"];
 
 /** The run's counters and scrape-time sources; `text()` renders them. */
 export class Telemetry implements LoopMetrics, MetricsSource {
@@ -408,7 +401,7 @@ export class Telemetry implements LoopMetrics, MetricsSource {
       "orders_in_flight",
       "gauge",
       "Order intents in flight now, by state.",
-      IN_FLIGHT_STATES.map((state) =>
+      LIVE_INTENT_STATES.map((state) =>
         [
           { state },
           inFlight === undefined ? null : inFlight.filter((i) => i.state === state).length,

@@ -6,16 +6,7 @@
  */
 
 import { acquireInstanceLock, KvStore } from "../engine/adapters/kv_store.ts";
-import type { IntentState } from "../engine/ports.ts";
-
-const ALL_STATES: readonly IntentState[] = [
-  "NEW",
-  "UNKNOWN",
-  "OPEN",
-  "FILLED",
-  "CANCELLED",
-  "REJECTED",
-];
+import { INTENT_STATES } from "../engine/ports.ts";
 
 /** Reopens a stopped bot's store as a restart would and checks what must hold. */
 export async function storeProblems(path: string): Promise<string[]> {
@@ -32,7 +23,7 @@ export async function storeProblems(path: string): Promise<string[]> {
     // The start-up's own check: every record parses, invariants hold, indexes point right.
     await store.verifyState();
     await store.getControl();
-    await store.listIntents(ALL_STATES);
+    await store.listIntents(INTENT_STATES);
     const fills = await store.listFills();
     for (const [currency, amount] of await store.getBalances()) {
       if (amount < 0n) problems.push(`balance ${currency} < 0`);
@@ -89,7 +80,7 @@ export async function storeSnapshot(path: string): Promise<StoreSnapshot> {
     const balances: Record<string, string> = {};
     for (const [currency, amount] of await store.getBalances()) balances[currency] = `${amount}`;
     const intents: Record<string, number> = {};
-    for (const intent of await store.listIntents(ALL_STATES)) {
+    for (const intent of await store.listIntents(INTENT_STATES)) {
       intents[intent.state] = (intents[intent.state] ?? 0) + 1;
     }
     return { fills: fills.map(text), ledgers, balances, intents };

@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { parseEnv } from "node:util";
 import { USAGE } from "../deploy/install_service.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
-import type { IntentState } from "../engine/ports.ts";
+import { INTENT_STATES } from "../engine/ports.ts";
 import type { FaultSpec } from "../engine/sandbox/faults.ts";
 import {
   createSandbox,
@@ -26,14 +26,6 @@ import { storeProblems, storeSnapshot } from "./_store_check.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname).replace(/\/$/, "");
 const FILE = `${ROOT}/data/upbit-KRW-BTC-1m-20220531-20220607.csv`;
-const ALL_STATES: readonly IntentState[] = [
-  "NEW",
-  "UNKNOWN",
-  "OPEN",
-  "FILLED",
-  "CANCELLED",
-  "REJECTED",
-];
 
 /** `deno task install-service <args>` in the checkout: exit code and output. */
 async function installService(
@@ -499,7 +491,7 @@ async function stopWithOrderInFlight(fault: FaultSpec): Promise<void> {
     assert.deepEqual(await storeProblems(`${storeDir}/bot.kv`), [], "lock free, ledger = fills");
     const kvAfterStop = await Deno.openKv(`${storeDir}/bot.kv`);
     try {
-      const intents = await new KvStore(kvAfterStop).listIntents(ALL_STATES);
+      const intents = await new KvStore(kvAfterStop).listIntents(INTENT_STATES);
       if (Deno.env.get("DEPLOY_VERBOSE") !== undefined) {
         // deno-lint-ignore no-console
         console.log(
@@ -542,7 +534,7 @@ async function stopWithOrderInFlight(fault: FaultSpec): Promise<void> {
         trades.map((t) => [t.uuid, t.price, t.volume, t.funds, t.fee]).sort(),
         "the stored fills are the exchange's trades",
       );
-      const [intent] = await store.listIntents(ALL_STATES);
+      const [intent] = await store.listIntents(INTENT_STATES);
       assert.equal(intent!.state, "FILLED");
       assert.equal(intent!.uuid, orders[0]!.uuid);
       assert.equal((await store.getLedger("KRW-BTC"))!.qty, 0n, "the position is gone");

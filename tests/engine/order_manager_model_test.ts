@@ -41,13 +41,12 @@ import type {
   ExchangeOrder,
   FillBatch,
   FillError,
-  IntentState,
   OrderRef,
   OrderRejection,
   OrderRequest,
   StoredFill,
 } from "../../engine/ports.ts";
-import { TERMINAL_INTENT_STATES } from "../../engine/ports.ts";
+import { INTENT_STATES, TERMINAL_INTENT_STATES } from "../../engine/ports.ts";
 import type { BookSnapshot } from "../../engine/sandbox/feed.ts";
 import {
   type Fault,
@@ -63,14 +62,6 @@ import {
 const MARKETS = ["KRW-BTC", "KRW-ETH"] as const;
 type MarketName = typeof MARKETS[number];
 const LEDGER_KRW = u("1000000");
-const ALL_STATES: readonly IntentState[] = [
-  "NEW",
-  "UNKNOWN",
-  "OPEN",
-  "FILLED",
-  "CANCELLED",
-  "REJECTED",
-];
 const CONFIG: OrderManagerConfig = testConfig();
 
 /** A book: best bid `bid`, asks one, two and ten ticks above, deep enough for every order. */
@@ -441,7 +432,7 @@ function describe(value: Result<OrderOutcome, SubmitDenial> | ReconcileReport): 
  */
 async function checkInvariants(w: World, strong: boolean): Promise<void> {
   const store = new KvStore(w.kv);
-  const intents = await store.listIntents(ALL_STATES);
+  const intents = await store.listIntents(INTENT_STATES);
   const orders = new Map<string, ExchangeOrder>();
   const orderOfIntent = new Map<string, ExchangeOrder>();
   for (const [uuid, identifier] of w.recorder.accepted) {

@@ -10,7 +10,7 @@ import {
   reconcile,
   submitOrder,
 } from "../../engine/order_manager.ts";
-import type { Exchange } from "../../engine/ports.ts";
+import { type Exchange, INTENT_STATES } from "../../engine/ports.ts";
 import {
   BTC_BOOK,
   type Fault,
@@ -253,14 +253,7 @@ Deno.test("property: no double order under random faults; ledger equals fills; b
             );
           }
           // Every intent: at most one exchange order over all its identifiers.
-          const intents = await store.listIntents([
-            "NEW",
-            "UNKNOWN",
-            "OPEN",
-            "FILLED",
-            "CANCELLED",
-            "REJECTED",
-          ]);
+          const intents = await store.listIntents(INTENT_STATES);
           for (const intent of intents) {
             let orders = 0;
             for (let a = 0; a <= intent.attempt; a++) {
