@@ -6,7 +6,8 @@
 
 import { acquireLease } from "../../../engine/adapters/kv_lease.ts";
 import { KvStore } from "../../../engine/adapters/kv_store.ts";
-import { T0_MS, u } from "../_order_fixtures.ts";
+import { T0_MS } from "../_order_fixtures.ts";
+import { leaseIntent } from "./_lease_intent.ts";
 
 const [path = "", startMs = String(T0_MS)] = Deno.args;
 const frozen = { nowMs: () => Number(startMs), sleep: () => Promise.resolve() };
@@ -22,29 +23,8 @@ const store = new KvStore(kv, { fence: taken.value });
 for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
   for (const line of chunk.split("\n").filter((l) => l.trim() !== "")) {
     const n = Number(line);
-    const market = `KRW-C${n}`;
     try {
-      const res = await store.createIntent({
-        id: `${market}:bid:s${n}`,
-        market,
-        side: "bid",
-        ordType: "price",
-        price: u("10000"),
-        volume: undefined,
-        signalId: `s${n}`,
-        attempt: 0,
-        identifier: `ut${n}`,
-        state: "NEW",
-        sends: 0,
-        lastSentAtMs: undefined,
-        duplicateSeen: false,
-        uuid: undefined,
-        error: undefined,
-        filledVolume: 0n,
-        filledFunds: 0n,
-        createdAtMs: Number(startMs),
-        updatedAtMs: Number(startMs),
-      });
+      const res = await store.createIntent(leaseIntent(n, Number(startMs)));
       await out(res.ok ? `intent ${n} written` : `intent ${n} conflict ${res.error.kind}`);
     } catch (error) {
       await out(`intent ${n} refused: ${(error as Error).name}: ${(error as Error).message}`);

@@ -16,38 +16,13 @@ import {
   readLease,
 } from "../../../engine/adapters/kv_lease.ts";
 import { KvStore } from "../../../engine/adapters/kv_store.ts";
-import type { Intent } from "../../../engine/ports.ts";
 import * as keys from "../../../engine/kv_keys.ts";
 import { WALL_CLOCK } from "../../../engine/wall_clock.ts";
-import { ManualClock, T0_MS, u } from "../_order_fixtures.ts";
+import { ManualClock } from "../_order_fixtures.ts";
+import { leaseIntent } from "./_lease_intent.ts";
 import { type KvConnectServer, startKvConnectServer } from "./_kv_connect_server.ts";
 
 const TOKEN = "kv-connect-test-token-0123456789";
-
-function intent(n: number): Intent {
-  const market = `KRW-C${n}`;
-  return {
-    id: `${market}:bid:s${n}`,
-    market,
-    side: "bid",
-    ordType: "price",
-    price: u("10000"),
-    volume: undefined,
-    signalId: `s${n}`,
-    attempt: 0,
-    identifier: `ut${n}`,
-    state: "NEW",
-    sends: 0,
-    lastSentAtMs: undefined,
-    duplicateSeen: false,
-    uuid: undefined,
-    error: undefined,
-    filledVolume: 0n,
-    filledFunds: 0n,
-    createdAtMs: T0_MS,
-    updatedAtMs: T0_MS,
-  };
-}
 
 /** Runs `fn` with a server and two remote clients of one database ("a" and "b"). */
 async function withRemote(
@@ -76,13 +51,13 @@ Deno.test("over KV Connect: a stalled holder is taken over and its next intent i
     assert.ok(a.ok);
     assert.ok(!(await acquireLease(kvB, { clock: clockB, label: "host b" })).ok);
     const storeA = new KvStore(kvA, { fence: a.value });
-    assert.ok((await storeA.createIntent(intent(1))).ok);
+    assert.ok((await storeA.createIntent(leaseIntent(1))).ok);
     clockB.now = a.value.record.expiresAtMs;
     const b = await acquireLease(kvB, { clock: clockB, label: "host b" });
     assert.ok(b.ok);
-    await assert.rejects(() => storeA.createIntent(intent(2)), /taken over by host b/);
-    assert.equal((await kvB.get(keys.intentKey(intent(2).id))).versionstamp, null);
-    assert.ok((await new KvStore(kvB, { fence: b.value }).createIntent(intent(3))).ok);
+    await assert.rejects(() => storeA.createIntent(leaseIntent(2)), /taken over by host b/);
+    assert.equal((await kvB.get(keys.intentKey(leaseIntent(2).id))).versionstamp, null);
+    assert.ok((await new KvStore(kvB, { fence: b.value }).createIntent(leaseIntent(3))).ok);
   });
 });
 
@@ -95,7 +70,7 @@ Deno.test("over KV Connect: a partitioned holder stops before expiry; after heal
     const stop = new AbortController();
     const kept = a.keep(stop.signal);
     const storeA = new KvStore(kvA, { fence: a });
-    assert.ok((await storeA.createIntent(intent(1))).ok);
+    assert.ok((await storeA.createIntent(leaseIntent(1))).ok);
     // Renewals keep it alive across more than one ttl.
     await new Promise((r) => setTimeout(r, 2_500));
     assert.ok(!a.lost.aborted, "renewed while connected");
@@ -104,7 +79,7 @@ Deno.test("over KV Connect: a partitioned holder stops before expiry; after heal
     server.partition("a");
     const cutAtMs = Date.now();
     const expiresAtMs = a.record.expiresAtMs;
-    const heldIntent = storeA.createIntent(intent(2));
+    const heldIntent = storeA.createIntent(leaseIntent(2));
     heldIntent.catch(() => {});
     await new Promise<void>((resolve) => a.lost.addEventListener("abort", () => resolve()));
     const lostAtMs = Date.now();
@@ -120,7 +95,7 @@ Deno.test("over KV Connect: a partitioned holder stops before expiry; after heal
     assert.ok(server.held("a") >= 1, "A's requests are held in the network");
     await kept;
     // Its own later commits are refused locally at once.
-    await assert.rejects(() => storeA.createIntent(intent(4)), LeaseLostError);
+    await assert.rejects(() => storeA.createIntent(leaseIntent(4)), LeaseLostError);
 
     // B may take the lease only after the expiry.
     const refused = await acquireLease(kvB, { clock: WALL_CLOCK, label: "host b", ...timing });
@@ -133,7 +108,7 @@ Deno.test("over KV Connect: a partitioned holder stops before expiry; after heal
     // The partition heals: A's held intent commit reaches the server and fails its lease check.
     server.heal("a");
     await assert.rejects(() => heldIntent, LeaseLostError);
-    assert.equal((await kvB.get(keys.intentKey(intent(2).id))).versionstamp, null);
+    assert.equal((await kvB.get(keys.intentKey(leaseIntent(2).id))).versionstamp, null);
     // A's late renewal (held too) did not touch B's lease.
     await new Promise((r) => setTimeout(r, 300));
     assert.deepEqual((await readLease(kvB))?.record, bRecord);

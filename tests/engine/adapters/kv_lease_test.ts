@@ -19,7 +19,6 @@ import {
   readLease,
 } from "../../../engine/adapters/kv_lease.ts";
 import { KvStore } from "../../../engine/adapters/kv_store.ts";
-import type { Intent } from "../../../engine/ports.ts";
 import {
   DEFAULT_PORTFOLIO_RULES,
   type PortfolioRules,
@@ -27,31 +26,7 @@ import {
 } from "../../../engine/core/portfolio.ts";
 import * as keys from "../../../engine/kv_keys.ts";
 import { ManualClock, T0_MS, u } from "../_order_fixtures.ts";
-
-function intent(n: number, atMs = T0_MS): Intent {
-  const market = `KRW-C${n}`;
-  return {
-    id: `${market}:bid:s${n}`,
-    market,
-    side: "bid",
-    ordType: "price",
-    price: u("10000"),
-    volume: undefined,
-    signalId: `s${n}`,
-    attempt: 0,
-    identifier: `ut${n}`,
-    state: "NEW",
-    sends: 0,
-    lastSentAtMs: undefined,
-    duplicateSeen: false,
-    uuid: undefined,
-    error: undefined,
-    filledVolume: 0n,
-    filledFunds: 0n,
-    createdAtMs: atMs,
-    updatedAtMs: atMs,
-  };
-}
+import { leaseIntent } from "./_lease_intent.ts";
 
 const RULES: PortfolioRules = { ...DEFAULT_PORTFOLIO_RULES, capitalKrw: u("100000") };
 
@@ -104,7 +79,7 @@ Deno.test("only one process holds the lease; a release frees it at once", async 
     assert.equal(b.record.epoch, 2);
     // The old holder's store refuses: released means released.
     await assert.rejects(
-      () => new KvStore(kvA!, { fence: a }).createIntent(intent(1)),
+      () => new KvStore(kvA!, { fence: a }).createIntent(leaseIntent(1)),
       LeaseLostError,
     );
   });
@@ -117,7 +92,7 @@ Deno.test("a stalled holder is taken over after the ttl and its next order commi
     const clockB = new ManualClock();
     const a = await take(kvA!, clockA, "pid 1");
     const storeA = new KvStore(kvA!, { fence: a });
-    assert.ok((await storeA.createIntent(intent(1))).ok, "the holder writes intents");
+    assert.ok((await storeA.createIntent(leaseIntent(1))).ok, "the holder writes intents");
     for (const n of [0, 3]) await storeA.openLedger(`KRW-C${n}`, u("50000"));
     assert.ok((await storeA.reserve(reservation(0), RULES)).ok, "and reservations");
     // B cannot take a live lease; once A has not renewed for the ttl, it can.
@@ -128,25 +103,25 @@ Deno.test("a stalled holder is taken over after the ttl and its next order commi
     assert.equal(b.record.epoch, 2);
     // A's own clock says its lease is valid (no local expiry check can stop it): the fence must.
     assert.ok(clockA.nowMs() < a.record.expiresAtMs - LEASE_SKEW_MS);
-    await assert.rejects(() => storeA.createIntent(intent(2)), (e: Error) => {
+    await assert.rejects(() => storeA.createIntent(leaseIntent(2)), (e: Error) => {
       assert.ok(e instanceof LeaseLostError);
       assert.match(e.message, /taken over by pid 2 \(lease epoch 2, until /);
       return true;
     });
-    assert.equal((await kvA!.get(keys.intentKey(intent(2).id))).versionstamp, null);
+    assert.equal((await kvA!.get(keys.intentKey(leaseIntent(2).id))).versionstamp, null);
     assert.ok(a.lost.aborted, "the loss is signalled (the bot stops its loops)");
     // Every other order commit is refused as well: updates (the UNKNOWN mark before a POST) and
     // reservations.
     await assert.rejects(
-      () => storeA.updateIntent(intent(1), { ...intent(1), state: "UNKNOWN", sends: 1 }),
+      () => storeA.updateIntent(leaseIntent(1), { ...leaseIntent(1), state: "UNKNOWN", sends: 1 }),
       LeaseLostError,
     );
     await assert.rejects(() => storeA.reserve(reservation(3), RULES), LeaseLostError);
     await assert.rejects(() => a.renew(), LeaseLostError);
     // The new holder trades; an unfenced store on A's handle would have written (what the fence
     // prevents).
-    assert.ok((await new KvStore(kvB!, { fence: b }).createIntent(intent(4))).ok);
-    assert.ok((await new KvStore(kvA!).createIntent(intent(5))).ok);
+    assert.ok((await new KvStore(kvB!, { fence: b }).createIntent(leaseIntent(4))).ok);
+    assert.ok((await new KvStore(kvA!).createIntent(leaseIntent(5))).ok);
   });
 });
 
@@ -160,7 +135,7 @@ Deno.test("renewals move the versionstamp and the fence follows them", async () 
     // lease, finds it still its own and retries.
     for (let n = 0; n < 20; n++) {
       clock.now += 1_000;
-      const [created] = await Promise.all([store.createIntent(intent(n)), a.renew()]);
+      const [created] = await Promise.all([store.createIntent(leaseIntent(n)), a.renew()]);
       assert.ok(created.ok);
     }
     assert.ok(a.versionstamp > first);
@@ -191,9 +166,9 @@ Deno.test("a holder that cannot renew in time stops itself before the lease expi
     const a = await take(kv!, clock, "pid 1");
     const store = new KvStore(kv!, { fence: a });
     clock.now = T0_MS + LEASE_TTL_MS - LEASE_SKEW_MS - 1;
-    assert.ok((await store.createIntent(intent(1))).ok);
+    assert.ok((await store.createIntent(leaseIntent(1))).ok);
     clock.now += 1;
-    await assert.rejects(() => store.createIntent(intent(2)), /was not renewed in time/);
+    await assert.rejects(() => store.createIntent(leaseIntent(2)), /was not renewed in time/);
     assert.ok(a.lost.aborted);
   });
 });
@@ -285,7 +260,7 @@ Deno.test("a second process: its lease refuses us, and once it stalls past the t
       assert.equal(ours.record.epoch, 2);
       await writer.write(new TextEncoder().encode("2\n"));
       assert.match(await nextLine(), /^intent 2 refused: LeaseLostError: .*taken over by test/);
-      assert.equal((await kv!.get(keys.intentKey(intent(2).id))).versionstamp, null);
+      assert.equal((await kv!.get(keys.intentKey(leaseIntent(2).id))).versionstamp, null);
     } finally {
       await writer.close();
       await child.status;
@@ -402,7 +377,7 @@ Deno.test("property: no intent is ever committed by a process that does not hold
             case "commit": {
               const lease = leases[o.p];
               if (lease === undefined) return;
-              const mine = intent(n++, clocks[o.p]!.now);
+              const mine = leaseIntent(n++, clocks[o.p]!.now);
               const held = !lease.lost.aborted;
               try {
                 const res = await new KvStore(handles[o.p]!, { fence: lease }).createIntent(mine);
