@@ -1,6 +1,6 @@
 /**
  * Shared fixtures of the order-layer tests: a manual clock whose `sleep` moves time, a notifier
- * that records, a fixed order book, and an `Exchange` wrapper that injects faults (lost answers
+ * that records, a fixed order book, a new intent, and an `Exchange` wrapper that injects faults (lost answers
  * after acceptance, failures before it, 5xx, lookups that fail or lag behind creation).
  */
 
@@ -12,6 +12,7 @@ import type {
   EngineEvent,
   Exchange,
   ExchangeOrder,
+  Intent,
   Notifier,
   OrderRef,
   OrderRejection,
@@ -50,6 +51,32 @@ export class RecordingNotifier implements Notifier {
 /** `"150000000"` → Units. */
 export function u(text: string): Units {
   return parseUnits(text);
+}
+
+/** A new (never sent) 10,000 KRW market bid on KRW-BTC at `T0_MS`, with `overrides`. */
+export function newIntent(overrides: Partial<Intent> = {}): Intent {
+  return {
+    id: "KRW-BTC:bid:s1",
+    market: "KRW-BTC",
+    side: "bid",
+    ordType: "price",
+    price: u("10000"),
+    volume: undefined,
+    signalId: "s1",
+    attempt: 0,
+    identifier: "utaaaa",
+    state: "NEW",
+    sends: 0,
+    lastSentAtMs: undefined,
+    duplicateSeen: false,
+    uuid: undefined,
+    error: undefined,
+    filledVolume: 0n,
+    filledFunds: 0n,
+    createdAtMs: T0_MS,
+    updatedAtMs: T0_MS,
+    ...overrides,
+  };
 }
 
 /** A book with levels `[price, size]` as decimal strings. */

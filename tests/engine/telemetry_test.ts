@@ -17,6 +17,7 @@ import {
   PromText,
   Telemetry,
 } from "../../engine/telemetry.ts";
+import { newIntent } from "./_order_fixtures.ts";
 import { StepClock, T0_MS } from "./_trader_fixtures.ts";
 
 /** The sample lines of `text` as name{labels} → value. */
@@ -125,27 +126,11 @@ Deno.test("loop lag is a cumulative histogram per market; data age counts from t
   assert.equal(t.get('upbit_trader_loop_lag_seconds_count{market="KRW-ETH"}'), 0);
 });
 
-const INTENT: Intent = {
+const INTENT: Intent = newIntent({
   id: "KRW-BTC:bid:bb@1",
-  market: "KRW-BTC",
-  side: "bid",
-  ordType: "price",
-  price: 10_000n * 10n ** 8n,
-  volume: undefined,
   signalId: "bb@1",
-  attempt: 0,
   identifier: "utabc",
-  state: "NEW",
-  sends: 0,
-  lastSentAtMs: undefined,
-  duplicateSeen: false,
-  uuid: undefined,
-  error: undefined,
-  filledVolume: 0n,
-  filledFunds: 0n,
-  createdAtMs: T0_MS,
-  updatedAtMs: T0_MS,
-};
+});
 
 Deno.test("the order trace logs each step with the intent's id and counts orders by state", async () => {
   const lines: string[] = [];

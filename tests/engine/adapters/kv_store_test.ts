@@ -3,34 +3,9 @@ import fc from "fast-check";
 import { acquireInstanceLock, KvStore, splitFees } from "../../../engine/adapters/kv_store.ts";
 import { applyFill, type Ledger, openLedger } from "../../../engine/core/ledger.ts";
 import { mulUnits, type Units } from "../../../engine/core/money.ts";
-import type { ExchangeTrade, FillBatch, Intent } from "../../../engine/ports.ts";
-import { T0_MS, u } from "../_order_fixtures.ts";
+import type { ExchangeTrade, FillBatch } from "../../../engine/ports.ts";
+import { newIntent, T0_MS, u } from "../_order_fixtures.ts";
 import { withStore } from "./_memory_store.ts";
-
-function intent(overrides: Partial<Intent> = {}): Intent {
-  return {
-    id: "KRW-BTC:bid:s1",
-    market: "KRW-BTC",
-    side: "bid",
-    ordType: "price",
-    price: u("10000"),
-    volume: undefined,
-    signalId: "s1",
-    attempt: 0,
-    identifier: "utaaaa",
-    state: "NEW",
-    sends: 0,
-    lastSentAtMs: undefined,
-    duplicateSeen: false,
-    uuid: undefined,
-    error: undefined,
-    filledVolume: 0n,
-    filledFunds: 0n,
-    createdAtMs: T0_MS,
-    updatedAtMs: T0_MS,
-    ...overrides,
-  };
-}
 
 function trade(uuid: string, price: string, volume: string): ExchangeTrade {
   const p = u(price);
@@ -60,15 +35,19 @@ function ledgerFields(l: Ledger | undefined): unknown {
 
 Deno.test("createIntent() uses an identifier once and keeps one live intent per market", async () => {
   await withStore(async (store) => {
-    assert.ok((await store.createIntent(intent())).ok);
-    const again = await store.createIntent(intent());
+    assert.ok((await store.createIntent(newIntent())).ok);
+    const again = await store.createIntent(newIntent());
     assert.equal(!again.ok && again.error.kind, "intent_exists");
-    const sameIdent = await store.createIntent(intent({ id: "KRW-ETH:bid:x", market: "KRW-ETH" }));
+    const sameIdent = await store.createIntent(
+      newIntent({ id: "KRW-ETH:bid:x", market: "KRW-ETH" }),
+    );
     assert.deepEqual(!sameIdent.ok && sameIdent.error, {
       kind: "identifier_used",
       identifier: "utaaaa",
     });
-    const busy = await store.createIntent(intent({ id: "KRW-BTC:bid:s2", identifier: "utbbbb" }));
+    const busy = await store.createIntent(
+      newIntent({ id: "KRW-BTC:bid:s2", identifier: "utbbbb" }),
+    );
     assert.deepEqual(!busy.ok && busy.error, {
       kind: "market_busy",
       market: "KRW-BTC",
@@ -80,7 +59,7 @@ Deno.test("createIntent() uses an identifier once and keeps one live intent per 
 
 Deno.test("updateIntent() moves the state index in the same commit and refuses a stale prev", async () => {
   await withStore(async (store) => {
-    const a = intent();
+    const a = newIntent();
     await store.createIntent(a);
     const b = { ...a, state: "UNKNOWN" as const, sends: 1, lastSentAtMs: T0_MS };
     assert.ok((await store.updateIntent(a, b)).ok);
@@ -89,13 +68,15 @@ Deno.test("updateIntent() moves the state index in the same commit and refuses a
     const stale = await store.updateIntent(a, { ...a, state: "OPEN" });
     assert.deepEqual(!stale.ok && stale.error, { kind: "stale", id: a.id });
     // A new attempt claims its identifier once.
-    await store.createIntent(intent({ id: "KRW-ETH:bid:e", market: "KRW-ETH", identifier: "ute" }));
+    await store.createIntent(
+      newIntent({ id: "KRW-ETH:bid:e", market: "KRW-ETH", identifier: "ute" }),
+    );
     const taken = await store.updateIntent(b, { ...b, attempt: 1, identifier: "ute" });
     assert.deepEqual(!taken.ok && taken.error, { kind: "identifier_used", identifier: "ute" });
     // A terminal state frees the market.
     const done = { ...b, state: "CANCELLED" as const, uuid: "order-x" };
     assert.ok((await store.updateIntent(b, done)).ok);
-    const next = await store.createIntent(intent({ id: "KRW-BTC:bid:s2", identifier: "utc" }));
+    const next = await store.createIntent(newIntent({ id: "KRW-BTC:bid:s2", identifier: "utc" }));
     assert.ok(next.ok);
   });
 });
@@ -232,7 +213,7 @@ Deno.test("control, signals, equity and events survive a restart (file KV)", asy
   try {
     let kv = await Deno.openKv(path);
     let store = new KvStore(kv);
-    const a = intent();
+    const a = newIntent();
     await store.createIntent(a);
     await store.updateIntent(a, { ...a, state: "OPEN", uuid: "order-1", sends: 1 });
     await store.openLedger("KRW-BTC", u("1000000"));

@@ -20,6 +20,7 @@ import {
   type Sandbox,
 } from "../../../engine/sandbox/mod.ts";
 import * as trader from "../../../engine/trader.ts";
+import { newIntent } from "../_order_fixtures.ts";
 import { DATA_FILES } from "../adapters/upbit/_sandbox.ts";
 
 interface Ran {
@@ -361,27 +362,13 @@ async function baseline(path: string): Promise<void> {
     await store.createMeta(await metaOf({}));
     await store.setControl({ paused: false, reason: "test" }, 1);
     await store.openLedger("KRW-BTC", 1_000_000n * U);
-    const intent = {
-      id: "KRW-BTC:bid:s1",
-      market: "KRW-BTC",
-      side: "bid" as const,
-      ordType: "price" as const,
+    const intent = newIntent({
       price: 160_000n * U,
-      volume: undefined,
-      signalId: "s1",
-      attempt: 0,
       identifier: "utbaseline",
-      state: "NEW" as const,
-      sends: 0,
-      lastSentAtMs: undefined,
-      duplicateSeen: false,
-      uuid: undefined,
-      error: undefined,
-      filledVolume: 0n,
-      filledFunds: 0n,
       createdAtMs: 1,
       updatedAtMs: 1,
-    };
+    });
+
     assert.ok((await store.createIntent(intent)).ok);
     const filled = {
       ...intent,
