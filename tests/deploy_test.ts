@@ -22,6 +22,7 @@ import {
   DEMO_ACCESS_KEY,
   DEMO_SECRET_KEY,
 } from "../engine/sandbox/mod.ts";
+import { readOutput } from "./_child_output.ts";
 import { storeProblems, storeSnapshot } from "./_store_check.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname).replace(/\/$/, "");
@@ -278,28 +279,11 @@ function startService(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let out = "";
-  let err = "";
-  const read = async (stream: ReadableStream<Uint8Array>, into: (t: string) => void) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) into(decoder.decode(chunk, { stream: true }));
-  };
-  const reading = Promise.all([
-    read(child.stdout, (t) => out += t),
-    read(child.stderr, (t) => err += t),
-  ]);
+  const output = readOutput(child);
   return {
     child,
-    out: () => out,
-    async waitFor(pattern, what, timeoutMs = 90_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const m = out.match(pattern);
-        if (m !== null) return m;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`no ${what} within ${timeoutMs} ms:\n${out.slice(-3000)}\n${err}`);
-    },
+    out: output.out,
+    waitFor: (pattern, what, timeoutMs = 90_000) => output.waitFor(pattern, what, timeoutMs),
     async terminate(timeoutStopMs) {
       const sent = performance.now();
       Deno.kill(-child.pid, "SIGTERM");
@@ -312,8 +296,8 @@ function startService(
       const status = await child.status;
       const stopMs = performance.now() - sent;
       clearTimeout(timer);
-      await reading;
-      return { code: status.code, stopMs, killed, out, err };
+      await output.done;
+      return { code: status.code, stopMs, killed, out: output.out(), err: output.err() };
     },
   };
 }
@@ -620,30 +604,27 @@ Deno.test({
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    let out = "";
-    let err = "";
-    const read = async (stream: ReadableStream<Uint8Array>, into: (t: string) => void) => {
-      const decoder = new TextDecoder();
-      for await (const chunk of stream) into(decoder.decode(chunk, { stream: true }));
-    };
-    const reading = Promise.all([
-      read(child.stdout, (t) => out += t),
-      read(child.stderr, (t) => err += t),
-    ]);
+    const output = readOutput(child);
     try {
       const deadline = Date.now() + 90_000;
       // The demo's first trade comes about 25 s in (its replay starts just before an entry).
-      while (!/ filled (BUY|SELL) /.test(out) && Date.now() < deadline) {
+      while (!/ filled (BUY|SELL) /.test(output.out()) && Date.now() < deadline) {
         const exited = await Promise.race([
           child.status.then(() => true),
           new Promise<false>((r) => setTimeout(() => r(false), 50)),
         ]);
         if (exited) break;
       }
-      assert.match(out, / filled (BUY|SELL) /, `${out.slice(-2000)}\n${err}`);
+      assert.match(
+        output.out(),
+        / filled (BUY|SELL) /,
+        `${output.out().slice(-2000)}\n${output.err()}`,
+      );
       Deno.kill(-child.pid, "SIGTERM");
       const status = await child.status;
-      await reading;
+      await output.done;
+      const out = output.out();
+      const err = output.err();
       assert.equal(status.code, 0, `${err}\n${out.slice(-2000)}`);
       assert.match(out, /demo: stopped/);
       assert.equal(err.replace(/^Task demo .*\n/m, ""), "", "no warning about a read-only cache");

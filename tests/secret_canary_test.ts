@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { createSandbox, DEFAULT_ACCOUNT } from "../engine/sandbox/mod.ts";
 import { startKvConnectServer } from "./engine/adapters/_kv_connect_server.ts";
 import { startFakeBotApi } from "./engine/telegram/_fake_bot_api.ts";
+import { readOutput } from "./_child_output.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname).replace(/\/$/, "");
 const FILE = `${ROOT}/data/upbit-KRW-BTC-1m-20220531-20220607.csv`;
@@ -137,27 +138,10 @@ function spawn(args: readonly string[], env: Record<string, string>): Running {
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  let out = "";
-  let err = "";
-  const read = async (stream: ReadableStream<Uint8Array>, into: (t: string) => void) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) into(decoder.decode(chunk, { stream: true }));
-  };
-  const reading = Promise.all([
-    read(child.stdout, (t) => out += t),
-    read(child.stderr, (t) => err += t),
-  ]);
+  const output = readOutput(child);
   return {
-    out: () => out,
-    async waitFor(pattern, what, timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const m = out.match(pattern);
-        if (m !== null) return m;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`no ${what} within ${timeoutMs} ms:\n${out.slice(-3000)}\n${err}`);
-    },
+    out: output.out,
+    waitFor: (pattern, what, timeoutMs = 60_000) => output.waitFor(pattern, what, timeoutMs),
     async stop() {
       try {
         child.kill("SIGTERM");
@@ -168,8 +152,8 @@ function spawn(args: readonly string[], env: Record<string, string>): Running {
     },
     async ended() {
       const status = await child.status;
-      await reading;
-      return { code: status.code, out, err };
+      await output.done;
+      return { code: status.code, out: output.out(), err: output.err() };
     },
   };
 }

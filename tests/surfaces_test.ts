@@ -12,6 +12,7 @@ import {
   type FakeBotApi,
   startFakeBotApi,
 } from "./engine/telegram/_fake_bot_api.ts";
+import { readOutput } from "./_child_output.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const OWNER = 111_222_333;
@@ -51,27 +52,10 @@ function mainCommand(args: readonly string[], env: Record<string, string>): Deno
 
 function start(args: readonly string[], env: Record<string, string>): Child {
   const child = mainCommand(args, env).spawn();
-  let stdout = "";
-  let stderr = "";
-  const read = async (stream: ReadableStream<Uint8Array>, into: (text: string) => void) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) into(decoder.decode(chunk, { stream: true }));
-  };
-  const reading = Promise.all([
-    read(child.stdout, (t) => stdout += t),
-    read(child.stderr, (t) => stderr += t),
-  ]);
+  const output = readOutput(child);
   return {
-    output: () => stdout,
-    async waitFor(pattern, timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (Date.now() < deadline) {
-        const m = stdout.match(pattern);
-        if (m !== null) return m;
-        await delay(50);
-      }
-      throw new Error(`no ${pattern} within ${timeoutMs} ms:\n${stdout}\n${stderr}`);
-    },
+    output: output.out,
+    waitFor: (pattern, timeoutMs = 60_000) => output.waitFor(pattern, `${pattern}`, timeoutMs),
     async stop() {
       try {
         child.kill("SIGINT");
@@ -79,8 +63,8 @@ function start(args: readonly string[], env: Record<string, string>): Child {
         // Already gone.
       }
       const status = await child.status;
-      await reading;
-      return { code: status.code, stdout, stderr };
+      await output.done;
+      return { code: status.code, stdout: output.out(), stderr: output.err() };
     },
   };
 }
