@@ -15,7 +15,7 @@
  *     a file-backed Deno KV. `Deno.memoryUsage().rss` is sampled as simulated time passes.
  */
 
-import { frameEvents } from "./frame_events.ts";
+import { ALWAYS_BUY, feedClock, frameEvents } from "./live_feed.ts";
 import { percentile, round3 } from "./stats.ts";
 import { benchMarketsLatency, type MarketsLatency } from "./markets_latency_bench.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
@@ -32,7 +32,6 @@ import type { Candle } from "../engine/core/candle.ts";
 import { unitsFromNumber } from "../engine/core/money.ts";
 import { DEFAULT_RISK_RULES } from "../engine/core/risk.ts";
 import { createBollinger } from "../engine/core/strategies/mod.ts";
-import type { Strategy } from "../engine/core/strategies/strategy.ts";
 import { krwTickSize } from "../engine/core/tick_size.ts";
 import type { Result } from "../engine/core/result.ts";
 import type {
@@ -97,22 +96,6 @@ const MINUTE_MS = 60_000;
 
 const SILENT: Notifier = { notify(_event: EngineEvent): void {} };
 
-/** A clock set by the feed; the watchdog's sleeps end on abort, others pass time at once. */
-function feedClock(time: { now: number }): Clock {
-  return {
-    nowMs: () => time.now,
-    sleep: (ms, signal) =>
-      new Promise((resolve) => {
-        if (signal === undefined) {
-          time.now += ms;
-          return resolve();
-        }
-        if (signal.aborted) return resolve();
-        signal.addEventListener("abort", () => resolve(), { once: true });
-      }),
-  };
-}
-
 /** Notes when each order request leaves, then passes it to the paper exchange. */
 class TimedExchange implements Exchange, Account {
   readonly inner: PaperExchange;
@@ -141,13 +124,6 @@ class TimedExchange implements Exchange, Account {
 function mb(bytes: number): number {
   return Math.round(bytes / 1024 / 1024 * 10) / 10;
 }
-
-/** A strategy that wants to be long on every close (so every flat close is an entry). */
-const ALWAYS_BUY: Strategy = {
-  name: "always",
-  warmup: 1,
-  update: () => ({ action: "buy", reason: "bench entry" }),
-};
 
 async function withTempKv<T>(fn: (kv: Deno.Kv) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "engine_bench_" });

@@ -25,7 +25,7 @@
  * its own message. A burst pass hands the five candle frames over at once (timed from then).
  */
 
-import { frameEvents } from "./frame_events.ts";
+import { ALWAYS_BUY, feedClock, frameEvents } from "./live_feed.ts";
 import { percentile, round3 } from "./stats.ts";
 import { HttpExchange } from "../engine/adapters/http_exchange.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
@@ -38,8 +38,7 @@ import {
 } from "../engine/adapters/upbit/ws_candles.ts";
 import { unitsFromNumber } from "../engine/core/money.ts";
 import { DEFAULT_RISK_RULES } from "../engine/core/risk.ts";
-import type { Strategy } from "../engine/core/strategies/strategy.ts";
-import type { Clock, MarketEvent } from "../engine/ports.ts";
+import type { MarketEvent } from "../engine/ports.ts";
 import { ConsoleNotifier } from "../engine/adapters/console_notifier.ts";
 import { createLogger } from "../engine/log.ts";
 import { EventStream } from "../engine/operator/event_stream.ts";
@@ -135,29 +134,6 @@ const START_AT = Date.UTC(2024, 11, 2, 0, 0);
 
 /** A budget no bench run reaches. */
 const UNLIMITED = { limit: 1_000_000, windowMs: 1_000 };
-
-/** Wants to be long on every close (so every flat close is an entry). */
-const ALWAYS_BUY: Strategy = {
-  name: "always",
-  warmup: 1,
-  update: () => ({ action: "buy", reason: "bench entry" }),
-};
-
-/** A clock set by the driver; sleeps with a signal end on abort, others pass time at once. */
-function feedClock(time: { now: number }): Clock {
-  return {
-    nowMs: () => time.now,
-    sleep: (ms, signal) =>
-      new Promise((resolve) => {
-        if (signal === undefined) {
-          time.now += ms;
-          return resolve();
-        }
-        if (signal.aborted) return resolve();
-        signal.addEventListener("abort", () => resolve(), { once: true });
-      }),
-  };
-}
 
 /** A market's queue that tells when its loop is parked waiting for the next event. */
 class ParkingQueue {
