@@ -28,7 +28,6 @@ import {
   createCandleTrack,
 } from "../engine/adapters/upbit/ws_candles.ts";
 import { decodeFrame } from "../engine/adapters/upbit/ws_messages.ts";
-import type { Candle } from "../engine/core/candle.ts";
 import { unitsFromNumber } from "../engine/core/money.ts";
 import { DEFAULT_RISK_RULES } from "../engine/core/risk.ts";
 import { createBollinger } from "../engine/core/strategies/mod.ts";
@@ -51,7 +50,7 @@ import { createSandbox } from "../engine/sandbox/mod.ts";
 import type { BookSnapshot } from "../engine/sandbox/feed.ts";
 import { createReplay } from "../engine/sandbox/replay.ts";
 import type { UnitCandle } from "../engine/sandbox/paths.ts";
-import { num, wsCandle, wsTrade } from "../engine/sandbox/upbit_format.ts";
+import { floatCandle, wsCandle, wsTrade } from "../engine/sandbox/upbit_format.ts";
 import { runTrader, type TraderConfig } from "../engine/trader.ts";
 
 /** What the engine bench measured. */
@@ -375,16 +374,7 @@ export async function benchDemoRss(hours: number): Promise<EngineBench["rss"]> {
           const minuteMs = Math.floor(tr.tsMs / MINUTE_MS) * MINUTE_MS;
           const state = replay.visibleCandle(MARKET, minuteMs, minuteMs + MINUTE_MS);
           if (state !== undefined) {
-            const c: Candle = {
-              startMs: state.startMs,
-              open: num(state.open),
-              high: num(state.high),
-              low: num(state.low),
-              close: num(state.close),
-              volume: num(state.volume),
-              value: num(state.value),
-            };
-            for (const f of acceptLiveCandle(track, c)) {
+            for (const f of acceptLiveCandle(track, floatCandle(state))) {
               const e = toMarketEvent({ kind: "candle", ...f });
               if (e !== undefined) yield e;
             }

@@ -4,6 +4,7 @@
  * numbers, as Upbit's quotation API and WebSocket send them. Field order follows API.md.
  */
 
+import type { Candle } from "../core/candle.ts";
 import { formatUnits, type Units } from "../core/money.ts";
 import type { BookSnapshot } from "./feed.ts";
 import type { TapeTrade, UnitCandle } from "./paths.ts";
@@ -14,6 +15,19 @@ const KST_MS = 9 * 3_600_000;
 /** A JSON number from exact units (one correctly rounded parse of the decimal). */
 export function num(u: Units): number {
   return Number(formatUnits(u));
+}
+
+/** A sandbox candle as the core's float candle (each amount through `num`). */
+export function floatCandle(c: UnitCandle): Candle {
+  return {
+    startMs: c.startMs,
+    open: num(c.open),
+    high: num(c.high),
+    low: num(c.low),
+    close: num(c.close),
+    volume: num(c.volume),
+    value: num(c.value),
+  };
 }
 
 /** `yyyy-MM-ddTHH:mm:ss` (UTC, no offset), Upbit's candle time format. */

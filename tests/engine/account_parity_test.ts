@@ -29,15 +29,15 @@ import {
 import { decodeFrame } from "../../engine/adapters/upbit/ws_messages.ts";
 import { aggregateCandles, bucketStartMs } from "../../engine/core/aggregate.ts";
 import { runAccountBacktest } from "../../engine/core/account_backtest.ts";
-import { type Candle, TIMEFRAME_MS } from "../../engine/core/candle.ts";
+import { TIMEFRAME_MS } from "../../engine/core/candle.ts";
 import { unitsFromNumber, unitsToNumber } from "../../engine/core/money.ts";
 import { DEFAULT_PORTFOLIO_RULES } from "../../engine/core/portfolio.ts";
 import { createBollinger } from "../../engine/core/strategies/mod.ts";
 import type { Clock, MarketEvent } from "../../engine/ports.ts";
 import { createSandbox } from "../../engine/sandbox/mod.ts";
 import { createReplay } from "../../engine/sandbox/replay.ts";
-import type { TapeTrade, UnitCandle } from "../../engine/sandbox/paths.ts";
-import { num, wsTrade } from "../../engine/sandbox/upbit_format.ts";
+import type { TapeTrade } from "../../engine/sandbox/paths.ts";
+import { floatCandle, wsTrade } from "../../engine/sandbox/upbit_format.ts";
 import { runTrader, type TraderConfig } from "../../engine/trader.ts";
 import { roundsOf } from "../../engine/trader_close_round.ts";
 import { RecordingNotifier } from "./_order_fixtures.ts";
@@ -74,18 +74,6 @@ const SIGNAL_BOUND_BPS = 30;
 /** Risk exits: the live loop sells at the first trade past the level, the backtest at the level. */
 const RISK_BOUND_BPS = 60;
 const NOT_ENOUGH_SLOTS = "positions are open";
-
-function floatCandle(c: UnitCandle): Candle {
-  return {
-    startMs: c.startMs,
-    open: num(c.open),
-    high: num(c.high),
-    low: num(c.low),
-    close: num(c.close),
-    volume: num(c.volume),
-    value: num(c.value),
-  };
-}
 
 interface Leg {
   readonly market: string;

@@ -24,14 +24,13 @@ import {
 import { decodeFrame } from "../../engine/adapters/upbit/ws_messages.ts";
 import { aggregateCandles, bucketStartMs } from "../../engine/core/aggregate.ts";
 import { runBacktest } from "../../engine/core/backtest.ts";
-import { type Candle, TIMEFRAME_MS } from "../../engine/core/candle.ts";
+import { TIMEFRAME_MS } from "../../engine/core/candle.ts";
 import { unitsFromNumber, unitsToNumber } from "../../engine/core/money.ts";
 import { createBollinger } from "../../engine/core/strategies/mod.ts";
 import type { Clock, MarketEvent } from "../../engine/ports.ts";
 import { createSandbox } from "../../engine/sandbox/mod.ts";
 import { createReplay } from "../../engine/sandbox/replay.ts";
-import type { UnitCandle } from "../../engine/sandbox/paths.ts";
-import { num, wsTrade } from "../../engine/sandbox/upbit_format.ts";
+import { floatCandle, wsTrade } from "../../engine/sandbox/upbit_format.ts";
 import { runTrader, type TraderConfig } from "../../engine/trader.ts";
 import { RecordingNotifier } from "./_order_fixtures.ts";
 
@@ -57,18 +56,6 @@ const RULES = {
   trailingStopPct: 0,
   cooldownMs: 0,
 };
-
-function floatCandle(c: UnitCandle): Candle {
-  return {
-    startMs: c.startMs,
-    open: num(c.open),
-    high: num(c.high),
-    low: num(c.low),
-    close: num(c.close),
-    volume: num(c.volume),
-    value: num(c.value),
-  };
-}
 
 interface Leg {
   readonly side: "buy" | "sell";
