@@ -19,14 +19,8 @@
 import assert from "node:assert/strict";
 import { KvStore } from "../../engine/adapters/kv_store.ts";
 import { PaperExchange } from "../../engine/adapters/paper_exchange.ts";
-import { toMarketEvent } from "../../engine/adapters/upbit/market_events.ts";
 import { backfillMinuteCandles, UpbitRestClient } from "../../engine/adapters/upbit/rest_client.ts";
-import {
-  acceptLiveCandle,
-  completeCandleSync,
-  createCandleTrack,
-} from "../../engine/adapters/upbit/ws_candles.ts";
-import { decodeFrame } from "../../engine/adapters/upbit/ws_messages.ts";
+import { completeCandleSync, createCandleTrack } from "../../engine/adapters/upbit/ws_candles.ts";
 import { aggregateCandles, bucketStartMs } from "../../engine/core/aggregate.ts";
 import { runAccountBacktest } from "../../engine/core/account_backtest.ts";
 import { TIMEFRAME_MS } from "../../engine/core/candle.ts";
@@ -37,10 +31,11 @@ import type { Clock, MarketEvent } from "../../engine/ports.ts";
 import { createSandbox } from "../../engine/sandbox/mod.ts";
 import { createReplay } from "../../engine/sandbox/replay.ts";
 import type { TapeTrade } from "../../engine/sandbox/paths.ts";
-import { floatCandle, wsTrade } from "../../engine/sandbox/upbit_format.ts";
+import { floatCandle } from "../../engine/sandbox/upbit_format.ts";
 import { runTrader, type TraderConfig } from "../../engine/trader.ts";
 import { roundsOf } from "../../engine/trader_close_round.ts";
 import { RecordingNotifier } from "./_order_fixtures.ts";
+import { tapeEvents } from "./_tape_events.ts";
 
 const MARKETS = ["KRW-BTC", "KRW-ETH", "KRW-XRP", "KRW-SOL", "KRW-DOGE"];
 const FILES = MARKETS.map((m) =>
@@ -251,26 +246,7 @@ Deno.test({
       for (const { market, trade } of tape) {
         advanceTo(trade.tsMs);
         const feed = feeds.get(market)!;
-        const minuteMs = Math.floor(trade.tsMs / 60_000) * 60_000;
-        const state = replay.visibleCandle(market, minuteMs, minuteMs + 60_000);
-        if (state !== undefined) {
-          for (const f of acceptLiveCandle(tracks.get(market)!, floatCandle(state))) {
-            const e = toMarketEvent({ kind: "candle", ...f });
-            if (e !== undefined) feed.push(e);
-          }
-        }
-        const frame = wsTrade(trade, {
-          prevClose: replay.prevCloseOf(market, trade.tsMs) ?? trade.price,
-          book: replay.book(market),
-          stream: "REALTIME",
-          nowMs: trade.tsMs,
-        });
-        const decoded = decodeFrame(JSON.stringify(frame));
-        if (!decoded.ok || decoded.value.kind !== "trade") {
-          throw new Error(`bad trade frame: ${JSON.stringify(decoded)}`);
-        }
-        const e = toMarketEvent({ kind: "trade", trade: decoded.value.message });
-        if (e !== undefined) feed.push(e);
+        for (const e of tapeEvents(replay, tracks.get(market)!, trade)) feed.push(e);
         await settle();
       }
       for (const feed of feeds.values()) feed.end();

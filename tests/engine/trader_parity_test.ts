@@ -14,14 +14,8 @@
 import assert from "node:assert/strict";
 import { KvStore } from "../../engine/adapters/kv_store.ts";
 import { PaperExchange } from "../../engine/adapters/paper_exchange.ts";
-import { toMarketEvent } from "../../engine/adapters/upbit/market_events.ts";
 import { backfillMinuteCandles, UpbitRestClient } from "../../engine/adapters/upbit/rest_client.ts";
-import {
-  acceptLiveCandle,
-  completeCandleSync,
-  createCandleTrack,
-} from "../../engine/adapters/upbit/ws_candles.ts";
-import { decodeFrame } from "../../engine/adapters/upbit/ws_messages.ts";
+import { completeCandleSync, createCandleTrack } from "../../engine/adapters/upbit/ws_candles.ts";
 import { aggregateCandles, bucketStartMs } from "../../engine/core/aggregate.ts";
 import { runBacktest } from "../../engine/core/backtest.ts";
 import { TIMEFRAME_MS } from "../../engine/core/candle.ts";
@@ -30,9 +24,10 @@ import { createBollinger } from "../../engine/core/strategies/mod.ts";
 import type { Clock, MarketEvent } from "../../engine/ports.ts";
 import { createSandbox } from "../../engine/sandbox/mod.ts";
 import { createReplay } from "../../engine/sandbox/replay.ts";
-import { floatCandle, wsTrade } from "../../engine/sandbox/upbit_format.ts";
+import { floatCandle } from "../../engine/sandbox/upbit_format.ts";
 import { runTrader, type TraderConfig } from "../../engine/trader.ts";
 import { RecordingNotifier } from "./_order_fixtures.ts";
+import { tapeEvents } from "./_tape_events.ts";
 
 const FILE = decodeURIComponent(
   new URL("../../data/upbit-KRW-BTC-1m-20220531-20220607.csv", import.meta.url).pathname,
@@ -112,26 +107,7 @@ Deno.test({
         completeCandleSync(track, []);
         for (const tr of tape) {
           replay.advanceTo(tr.tsMs);
-          const minuteMs = Math.floor(tr.tsMs / 60_000) * 60_000;
-          const state = replay.visibleCandle(MARKET, minuteMs, minuteMs + 60_000);
-          if (state !== undefined) {
-            for (const f of acceptLiveCandle(track, floatCandle(state))) {
-              const e = toMarketEvent({ kind: "candle", ...f });
-              if (e !== undefined) yield e;
-            }
-          }
-          const frame = wsTrade(tr, {
-            prevClose: replay.prevCloseOf(MARKET, tr.tsMs) ?? tr.price,
-            book: replay.book(MARKET),
-            stream: "REALTIME",
-            nowMs: tr.tsMs,
-          });
-          const decoded = decodeFrame(JSON.stringify(frame));
-          if (!decoded.ok || decoded.value.kind !== "trade") {
-            throw new Error(`bad trade frame: ${JSON.stringify(decoded)}`);
-          }
-          const e = toMarketEvent({ kind: "trade", trade: decoded.value.message });
-          if (e !== undefined) yield e;
+          yield* tapeEvents(replay, track, tr);
         }
       };
 
