@@ -447,9 +447,10 @@ async function runBot(config: BotConfig, ctx: BotContext): Promise<void> {
     ...(config.mode === "live" && config.keys !== undefined
       ? { accessKey: config.keys.accessKey.reveal(), secretKey: config.keys.secretKey }
       : {}),
-    // Request pacing (Upbit's per-second limits, retry-after, 418 blocks) is real time, also
-    // against a sandbox whose market runs fast.
-    nowMs: WALL_CLOCK.nowMs,
+    // Request pacing follows the run's clock: against a sandbox replaying fast, the market's
+    // minutes pass in milliseconds, and pacing them at Upbit's real-time rates starves the loops
+    // (5 markets at 720x: stale data and a fifth of the entries). Against Upbit the two agree.
+    nowMs: clock.nowMs,
     timeoutMs: 5_000,
   });
   const books = new Map<string, BookSnapshot>();
