@@ -18,9 +18,9 @@ import type { LeaseTiming } from "../../../engine/adapters/store_lease.ts";
 import * as trader from "../../../engine/trader.ts";
 import { WALL_CLOCK } from "../../../engine/wall_clock.ts";
 import { ok } from "../../../engine/core/result.ts";
-import type { Clock } from "../../../engine/ports.ts";
 import { createSandbox, type Sandbox } from "../../../engine/sandbox/mod.ts";
 import { DATA_FILES } from "../adapters/upbit/_sandbox.ts";
+import { clockOf } from "./_sandbox_clock.ts";
 import { startKvConnectServer } from "../adapters/_kv_connect_server.ts";
 
 Deno.test("a lease taken over while the demo trades stops it with one line, exit 1", async () => {
@@ -108,23 +108,6 @@ Deno.test("the KV access token is a secret: a line that would show it is redacte
 });
 
 // ---- paper over KV Connect ------------------------------------------------------------------
-
-/** The sandbox's clock; sleeps shortened so the loop's timers keep up with the test. */
-function clockOf(sb: Sandbox): Clock {
-  return {
-    nowMs: () => sb.replay.nowMs(),
-    sleep: (ms, signal) =>
-      new Promise((resolve) => {
-        if (signal?.aborted) return resolve();
-        const timer = setTimeout(done, Math.min(ms / 100, 200));
-        signal?.addEventListener("abort", done, { once: true });
-        function done(): void {
-          clearTimeout(timer);
-          resolve();
-        }
-      }),
-  };
-}
 
 /** Starts `paper` on the store at `kvUrl`; resolves its code and output once it ends. */
 function paper(

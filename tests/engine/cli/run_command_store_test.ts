@@ -11,7 +11,6 @@ import { accountHash, KvStore, type StoreMeta } from "../../../engine/adapters/k
 import { runTradingCommand } from "../../../engine/cli/run_command.ts";
 import type { TradingMode } from "../../../engine/config.ts";
 import { formatUnits } from "../../../engine/core/money.ts";
-import type { Clock } from "../../../engine/ports.ts";
 import {
   createSandbox,
   DEFAULT_ACCOUNT,
@@ -22,28 +21,12 @@ import {
 import * as trader from "../../../engine/trader.ts";
 import { newIntent } from "../_order_fixtures.ts";
 import { DATA_FILES } from "../adapters/upbit/_sandbox.ts";
+import { clockOf } from "./_sandbox_clock.ts";
 
 interface Ran {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
-}
-
-/** The sandbox's clock; sleeps are shortened so the loop's timers keep up with the test. */
-function clockOf(sb: Sandbox): Clock {
-  return {
-    nowMs: () => sb.replay.nowMs(),
-    sleep: (ms, signal) =>
-      new Promise((resolve) => {
-        if (signal?.aborted) return resolve();
-        const timer = setTimeout(done, Math.min(ms / 100, 200));
-        signal?.addEventListener("abort", done, { once: true });
-        function done(): void {
-          clearTimeout(timer);
-          resolve();
-        }
-      }),
-  };
 }
 
 async function run(
