@@ -21,7 +21,7 @@ import { ok } from "../../../engine/core/result.ts";
 import { createSandbox, type Sandbox } from "../../../engine/sandbox/mod.ts";
 import { DATA_FILES } from "../adapters/upbit/_sandbox.ts";
 import { clockOf } from "./_sandbox_clock.ts";
-import { startKvConnectServer } from "../adapters/_kv_connect_server.ts";
+import { type KvConnectServer, startKvConnectServer } from "../adapters/_kv_connect_server.ts";
 
 Deno.test("a lease taken over while the demo trades stops it with one line, exit 1", async () => {
   const dir = await Deno.makeTempDir({ prefix: "run_lease_" });
@@ -135,7 +135,10 @@ function paper(
   }, trader).then((code) => ({ code, out, err }));
 }
 
-Deno.test("paper on a remote KV (KV Connect): a second bot on the same store is refused by the lease; after a clean stop the next starts at once", async () => {
+/** Runs `fn` with a KV Connect server and a sandbox whose clock ticks 1 s every 50 ms. */
+async function onRemote(
+  fn: (sb: Sandbox, server: KvConnectServer) => Promise<void>,
+): Promise<void> {
   const token = "kv-connect-test-token-0123456789";
   const before = Deno.env.get("DENO_KV_ACCESS_TOKEN");
   Deno.env.set("DENO_KV_ACCESS_TOKEN", token);
@@ -149,6 +152,18 @@ Deno.test("paper on a remote KV (KV Connect): a second bot on the same store is 
   });
   const tick = setInterval(() => sb.replay.advanceBy(1_000), 50);
   try {
+    await fn(sb, server);
+  } finally {
+    clearInterval(tick);
+    await sb.close();
+    await server.close();
+    if (before === undefined) Deno.env.delete("DENO_KV_ACCESS_TOKEN");
+    else Deno.env.set("DENO_KV_ACCESS_TOKEN", before);
+  }
+}
+
+Deno.test("paper on a remote KV (KV Connect): a second bot on the same store is refused by the lease; after a clean stop the next starts at once", async () => {
+  await onRemote(async (sb, server) => {
     // Bot 1 on host "a".
     const stop1 = new AbortController();
     const trading1 = Promise.withResolvers<void>();
@@ -184,57 +199,36 @@ Deno.test("paper on a remote KV (KV Connect): a second bot on the same store is 
     assert.equal(done3.code, 0, done3.err);
     assert.match(done3.out, /KV lease epoch 2 held by pid/);
     assert.doesNotMatch(done3.out, /waiting for it to expire/);
-  } finally {
-    clearInterval(tick);
-    await sb.close();
-    await server.close();
-    if (before === undefined) Deno.env.delete("DENO_KV_ACCESS_TOKEN");
-    else Deno.env.set("DENO_KV_ACCESS_TOKEN", before);
-  }
+  });
 });
 
 Deno.test("paper on a remote KV cut off by a partition stops trading before its lease expires and exits with one line", async () => {
-  const token = "kv-connect-test-token-0123456789";
-  const before = Deno.env.get("DENO_KV_ACCESS_TOKEN");
-  Deno.env.set("DENO_KV_ACCESS_TOKEN", token);
-  const server = startKvConnectServer(token);
-  const sb = await createSandbox({
-    port: 0,
-    manualClock: true,
-    dataFiles: DATA_FILES,
-    startAt: "2025-08-01T06:00:00Z",
-    rateLimits: false,
-  });
-  const tick = setInterval(() => sb.replay.advanceBy(1_000), 50);
-  const url = server.url("a");
-  try {
-    const trading = Promise.withResolvers<void>();
-    const bot = paper(sb, url, new AbortController().signal, (text) => {
-      if (/paper: trading /.test(text)) trading.resolve();
-    }, { ttlMs: 2_000, renewEveryMs: 300, skewMs: 600, exitAfterLostMs: 1_000 });
-    await Promise.race([trading.promise, bot.then((r) => assert.fail(`${r.out}\n${r.err}`))]);
-    const cutAtMs = Date.now();
-    server.partition("a");
-    const done = await bot;
-    const tookMs = Date.now() - cutAtMs;
-    assert.equal(done.code, 1, done.err);
-    assert.match(
-      done.err,
-      /^paper: stopped trading: could not renew the KV lease \(epoch 1\) before it expires at [^;]+; another process may trade on this store now\n$/,
-    );
-    // Given up 600 ms (the skew here) before the 2 s lease expires, then 1 s for the shutdown.
-    assert.ok(tookMs < 2_000 + 1_000 + 500, `exited ${tookMs} ms after the cut`);
-  } finally {
-    // The partition heals: the abandoned shutdown finishes (its stand-in lock file goes).
-    server.heal("a");
-    const lockFile = `${lockBaseOf(url)}.lock`;
-    for (let i = 0; i < 200 && await Deno.stat(lockFile).then(() => true, () => false); i++) {
-      await new Promise((r) => setTimeout(r, 50));
+  await onRemote(async (sb, server) => {
+    const url = server.url("a");
+    try {
+      const trading = Promise.withResolvers<void>();
+      const bot = paper(sb, url, new AbortController().signal, (text) => {
+        if (/paper: trading /.test(text)) trading.resolve();
+      }, { ttlMs: 2_000, renewEveryMs: 300, skewMs: 600, exitAfterLostMs: 1_000 });
+      await Promise.race([trading.promise, bot.then((r) => assert.fail(`${r.out}\n${r.err}`))]);
+      const cutAtMs = Date.now();
+      server.partition("a");
+      const done = await bot;
+      const tookMs = Date.now() - cutAtMs;
+      assert.equal(done.code, 1, done.err);
+      assert.match(
+        done.err,
+        /^paper: stopped trading: could not renew the KV lease \(epoch 1\) before it expires at [^;]+; another process may trade on this store now\n$/,
+      );
+      // Given up 600 ms (the skew here) before the 2 s lease expires, then 1 s for the shutdown.
+      assert.ok(tookMs < 2_000 + 1_000 + 500, `exited ${tookMs} ms after the cut`);
+    } finally {
+      // The partition heals: the abandoned shutdown finishes (its stand-in lock file goes).
+      server.heal("a");
+      const lockFile = `${lockBaseOf(url)}.lock`;
+      for (let i = 0; i < 200 && await Deno.stat(lockFile).then(() => true, () => false); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
     }
-    clearInterval(tick);
-    await sb.close();
-    await server.close();
-    if (before === undefined) Deno.env.delete("DENO_KV_ACCESS_TOKEN");
-    else Deno.env.set("DENO_KV_ACCESS_TOKEN", before);
-  }
+  });
 });
