@@ -25,14 +25,9 @@ import {
   type Units,
 } from "../../engine/core/money.ts";
 import { committedKrw } from "../../engine/core/portfolio.ts";
-import {
-  createSandbox,
-  DEFAULT_ACCOUNT,
-  DEMO_ACCESS_KEY,
-  DEMO_SECRET_KEY,
-  type Sandbox,
-} from "../../engine/sandbox/mod.ts";
+import { createSandbox, DEFAULT_ACCOUNT, type Sandbox } from "../../engine/sandbox/mod.ts";
 import * as trader from "../../engine/trader.ts";
+import { sandboxEnv } from "./adapters/upbit/_sandbox.ts";
 
 const MARKETS = ["KRW-BTC", "KRW-ETH", "KRW-XRP", "KRW-SOL", "KRW-DOGE"];
 const FILES = MARKETS.map((m) =>
@@ -182,12 +177,7 @@ async function runLive(
       stdout: (t) => output += t,
       stderr: (t) => output += t,
       isTerminal: false,
-      env: {
-        UPBIT_ACCESS_KEY: DEMO_ACCESS_KEY,
-        UPBIT_SECRET_KEY: DEMO_SECRET_KEY,
-        UPBIT_REST_URL: sandbox.restUrl,
-        UPBIT_WS_URL: sandbox.wsUrl,
-      },
+      env: sandboxEnv(sandbox),
       interrupt: stop.signal,
       pid: Deno.pid,
       cwd: Deno.cwd(),

@@ -23,6 +23,7 @@ import { createWebApp, loadStaticAssets } from "../../routes/mod.ts";
 import { startWebServer } from "../../routes/server.ts";
 import { webWorld } from "./_web_world.ts";
 import { startFakeBotApi } from "../engine/telegram/_fake_bot_api.ts";
+import { sandboxEnv } from "../engine/adapters/upbit/_sandbox.ts";
 
 const TOKEN = "scraper-token-0123456789abcdef";
 
@@ -190,12 +191,7 @@ Deno.test("live against the sandbox: every family with sane values, the 429 in i
       stdout: (t) => output += t,
       stderr: (t) => output += t,
       isTerminal: false,
-      env: {
-        UPBIT_ACCESS_KEY: DEMO_ACCESS_KEY,
-        UPBIT_SECRET_KEY: DEMO_SECRET_KEY,
-        UPBIT_REST_URL: sandbox.restUrl,
-        UPBIT_WS_URL: sandbox.wsUrl,
-      },
+      env: sandboxEnv(sandbox),
       interrupt: stop.signal,
       pid: Deno.pid,
       cwd: Deno.cwd(),

@@ -11,13 +11,9 @@ import { backupStoreFile, restoreStoreFile } from "../../../engine/adapters/kv_b
 import { KvStore } from "../../../engine/adapters/kv_store.ts";
 import { runBackupCommand, runRestoreCommand } from "../../../engine/cli/backup_command.ts";
 import { runTradingCommand, sandboxClock } from "../../../engine/cli/run_command.ts";
-import {
-  createSandbox,
-  DEMO_ACCESS_KEY,
-  DEMO_SECRET_KEY,
-  type Sandbox,
-} from "../../../engine/sandbox/mod.ts";
+import { createSandbox, type Sandbox } from "../../../engine/sandbox/mod.ts";
 import * as trader from "../../../engine/trader.ts";
+import { sandboxEnv } from "../adapters/upbit/_sandbox.ts";
 
 const SPEED = 720;
 const FILE = decodeURIComponent(
@@ -82,12 +78,7 @@ async function live(
     },
     stderr: (t) => output += t,
     isTerminal: false,
-    env: {
-      UPBIT_ACCESS_KEY: DEMO_ACCESS_KEY,
-      UPBIT_SECRET_KEY: DEMO_SECRET_KEY,
-      UPBIT_REST_URL: sandbox.restUrl,
-      UPBIT_WS_URL: sandbox.wsUrl,
-    },
+    env: sandboxEnv(sandbox),
     interrupt: stop,
     pid: Deno.pid,
     cwd: Deno.cwd(),

@@ -12,8 +12,9 @@ import { KvStore } from "../../../engine/adapters/kv_store.ts";
 import { runCtlCommand } from "../../../engine/cli/ctl_command.ts";
 import { runTradingCommand } from "../../../engine/cli/run_command.ts";
 import { DAY_MS, upbitDayStartMs } from "../../../engine/core/candle.ts";
-import { createSandbox, DEMO_ACCESS_KEY, DEMO_SECRET_KEY } from "../../../engine/sandbox/mod.ts";
+import { createSandbox } from "../../../engine/sandbox/mod.ts";
 import * as trader from "../../../engine/trader.ts";
+import { sandboxEnv } from "../adapters/upbit/_sandbox.ts";
 
 const BTC_1M = "data/upbit-KRW-BTC-1m-20220531-20220607.csv";
 const SPEED = 120;
@@ -75,12 +76,7 @@ Deno.test({
         stdout: (t) => out.push(t),
         stderr: (t) => out.push(t),
         isTerminal: false,
-        env: {
-          UPBIT_ACCESS_KEY: DEMO_ACCESS_KEY,
-          UPBIT_SECRET_KEY: DEMO_SECRET_KEY,
-          UPBIT_REST_URL: sb.restUrl,
-          UPBIT_WS_URL: sb.wsUrl,
-        },
+        env: sandboxEnv(sb),
         interrupt: stop.signal,
         pid: Deno.pid,
         cwd: Deno.cwd(),

@@ -15,12 +15,11 @@ import {
   createSandbox,
   DEFAULT_ACCOUNT,
   DEMO_ACCESS_KEY,
-  DEMO_SECRET_KEY,
   type Sandbox,
 } from "../../../engine/sandbox/mod.ts";
 import * as trader from "../../../engine/trader.ts";
 import { newIntent } from "../_order_fixtures.ts";
-import { DATA_FILES } from "../adapters/upbit/_sandbox.ts";
+import { DATA_FILES, sandboxEnv } from "../adapters/upbit/_sandbox.ts";
 import { clockOf } from "./_sandbox_clock.ts";
 
 interface Ran {
@@ -41,12 +40,7 @@ async function run(
     stdout: (t) => out.push(t),
     stderr: (t) => err.push(t),
     isTerminal: false,
-    env: {
-      UPBIT_ACCESS_KEY: DEMO_ACCESS_KEY,
-      UPBIT_SECRET_KEY: DEMO_SECRET_KEY,
-      UPBIT_REST_URL: sb.restUrl,
-      UPBIT_WS_URL: sb.wsUrl,
-    },
+    env: sandboxEnv(sb),
     interrupt,
     pid: Deno.pid,
     cwd: Deno.cwd(),

@@ -1,6 +1,7 @@
 /**
  * Test helpers for the Upbit REST client: a real sandbox on 127.0.0.1:0 (manual clock) and a
- * client pointed at it, plus a fetch wrapper that records every request the client sends.
+ * client pointed at it, plus a fetch wrapper that records every request the client sends, and
+ * the environment a bot on the sandbox runs with.
  */
 
 import { Secret } from "../../../../engine/adapters/upbit/auth.ts";
@@ -31,6 +32,16 @@ export async function startSandbox(
     balances: options.balances ?? { KRW: "1000000000", BTC: "2", XRP: "10000" },
     rateLimits: options.rateLimits ?? false,
   });
+}
+
+/** The environment of a bot trading the sandbox's demo account (keys and both URLs). */
+export function sandboxEnv(sb: Sandbox): Record<string, string> {
+  return {
+    UPBIT_ACCESS_KEY: DEMO_ACCESS_KEY,
+    UPBIT_SECRET_KEY: DEMO_SECRET_KEY,
+    UPBIT_REST_URL: sb.restUrl,
+    UPBIT_WS_URL: sb.wsUrl,
+  };
 }
 
 /** One request as the client sent it. */
