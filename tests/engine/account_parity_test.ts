@@ -35,7 +35,7 @@ import { floatCandle } from "../../engine/sandbox/upbit_format.ts";
 import { runTrader, type TraderConfig } from "../../engine/trader.ts";
 import { roundsOf } from "../../engine/trader_close_round.ts";
 import { RecordingNotifier } from "./_order_fixtures.ts";
-import { tapeEvents } from "./_tape_events.ts";
+import { liveLegs, tapeEvents } from "./_parity.ts";
 
 const MARKETS = ["KRW-BTC", "KRW-ETH", "KRW-XRP", "KRW-SOL", "KRW-DOGE"];
 const FILES = MARKETS.map((m) =>
@@ -255,26 +255,7 @@ Deno.test({
       await Promise.all(runs);
 
       // The live legs: one per order, at its first fill, at its average price.
-      const byOrder = new Map<
-        string,
-        { market: string; side: "buy" | "sell"; tsMs: number; funds: number; volume: number }
-      >();
-      for (const f of await store.listFills()) {
-        const leg = byOrder.get(f.orderUuid) ?? {
-          market: f.market,
-          side: f.side === "bid" ? "buy" as const : "sell" as const,
-          tsMs: f.tsMs,
-          funds: 0,
-          volume: 0,
-        };
-        leg.tsMs = Math.min(leg.tsMs, f.tsMs);
-        leg.funds += unitsToNumber(f.funds);
-        leg.volume += unitsToNumber(f.volume);
-        byOrder.set(f.orderUuid, leg);
-      }
-      const live: Leg[] = [...byOrder.values()]
-        .map((l) => ({ market: l.market, side: l.side, tsMs: l.tsMs, price: l.funds / l.volume }))
-        .sort((a, b) => a.tsMs - b.tsMs);
+      const live: Leg[] = liveLegs(await store.listFills());
 
       // The account backtest on the same 1m candles as served, from the warm-up's start.
       const tfMs = TIMEFRAME_MS[TIMEFRAME];

@@ -27,7 +27,7 @@ import { createReplay } from "../../engine/sandbox/replay.ts";
 import { floatCandle } from "../../engine/sandbox/upbit_format.ts";
 import { runTrader, type TraderConfig } from "../../engine/trader.ts";
 import { RecordingNotifier } from "./_order_fixtures.ts";
-import { tapeEvents } from "./_tape_events.ts";
+import { liveLegs, tapeEvents } from "./_parity.ts";
 
 const FILE = decodeURIComponent(
   new URL("../../data/upbit-KRW-BTC-1m-20220531-20220607.csv", import.meta.url).pathname,
@@ -137,26 +137,7 @@ Deno.test({
       );
 
       // The live legs: one per order, at its first fill, at its average price.
-      const byOrder = new Map<
-        string,
-        { side: "buy" | "sell"; tsMs: number; funds: number; volume: number }
-      >();
-      for (const f of await store.listFills()) {
-        const leg = byOrder.get(f.orderUuid) ??
-          {
-            side: f.side === "bid" ? "buy" as const : "sell" as const,
-            tsMs: f.tsMs,
-            funds: 0,
-            volume: 0,
-          };
-        leg.tsMs = Math.min(leg.tsMs, f.tsMs);
-        leg.funds += unitsToNumber(f.funds);
-        leg.volume += unitsToNumber(f.volume);
-        byOrder.set(f.orderUuid, leg);
-      }
-      const live: Leg[] = [...byOrder.values()]
-        .map((l) => ({ side: l.side, tsMs: l.tsMs, price: l.funds / l.volume }))
-        .sort((a, b) => a.tsMs - b.tsMs);
+      const live: Leg[] = liveLegs(await store.listFills());
 
       // The backtest on the same 1m candles as served by the sandbox, from the warm-up's start.
       const tfMs = TIMEFRAME_MS["5m"];

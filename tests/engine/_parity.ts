@@ -1,13 +1,15 @@
 /**
- * A replay tape turned into the market events the live stream would make of it (the parity
- * tests feed the trader this way): at each trade, the minute's visible candle through the
- * market's candle track, then the trade's WebSocket frame, decoded.
+ * Shared by the parity tests (one market, five markets): a replay tape turned into the market
+ * events the live stream would make of it (at each trade, the minute's visible candle through the
+ * market's candle track, then the trade's WebSocket frame, decoded), and the live legs read back
+ * from the stored fills.
  */
 
 import { toMarketEvent } from "../../engine/adapters/upbit/market_events.ts";
 import { acceptLiveCandle, type CandleTrack } from "../../engine/adapters/upbit/ws_candles.ts";
 import { decodeFrame } from "../../engine/adapters/upbit/ws_messages.ts";
-import type { MarketEvent } from "../../engine/ports.ts";
+import { unitsToNumber } from "../../engine/core/money.ts";
+import type { MarketEvent, StoredFill } from "../../engine/ports.ts";
 import type { TapeTrade } from "../../engine/sandbox/paths.ts";
 import type { Replay } from "../../engine/sandbox/replay.ts";
 import { floatCandle, wsTrade } from "../../engine/sandbox/upbit_format.ts";
@@ -37,4 +39,36 @@ export function tapeEvents(replay: Replay, track: CandleTrack, trade: TapeTrade)
   const e = toMarketEvent({ kind: "trade", trade: decoded.value.message });
   if (e !== undefined) events.push(e);
   return events;
+}
+
+/** A live leg: one order, at its first fill's time, at its average price. */
+export interface LiveLeg {
+  readonly market: string;
+  readonly side: "buy" | "sell";
+  readonly tsMs: number;
+  readonly price: number;
+}
+
+/** The live legs of `fills` (one per order), in time order. */
+export function liveLegs(fills: readonly StoredFill[]): LiveLeg[] {
+  const byOrder = new Map<
+    string,
+    { market: string; side: "buy" | "sell"; tsMs: number; funds: number; volume: number }
+  >();
+  for (const f of fills) {
+    const leg = byOrder.get(f.orderUuid) ?? {
+      market: f.market,
+      side: f.side === "bid" ? "buy" as const : "sell" as const,
+      tsMs: f.tsMs,
+      funds: 0,
+      volume: 0,
+    };
+    leg.tsMs = Math.min(leg.tsMs, f.tsMs);
+    leg.funds += unitsToNumber(f.funds);
+    leg.volume += unitsToNumber(f.volume);
+    byOrder.set(f.orderUuid, leg);
+  }
+  return [...byOrder.values()]
+    .map((l) => ({ market: l.market, side: l.side, tsMs: l.tsMs, price: l.funds / l.volume }))
+    .sort((a, b) => a.tsMs - b.tsMs);
 }
