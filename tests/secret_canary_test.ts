@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { createSandbox, DEFAULT_ACCOUNT } from "../engine/sandbox/mod.ts";
 import { startKvConnectServer } from "./engine/adapters/_kv_connect_server.ts";
-import { startFakeBotApi } from "./engine/telegram/_fake_bot_api.ts";
+import { commandUpdate, startFakeBotApi } from "./engine/telegram/_fake_bot_api.ts";
 import { readOutput } from "./_child_output.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname).replace(/\/$/, "");
@@ -166,20 +166,6 @@ async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 30
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`timed out waiting for ${what}`);
-}
-
-function update(updateId: number, command: string): Record<string, unknown> {
-  return {
-    update_id: updateId,
-    message: {
-      message_id: updateId,
-      from: { id: OWNER, is_bot: false, first_name: "Owner" },
-      chat: { id: OWNER, type: "private" },
-      date: Math.floor(Date.now() / 1000),
-      text: command,
-      entities: [{ type: "bot_command", offset: 0, length: command.split(" ")[0]!.length }],
-    },
-  };
 }
 
 Deno.test({
@@ -375,7 +361,7 @@ Deno.test({
         capture("POST /telegram/webhook", await res.text());
         return res.status;
       };
-      assert.equal(await post(update(1, "/status"), "wrong-secret"), 401);
+      assert.equal(await post(commandUpdate(1, OWNER, "/status"), "wrong-secret"), 401);
       const commands = [
         "/start",
         "/status",
@@ -394,7 +380,10 @@ Deno.test({
       ];
       const sentBefore = fake.callsOf("sendMessage").length;
       for (const [i, command] of commands.entries()) {
-        assert.equal(await post(update(100 + i, command), CANARY.TELEGRAM_WEBHOOK_SECRET), 200);
+        assert.equal(
+          await post(commandUpdate(100 + i, OWNER, command), CANARY.TELEGRAM_WEBHOOK_SECRET),
+          200,
+        );
       }
       await until(
         "an answer to each command",

@@ -8,6 +8,7 @@
 
 import assert from "node:assert/strict";
 import {
+  commandUpdate,
   FAKE_BOT_INFO,
   type FakeBotApi,
   startFakeBotApi,
@@ -103,20 +104,6 @@ function telegramEnv(fake: FakeBotApi, extra: Record<string, string> = {}) {
   };
 }
 
-function statusUpdate(updateId: number, text = "/status"): Record<string, unknown> {
-  return {
-    update_id: updateId,
-    message: {
-      message_id: updateId,
-      from: { id: OWNER, is_bot: false, first_name: "Owner" },
-      chat: { id: OWNER, type: "private" },
-      date: Math.floor(Date.now() / 1000),
-      text,
-      entities: [{ type: "bot_command", offset: 0, length: text.split(" ")[0]!.length }],
-    },
-  };
-}
-
 /** The sendMessage texts to the owner that answer /status. */
 function statusReplies(fake: FakeBotApi): string[] {
   return fake.callsOf("sendMessage")
@@ -186,9 +173,9 @@ Deno.test("the demo serves the page and Telegram's webhook on one server, and fr
         await r.body?.cancel();
         return r.status;
       });
-    assert.equal(await post(statusUpdate(900_001)), 401, "no secret: refused");
-    assert.equal(await post(statusUpdate(900_002), "wrong-secret"), 401);
-    assert.equal(await post(statusUpdate(900_003), WEBHOOK_SECRET), 200);
+    assert.equal(await post(commandUpdate(900_001, OWNER, "/status")), 401, "no secret: refused");
+    assert.equal(await post(commandUpdate(900_002, OWNER, "/status"), "wrong-secret"), 401);
+    assert.equal(await post(commandUpdate(900_003, OWNER, "/status"), WEBHOOK_SECRET), 200);
     const [reply] = await until("the /status reply", () => {
       const replies = statusReplies(fake);
       return replies.length > 0 ? replies : undefined;
@@ -198,7 +185,7 @@ Deno.test("the demo serves the page and Telegram's webhook on one server, and fr
     await delay(300);
     assert.equal(statusReplies(fake).length, 1, "the refused posts ran nothing");
     // /logs shows the run's lines, the page's among them, without the generated password.
-    assert.equal(await post(statusUpdate(900_004, "/logs 100"), WEBHOOK_SECRET), 200);
+    assert.equal(await post(commandUpdate(900_004, OWNER, "/logs 100"), WEBHOOK_SECRET), 200);
     const logs = await until(
       "the /logs reply",
       () =>
@@ -244,7 +231,7 @@ Deno.test("Telegram polling: the bot starts while the Bot API is down and answer
 
     await fake.setFault(null);
     await child.waitFor(/telegram: polling for updates as @upbit_trader_test_bot/, 70_000);
-    fake.queueUpdate(statusUpdate(1));
+    fake.queueUpdate(commandUpdate(1, OWNER, "/status"));
     const [reply] = await until("the polled /status reply", () => {
       const replies = statusReplies(fake);
       return replies.length > 0 ? replies : undefined;

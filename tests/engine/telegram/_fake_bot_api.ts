@@ -147,6 +147,25 @@ function parseField(value: string): unknown {
   return value;
 }
 
+/** Bot API update `updateId`: the command `text` from user `from` in their private chat, dated now. */
+export function commandUpdate(
+  updateId: number,
+  from: number,
+  text: string,
+): Record<string, unknown> {
+  return {
+    update_id: updateId,
+    message: {
+      message_id: updateId,
+      from: { id: from, is_bot: false, first_name: "Owner" },
+      chat: { id: from, type: "private" },
+      date: Math.floor(Date.now() / 1000),
+      text,
+      entities: [{ type: "bot_command", offset: 0, length: text.split(" ")[0]!.length }],
+    },
+  };
+}
+
 /** Starts the fake on `127.0.0.1:0` with `token` (a made-up one by default). */
 export function startFakeBotApi(
   options: { readonly token?: string; readonly botInfo?: typeof FAKE_BOT_INFO } = {},
