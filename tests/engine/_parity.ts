@@ -1,18 +1,37 @@
 /**
  * Shared by the parity tests (one market, five markets): a replay tape turned into the market
  * events the live stream would make of it (at each trade, the minute's visible candle through the
- * market's candle track, then the trade's WebSocket frame, decoded), and the live legs read back
- * from the stored fills.
+ * market's candle track, then the trade's WebSocket frame, decoded), the tape read ahead of the
+ * live replay, and the live legs read back from the stored fills.
  */
 
+import assert from "node:assert/strict";
 import { toMarketEvent } from "../../engine/adapters/upbit/market_events.ts";
 import { acceptLiveCandle, type CandleTrack } from "../../engine/adapters/upbit/ws_candles.ts";
 import { decodeFrame } from "../../engine/adapters/upbit/ws_messages.ts";
 import { unitsToNumber } from "../../engine/core/money.ts";
 import type { MarketEvent, StoredFill } from "../../engine/ports.ts";
 import type { TapeTrade } from "../../engine/sandbox/paths.ts";
-import type { Replay } from "../../engine/sandbox/replay.ts";
+import { createReplay, type Replay } from "../../engine/sandbox/replay.ts";
 import { floatCandle, wsTrade } from "../../engine/sandbox/upbit_format.ts";
+
+/** A second replay of `dataFiles` on `replay`'s shift, advanced to `endMs` (its tape is ahead). */
+export async function replayAhead(
+  replay: Replay,
+  dataFiles: readonly string[],
+  startAt: number,
+  endMs: number,
+): Promise<Replay> {
+  const ahead = await createReplay({
+    dataFiles: [...dataFiles],
+    startAt,
+    manualClock: true,
+    realNowMs: () => startAt + replay.shiftMs,
+  });
+  assert.equal(ahead.shiftMs, replay.shiftMs);
+  ahead.advanceTo(endMs);
+  return ahead;
+}
 
 /** The events of `trade` on `track`'s market, with the replay already at the trade's time. */
 export function tapeEvents(replay: Replay, track: CandleTrack, trade: TapeTrade): MarketEvent[] {

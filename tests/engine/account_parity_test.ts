@@ -29,13 +29,12 @@ import { DEFAULT_PORTFOLIO_RULES } from "../../engine/core/portfolio.ts";
 import { createBollinger } from "../../engine/core/strategies/mod.ts";
 import type { Clock, MarketEvent } from "../../engine/ports.ts";
 import { createSandbox } from "../../engine/sandbox/mod.ts";
-import { createReplay } from "../../engine/sandbox/replay.ts";
 import type { TapeTrade } from "../../engine/sandbox/paths.ts";
 import { floatCandle } from "../../engine/sandbox/upbit_format.ts";
 import { runTrader, type TraderConfig } from "../../engine/trader.ts";
 import { roundsOf } from "../../engine/trader_close_round.ts";
 import { RecordingNotifier } from "./_order_fixtures.ts";
-import { liveLegs, tapeEvents } from "./_parity.ts";
+import { liveLegs, replayAhead, tapeEvents } from "./_parity.ts";
 
 const MARKETS = ["KRW-BTC", "KRW-ETH", "KRW-XRP", "KRW-SOL", "KRW-DOGE"];
 const FILES = MARKETS.map((m) =>
@@ -138,14 +137,7 @@ Deno.test({
       const startMs = replay.nowMs();
       const endMs = startMs + MINUTES * 60_000;
       // The five tapes ahead, from a second replay on the same data and shift, merged by time.
-      const ahead = await createReplay({
-        dataFiles: FILES,
-        startAt: START_DATA_MS,
-        manualClock: true,
-        realNowMs: () => START_DATA_MS + replay.shiftMs,
-      });
-      assert.equal(ahead.shiftMs, replay.shiftMs);
-      ahead.advanceTo(endMs);
+      const ahead = await replayAhead(replay, FILES, START_DATA_MS, endMs);
       const tape: { market: string; trade: TapeTrade }[] = [];
       for (const market of MARKETS) {
         const trades = ahead.trades(market, {

@@ -23,11 +23,10 @@ import { unitsFromNumber, unitsToNumber } from "../../engine/core/money.ts";
 import { createBollinger } from "../../engine/core/strategies/mod.ts";
 import type { Clock, MarketEvent } from "../../engine/ports.ts";
 import { createSandbox } from "../../engine/sandbox/mod.ts";
-import { createReplay } from "../../engine/sandbox/replay.ts";
 import { floatCandle } from "../../engine/sandbox/upbit_format.ts";
 import { runTrader, type TraderConfig } from "../../engine/trader.ts";
 import { RecordingNotifier } from "./_order_fixtures.ts";
-import { liveLegs, tapeEvents } from "./_parity.ts";
+import { liveLegs, replayAhead, tapeEvents } from "./_parity.ts";
 
 const FILE = decodeURIComponent(
   new URL("../../data/upbit-KRW-BTC-1m-20220531-20220607.csv", import.meta.url).pathname,
@@ -77,14 +76,7 @@ Deno.test({
       const startMs = replay.nowMs();
       const endMs = startMs + MINUTES * 60_000;
       // The tape ahead, from a second replay on the same data and shift (to step the clock).
-      const ahead = await createReplay({
-        dataFiles: [FILE],
-        startAt: START_DATA_MS,
-        manualClock: true,
-        realNowMs: () => START_DATA_MS + replay.shiftMs,
-      });
-      assert.equal(ahead.shiftMs, replay.shiftMs);
-      ahead.advanceTo(endMs);
+      const ahead = await replayAhead(replay, [FILE], START_DATA_MS, endMs);
       const tape = ahead.trades(MARKET, { toMs: endMs, count: 10_000_000, notBeforeMs: startMs })
         .reverse();
       ahead.close();
