@@ -113,7 +113,7 @@ export const BACKTEST_USAGE = `Usage: deno task backtest [options]
 Runs a strategy with the risk manager over real Upbit candles and reports the metrics.
 
   --candles FILE        candle file (.csv or .csv.gz, time_utc,open,high,low,close,volume,value)
-                        default: the bundled data/upbit-<market>-1d.csv
+                        default: the market's bundled file of the timeframe (else daily)
   --market KRW-BTC      market (default KRW-BTC)
   --timeframe 1d        1m 3m 5m 10m 15m 30m 1h 4h 1d; finer candles are aggregated (default 1d)
   --strategy bb         bb (default), rsi or macd

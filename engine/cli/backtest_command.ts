@@ -352,8 +352,9 @@ function userPath(path: string, io: CommandIo): string {
 
 /**
  * The candle file and its market. A file whose name says its market must match `--market`; with
- * no `--candles`, the bundled daily file of the market, and an unknown market lists the bundled
- * ones.
+ * no `--candles`, the market's bundled file of the timeframe (as with several markets and the
+ * sweep: that timeframe, else the coarsest finer one, else daily), and an unknown market lists
+ * the bundled ones.
  */
 async function candleSource(
   options: BacktestOptions,
@@ -380,7 +381,7 @@ async function candleSource(
       }; or pass --candles FILE)`,
     );
   }
-  return { path, market };
+  return { path: await marketFile(io.dataDir, market, options.timeframe), market };
 }
 
 /** The markets with a bundled daily file in the data folder. */

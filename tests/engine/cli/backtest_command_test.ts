@@ -57,6 +57,15 @@ Deno.test("backtest --json prints exactly one JSON object with the metrics and t
   assert.match(report.trade_list[0].pnl_krw, /^-?\d+(\.\d+)?$/);
 });
 
+Deno.test("backtest --timeframe 30m without --candles runs the bundled 30-minute file, as the sweep does", async () => {
+  const { code, out, err } = await run(["--timeframe", "30m", "--json"]);
+  assert.equal(code, 0, err);
+  const report = JSON.parse(out);
+  assert.equal(report.timeframe, "30m");
+  assert.equal(report.start, "2024-01-23T07:30:00Z"); // the 30-minute file's first candle
+  assert.ok(report.trades > 0);
+});
+
 Deno.test("backtest prints a readable report beside buy-and-hold, year by year", async () => {
   const { code, out } = await run(["--from", "2021-01-01", "--to", "2023-12-31"]);
   assert.equal(code, 0);
