@@ -93,6 +93,21 @@ function leaks(): string[] {
   return [...new Set(hits)];
 }
 
+/** Captures every entry of the KV at `path` (key and value); resolves how many there were. */
+async function captureKv(path: string): Promise<number> {
+  const kv = await Deno.openKv(path);
+  let entries = 0;
+  try {
+    for await (const entry of kv.list({ prefix: [] })) {
+      entries++;
+      capture(`KV ${text(entry.key)}`, `${text(entry.key)} ${text(entry.value)}`);
+    }
+  } finally {
+    kv.close();
+  }
+  return entries;
+}
+
 function text(value: unknown): string {
   return JSON.stringify(value, (_k, v) => {
     if (typeof v === "bigint") return `${v}n`;
@@ -454,16 +469,7 @@ Deno.test({
       assert.ok(fake.calls.length > commands.length, `${fake.calls.length} Bot API calls`);
 
       // Every KV entry, and the store's files as raw bytes.
-      const kv = await Deno.openKv(`${storeDir}/bot.kv`);
-      let entries = 0;
-      try {
-        for await (const entry of kv.list({ prefix: [] })) {
-          entries++;
-          capture(`KV ${text(entry.key)}`, `${text(entry.key)} ${text(entry.value)}`);
-        }
-      } finally {
-        kv.close();
-      }
+      const entries = await captureKv(`${storeDir}/bot.kv`);
       assert.ok(entries > 50, `${entries} KV entries`);
       for await (const file of Deno.readDir(storeDir)) {
         const bytes = await Deno.readFile(`${storeDir}/${file.name}`);
@@ -566,16 +572,7 @@ Deno.test({
 
       // The whole remote store.
       Deno.env.set("DENO_KV_ACCESS_TOKEN", CANARY.DENO_KV_ACCESS_TOKEN);
-      const kv = await Deno.openKv(server.url("check"));
-      let entries = 0;
-      try {
-        for await (const entry of kv.list({ prefix: [] })) {
-          entries++;
-          capture(`KV ${text(entry.key)}`, `${text(entry.key)} ${text(entry.value)}`);
-        }
-      } finally {
-        kv.close();
-      }
+      const entries = await captureKv(server.url("check"));
       assert.ok(entries > 10, `${entries} entries`);
       assert.deepEqual(leaks(), [], "canaries found");
     } finally {
