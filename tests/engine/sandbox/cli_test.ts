@@ -187,6 +187,26 @@ Deno.test("cli: a bad flag prints one line and exits 2", async () => {
   }
 });
 
+/**
+ * The CLI's own command (a kill reaches it, not only `deno task`) with `args`; one that starts
+ * serving instead of refusing is killed after 20 s (and fails on its exit code).
+ */
+async function runCli(args: readonly string[]): Promise<Deno.CommandOutput> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-net", "--allow-env", fileURLToPath(CLI_SOURCE), ...args],
+    cwd: ROOT,
+    clearEnv: true,
+    env: env(),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const kill = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  const out = await child.output();
+  clearTimeout(kill);
+  return out;
+}
+
 Deno.test("cli: --start outside the data or on a day that does not exist refuses in one line", async () => {
   const range = "\\(the data covers \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} → \\d{4}-\\d{2}-\\d{2} " +
     "\\d{2}:\\d{2} UTC\\)$";
@@ -198,21 +218,7 @@ Deno.test("cli: --start outside the data or on a day that does not exist refuses
       ["2023-02-29T10:00:00Z", "not a calendar date \\(no such day or time\\)"],
     ] as const
   ) {
-    // The task's command itself (a kill reaches it, not only `deno task`): one that starts
-    // serving instead is killed after 20 s, and fails.
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-read", "--allow-net", "--allow-env", fileURLToPath(CLI_SOURCE)]
-        .concat(["--port", "0", "--start", start]),
-      cwd: ROOT,
-      clearEnv: true,
-      env: env(),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const kill = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    const out = await child.output();
-    clearTimeout(kill);
+    const out = await runCli(["--port", "0", "--start", start]);
     assert.equal(out.code, 2, start);
     assert.equal(new TextDecoder().decode(out.stdout), "", `${start}: nothing served`);
     const lines = new TextDecoder().decode(out.stderr).split("\n")
@@ -223,19 +229,12 @@ Deno.test("cli: --start outside the data or on a day that does not exist refuses
 });
 
 Deno.test("cli: --data that the default start misses refuses in one line, naming a --start", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-net", "--allow-env", fileURLToPath(CLI_SOURCE)]
-      .concat(["--port", "0", "--data", "data/upbit-KRW-BTC-1m-20220531-20220607.csv"]),
-    cwd: ROOT,
-    clearEnv: true,
-    env: env(),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const kill = setTimeout(() => child.kill("SIGKILL"), 20_000);
-  const out = await child.output();
-  clearTimeout(kill);
+  const out = await runCli([
+    "--port",
+    "0",
+    "--data",
+    "data/upbit-KRW-BTC-1m-20220531-20220607.csv",
+  ]);
   assert.equal(out.code, 2);
   assert.equal(new TextDecoder().decode(out.stdout), "", "nothing served");
   const lines = new TextDecoder().decode(out.stderr).split("\n")
