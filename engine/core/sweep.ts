@@ -70,7 +70,8 @@ export function gridSets(space: ParamSpace): ParamSet[] {
 
 /**
  * `count` sets drawn from the space with `seed` (each parameter one of its values, uniformly),
- * without repeats while the space has unseen sets; the same seed draws the same sets.
+ * never twice the same (at most the space's size: then every set); the same seed draws the same
+ * sets.
  */
 export function randomSets(
   space: ParamSpace,
@@ -81,14 +82,13 @@ export function randomSets(
   const size = entries.reduce((n, [, values]) => n * values.length, 1);
   const seen = new Set<string>();
   const sets: ParamSet[] = [];
-  while (sets.length < options.count) {
+  const count = Math.min(options.count, size);
+  while (sets.length < count) {
     const set: Record<string, number> = {};
     for (const [name, values] of entries) set[name] = values[Math.floor(rng() * values.length)]!;
     const key = JSON.stringify(set);
-    if (seen.size < size) {
-      if (seen.has(key)) continue;
-      seen.add(key);
-    }
+    if (seen.has(key)) continue;
+    seen.add(key);
     sets.push(set);
   }
   return sets;
