@@ -19,17 +19,7 @@ import {
 } from "../../engine/telemetry.ts";
 import { newIntent } from "./_order_fixtures.ts";
 import { StepClock, T0_MS } from "./_trader_fixtures.ts";
-
-/** The sample lines of `text` as name{labels} → value. */
-function samplesOf(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
+import { samplesOf } from "../_metrics_text.ts";
 
 Deno.test("a 429 from the sandbox is counted in its rate-limit group, beside the 2xx calls", async () => {
   const sandbox = await createSandbox({ port: 0, seed: 1 });

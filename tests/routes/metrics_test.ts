@@ -24,6 +24,7 @@ import { startWebServer } from "../../routes/server.ts";
 import { webWorld } from "./_web_world.ts";
 import { startFakeBotApi } from "../engine/telegram/_fake_bot_api.ts";
 import { sandboxEnv } from "../engine/adapters/upbit/_sandbox.ts";
+import { samplesOf } from "../_metrics_text.ts";
 
 const TOKEN = "scraper-token-0123456789abcdef";
 
@@ -86,17 +87,6 @@ Deno.test("metricsText() escapes label values", () => {
   assert.ok(text.includes('upbit_trader_running{bot="a\\"b\\\\c\\nd",mode="demo"} 1'), text);
   assert.ok(!text.includes("upbit_trader_equity_krw{"), "no sample for an unknown equity");
 });
-
-/** The sample lines of a metrics text as `name{labels}` → value. */
-function samplesOf(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
 
 /** Every family `/metrics` must have (issue 13), with its type. */
 const FAMILIES: readonly (readonly [string, string])[] = [
