@@ -15,7 +15,7 @@
  *     a file-backed Deno KV. `Deno.memoryUsage().rss` is sampled as simulated time passes.
  */
 
-import { ALWAYS_BUY, feedClock, frameEvents } from "./live_feed.ts";
+import { ALWAYS_BUY, feedClock, flatCandleFrame, frameEvents } from "./live_feed.ts";
 import { percentile, round3 } from "./stats.ts";
 import { benchMarketsLatency, type MarketsLatency } from "./markets_latency_bench.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
@@ -49,8 +49,7 @@ import type {
 import { createSandbox } from "../engine/sandbox/mod.ts";
 import type { BookSnapshot } from "../engine/sandbox/feed.ts";
 import { createReplay } from "../engine/sandbox/replay.ts";
-import type { UnitCandle } from "../engine/sandbox/paths.ts";
-import { floatCandle, wsCandle, wsTrade } from "../engine/sandbox/upbit_format.ts";
+import { floatCandle, wsTrade } from "../engine/sandbox/upbit_format.ts";
 import { runTrader, type TraderConfig } from "../engine/trader.ts";
 
 /** What the engine bench measured. */
@@ -184,21 +183,8 @@ export async function benchLatency(
     const stopPx = 94_000_000;
     const frames: { text: string; atMs: number; px: number; kind: "entry" | "stop" | "none" }[] =
       [];
-    const candleFrame = (minute: number): string => {
-      const startM = startMs + minute * MINUTE_MS;
-      const p = unitsFromNumber(entryPx);
-      const c: UnitCandle = {
-        startMs: startM,
-        open: p,
-        high: p,
-        low: p,
-        close: p,
-        volume: unitsFromNumber(1),
-        value: p,
-        lastTradeMs: startM + 1_000,
-      };
-      return JSON.stringify(wsCandle(MARKET, c, { type: "candle.1m", stream: "REALTIME" }));
-    };
+    const candleFrame = (minute: number): string =>
+      flatCandleFrame(MARKET, startMs + minute * MINUTE_MS, entryPx);
     frames.push({ text: candleFrame(0), atMs: startMs + 1_000, px: entryPx, kind: "none" });
     for (let i = 1; i <= cycles; i++) {
       const minuteMs = startMs + i * MINUTE_MS;

@@ -1,14 +1,18 @@
 /**
  * What the latency benches feed the trader: a WebSocket frame's text to its market events the way
  * the live stream makes them (decode, the market's candle track for `candle.1m`, `toMarketEvent`:
- * the benches time this path), the clock the driver sets, and a strategy that always buys.
+ * the benches time this path), a flat candle's frame, the clock the driver sets, and a strategy
+ * that always buys.
  */
 
 import { toMarketEvent } from "../engine/adapters/upbit/market_events.ts";
 import { acceptLiveCandle, type CandleTrack } from "../engine/adapters/upbit/ws_candles.ts";
 import { decodeFrame, toCandle } from "../engine/adapters/upbit/ws_messages.ts";
+import { unitsFromNumber } from "../engine/core/money.ts";
 import type { Strategy } from "../engine/core/strategies/strategy.ts";
 import type { Clock, MarketEvent } from "../engine/ports.ts";
+import type { UnitCandle } from "../engine/sandbox/paths.ts";
+import { wsCandle } from "../engine/sandbox/upbit_format.ts";
 
 /** Wants to be long on every close (so every flat close is an entry). */
 export const ALWAYS_BUY: Strategy = {
@@ -53,4 +57,20 @@ export function frameEvents(
     if (e !== undefined) events.push(e);
   }
   return events;
+}
+
+/** The `candle.1m` frame of `market`'s minute at `startMs`, flat at `price` (volume 1). */
+export function flatCandleFrame(market: string, startMs: number, price: number): string {
+  const p = unitsFromNumber(price);
+  const c: UnitCandle = {
+    startMs,
+    open: p,
+    high: p,
+    low: p,
+    close: p,
+    volume: unitsFromNumber(1),
+    value: p,
+    lastTradeMs: startMs + 1_000,
+  };
+  return JSON.stringify(wsCandle(market, c, { type: "candle.1m", stream: "REALTIME" }));
 }

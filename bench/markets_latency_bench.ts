@@ -25,7 +25,7 @@
  * its own message. A burst pass hands the five candle frames over at once (timed from then).
  */
 
-import { ALWAYS_BUY, feedClock, frameEvents } from "./live_feed.ts";
+import { ALWAYS_BUY, feedClock, flatCandleFrame, frameEvents } from "./live_feed.ts";
 import { percentile, round3 } from "./stats.ts";
 import { HttpExchange } from "../engine/adapters/http_exchange.ts";
 import { KvStore } from "../engine/adapters/kv_store.ts";
@@ -45,8 +45,7 @@ import { EventStream } from "../engine/operator/event_stream.ts";
 import { orderTrace, Telemetry } from "../engine/telemetry.ts";
 import { roundsOf } from "../engine/trader_close_round.ts";
 import { DEMO_ACCESS_KEY, DEMO_SECRET_KEY } from "../engine/sandbox/mod.ts";
-import type { UnitCandle } from "../engine/sandbox/paths.ts";
-import { wsCandle, wsTrade } from "../engine/sandbox/upbit_format.ts";
+import { wsTrade } from "../engine/sandbox/upbit_format.ts";
 import { runTrader, type TraderConfig } from "../engine/trader.ts";
 
 /** The five markets of `data/`. */
@@ -268,20 +267,8 @@ export async function benchMarketsLatency(
     if (bid === undefined) throw new Error(`bench: no book for ${market}`);
     return bid;
   };
-  const candleText = (market: string, startMs: number): string => {
-    const p = unitsFromNumber(priceOf(market));
-    const c: UnitCandle = {
-      startMs,
-      open: p,
-      high: p,
-      low: p,
-      close: p,
-      volume: unitsFromNumber(1),
-      value: p,
-      lastTradeMs: startMs + 1_000,
-    };
-    return JSON.stringify(wsCandle(market, c, { type: "candle.1m", stream: "REALTIME" }));
-  };
+  const candleText = (market: string, startMs: number): string =>
+    flatCandleFrame(market, startMs, priceOf(market));
   let sequentialId = 0;
   const stopText = (market: string, atMs: number): string => {
     const price = unitsFromNumber(priceOf(market) * 0.5);
