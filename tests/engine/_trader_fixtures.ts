@@ -224,6 +224,27 @@ export async function recordTestRun(
   });
 }
 
+/**
+ * A trader's deps on world `w` (its clock, paper exchange as exchange and account, store and
+ * notifier) hearing `market`, with no history unless `overrides` say otherwise.
+ */
+export function worldDeps(
+  w: World,
+  market: AsyncIterable<MarketEvent>,
+  overrides: Partial<TraderDeps> = {},
+): TraderDeps {
+  return {
+    clock: w.clock,
+    exchange: w.exchange,
+    account: w.exchange,
+    store: w.store,
+    notifier: w.notifier,
+    market,
+    history: () => Promise.resolve([]),
+    ...overrides,
+  };
+}
+
 /** The operator of a world's bot: with its exchange (running) or over the store alone. */
 export function operatorOf(
   w: World,

@@ -6,9 +6,9 @@
 
 import assert from "node:assert/strict";
 import type { MarketEvent } from "../../engine/ports.ts";
-import { runTrader, type TraderDeps } from "../../engine/trader.ts";
+import { runTrader } from "../../engine/trader.ts";
 import { type Fault, FaultyExchange } from "./_order_fixtures.ts";
-import { candle, minute, scripted, traderConfig, world } from "./_trader_fixtures.ts";
+import { candle, minute, scripted, traderConfig, world, worldDeps } from "./_trader_fixtures.ts";
 
 Deno.test("runTrader() resolves an order left UNKNOWN instead of letting it block the stop loss", async () => {
   const w = await world();
@@ -59,15 +59,7 @@ Deno.test("runTrader() resolves an order left UNKNOWN instead of letting it bloc
   }
   // The order manager backs off on the injected clock: keep it moving while the loop waits.
   const ticker = setInterval(() => w.clock.set(w.clock.now + 200), 1);
-  const deps: TraderDeps = {
-    clock: w.clock,
-    exchange,
-    account: w.exchange,
-    store: w.store,
-    notifier: w.notifier,
-    market: feed(),
-    history: () => Promise.resolve([]),
-  };
+  const deps = worldDeps(w, feed(), { exchange });
   try {
     await runTrader(deps, config, new AbortController().signal);
   } finally {

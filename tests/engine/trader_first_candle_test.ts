@@ -23,7 +23,15 @@ import { runTrader } from "../../engine/trader.ts";
 import { sleepReal } from "../../engine/wall_clock.ts";
 import { TemporaryError } from "../../engine/errors.ts";
 import { RecordingNotifier } from "./_order_fixtures.ts";
-import { candle, minute, scripted, T0_MS, traderConfig, world } from "./_trader_fixtures.ts";
+import {
+  candle,
+  minute,
+  scripted,
+  T0_MS,
+  traderConfig,
+  world,
+  worldDeps,
+} from "./_trader_fixtures.ts";
 
 const BTC_1M = "data/upbit-KRW-BTC-1m-20220531-20220607.csv";
 const MINUTE_MS = 60_000;
@@ -157,13 +165,7 @@ Deno.test("trader: when the seam's minutes cannot be fetched, the partial bucket
     yield { kind: "candle", market: config.market, candle: candle(4, 100_000_000) };
   }
   await runTrader(
-    {
-      clock: w.clock,
-      exchange: w.exchange,
-      account: w.exchange,
-      store: w.store,
-      notifier: w.notifier,
-      market: feed(),
+    worldDeps(w, feed(), {
       history: (_market, range) => {
         calls.push(range);
         if (calls.length > 1) {
@@ -173,7 +175,7 @@ Deno.test("trader: when the seam's minutes cannot be fetched, the partial bucket
           warm.filter((c) => c.startMs >= range.fromMs && c.startMs < range.toMs),
         );
       },
-    },
+    }),
     config,
     new AbortController().signal,
   );

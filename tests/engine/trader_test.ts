@@ -12,6 +12,7 @@ import {
   traderConfig,
   type World,
   world,
+  worldDeps,
 } from "./_trader_fixtures.ts";
 
 async function fillsBySide(w: World): Promise<{ side: string; tsMs: number; price: string }[]> {
@@ -267,15 +268,7 @@ async function runStepsWithWarning(
     yield { kind: "candle" as const, market: "KRW-BTC", candle: steps[1].candle };
   }
   await runTrader(
-    {
-      clock: w.clock,
-      exchange: w.exchange,
-      account: w.exchange,
-      store: w.store,
-      notifier: w.notifier,
-      market: feed(),
-      history: () => Promise.resolve([]),
-    },
+    worldDeps(w, feed()),
     config,
     new AbortController().signal,
   );

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { applyFill, FillIds, type Ledger } from "../../../engine/core/ledger.ts";
 import type { Exchange, MarketEvent, OrderRequest } from "../../../engine/ports.ts";
-import { runTrader, type TraderDeps } from "../../../engine/trader.ts";
+import { runTrader } from "../../../engine/trader.ts";
 import {
   candle,
   minute,
@@ -20,6 +20,7 @@ import {
   scripted,
   traderConfig,
   world,
+  worldDeps,
 } from "../_trader_fixtures.ts";
 
 type Command =
@@ -100,15 +101,7 @@ Deno.test("operator commands concurrent with order handling: no conflict, no ord
           }
           done = true;
         }
-        const deps: TraderDeps = {
-          clock: w.clock,
-          exchange,
-          account: w.exchange,
-          store: w.store,
-          notifier: w.notifier,
-          market: feed(),
-          history: () => Promise.resolve([]),
-        };
+        const deps = worldDeps(w, feed(), { exchange });
         const operator = operatorOf(w);
         // The model of the switches: what the accepted commands say they should be.
         let paused = false;
