@@ -186,21 +186,15 @@ export async function runSteps(
       }
     }
   }
-  const deps: TraderDeps = {
+  const deps = worldDeps(w, feed(), {
     ...(options.marketFlags === undefined ? {} : { marketFlags: options.marketFlags }),
-    clock: w.clock,
-    exchange: w.exchange,
-    account: w.exchange,
-    store: w.store,
-    notifier: w.notifier,
-    market: feed(),
     history: (_market, range) => {
       options.onHistory?.(range);
       return Promise.resolve(
         (options.history ?? []).filter((c) => c.startMs >= range.fromMs && c.startMs < range.toMs),
       );
     },
-  };
+  });
   await runTrader(deps, config, new AbortController().signal);
 }
 
