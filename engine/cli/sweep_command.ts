@@ -349,8 +349,9 @@ function sweepTable(outcome: SweepOutcome): string {
       .trimEnd();
   const steps = datasets.reduce((n, d) => n + d.candles.length, 0) * outcome.sets.length;
   return [
-    `Sweep: ${outcome.sets.length} sets × ${datasets.length} data sets = ${ranked.length} ` +
-    `backtests in ${outcome.seconds.toFixed(1)} s on ${outcome.workers} workers ` +
+    `Sweep: ${count(outcome.sets.length, "set")} × ${count(datasets.length, "data set")} = ` +
+    `${count(ranked.length, "backtest")} in ${outcome.seconds.toFixed(1)} s on ` +
+    `${count(outcome.workers, "worker")} ` +
     `(${
       (steps / outcome.seconds / 1e6).toFixed(1)
     } M candle-steps/s); by ${options.sort}, best first`,
@@ -404,4 +405,9 @@ function sweepCsv(outcome: SweepOutcome): string {
     );
   });
   return lines.join("\n") + "\n";
+}
+
+/** `1 set`, `2 sets`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }

@@ -58,7 +58,7 @@ Deno.test("sweep prints a table with the best set first", async () => {
   );
   assert.equal(code, 0, h.err.join(""));
   const lines = h.out.join("").trim().split("\n");
-  assert.match(lines[0]!, /^Sweep: 2 sets × 1 data sets = 2 backtests/);
+  assert.match(lines[0]!, /^Sweep: 2 sets × 1 data set = 2 backtests in [\d.]+ s on \d+ workers? /);
   assert.match(lines[1]!, /^#\s+data\s+period\s+std\s+return%/);
   assert.equal(lines.length, 3);
 });
