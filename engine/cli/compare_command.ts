@@ -162,7 +162,9 @@ function legText(leg: CompareRow["bot"]): string {
 function renderText(c: RunComparison): string {
   const s = c.summary;
   const lines = [
-    `Bot ${c.botId} (${c.strategy} on ${c.timeframe}, ${c.markets.join(", ")}) beside its backtest`,
+    `Bot "${c.botId}" (${c.strategy} on ${c.timeframe}, ${
+      c.markets.join(", ")
+    }) beside its backtest`,
     `over ${c.minutes} recorded 1-minute candles, ${
       c.fromMs === null ? "—" : formatIsoUtc(c.fromMs)
     } to ${c.toMs === null ? "—" : formatIsoUtc(c.toMs)}`,

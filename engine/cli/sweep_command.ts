@@ -9,6 +9,7 @@ import { aggregateCandles } from "../core/aggregate.ts";
 import { runBacktest } from "../core/backtest.ts";
 import { type Candle, type Timeframe, TIMEFRAME_MS } from "../core/candle.ts";
 import { marketFromFileName, timeframeFromFileName } from "../core/candle_file_format.ts";
+import { formatCount } from "../core/format.ts";
 import type { Metrics } from "../core/metrics.ts";
 import { unitsFromNumber } from "../core/money.ts";
 import { DEFAULT_RISK_RULES } from "../core/risk.ts";
@@ -349,9 +350,11 @@ function sweepTable(outcome: SweepOutcome): string {
       .trimEnd();
   const steps = datasets.reduce((n, d) => n + d.candles.length, 0) * outcome.sets.length;
   return [
-    `Sweep: ${count(outcome.sets.length, "set")} × ${count(datasets.length, "data set")} = ` +
-    `${count(ranked.length, "backtest")} in ${outcome.seconds.toFixed(1)} s on ` +
-    `${count(outcome.workers, "worker")} ` +
+    `Sweep: ${formatCount(outcome.sets.length, "set")} × ${
+      formatCount(datasets.length, "data set")
+    } = ` +
+    `${formatCount(ranked.length, "backtest")} in ${outcome.seconds.toFixed(1)} s on ` +
+    `${formatCount(outcome.workers, "worker")} ` +
     `(${
       (steps / outcome.seconds / 1e6).toFixed(1)
     } M candle-steps/s); by ${options.sort}, best first`,
@@ -405,9 +408,4 @@ function sweepCsv(outcome: SweepOutcome): string {
     );
   });
   return lines.join("\n") + "\n";
-}
-
-/** `1 set`, `2 sets`. */
-function count(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }

@@ -199,6 +199,20 @@ export function formatVolume(units: Units): string {
 }
 
 /**
+ * A count with its noun, singular for one (`1 worker`, `2 workers`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * assert.equal(formatCount(1, "data set"), "1 data set");
+ * assert.equal(formatCount(2, "worker"), "2 workers");
+ * ```
+ */
+export function formatCount(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/**
  * Date and time, UTC: `2022-05-31 14:05:00`.
  *
  * @example

@@ -213,9 +213,14 @@ export function score(metrics: Metrics, metric: SortMetric): number {
   return metric === "drawdown" ? -value : value;
 }
 
-/** `rows` best first by `metric`; ties keep the sweep's order. */
+/**
+ * `rows` best first by `metric`; a set that never traded ranks after every set that did (its
+ * Sharpe of 0 or drawdown of 0 says nothing); ties keep the sweep's order.
+ */
 export function rankRows(rows: readonly SweepRow[], metric: SortMetric): SweepRow[] {
+  const idle = (row: SweepRow) => (row.metrics.trades === 0 ? 1 : 0);
   return [...rows].sort((a, b) =>
-    score(b.metrics, metric) - score(a.metrics, metric) || a.index - b.index
+    idle(a) - idle(b) || score(b.metrics, metric) - score(a.metrics, metric) ||
+    a.index - b.index
   );
 }

@@ -6,7 +6,7 @@
 
 import type { BacktestResult } from "../core/backtest.ts";
 import type { Candle } from "../core/candle.ts";
-import { formatDate, formatNumber } from "../core/format.ts";
+import { formatCount, formatDate, formatNumber } from "../core/format.ts";
 import type { Metrics } from "../core/metrics.ts";
 import { unitsToNumber } from "../core/money.ts";
 import {
@@ -48,9 +48,9 @@ export function renderSweepHtml(input: SweepHtmlInput): string {
 .heat td{text-align:center;min-width:3.2em}.heat td.best{outline:2px solid #0f172a}</style>
 </head><body>
 <h1>${escapeHtml(title)}</h1>
-<p class="sub">${
-    input.datasets.map((d) => escapeHtml(dataLine(d))).join(" · ")
-  } · ${ranked.length} backtests in ${input.seconds.toFixed(1)} s on ${input.workers} workers</p>
+<p class="sub">${input.datasets.map((d) => escapeHtml(dataLine(d))).join(" · ")} · ${
+    formatCount(ranked.length, "backtest")
+  } in ${input.seconds.toFixed(1)} s on ${formatCount(input.workers, "worker")}</p>
 <section><h2>Best set</h2>
 <p>${escapeHtml(paramText(best.row.params))}: ${escapeHtml(metricsLine(best.row.metrics))}</p>
 <p class="note">The best of many sets is chosen on the same data it is scored on, so its figures

@@ -34,10 +34,14 @@ Deno.test("sweep ranks every set by the metric and writes JSON, CSV and HTML", a
       "KRW-SOL 1h",
     ]);
     assert.equal(json.rows.length, 24);
-    const returns = json.rows.map((r: { metrics: { totalReturnPct: number } }) =>
-      r.metrics.totalReturnPct
+    // Best return first among the sets that traded; the ones that never traded after them.
+    const metrics = json.rows.map((r: { metrics: { totalReturnPct: number; trades: number } }) =>
+      r.metrics
     );
+    const traded = metrics.filter((m: { trades: number }) => m.trades > 0);
+    const returns = traded.map((m: { totalReturnPct: number }) => m.totalReturnPct);
     assert.deepEqual(returns, [...returns].sort((a, b) => b - a));
+    assert.deepEqual(metrics.slice(0, traded.length), traded);
     const csv = (await Deno.readTextFile(`${dir}/rows.csv`)).trim().split("\n");
     assert.equal(csv.length, 25);
     assert.match(csv[0]!, /^rank,index,dataset,period,std,stop-loss,startMs,/);

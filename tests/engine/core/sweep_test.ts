@@ -1,8 +1,9 @@
-/** Tests of the sweep's parameter spaces: the seeded random draw. */
+/** Tests of the sweep's parameter spaces (the seeded random draw) and of its ranking. */
 
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { gridSets, randomSets } from "../../../engine/core/sweep.ts";
+import type { Metrics } from "../../../engine/core/metrics.ts";
+import { gridSets, randomSets, rankRows, type SweepRow } from "../../../engine/core/sweep.ts";
 
 Deno.test("randomSets draws distinct sets of the grid, at most the grid's size, the same for a seed", () => {
   fc.assert(
@@ -23,4 +24,17 @@ Deno.test("randomSets draws distinct sets of the grid, at most the grid's size, 
       },
     ),
   );
+});
+
+Deno.test("rankRows puts the sets that never traded after every set that did, whatever the metric", () => {
+  const row = (index: number, trades: number, sharpe: number, maxDrawdownPct: number) =>
+    ({
+      index,
+      dataset: "d",
+      params: { period: index },
+      metrics: { trades, sharpe, maxDrawdownPct } as unknown as Metrics,
+    }) satisfies SweepRow;
+  const rows = [row(0, 0, 0, 0), row(1, 12, -0.4, 30), row(2, 3, 0.8, 12), row(3, 0, 0, 0)];
+  assert.deepEqual(rankRows(rows, "sharpe").map((r) => r.index), [2, 1, 0, 3]);
+  assert.deepEqual(rankRows(rows, "drawdown").map((r) => r.index), [2, 1, 0, 3]);
 });
