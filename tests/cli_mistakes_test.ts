@@ -101,7 +101,11 @@ const MISTAKES: readonly Mistake[] = [
     names: /--timeframe: .*upbit-KRW-BTC-1d\.csv holds 1d candles, which cannot make 1h/,
   },
   { task: "backtest", args: ["--candles", ""], names: /^backtest: --candles: must not be empty/ },
-  { task: "backtest", args: ["--timeframe", "1m"], names: /^backtest: --timeframe: .*1d candles/ },
+  {
+    task: "backtest",
+    args: ["--market", "KRW-ETH", "--timeframe", "1m"],
+    names: /^backtest: --market: no bundled 1m .*candles for KRW-ETH/,
+  },
   { task: "backtest", args: ["--from", "2030-01-01"], names: /--from\/--to: 0 1d candles/ },
   {
     task: "backtest",
