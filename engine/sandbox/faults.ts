@@ -14,14 +14,18 @@ import { z } from "zod";
 import { blockedResponse, tooManyResponse } from "./rate_limit.ts";
 
 /** The kinds of fault. */
-export type FaultKind =
-  | "delay"
-  | "lose_response"
-  | "accept_then_lose"
-  | "server_error"
-  | "html_error"
-  | "rate_limited"
-  | "blocked";
+export const FAULT_KINDS = [
+  "delay",
+  "lose_response",
+  "accept_then_lose",
+  "server_error",
+  "html_error",
+  "rate_limited",
+  "blocked",
+] as const;
+
+/** One kind of fault. */
+export type FaultKind = typeof FAULT_KINDS[number];
 
 /** How a lost answer looks to the client. */
 export type LoseMode = "hang" | "reset";
@@ -56,15 +60,7 @@ export interface ArmedFault extends FaultSpec {
 
 /** The zod schema of a `FaultSpec` (for the admin endpoint). */
 export const faultSpecSchema: z.ZodType<FaultSpec> = z.object({
-  kind: z.enum([
-    "delay",
-    "lose_response",
-    "accept_then_lose",
-    "server_error",
-    "html_error",
-    "rate_limited",
-    "blocked",
-  ]),
+  kind: z.enum(FAULT_KINDS),
   path: z.string().optional(),
   method: z.string().optional(),
   count: z.number().int().positive().optional(),

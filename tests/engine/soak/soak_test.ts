@@ -14,6 +14,7 @@
 
 import assert from "node:assert/strict";
 import { overBounds, runSoak } from "./_soak.ts";
+import { FAULT_KINDS } from "../../../engine/sandbox/faults.ts";
 
 /** The issue's limit on memory growth after warm-up. */
 const FLAT_MB = 50;
@@ -52,13 +53,7 @@ Deno.test({
     assert.ok(r.fills >= 50, `only ${r.fills} fills`);
     for (
       const kind of [
-        "delay",
-        "lose_response",
-        "accept_then_lose",
-        "server_error",
-        "html_error",
-        "rate_limited",
-        "blocked",
+        ...FAULT_KINDS,
         "disconnect",
         "telegram_fail",
         "telegram_rate_limit",
