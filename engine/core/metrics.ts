@@ -51,21 +51,33 @@ export function dailyEquity(
 }
 
 /** Sharpe and Sortino ratios of daily returns (starting from `start`), annualised with √365. */
-export function sharpeSortino(start: number, dailyValues: readonly number[]): {
+export function sharpeSortino(start: number, dailyValues: ArrayLike<number>): {
   readonly sharpe: number;
   readonly sortino: number;
 } {
-  const returns: number[] = [];
+  const n = dailyValues.length;
+  if (n < 2) return { sharpe: 0, sortino: 0 };
+  // Plain loops over the values (no array of returns, no closures): a sweep calls this per set.
+  let sum = 0;
   let previous = start;
-  for (const value of dailyValues) {
-    returns.push(value / previous - 1);
+  for (let i = 0; i < n; i++) {
+    const value = dailyValues[i]!;
+    sum += value / previous - 1;
     previous = value;
   }
-  const n = returns.length;
-  if (n < 2) return { sharpe: 0, sortino: 0 };
-  const mean = returns.reduce((a, b) => a + b, 0) / n;
-  const variance = returns.reduce((a, r) => a + (r - mean) ** 2, 0) / (n - 1);
-  const downside = Math.sqrt(returns.reduce((a, r) => a + Math.min(r, 0) ** 2, 0) / n);
+  const mean = sum / n;
+  let squares = 0;
+  let downsideSquares = 0;
+  previous = start;
+  for (let i = 0; i < n; i++) {
+    const value = dailyValues[i]!;
+    const r = value / previous - 1;
+    previous = value;
+    squares += (r - mean) ** 2;
+    downsideSquares += Math.min(r, 0) ** 2;
+  }
+  const variance = squares / (n - 1);
+  const downside = Math.sqrt(downsideSquares / n);
   const annual = Math.sqrt(365);
   return {
     sharpe: variance > 0 ? (mean / Math.sqrt(variance)) * annual : 0,
@@ -144,7 +156,9 @@ export function computeMetrics(result: BacktestResult): Metrics {
   const endEquity = equity[n - 1]!;
 
   const facts = candleFacts(candles);
-  const daily = Array.from(facts.dayEnds, (i) => equity[i]!);
+  const dayEnds = facts.dayEnds;
+  const daily = new Float64Array(dayEnds.length);
+  for (let d = 0; d < dayEnds.length; d++) daily[d] = equity[dayEnds[d]!]!;
   const { sharpe, sortino } = sharpeSortino(startEquity, daily);
 
   let grossWin = 0;
@@ -185,7 +199,7 @@ export function computeMetrics(result: BacktestResult): Metrics {
     sortino,
     maxDrawdownPct: worst * 100,
     winRatePct: trades.length > 0 ? (wins / trades.length) * 100 : 0,
-    profitFactor: grossLoss > 0 ? grossWin / grossLoss : grossWin > 0 ? Infinity : 0,
+    profitFactor: profitFactor(grossWin, grossLoss),
     trades: trades.length,
     tradesPerYear: days > 0 ? (trades.length * 365) / days : 0,
     avgHoldingDays: trades.length > 0 ? heldMs / trades.length / DAY_MS : 0,
@@ -195,6 +209,15 @@ export function computeMetrics(result: BacktestResult): Metrics {
     buyHoldCagrPct: cagrPct(holdRatio, days),
     buyHoldMaxDrawdownPct: facts.buyHoldMaxDrawdownPct,
   };
+}
+
+/** Gross wins ÷ gross losses; Infinity with wins and no loss, 0 without wins or losses. */
+function profitFactor(grossWin: number, grossLoss: number): number {
+  // Both comparisons run on every call, so optimised code never meets one it has not seen.
+  const won = grossWin > 0;
+  const lost = grossLoss > 0;
+  if (lost) return grossWin / grossLoss;
+  return won ? Infinity : 0;
 }
 
 /** One calendar year (UTC) of a backtest beside buy-and-hold. */
