@@ -66,9 +66,11 @@ const sweep = await benchSweep();
 log(
   `  sweep of ${sweep.sets} BB sets over ${sweep.candles} 30m candles: ${
     (sweep.sweep_candles_per_sec / 1e6).toFixed(1)
-  } M candle-steps/s with 1 worker (${
+  } M candle-steps/s inside a sweep with 1 worker (${
     (sweep.sweep_candles_per_cpu_sec / 1e6).toFixed(1)
-  } M per CPU second), ${sweep.sweep_speedup_2_workers}× with 2 (at best ${sweep.sweep_speedup_cpu_bound}× by CPU time; load ${sweep.load_average_1m})`,
+  } M per CPU second), ${sweep.sweep_speedup_2_workers}× with 2; one cold sweep ${
+    (sweep.sweep_candles_per_sec_cold / 1e6).toFixed(1)
+  } M/s, ${sweep.sweep_speedup_2_workers_cold}× with 2 (load ${sweep.load_average_1m})`,
 );
 const telegram = await benchTelegramWebhook();
 log(
@@ -143,7 +145,9 @@ if (json) {
     sweep_candles_per_sec: sweep.sweep_candles_per_sec,
     sweep_speedup_2_workers: sweep.sweep_speedup_2_workers,
     sweep_candles_per_cpu_sec: sweep.sweep_candles_per_cpu_sec,
-    sweep_speedup_cpu_bound: sweep.sweep_speedup_cpu_bound,
+    sweep_candles_per_sec_2_workers: sweep.sweep_candles_per_sec_2_workers,
+    sweep_candles_per_sec_cold: sweep.sweep_candles_per_sec_cold,
+    sweep_speedup_2_workers_cold: sweep.sweep_speedup_2_workers_cold,
     sweep_load_average_1m: sweep.load_average_1m,
     telegram_webhook_p50_ms: round2(telegram.commandP50Ms),
     telegram_webhook_p99_ms: round2(telegram.commandP99Ms),

@@ -1,13 +1,14 @@
 /**
  * Sweep throughput: 1,000 BB parameter sets (period × std × stop × target) over the bundled
  * KRW-BTC 30-minute file through the sweep's worker pool, each set the single backtest with its
- * metrics. Candle-steps per second with one worker (the per-core rate), and the speed-up of two
- * workers over one in the same run.
+ * metrics. Measured two ways in the same run: inside a sweep (one pool whose workers have already
+ * run every set once: the steady rate of a long sweep), and cold (a new pool per run, as one
+ * `deno task sweep` of 1,000 sets: each worker's start and JIT warm-up included).
  */
 
 import process from "node:process";
 import { loadCandleFile } from "../engine/adapters/candle_file.ts";
-import { runSweepPool } from "../engine/cli/sweep_pool.ts";
+import { openSweepPool, runSweepPool } from "../engine/cli/sweep_pool.ts";
 import { gridSets } from "../engine/core/sweep.ts";
 import { BTC_SWEEP_BASE } from "../tests/engine/cli/_sweep_harness.ts";
 
@@ -15,17 +16,24 @@ import { BTC_SWEEP_BASE } from "../tests/engine/cli/_sweep_harness.ts";
 export interface SweepBench {
   readonly sets: number;
   readonly candles: number;
+  /** Candle-steps per second inside a sweep with one worker (the per-core rate). */
   readonly sweep_candles_per_sec: number;
   readonly sweep_candles_per_sec_2_workers: number;
+  /** Two workers over one inside a sweep. */
   readonly sweep_speedup_2_workers: number;
-  /** Candle-steps per second of process CPU time with one worker (less sensitive to load). */
+  /** Candle-steps per second of process CPU time inside a sweep with one worker. */
   readonly sweep_candles_per_cpu_sec: number;
   /**
-   * The best speed-up two idle cores could give: 2 × the process CPU time of the 1-worker run ÷
-   * that of the 2-worker run (each worker starts, loads and warms up its own JIT: CPU the
-   * second worker adds). Independent of the machine's load, unlike the wall-clock speed-up.
+   * Candle-steps per second of one cold 1,000-set sweep with one worker (a new worker: its
+   * start, data and JIT warm-up included).
    */
-  readonly sweep_speedup_cpu_bound: number;
+  readonly sweep_candles_per_sec_cold: number;
+  /**
+   * Two new workers over one new worker for one 1,000-set sweep. Each new worker compiles the
+   * engine's hot code itself (V8 compiles on helper threads, which a lone worker runs on the
+   * idle core), so on two cores a short cold sweep gains less than a long one.
+   */
+  readonly sweep_speedup_2_workers_cold: number;
   /** The 1-minute load average when the bench ended (the machine may be shared). */
   readonly load_average_1m: number;
 }
@@ -40,41 +48,63 @@ export const BENCH_SPACE = {
   "take-profit": [5, 10],
 };
 
-/** Runs the sweep bench (best of `runs` per worker count, alternating 1 and 2 workers). */
-export async function benchSweep(runs = 2): Promise<SweepBench> {
+/** Runs the sweep bench: best of `runs` per figure, alternating 1 and 2 workers. */
+export async function benchSweep(runs = 3): Promise<SweepBench> {
   const candles = await loadCandleFile(SOURCE.pathname);
   const sets = gridSets(BENCH_SPACE);
   const jobs = sets.map((params, index) => ({ index, dataset: 0, params }));
   const datasets = [{ name: "KRW-BTC 30m", market: "KRW-BTC", candles }];
-  const cpu = [Infinity, Infinity, Infinity];
-  const time = async (workers: number) => {
-    const c = process.cpuUsage();
-    const t = performance.now();
-    await runSweepPool(datasets, jobs, { workers, base: BTC_SWEEP_BASE });
-    const used = process.cpuUsage(c);
-    cpu[workers] = Math.min(cpu[workers]!, (used.user + used.system) / 1e6);
-    return (performance.now() - t) / 1000;
-  };
-  let one = Infinity;
-  let two = Infinity;
-  for (let r = 0; r < runs; r++) {
-    one = Math.min(one, await time(1));
-    two = Math.min(two, await time(2));
-  }
   const steps = sets.length * candles.length;
+  const timed = async (work: () => Promise<unknown>) => {
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    await work();
+    const used = process.cpuUsage(cpu);
+    return { wall: (performance.now() - start) / 1000, cpu: (used.user + used.system) / 1e6 };
+  };
+  const best = {
+    one: Infinity,
+    two: Infinity,
+    oneCpu: Infinity,
+    coldOne: Infinity,
+    coldTwo: Infinity,
+  };
+
+  const pool = openSweepPool(datasets, { workers: 2, base: BTC_SWEEP_BASE });
+  try {
+    // Both workers run every set once before the clock starts.
+    await pool.run(jobs);
+    await pool.run(jobs);
+    for (let r = 0; r < runs; r++) {
+      const one = await timed(() => pool.run(jobs, { workers: 1 }));
+      best.one = Math.min(best.one, one.wall);
+      best.oneCpu = Math.min(best.oneCpu, one.cpu);
+      best.two = Math.min(best.two, (await timed(() => pool.run(jobs, { workers: 2 }))).wall);
+    }
+  } finally {
+    pool.close();
+  }
+  for (let r = 0; r < runs; r++) {
+    const cold = (workers: number) =>
+      timed(() => runSweepPool(datasets, jobs, { workers, base: BTC_SWEEP_BASE }));
+    best.coldOne = Math.min(best.coldOne, (await cold(1)).wall);
+    best.coldTwo = Math.min(best.coldTwo, (await cold(2)).wall);
+  }
+  const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
   return {
     sets: sets.length,
     candles: candles.length,
-    sweep_candles_per_sec: Math.round(steps / one),
-    sweep_candles_per_sec_2_workers: Math.round(steps / two),
-    sweep_speedup_2_workers: Math.round((one / two) * 100) / 100,
-    sweep_candles_per_cpu_sec: Math.round(steps / cpu[1]!),
-    sweep_speedup_cpu_bound: Math.round((2 * cpu[1]! / cpu[2]!) * 100) / 100,
+    sweep_candles_per_sec: Math.round(steps / best.one),
+    sweep_candles_per_sec_2_workers: Math.round(steps / best.two),
+    sweep_speedup_2_workers: ratio(best.one, best.two),
+    sweep_candles_per_cpu_sec: Math.round(steps / best.oneCpu),
+    sweep_candles_per_sec_cold: Math.round(steps / best.coldOne),
+    sweep_speedup_2_workers_cold: ratio(best.coldOne, best.coldTwo),
     load_average_1m: Deno.loadavg()[0]!,
   };
 }
 
 if (import.meta.main) {
   // deno-lint-ignore no-console
-  console.log(await benchSweep(1));
+  console.log(await benchSweep());
 }

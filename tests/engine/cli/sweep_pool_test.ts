@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { loadCandleFile } from "../../../engine/adapters/candle_file.ts";
 import { parseBacktestArgs } from "../../../engine/cli/backtest_args.ts";
-import { runSweepPool } from "../../../engine/cli/sweep_pool.ts";
+import { openSweepPool, runSweepPool } from "../../../engine/cli/sweep_pool.ts";
 import { runBacktest } from "../../../engine/core/backtest.ts";
 import { computeMetrics } from "../../../engine/core/metrics.ts";
 import { unitsFromNumber } from "../../../engine/core/money.ts";
@@ -78,6 +78,26 @@ Deno.test("the sweep's result does not depend on the number of workers", async (
   assert.equal(progress, 24);
   // Different parameter sets give different figures: the comparison above is not vacuous.
   assert.ok(new Set(one.map((r) => r.metrics.totalReturnPct)).size > 1);
+});
+
+Deno.test("a pool serves run after run with any share of its workers, the same rows as a fresh pool", async () => {
+  const sets = fc.sample(paramSet, { numRuns: 16, seed: 21 });
+  const jobs = sets.map((params, index) => ({ index, dataset: 0, params }));
+  const fresh = await runSweepPool(datasets, jobs, { workers: 1, base: BTC_SWEEP_BASE });
+  const pool = openSweepPool(datasets, { workers: 2, base: BTC_SWEEP_BASE });
+  try {
+    for (const workers of [2, 1, 2]) {
+      assert.deepEqual(await pool.run(jobs, { workers }), fresh);
+    }
+    // The second half alone: rows keyed by the jobs' own indexes, in their order.
+    const half = await pool.run(jobs.slice(8));
+    assert.deepEqual(half, fresh.slice(8));
+    const first = pool.run(jobs);
+    await assert.rejects(pool.run(jobs), /a run is in progress/);
+    assert.deepEqual(await first, fresh);
+  } finally {
+    pool.close();
+  }
 });
 
 Deno.test("a worker's failure rejects the sweep and stops every worker", async () => {
