@@ -6,7 +6,8 @@
  * A fault never corrupts state: every kind except `accept_then_lose` answers before the request
  * reaches a handler, and `accept_then_lose` lets the handler finish before dropping its answer.
  * Tests arm faults directly; `createFaultAdminRoutes` exposes the same switches over HTTP (mount
- * it only when asked to: it is off by default).
+ * it only when asked to: it is off by default). A reset errors the answer's body on purpose: the
+ * server's `onError` (`Faults.onServeError`) counts it instead of printing its stack trace.
  */
 
 import { Hono, type MiddlewareHandler } from "hono";
@@ -79,6 +80,23 @@ const HTML_PAGE = (status: number) =>
 export class Faults {
   #armed: Array<{ spec: FaultSpec; id: number; remaining: number; hits: number }> = [];
   #nextId = 1;
+  #resets = 0;
+
+  /** How many reset answers the server has dropped so far. */
+  get resets(): number {
+    return this.#resets;
+  }
+
+  /**
+   * `Deno.serve`'s `onError`: an injected reset is counted quietly (the connection is already
+   * dropped); any other error is printed and answered 500, as Deno does by default.
+   */
+  onServeError(error: unknown): Response {
+    if (error instanceof InjectedReset) this.#resets += 1;
+    // deno-lint-ignore no-console
+    else console.error(error);
+    return new Response("Internal Server Error", { status: 500 });
+  }
 
   /** Arms a fault; returns its id. */
   arm(spec: FaultSpec): number {
@@ -114,11 +132,11 @@ export class Faults {
           await sleep(fault.delayMs ?? 1000, c.req.raw.signal);
           return await next();
         case "lose_response":
-          return await lose(fault, c.req.raw.signal);
+          return await lose(fault, c.req.raw);
         case "accept_then_lose":
           await next();
           // The handler already answered: replace its response (a returned one would be ignored).
-          c.res = await lose(fault, c.req.raw.signal);
+          c.res = await lose(fault, c.req.raw);
           return;
         case "server_error":
           return c.json(
@@ -175,16 +193,23 @@ export function createFaultAdminRoutes(faults: Faults): Hono {
 }
 
 /** Hangs until the client aborts (or `hangMs`), or resets the connection at once. */
-async function lose(fault: FaultSpec, signal: AbortSignal): Promise<Response> {
-  if ((fault.mode ?? "hang") === "hang") await sleep(fault.hangMs ?? 60_000, signal);
+async function lose(fault: FaultSpec, req: Request): Promise<Response> {
+  if ((fault.mode ?? "hang") === "hang") await sleep(fault.hangMs ?? 60_000, req.signal);
   return resetResponse();
+}
+
+/** The error a reset answer's body fails with, so the server can tell it from a real one. */
+class InjectedReset extends Error {
+  constructor() {
+    super("sandbox fault: connection reset");
+  }
 }
 
 /** A response whose body fails at once: the server drops the connection mid-answer. */
 function resetResponse(): Response {
   const body = new ReadableStream({
     start(controller) {
-      controller.error(new Error("sandbox fault: connection reset"));
+      controller.error(new InjectedReset());
     },
   });
   return new Response(body, { status: 200 });

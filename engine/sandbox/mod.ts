@@ -178,6 +178,7 @@ export async function createSandbox(options: SandboxOptions = {}): Promise<Sandb
     hostname: "127.0.0.1",
     port: 0,
     onListen: () => {},
+    onError: (error) => restFaults.onServeError(error),
   }, async (req, info) => {
     // The client behind the front's upstream socket (its port stays the connection's id).
     const client = frontRef.current?.clientOf(info.remoteAddr.port);

@@ -98,11 +98,17 @@ Deno.test("faults: accept_then_lose creates the order but the answer never arriv
 Deno.test("faults: lose_response over a real socket drops the connection", async () => {
   const h = createHarness();
   h.faults.arm({ kind: "lose_response", path: "/v1/accounts", mode: "reset" });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, h.app.fetch);
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen() {},
+    onError: (error) => h.faults.onServeError(error),
+  }, h.app.fetch);
   try {
     const url = `http://127.0.0.1:${server.addr.port}/v1/accounts`;
     const failed = await fetch(url).then((r) => r.text()).then(() => false, () => true);
     assert.equal(failed, true);
+    assert.equal(h.faults.resets, 1);
   } finally {
     await server.shutdown();
     h.close();

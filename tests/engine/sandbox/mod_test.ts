@@ -1,7 +1,11 @@
-/** Tests of `createSandbox`'s wiring: the fault admin routes and the middleware order. */
+/**
+ * Tests of `createSandbox`'s wiring: the fault admin routes, the middleware order and the server's
+ * quiet handling of injected resets.
+ */
 
 import assert from "node:assert/strict";
 import { createSandbox, type Sandbox, type SandboxOptions } from "../../../engine/sandbox/mod.ts";
+import { Faults } from "../../../engine/sandbox/faults.ts";
 
 const FILES = ["data/upbit-KRW-BTC-1d.csv"];
 
@@ -124,5 +128,58 @@ Deno.test("createSandbox() puts Remaining-Req on injected 500, 502, 429 and 418 
     await real.body?.cancel();
   } finally {
     await sb.close();
+  }
+});
+
+Deno.test("createSandbox() counts an injected reset quietly: no stack trace on stderr", async () => {
+  // Deno.serve's default onError prints through its own console, so only a child's stderr shows it.
+  const mod = new URL("../../../engine/sandbox/mod.ts", import.meta.url).href;
+  const code = `
+    import { createSandbox } from ${JSON.stringify(mod)};
+    const sb = await createSandbox({ port: 0, dataFiles: ${
+    JSON.stringify(FILES)
+  }, manualClock: true });
+    sb.faults.rest.arm({ kind: "lose_response", path: "/v1/accounts", mode: "reset", count: 2 });
+    sb.faults.rest.arm({ kind: "accept_then_lose", path: "/v1/orders", mode: "reset" });
+    const lost = [];
+    for (const path of ["/v1/accounts", "/v1/accounts", "/v1/orders"]) {
+      const method = path === "/v1/orders" ? "POST" : "GET";
+      lost.push(await fetch(sb.restUrl + path, { method }).then((r) => r.text()).then(() => false, () => true));
+    }
+    await sb.close();
+    console.log(JSON.stringify({ lost, resets: sb.faults.rest.resets }));
+  `;
+  const root = new URL("../../../", import.meta.url);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--quiet", code],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, stderr);
+  assert.equal(stderr, "");
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), {
+    lost: [true, true, true],
+    resets: 3,
+  });
+});
+
+Deno.test("Faults.onServeError still prints an error that is not an injected fault", () => {
+  const faults = new Faults();
+  const printed: unknown[] = [];
+  // deno-lint-ignore no-console -- the test watches what the handler prints
+  const original = console.error;
+  // deno-lint-ignore no-console
+  console.error = (...args: unknown[]) => printed.push(...args);
+  try {
+    const boom = new Error("a real bug");
+    const res = faults.onServeError(boom);
+    assert.equal(res.status, 500);
+    assert.deepEqual(printed, [boom]);
+    assert.equal(faults.resets, 0);
+  } finally {
+    // deno-lint-ignore no-console
+    console.error = original;
   }
 });
