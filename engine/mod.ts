@@ -15,6 +15,7 @@ export {
   recordRunEnd,
   startDailyWorker,
   statusJson,
+  STOPPING_REASON,
 } from "./operator/mod.ts";
 export type {
   AccountStatus,

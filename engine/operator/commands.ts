@@ -160,6 +160,9 @@ export async function resume(
   });
 }
 
+/** The reason a stop's first step records (paused while it cancels and sells); the halt follows. */
+export const STOPPING_REASON = "emergency stop in progress";
+
 /**
  * Emergency stop: waits for the order in flight, cancels our open orders on every market
  * (external orders are left alone), reads what filled, sells the positions when asked, then
@@ -177,7 +180,10 @@ export async function emergencyStop(
   const { store, clock, notifier, exchange } = deps;
   return await gateOf(store).exclusive(async () => {
     const atMs = clock.nowMs();
-    await store.setControl({ paused: true, reason: "emergency stop" }, atMs);
+    await store.setControl(
+      { paused: true, reason: STOPPING_REASON, ...byActor(options.actor) },
+      atMs,
+    );
     const reports: StopReport[] = [];
     if (exchange !== undefined) {
       const om: OrderManagerDeps = { exchange, store, clock, notifier };

@@ -83,7 +83,7 @@ export type {
   TradesPage,
   TradeView,
 } from "./read_models.ts";
-export type { StopReport } from "./commands.ts";
+export { STOPPING_REASON, type StopReport } from "./commands.ts";
 export { EventStream } from "./event_stream.ts";
 export { BadReportDateError, EXIT_KINDS } from "./daily_report.ts";
 export type {

@@ -18,6 +18,7 @@ import {
   formatPrice,
   formatVolume,
   parseUnits,
+  STOPPING_REASON,
 } from "../mod.ts";
 import type { Language } from "./messages.ts";
 
@@ -108,7 +109,8 @@ export function notificationKind(event: EngineEvent): NotificationKind {
     case "StateChanged":
       return event.safeMode ? "safe_mode" : "control";
     case "CommandExecuted":
-      return "command";
+      // An emergency stop is told by its command (what it cancelled and sold): as loud as a pause.
+      return isStop(event) ? "control" : "command";
     case "RunStarted":
       return "start";
     case "RunStopped":
@@ -125,15 +127,27 @@ function changedState(event: Extract<EngineEvent, { type: "CommandExecuted" }>):
   return event.result === "done" && /^(pause:|resume\b)/.test(event.command);
 }
 
+/** The `stop` or `stop --sell` command. */
+function isStop(event: Extract<EngineEvent, { type: "CommandExecuted" }>): boolean {
+  return /^stop\b/.test(event.command);
+}
+
+/** A state change an operator's emergency stop made (its first step or its halt). */
+function stopStep(event: Extract<EngineEvent, { type: "StateChanged" }>): boolean {
+  return event.actor !== undefined && (event.halted === true || event.reason === STOPPING_REASON);
+}
+
 /**
  * How `event` is delivered under `policy`: its kind's setting, except that a command sent from
  * Telegram, and the state change it caused, are never echoed back (the chat already shows its
- * answer), and a pause or resume from elsewhere is one message (the state change, naming who).
+ * answer); a pause or resume from elsewhere is one message (the state change, naming who), and
+ * an emergency stop from elsewhere too (the command, with what it cancelled and sold).
  */
 export function deliveryOf(event: EngineEvent, policy: NotifyPolicy): Delivery {
   if (event.type === "CommandExecuted" && event.actor.startsWith("telegram:")) return "off";
   if (event.type === "StateChanged" && event.actor?.startsWith("telegram:") === true) return "off";
   if (event.type === "CommandExecuted" && changedState(event)) return "off";
+  if (event.type === "StateChanged" && stopStep(event)) return "off";
   return policy[notificationKind(event)];
 }
 
@@ -460,7 +474,10 @@ function eventText(e: EngineEvent, c: Ctx): string {
       return w.running(e.reason) + by;
     }
     case "CommandExecuted":
-      return w.command(e.actor, e.command, w.result[e.result], e.detail);
+      // A stop that was carried out halted trading: said as the halt, with what it did.
+      return isStop(e) && e.result === "done"
+        ? w.halted(e.detail) + w.byActor(e.actor)
+        : w.command(e.actor, e.command, w.result[e.result], e.detail);
     case "RunStarted": {
       const text = w.started(e.mode, e.markets.join(", "), e.strategy, e.timeframe);
       return e.recovered ? `${text}\n${w.recovered}` : text;

@@ -84,3 +84,26 @@ Deno.test("a pause from ctl or the page reaches Telegram as one notification nam
     });
   });
 });
+
+Deno.test("an emergency stop from ctl reaches Telegram as one message: the halt and what it did", async () => {
+  await withWorld(async (t) => {
+    await withOutbox(t, async (caughtUp) => {
+      let before = t.fake.sentTexts().length;
+      await t.operator.execute("ctl", { kind: "stop", sell: false });
+      await caughtUp();
+      assert.deepEqual(newTexts(t, before), [
+        "EMERGENCY STOP: no orders until resumed (halted: KRW-BTC: 0 orders cancelled; " +
+        "KRW-ETH: 0 orders cancelled) · by ctl",
+      ]);
+      // With sound, as a pause from ctl (a plain command line would be silent).
+      const sent = t.fake.callsOf("sendMessage").filter((c) => c.status === 200).at(-1);
+      assert.notEqual(sent?.params.disable_notification, true);
+      // From Telegram the owner's reply is the only message.
+      before = t.fake.sentTexts().length;
+      await t.operator.execute("telegram:" + OWNER, { kind: "resume" });
+      await t.operator.execute("telegram:" + OWNER, { kind: "stop", sell: false });
+      await caughtUp();
+      assert.deepEqual(newTexts(t, before), []);
+    });
+  }, { running: true });
+});
