@@ -5,19 +5,20 @@
  * candle's range before the strategy sees its close (exits before entries).
  */
 
-import { type Candle, DAY_MS } from "./candle.ts";
+import { type Candle, DAY_MS, upbitDayStartMs } from "./candle.ts";
 import { decideOnClose, type Decision, marketFillPrice } from "./decide.ts";
 import {
   applyFill,
   describeDenial,
   type Fill,
+  FillIds,
   type Ledger,
   makeFill,
   openLedger,
   type Side,
   sizeSell,
 } from "./ledger.ts";
-import { divUnits, roundToStep, type Units, unitsToNumber } from "./money.ts";
+import { divUnits, type Units, unitsToNumber } from "./money.ts";
 import { Atr } from "./indicators/atr.ts";
 import {
   type AccountView,
@@ -25,6 +26,7 @@ import {
   DEFAULT_PORTFOLIO_RULES,
   describePortfolioDenial,
   entryStopPrice,
+  type MarketBook,
   planEntry,
   type PortfolioRules,
   rollAccountDay,
@@ -38,7 +40,6 @@ import {
   type RiskLevels,
   riskLevels,
   type RiskRules,
-  rollDay,
   trackHighest,
 } from "./risk.ts";
 import type { Strategy } from "./strategies/strategy.ts";
@@ -125,11 +126,6 @@ export interface BacktestResult {
   readonly slippageBps: number;
 }
 
-interface Pending {
-  readonly decision: Extract<Decision, { kind: "enter" | "exit" }>;
-  readonly signalMs: number;
-}
-
 /** Where and when an order executes, and the signal it answers (−1 for risk exits). */
 export interface Execution {
   readonly reference: number;
@@ -171,10 +167,10 @@ export abstract class SimulatedMarket {
   open: OpenTrade | null = null;
   cooldownUntilMs = 0;
 
-  /** A flat book of `capital` KRW. */
-  constructor(terms: MarketTerms, capital: Units) {
+  /** A flat book of `capital` KRW (`fillIds`: the empty root its fill ids grow from). */
+  constructor(terms: MarketTerms, capital: Units, fillIds?: FillIds) {
     this.terms = terms;
-    this.ledger = openLedger(capital);
+    this.ledger = openLedger(capital, fillIds);
     this.cashF = unitsToNumber(this.ledger.cash);
   }
 
@@ -215,21 +211,22 @@ export abstract class SimulatedMarket {
   }
 
   /** Records what became of a strategy signal (risk exits, `signalMs` −1, are not signals). */
-  record(
-    at: Execution,
-    action: "buy" | "sell",
-    outcome: { result: Fill | string; reason: string },
-  ): void {
+  record(at: Execution, action: "buy" | "sell", result: Fill | string, reason: string): void {
     if (at.signalMs < 0) return;
-    const executed = typeof outcome.result !== "string";
-    const reason = executed ? outcome.reason : `${outcome.reason}; not executed: ${outcome.result}`;
-    this.signals.push({ tsMs: at.signalMs, action, executed, reason });
+    if (typeof result === "string") {
+      this.notExecuted(at.signalMs, action, `${reason}; not executed: ${result}`);
+    } else this.signals.push({ tsMs: at.signalMs, action, executed: true, reason });
+  }
+
+  /** Records a signal that did not trade, with why (`reason` says it all). */
+  notExecuted(tsMs: number, action: "buy" | "sell", reason: string): void {
+    this.signals.push({ tsMs, action, executed: false, reason });
   }
 
   enter(reason: string, at: Execution): void {
     const costBefore = this.ledger.cost;
     const result = this.execute("buy", at);
-    this.record(at, "buy", { result, reason });
+    this.record(at, "buy", result, reason);
     if (typeof result === "string") return;
     const { rules, market } = this.terms;
     this.levels = riskLevels(this.ledger.avgPrice, { rules, atMs: at.tsMs, market });
@@ -244,7 +241,7 @@ export abstract class SimulatedMarket {
   exit(exitReason: ExitReason, reason: string, at: Execution): void {
     const before = this.ledger.realizedPnl;
     const result = this.execute("sell", at);
-    this.record(at, "sell", { result, reason });
+    this.record(at, "sell", result, reason);
     if (typeof result === "string") return;
     const open = this.open;
     if (open !== null) {
@@ -287,13 +284,23 @@ class BacktestRun extends SimulatedMarket {
   readonly atr: Atr | null;
   readonly equity: Float64Array;
   readonly inPosition: Uint8Array;
-  // Before the first candle no day has started: the first rollDay opens one.
-  guard: DayGuard = { dayStartMs: -Infinity, startEquity: 0, blocked: false };
+  /**
+   * The day's loss guard, which the run owns and rolls in place (`rollDay` would make one a
+   * day). Before the first candle no day has started: the first roll opens one.
+   */
+  readonly guard: { dayStartMs: number; startEquity: number; blocked: boolean } = {
+    dayStartMs: -Infinity,
+    startEquity: 0,
+    blocked: false,
+  };
   /** The account's own daily loss guard (one market: the same equity, its own limit). */
   accountGuard: DayGuard | null = null;
+  /** This market's book, as `planEntry` reads the account (refreshed before each entry). */
+  readonly book: { -readonly [K in keyof MarketBook]: MarketBook[K] };
+  readonly view: AccountView;
 
   constructor(candles: readonly Candle[], config: BacktestConfig) {
-    super(config, config.capital);
+    super(config, config.capital, BACKTEST_FILL_IDS);
     this.candles = candles;
     this.config = config;
     this.portfolio = {
@@ -309,6 +316,8 @@ class BacktestRun extends SimulatedMarket {
       scratch.inPosition.length === candles.length;
     this.equity = reuse ? scratch.equity : new Float64Array(candles.length);
     this.inPosition = reuse ? scratch.inPosition : new Uint8Array(candles.length);
+    this.book = { market: config.market, qty: 0n, cost: 0n, realizedPnl: 0n };
+    this.view = { books: [this.book], reservations: [] };
   }
 
   fillIdOf(n: number): string {
@@ -318,8 +327,11 @@ class BacktestRun extends SimulatedMarket {
   run(): BacktestResult {
     const { candles, config, equity, inPosition } = this;
     const { rules, strategy, onProgress } = config;
+    const guard = this.guard;
     const n = candles.length;
-    let pending: Pending | null = null;
+    // The order decided at the previous close, and that close's time.
+    let pending: Extract<Decision, { kind: "enter" | "exit" }> | null = null;
+    let pendingMs = 0;
     // The day's boundary and loss floor, cached so the loop calls the guard only when needed.
     let nextDayMs = -Infinity;
     let dayFloor = -Infinity;
@@ -332,20 +344,23 @@ class BacktestRun extends SimulatedMarket {
       const c = candles[i]!;
       const t = c.startMs;
       if (t >= nextDayMs) {
-        this.guard = rollDay(this.guard, t, this.cashF + this.qtyF * c.open);
-        nextDayMs = this.guard.dayStartMs + DAY_MS;
-        dayFloor = dailyLossFloor(this.guard, rules);
+        // `rollDay` into the new day (t is past the guard's day), in place.
+        guard.dayStartMs = upbitDayStartMs(t);
+        guard.startEquity = this.cashF + this.qtyF * c.open;
+        guard.blocked = false;
+        nextDayMs = guard.dayStartMs + DAY_MS;
+        dayFloor = dailyLossFloor(guard, rules);
         if (accountLossPct > 0) {
-          this.accountGuard = rollAccountDay(this.accountGuard, t, this.guard.startEquity);
+          this.accountGuard = rollAccountDay(this.accountGuard, t, guard.startEquity);
           accountFloor = (this.accountGuard.startEquity * (100 - accountLossPct)) / 100;
         }
       }
 
       // 1. The order decided at the previous close fills at this open.
       if (pending !== null) {
-        const { decision, signalMs }: Pending = pending;
+        const decision = pending;
         pending = null;
-        const at = { reference: c.open, tsMs: t, signalMs };
+        const at = { reference: c.open, tsMs: t, signalMs: pendingMs };
         if (decision.kind === "enter") this.enter(decision.reason, at);
         else this.exit(decision.exit, decision.reason, at);
       }
@@ -368,7 +383,9 @@ class BacktestRun extends SimulatedMarket {
       const eq = this.cashF + this.qtyF * c.close;
       equity[i] = eq;
       inPosition[i] = this.qtyF > 0 ? 1 : 0;
-      if (eq <= dayFloor && !this.guard.blocked) this.guard = checkDailyLoss(this.guard, rules, eq);
+      if (eq <= dayFloor && !guard.blocked) {
+        guard.blocked = checkDailyLoss(guard, rules, eq).blocked;
+      }
       if (eq <= accountFloor && this.accountGuard !== null && !this.accountGuard.blocked) {
         this.accountGuard = checkAccountLoss(this.accountGuard, {
           accountDailyLossPct: accountLossPct,
@@ -383,24 +400,19 @@ class BacktestRun extends SimulatedMarket {
       if (signal.action === "hold") continue;
       const decision = decideOnClose(signal, {
         holding,
-        guard: this.guard,
+        guard,
         nowMs: t,
         cooldownUntilMs: this.cooldownUntilMs,
       });
       if (decision.kind === "enter" || decision.kind === "exit") {
         if (i + 1 < n) {
-          pending = { decision, signalMs: t };
+          pending = decision;
+          pendingMs = t;
         } else {
-          const reason = `${decision.reason}; not executed: end of data`;
-          this.signals.push({ tsMs: t, action: signal.action, executed: false, reason });
+          this.notExecuted(t, signal.action, `${decision.reason}; not executed: end of data`);
         }
       } else if (decision.kind === "skip") {
-        this.signals.push({
-          tsMs: t,
-          action: signal.action,
-          executed: false,
-          reason: decision.reason,
-        });
+        this.notExecuted(t, signal.action, decision.reason);
       }
     }
     return {
@@ -426,18 +438,21 @@ class BacktestRun extends SimulatedMarket {
   sizeEntry(price: Units): Units | string {
     const { market, feeBps, rules } = this.config;
     const ledger = this.ledger;
-    const view: AccountView = {
-      books: [{ market, qty: ledger.qty, cost: ledger.cost, realizedPnl: ledger.realizedPnl }],
-      reservations: [],
-    };
+    const book = this.book;
+    book.qty = ledger.qty;
+    book.cost = ledger.cost;
+    book.realizedPnl = ledger.realizedPnl;
+    const portfolio = this.portfolio;
     const atr = this.atr;
-    const planned = planEntry(view, {
+    const planned = planEntry(this.view, {
       market,
-      rules: this.portfolio,
+      rules: portfolio,
       price,
       feeBps,
-      equityKrw: this.cashF + this.qtyF * unitsToNumber(price),
-      stopPrice: entryStopPrice(price, {
+      // Flat (as every entry here is), the equity is the cash: no conversion of the price.
+      equityKrw: this.qtyF === 0 ? this.cashF : this.cashF + this.qtyF * unitsToNumber(price),
+      // Only risk sizing reads the stop.
+      stopPrice: portfolio.sizing.mode !== "risk" ? 0n : entryStopPrice(price, {
         stopLossPct: rules.stopLossPct,
         ...(atr !== null && atr.ready
           ? { atr: atr.value, atrMultiple: this.config.atrStopMultiple }
@@ -447,11 +462,18 @@ class BacktestRun extends SimulatedMarket {
       guard: this.accountGuard,
     });
     if (!planned.ok) return describePortfolioDenial(planned.error);
-    const volume = roundToStep(divUnits(planned.value.amountKrw, price, "floor"), 1n, "floor");
+    // Floored to 8 decimals: a volume's step is one unit.
+    const volume = divUnits(planned.value.amountKrw, price, "floor");
     if (volume <= 0n) return "the order buys nothing at this price";
     return volume;
   }
 }
+
+/**
+ * The empty root of every backtest ledger's fill ids: each run applies `bt-0`, `bt-1`, … in order,
+ * so they all share one map (see `FillIds`) instead of each building its own.
+ */
+const BACKTEST_FILL_IDS = new FillIds();
 
 /** Fill ids `bt-0`, `bt-1`, …, made once: a sweep's backtests reuse them (and their hashes). */
 const FILL_IDS: string[] = [];

@@ -7,7 +7,7 @@
 import type { ExitReason } from "./risk.ts";
 import type { Signal } from "./strategies/strategy.ts";
 import { type DayGuard, type EntryDenial, entryDenial } from "./risk.ts";
-import { applyBps, type Units, unitsFromNumber } from "./money.ts";
+import { applyBps, scaledBps, type Units, unitsFromNumber } from "./money.ts";
 import { roundToTick } from "./tick_size.ts";
 import type { Side } from "./ledger.ts";
 import { formatIsoUtc } from "./time.ts";
@@ -82,12 +82,12 @@ export function marketFillPrice(
   },
 ): Units {
   const { reference, slippageBps, atMs, market } = options;
-  const ref = unitsFromNumber(reference);
   const rounding = side === "buy" ? "ceil" : "floor";
-  const moved = applyBps(
-    ref,
-    side === "buy" ? 10_000 + slippageBps : 10_000 - slippageBps,
-    rounding,
-  );
+  const bps = side === "buy" ? 10_000 + slippageBps : 10_000 - slippageBps;
+  // A whole-won reference k is k × 1e8 Units, moved by bps exactly to k × (bps × 1e4): the same
+  // value as `applyBps` gives (its division by 1e8 is exact), with two BigInt operations, not five.
+  const moved = Number.isSafeInteger(reference)
+    ? BigInt(reference) * scaledBps(bps)
+    : applyBps(unitsFromNumber(reference), bps, rounding);
   return roundToTick(moved, { atMs, market, rounding });
 }

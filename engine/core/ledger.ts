@@ -11,6 +11,7 @@ import {
   mulUnits,
   roundToStep,
   SCALE,
+  scaledBps,
   type Units,
   unitsToNumber,
 } from "./money.ts";
@@ -85,7 +86,9 @@ export interface Ledger {
 /**
  * The set of applied fill ids, persistent and cheap when used linearly: each ledger sees the
  * first `size` ids of an insertion-ordered map it shares with its successors, so applying a fill
- * costs O(1) instead of copying the set. Adding to an older snapshot (a branch) copies once.
+ * costs O(1) instead of copying the set. Adding to an older snapshot (a branch) copies once,
+ * unless the map already holds that very id next: then the branch shares the map as it is (the
+ * backtests' ledgers all start from one empty root and apply `bt-0`, `bt-1`, … in order).
  */
 export class FillIds {
   readonly #order: Map<string, number>;
@@ -106,7 +109,9 @@ export class FillIds {
 
   /** This set plus `id`. */
   with(id: string): FillIds {
-    if (this.has(id)) return this;
+    const index = this.#order.get(id);
+    if (index !== undefined && index < this.size) return this;
+    if (index === this.size) return new FillIds(this.#order, this.size + 1);
     let order = this.#order;
     if (order.size !== this.size) {
       // A branch off an older snapshot: copy the ids this snapshot sees.
@@ -123,10 +128,18 @@ export type LedgerError =
   | { readonly kind: "insufficient_cash"; readonly need: Units; readonly have: Units }
   | { readonly kind: "insufficient_position"; readonly need: Units; readonly have: Units };
 
-/** A fresh ledger holding `cash` KRW and no coin. */
-export function openLedger(cash: Units): Ledger {
+/**
+ * A fresh ledger holding `cash` KRW and no coin; `fillIds`: an empty set to grow from (ledgers
+ * that apply the same ids in the same order share one root's map).
+ */
+export function openLedger(cash: Units, fillIds: FillIds = new FillIds()): Ledger {
   if (cash < 0n) {
     throw new RangeError(`Cannot open ledger: cash must be >= 0: current value is ${cash}`);
+  }
+  if (fillIds.size !== 0) {
+    throw new RangeError(
+      `Cannot open ledger: fill ids must be empty: current size is ${fillIds.size}`,
+    );
   }
   return {
     initialCash: cash,
@@ -136,7 +149,7 @@ export function openLedger(cash: Units): Ledger {
     cost: 0n,
     realizedPnl: 0n,
     fees: 0n,
-    fillIds: new FillIds(),
+    fillIds,
   };
 }
 
@@ -150,7 +163,10 @@ export function applyFill(ledger: Ledger, fill: Fill): Result<Ledger, LedgerErro
     const need = fill.funds + fill.fee;
     if (need > ledger.cash) return err({ kind: "insufficient_cash", need, have: ledger.cash });
     const qty = ledger.qty + fill.volume;
-    const heldFunds = mulUnits(ledger.avgPrice, ledger.qty, "half_up") + fill.funds;
+    // Flat, the held coins are worth 0 (no BigInt operations needed).
+    const heldFunds = ledger.qty === 0n
+      ? fill.funds
+      : mulUnits(ledger.avgPrice, ledger.qty, "half_up") + fill.funds;
     return ok({
       initialCash: ledger.initialCash,
       cash: ledger.cash - need,
@@ -208,7 +224,7 @@ export function sizeBuy(
   const { price, feeBps, budgetPct } = options;
   const budget = applyBps(ledger.cash, budgetPct * 100, "floor");
   // funds × (1 + fee) ≤ budget  ⇒  funds ≤ budget ÷ (1 + fee)
-  const maxFunds = (budget * 100_000_000n) / (100_000_000n + BigInt(Math.round(feeBps * 10_000)));
+  const maxFunds = (budget * 100_000_000n) / (100_000_000n + scaledBps(feeBps));
   let volume = roundToStep(divUnits(maxFunds, price, "floor"), VOLUME_STEP, "floor");
   // Rounding funds and fee half up can overshoot the cash by a few units: step the volume down
   // by at least the overshoot's worth (one step at a time would crawl at tiny prices).

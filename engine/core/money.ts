@@ -15,6 +15,9 @@ export const DECIMALS = 8;
 /** `Units` per whole unit (1e8). */
 export const SCALE: Units = 100_000_000n;
 
+const HALF_SCALE: Units = SCALE / 2n;
+const MAX_SAFE_UNITS: Units = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** How a division or conversion that cannot be exact is rounded. */
 export type Rounding = "floor" | "ceil" | "half_up";
 
@@ -78,6 +81,14 @@ export function unitsFromNumber(value: number, rounding: Rounding = "half_up"): 
 
 /** Converts `Units` to the nearest float (for indicators, metrics and display only). */
 export function unitsToNumber(units: Units): number {
+  if (units <= MAX_SAFE_UNITS && units >= -MAX_SAFE_UNITS) {
+    // The same split without making BigInts (the hot loops convert cash and positions): below
+    // 2^53 the float quotient truncates to the exact one (|u| ÷ 1e8 < 2^27, where an ulp is
+    // under 1e-8 ÷ 2), and the product and the difference are exact integers.
+    const u = Number(units);
+    const whole = Math.trunc(u / 1e8);
+    return whole + (u - whole * 1e8) / 1e8;
+  }
   const whole = units / SCALE;
   const frac = units % SCALE;
   return Number(whole) + Number(frac) / 1e8;
@@ -105,6 +116,8 @@ export function formatUnits(units: Units): string {
 export function divRound(a: bigint, b: bigint, rounding: Rounding): bigint {
   if (b <= 0n) throw new RangeError(`Cannot divide: divisor must be > 0: current value is ${b}`);
   const q = a / b;
+  // Each BigInt operation allocates: a non-negative quotient's truncation is already its floor.
+  if (rounding === "floor" && a >= 0n) return q;
   const r = a % b;
   if (r === 0n) return q;
   switch (rounding) {
@@ -113,8 +126,9 @@ export function divRound(a: bigint, b: bigint, rounding: Rounding): bigint {
     case "ceil":
       return r > 0n ? q + 1n : q;
     case "half_up": {
-      const twice = 2n * (r < 0n ? -r : r);
-      if (twice >= b) return r < 0n ? q - 1n : q + 1n;
+      const abs = r < 0n ? -r : r;
+      // 2|r| >= b; by 1e8 (every Units product and rate) that is |r| >= 5e7, with no product.
+      if (b === SCALE ? abs >= HALF_SCALE : 2n * abs >= b) return r < 0n ? q - 1n : q + 1n;
       return q;
     }
   }
@@ -132,14 +146,42 @@ export function divUnits(a: Units, b: Units, rounding: Rounding): Units {
 
 /** Applies a rate in basis points (1 bp = 0.01%) to an amount: `amount × bps / 10000`. */
 export function applyBps(amount: Units, bps: number, rounding: Rounding): Units {
-  // bps may carry decimals (e.g. 2.5): scale by 1e4 so 0.0001 bp is exact.
-  const scaledBps = BigInt(Math.round(bps * 10_000));
-  return divRound(amount * scaledBps, 100_000_000n, rounding);
+  const scaled = scaledBps(bps);
+  // 100% is the amount itself (amount × 1e8 ÷ 1e8 is exact).
+  if (scaled === 100_000_000n) return amount;
+  return divRound(amount * scaled, 100_000_000n, rounding);
 }
+
+/**
+ * A rate in basis points as the integer `applyBps` multiplies by: bps × 1e4 (bps may carry
+ * decimals, e.g. 2.5: 0.0001 bp is exact), rounded to the nearest integer.
+ */
+export function scaledBps(bps: number): bigint {
+  let scaled = SCALED_BPS.get(bps);
+  if (scaled === undefined) {
+    scaled = BigInt(Math.round(bps * 10_000));
+    // A run uses a handful of rates (fee, slippage, stop, target): remember them, boundedly.
+    if (SCALED_BPS.size < 1_024) SCALED_BPS.set(bps, scaled);
+  }
+  return scaled;
+}
+
+const SCALED_BPS = new Map<number, bigint>();
 
 /** Rounds `units` to a multiple of `step` (step > 0). */
 export function roundToStep(units: Units, step: Units, rounding: Rounding): Units {
-  return divRound(units, step, rounding) * step;
+  if (units < 0n || step <= 0n) return divRound(units, step, rounding) * step;
+  // From the remainder (fewer BigInt operations): a price already on the grid is returned as is.
+  const r = units % step;
+  if (r === 0n) return units;
+  switch (rounding) {
+    case "floor":
+      return units - r;
+    case "ceil":
+      return units - r + step;
+    case "half_up":
+      return (step === SCALE ? r >= HALF_SCALE : 2n * r >= step) ? units - r + step : units - r;
+  }
 }
 
 /** The smaller of two amounts. */

@@ -17,7 +17,15 @@
  */
 
 import { MAX_ORDER_KRW, MIN_ORDER_KRW } from "./ledger.ts";
-import { applyBps, divRound, formatUnits, roundToStep, SCALE, type Units } from "./money.ts";
+import {
+  applyBps,
+  divRound,
+  formatUnits,
+  roundToStep,
+  SCALE,
+  scaledBps,
+  type Units,
+} from "./money.ts";
 import { dailyLossFloor, type DayGuard, DEFAULT_RISK_RULES, rollDay } from "./risk.ts";
 import { err, ok, type Result } from "./result.ts";
 
@@ -131,6 +139,13 @@ export function openMarkets(view: AccountView): ReadonlySet<string> {
   return open;
 }
 
+/** Whether `market` holds a position or a buy in flight (`openMarkets(view).has(market)`). */
+function isOpen(view: AccountView, market: string): boolean {
+  for (const b of view.books) if (b.qty > 0n && b.market === market) return true;
+  for (const r of view.reservations) if (r.market === market) return true;
+  return false;
+}
+
 /**
  * The account's equity (float, for sizing and the loss limit): free cash plus every position
  * marked at `priceOf(market)`, or at cost when no price is known.
@@ -234,8 +249,10 @@ export function sameCloseOrder<T extends { readonly market: string }>(
 /** The KRW a market may still commit: under the cap, the account's free cash and its share. */
 export function allotmentKrw(view: AccountView, market: string, rules: PortfolioRules): Units {
   const { capitalKrw } = rules;
-  let room = capitalKrw - committedKrw(view);
-  const free = freeCashKrw(view, capitalKrw);
+  const committed = committedKrw(view);
+  let room = capitalKrw - committed;
+  // freeCashKrw, with the committed KRW summed once.
+  const free = capitalKrw + realizedPnlKrw(view) - committed;
   if (free < room) room = free;
   const shareRoom = shareLimitKrw(rules) - marketCommittedKrw(view, market);
   if (shareRoom < room) room = shareRoom;
@@ -316,17 +333,22 @@ export function planEntry(
   request: EntryRequest,
 ): Result<PlannedEntry, PortfolioDenial> {
   const { market, rules, price, feeBps, equityKrw } = request;
-  const flagged = flagDenial(market, { flags: request.flags, blockCaution: rules.blockCaution });
+  const flags = request.flags;
+  const flagged = flags === undefined
+    ? null
+    : flagDenial(market, { flags, blockCaution: rules.blockCaution });
   if (flagged !== null) return err(flagged);
   // With the account's limit off (0), a day blocked before (under another limit) blocks nothing.
   const guard = request.guard;
   if (guard !== undefined && guard !== null && guard.blocked && rules.accountDailyLossPct > 0) {
     return err({ kind: "account_daily_loss", untilMs: guard.dayStartMs + 86_400_000 });
   }
-  const open = openMarkets(view);
-  if (open.has(market)) return err({ kind: "already_open", market });
-  if (rules.maxOpenPositions > 0 && open.size >= rules.maxOpenPositions) {
-    return err({ kind: "max_open_positions", open: open.size, max: rules.maxOpenPositions });
+  if (isOpen(view, market)) return err({ kind: "already_open", market });
+  if (rules.maxOpenPositions > 0) {
+    const open = openMarkets(view).size;
+    if (open >= rules.maxOpenPositions) {
+      return err({ kind: "max_open_positions", open, max: rules.maxOpenPositions });
+    }
   }
   // The most the buy may commit, fee included.
   let budget = allotmentKrw(view, market, rules);
@@ -334,12 +356,16 @@ export function planEntry(
     budget = request.ledgerCashKrw > 0n ? request.ledgerCashKrw : 0n;
   }
   const { mode, value } = rules.sizing;
+  // The most the budget buys with the fee on top.
+  const cap = maxAmountFor(budget, feeBps);
   // The order's KRW the mode asks for (before the fee), as Units.
   let wanted: Units;
   switch (mode) {
-    case "all":
-      wanted = maxAmountFor(applyBps(budget, value * 100, "floor"), feeBps);
+    case "all": {
+      const allotted = applyBps(budget, value * 100, "floor");
+      wanted = allotted === budget ? cap : maxAmountFor(allotted, feeBps);
       break;
+    }
     case "fixed":
       wanted = krwUnits(value);
       break;
@@ -356,7 +382,6 @@ export function planEntry(
     }
   }
   let amount = wanted;
-  const cap = maxAmountFor(budget, feeBps);
   if (cap < amount) amount = cap;
   if (amount > MAX_ORDER_KRW) amount = MAX_ORDER_KRW;
   // Upbit takes a market buy's KRW in whole won here: floor once.
@@ -384,13 +409,14 @@ export function withFee(amount: Units, feeBps: number): Units {
   return amount + applyBps(amount, feeBps, "ceil");
 }
 
-/** The largest order KRW whose total with the fee fits `budget`. */
+/**
+ * The largest order KRW whose total with the fee fits `budget`: with s = fee bps × 1e4 and
+ * D = 1e8, `withFee(a)` = a + ⌈a·s/D⌉ = ⌈a·(D+s)/D⌉, which is at most the whole `budget` B
+ * exactly when a·(D+s) ≤ B·D, i.e. a ≤ ⌊B·D/(D+s)⌋.
+ */
 function maxAmountFor(budget: Units, feeBps: number): Units {
   if (budget <= 0n) return 0n;
-  const scaled = BigInt(Math.round(feeBps * 10_000));
-  let amount = (budget * 100_000_000n) / (100_000_000n + scaled);
-  while (amount > 0n && withFee(amount, feeBps) > budget) amount -= 1n;
-  return amount;
+  return (budget * 100_000_000n) / (100_000_000n + scaledBps(feeBps));
 }
 
 /**

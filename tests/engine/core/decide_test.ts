@@ -9,10 +9,10 @@ import {
   describeEntryDenial,
   marketFillPrice,
 } from "../../../engine/core/decide.ts";
-import { parseUnits, type Units, unitsFromNumber } from "../../../engine/core/money.ts";
+import { applyBps, parseUnits, type Units, unitsFromNumber } from "../../../engine/core/money.ts";
 import type { DayGuard } from "../../../engine/core/risk.ts";
 import type { Signal } from "../../../engine/core/strategies/strategy.ts";
-import { isOnTick, krwTickSize } from "../../../engine/core/tick_size.ts";
+import { isOnTick, krwTickSize, roundToTick } from "../../../engine/core/tick_size.ts";
 
 const DAY = Date.UTC(2025, 0, 2);
 const NOW = DAY + 3 * 3_600_000;
@@ -138,6 +138,31 @@ Deno.test("describeEntryDenial() names the gate and the minute it opens (UTC)", 
 });
 
 // ---------------------------------------------------------------- marketFillPrice
+
+Deno.test("marketFillPrice() of a whole-won reference is the slippage applied to its Units, on the tick (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.integer({ min: 1, max: 2_000_000_000 }),
+        fc.double({ min: 0.001, max: 1e9, noNaN: true }),
+      ),
+      fc.integer({ min: 0, max: 5_000 }).map((n) => n / 10),
+      fc.constantFrom("buy", "sell") as fc.Arbitrary<"buy" | "sell">,
+      fc.constantFrom(Date.UTC(2023, 5, 1), Date.UTC(2024, 10, 15), Date.UTC(2026, 0, 1)),
+      (reference, slippageBps, side, atMs) => {
+        const rounding = side === "buy" ? "ceil" : "floor";
+        const bps = side === "buy" ? 10_000 + slippageBps : 10_000 - slippageBps;
+        const moved = applyBps(unitsFromNumber(reference), bps, rounding);
+        const market = "KRW-TRX";
+        assert.equal(
+          marketFillPrice(side, { reference, slippageBps, atMs, market }),
+          roundToTick(moved, { atMs, market, rounding }),
+        );
+      },
+    ),
+    { numRuns: 1_000 },
+  );
+});
 
 const IN_2023 = Date.UTC(2023, 5, 1);
 const IN_2024 = Date.UTC(2024, 5, 1);

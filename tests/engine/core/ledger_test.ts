@@ -7,6 +7,7 @@ import {
   describeDenial,
   equityAt,
   type Fill,
+  FillIds,
   type Ledger,
   makeFill,
   MAX_ORDER_KRW,
@@ -412,6 +413,50 @@ Deno.test("applyFill() dedupes by id on every snapshot, also when older ledgers 
     ),
     { numRuns: 300 },
   );
+});
+
+Deno.test("applyFill() on ledgers opened from one shared root: each sees exactly its own ids (property)", () => {
+  // Backtests share one root and mostly replay the same ids in the same order: a ledger must
+  // never see an id another one applied, whatever the interleaving.
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.nat(3), fc.constantFrom("a", "b", "c", "d")), { maxLength: 40 }),
+      (steps) => {
+        const root = new FillIds();
+        const ledgers = [0, 1, 2, 3].map(() => ({
+          ledger: openLedger(u("1000000"), root),
+          ids: new Set<string>(),
+        }));
+        for (const [which, id] of steps) {
+          const entry = ledgers[which]!;
+          const f = makeFill("buy", { id, price: u("1"), volume: u("1"), feeBps: 5, tsMs: T });
+          const result = applyFill(entry.ledger, f);
+          assert.equal(result.ok, !entry.ids.has(id));
+          if (result.ok) {
+            entry.ledger = result.value;
+            entry.ids.add(id);
+          }
+          for (const { ledger, ids } of ledgers) {
+            assert.equal(ledger.fillIds.size, ids.size);
+            for (const known of ["a", "b", "c", "d"]) {
+              assert.equal(ledger.fillIds.has(known), ids.has(known));
+            }
+          }
+        }
+        assert.equal(root.size, 0);
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
+
+Deno.test("openLedger() refuses fill ids that are not empty", () => {
+  const applied = applyFill(
+    openLedger(u("1000000")),
+    makeFill("buy", { id: "x", price: u("1"), volume: u("1"), feeBps: 5, tsMs: T }),
+  );
+  assert.ok(applied.ok);
+  assert.throws(() => openLedger(u("1000"), applied.value.fillIds), /fill ids must be empty/);
 });
 
 // ---------------------------------------------------------------- sizing

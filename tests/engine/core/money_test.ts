@@ -227,6 +227,21 @@ Deno.test("unitsToNumber() converts to the nearest float", () => {
   assert.equal(unitsToNumber(0n), 0);
 });
 
+Deno.test("unitsToNumber() is bit for bit the float of its whole and fractional parts, at every size (property)", () => {
+  const around = (edge: bigint) => fc.bigInt({ min: edge - 10n ** 9n, max: edge + 10n ** 9n });
+  const safe = BigInt(Number.MAX_SAFE_INTEGER);
+  fc.assert(
+    fc.property(
+      fc.oneof(WIDE, fc.bigInt({ min: -safe, max: safe }), around(safe), around(-safe)),
+      (units) => {
+        const reference = Number(units / SCALE) + Number(units % SCALE) / 1e8;
+        assert.ok(Object.is(unitsToNumber(units), reference), `${units}`);
+      },
+    ),
+    { numRuns: 2_000 },
+  );
+});
+
 // ---------------------------------------------------------------- divRound
 
 Deno.test("divRound() rounds each mode on exact, below-half, half and above-half remainders", () => {
@@ -366,6 +381,21 @@ Deno.test("applyBps() matches the exact product for whole basis points (property
   );
 });
 
+Deno.test("applyBps() with fractional basis points matches the reference division (property)", () => {
+  fc.assert(
+    fc.property(
+      WIDE,
+      fc.integer({ min: -200_000_000, max: 200_000_000 }).map((n) => n / 10_000),
+      fc.constantFrom(...MODES),
+      (amount, bps, mode) => {
+        const scaled = BigInt(Math.round(bps * 10_000));
+        assert.equal(applyBps(amount, bps, mode), referenceDiv(amount * scaled, 10n ** 8n, mode));
+      },
+    ),
+    { numRuns: 1_000 },
+  );
+});
+
 Deno.test("roundToStep() rounds onto multiples of the step", () => {
   const tenth = parseUnits("0.1");
   assert.equal(roundToStep(parseUnits("721.37"), tenth, "floor"), parseUnits("721.3"));
@@ -399,6 +429,20 @@ Deno.test("roundToStep() lands on the step within one step, on the right side (p
       assert.ok(near === down || near === up);
     }),
     { numRuns: 500 },
+  );
+});
+
+Deno.test("roundToStep() equals the rounded quotient times the step, every mode and sign (property)", () => {
+  fc.assert(
+    fc.property(
+      WIDE,
+      fc.oneof(fc.bigInt({ min: 1n, max: 10n ** 12n }), fc.constantFrom(1n, 2n, SCALE, 3n * SCALE)),
+      fc.constantFrom(...MODES),
+      (units, step, mode) => {
+        assert.equal(roundToStep(units, step, mode), referenceDiv(units, step, mode) * step);
+      },
+    ),
+    { numRuns: 1_000 },
   );
 });
 

@@ -29,7 +29,7 @@ import {
   summarizePnl,
   withFee,
 } from "../../../engine/core/portfolio.ts";
-import { MIN_ORDER_KRW } from "../../../engine/core/ledger.ts";
+import { MAX_ORDER_KRW, MIN_ORDER_KRW } from "../../../engine/core/ledger.ts";
 import { parseUnits, SCALE, type Units } from "../../../engine/core/money.ts";
 
 const u = parseUnits;
@@ -196,6 +196,29 @@ Deno.test("planEntry() stays within the market ledger's own cash", () => {
   const p = plan(EMPTY, { ledgerCashKrw: krw(10_000) });
   assert.ok(p.ok);
   assert.ok(p.value.reserveKrw <= krw(10_000));
+});
+
+Deno.test("planEntry() all: the most whole won whose total with the fee fits the ledger's cash (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.bigInt({ min: 6_000n * SCALE, max: 900_000_000n * SCALE }),
+      fc.integer({ min: 0, max: 5_000 }).map((n) => n / 100),
+      (cash, feeBps) => {
+        const planned = plan(EMPTY, {
+          rules: rules({ capitalKrw: MAX_ORDER_KRW * 2n }),
+          feeBps,
+          ledgerCashKrw: cash,
+        });
+        assert.ok(planned.ok);
+        const { amountKrw, reserveKrw } = planned.value;
+        assert.equal(amountKrw % SCALE, 0n);
+        assert.equal(reserveKrw, withFee(amountKrw, feeBps));
+        assert.ok(reserveKrw <= cash, "fits");
+        assert.ok(withFee(amountKrw + SCALE, feeBps) > cash, "one more won would not");
+      },
+    ),
+    { numRuns: 1_000 },
+  );
 });
 
 Deno.test("accountEquity() marks positions and keeps reserved KRW as the account's", () => {
