@@ -31,7 +31,7 @@ import { createInterrupt } from "./engine/cli/interrupt.ts";
 import { runTradingCommand } from "./engine/cli/run_command.ts";
 import type { SurfaceContext, SurfaceFactory, SurfacePlan, Worker } from "./engine/cli/surfaces.ts";
 import { startDailySurface } from "./engine/cli/daily_surface.ts";
-import { ENV_VARS, type HttpConfig, type TradingMode } from "./engine/config.ts";
+import { ENV_VARS, type HttpConfig, type TradingMode, withKvUrlAlias } from "./engine/config.ts";
 import { clip } from "./engine/flags.ts";
 import * as trader from "./engine/trader.ts";
 import { KvChatStore } from "./engine/adapters/kv_chat_store.ts";
@@ -71,6 +71,7 @@ Modes:
 /**
  * The variables the bot reads; nothing else of the environment is touched. A variable already in
  * the environment wins over the optional `.env` file in the working folder (paper, live, ctl).
+ * `DENO_KV_URL` is taken as `DENO_KV_PATH`; both set to different stores: one line and exit 2.
  */
 function readEnv(options: { readonly dotEnv: boolean }): Record<string, string | undefined> {
   const file = options.dotEnv ? readDotEnv(".env") : {};
@@ -83,7 +84,12 @@ function readEnv(options: { readonly dotEnv: boolean }): Record<string, string |
       env[name] = file[name];
     }
   }
-  return env;
+  const aliased = withKvUrlAlias(env);
+  if (!aliased.ok) {
+    write(Deno.stderr, `upbit-trader: ${aliased.error}\n`);
+    Deno.exit(2);
+  }
+  return aliased.value;
 }
 
 /** The `KEY=value` lines of an optional dotenv file; none when it does not exist. */

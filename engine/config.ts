@@ -62,6 +62,10 @@ export const ENV_VARS = [
   "UPBIT_REST_URL",
   "UPBIT_WS_URL",
   "DENO_KV_PATH",
+  // Another name for DENO_KV_PATH (Deno Deploy's KV Connect docs use it): see withKvUrlAlias.
+  "DENO_KV_URL",
+  // Deno.openKv reads the remote store's token itself; the bot reads it only to redact it.
+  "DENO_KV_ACCESS_TOKEN",
   "MARKETS",
   "TIMEFRAME",
   "STRATEGY",
@@ -612,7 +616,7 @@ function gather(input: ConfigInput, allowed: ReadonlySet<FieldName>): Result<Gat
     // An empty variable (`KEY=` in .env) counts as unset, as most tools treat it.
     if (fromEnv !== undefined && fromEnv !== "") {
       raw[name] = fromEnv;
-      source.set(name, field.env!);
+      source.set(name, name === "kvPath" ? kvEnvName(input.env) : field.env!);
     }
   }
   const params = new Map<string, readonly [string, string]>();
@@ -749,7 +753,7 @@ export function parseCtlConfig(input: ConfigInput): Result<CtlConfig, string> {
   const kvLabel = values.kv !== undefined
     ? "--kv"
     : kvText !== undefined && kvText.trim() !== ""
-    ? "DENO_KV_PATH"
+    ? kvEnvName(input.env)
     : "DENO_KV_PATH (--kv)";
   if (verb === "--help" || verb === "-h" || values.help === true) {
     return ok({ command: undefined, kvPath, kvLabel, help: true });
@@ -815,6 +819,31 @@ export function parseCtlConfig(input: ConfigInput): Result<CtlConfig, string> {
   );
   if (extra !== undefined) return err(`--${extra}: not an option of ctl ${command.kind}`);
   return ok({ command, kvPath, kvLabel, help: false });
+}
+
+/**
+ * The variables with `DENO_KV_URL` (the name Deno Deploy's KV Connect docs use) taken as
+ * `DENO_KV_PATH`; both set to different stores is an error, one line naming both.
+ */
+export function withKvUrlAlias(
+  env: Readonly<Record<string, string | undefined>>,
+): Result<Readonly<Record<string, string | undefined>>, string> {
+  // An empty variable (`KEY=` in .env) counts as unset, as in every other setting.
+  const url = env.DENO_KV_URL?.trim() || undefined;
+  if (url === undefined) return ok(env);
+  const path = env.DENO_KV_PATH?.trim() || undefined;
+  if (path !== undefined && path !== url) {
+    return err(
+      "DENO_KV_URL and DENO_KV_PATH: both set, to different stores (DENO_KV_URL is another " +
+        "name for DENO_KV_PATH): set only one",
+    );
+  }
+  return ok({ ...env, DENO_KV_PATH: url });
+}
+
+/** The variable the store path came from, for errors: `DENO_KV_URL` when that one was set. */
+export function kvEnvName(env: Readonly<Record<string, string | undefined>>): string {
+  return env.DENO_KV_URL?.trim() ? "DENO_KV_URL" : "DENO_KV_PATH";
 }
 
 /** A store path taken from `cwd` when relative (not `:memory:` or a remote URL). */

@@ -14,7 +14,7 @@
  */
 
 import { basename, dirname, join } from "node:path";
-import { DEFAULT_KV_PATH } from "../config.ts";
+import { DEFAULT_KV_PATH, kvEnvName } from "../config.ts";
 import { errorLine } from "../errors.ts";
 import { parseFlags } from "../flags.ts";
 import { formatDateTime } from "../core/format.ts";
@@ -194,7 +194,7 @@ function parseArgs(
     /^[a-z]+:\/\//i.test(path) || path.startsWith("/") ? path : join(io.cwd, path);
   return {
     kvPath: resolve(kvText),
-    kvLabel: fromFlag !== undefined ? "--kv" : fromEnv !== undefined ? "DENO_KV_PATH" : "--kv",
+    kvLabel: fromFlag !== undefined ? "--kv" : fromEnv !== undefined ? kvEnvName(io.env) : "--kv",
     help: values.help === true,
     ...(typeof values.out === "string" ? { out: resolve(values.out) } : {}),
     ...(typeof values.from === "string" ? { from: resolve(values.from) } : {}),

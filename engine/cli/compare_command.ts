@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Cause, CompareRow } from "../core/compare.ts";
 import { formatUnits } from "../core/money.ts";
 import { formatIsoUtc } from "../core/time.ts";
-import { DEFAULT_KV_PATH } from "../config.ts";
+import { DEFAULT_KV_PATH, kvEnvName } from "../config.ts";
 import { clip, parseFlags } from "../flags.ts";
 import {
   compareRun,
@@ -72,7 +72,7 @@ export async function runCompareCommand(args: readonly string[], io: CompareIo):
   const fromEnv = io.env.DENO_KV_PATH?.trim() || undefined;
   const text = fromFlag ?? fromEnv ?? DEFAULT_KV_PATH;
   const kvPath = /^[a-z]+:\/\//i.test(text) || text.startsWith("/") ? text : join(io.cwd, text);
-  const label = fromFlag === undefined && fromEnv !== undefined ? "DENO_KV_PATH" : "--kv";
+  const label = fromFlag === undefined && fromEnv !== undefined ? kvEnvName(io.env) : "--kv";
   const refusal = await existingStoreRefusal(kvPath, label);
   if (refusal !== undefined) return fail(io, refusal);
   let comparison: RunComparison;

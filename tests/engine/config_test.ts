@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { parseConfig, parseCtlConfig, secretValues } from "../../engine/config.ts";
+import {
+  ENV_VARS,
+  parseConfig,
+  parseCtlConfig,
+  secretValues,
+  withKvUrlAlias,
+} from "../../engine/config.ts";
 
 const KEYS = { UPBIT_ACCESS_KEY: "canary-access-7f3a9", UPBIT_SECRET_KEY: "canary-secret-91b2c" };
 
@@ -243,4 +249,32 @@ Deno.test("parseConfig() reads negative numbers and refuses them by range, namin
   assert.ok(ok.ok);
   assert.equal(ok.value.kvPath, "/home/u/data/x.kv");
   assert.equal(ok.value.labels.kvPath, "--kv");
+});
+
+Deno.test("DENO_KV_URL is another name for DENO_KV_PATH; both set to different stores is one line", () => {
+  const url = "https://kv.example.com:4512";
+  const aliased = withKvUrlAlias({ DENO_KV_URL: url, DENO_KV_ACCESS_TOKEN: "t0ken-123456" });
+  assert.ok(aliased.ok);
+  const paper = parseConfig("paper", { env: aliased.value, args: [] });
+  assert.ok(paper.ok);
+  assert.equal(paper.value.kvPath, url);
+  assert.equal(paper.value.labels.kvPath, "DENO_KV_URL");
+  const ctl = parseCtlConfig({ env: aliased.value, args: ["status"] });
+  assert.ok(ctl.ok);
+  assert.equal(ctl.value.kvPath, url);
+  assert.equal(ctl.value.kvLabel, "DENO_KV_URL");
+  // The same store under both names, an empty one, or neither: no conflict.
+  const same = withKvUrlAlias({ DENO_KV_URL: url, DENO_KV_PATH: ` ${url}` });
+  assert.ok(same.ok && same.value.DENO_KV_PATH === url);
+  const empty = withKvUrlAlias({ DENO_KV_URL: "", DENO_KV_PATH: "./data/x.kv" });
+  assert.ok(empty.ok && empty.value.DENO_KV_PATH === "./data/x.kv");
+  assert.ok(withKvUrlAlias({}).ok);
+  assert.equal(
+    error(withKvUrlAlias({ DENO_KV_URL: url, DENO_KV_PATH: "./data/bot.kv" })),
+    "DENO_KV_URL and DENO_KV_PATH: both set, to different stores (DENO_KV_URL is another name " +
+      "for DENO_KV_PATH): set only one",
+  );
+  // main.ts reads only ENV_VARS: the alias and the token (for the redactor) must be among them.
+  assert.ok(ENV_VARS.includes("DENO_KV_URL"));
+  assert.ok(ENV_VARS.includes("DENO_KV_ACCESS_TOKEN"));
 });
