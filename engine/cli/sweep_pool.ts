@@ -62,21 +62,35 @@ export function openSweepPool(
     workers.push(worker);
   }
   let busy = false;
+  let failed = false;
+  const close = () => {
+    for (const worker of workers) worker.terminate();
+  };
   return {
     async run(jobs, options = {}) {
+      if (failed) throw new Error("Cannot run the sweep pool: a worker failed");
       if (busy) throw new Error("Cannot run the sweep pool: a run is in progress");
       busy = true;
       try {
         return await runOn(workers.slice(0, options.workers ?? workers.length), jobs, options);
+      } catch (error) {
+        // Batches still queued would answer into the next run: the pool is done.
+        failed = true;
+        close();
+        throw error;
       } finally {
         busy = false;
       }
     },
-    close() {
-      for (const worker of workers) worker.terminate();
-    },
+    close,
   };
 }
+
+/**
+ * Batches queued per worker: a worker finds its next batch waiting when it answers one, instead
+ * of idling until the main thread (which competes with the workers for the cores) gets to run.
+ */
+const QUEUED = 2;
 
 /** Runs every job on a pool of `options.workers` workers, then stops them. */
 export async function runSweepPool(
@@ -104,18 +118,15 @@ function runOn(
   // Batches small enough to balance the load, big enough that messages cost nothing; smaller as
   // the jobs run out, so the workers finish together.
   const batchAt = (start: number): number =>
-    Math.max(1, Math.min(16, Math.ceil((jobs.length - start) / (count * 4))));
+    Math.max(1, Math.min(16, Math.ceil((jobs.length - start) / (count * QUEUED * 4))));
   const rows: WorkerRow[] = new Array(jobs.length);
   const position = new Map(jobs.map((job, i) => [job.index, i]));
   let next = 0;
   let done = 0;
   return new Promise<WorkerRow[]>((resolve, reject) => {
-    let running = count;
+    if (jobs.length === 0) resolve(rows);
     const feed = (worker: Worker): void => {
-      if (next >= jobs.length) {
-        if (--running === 0) resolve(rows);
-        return;
-      }
+      if (next >= jobs.length) return;
       const slice = jobs.slice(next, next + batchAt(next));
       next += slice.length;
       worker.postMessage({ kind: "run", jobs: slice } satisfies ToWorker);
@@ -127,16 +138,17 @@ function runOn(
           reject(new Error(message.message));
           return;
         }
+        feed(worker);
         for (const row of message.rows) rows[position.get(row.index)!] = row;
         done += message.rows.length;
         options.onProgress?.(done, jobs.length);
-        feed(worker);
+        if (done === jobs.length) resolve(rows);
       };
       worker.onerror = (event: ErrorEvent) => {
         event.preventDefault();
         reject(new Error(event.message));
       };
-      feed(worker);
+      for (let q = 0; q < QUEUED; q++) feed(worker);
     }
   });
 }

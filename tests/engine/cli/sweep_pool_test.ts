@@ -103,4 +103,12 @@ Deno.test("a pool serves run after run with any share of its workers, the same r
 Deno.test("a worker's failure rejects the sweep and stops every worker", async () => {
   const jobs = [{ index: 0, dataset: 5, params: { period: 20 } }];
   await assert.rejects(runSweepPool(datasets, jobs, { workers: 2, base: BTC_SWEEP_BASE }));
+  // A pool whose worker failed refuses the next run (queued batches would answer into it).
+  const pool = openSweepPool(datasets, { workers: 2, base: BTC_SWEEP_BASE });
+  try {
+    await assert.rejects(pool.run(jobs));
+    await assert.rejects(pool.run([{ index: 0, dataset: 0, params: { period: 20 } }]), /failed/);
+  } finally {
+    pool.close();
+  }
 });
