@@ -20,7 +20,7 @@ import { type Candle, DAY_MS } from "./candle.ts";
 import { type BacktestConfig, type BacktestResult, SimulatedMarket } from "./backtest.ts";
 import { decideOnClose, type Decision } from "./decide.ts";
 import { FillIds, type Ledger } from "./ledger.ts";
-import { divUnits, roundToStep, type Units, unitsToNumber } from "./money.ts";
+import { divUnits, type Units, unitsToNumber } from "./money.ts";
 import { Atr } from "./indicators/atr.ts";
 import {
   type AccountView,
@@ -29,7 +29,7 @@ import {
   describePortfolioDenial,
   entryStopPrice,
   type MarketBook,
-  planEntry,
+  planEntryKrw,
   type PortfolioRules,
   rollAccountDay,
   sameCloseOrder,
@@ -399,7 +399,7 @@ class MarketRun extends SimulatedMarket {
     const account = this.account;
     const { feeBps, rules, atrStopMultiple } = account.config;
     const atr = this.atr;
-    const planned = planEntry(account.view(), {
+    const planned = planEntryKrw(account.view(), {
       market: this.market,
       rules: account.portfolio,
       price,
@@ -413,7 +413,8 @@ class MarketRun extends SimulatedMarket {
       guard: account.accountGuard,
     });
     if (!planned.ok) return describePortfolioDenial(planned.error);
-    const volume = roundToStep(divUnits(planned.value.amountKrw, price, "floor"), 1n, "floor");
+    // Floored to 8 decimals: a volume's step is one unit.
+    const volume = divUnits(planned.value, price, "floor");
     if (volume <= 0n) return "the order buys nothing at this price";
     return volume;
   }

@@ -27,7 +27,7 @@ import {
   describePortfolioDenial,
   entryStopPrice,
   type MarketBook,
-  planEntry,
+  planEntryKrw,
   type PortfolioRules,
   rollAccountDay,
 } from "./portfolio.ts";
@@ -233,7 +233,7 @@ export abstract class SimulatedMarket {
     this.open = {
       entryMs: at.tsMs,
       entryPrice: result.price,
-      cost: this.ledger.cost - costBefore,
+      cost: costBefore === 0n ? this.ledger.cost : this.ledger.cost - costBefore,
       reason,
     };
   }
@@ -444,7 +444,7 @@ class BacktestRun extends SimulatedMarket {
     book.realizedPnl = ledger.realizedPnl;
     const portfolio = this.portfolio;
     const atr = this.atr;
-    const planned = planEntry(this.view, {
+    const planned = planEntryKrw(this.view, {
       market,
       rules: portfolio,
       price,
@@ -463,7 +463,7 @@ class BacktestRun extends SimulatedMarket {
     });
     if (!planned.ok) return describePortfolioDenial(planned.error);
     // Floored to 8 decimals: a volume's step is one unit.
-    const volume = divUnits(planned.value.amountKrw, price, "floor");
+    const volume = divUnits(planned.value, price, "floor");
     if (volume <= 0n) return "the order buys nothing at this price";
     return volume;
   }

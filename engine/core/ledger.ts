@@ -162,9 +162,10 @@ export function applyFill(ledger: Ledger, fill: Fill): Result<Ledger, LedgerErro
   if (fill.side === "buy") {
     const need = fill.funds + fill.fee;
     if (need > ledger.cash) return err({ kind: "insufficient_cash", need, have: ledger.cash });
-    const qty = ledger.qty + fill.volume;
-    // Flat, the held coins are worth 0 (no BigInt operations needed).
-    const heldFunds = ledger.qty === 0n
+    // Flat, the position (and its cost) is 0: the buy is all of it, no BigInt sums needed.
+    const flat = ledger.qty === 0n && ledger.cost === 0n;
+    const qty = flat ? fill.volume : ledger.qty + fill.volume;
+    const heldFunds = flat
       ? fill.funds
       : mulUnits(ledger.avgPrice, ledger.qty, "half_up") + fill.funds;
     return ok({
@@ -172,7 +173,7 @@ export function applyFill(ledger: Ledger, fill: Fill): Result<Ledger, LedgerErro
       cash: ledger.cash - need,
       qty,
       avgPrice: divUnits(heldFunds, qty, "half_up"),
-      cost: ledger.cost + need,
+      cost: flat ? need : ledger.cost + need,
       realizedPnl: ledger.realizedPnl,
       fees: ledger.fees + fill.fee,
       fillIds: ledger.fillIds.with(fill.id),
@@ -190,7 +191,7 @@ export function applyFill(ledger: Ledger, fill: Fill): Result<Ledger, LedgerErro
     cash: ledger.cash + proceeds,
     qty,
     avgPrice: qty === 0n ? 0n : ledger.avgPrice,
-    cost: ledger.cost - costOut,
+    cost: qty === 0n ? 0n : ledger.cost - costOut,
     realizedPnl: ledger.realizedPnl + proceeds - costOut,
     fees: ledger.fees + fill.fee,
     fillIds: ledger.fillIds.with(fill.id),

@@ -16,7 +16,12 @@ export const DECIMALS = 8;
 export const SCALE: Units = 100_000_000n;
 
 const HALF_SCALE: Units = SCALE / 2n;
+const SCALE_LESS_ONE: Units = SCALE - 1n;
 const MAX_SAFE_UNITS: Units = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_SAFE_UNITS: Units = -MAX_SAFE_UNITS;
+/** Below this (1e22, 1e14 whole units), `unitsToNumber` recovers the whole part from floats. */
+const MAX_SPLIT_UNITS: Units = 10n ** 22n;
+const MIN_SPLIT_UNITS: Units = -MAX_SPLIT_UNITS;
 
 /** How a division or conversion that cannot be exact is rounded. */
 export type Rounding = "floor" | "ceil" | "half_up";
@@ -81,13 +86,19 @@ export function unitsFromNumber(value: number, rounding: Rounding = "half_up"): 
 
 /** Converts `Units` to the nearest float (for indicators, metrics and display only). */
 export function unitsToNumber(units: Units): number {
-  if (units <= MAX_SAFE_UNITS && units >= -MAX_SAFE_UNITS) {
+  if (units <= MAX_SAFE_UNITS && units >= MIN_SAFE_UNITS) {
     // The same split without making BigInts (the hot loops convert cash and positions): below
     // 2^53 the float quotient truncates to the exact one (|u| ÷ 1e8 < 2^27, where an ulp is
     // under 1e-8 ÷ 2), and the product and the difference are exact integers.
     const u = Number(units);
     const whole = Math.trunc(u / 1e8);
     return whole + (u - whole * 1e8) / 1e8;
+  }
+  if (units < MAX_SPLIT_UNITS && units > MIN_SPLIT_UNITS) {
+    // One BigInt operation: the remainder is exact, and (units − frac) ÷ 1e8, an integer W under
+    // 2^47, comes out of three float operations within 3·2^-53·|W| < 0.05 of W: rounding finds it.
+    const frac = Number(units % SCALE);
+    return Math.round((Number(units) - frac) / 1e8) + frac / 1e8;
   }
   const whole = units / SCALE;
   const frac = units % SCALE;
@@ -115,9 +126,13 @@ export function formatUnits(units: Units): string {
 /** Divides two bigints with the given rounding (b > 0). */
 export function divRound(a: bigint, b: bigint, rounding: Rounding): bigint {
   if (b <= 0n) throw new RangeError(`Cannot divide: divisor must be > 0: current value is ${b}`);
+  // Each BigInt operation allocates. With a >= 0 the truncating division rounds down: a floor
+  // is one division, and a ceil by 1e8 (fees, rates) one division of a + 1e8 − 1.
+  if (a >= 0n) {
+    if (rounding === "floor") return a / b;
+    if (rounding === "ceil" && b === SCALE) return (a + SCALE_LESS_ONE) / b;
+  }
   const q = a / b;
-  // Each BigInt operation allocates: a non-negative quotient's truncation is already its floor.
-  if (rounding === "floor" && a >= 0n) return q;
   const r = a % b;
   if (r === 0n) return q;
   switch (rounding) {
@@ -128,10 +143,17 @@ export function divRound(a: bigint, b: bigint, rounding: Rounding): bigint {
     case "half_up": {
       const abs = r < 0n ? -r : r;
       // 2|r| >= b; by 1e8 (every Units product and rate) that is |r| >= 5e7, with no product.
-      if (b === SCALE ? abs >= HALF_SCALE : 2n * abs >= b) return r < 0n ? q - 1n : q + 1n;
+      if (twiceReaches(abs, b)) return r < 0n ? q - 1n : q + 1n;
       return q;
     }
   }
+}
+
+/** 2·r >= b (0 <= r < b), without a BigInt product: by 1e8 (every Units product and rate) r >= 5e7, else exact doubles below 2^53. */
+function twiceReaches(r: bigint, b: bigint): boolean {
+  if (b === SCALE) return r >= HALF_SCALE;
+  if (b <= MAX_SAFE_UNITS) return 2 * Number(r) >= Number(b);
+  return 2n * r >= b;
 }
 
 /** `a × b` of two `Units` values, rounded back to `Units` (e.g. price × volume = funds). */

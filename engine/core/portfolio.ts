@@ -106,24 +106,29 @@ export interface MarketFlags {
 /** KRW committed: positions at cost plus reservations. */
 export function committedKrw(view: AccountView): Units {
   let sum = 0n;
-  for (const b of view.books) sum += b.cost;
-  for (const r of view.reservations) sum += r.amountKrw;
+  for (const b of view.books) sum = plus(sum, b.cost);
+  for (const r of view.reservations) sum = plus(sum, r.amountKrw);
   return sum;
 }
 
 /** KRW committed by one market: its position at cost plus its reservation. */
 export function marketCommittedKrw(view: AccountView, market: string): Units {
   let sum = 0n;
-  for (const b of view.books) if (b.market === market) sum += b.cost;
-  for (const r of view.reservations) if (r.market === market) sum += r.amountKrw;
+  for (const b of view.books) if (b.market === market) sum = plus(sum, b.cost);
+  for (const r of view.reservations) if (r.market === market) sum = plus(sum, r.amountKrw);
   return sum;
 }
 
 /** Realized P&L of the whole account. */
 function realizedPnlKrw(view: AccountView): Units {
   let sum = 0n;
-  for (const b of view.books) sum += b.realizedPnl;
+  for (const b of view.books) sum = plus(sum, b.realizedPnl);
   return sum;
+}
+
+/** a + b; an operand that is 0 gives the other back (each BigInt sum allocates a new one). */
+function plus(a: Units, b: Units): Units {
+  return a === 0n ? b : b === 0n ? a : a + b;
 }
 
 /** The account's KRW not committed: capital + realized P&L − committed (may be negative). */
@@ -248,13 +253,14 @@ export function sameCloseOrder<T extends { readonly market: string }>(
 
 /** The KRW a market may still commit: under the cap, the account's free cash and its share. */
 export function allotmentKrw(view: AccountView, market: string, rules: PortfolioRules): Units {
-  const { capitalKrw } = rules;
   const committed = committedKrw(view);
-  let room = capitalKrw - committed;
-  // freeCashKrw, with the committed KRW summed once.
-  const free = capitalKrw + realizedPnlKrw(view) - committed;
-  if (free < room) room = free;
-  const shareRoom = shareLimitKrw(rules) - marketCommittedKrw(view, market);
+  let room = committed === 0n ? rules.capitalKrw : rules.capitalKrw - committed;
+  // The free cash (capital + realized P&L − committed) is the lower only after a loss.
+  const realized = realizedPnlKrw(view);
+  if (realized < 0n) room += realized;
+  const shareLimit = shareLimitKrw(rules);
+  const marketCommitted = marketCommittedKrw(view, market);
+  const shareRoom = marketCommitted === 0n ? shareLimit : shareLimit - marketCommitted;
   if (shareRoom < room) room = shareRoom;
   return room > 0n ? room : 0n;
 }
@@ -332,6 +338,16 @@ export function planEntry(
   view: AccountView,
   request: EntryRequest,
 ): Result<PlannedEntry, PortfolioDenial> {
+  const planned = planEntryKrw(view, request);
+  if (!planned.ok) return planned;
+  return ok({ amountKrw: planned.value, reserveKrw: withFee(planned.value, request.feeBps) });
+}
+
+/** `planEntry`'s order KRW alone, for a backtest, which reserves nothing. */
+export function planEntryKrw(
+  view: AccountView,
+  request: EntryRequest,
+): Result<Units, PortfolioDenial> {
   const { market, rules, price, feeBps, equityKrw } = request;
   const flags = request.flags;
   const flagged = flags === undefined
@@ -401,7 +417,7 @@ export function planEntry(
     }
     return err({ kind: "under_min_total", total: amount });
   }
-  return ok({ amountKrw: amount, reserveKrw: withFee(amount, feeBps) });
+  return ok(amount);
 }
 
 /** `amount` plus its fee rounded up: the most a buy of `amount` KRW can cost. */
