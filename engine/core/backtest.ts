@@ -37,6 +37,7 @@ import {
   dailyLossFloor,
   type DayGuard,
   type ExitReason,
+  type ExitTrigger,
   type RiskLevels,
   riskLevels,
   type RiskRules,
@@ -325,6 +326,12 @@ class BacktestRun extends SimulatedMarket {
   }
 
   run(): BacktestResult {
+    this.steps();
+    return this.result();
+  }
+
+  /** Steps through every candle (the loop V8 compiles while it runs: nothing rare after it). */
+  steps(): void {
     const { candles, config, equity, inPosition } = this;
     const { rules, strategy, onProgress } = config;
     const guard = this.guard;
@@ -373,9 +380,7 @@ class BacktestRun extends SimulatedMarket {
           // The highest price only matters to a trailing stop (tracking it allocates).
           if (trailing) this.levels = trackHighest(levels, c.high);
         } else {
-          const name = trigger.reason.replace("_", " ");
-          const reason = texts ? `${name} at ${formatPrice(trigger.price, { atMs: t })}` : name;
-          this.exit(trigger.reason, reason, { reference: trigger.price, tsMs: t, signalMs: -1 });
+          this.riskExit(trigger, t, texts);
         }
       }
 
@@ -383,15 +388,8 @@ class BacktestRun extends SimulatedMarket {
       const eq = this.cashF + this.qtyF * c.close;
       equity[i] = eq;
       inPosition[i] = this.qtyF > 0 ? 1 : 0;
-      if (eq <= dayFloor && !guard.blocked) {
-        guard.blocked = checkDailyLoss(guard, rules, eq).blocked;
-      }
-      if (eq <= accountFloor && this.accountGuard !== null && !this.accountGuard.blocked) {
-        this.accountGuard = checkAccountLoss(this.accountGuard, {
-          accountDailyLossPct: accountLossPct,
-          equity: eq,
-        });
-      }
+      if (eq <= dayFloor && !guard.blocked) this.checkDayLoss(eq);
+      if (eq <= accountFloor) this.checkAccountDayLoss(eq);
 
       // 4. The strategy sees the close and the engine decides.
       const holding = this.qtyF > 0 ? "long" : "flat";
@@ -415,15 +413,44 @@ class BacktestRun extends SimulatedMarket {
         this.notExecuted(t, signal.action, decision.reason);
       }
     }
+  }
+
+  // The loop's rare steps are methods of their own: code V8 compiled before they first ran
+  // would otherwise be thrown away and compiled again when they do.
+
+  /** A stop, target or trailing stop hit inside the candle at `t`: exit at its price. */
+  riskExit(trigger: ExitTrigger, t: number, texts: boolean): void {
+    const name = trigger.reason.replace("_", " ");
+    const reason = texts ? `${name} at ${formatPrice(trigger.price, { atMs: t })}` : name;
+    this.exit(trigger.reason, reason, { reference: trigger.price, tsMs: t, signalMs: -1 });
+  }
+
+  /** The day's loss guard at an equity under its floor. */
+  checkDayLoss(equity: number): void {
+    this.guard.blocked = checkDailyLoss(this.guard, this.config.rules, equity).blocked;
+  }
+
+  /** The account's loss guard at an equity under its floor. */
+  checkAccountDayLoss(equity: number): void {
+    const guard = this.accountGuard;
+    if (guard === null || guard.blocked) return;
+    this.accountGuard = checkAccountLoss(guard, {
+      accountDailyLossPct: this.portfolio.accountDailyLossPct,
+      equity,
+    });
+  }
+
+  result(): BacktestResult {
+    const { config, candles } = this;
     return {
       market: config.market,
-      strategy: strategy.name,
+      strategy: config.strategy.name,
       candles,
       fills: this.fills,
       trades: this.trades,
       signals: this.signals,
-      equity,
-      inPosition,
+      equity: this.equity,
+      inPosition: this.inPosition,
       ledger: this.ledger,
       feeBps: config.feeBps,
       slippageBps: config.slippageBps,

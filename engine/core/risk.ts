@@ -125,11 +125,24 @@ export function checkExit(levels: RiskLevels, rules: RiskRules, bar: PriceBar): 
     stopReason = "trailing_stop";
   }
   const targetPx = levels.targetPx;
-  if (bar.open <= stopPx) return { reason: stopReason, price: bar.open };
-  if (bar.open >= targetPx) return { reason: "take_profit", price: bar.open };
-  if (bar.low <= stopPx) return { reason: stopReason, price: stopPx };
-  if (bar.high >= targetPx) return { reason: "take_profit", price: targetPx };
-  return null;
+  let reason: ExitTrigger["reason"] = stopReason;
+  let price: number;
+  if (bar.open <= stopPx) {
+    price = bar.open;
+  } else if (bar.open >= targetPx) {
+    reason = "take_profit";
+    price = bar.open;
+  } else if (bar.low <= stopPx) {
+    price = stopPx;
+  } else if (bar.high >= targetPx) {
+    reason = "take_profit";
+    price = targetPx;
+  } else {
+    return null;
+  }
+  // One object literal for every exit: a rare one (a gap through a level), first met after V8
+  // compiled the loop, finds it known instead of throwing the compiled code away.
+  return { reason, price };
 }
 
 /** Returns `levels` with the highest price raised to `high` (the same object when unchanged). */
