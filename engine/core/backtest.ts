@@ -25,6 +25,7 @@ import {
   checkAccountLoss,
   DEFAULT_PORTFOLIO_RULES,
   describePortfolioDenial,
+  type EntryRequest,
   entryStopPrice,
   type MarketBook,
   planEntryKrw,
@@ -132,6 +133,8 @@ export interface Execution {
   readonly reference: number;
   readonly tsMs: number;
   readonly signalMs: number;
+  /** The market fill price at `reference` (`marketFillPrice`), when the caller has it already. */
+  readonly price?: Units;
 }
 
 interface OpenTrade {
@@ -181,14 +184,11 @@ export abstract class SimulatedMarket {
   /** The id of the `n`-th fill. */
   abstract fillIdOf(n: number): string;
 
+  /** Sizes, fills and books a market order; returns the fill, or why there is none. */
   execute(side: Side, at: Execution): Fill | string {
     const { market, feeBps, slippageBps } = this.terms;
-    const price = marketFillPrice(side, {
-      reference: at.reference,
-      slippageBps,
-      atMs: at.tsMs,
-      market,
-    });
+    const price = at.price ??
+      marketFillPrice(side, { reference: at.reference, slippageBps, atMs: at.tsMs, market });
     let volume: Units;
     if (side === "buy") {
       const sized = this.sizeEntry(price);
@@ -299,6 +299,20 @@ class BacktestRun extends SimulatedMarket {
   /** This market's book, as `planEntry` reads the account (refreshed before each entry). */
   readonly book: { -readonly [K in keyof MarketBook]: MarketBook[K] };
   readonly view: AccountView;
+  /** The entry `planEntryKrw` sizes, refilled before each entry (it keeps nothing of it). */
+  readonly request: { -readonly [K in keyof EntryRequest]: EntryRequest[K] };
+  /**
+   * The order being executed (no step keeps it): one object the loop refills, rather than a new
+   * one per fill (NaN: unset, and a float from the start, as V8 then stores them in place).
+   */
+  readonly at: { reference: number; tsMs: number; signalMs: number; price: Units | undefined } = {
+    reference: NaN,
+    tsMs: NaN,
+    signalMs: NaN,
+    price: undefined,
+  };
+  /** Fill prices at these candles' opens for this market and slippage (shared across runs). */
+  readonly openPrices: OpenFillPrices;
 
   constructor(candles: readonly Candle[], config: BacktestConfig) {
     super(config, config.capital, BACKTEST_FILL_IDS);
@@ -319,6 +333,17 @@ class BacktestRun extends SimulatedMarket {
     this.inPosition = reuse ? scratch.inPosition : new Uint8Array(candles.length);
     this.book = { market: config.market, qty: 0n, cost: 0n, realizedPnl: 0n };
     this.view = { books: [this.book], reservations: [] };
+    this.openPrices = openFillPrices(candles, config);
+    this.request = {
+      market: config.market,
+      rules: this.portfolio,
+      price: 0n,
+      feeBps: config.feeBps,
+      equityKrw: NaN,
+      stopPrice: 0n,
+      ledgerCashKrw: 0n,
+      guard: null,
+    };
   }
 
   fillIdOf(n: number): string {
@@ -367,7 +392,11 @@ class BacktestRun extends SimulatedMarket {
       if (pending !== null) {
         const decision = pending;
         pending = null;
-        const at = { reference: c.open, tsMs: t, signalMs: pendingMs };
+        const at = this.at;
+        at.reference = c.open;
+        at.tsMs = t;
+        at.signalMs = pendingMs;
+        at.price = this.openFillPrice(decision.kind === "enter" ? "buy" : "sell", i);
         if (decision.kind === "enter") this.enter(decision.reason, at);
         else this.exit(decision.exit, decision.reason, at);
       }
@@ -422,7 +451,12 @@ class BacktestRun extends SimulatedMarket {
   riskExit(trigger: ExitTrigger, t: number, texts: boolean): void {
     const name = trigger.reason.replace("_", " ");
     const reason = texts ? `${name} at ${formatPrice(trigger.price, { atMs: t })}` : name;
-    this.exit(trigger.reason, reason, { reference: trigger.price, tsMs: t, signalMs: -1 });
+    const at = this.at;
+    at.reference = trigger.price;
+    at.tsMs = t;
+    at.signalMs = -1;
+    at.price = undefined;
+    this.exit(trigger.reason, reason, at);
   }
 
   /** The day's loss guard at an equity under its floor. */
@@ -440,6 +474,30 @@ class BacktestRun extends SimulatedMarket {
     });
   }
 
+  /** The market fill price of a `side` order at candle `i`'s open, computed once per candle. */
+  openFillPrice(side: Side, i: number): Units {
+    const cache = this.openPrices;
+    const c = this.candles[i]!;
+    const prices = side === "buy" ? cache.buy : cache.sell;
+    const known = prices[i];
+    // The candles are read-only data; a changed candle is priced again all the same.
+    if (known !== undefined && cache.opens[i] === c.open && cache.starts[i] === c.startMs) {
+      return known;
+    }
+    const { market, slippageBps } = this.config;
+    const price = marketFillPrice(side, {
+      reference: c.open,
+      slippageBps,
+      atMs: c.startMs,
+      market,
+    });
+    prices[i] = price;
+    cache.opens[i] = c.open;
+    cache.starts[i] = c.startMs;
+    return price;
+  }
+
+  /** What the run produced. */
   result(): BacktestResult {
     const { config, candles } = this;
     return {
@@ -457,43 +515,76 @@ class BacktestRun extends SimulatedMarket {
     };
   }
 
-  /** Sizes, fills and books a market order; returns the fill, or why there is none. */
   /**
    * Sizes an entry as the live loop does (`planEntry` over this one-market account): the KRW of
    * a market buy, then the volume it buys at `price`, floored to 8 decimals.
    */
   sizeEntry(price: Units): Units | string {
-    const { market, feeBps, rules } = this.config;
+    const { rules } = this.config;
     const ledger = this.ledger;
     const book = this.book;
     book.qty = ledger.qty;
     book.cost = ledger.cost;
     book.realizedPnl = ledger.realizedPnl;
-    const portfolio = this.portfolio;
     const atr = this.atr;
-    const planned = planEntryKrw(this.view, {
-      market,
-      rules: portfolio,
-      price,
-      feeBps,
-      // Flat (as every entry here is), the equity is the cash: no conversion of the price.
-      equityKrw: this.qtyF === 0 ? this.cashF : this.cashF + this.qtyF * unitsToNumber(price),
-      // Only risk sizing reads the stop.
-      stopPrice: portfolio.sizing.mode !== "risk" ? 0n : entryStopPrice(price, {
-        stopLossPct: rules.stopLossPct,
-        ...(atr !== null && atr.ready
-          ? { atr: atr.value, atrMultiple: this.config.atrStopMultiple }
-          : {}),
-      }),
-      ledgerCashKrw: ledger.cash,
-      guard: this.accountGuard,
+    const request = this.request;
+    request.price = price;
+    // Flat (as every entry here is), the equity is the cash: no conversion of the price.
+    request.equityKrw = this.qtyF === 0
+      ? this.cashF
+      : this.cashF + this.qtyF * unitsToNumber(price);
+    // Only risk sizing reads the stop.
+    request.stopPrice = this.portfolio.sizing.mode !== "risk" ? 0n : entryStopPrice(price, {
+      stopLossPct: rules.stopLossPct,
+      ...(atr !== null && atr.ready
+        ? { atr: atr.value, atrMultiple: this.config.atrStopMultiple }
+        : {}),
     });
+    request.ledgerCashKrw = ledger.cash;
+    request.guard = this.accountGuard;
+    const planned = planEntryKrw(this.view, request);
     if (!planned.ok) return describePortfolioDenial(planned.error);
     // Floored to 8 decimals: a volume's step is one unit.
     const volume = divUnits(planned.value, price, "floor");
     if (volume <= 0n) return "the order buys nothing at this price";
     return volume;
   }
+}
+
+/** Market fill prices at the opens of one candle array for one market and slippage. */
+interface OpenFillPrices {
+  readonly buy: (Units | undefined)[];
+  readonly sell: (Units | undefined)[];
+  /** The open and start each price was computed at. */
+  readonly opens: Float64Array;
+  readonly starts: Float64Array;
+}
+
+/**
+ * Fill prices at candle opens by candle array, then market and slippage: a sweep runs thousands
+ * of backtests over the same candles, whose signal orders fill at the same opens.
+ */
+const OPEN_FILL_PRICES = new WeakMap<readonly Candle[], Map<string, OpenFillPrices>>();
+
+function openFillPrices(candles: readonly Candle[], terms: MarketTerms): OpenFillPrices {
+  let byTerms = OPEN_FILL_PRICES.get(candles);
+  if (byTerms === undefined) {
+    byTerms = new Map();
+    OPEN_FILL_PRICES.set(candles, byTerms);
+  }
+  const key = `${terms.market} ${terms.slippageBps}`;
+  let prices = byTerms.get(key);
+  if (prices === undefined) {
+    const n = candles.length;
+    prices = {
+      buy: new Array(n),
+      sell: new Array(n),
+      opens: new Float64Array(n).fill(NaN),
+      starts: new Float64Array(n).fill(NaN),
+    };
+    byTerms.set(key, prices);
+  }
+  return prices;
 }
 
 /**

@@ -92,13 +92,17 @@ export interface Ledger {
  */
 export class FillIds {
   readonly #order: Map<string, number>;
+  /** `#snapshots[n]`: the set of the map's first n ids, made once (shared like the map). */
+  readonly #snapshots: FillIds[];
   /** Number of ids in this set. */
   readonly size: number;
 
-  /** An empty set. */
-  constructor(order: Map<string, number> = new Map(), size = 0) {
+  /** An empty set (the arguments are the class's own: a snapshot of a shared map). */
+  constructor(order: Map<string, number> = new Map(), size = 0, snapshots: FillIds[] = []) {
     this.#order = order;
+    this.#snapshots = snapshots;
     this.size = size;
+    snapshots[size] = this;
   }
 
   /** `true` when `id` was applied to this ledger. */
@@ -111,14 +115,18 @@ export class FillIds {
   with(id: string): FillIds {
     const index = this.#order.get(id);
     if (index !== undefined && index < this.size) return this;
-    if (index === this.size) return new FillIds(this.#order, this.size + 1);
-    let order = this.#order;
-    if (order.size !== this.size) {
-      // A branch off an older snapshot: copy the ids this snapshot sees.
-      order = new Map([...order].filter(([, index]) => index < this.size));
+    if (index === this.size) {
+      return this.#snapshots[this.size + 1] ??
+        new FillIds(this.#order, this.size + 1, this.#snapshots);
     }
-    order.set(id, this.size);
-    return new FillIds(order, this.size + 1);
+    if (this.#order.size !== this.size) {
+      // A branch off an older snapshot: copy the ids this snapshot sees.
+      const order = new Map([...this.#order].filter(([, index]) => index < this.size));
+      order.set(id, this.size);
+      return new FillIds(order, this.size + 1);
+    }
+    this.#order.set(id, this.size);
+    return new FillIds(this.#order, this.size + 1, this.#snapshots);
   }
 }
 
@@ -182,7 +190,7 @@ export function applyFill(ledger: Ledger, fill: Fill): Result<Ledger, LedgerErro
   if (fill.volume > ledger.qty) {
     return err({ kind: "insufficient_position", need: fill.volume, have: ledger.qty });
   }
-  const qty = ledger.qty - fill.volume;
+  const qty = fill.volume === ledger.qty ? 0n : ledger.qty - fill.volume;
   // The cost leaves in proportion to the volume sold; the last sale takes what is left.
   const costOut = qty === 0n ? ledger.cost : (ledger.cost * fill.volume) / ledger.qty;
   const proceeds = fill.funds - fill.fee;

@@ -168,9 +168,11 @@ export function divUnits(a: Units, b: Units, rounding: Rounding): Units {
 
 /** Applies a rate in basis points (1 bp = 0.01%) to an amount: `amount × bps / 10000`. */
 export function applyBps(amount: Units, bps: number, rounding: Rounding): Units {
-  const scaled = scaledBps(bps);
-  // 100% is the amount itself (amount × 1e8 ÷ 1e8 is exact).
-  if (scaled === 100_000_000n) return amount;
+  const { scaled, divisor } = rateOf(bps);
+  // A rate that divides 1e8 (100%, the 0.05% fee): amount × scaled ÷ 1e8 is amount ÷ divisor,
+  // the same quotient with one BigInt operation fewer (none at 100%).
+  if (divisor === 1n) return amount;
+  if (divisor !== 0n) return divRound(amount, divisor, rounding);
   return divRound(amount * scaled, 100_000_000n, rounding);
 }
 
@@ -179,16 +181,28 @@ export function applyBps(amount: Units, bps: number, rounding: Rounding): Units 
  * decimals, e.g. 2.5: 0.0001 bp is exact), rounded to the nearest integer.
  */
 export function scaledBps(bps: number): bigint {
-  let scaled = SCALED_BPS.get(bps);
-  if (scaled === undefined) {
-    scaled = BigInt(Math.round(bps * 10_000));
-    // A run uses a handful of rates (fee, slippage, stop, target): remember them, boundedly.
-    if (SCALED_BPS.size < 1_024) SCALED_BPS.set(bps, scaled);
-  }
-  return scaled;
+  return rateOf(bps).scaled;
 }
 
-const SCALED_BPS = new Map<number, bigint>();
+/** A rate's `scaledBps`, and 1e8 ÷ it when that is a whole number (else 0). */
+interface Rate {
+  readonly scaled: bigint;
+  readonly divisor: bigint;
+}
+
+function rateOf(bps: number): Rate {
+  let rate = RATES.get(bps);
+  if (rate === undefined) {
+    const scaled = BigInt(Math.round(bps * 10_000));
+    const divisor = scaled > 0n && 100_000_000n % scaled === 0n ? 100_000_000n / scaled : 0n;
+    rate = { scaled, divisor };
+    // A run uses a handful of rates (fee, slippage, stop, target): remember them, boundedly.
+    if (RATES.size < 1_024) RATES.set(bps, rate);
+  }
+  return rate;
+}
+
+const RATES = new Map<number, Rate>();
 
 /** Rounds `units` to a multiple of `step` (step > 0). */
 export function roundToStep(units: Units, step: Units, rounding: Rounding): Units {

@@ -381,3 +381,26 @@ Deno.test("runBacktest() stops entries for the day once the account's daily loss
     /not executed: the account's daily loss limit is reached/,
   );
 });
+
+Deno.test("runBacktest() prices opens afresh for another slippage, market or a changed candle on the same candles", async () => {
+  // Fill prices at opens are kept per candle array across runs (a sweep's backtests share them).
+  const daily = await loadCandleFile(`${DATA}upbit-KRW-BTC-1d.csv`);
+  const candles: Candle[] = daily.slice(0, 400);
+  const bb = () => createStrategy("bb", { period: 10, std: 1.5 });
+  const run = (on: readonly Candle[], overrides: Partial<BacktestConfig> = {}) =>
+    runBacktest(on, config(bb(), { slippageBps: 5, ...overrides }));
+  const fresh = (overrides: Partial<BacktestConfig> = {}) => run([...candles], overrides);
+  const first = run(candles);
+  assert.ok(first.fills.length > 10);
+  assert.deepEqual(run(candles).fills, first.fills);
+  assert.deepEqual(run(candles, { slippageBps: 40 }).fills, fresh({ slippageBps: 40 }).fills);
+  assert.notDeepEqual(fresh({ slippageBps: 40 }).fills, first.fills);
+  assert.deepEqual(run(candles, { market: "KRW-XRP" }).fills, fresh({ market: "KRW-XRP" }).fills);
+  // A candle replaced in place (the array is the same object): its open is priced again.
+  const k = first.fills[3]!.tsMs;
+  const index = candles.findIndex((c) => c.startMs === k);
+  candles[index] = { ...candles[index]!, open: candles[index]!.open + 7_777 };
+  const changed = run(candles);
+  assert.deepEqual(changed.fills, fresh().fills);
+  assert.notEqual(changed.fills[3]!.price, first.fills[3]!.price);
+});
