@@ -15,8 +15,8 @@ import {
   type Ledger,
   makeFill,
   openLedger,
+  sellAll,
   type Side,
-  sizeSell,
 } from "./ledger.ts";
 import { divUnits, type Units, unitsToNumber } from "./money.ts";
 import { Atr } from "./indicators/atr.ts";
@@ -189,18 +189,18 @@ export abstract class SimulatedMarket {
     const { market, feeBps, slippageBps } = this.terms;
     const price = at.price ??
       marketFillPrice(side, { reference: at.reference, slippageBps, atMs: at.tsMs, market });
-    let volume: Units;
+    let fill: Fill;
     if (side === "buy") {
-      const sized = this.sizeEntry(price);
-      if (typeof sized === "string") return sized;
-      volume = sized;
+      const volume = this.sizeEntry(price);
+      if (typeof volume === "string") return volume;
+      const id = this.fillIdOf(this.fills.length);
+      fill = makeFill(side, { id, price, volume, feeBps, tsMs: at.tsMs });
     } else {
-      const sized = sizeSell(this.ledger, price);
-      if (!sized.ok) return describeDenial(sized.error);
-      volume = sized.value.volume;
+      const id = this.fillIdOf(this.fills.length);
+      const sold = sellAll(this.ledger, { id, price, feeBps, tsMs: at.tsMs });
+      if (!sold.ok) return describeDenial(sold.error);
+      fill = sold.value;
     }
-    const id = this.fillIdOf(this.fills.length);
-    const fill = makeFill(side, { id, price, volume, feeBps, tsMs: at.tsMs });
     const applied = applyFill(this.ledger, fill);
     // Sizing guarantees that the fill fits: a refusal here is a bug.
     if (!applied.ok) throw new RangeError(`Backtest fill refused: ${applied.error.kind}`);

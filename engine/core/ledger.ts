@@ -64,7 +64,29 @@ export function makeFill(
       `Cannot make fill: price and volume must be > 0: current values are ${price}, ${volume}`,
     );
   }
-  const funds = mulUnits(price, volume, "half_up");
+  return fillOf(side, {
+    id,
+    price,
+    volume,
+    funds: mulUnits(price, volume, "half_up"),
+    feeBps,
+    tsMs,
+  });
+}
+
+/** A fill of `funds` (price × volume, rounded half up) and its fee. */
+function fillOf(
+  side: Side,
+  options: {
+    readonly id: string;
+    readonly price: Units;
+    readonly volume: Units;
+    readonly funds: Units;
+    readonly feeBps: number;
+    readonly tsMs: number;
+  },
+): Fill {
+  const { id, price, volume, funds, feeBps, tsMs } = options;
   return { id, side, price, volume, funds, fee: applyBps(funds, feeBps, "half_up"), tsMs };
 }
 
@@ -255,10 +277,36 @@ export function sizeBuy(
 
 /** Sizes a sell of the whole position at `price`; refused under the 5,000 KRW minimum. */
 export function sizeSell(ledger: Ledger, price: Units): Result<SizedOrder, SizingDenial> {
-  if (ledger.qty <= 0n) return err({ kind: "no_position" });
+  const total = sellTotal(ledger, price);
+  return typeof total === "bigint" ? ok({ volume: ledger.qty, total }) : err(total);
+}
+
+/**
+ * The fill of selling the whole position at `price` (`makeFill` of `sizeSell`'s volume, whose
+ * total is the fill's funds: price × volume is computed once), or `sizeSell`'s refusal.
+ */
+export function sellAll(
+  ledger: Ledger,
+  options: {
+    readonly id: string;
+    readonly price: Units;
+    readonly feeBps: number;
+    readonly tsMs: number;
+  },
+): Result<Fill, SizingDenial> {
+  const { id, price, feeBps, tsMs } = options;
+  const funds = sellTotal(ledger, price);
+  if (typeof funds !== "bigint") return err(funds);
+  // Volume > 0 and funds >= 5,000 KRW: the price is > 0, as makeFill requires.
+  return ok(fillOf("sell", { id, price, volume: ledger.qty, funds, feeBps, tsMs }));
+}
+
+/** The KRW total of selling the whole position at `price`, or why it cannot be sold. */
+function sellTotal(ledger: Ledger, price: Units): Units | SizingDenial {
+  if (ledger.qty <= 0n) return { kind: "no_position" };
   const total = mulUnits(price, ledger.qty, "half_up");
-  if (total < MIN_ORDER_KRW) return err({ kind: "under_min_total", total });
-  return ok({ volume: ledger.qty, total });
+  if (total < MIN_ORDER_KRW) return { kind: "under_min_total", total };
+  return total;
 }
 
 /** A one-line description of a denial, for signals that could not be executed. */

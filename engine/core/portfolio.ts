@@ -432,8 +432,20 @@ export function withFee(amount: Units, feeBps: number): Units {
  */
 function maxAmountFor(budget: Units, feeBps: number): Units {
   if (budget <= 0n) return 0n;
-  return (budget * 100_000_000n) / (100_000_000n + scaledBps(feeBps));
+  return (budget * 100_000_000n) / feeDivisor(feeBps);
 }
+
+/** D + s of `maxAmountFor`, by fee (made once: a run has one fee). */
+function feeDivisor(feeBps: number): Units {
+  let divisor = FEE_DIVISORS.get(feeBps);
+  if (divisor === undefined) {
+    divisor = 100_000_000n + scaledBps(feeBps);
+    if (FEE_DIVISORS.size < 1_024) FEE_DIVISORS.set(feeBps, divisor);
+  }
+  return divisor;
+}
+
+const FEE_DIVISORS = new Map<number, Units>();
 
 /**
  * The stop price of an entry at `price` (Units): the stop loss percentage, or `atrMultiple` ×

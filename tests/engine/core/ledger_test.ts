@@ -13,6 +13,7 @@ import {
   MAX_ORDER_KRW,
   MIN_ORDER_KRW,
   openLedger,
+  sellAll,
   type Side,
   sizeBuy,
   sizeSell,
@@ -647,5 +648,42 @@ Deno.test("sizeSell() sells exactly the held quantity, and it always applies (pr
       },
     ),
     { numRuns: 300 },
+  );
+});
+
+Deno.test("sellAll() is makeFill() of sizeSell()'s volume, and refuses as sizeSell() does (property)", () => {
+  fc.assert(
+    fc.property(
+      fc.bigInt({ min: 1n, max: 10n ** 12n }),
+      fc.bigInt({ min: 10n ** 6n, max: 10n ** 16n }),
+      fc.bigInt({ min: 1n, max: 10n ** 16n }),
+      fc.constantFrom(0, 2.5, 5, 25),
+      (volume, buyPrice, price, feeBps) => {
+        const cash = buyPrice * volume / SCALE * 2n + u("1");
+        const l = applied(
+          openLedger(cash),
+          makeFill("buy", { id: "b", price: buyPrice, volume, feeBps: 5, tsMs: T }),
+        );
+        for (const ledger of [l, openLedger(cash)]) {
+          const sized = sizeSell(ledger, price);
+          const sold = sellAll(ledger, { id: "s", price, feeBps, tsMs: T });
+          if (!sized.ok) {
+            assert.deepEqual(sold, sized);
+            continue;
+          }
+          const fill = makeFill("sell", {
+            id: "s",
+            price,
+            volume: sized.value.volume,
+            feeBps,
+            tsMs: T,
+          });
+          assert.ok(sold.ok);
+          assert.deepEqual(sold.value, fill);
+          assert.deepEqual(Object.keys(sold.value), Object.keys(fill));
+        }
+      },
+    ),
+    { numRuns: 500 },
   );
 });
