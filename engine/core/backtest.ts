@@ -299,6 +299,13 @@ class BacktestRun extends SimulatedMarket {
   /** This market's book, as `planEntry` reads the account (refreshed before each entry). */
   readonly book: { -readonly [K in keyof MarketBook]: MarketBook[K] };
   readonly view: AccountView;
+  /** The facts `decideOnClose` reads, refilled at each signal (it keeps nothing of them). */
+  readonly context: {
+    holding: "flat" | "long";
+    guard: DayGuard;
+    nowMs: number;
+    cooldownUntilMs: number;
+  };
   /** The entry `planEntryKrw` sizes, refilled before each entry (it keeps nothing of it). */
   readonly request: { -readonly [K in keyof EntryRequest]: EntryRequest[K] };
   /**
@@ -333,6 +340,7 @@ class BacktestRun extends SimulatedMarket {
     this.inPosition = reuse ? scratch.inPosition : new Uint8Array(candles.length);
     this.book = { market: config.market, qty: 0n, cost: 0n, realizedPnl: 0n };
     this.view = { books: [this.book], reservations: [] };
+    this.context = { holding: "flat", guard: this.guard, nowMs: NaN, cooldownUntilMs: NaN };
     this.openPrices = openFillPrices(candles, config);
     this.request = {
       market: config.market,
@@ -425,12 +433,11 @@ class BacktestRun extends SimulatedMarket {
       const signal = strategy.update(c, holding);
       if (this.atr !== null) this.atr.update(c.high, c.low, c.close);
       if (signal.action === "hold") continue;
-      const decision = decideOnClose(signal, {
-        holding,
-        guard,
-        nowMs: t,
-        cooldownUntilMs: this.cooldownUntilMs,
-      });
+      const context = this.context;
+      context.holding = holding;
+      context.nowMs = t;
+      context.cooldownUntilMs = this.cooldownUntilMs;
+      const decision = decideOnClose(signal, context);
       if (decision.kind === "enter" || decision.kind === "exit") {
         if (i + 1 < n) {
           pending = decision;
