@@ -149,7 +149,10 @@ export function divRound(a: bigint, b: bigint, rounding: Rounding): bigint {
   }
 }
 
-/** 2·r >= b (0 <= r < b), without a BigInt product: by 1e8 (every Units product and rate) r >= 5e7, else exact doubles below 2^53. */
+/**
+ * 2·r >= b (0 <= r < b) without a BigInt product: by 1e8 (every Units product and rate) that is
+ * r >= 5e7; below 2^53 both are exact doubles (and so is 2·r).
+ */
 function twiceReaches(r: bigint, b: bigint): boolean {
   if (b === SCALE) return r >= HALF_SCALE;
   if (b <= MAX_SAFE_UNITS) return 2 * Number(r) >= Number(b);
