@@ -22,7 +22,7 @@ import { benchBacktest } from "./backtest_bench.ts";
 import { benchCsvLoad } from "./csv_bench.ts";
 import { benchIndicators } from "./indicators_bench.ts";
 import { benchSurvival } from "./survival_bench.ts";
-import { benchSweep } from "./sweep_bench.ts";
+import { benchSweepAsTheTaskRuns } from "./sweep_bench.ts";
 import { benchTelegramWebhook } from "./telegram_bench.ts";
 import { benchTradesPage } from "./trades_page_bench.ts";
 import { benchOutbox } from "./outbox_bench.ts";
@@ -62,7 +62,7 @@ log(
     csv.ms.toFixed(0)
   } ms)`,
 );
-const sweep = await benchSweep();
+const sweep = await benchSweepAsTheTaskRuns();
 log(
   `  sweep of ${sweep.sets} BB sets over ${sweep.candles} 30m candles: ${
     (sweep.sweep_candles_per_sec / 1e6).toFixed(1)

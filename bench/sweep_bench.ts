@@ -3,7 +3,8 @@
  * KRW-BTC 30-minute file through the sweep's worker pool, each set the single backtest with its
  * metrics. Measured two ways in the same run: inside a sweep (one pool whose workers have already
  * run every set once: the steady rate of a long sweep), and cold (a new pool per run, as one
- * `deno task sweep` of 1,000 sets: each worker's start and JIT warm-up included).
+ * `deno task sweep` of 1,000 sets: each worker's start and JIT warm-up included). `deno task
+ * bench` runs it in a process of its own with the V8 flags of the sweep task (`deno.json`).
  */
 
 import process from "node:process";
@@ -104,7 +105,36 @@ export async function benchSweep(runs = 3): Promise<SweepBench> {
   };
 }
 
+const ROOT = new URL("../", import.meta.url);
+
+/** The `--v8-flags=…` arguments of `deno task sweep` in `deno.json`. */
+export async function sweepTaskV8Flags(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
+  const task: string = config.tasks.sweep;
+  return task.split(/\s+/).filter((arg) => arg.startsWith("--v8-flags="));
+}
+
+/** `benchSweep` in a child process started with the sweep task's V8 flags, as users run it. */
+export async function benchSweepAsTheTaskRuns(): Promise<SweepBench> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--lock=deno.test.lock",
+      "--allow-all",
+      ...await sweepTaskV8Flags(),
+      new URL(import.meta.url).pathname,
+      "--json",
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error(`The sweep bench failed (exit ${out.code})`);
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
 if (import.meta.main) {
+  const result = await benchSweep();
   // deno-lint-ignore no-console
-  console.log(await benchSweep());
+  console.log(Deno.args.includes("--json") ? JSON.stringify(result) : result);
 }
