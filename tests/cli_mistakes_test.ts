@@ -10,6 +10,7 @@
  */
 
 import assert from "node:assert/strict";
+import { childEnv } from "./_child_env.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const TASKS: Record<string, string> = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks;
@@ -289,16 +290,12 @@ function taskArgs(task: Task): string[] {
 }
 
 function env(extra: Readonly<Record<string, string>>): Record<string, string> {
-  return {
-    PATH: Deno.env.get("PATH") ?? "",
-    HOME: Deno.env.get("HOME") ?? "/tmp",
-    ...(Deno.env.get("DENO_DIR") === undefined ? {} : { DENO_DIR: Deno.env.get("DENO_DIR")! }),
-    NO_COLOR: "1",
+  return childEnv({
     // Nowhere to connect: a case that got past its checks would fail with exit code 1.
     UPBIT_REST_URL: "http://127.0.0.1:1",
     UPBIT_WS_URL: "ws://127.0.0.1:1/websocket/v1",
     ...extra,
-  };
+  });
 }
 
 interface Outcome {

@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { childEnv } from "./_child_env.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const LOCK = new URL("../deno.lock", import.meta.url).pathname;
@@ -16,13 +17,7 @@ async function ctlStatus(
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", `--lock=${LOCK}`, "--allow-read", "--allow-env", MAIN, "ctl", "status"],
     cwd,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      ...(Deno.env.get("DENO_DIR") === undefined ? {} : { DENO_DIR: Deno.env.get("DENO_DIR")! }),
-      NO_COLOR: "1",
-      ...extra,
-    },
+    env: childEnv(extra),
     clearEnv: true,
     stdout: "piped",
     stderr: "piped",

@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { childEnv } from "./_child_env.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const LOCK = new URL("../deno.lock", import.meta.url).pathname;
@@ -29,13 +30,7 @@ async function run(
         ...args.map((a) => a.replace("{dir}", cwd)),
       ],
       cwd,
-      env: {
-        PATH: Deno.env.get("PATH") ?? "",
-        HOME: Deno.env.get("HOME") ?? "/tmp",
-        ...(Deno.env.get("DENO_DIR") === undefined ? {} : { DENO_DIR: Deno.env.get("DENO_DIR")! }),
-        NO_COLOR: "1",
-        ...env,
-      },
+      env: childEnv(env),
       clearEnv: true,
       stdout: "piped",
       stderr: "piped",
