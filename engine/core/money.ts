@@ -88,8 +88,9 @@ export function unitsFromNumber(value: number, rounding: Rounding = "half_up"): 
 export function unitsToNumber(units: Units): number {
   if (units <= MAX_SAFE_UNITS && units >= MIN_SAFE_UNITS) {
     // The same split without making BigInts (the hot loops convert cash and positions): below
-    // 2^53 the float quotient truncates to the exact one (|u| ÷ 1e8 < 2^27, where an ulp is
-    // under 1e-8 ÷ 2), and the product and the difference are exact integers.
+    // 2^53 the float quotient truncates to the exact one (|u| ÷ 1e8 < 2^27, where half an ulp,
+    // at most 2^-27, is under the 1e-8 a fraction stays from the next whole), and the product
+    // and the difference are exact integers.
     const u = Number(units);
     const whole = Math.trunc(u / 1e8);
     return whole + (u - whole * 1e8) / 1e8;
