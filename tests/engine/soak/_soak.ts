@@ -47,7 +47,7 @@ import {
   type Sandbox,
 } from "../../../engine/sandbox/mod.ts";
 import type { FaultSpec } from "../../../engine/sandbox/faults.ts";
-import { num } from "../../../engine/sandbox/upbit_format.ts";
+import { floatCandle, num } from "../../../engine/sandbox/upbit_format.ts";
 import { startOutbox } from "../../../engine/telegram/mod.ts";
 import { runTrader, type TraderConfig } from "../../../engine/trader.ts";
 import { sleepReal } from "../../../engine/wall_clock.ts";
@@ -707,15 +707,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
           batch.push({
             kind: "candle",
             market,
-            candle: {
-              startMs: t - MIN,
-              open: num(c.open),
-              high: num(c.high),
-              low: num(c.low),
-              close: num(c.close),
-              volume: num(c.volume),
-              value: num(c.value),
-            },
+            candle: { ...floatCandle(c), startMs: t - MIN },
           });
           batch.push({
             kind: "price",
